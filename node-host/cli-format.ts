@@ -1,0 +1,58 @@
+// Plain-text rendering of API results for the terminal (scripts use --json instead).
+
+import { ClosestResult, ContactInfo, LookupResult, RoutingInfo, ValueRecordInfo } from "./rpc/api-types";
+
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ")).join("\n");
+}
+
+export function ago(ms: number, now = Date.now()): string {
+  if (!ms) return "never";
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.round(s / 60)}m ago`;
+  return `${Math.round(s / 3600)}h ago`;
+}
+
+const shortId = (id: string) => id.slice(0, 16);
+const rtt = (ms: number | null) => (ms === null ? "-" : `${ms.toFixed(1)} ms`);
+
+export function formatPeers(peers: ContactInfo[]): string {
+  if (peers.length === 0) return "no peers known (is a bootstrap contact configured?)";
+  return table(
+    ["ID", "ADDRESS", "STATE", "RTT", "LAST SEEN"],
+    peers.map((p) => [shortId(p.id), `${p.host}:${p.port}`, p.state, rtt(p.rttMs), ago(p.lastSeen)]),
+  );
+}
+
+export function formatRouting(r: RoutingInfo): string {
+  const lines = [`routing table of ${r.self}: ${r.size} contacts in ${r.buckets.length} buckets (k = ${r.k})`];
+  for (const b of r.buckets) {
+    lines.push(`bucket ${b.index} (${b.contacts.length}/${r.k}, ${b.replacements} waiting, refreshed ${ago(b.lastRefreshed)})`);
+    for (const c of b.contacts) lines.push(`  ${shortId(c.id)}  ${`${c.host}:${c.port}`.padEnd(21)}  ${c.state.padEnd(7)}  last seen ${ago(c.lastSeen)}`);
+  }
+  return lines.join("\n");
+}
+
+export function formatValue(v: ValueRecordInfo): string {
+  return [v.encoding === "utf8" ? v.value : `(base64) ${v.value}`, `  key ${v.key}`, `  name "${v.name}" published by ${v.publisher}, seq ${v.seq}, expires ${new Date(v.expires).toISOString()}`].join("\n");
+}
+
+export function formatLookup(r: LookupResult): string {
+  const lines: string[] = [];
+  if (r.value) lines.push(`value: ${formatValue(r.value)}`);
+  else if (r.providers.length) lines.push(`${r.providers.length} provider(s):`, ...r.providers.map((p) => `  ${shortId(p.id)}  ${p.host}:${p.port}`));
+  else lines.push(`nothing stored under ${r.key}`);
+  lines.push(`${r.hops} hop(s), ${r.queried.length} node(s) asked, ${r.durationMs.toFixed(1)} ms`);
+  for (const q of r.queried) lines.push(`  hop ${q.hop}  ${shortId(q.id)}  ${`${q.host}:${q.port}`.padEnd(21)}  distance ${q.distance.slice(0, 8)}…  ${q.ok ? rtt(q.rttMs) : "no answer"}`);
+  return lines.join("\n");
+}
+
+export function formatClosest(r: ClosestResult): string {
+  return [
+    `${r.closest.length} closest to ${r.key} (${r.hops} hop(s), ${r.queried} asked, ${r.durationMs.toFixed(1)} ms):`,
+    table(["ID", "ADDRESS", "DISTANCE"], r.closest.map((c) => [c.id, `${c.host}:${c.port}`, c.distance.slice(0, 16) + "…"])),
+  ].join("\n");
+}

@@ -1,0 +1,131 @@
+// The iterative Kademlia lookup as a state machine over a query function, so it runs the same
+// over UDP and in memory. It keeps `alpha` queries in flight among the k closest candidates not
+// yet known to have failed, and finishes when those k have all answered (or when the query
+// function reports that what was sought has been found).
+
+import { compareDistance, Id } from "./id";
+import { Contact } from "./messages";
+
+export interface QueryOutcome {
+  contacts: Contact[];
+  /** True when the lookup can stop (e.g. the value was found). */
+  found?: boolean;
+}
+
+export interface LookupParams {
+  target: Id;
+  self: Id;
+  k: number;
+  alpha: number;
+  seeds: Contact[];
+  query: (contact: Contact) => Promise<QueryOutcome>;
+}
+
+export interface QueriedNode {
+  contact: Contact;
+  /** 1 for seeds from the own table, n+1 for a node learned from a node of round n. */
+  hop: number;
+  ok: boolean;
+  rttMs: number | null;
+}
+
+export interface LookupOutcome {
+  /** The k closest nodes that answered, nearest first. */
+  closest: Contact[];
+  queried: QueriedNode[];
+  /** Rounds of the lookup: the hop of the node that ended it (found), or the deepest of the closest. */
+  hops: number;
+  found: boolean;
+}
+
+interface Candidate {
+  contact: Contact;
+  hop: number;
+  state: "new" | "pending" | "ok" | "failed";
+  rttMs: number | null;
+}
+
+export function iterativeLookup(p: LookupParams): Promise<LookupOutcome> {
+  const byId = new Map<string, Candidate>();
+  const sorted: Candidate[] = [];
+  const queried: Candidate[] = [];
+  let inFlight = 0;
+  let foundAt = 0;
+
+  const addCandidate = (contact: Contact, hop: number) => {
+    if (contact.id.equals(p.self)) return;
+    const key = contact.id.toString("hex");
+    const existing = byId.get(key);
+    if (existing) {
+      if (hop < existing.hop && existing.state === "new") existing.hop = hop;
+      return;
+    }
+    const c: Candidate = { contact, hop, state: "new", rttMs: null };
+    byId.set(key, c);
+    // binary insertion keeps `sorted` nearest-first
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (compareDistance(sorted[mid].contact.id, contact.id, p.target) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    sorted.splice(lo, 0, c);
+  };
+
+  for (const s of p.seeds) addCandidate(s, 1);
+
+  return new Promise((resolve) => {
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      const closest = sorted.filter((c) => c.state === "ok").slice(0, p.k);
+      const hops = foundAt || closest.reduce((m, c) => Math.max(m, c.hop), 0);
+      resolve({
+        closest: closest.map((c) => c.contact),
+        queried: queried.map((c) => ({ contact: c.contact, hop: c.hop, ok: c.state === "ok", rttMs: c.rttMs })),
+        hops,
+        found: foundAt > 0,
+      });
+    };
+
+    const launch = (c: Candidate) => {
+      c.state = "pending";
+      inFlight++;
+      queried.push(c);
+      const started = performance.now();
+      p.query(c.contact).then(
+        (outcome) => {
+          c.state = "ok";
+          c.rttMs = performance.now() - started;
+          for (const contact of outcome.contacts) addCandidate(contact, c.hop + 1);
+          if (outcome.found && !foundAt) foundAt = c.hop;
+        },
+        () => {
+          c.state = "failed";
+        },
+      ).finally(() => {
+        inFlight--;
+        step();
+      });
+    };
+
+    const step = () => {
+      if (finished) return;
+      if (foundAt) return finish();
+      let considered = 0;
+      let allAnswered = true;
+      for (const c of sorted) {
+        if (c.state === "failed") continue;
+        if (considered === p.k) break;
+        considered++;
+        if (c.state !== "ok") allAnswered = false;
+        if (c.state === "new" && inFlight < p.alpha) launch(c);
+      }
+      if (allAnswered || inFlight === 0) finish();
+    };
+
+    step();
+  });
+}

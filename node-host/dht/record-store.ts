@@ -1,0 +1,103 @@
+// Records this node holds for the network: values and provider records, bounded in number,
+// dropped when they expire. Only records that passed validation are put here.
+
+import { ProviderRecord, ValueRecord } from "./messages";
+import { Id } from "./id";
+
+export interface StoreLimits {
+  maxValues: number;
+  maxProviderKeys: number;
+  maxProvidersPerKey: number;
+}
+
+const DEFAULT_LIMITS: StoreLimits = { maxValues: 10_000, maxProviderKeys: 50_000, maxProvidersPerKey: 64 };
+
+export interface HeldValue {
+  key: Id;
+  record: ValueRecord;
+  receivedAt: number;
+}
+
+export type PutOutcome = "stored" | "kept-newer" | "full";
+
+export class RecordStore {
+  private readonly values = new Map<string, HeldValue>();
+  private readonly providers = new Map<string, Map<string, ProviderRecord>>();
+
+  constructor(
+    private readonly limits: StoreLimits = DEFAULT_LIMITS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  putValue(key: Id, record: ValueRecord): PutOutcome {
+    const k = key.toString("hex");
+    const existing = this.values.get(k);
+    if (existing && (existing.record.seq > record.seq || (existing.record.seq === record.seq && existing.record.expires >= record.expires))) {
+      return "kept-newer";
+    }
+    if (!existing && this.values.size >= this.limits.maxValues) return "full";
+    this.values.set(k, { key, record, receivedAt: this.now() });
+    return "stored";
+  }
+
+  getValue(key: Id): ValueRecord | undefined {
+    const held = this.values.get(key.toString("hex"));
+    if (!held) return undefined;
+    if (held.record.expires <= this.now()) {
+      this.values.delete(key.toString("hex"));
+      return undefined;
+    }
+    return held.record;
+  }
+
+  addProvider(record: ProviderRecord): PutOutcome {
+    const k = record.key.toString("hex");
+    let set = this.providers.get(k);
+    if (!set) {
+      if (this.providers.size >= this.limits.maxProviderKeys) return "full";
+      set = new Map();
+      this.providers.set(k, set);
+    }
+    const pk = record.provider.id.toString("hex");
+    if (!set.has(pk) && set.size >= this.limits.maxProvidersPerKey) return "full";
+    set.set(pk, record);
+    return "stored";
+  }
+
+  getProviders(key: Id): ProviderRecord[] {
+    const set = this.providers.get(key.toString("hex"));
+    if (!set) return [];
+    const now = this.now();
+    return [...set.values()].filter((p) => p.expires > now);
+  }
+
+  /** Resets a held value's age, after it was re-replicated. */
+  markReceived(key: Id): void {
+    const held = this.values.get(key.toString("hex"));
+    if (held) held.receivedAt = this.now();
+  }
+
+  heldValues(): HeldValue[] {
+    return [...this.values.values()];
+  }
+
+  get valueCount(): number {
+    return this.values.size;
+  }
+
+  get providerCount(): number {
+    let n = 0;
+    for (const set of this.providers.values()) n += set.size;
+    return n;
+  }
+
+  /** Drops everything that has expired. */
+  expire(): void {
+    const now = this.now();
+    for (const [k, v] of this.values) if (v.record.expires <= now) this.values.delete(k);
+    for (const [k, set] of this.providers) {
+      for (const [pk, p] of set) if (p.expires <= now) set.delete(pk);
+      if (set.size === 0) this.providers.delete(k);
+    }
+  }
+}

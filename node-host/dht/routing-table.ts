@@ -1,0 +1,163 @@
+// The Kademlia routing table: 256 k-buckets, each in least-recently-seen order with a replacement
+// cache. The table itself does no I/O; when a bucket is full it names the least-recently-seen
+// contact so the caller can ping it before deciding to evict it (old contacts that still answer
+// are the most likely to stay online, and this keeps an attacker from flushing the table).
+
+import { bucketIndex, compareDistance, ID_BITS, Id } from "./id";
+import { Contact } from "./messages";
+
+export interface TableEntry {
+  contact: Contact;
+  lastSeen: number;
+  /** Smoothed round-trip time in ms, null until measured. */
+  rttMs: number | null;
+  /** Consecutive failed requests. */
+  failures: number;
+}
+
+interface Bucket {
+  entries: TableEntry[]; // least recently seen first
+  replacements: Contact[]; // most recently seen last
+  lastRefreshed: number;
+}
+
+export type UpdateResult =
+  | { kind: "self" }
+  | { kind: "updated"; entry: TableEntry }
+  | { kind: "added"; entry: TableEntry }
+  | { kind: "full"; leastRecentlySeen: TableEntry };
+
+const RTT_SMOOTHING = 0.3;
+
+export class RoutingTable {
+  private readonly buckets: Bucket[];
+  private count = 0;
+
+  constructor(
+    readonly self: Id,
+    readonly k: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    if (k < 1) throw new RangeError("k must be at least 1");
+    const t = now();
+    this.buckets = Array.from({ length: ID_BITS }, () => ({ entries: [], replacements: [], lastRefreshed: t }));
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  private bucketFor(id: Id): Bucket | undefined {
+    const i = bucketIndex(this.self, id);
+    return i < 0 ? undefined : this.buckets[i];
+  }
+
+  get(id: Id): TableEntry | undefined {
+    return this.bucketFor(id)?.entries.find((e) => e.contact.id.equals(id));
+  }
+
+  /** Records that `contact` was heard from (directly, with a verified message). */
+  update(contact: Contact, rttMs?: number): UpdateResult {
+    const bucket = this.bucketFor(contact.id);
+    if (!bucket) return { kind: "self" };
+    const now = this.now();
+    const i = bucket.entries.findIndex((e) => e.contact.id.equals(contact.id));
+    if (i >= 0) {
+      const [entry] = bucket.entries.splice(i, 1);
+      entry.contact = contact; // the key holder may have moved to a new address
+      entry.lastSeen = now;
+      entry.failures = 0;
+      if (rttMs !== undefined) entry.rttMs = entry.rttMs === null ? rttMs : entry.rttMs + RTT_SMOOTHING * (rttMs - entry.rttMs);
+      bucket.entries.push(entry);
+      return { kind: "updated", entry };
+    }
+    if (bucket.entries.length < this.k) {
+      const entry: TableEntry = { contact, lastSeen: now, rttMs: rttMs ?? null, failures: 0 };
+      bucket.entries.push(entry);
+      this.count++;
+      return { kind: "added", entry };
+    }
+    this.addReplacement(bucket, contact);
+    return { kind: "full", leastRecentlySeen: bucket.entries[0] };
+  }
+
+  private addReplacement(bucket: Bucket, contact: Contact): void {
+    const j = bucket.replacements.findIndex((c) => c.id.equals(contact.id));
+    if (j >= 0) bucket.replacements.splice(j, 1);
+    bucket.replacements.push(contact);
+    if (bucket.replacements.length > this.k) bucket.replacements.shift();
+  }
+
+  /** Counts a failed request to `id`; returns the new failure count (0 when not in the table). */
+  recordFailure(id: Id): number {
+    const entry = this.get(id);
+    if (!entry) return 0;
+    entry.failures++;
+    return entry.failures;
+  }
+
+  /** Removes a contact, promoting the most recently seen replacement into its place. */
+  remove(id: Id): TableEntry | undefined {
+    const bucket = this.bucketFor(id);
+    if (!bucket) return undefined;
+    const i = bucket.entries.findIndex((e) => e.contact.id.equals(id));
+    if (i < 0) {
+      const j = bucket.replacements.findIndex((c) => c.id.equals(id));
+      if (j >= 0) bucket.replacements.splice(j, 1);
+      return undefined;
+    }
+    const [removed] = bucket.entries.splice(i, 1);
+    this.count--;
+    const promoted = bucket.replacements.pop();
+    if (promoted) {
+      bucket.entries.push({ contact: promoted, lastSeen: this.now(), rttMs: null, failures: 0 });
+      this.count++;
+    }
+    return removed;
+  }
+
+  /** The n contacts closest to target by XOR distance, nearest first. */
+  closest(target: Id, n: number, exclude?: Id): Contact[] {
+    const all: Contact[] = [];
+    for (const b of this.buckets) for (const e of b.entries) if (!exclude || !e.contact.id.equals(exclude)) all.push(e.contact);
+    all.sort((a, b) => compareDistance(a.id, b.id, target));
+    return all.slice(0, n);
+  }
+
+  entries(): TableEntry[] {
+    return this.buckets.flatMap((b) => b.entries);
+  }
+
+  /** Non-empty buckets, with their index. */
+  bucketsInUse(): { index: number; entries: TableEntry[]; replacements: number; lastRefreshed: number }[] {
+    const out = [];
+    for (let i = 0; i < ID_BITS; i++) {
+      const b = this.buckets[i];
+      if (b.entries.length > 0) out.push({ index: i, entries: b.entries, replacements: b.replacements.length, lastRefreshed: b.lastRefreshed });
+    }
+    return out;
+  }
+
+  /** Marks the bucket holding `target` as refreshed (a lookup went through it). */
+  touchBucketOf(target: Id): void {
+    const b = this.bucketFor(target);
+    if (b) b.lastRefreshed = this.now();
+  }
+
+  /**
+   * Buckets idle since before `olderThan` that a refresh lookup can fill: the ones from the nearest
+   * non-empty bucket outwards (nearer buckets are empty because no such IDs exist).
+   */
+  bucketsToRefresh(olderThan: number): number[] {
+    let nearest = ID_BITS;
+    for (let i = 0; i < ID_BITS; i++) {
+      if (this.buckets[i].entries.length > 0) {
+        nearest = i;
+        break;
+      }
+    }
+    const out: number[] = [];
+    for (let i = nearest; i < ID_BITS; i++) if (this.buckets[i].lastRefreshed < olderThan) out.push(i);
+    return out;
+  }
+}

@@ -1,0 +1,52 @@
+// What the DHT core needs from a network: send a request to an address and get the reply, and be
+// handed the requests others send. Real UDP (transport/udp-rpc.ts) and an in-memory network
+// (transport/memory.ts) both provide it, so the same DHT code runs in the product and in simulations.
+
+import { Id } from "./id";
+import { Contact, Request, Response } from "./messages";
+
+/** Where to send a request. `id`, when given, is the node that must answer (replies from others are ignored). */
+export interface Address {
+  host: string;
+  port: number;
+  id?: Id;
+}
+
+export interface Reply {
+  from: Contact;
+  response: Response;
+  rttMs: number;
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+  /** Extra attempts after a timeout, each a fresh message. */
+  retries?: number;
+}
+
+/** Returns the response, or null to send nothing. */
+export type RequestHandler = (from: Contact, request: Request) => Response | null | Promise<Response | null>;
+
+export interface RpcTransport {
+  readonly local: Contact;
+  request(to: Address, request: Request, options?: RequestOptions): Promise<Reply>;
+  onRequest(handler: RequestHandler): void;
+  close(): Promise<void>;
+}
+
+export class RpcTimeoutError extends Error {
+  constructor(to: Address, type: string) {
+    super(`no answer from ${to.host}:${to.port} to ${type}`);
+    this.name = "RpcTimeoutError";
+  }
+}
+
+export class RpcRemoteError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "RpcRemoteError";
+  }
+}

@@ -1,0 +1,78 @@
+// The node's periodic work: health checks of known peers, refresh of idle buckets, republishing
+// of records, and re-joining while the routing table is empty. Each job runs on its own interval
+// (configurable, so tests can run them fast) and never overlaps itself.
+
+import { Dht } from "./dht/dht";
+import { Config } from "./config";
+import { Address } from "./dht/transport";
+
+interface Job {
+  name: string;
+  intervalMs: () => number;
+  run: () => Promise<unknown>;
+  timer?: NodeJS.Timeout;
+  running: boolean;
+}
+
+export class Maintenance {
+  private jobs: Job[] = [];
+  private bootstrap: Address[] = [];
+  private joined = false;
+
+  constructor(
+    private readonly dht: Dht,
+    private readonly config: Config,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  start(bootstrap: Address[]): void {
+    this.bootstrap = bootstrap;
+    const c = this.config;
+    this.jobs = [
+      // while alone, retry the bootstrap contacts at the health-check pace
+      { name: "rejoin", intervalMs: () => c.healthCheckIntervalMs, run: () => (this.dht.table.size === 0 ? this.join() : Promise.resolve()), running: false },
+      { name: "health", intervalMs: () => c.healthCheckIntervalMs, run: () => this.dht.checkHealth(), running: false },
+      { name: "refresh", intervalMs: () => Math.max(100, Math.floor(c.refreshIntervalMs / 4)), run: () => this.dht.refreshBuckets(), running: false },
+      { name: "republish", intervalMs: () => Math.max(100, Math.floor(c.republishIntervalMs / 4)), run: () => this.dht.republish(), running: false },
+    ];
+    this.reschedule();
+    void this.join();
+  }
+
+  async join(): Promise<{ reached: number }> {
+    if (this.bootstrap.length === 0) return { reached: 0 };
+    const result = await this.dht.join(this.bootstrap);
+    if (result.reached === 0) this.log(`no bootstrap contact answered (${this.bootstrap.map((b) => `${b.host}:${b.port}`).join(", ")}); retrying`);
+    else if (!this.joined) {
+      this.joined = true;
+      this.log(`joined through ${result.reached} bootstrap contact(s); ${this.dht.table.size} peers known`);
+    }
+    return result;
+  }
+
+  /** (Re)arms every job's timer with its current interval. */
+  reschedule(): void {
+    for (const job of this.jobs) {
+      if (job.timer) clearInterval(job.timer);
+      job.timer = setInterval(() => this.runJob(job), job.intervalMs());
+      job.timer.unref();
+    }
+  }
+
+  private async runJob(job: Job): Promise<void> {
+    if (job.running) return;
+    job.running = true;
+    try {
+      await job.run();
+    } catch (err) {
+      this.log(`${job.name} failed: ${(err as Error).message}`);
+    } finally {
+      job.running = false;
+    }
+  }
+
+  stop(): void {
+    for (const job of this.jobs) if (job.timer) clearInterval(job.timer);
+    this.jobs = [];
+  }
+}

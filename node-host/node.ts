@@ -1,0 +1,135 @@
+// A peershare node: identity, settings, the UDP transport and the DHT, and the timers that keep
+// them healthy. The CLI daemon and the VS Code extension's background process both run one.
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { EventEmitter } from "node:events";
+import { Config, loadConfig, parseHostPort, parseSetting, saveSetting, SettingName, SETTINGS } from "./config";
+import { Identity, loadOrCreateIdentity } from "./security/identity";
+import { UdpRpc } from "./transport/udp-rpc";
+import { Dht, DhtSettings, PublishedValue } from "./dht/dht";
+import { Maintenance } from "./maintenance";
+import { writeFileAtomic } from "./util/fs-atomic";
+
+export const VERSION: string = (() => {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package.json"), "utf8")).version;
+  } catch {
+    return "0.0.0";
+  }
+})();
+
+export interface NodeOptions {
+  dataDir: string;
+  port?: number;
+  host?: string;
+  bootstrap?: string[];
+  log?: (line: string) => void;
+}
+
+const PUBLISHED_FILE = "published.json";
+
+function dhtSettings(c: Config): DhtSettings {
+  return {
+    k: c.k,
+    alpha: c.alpha,
+    offlineAfterMisses: c.offlineAfterMisses,
+    recordTtlMs: c.recordTtlMs,
+    healthCheckIntervalMs: c.healthCheckIntervalMs,
+    refreshIntervalMs: c.refreshIntervalMs,
+    republishIntervalMs: c.republishIntervalMs,
+  };
+}
+
+export class PeershareNode extends EventEmitter {
+  readonly startedAt = Date.now();
+  private readonly maintenance: Maintenance;
+  private stopping: Promise<void> | null = null;
+
+  private constructor(
+    readonly dataDir: string,
+    readonly config: Config,
+    readonly identity: Identity,
+    readonly transport: UdpRpc,
+    readonly dht: Dht,
+    readonly log: (line: string) => void,
+  ) {
+    super();
+    this.maintenance = new Maintenance(dht, config, log);
+    dht.on("changed", () => this.emit("peers.changed", { peers: dht.table.size }));
+    dht.on("published", () => this.savePublished());
+  }
+
+  static async start(opts: NodeOptions): Promise<PeershareNode> {
+    const log = opts.log ?? (() => undefined);
+    fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+    const config = loadConfig(opts.dataDir);
+    if (opts.port !== undefined) config.port = opts.port;
+    if (opts.host !== undefined) config.host = opts.host;
+    if (opts.bootstrap?.length) config.bootstrap = opts.bootstrap;
+    const bootstrap = config.bootstrap.map(parseHostPort);
+    const identity = loadOrCreateIdentity(opts.dataDir);
+    let transport: UdpRpc;
+    try {
+      transport = await UdpRpc.bind({ identity, host: config.host, port: config.port, timeoutMs: config.rpcTimeoutMs, log });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === "EADDRINUSE") throw new Error(`UDP port ${config.port} on ${config.host} is in use; choose another with --port (0 picks a free one)`);
+      if (e.code === "EADDRNOTAVAIL") throw new Error(`cannot listen on ${config.host}: no such local address`);
+      throw err;
+    }
+    const dht = new Dht(transport, dhtSettings(config), identity);
+    const node = new PeershareNode(opts.dataDir, config, identity, transport, dht, log);
+    node.loadPublished();
+    log(`node ${identity.id.toString("hex")} listening on udp ${transport.local.host}:${transport.local.port}`);
+    node.maintenance.start(bootstrap);
+    return node;
+  }
+
+  /** Joins through the configured bootstrap contacts (also retried by maintenance while alone). */
+  join(): Promise<{ reached: number }> {
+    return this.maintenance.join();
+  }
+
+  /** Applies a setting: saved to config.json, and to the running node where it can be. */
+  setSetting(name: string, raw: unknown): { value: number | string | string[]; appliedLive: boolean } {
+    const value = parseSetting(name, raw);
+    saveSetting(this.dataDir, name, value);
+    const setting = SETTINGS[name as SettingName];
+    if (!setting.live) return { value, appliedLive: false };
+    (this.config as unknown as Record<string, unknown>)[name] = value;
+    Object.assign(this.dht.settings, dhtSettings(this.config));
+    this.transport.timeoutMs = this.config.rpcTimeoutMs;
+    this.maintenance.reschedule();
+    return { value, appliedLive: true };
+  }
+
+  private loadPublished(): void {
+    const file = path.join(this.dataDir, PUBLISHED_FILE);
+    if (!fs.existsSync(file)) return;
+    try {
+      const items = JSON.parse(fs.readFileSync(file, "utf8")) as { key: string; name: string; value: string; seq: number; publishedAt: number }[];
+      for (const i of items) this.dht.published.set(i.key, { name: i.name, value: Buffer.from(i.value, "base64"), seq: i.seq, publishedAt: 0 });
+    } catch (err) {
+      this.log(`ignoring unreadable ${file}: ${(err as Error).message}`);
+    }
+  }
+
+  private savePublished(): void {
+    const items = [...this.dht.published].map(([key, p]: [string, PublishedValue]) => ({ key, name: p.name, value: p.value.toString("base64"), seq: p.seq, publishedAt: p.publishedAt }));
+    writeFileAtomic(path.join(this.dataDir, PUBLISHED_FILE), JSON.stringify(items));
+  }
+
+  /** Leaves the network (neighbours are told) and closes. Safe to call more than once. */
+  stop(): Promise<void> {
+    if (!this.stopping) {
+      this.stopping = (async () => {
+        this.maintenance.stop();
+        await this.dht.leave().catch(() => undefined);
+        await this.transport.close();
+        this.emit("stopped");
+      })();
+    }
+    return this.stopping;
+  }
+}

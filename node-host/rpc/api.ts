@@ -1,0 +1,203 @@
+// The node-host's JSON-RPC methods (see api-types.ts): one implementation shared by the CLI's
+// local socket and the VS Code extension's stdio channel.
+
+import { JSONRPCErrorException } from "json-rpc-2.0";
+import { Api, ApiMethod, ContactInfo, LookupHop, ValueRecordInfo } from "./api-types";
+import { RpcErrors } from "./api-types";
+import { PeershareNode, VERSION } from "../node";
+import { keyFromText, nodeIdFromPublicKey, toHex, xorDistance, Id } from "../dht/id";
+import { TableEntry } from "../dht/routing-table";
+import { ValueRecord } from "../dht/messages";
+import { valueKey } from "../dht/records";
+import { LookupOutcome } from "../dht/lookup";
+import { isSettingName, SETTINGS } from "../config";
+
+export type ApiHandlers = { [M in ApiMethod]: (params: Api[M][0]) => Promise<Api[M][1]> | Api[M][1] };
+
+function invalid(message: string): never {
+  throw new JSONRPCErrorException(message, RpcErrors.InvalidArgument);
+}
+
+function stringParam(params: unknown, name: string): string {
+  const v = (params as Record<string, unknown> | undefined)?.[name];
+  if (typeof v !== "string" || v.length === 0) invalid(`"${name}" must be a non-empty string`);
+  return v;
+}
+
+function keyParam(params: unknown): Id {
+  return keyFromText(stringParam(params, "key"));
+}
+
+function entryInfo(e: TableEntry, failuresBeforeOffline: number): ContactInfo {
+  return {
+    id: toHex(e.contact.id),
+    host: e.contact.host,
+    port: e.contact.port,
+    lastSeen: e.lastSeen,
+    rttMs: e.rttMs === null ? null : Math.round(e.rttMs * 100) / 100,
+    state: e.failures === 0 ? "online" : e.failures >= failuresBeforeOffline ? "offline" : "suspect",
+    failures: e.failures,
+  };
+}
+
+function isUtf8Text(b: Buffer): boolean {
+  const s = b.toString("utf8");
+  return Buffer.from(s, "utf8").equals(b) && !/[\u0000-\u0008\u000e-\u001f]/.test(s);
+}
+
+function recordInfo(r: ValueRecord): ValueRecordInfo {
+  const text = isUtf8Text(r.value);
+  return {
+    key: toHex(valueKey(r.publisher, r.name)),
+    publisher: toHex(nodeIdFromPublicKey(r.publisher)),
+    name: r.name,
+    value: text ? r.value.toString("utf8") : r.value.toString("base64"),
+    encoding: text ? "utf8" : "base64",
+    seq: r.seq,
+    expires: r.expires,
+  };
+}
+
+function hops(lookup: LookupOutcome | null, key: Id): LookupHop[] {
+  if (!lookup) return [];
+  return lookup.queried.map((q) => ({
+    id: toHex(q.contact.id),
+    host: q.contact.host,
+    port: q.contact.port,
+    distance: toHex(xorDistance(q.contact.id, key)),
+    hop: q.hop,
+    rttMs: q.rttMs === null ? null : Math.round(q.rttMs * 100) / 100,
+    ok: q.ok,
+  }));
+}
+
+export function createApi(node: PeershareNode, requestStop: () => void): ApiHandlers {
+  const dht = node.dht;
+  const misses = () => node.config.offlineAfterMisses;
+  const contactInfo = (id: Id): ContactInfo | undefined => {
+    const e = dht.table.get(id);
+    return e ? entryInfo(e, misses()) : undefined;
+  };
+  const bareContact = (c: { id: Id; host: string; port: number }): ContactInfo => contactInfo(c.id) ?? { id: toHex(c.id), host: c.host, port: c.port, lastSeen: 0, rttMs: null, state: "online", failures: 0 };
+
+  return {
+    "node.info": () => ({
+      id: toHex(node.identity.id),
+      publicKey: node.identity.publicKey.toString("hex"),
+      host: node.transport.local.host,
+      port: node.transport.local.port,
+      dataDir: node.dataDir,
+      version: VERSION,
+      pid: process.pid,
+      startedAt: node.startedAt,
+      peers: dht.table.size,
+      stats: { ...node.transport.stats, values: dht.records.valueCount, providers: dht.records.providerCount },
+    }),
+
+    "node.stop": () => {
+      setImmediate(requestStop);
+      return { stopping: true };
+    },
+
+    "dht.peers": () => {
+      const online = dht.table.entries().map((e) => entryInfo(e, misses()));
+      const offline = [...dht.offline.entries()].map(([, o]): ContactInfo => ({
+        id: toHex(o.contact.id),
+        host: o.contact.host,
+        port: o.contact.port,
+        lastSeen: o.lastSeen,
+        rttMs: o.rttMs,
+        state: "offline",
+        failures: misses(),
+      }));
+      return [...online, ...offline];
+    },
+
+    "dht.routing": () => ({
+      self: toHex(dht.id),
+      k: dht.settings.k,
+      size: dht.table.size,
+      buckets: dht.table.bucketsInUse().map((b) => ({
+        index: b.index,
+        replacements: b.replacements,
+        lastRefreshed: b.lastRefreshed,
+        contacts: b.entries.map((e) => ({ ...entryInfo(e, misses()), distance: toHex(xorDistance(e.contact.id, dht.id)) })),
+      })),
+    }),
+
+    "dht.lookup": async (params) => {
+      const key = keyParam(params);
+      const started = performance.now();
+      const { record, lookup } = await dht.findValue(key);
+      // no value under the key: it may be a content key, so look for providers
+      const providers = record ? null : await dht.findProviders(key);
+      const used = providers?.lookup ?? lookup;
+      return {
+        key: toHex(key),
+        value: record ? recordInfo(record) : null,
+        providers: (providers?.providers ?? []).map((p) => ({ id: toHex(p.provider.id), host: p.provider.host, port: p.provider.port, expires: p.expires })),
+        closest: (used?.closest ?? []).map(bareContact),
+        hops: used?.hops ?? 0,
+        queried: hops(used, key),
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
+      };
+    },
+
+    "dht.closest": async (params) => {
+      const key = keyParam(params);
+      const n = (params as { n?: unknown }).n ?? dht.settings.k;
+      if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > 256) invalid("n must be a whole number from 1 to 256");
+      const started = performance.now();
+      const lookup = await dht.lookupNodes(key);
+      // the lookup finds k; include this node itself, since it is part of the network too
+      const self = { id: dht.id, host: node.transport.local.host, port: node.transport.local.port };
+      const all = [...lookup.closest, self].sort((a, b) => Buffer.compare(xorDistance(a.id, key), xorDistance(b.id, key)));
+      return {
+        key: toHex(key),
+        closest: all.slice(0, n).map((c) => ({ ...bareContact(c), distance: toHex(xorDistance(c.id, key)) })),
+        hops: lookup.hops,
+        queried: lookup.queried.length,
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
+      };
+    },
+
+    "dht.put": async (params) => {
+      const name = stringParam(params, "name");
+      const value = (params as { value?: unknown }).value;
+      if (typeof value !== "string") invalid('"value" must be a string');
+      try {
+        const { key, record, storedOn } = await dht.putValue(name, Buffer.from(value, "utf8"));
+        return { key: toHex(key), name, storedOn, seq: record.seq, expires: record.expires };
+      } catch (err) {
+        if (err instanceof RangeError) invalid(err.message);
+        throw err;
+      }
+    },
+
+    "dht.get": async (params) => {
+      const key = keyParam(params);
+      const { record } = await dht.findValue(key);
+      if (!record) throw new JSONRPCErrorException(`no value found under ${toHex(key)}`, RpcErrors.NotFound);
+      return recordInfo(record);
+    },
+
+    "config.get": (params) => {
+      const key = (params as { key?: unknown } | undefined)?.key;
+      const all = node.config as unknown as Record<string, number | string | string[]>;
+      if (key === undefined) return { ...all };
+      if (typeof key !== "string" || !isSettingName(key)) invalid(`unknown setting "${String(key)}"; known: ${Object.keys(SETTINGS).join(", ")}`);
+      return { [key]: all[key] };
+    },
+
+    "config.set": (params) => {
+      const key = stringParam(params, "key");
+      const raw = (params as { value?: unknown }).value;
+      try {
+        const { value, appliedLive } = node.setSetting(key, raw);
+        return { key, value, appliedLive };
+      } catch (err) {
+        invalid((err as Error).message);
+      }
+    },
+  };
+}

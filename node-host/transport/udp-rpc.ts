@@ -1,0 +1,251 @@
+// The DHT's RPC transport over real UDP: signed datagrams, request/response matching by
+// transaction id, timeouts and retries. Whatever arrives, the socket handler never throws:
+// a datagram that is malformed, oversized, stale, replayed, badly signed or unexpected is dropped
+// and counted in `stats`.
+
+import * as dgram from "node:dgram";
+import { randomBytes } from "node:crypto";
+import { Address, Reply, RequestHandler, RequestOptions, RpcTimeoutError, RpcTransport } from "../dht/transport";
+import { Contact, Request, Response } from "../dht/messages";
+import { nodeIdFromPublicKey } from "../dht/id";
+import { Identity, SignatureVerifier } from "../security/identity";
+import { LruMap } from "../util/lru";
+import { RateLimiter } from "../util/rate-limiter";
+import { Envelope, MAX_DATAGRAM_BYTES, MAX_PAYLOAD_BYTES, openEnvelope, sealEnvelope } from "./envelope";
+import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, isResponseType } from "./wire";
+
+export interface UdpRpcOptions {
+  identity: Identity;
+  host: string;
+  port: number;
+  timeoutMs?: number;
+  /** Datagrams whose timestamp is further than this from our clock are dropped as stale. */
+  freshnessMs?: number;
+  maxPending?: number;
+  /** Datagrams per second accepted from one source address:port (with a burst of twice that). */
+  perSourceRate?: number;
+  log?: (msg: string) => void;
+}
+
+export type UdpStats = Record<
+  | "received"
+  | "sent"
+  | "requestsHandled"
+  | "droppedMalformed"
+  | "droppedOversized"
+  | "droppedStale"
+  | "droppedReplayed"
+  | "droppedBadSignature"
+  | "droppedUnexpected"
+  | "droppedRateLimited"
+  | "requestTimeouts"
+  | "handlerErrors"
+  | "sendErrors",
+  number
+>;
+
+interface Pending {
+  to: Address;
+  resolve: (reply: Reply) => void;
+  sentAt: number;
+}
+
+export class UdpRpc implements RpcTransport {
+  readonly stats: UdpStats = {
+    received: 0,
+    sent: 0,
+    requestsHandled: 0,
+    droppedMalformed: 0,
+    droppedOversized: 0,
+    droppedStale: 0,
+    droppedReplayed: 0,
+    droppedBadSignature: 0,
+    droppedUnexpected: 0,
+    droppedRateLimited: 0,
+    requestTimeouts: 0,
+    handlerErrors: 0,
+    sendErrors: 0,
+  };
+  local: Contact;
+  timeoutMs: number;
+
+  private handler: RequestHandler = () => null;
+  private readonly pending = new Map<string, Pending>();
+  private readonly verifier = new SignatureVerifier();
+  private readonly seen = new LruMap<string, number>(65_536);
+  private readonly limiter: RateLimiter;
+  private readonly freshnessMs: number;
+  private readonly maxPending: number;
+  private closed = false;
+
+  private constructor(
+    private readonly socket: dgram.Socket,
+    private readonly identity: Identity,
+    opts: UdpRpcOptions,
+  ) {
+    const addr = socket.address();
+    this.local = { id: identity.id, publicKey: identity.publicKey, host: opts.host === "0.0.0.0" ? "127.0.0.1" : addr.address, port: addr.port };
+    this.timeoutMs = opts.timeoutMs ?? 1000;
+    this.freshnessMs = opts.freshnessMs ?? 30_000;
+    this.maxPending = opts.maxPending ?? 4096;
+    const rate = opts.perSourceRate ?? 2000;
+    this.limiter = new RateLimiter(rate, rate * 2);
+    socket.on("message", (msg, rinfo) => this.onDatagram(msg, rinfo.address, rinfo.port));
+    socket.on("error", (err) => opts.log?.(`udp socket error: ${err.message}`));
+  }
+
+  static bind(opts: UdpRpcOptions): Promise<UdpRpc> {
+    return new Promise((resolve, reject) => {
+      const socket = dgram.createSocket({ type: "udp4", recvBufferSize: 4 << 20 });
+      const onError = (err: Error) => reject(err);
+      socket.once("error", onError);
+      socket.bind(opts.port, opts.host, () => {
+        socket.off("error", onError);
+        resolve(new UdpRpc(socket, opts.identity, opts));
+      });
+    });
+  }
+
+  onRequest(handler: RequestHandler): void {
+    this.handler = handler;
+  }
+
+  async request(to: Address, req: Request, options: RequestOptions = {}): Promise<Reply> {
+    const attempts = 1 + (options.retries ?? 0);
+    let lastError: Error = new RpcTimeoutError(to, req.type);
+    for (let i = 0; i < attempts; i++) {
+      try {
+        return await this.attempt(to, req, options.timeoutMs ?? this.timeoutMs);
+      } catch (err) {
+        lastError = err as Error;
+        if (!(err instanceof RpcTimeoutError)) break;
+      }
+    }
+    throw lastError;
+  }
+
+  private attempt(to: Address, req: Request, timeoutMs: number): Promise<Reply> {
+    if (this.closed) return Promise.reject(new Error("transport closed"));
+    if (this.pending.size >= this.maxPending) return Promise.reject(new Error("too many requests in flight"));
+    const txid = randomBytes(8);
+    const key = txid.toString("hex");
+    const { type, payload } = encodeRequest(req);
+    const datagram = sealEnvelope(this.identity, type, txid, Date.now(), payload);
+    return new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(key);
+        this.stats.requestTimeouts++;
+        reject(new RpcTimeoutError(to, req.type));
+      }, timeoutMs);
+      this.pending.set(key, {
+        to,
+        sentAt: performance.now(),
+        resolve: (reply) => {
+          clearTimeout(timer);
+          resolve(reply);
+        },
+      });
+      this.send(datagram, to.host, to.port);
+    });
+  }
+
+  private send(datagram: Buffer, host: string, port: number): void {
+    try {
+      this.socket.send(datagram, port, host, (err) => {
+        if (err) this.stats.sendErrors++;
+      });
+      this.stats.sent++;
+    } catch {
+      this.stats.sendErrors++;
+    }
+  }
+
+  private onDatagram(msg: Buffer, host: string, port: number): void {
+    this.stats.received++;
+    if (msg.length > MAX_DATAGRAM_BYTES) {
+      this.stats.droppedOversized++;
+      return;
+    }
+    if (!this.limiter.take(`${host}:${port}`)) {
+      this.stats.droppedRateLimited++;
+      return;
+    }
+    let env: Envelope;
+    try {
+      env = openEnvelope(msg);
+    } catch {
+      this.stats.droppedMalformed++;
+      return;
+    }
+    const now = Date.now();
+    if (Math.abs(now - env.timestamp) > this.freshnessMs) {
+      this.stats.droppedStale++;
+      return;
+    }
+    const replayKey = env.publicKey.toString("hex") + env.txid.toString("hex");
+    if (this.seen.has(replayKey)) {
+      this.stats.droppedReplayed++;
+      return;
+    }
+    if (!this.verifier.verify(env.publicKey, env.signed, env.signature)) {
+      this.stats.droppedBadSignature++;
+      return;
+    }
+    this.seen.set(replayKey, now);
+    const publicKey = Buffer.from(env.publicKey);
+    const from: Contact = { id: nodeIdFromPublicKey(publicKey), publicKey, host, port };
+    if (from.id.equals(this.local.id)) {
+      this.stats.droppedUnexpected++;
+      return;
+    }
+    if (isResponseType(env.type)) this.onResponse(env, from);
+    else this.onRequestDatagram(env, from);
+  }
+
+  private onResponse(env: Envelope, from: Contact): void {
+    const key = env.txid.toString("hex");
+    const p = this.pending.get(key);
+    // A reply must come from the address we asked, and from the node we meant to ask.
+    if (!p || p.to.port !== from.port || p.to.host !== from.host || (p.to.id && !p.to.id.equals(from.id))) {
+      this.stats.droppedUnexpected++;
+      return;
+    }
+    let response: Response;
+    try {
+      response = decodeResponse(env.type, env.payload);
+    } catch {
+      this.stats.droppedMalformed++;
+      return;
+    }
+    this.pending.delete(key);
+    p.resolve({ from, response, rttMs: performance.now() - p.sentAt });
+  }
+
+  private onRequestDatagram(env: Envelope, from: Contact): void {
+    let req: Request;
+    try {
+      req = decodeRequest(env.type, env.payload, from);
+    } catch {
+      this.stats.droppedMalformed++;
+      return;
+    }
+    this.stats.requestsHandled++;
+    const txid = Buffer.from(env.txid);
+    Promise.resolve()
+      .then(() => this.handler(from, req))
+      .then((response) => {
+        if (!response || this.closed) return;
+        const { type, payload } = encodeResponse(response, MAX_PAYLOAD_BYTES);
+        this.send(sealEnvelope(this.identity, type, txid, Date.now(), payload), from.host, from.port);
+      })
+      .catch(() => {
+        this.stats.handlerErrors++;
+      });
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    return new Promise((resolve) => this.socket.close(() => resolve()));
+  }
+}

@@ -1,0 +1,266 @@
+// Binary encodings of the DHT messages carried inside a UDP envelope (see envelope.ts).
+// Lists of contacts are cut to fit the datagram budget; decoding rejects anything malformed.
+
+import * as net from "node:net";
+import { BinaryReader, BinaryWriter, WireFormatError } from "../util/binary";
+import { ID_BYTES, nodeIdFromPublicKey } from "../dht/id";
+import { Contact, ProviderRecord, Request, Response, ValueRecord } from "../dht/messages";
+import { MAX_NAME_BYTES, MAX_VALUE_BYTES } from "../dht/records";
+import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from "../security/identity";
+
+export const MessageTypes = {
+  ping: 0x01,
+  find_node: 0x02,
+  find_value: 0x03,
+  store: 0x04,
+  add_provider: 0x05,
+  get_providers: 0x06,
+  leave: 0x07,
+  pong: 0x81,
+  nodes: 0x82,
+  value: 0x83,
+  stored: 0x84,
+  providers: 0x86,
+  error: 0xff,
+} as const;
+
+const typeNames = new Map<number, string>(Object.entries(MessageTypes).map(([name, code]) => [code, name]));
+
+export function isResponseType(code: number): boolean {
+  return (code & 0x80) !== 0;
+}
+
+export function messageTypeName(code: number): string | undefined {
+  return typeNames.get(code);
+}
+
+const MAX_CONTACTS = 255;
+const MAX_PROVIDERS_PER_REPLY = 4;
+const MAX_ERROR_TEXT = 200;
+
+// ---- contacts -------------------------------------------------------------
+
+function contactSize(c: Contact): number {
+  return PUBLIC_KEY_BYTES + 1 + (net.isIPv6(c.host) ? 16 : 4) + 2;
+}
+
+function writeContact(w: BinaryWriter, c: Contact): void {
+  w.bytes(c.publicKey);
+  if (net.isIPv6(c.host)) {
+    w.u8(6).bytes(ipv6ToBytes(c.host));
+  } else {
+    w.u8(4).bytes(Buffer.from(c.host.split(".").map(Number)));
+  }
+  w.u16(c.port);
+}
+
+function readContact(r: BinaryReader): Contact {
+  const publicKey = Buffer.from(r.bytes(PUBLIC_KEY_BYTES));
+  const family = r.u8();
+  let host: string;
+  if (family === 4) host = Array.from(r.bytes(4)).join(".");
+  else if (family === 6) host = bytesToIpv6(r.bytes(16));
+  else throw new WireFormatError(`unknown address family ${family}`);
+  const port = r.u16();
+  if (port === 0) throw new WireFormatError("port 0");
+  return { id: nodeIdFromPublicKey(publicKey), publicKey, host, port };
+}
+
+function ipv6ToBytes(host: string): Buffer {
+  const [head, tail = ""] = host.split("::");
+  const parse = (s: string) => (s ? s.split(":").map((h) => parseInt(h, 16)) : []);
+  const a = parse(head);
+  const b = parse(tail);
+  const groups = host.includes("::") ? [...a, ...new Array(8 - a.length - b.length).fill(0), ...b] : a;
+  const out = Buffer.alloc(16);
+  groups.forEach((g, i) => out.writeUInt16BE(g & 0xffff, i * 2));
+  return out;
+}
+
+function bytesToIpv6(b: Buffer): string {
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i).toString(16));
+  return groups.join(":");
+}
+
+/** Writes as many contacts as fit in `budget` bytes (count byte included). */
+function writeContacts(w: BinaryWriter, contacts: Contact[], budget: number): void {
+  let used = 1;
+  const fitting: Contact[] = [];
+  for (const c of contacts) {
+    const size = contactSize(c);
+    if (used + size > budget || fitting.length === MAX_CONTACTS) break;
+    used += size;
+    fitting.push(c);
+  }
+  w.u8(fitting.length);
+  for (const c of fitting) writeContact(w, c);
+}
+
+function readContacts(r: BinaryReader): Contact[] {
+  const n = r.u8();
+  const out: Contact[] = [];
+  for (let i = 0; i < n; i++) out.push(readContact(r));
+  return out;
+}
+
+// ---- records ----------------------------------------------------------------
+
+function writeValueRecord(w: BinaryWriter, rec: ValueRecord): void {
+  w.bytes(rec.publisher).varBytes(Buffer.from(rec.name, "utf8")).varBytes(rec.value).u64(rec.seq).u64(rec.expires).bytes(rec.signature);
+}
+
+function readValueRecord(r: BinaryReader): ValueRecord {
+  const publisher = Buffer.from(r.bytes(PUBLIC_KEY_BYTES));
+  const nameBytes = r.varBytes(MAX_NAME_BYTES);
+  const name = nameBytes.toString("utf8");
+  if (!Buffer.from(name, "utf8").equals(nameBytes)) throw new WireFormatError("name is not UTF-8");
+  const value = Buffer.from(r.varBytes(MAX_VALUE_BYTES));
+  const seq = r.u64();
+  const expires = r.u64();
+  const signature = Buffer.from(r.bytes(SIGNATURE_BYTES));
+  return { publisher, name, value, seq, expires, signature };
+}
+
+function writeProvider(w: BinaryWriter, p: ProviderRecord): void {
+  writeContact(w, p.provider);
+  w.u64(p.expires).bytes(p.signature);
+}
+
+function readProvider(r: BinaryReader, key: Buffer): ProviderRecord {
+  const provider = readContact(r);
+  const expires = r.u64();
+  const signature = Buffer.from(r.bytes(SIGNATURE_BYTES));
+  return { key, provider, expires, signature };
+}
+
+function readId(r: BinaryReader): Buffer {
+  return Buffer.from(r.bytes(ID_BYTES));
+}
+
+// ---- messages ---------------------------------------------------------------
+
+export function encodeRequest(req: Request): { type: number; payload: Buffer } {
+  const w = new BinaryWriter();
+  switch (req.type) {
+    case "ping":
+    case "leave":
+      break;
+    case "find_node":
+      w.bytes(req.target);
+      break;
+    case "find_value":
+    case "get_providers":
+      w.bytes(req.key);
+      break;
+    case "store":
+      writeValueRecord(w, req.record);
+      break;
+    case "add_provider":
+      // The provider's address is the one the receiver sees the request come from.
+      w.bytes(req.record.key).u64(req.record.expires).bytes(req.record.signature);
+      break;
+  }
+  return { type: MessageTypes[req.type], payload: w.finish() };
+}
+
+/** Decodes a request; `from` is the authenticated sender (needed for provider records). */
+export function decodeRequest(type: number, payload: Buffer, from: Contact): Request {
+  const r = new BinaryReader(payload);
+  let req: Request;
+  switch (type) {
+    case MessageTypes.ping:
+      req = { type: "ping" };
+      break;
+    case MessageTypes.leave:
+      req = { type: "leave" };
+      break;
+    case MessageTypes.find_node:
+      req = { type: "find_node", target: readId(r) };
+      break;
+    case MessageTypes.find_value:
+      req = { type: "find_value", key: readId(r) };
+      break;
+    case MessageTypes.get_providers:
+      req = { type: "get_providers", key: readId(r) };
+      break;
+    case MessageTypes.store:
+      req = { type: "store", record: readValueRecord(r) };
+      break;
+    case MessageTypes.add_provider: {
+      const key = readId(r);
+      const expires = r.u64();
+      const signature = Buffer.from(r.bytes(SIGNATURE_BYTES));
+      req = { type: "add_provider", record: { key, provider: from, expires, signature } };
+      break;
+    }
+    default:
+      throw new WireFormatError(`unknown request type ${type}`);
+  }
+  r.end();
+  return req;
+}
+
+export function encodeResponse(res: Response, budget: number): { type: number; payload: Buffer } {
+  const w = new BinaryWriter();
+  switch (res.type) {
+    case "pong":
+    case "stored":
+      break;
+    case "nodes":
+      writeContacts(w, res.contacts, budget);
+      break;
+    case "value":
+      writeValueRecord(w, res.record);
+      break;
+    case "providers": {
+      const providers = res.providers.slice(0, MAX_PROVIDERS_PER_REPLY);
+      const key = providers[0]?.key ?? Buffer.alloc(ID_BYTES);
+      w.bytes(key).u8(providers.length);
+      for (const p of providers) writeProvider(w, p);
+      writeContacts(w, res.contacts, budget - w.size);
+      break;
+    }
+    case "error":
+      w.u8(res.code).varBytes(Buffer.from(res.message, "utf8").subarray(0, MAX_ERROR_TEXT));
+      break;
+  }
+  return { type: MessageTypes[res.type], payload: w.finish() };
+}
+
+export function decodeResponse(type: number, payload: Buffer): Response {
+  const r = new BinaryReader(payload);
+  let res: Response;
+  switch (type) {
+    case MessageTypes.pong:
+      res = { type: "pong" };
+      break;
+    case MessageTypes.stored:
+      res = { type: "stored" };
+      break;
+    case MessageTypes.nodes:
+      res = { type: "nodes", contacts: readContacts(r) };
+      break;
+    case MessageTypes.value:
+      res = { type: "value", record: readValueRecord(r) };
+      break;
+    case MessageTypes.providers: {
+      const key = readId(r);
+      const n = r.u8();
+      if (n > MAX_PROVIDERS_PER_REPLY) throw new WireFormatError("too many providers");
+      const providers: ProviderRecord[] = [];
+      for (let i = 0; i < n; i++) providers.push(readProvider(r, key));
+      res = { type: "providers", providers, contacts: readContacts(r) };
+      break;
+    }
+    case MessageTypes.error:
+      res = { type: "error", code: r.u8(), message: r.varBytes(MAX_ERROR_TEXT).toString("utf8") };
+      break;
+    default:
+      throw new WireFormatError(`unknown response type ${type}`);
+  }
+  r.end();
+  return res;
+}
+
+
