@@ -1,0 +1,83 @@
+// Runs the real `peershare` command and real node processes for integration tests.
+
+import { ChildProcess, execFile, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { once } from "node:events";
+
+export const ROOT = path.resolve(__dirname, "..", "..", "..");
+export const BIN = path.join(ROOT, "bin", "peershare.js");
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function cli(args: string[], timeoutMs = 60_000): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Runs a CLI verb with --json against a data dir and parses the output; throws with stderr on failure. */
+export async function cliJson<T = unknown>(dataDir: string, args: string[]): Promise<T> {
+  const r = await cli([...args, "--data-dir", dataDir, "--json"]);
+  if (r.code !== 0) throw new Error(`peershare ${args.join(" ")} failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+export interface RunningNode {
+  dataDir: string;
+  id: string;
+  port: number;
+  proc: ChildProcess;
+  stderr: () => string;
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `peershare-${prefix}-`));
+}
+
+/** Starts `peershare start` as its own process and waits until it listens. */
+export async function startNode(dataDir: string, bootstrap: string[] = [], extra: string[] = []): Promise<RunningNode> {
+  const args = [BIN, "start", "--data-dir", dataDir, "--port", "0", "--host", "127.0.0.1", "--json", ...bootstrap.flatMap((b) => ["--bootstrap", b]), ...extra];
+  const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  proc.stderr!.on("data", (d) => (err += d));
+  proc.stdout!.on("data", (d) => (out += d));
+  const deadline = Date.now() + 20_000;
+  while (!out.includes("}")) {
+    if (proc.exitCode !== null) throw new Error(`node exited early: ${err}`);
+    if (Date.now() > deadline) throw new Error(`node did not start: ${err}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const info = JSON.parse(out) as { id: string; port: number };
+  return { dataDir, id: info.id, port: info.port, proc, stderr: () => err };
+}
+
+export async function stopNode(node: RunningNode, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  if (node.proc.exitCode !== null || node.proc.signalCode !== null) return;
+  node.proc.kill(signal);
+  await once(node.proc, "exit");
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+}
