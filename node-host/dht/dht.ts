@@ -141,7 +141,11 @@ export class Dht extends EventEmitter {
     const key = toHex(contact.id);
     if (this.offline.has(key)) this.offline.delete(key);
     if (result.kind === "added") this.emit("changed");
-    else if (result.kind === "full") void this.pingBeforeEvict(result.leastRecentlySeen);
+    else if (result.kind === "full" && result.leastRecentlySeen.lastSeen < this.now() - this.settings.healthCheckIntervalMs) {
+      // only an oldest contact not heard from within a health-check interval is worth a ping;
+      // one seen recently stays, and the newcomer waits in the replacement cache
+      void this.pingBeforeEvict(result.leastRecentlySeen);
+    }
   }
 
   private async pingBeforeEvict(oldest: TableEntry): Promise<void> {

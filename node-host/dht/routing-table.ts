@@ -116,12 +116,39 @@ export class RoutingTable {
     return removed;
   }
 
-  /** The n contacts closest to target by XOR distance, nearest first. */
+  /**
+   * The n contacts closest to target by XOR distance, nearest first, without sorting the table.
+   * With b the bucket target falls in: bucket b holds the closest contacts of all; next come
+   * buckets 0..b-1, whose order among themselves is that of the same question asked for target
+   * with bit b flipped (so it is solved the same way, one level down); last come buckets
+   * b+1, b+2, ..., each farther than the one before.
+   */
   closest(target: Id, n: number, exclude?: Id): Contact[] {
-    const all: Contact[] = [];
-    for (const b of this.buckets) for (const e of b.entries) if (!exclude || !e.contact.id.equals(exclude)) all.push(e.contact);
-    all.sort((a, b) => compareDistance(a.id, b.id, target));
-    return all.slice(0, n);
+    const out: Contact[] = [];
+    const take = (entries: TableEntry[]) => {
+      if (entries.length === 0) return;
+      const list = entries.map((e) => e.contact).filter((c) => !exclude || !c.id.equals(exclude));
+      list.sort((a, b) => compareDistance(a.id, b.id, target));
+      for (const c of list) {
+        if (out.length === n) return;
+        out.push(c);
+      }
+    };
+    const t = Buffer.from(target);
+    const farther: [number, number][] = []; // bucket ranges to visit after the nearer levels
+    let limit = ID_BITS;
+    for (;;) {
+      const b = bucketIndex(this.self, t);
+      if (b >= 0) take(this.buckets[b].entries);
+      farther.push([b + 1, limit]);
+      if (b <= 0 || out.length === n) break;
+      t[(ID_BITS - 1 - b) >> 3] ^= 0x80 >> ((ID_BITS - 1 - b) & 7); // flip bit b (counted from the right)
+      limit = b;
+    }
+    for (let r = farther.length - 1; r >= 0 && out.length < n; r--) {
+      for (let i = farther[r][0]; i < farther[r][1] && out.length < n; i++) take(this.buckets[i].entries);
+    }
+    return out;
   }
 
   entries(): TableEntry[] {

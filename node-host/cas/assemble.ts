@@ -1,0 +1,131 @@
+// Reading shares back: open a manifest by content ID or link, list the chunks still to fetch, and
+// turn chunks into plaintext, either as a stream (cat, the editor's file system) or as a file written
+// atomically into a chosen directory. Every chunk is checked twice, its stored bytes against its id
+// and, for private shares, its AES-GCM tag; the whole file against the manifest's SHA-256.
+
+import { createHash, randomBytes } from "node:crypto";
+import { promises as fsp } from "node:fs";
+import * as path from "node:path";
+import { Readable } from "node:stream";
+import type { ContentStore } from "./content-store";
+import { open } from "./convergent-crypto";
+import { renameDurably } from "./durable-write";
+import { CasError } from "./errors";
+import { isSafeFileName } from "./file-name";
+import { decodeManifest, type Manifest, type ManifestChunk } from "./manifest";
+import { sha256 } from "./object-store";
+import { parseShareLink } from "./share-link";
+
+/** Loads and decodes the manifest a link (or bare content ID, for public shares) names. */
+export async function openManifest(store: ContentStore, contentIdOrLink: string): Promise<Manifest> {
+  const { contentId, key } = parseShareLink(contentIdOrLink);
+  const bytes = await store.get(Buffer.from(contentId, "hex"));
+  if (bytes === null) throw new CasError("ENOTFOUND", `manifest ${contentId} is not in the store`);
+  return decodeManifest(bytes, key);
+}
+
+/** The distinct chunk object ids of `manifest` that the store does not hold yet. */
+export async function missingChunks(store: ContentStore, manifest: Manifest): Promise<Buffer[]> {
+  const missing = new Map<string, Buffer>();
+  for (const chunk of manifest.chunks) {
+    const hex = chunk.id.toString("hex");
+    if (!missing.has(hex) && !(await store.has(chunk.id))) missing.set(hex, chunk.id);
+  }
+  return [...missing.values()];
+}
+
+/**
+ * A chunk's plaintext from its stored bytes (e.g. just fetched from a peer): checks the bytes hash to
+ * the chunk's id, then decrypts and authenticates them for private shares.
+ */
+export function openChunk(chunk: ManifestChunk, stored: Buffer): Buffer {
+  if (!sha256(stored).equals(chunk.id)) {
+    throw new CasError("EHASHMISMATCH", `bytes do not hash to chunk ${chunk.id.toString("hex")}`);
+  }
+  const plaintext = chunk.key ? open(chunk.key, stored) : stored;
+  if (plaintext.length !== chunk.size) {
+    throw new CasError("EHASHMISMATCH", `chunk ${chunk.id.toString("hex")} is ${plaintext.length} bytes, the manifest says ${chunk.size}`);
+  }
+  return plaintext;
+}
+
+/** The plaintext chunk by chunk, reading one chunk ahead; fails if the whole file's hash differs. */
+async function* plaintextChunks(store: ContentStore, manifest: Manifest): AsyncGenerator<Buffer> {
+  const wholeFile = createHash("sha256");
+  const load = (chunk: ManifestChunk): Promise<Buffer | null> => {
+    const pending = store.objects.get(chunk.id);
+    pending.catch(() => undefined); // a read-ahead abandoned by an early return must not go unhandled
+    return pending;
+  };
+  let next = manifest.chunks.length > 0 ? load(manifest.chunks[0]) : null;
+  for (let i = 0; i < manifest.chunks.length; i++) {
+    const chunk = manifest.chunks[i];
+    const stored = await next;
+    next = i + 1 < manifest.chunks.length ? load(manifest.chunks[i + 1]) : null;
+    if (!stored) throw new CasError("EMISSINGCHUNK", `chunk ${chunk.id.toString("hex")} is missing or corrupt`);
+    const plaintext = openChunk(chunk, stored);
+    wholeFile.update(plaintext);
+    yield plaintext;
+  }
+  if (!wholeFile.digest().equals(manifest.sha256)) {
+    throw new CasError("EHASHMISMATCH", "assembled file does not match the manifest's SHA-256");
+  }
+}
+
+/**
+ * The file's plaintext as a byte stream. Chunks are verified before they are emitted; a whole-file
+ * hash mismatch (only possible with a forged manifest) ends the stream with an error.
+ */
+export function readContent(store: ContentStore, manifest: Manifest): Readable {
+  return Readable.from(plaintextChunks(store, manifest), { objectMode: false });
+}
+
+export type AssembleTarget = { dir: string } | { path: string };
+
+export interface AssembleOptions {
+  /** Replace an existing file at the target path (default: fail with EEXIST). */
+  overwrite?: boolean;
+}
+
+/**
+ * Writes the file into `target.dir` under the manifest's name, or to exactly `target.path`. The bytes
+ * go to a temp file in the same directory, are verified against the whole-file hash, fsynced and
+ * renamed into place, so the target is either absent or complete. Returns the path written.
+ */
+export async function assembleFile(store: ContentStore, manifest: Manifest, target: AssembleTarget, options: AssembleOptions = {}): Promise<string> {
+  const finalPath = resolveTarget(manifest, target);
+  const dir = path.dirname(finalPath);
+  const tmp = path.join(dir, `.${randomBytes(6).toString("hex")}.peershare-part`);
+  const fh = await fsp.open(tmp, "wx", 0o644);
+  try {
+    try {
+      for await (const plaintext of plaintextChunks(store, manifest)) await fh.write(plaintext);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    if (!options.overwrite && (await exists(finalPath))) throw new CasError("EEXIST", `${finalPath} already exists`);
+    await renameDurably(tmp, finalPath);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+  return finalPath;
+}
+
+function resolveTarget(manifest: Manifest, target: AssembleTarget): string {
+  if ("path" in target) return path.resolve(target.path);
+  // decodeManifest already rejects unsafe names; checked again because this is where it matters.
+  if (!isSafeFileName(manifest.name)) throw new CasError("EBADMANIFEST", `unsafe file name ${JSON.stringify(manifest.name)}`);
+  const dir = path.resolve(target.dir);
+  const finalPath = path.join(dir, manifest.name);
+  if (path.dirname(finalPath) !== dir) throw new CasError("EBADMANIFEST", `file name escapes ${dir}`);
+  return finalPath;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fsp.stat(file).then(
+    () => true,
+    () => false,
+  );
+}

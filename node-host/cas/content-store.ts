@@ -1,0 +1,257 @@
+// The workspace's store: objects on disk (ObjectStore) plus pins and cache accounting (PinIndex).
+//
+// Every object is either pinned for one or more reasons ("own": this node shares it; "replica": it
+// holds it for others) or is cache (content fetched for reading). Cache is bounded: when unpinned
+// bytes exceed the limit, the least recently used unpinned objects are evicted; pinned objects never
+// are. The index is saved atomically by flush() (called by pin/unpin, gc, close and shareFile). A
+// crash between flushes loses only recent bookkeeping: at open the index is reconciled with objects/
+// (unknown objects are added as cache, vanished ones dropped). If the index is missing or unreadable
+// it is rebuilt the same way and `recoveredIndex` is set; pins cannot be recovered from objects alone,
+// so the owner should re-pin its shares (a re-share of the same file pins the same objects).
+
+import { promises as fsp } from "node:fs";
+import * as path from "node:path";
+import { writeFileDurably } from "./durable-write";
+import { decodeManifestHeader, looksLikeManifest } from "./manifest";
+import { ObjectStore, type PutResult } from "./object-store";
+import { PinIndex, type IndexEntry, type ObjectKind, type PinReason } from "./pin-index";
+
+export type { ObjectKind, PinReason } from "./pin-index";
+
+export const DEFAULT_CACHE_LIMIT_BYTES = 1024 * 1024 * 1024;
+const INDEX_FILE = "index.bin";
+const MANIFEST_SNIFF_BYTES = 5;
+
+export interface ContentStoreOptions {
+  /** Upper bound on unpinned (cached) bytes; default 1 GiB. */
+  cacheLimitBytes?: number;
+}
+
+export interface PutOptions {
+  /** Pin the object for this reason; without it the object is cache. */
+  pin?: PinReason;
+  /** What the object is; sniffed from its first bytes when not given. */
+  kind?: ObjectKind;
+}
+
+export interface StoredObjectInfo {
+  id: Buffer;
+  kind: ObjectKind;
+  size: number;
+  pins: PinReason[];
+  lastUsed: number;
+}
+
+export class ContentStore {
+  cacheLimitBytes: number;
+  private flushing: Promise<void> = Promise.resolve();
+  private dirty = false;
+
+  private constructor(
+    readonly objects: ObjectStore,
+    private readonly index: PinIndex,
+    /** True when the saved index was missing or unreadable and was rebuilt from objects/. */
+    readonly recoveredIndex: boolean,
+    options: ContentStoreOptions,
+  ) {
+    this.cacheLimitBytes = options.cacheLimitBytes ?? DEFAULT_CACHE_LIMIT_BYTES;
+  }
+
+  get dir(): string {
+    return this.objects.dir;
+  }
+
+  static async open(dir: string, options: ContentStoreOptions = {}): Promise<ContentStore> {
+    const objects = await ObjectStore.open(dir);
+    let index: PinIndex | null = null;
+    try {
+      index = PinIndex.parse(await fsp.readFile(path.join(dir, INDEX_FILE)));
+    } catch {
+      // missing or corrupt: rebuilt below from what is on disk
+    }
+    const store = new ContentStore(objects, index ?? new PinIndex(), index === null, options);
+    await store.reconcile();
+    return store;
+  }
+
+  /** Brings the index in line with objects/: adds objects it does not know, forgets vanished ones. */
+  private async reconcile(): Promise<void> {
+    const seen = new Set<string>();
+    for await (const id of this.objects.ids()) {
+      const hex = id.toString("hex");
+      seen.add(hex);
+      if (this.index.entries.has(hex)) continue;
+      const size = await this.objects.size(id);
+      const head = await this.objects.readHead(id, MANIFEST_SNIFF_BYTES);
+      if (size === null || head === null) continue;
+      this.index.upsert(hex, size, looksLikeManifest(head) ? "manifest" : "chunk");
+      this.dirty = true;
+    }
+    for (const hex of [...this.index.entries.keys()]) {
+      if (!seen.has(hex)) {
+        this.index.entries.delete(hex);
+        this.dirty = true;
+      }
+    }
+    await this.flush();
+  }
+
+  async put(bytes: Buffer, options: PutOptions = {}): Promise<PutResult> {
+    return this.record(await this.objects.put(bytes), bytes, options);
+  }
+
+  /** Stores bytes fetched under a known id; throws EHASHMISMATCH when they do not hash to it. */
+  async putVerified(id: Buffer, bytes: Buffer, options: PutOptions = {}): Promise<PutResult> {
+    return this.record(await this.objects.putVerified(id, bytes), bytes, options);
+  }
+
+  private async record(result: PutResult, bytes: Buffer, options: PutOptions): Promise<PutResult> {
+    const hex = result.id.toString("hex");
+    const entry = this.index.upsert(hex, bytes.length, options.kind ?? sniffKind(bytes));
+    if (options.pin) entry.pins.add(options.pin);
+    this.dirty = true;
+    if (entry.pins.size === 0) await this.evictOverLimit(hex);
+    return result;
+  }
+
+  /** The object's verified bytes, or null when absent or corrupt (a corrupt one is quarantined). */
+  async get(id: Buffer): Promise<Buffer | null> {
+    const bytes = await this.objects.get(id);
+    const hex = id.toString("hex");
+    if (bytes === null) {
+      if (this.index.entries.delete(hex)) this.dirty = true;
+      return null;
+    }
+    this.index.touch(hex);
+    this.dirty = true;
+    return bytes;
+  }
+
+  async has(id: Buffer): Promise<boolean> {
+    return this.objects.has(id);
+  }
+
+  async pin(ids: Buffer[], reason: PinReason): Promise<void> {
+    for (const id of ids) this.index.entries.get(id.toString("hex"))?.pins.add(reason);
+    this.dirty = true;
+    await this.flush();
+  }
+
+  /** Drops one pin reason; an object left without pins becomes cache (and may be evicted). */
+  async unpin(ids: Buffer[], reason: PinReason): Promise<void> {
+    for (const id of ids) this.index.entries.get(id.toString("hex"))?.pins.delete(reason);
+    this.dirty = true;
+    await this.flush();
+  }
+
+  async delete(id: Buffer): Promise<boolean> {
+    if (this.index.entries.delete(id.toString("hex"))) this.dirty = true;
+    return this.objects.delete(id);
+  }
+
+  /** Every object with its kind, size and pins, manifests first. */
+  ls(): StoredObjectInfo[] {
+    return [...this.index.entries]
+      .map(([hex, e]) => ({ id: Buffer.from(hex, "hex"), kind: e.kind, size: e.size, pins: [...e.pins].sort(), lastUsed: e.lastUsed }))
+      .sort((a, b) => (a.kind === b.kind ? Buffer.compare(a.id, b.id) : a.kind === "manifest" ? -1 : 1));
+  }
+
+  /** Bytes currently held as cache (unpinned). */
+  cacheBytes(): number {
+    return this.index.cacheBytes();
+  }
+
+  /** Re-hashes every object; returns (and quarantines) the corrupt ones. */
+  async verify(): Promise<Buffer[]> {
+    const corrupt = await this.objects.verify();
+    for (const id of corrupt) this.index.entries.delete(id.toString("hex"));
+    if (corrupt.length > 0) this.dirty = true;
+    await this.flush();
+    return corrupt;
+  }
+
+  /**
+   * Evicts least recently used cache over the limit, then removes unpinned chunks that no manifest in
+   * the store references any more (left over from an evicted manifest or an abandoned fetch).
+   * Returns the bytes freed.
+   */
+  async gc(): Promise<number> {
+    let freed = await this.evictOverLimit(null);
+    const referenced = await this.referencedChunks();
+    for (const [hex, entry] of [...this.index.entries]) {
+      if (entry.kind === "chunk" && entry.pins.size === 0 && !referenced.has(hex)) freed += await this.remove(hex, entry);
+    }
+    await this.flush();
+    return freed;
+  }
+
+  private async referencedChunks(): Promise<Set<string>> {
+    const referenced = new Set<string>();
+    for (const [hex, entry] of [...this.index.entries]) {
+      if (entry.kind !== "manifest") continue;
+      const bytes = await this.objects.get(Buffer.from(hex, "hex"));
+      if (bytes === null) {
+        this.index.entries.delete(hex);
+        continue;
+      }
+      try {
+        for (const id of decodeManifestHeader(bytes).chunkIds) referenced.add(id.toString("hex"));
+      } catch {
+        entry.kind = "chunk"; // looked like a manifest but is not one: plain data
+      }
+    }
+    return referenced;
+  }
+
+  /** Evicts LRU unpinned objects until the cache fits its limit; `keep` (just stored) is spared. */
+  private async evictOverLimit(keep: string | null): Promise<number> {
+    let excess = this.index.cacheBytes() - this.cacheLimitBytes;
+    let freed = 0;
+    for (const [hex, entry] of this.index.evictionOrder()) {
+      if (excess <= 0) break;
+      if (hex === keep) continue;
+      const n = await this.remove(hex, entry);
+      excess -= n;
+      freed += n;
+    }
+    return freed;
+  }
+
+  private async remove(hex: string, entry: IndexEntry): Promise<number> {
+    this.index.entries.delete(hex);
+    this.dirty = true;
+    await this.objects.delete(Buffer.from(hex, "hex"));
+    return entry.size;
+  }
+
+  /** Saves the index atomically if it changed; concurrent calls are serialized. */
+  async flush(): Promise<void> {
+    const run = this.flushing.then(async () => {
+      if (!this.dirty) return;
+      this.dirty = false;
+      try {
+        await this.objects.syncDirs(); // the index must not name objects a power cut could still lose
+        await writeFileDurably(path.join(this.dir, "tmp"), path.join(this.dir, INDEX_FILE), this.index.serialize());
+      } catch (err) {
+        this.dirty = true;
+        throw err;
+      }
+    });
+    this.flushing = run.catch(() => undefined); // one failed write must not poison later flushes
+    return run;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+  }
+}
+
+function sniffKind(bytes: Buffer): ObjectKind {
+  if (!looksLikeManifest(bytes)) return "chunk";
+  try {
+    decodeManifestHeader(bytes);
+    return "manifest";
+  } catch {
+    return "chunk";
+  }
+}

@@ -1,0 +1,65 @@
+// Crash-safe file writes: the bytes go to a temp file (under a tmp dir on the same file system), are
+// fsynced, then renamed onto the target, and the target's directory is fsynced so the rename itself
+// survives a power cut. A crash at any point leaves either no target or the complete one; a leftover
+// temp file is the only debris, and its directory is emptied at open.
+
+import { promises as fsp } from "node:fs";
+import * as path from "node:path";
+import { randomBytes } from "node:crypto";
+
+export async function writeFileDurably(tmpDir: string, target: string, data: Uint8Array, mode = 0o644): Promise<void> {
+  await writeFileSynced(tmpDir, target, data, mode);
+  await fsyncDir(path.dirname(target));
+}
+
+/**
+ * Like writeFileDurably but leaves the directory fsync to the caller, who can batch it: the target
+ * is still never torn (its data is synced before the rename), but a power cut may forget the rename.
+ */
+export async function writeFileSynced(tmpDir: string, target: string, data: Uint8Array, mode = 0o644): Promise<void> {
+  const tmp = path.join(tmpDir, `${randomBytes(8).toString("hex")}.tmp`);
+  const fh = await fsp.open(tmp, "wx", mode);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } catch (err) {
+    await fh.close();
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+  await fh.close();
+  try {
+    await fsp.rename(tmp, target);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Rename, then fsync the target's directory; the source is removed if the rename fails. */
+export async function renameDurably(from: string, to: string): Promise<void> {
+  try {
+    await fsp.rename(from, to);
+  } catch (err) {
+    await fsp.rm(from, { force: true });
+    throw err;
+  }
+  await fsyncDir(path.dirname(to));
+}
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, "r");
+  try {
+    await fh.sync();
+  } catch {
+    // Some file systems refuse fsync on a directory; the rename is still atomic there.
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Remove everything in `dir` (creating it if absent): leftovers of writes a crash interrupted. */
+export async function emptyDir(dir: string): Promise<void> {
+  await fsp.mkdir(dir, { recursive: true });
+  for (const name of await fsp.readdir(dir)) await fsp.rm(path.join(dir, name), { recursive: true, force: true });
+}

@@ -1,0 +1,177 @@
+// Manifests: what a shared file is made of. Binary and canonical (one encoding per manifest, so the
+// same file shared twice gives the same bytes and therefore the same content ID = SHA-256 of them).
+//
+//   header, in the clear (and authenticated as AES-GCM additional data when private):
+//     "PSHM" | version u8 = 1 | mode u8 (0 public, 1 private) | chunk count u32 | chunk object ids, 32 bytes each
+//   body, plaintext when public, sealed with the manifest key (ciphertext || tag) when private:
+//     file size u64 | whole-file SHA-256 (32) | name (u16 length, UTF-8) | media type (u16 length, ASCII)
+//     | per chunk: plaintext size u32, and for private shares its 32-byte key
+//
+// The chunk ids are left in the clear on purpose: a node holding a manifest for others (a replica, a
+// cache) can find and keep the chunks it references without being able to read the file; an id is the
+// hash of ciphertext under a team secret and reveals nothing of the content. Name, size, hash and keys
+// stay encrypted. Decoding is strict and bounded, and fails only with a CasError (EBADMANIFEST or
+// EDECRYPT), whatever the input.
+
+import { BinaryReader, BinaryWriter } from "../util/binary";
+import { ConvergentKeys, KEY_BYTES, open, seal } from "./convergent-crypto";
+import { CasError } from "./errors";
+import { isSafeFileName, MAX_NAME_BYTES } from "./file-name";
+import { isValidMediaType } from "./media-type";
+import { ID_BYTES, sha256 } from "./object-store";
+
+export const MANIFEST_VERSION = 1;
+export const MAX_MANIFEST_BYTES = 8 * 1024 * 1024;
+/** Bound on one chunk's plaintext size (the chunkers emit at most 4 MiB). */
+export const MAX_CHUNK_BYTES = 16 * 1024 * 1024;
+const MAGIC = Buffer.from("PSHM");
+const HEADER_FIXED_BYTES = MAGIC.length + 1 + 1 + 4;
+const MAX_CHUNKS = Math.floor((MAX_MANIFEST_BYTES - HEADER_FIXED_BYTES) / ID_BYTES);
+const MAX_MEDIA_TYPE_BYTES = 127;
+
+export type EncryptionMode = "public" | "private";
+
+export interface ManifestChunk {
+  /** The stored object's id (SHA-256 of the bytes on disk: ciphertext for private shares). */
+  id: Buffer;
+  /** Plaintext size in bytes. */
+  size: number;
+  /** Decryption key for private shares; null for public ones. */
+  key: Buffer | null;
+}
+
+export interface Manifest {
+  version: typeof MANIFEST_VERSION;
+  mode: EncryptionMode;
+  /** Base name only, safe to join to any directory. */
+  name: string;
+  size: number;
+  mediaType: string;
+  /** SHA-256 of the whole plaintext file. */
+  sha256: Buffer;
+  chunks: ManifestChunk[];
+}
+
+export interface EncodedManifest {
+  /** The manifest object's stored bytes. */
+  bytes: Buffer;
+  /** The 64-hex content ID: SHA-256 of `bytes`. */
+  contentId: string;
+  /** The manifest key a private share link carries; null for public manifests. */
+  key: Buffer | null;
+}
+
+/** Encodes a manifest; private manifests are sealed with a key derived from `keys` and their content. */
+export function encodeManifest(manifest: Manifest, keys: ConvergentKeys | null): EncodedManifest {
+  const header = encodeHeader(manifest);
+  const body = encodeBody(manifest);
+  let bytes: Buffer;
+  let key: Buffer | null = null;
+  if (manifest.mode === "private") {
+    if (!keys) throw new TypeError("a private manifest needs convergent keys");
+    key = keys.manifestKey(Buffer.concat([header, body]));
+    bytes = Buffer.concat([header, seal(key, body, header)]);
+  } else {
+    bytes = Buffer.concat([header, body]);
+  }
+  if (bytes.length > MAX_MANIFEST_BYTES) throw new RangeError("file has too many chunks for one manifest");
+  return { bytes, key, contentId: sha256(bytes).toString("hex") };
+}
+
+function encodeHeader(m: Manifest): Buffer {
+  const w = new BinaryWriter().bytes(MAGIC).u8(MANIFEST_VERSION).u8(m.mode === "private" ? 1 : 0);
+  w.u32(m.chunks.length);
+  for (const c of m.chunks) w.bytes(c.id);
+  return w.finish();
+}
+
+function encodeBody(m: Manifest): Buffer {
+  const w = new BinaryWriter().u64(m.size).bytes(m.sha256);
+  w.varBytes(Buffer.from(m.name, "utf8")).varBytes(Buffer.from(m.mediaType, "ascii"));
+  for (const c of m.chunks) {
+    w.u32(c.size);
+    if (m.mode === "private") w.bytes(c.key ?? Buffer.alloc(0));
+  }
+  return w.finish();
+}
+
+export interface ManifestHeader {
+  mode: EncryptionMode;
+  chunkIds: Buffer[];
+  /** Where the body starts in the stored bytes. */
+  bodyOffset: number;
+}
+
+/** True when stored bytes start like a manifest (used to tell manifests from chunks in the store). */
+export function looksLikeManifest(head: Buffer): boolean {
+  return head.length >= MAGIC.length + 1 && head.subarray(0, MAGIC.length).equals(MAGIC) && head[MAGIC.length] === MANIFEST_VERSION;
+}
+
+/** Parses the clear header only: no key needed. */
+export function decodeManifestHeader(bytes: Buffer): ManifestHeader {
+  return strictly(() => {
+    if (bytes.length > MAX_MANIFEST_BYTES) throw bad(`manifest of ${bytes.length} bytes exceeds ${MAX_MANIFEST_BYTES}`);
+    const r = new BinaryReader(bytes);
+    if (!r.bytes(MAGIC.length).equals(MAGIC)) throw bad("not a peershare manifest");
+    const version = r.u8();
+    if (version !== MANIFEST_VERSION) throw bad(`unsupported manifest version ${version} (this node reads version ${MANIFEST_VERSION})`);
+    const modeByte = r.u8();
+    if (modeByte > 1) throw bad(`unknown encryption mode ${modeByte}`);
+    const count = r.u32();
+    if (count > MAX_CHUNKS || HEADER_FIXED_BYTES + count * ID_BYTES > bytes.length) throw bad(`chunk count ${count} does not fit the manifest`);
+    const chunkIds: Buffer[] = [];
+    for (let i = 0; i < count; i++) chunkIds.push(r.bytes(ID_BYTES));
+    return { mode: modeByte === 1 ? "private" : "public", chunkIds, bodyOffset: bytes.length - r.remaining };
+  });
+}
+
+/** Decodes and validates a manifest object's stored bytes; `key` is required for private manifests. */
+export function decodeManifest(bytes: Buffer, key: Buffer | null): Manifest {
+  return strictly(() => {
+    const header = decodeManifestHeader(bytes);
+    let body = bytes.subarray(header.bodyOffset);
+    if (header.mode === "private") {
+      if (!key) throw bad("this manifest is private: its link's key is needed to read it");
+      body = open(key, body, bytes.subarray(0, header.bodyOffset));
+    }
+    return decodeBody(body, header);
+  });
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+function decodeBody(body: Buffer, header: ManifestHeader): Manifest {
+  const r = new BinaryReader(body);
+  const size = r.u64();
+  const fileHash = Buffer.from(r.bytes(32));
+  const name = utf8.decode(r.varBytes(MAX_NAME_BYTES));
+  if (!isSafeFileName(name)) throw bad(`unsafe file name ${JSON.stringify(name)}`);
+  const mediaType = r.varBytes(MAX_MEDIA_TYPE_BYTES).toString("latin1");
+  if (!isValidMediaType(mediaType)) throw bad(`invalid media type ${JSON.stringify(mediaType)}`);
+  const chunks: ManifestChunk[] = [];
+  let total = 0;
+  for (const id of header.chunkIds) {
+    const chunkSize = r.u32();
+    if (chunkSize === 0 || chunkSize > MAX_CHUNK_BYTES) throw bad(`chunk size ${chunkSize} out of range`);
+    const chunkKey = header.mode === "private" ? Buffer.from(r.bytes(KEY_BYTES)) : null;
+    chunks.push({ id: Buffer.from(id), size: chunkSize, key: chunkKey });
+    total += chunkSize;
+  }
+  r.end();
+  if (total !== size) throw bad(`chunk sizes add up to ${total}, not the file size ${size}`);
+  return { version: MANIFEST_VERSION, mode: header.mode, name, size, mediaType, sha256: fileHash, chunks };
+}
+
+function bad(message: string): CasError {
+  return new CasError("EBADMANIFEST", message);
+}
+
+/** Runs a decoder so that any failure, whatever its origin, surfaces as a CasError. */
+function strictly<T>(decode: () => T): T {
+  try {
+    return decode();
+  } catch (err) {
+    if (err instanceof CasError) throw err;
+    throw bad(`malformed manifest: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}

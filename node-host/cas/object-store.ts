@@ -1,0 +1,215 @@
+// Objects on disk, named by the SHA-256 of their stored bytes: DIR/objects/ab/cdef... (fan-out by the
+// first byte keeps directories small). Every write is durable and atomic (see durable-write.ts), so a
+// name under objects/ is always the hash of that file's complete content; every read re-hashes, and a
+// file that no longer matches its name (bit rot, truncation, tampering) is moved to DIR/quarantine/
+// and never served. Directory entries are fsynced in batches by syncDirs() (one fsync per touched
+// fan-out directory instead of one per object, which halved write throughput): a power cut can lose
+// an object written since the last sync, never corrupt one.
+
+import { createHash } from "node:crypto";
+import { promises as fsp } from "node:fs";
+import * as path from "node:path";
+import { CasError } from "./errors";
+import { emptyDir, fsyncDir, renameDurably, writeFileSynced } from "./durable-write";
+
+export const ID_BYTES = 32;
+
+export interface PutResult {
+  id: Buffer;
+  /** False when the object was already present (deduplicated): nothing was written. */
+  written: boolean;
+}
+
+export function sha256(data: Uint8Array): Buffer {
+  return createHash("sha256").update(data).digest();
+}
+
+export function isObjectId(id: unknown): id is Buffer {
+  return Buffer.isBuffer(id) && id.length === ID_BYTES;
+}
+
+const FAN_OUT_DIR = /^[0-9a-f]{2}$/;
+const REST_OF_NAME = /^[0-9a-f]{62}$/;
+
+export class ObjectStore {
+  private readonly objectsDir: string;
+  private readonly tmpDir: string;
+  private readonly quarantineDir: string;
+  private readonly knownFanOutDirs = new Set<string>();
+  private readonly writesInFlight = new Map<string, Promise<PutResult>>();
+  private readonly unsyncedDirs = new Set<string>();
+
+  private constructor(readonly dir: string) {
+    this.objectsDir = path.join(dir, "objects");
+    this.tmpDir = path.join(dir, "tmp");
+    this.quarantineDir = path.join(dir, "quarantine");
+  }
+
+  /** Opens (creating if needed) the store in `dir`, discarding temp files a crash left behind. */
+  static async open(dir: string): Promise<ObjectStore> {
+    const store = new ObjectStore(dir);
+    await fsp.mkdir(store.objectsDir, { recursive: true });
+    await fsp.mkdir(store.quarantineDir, { recursive: true });
+    await emptyDir(store.tmpDir);
+    return store;
+  }
+
+  pathOf(id: Buffer): string {
+    const hex = checkedHex(id);
+    return path.join(this.objectsDir, hex.slice(0, 2), hex.slice(2));
+  }
+
+  async put(bytes: Uint8Array): Promise<PutResult> {
+    return this.write(sha256(bytes), bytes);
+  }
+
+  /** Stores bytes fetched under a known id; throws EHASHMISMATCH when they are not that object. */
+  async putVerified(id: Buffer, bytes: Uint8Array): Promise<PutResult> {
+    checkedHex(id);
+    if (!sha256(bytes).equals(id)) {
+      throw new CasError("EHASHMISMATCH", `bytes do not hash to object ${id.toString("hex")}`);
+    }
+    return this.write(id, bytes);
+  }
+
+  /** Concurrent puts of one object share a single write; the later ones report written: false. */
+  private write(id: Buffer, bytes: Uint8Array): Promise<PutResult> {
+    const hex = id.toString("hex");
+    const running = this.writesInFlight.get(hex);
+    if (running) return running.then(() => ({ id, written: false }));
+    const write = this.writeOnce(id, bytes).finally(() => this.writesInFlight.delete(hex));
+    this.writesInFlight.set(hex, write);
+    return write;
+  }
+
+  private async writeOnce(id: Buffer, bytes: Uint8Array): Promise<PutResult> {
+    const file = this.pathOf(id);
+    const present = await this.size(id);
+    // Same name and same size: the same object (a corrupt copy is caught and replaced on read or verify).
+    if (present === bytes.length) return { id, written: false };
+    if (present !== null) await this.quarantine(id);
+    const fanOut = path.dirname(file);
+    if (!this.knownFanOutDirs.has(fanOut)) {
+      await fsp.mkdir(fanOut, { recursive: true });
+      this.knownFanOutDirs.add(fanOut);
+    }
+    await writeFileSynced(this.tmpDir, file, bytes);
+    this.unsyncedDirs.add(fanOut);
+    return { id, written: true };
+  }
+
+  /** Makes the names of objects written so far durable (fsyncs the directories they were renamed into). */
+  async syncDirs(): Promise<void> {
+    const dirs = [...this.unsyncedDirs];
+    this.unsyncedDirs.clear();
+    try {
+      await Promise.all(dirs.map(fsyncDir));
+    } catch (err) {
+      for (const dir of dirs) this.unsyncedDirs.add(dir);
+      throw err;
+    }
+  }
+
+  /** The object's bytes after checking their hash; null when absent or corrupt (then quarantined). */
+  async get(id: Buffer): Promise<Buffer | null> {
+    let bytes: Buffer;
+    try {
+      bytes = await fsp.readFile(this.pathOf(id));
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+    if (sha256(bytes).equals(id)) return bytes;
+    await this.quarantine(id);
+    return null;
+  }
+
+  /** The first `length` bytes, unverified: enough to tell a manifest from a chunk. */
+  async readHead(id: Buffer, length: number): Promise<Buffer | null> {
+    let fh;
+    try {
+      fh = await fsp.open(this.pathOf(id), "r");
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+    try {
+      const buf = Buffer.alloc(length);
+      const { bytesRead } = await fh.read(buf, 0, length, 0);
+      return buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async has(id: Buffer): Promise<boolean> {
+    return (await this.size(id)) !== null;
+  }
+
+  /** Stored size in bytes, or null when absent. */
+  async size(id: Buffer): Promise<number | null> {
+    try {
+      return (await fsp.stat(this.pathOf(id))).size;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Removes the object; false when it was not there. */
+  async delete(id: Buffer): Promise<boolean> {
+    try {
+      await fsp.unlink(this.pathOf(id));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Every object id on disk, in no particular order; stray files that are not object names are skipped. */
+  async *ids(): AsyncGenerator<Buffer> {
+    for (const fanOut of await fsp.readdir(this.objectsDir)) {
+      if (!FAN_OUT_DIR.test(fanOut)) continue;
+      let names: string[];
+      try {
+        names = await fsp.readdir(path.join(this.objectsDir, fanOut));
+      } catch {
+        continue; // a stray file where a directory was expected
+      }
+      for (const name of names) if (REST_OF_NAME.test(name)) yield Buffer.from(fanOut + name, "hex");
+    }
+  }
+
+  /** Re-hashes every object; returns the ids found corrupt, which are quarantined. */
+  async verify(): Promise<Buffer[]> {
+    const corrupt: Buffer[] = [];
+    for await (const id of this.ids()) {
+      const bytes = await fsp.readFile(this.pathOf(id)).catch(() => null);
+      if (bytes !== null && !sha256(bytes).equals(id)) {
+        await this.quarantine(id);
+        corrupt.push(id);
+      }
+    }
+    return corrupt;
+  }
+
+  /** Moves an object aside to DIR/quarantine/ (kept for inspection, never served). */
+  async quarantine(id: Buffer): Promise<void> {
+    const target = path.join(this.quarantineDir, `${id.toString("hex")}.${Date.now()}`);
+    try {
+      await renameDurably(this.pathOf(id), target);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+}
+
+function checkedHex(id: Buffer): string {
+  if (!isObjectId(id)) throw new TypeError(`an object id is ${ID_BYTES} bytes`);
+  return id.toString("hex");
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === "ENOENT";
+}
