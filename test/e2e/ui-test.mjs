@@ -1,0 +1,203 @@
+// Drives the real VS Code workbench (code-server) in headless Chromium: the peershare views list
+// the second node, Look Up Key works, the transfer panel opens and renders rows from messages.
+// Saves a screenshot of each view into $ARTIFACTS. Prints "N passed, N failed".
+import { chromium } from "playwright-core";
+import fs from "node:fs";
+import path from "node:path";
+import assert from "node:assert/strict";
+
+const BASE = process.env.CS_URL ?? "http://127.0.0.1:8090";
+const WS = process.env.WS_DIR ?? "ws";
+const OUT = process.env.ARTIFACTS ?? "test-artifacts";
+const PEER_ID = process.env.PEER_ID ?? "";
+const PEER_ADDR = process.env.PEER_ADDR ?? "";
+const short = (id, n = 12) => `${id.slice(0, n)}…`;
+const t0 = Date.now();
+const lap = (m) => console.log(`[ui ${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
+fs.mkdirSync(OUT, { recursive: true });
+
+const profile = fs.mkdtempSync(path.join(process.env.PROFILE_PARENT ?? OUT, "chrome-profile-"));
+const ctx = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  viewport: { width: 1400, height: 900 },
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const page = ctx.pages()[0] ?? (await ctx.newPage());
+const errors = [];
+page.on("console", (m) => {
+  if (m.type() === "error") errors.push(m.text());
+});
+page.on("pageerror", (e) => errors.push(`pageerror ${e.message}`));
+
+let passed = 0;
+let failed = 0;
+let blocked = false;
+async function check(name, fn, { critical = false } = {}) {
+  if (blocked) {
+    console.log(`SKIP ${name} (an earlier step failed)`);
+    failed++;
+    return;
+  }
+  const t = Date.now();
+  try {
+    await fn();
+    passed++;
+    lap(`PASS ${name} (${Date.now() - t} ms)`);
+  } catch (err) {
+    failed++;
+    lap(`FAIL ${name}: ${err.message.split("\n").slice(0, 6).join("\n  ")}`);
+    await page.screenshot({ path: path.join(OUT, `fail-${name.replace(/\W+/g, "-").toLowerCase()}.png`) }).catch(() => {});
+    if (critical) blocked = true;
+  }
+}
+
+async function runCommand(title, attempts = 5) {
+  // The palette reads the command list when it opens: retry until the extension's commands are in.
+  for (let i = 1; ; i++) {
+    await page.keyboard.press("F1");
+    const input = page.locator(".quick-input-widget input[type='text']");
+    await input.waitFor({ state: "visible" });
+    await input.fill(`>${title}`);
+    const row = page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first();
+    try {
+      await row.waitFor({ state: "visible", timeout: 3000 });
+      await page.keyboard.press("Enter");
+      return;
+    } catch (e) {
+      await page.keyboard.press("Escape");
+      if (i >= attempts) throw e;
+      await page.waitForTimeout(1000);
+    }
+  }
+}
+
+const pane = (name) => page.locator(`.pane:has(.pane-header[aria-label*="${name}"])`);
+const rows = (name) => pane(name).locator(".monaco-list-row");
+const shot = (name, locator) => (locator ?? page).screenshot({ path: path.join(OUT, `${name}.png`) });
+
+try {
+  await check(
+    "workbench loads with the peershare container",
+    async () => {
+      await page.goto(`${BASE}/?folder=${encodeURIComponent(WS)}`);
+      await page.locator(".monaco-workbench").waitFor({ timeout: 60_000 });
+      await page.locator(".explorer-folders-view .monaco-list-row", { hasText: "readme.txt" }).waitFor({ timeout: 60_000 });
+      await page.locator('.activitybar .action-item .action-label[aria-label="peershare"]').waitFor({ timeout: 60_000 });
+    },
+    { critical: true },
+  );
+
+  await check(
+    "Peers view lists the second node",
+    async () => {
+      await page.locator('.activitybar .action-item .action-label[aria-label="peershare"]').click();
+      await pane("Peers").waitFor({ timeout: 20_000 });
+      const row = rows("Peers").filter({ hasText: short(PEER_ID) });
+      await row.first().waitFor({ timeout: 45_000 });
+      const label = await row.first().locator(".label-name").innerText();
+      const desc = await row.first().locator(".label-description").innerText();
+      assert.equal(label.trim(), short(PEER_ID));
+      assert.match(desc, new RegExp(`${PEER_ADDR.replace(/\./g, "\\.")} · (<1|[\\d.]+) ms · (just now|\\d+s ago)`));
+      const icon = row.first().locator(".custom-view-tree-node-item-icon, .codicon").first();
+      assert.match((await icon.getAttribute("class")) ?? "", /pass-filled/, "online icon");
+      await page.mouse.move(5, 890);
+      await shot("view-peers", pane("Peers"));
+    },
+    { critical: true },
+  );
+
+  await check("Routing Table view shows a bucket with the second node and its distance", async () => {
+    const bucket = rows("Routing Table").filter({ hasText: /^Bucket \d+/ }).first();
+    await bucket.waitFor({ timeout: 20_000 });
+    assert.match(await bucket.locator(".label-description").innerText(), /1 contact/);
+    const contact = rows("Routing Table").filter({ hasText: short(PEER_ID) }).first();
+    await contact.waitFor({ timeout: 10_000 });
+    assert.match(await contact.locator(".label-description").innerText(), /^d 2\^\d+ · 127\.0\.0\.1:\d+ · /);
+    const headerDesc = await pane("Routing Table").locator(".pane-header .description").innerText();
+    assert.match(headerDesc, /1 contact in 1 bucket · k=20/);
+    await shot("view-routing-table", pane("Routing Table"));
+  });
+
+  await check("Shared Files view shows its welcome message", async () => {
+    const welcome = pane("Shared Files").locator(".welcome-view-content");
+    await welcome.waitFor({ timeout: 10_000 });
+    assert.match(await welcome.innerText(), /No files are shared from this workspace yet/);
+    await shot("view-shared-files", pane("Shared Files"));
+    await shot("sidebar", page.locator(".part.sidebar"));
+  });
+
+  await check("status bar shows the peer count", async () => {
+    await page.locator(".statusbar-item", { hasText: "1 peer" }).first().waitFor({ timeout: 10_000 });
+  });
+
+  await check("Look Up Key shows the result and its hops", async () => {
+    await runCommand("peershare: Look Up Key");
+    const input = page.locator(".quick-input-widget input[type='text']");
+    await page.locator(".quick-input-widget .quick-input-title", { hasText: "Look Up Key" }).waitFor({ timeout: 10_000 });
+    await input.fill(PEER_ID);
+    await page.keyboard.press("Enter");
+    const title = page.locator(".quick-input-widget .quick-input-title", { hasText: "Lookup" });
+    await title.waitFor({ timeout: 30_000 });
+    const text = await title.innerText();
+    assert.match(text, new RegExp(`Lookup ${PEER_ID.slice(0, 12)}…: no value, \\d+ hops?, \\d+ nodes? queried`));
+    const list = page.locator(".quick-input-widget .quick-input-list");
+    await list.locator(".monaco-list-row", { hasText: "hop 1:" }).first().waitFor({ timeout: 10_000 });
+    assert.ok((await list.locator(".monaco-list-row", { hasText: PEER_ID.slice(0, 16) }).count()) >= 1, "the peer is listed");
+    await shot("lookup-result");
+    await page.keyboard.press("Escape");
+  });
+
+  let web;
+  await check("transfer panel opens and shows the node's status", async () => {
+    await runCommand("peershare: Show Transfers");
+    web = page.frameLocator("iframe.webview.ready").frameLocator("#active-frame");
+    await web.locator("#status-headline", { hasText: "is running" }).waitFor({ timeout: 30_000 });
+    assert.match(await web.locator("#status-detail").innerText(), /127\.0\.0\.1:\d+ · 1 of 1 peers online/);
+    assert.match(await web.locator("#node-id").innerText(), /^[0-9a-f]{64}$/);
+    assert.equal(await web.locator("#transfers-empty").isVisible(), true);
+    assert.equal(await web.locator("#transfers-table").isVisible(), false);
+    // Theme variables reach the webview: the body's colours are not the browser defaults.
+    const colors = await web.locator("body").evaluate((b) => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]);
+    assert.notDeepEqual(colors, ["rgb(0, 0, 0)", "rgba(0, 0, 0, 0)"]);
+    await shot("transfers-panel");
+  });
+
+  await check("transfer rows render from messages, and survive hide/show", async () => {
+    assert.ok(web, "panel open");
+    const transfers = [
+      { id: "t1", name: "design-review.pdf", direction: "download", contentId: "c".repeat(64), totalBytes: 48_000_000, doneBytes: 18_000_000, rateBps: 6_200_000, holders: [{ id: "a".repeat(64), rateBps: 4_000_000 }, { id: "b".repeat(64), rateBps: 2_200_000 }], etaSec: 5, state: "active" },
+      { id: "t2", name: "dataset.tar", direction: "download", contentId: "d".repeat(64), totalBytes: 900_000_000, doneBytes: 610_000_000, rateBps: 0, holders: [{ id: "e".repeat(64), rateBps: 0 }], etaSec: null, state: "paused" },
+      { id: "t3", name: "notes.md", direction: "upload", contentId: "f".repeat(64), totalBytes: 12_000, doneBytes: 12_000, rateBps: 0, holders: [], etaSec: 0, state: "done" },
+    ];
+    await web.locator("body").evaluate((_, data) => window.postMessage({ type: "transfers", transfers: data }, "*"), transfers);
+    const body = web.locator("#transfers-body tr");
+    await body.nth(2).waitFor({ timeout: 5000 });
+    assert.equal(await body.count(), 3);
+    const first = body.nth(0);
+    assert.match(await first.locator("td.progress .progress-text").innerText(), /18\.0 MB \/ 48\.0 MB \(38%\)/);
+    assert.equal(await first.locator("td.rate").innerText(), "6.20 MB/s");
+    assert.equal(await first.locator("td.holders").innerText(), "2");
+    assert.equal(await first.locator("td.eta").innerText(), "5s");
+    assert.deepEqual(await first.locator("td.actions button").allInnerTexts(), ["Pause", "Cancel"]);
+    assert.deepEqual(await body.nth(1).locator("td.actions button").allInnerTexts(), ["Resume", "Cancel"]);
+    const width = await first.locator(".bar .fill").evaluate((e) => e.getBoundingClientRect().width / e.parentElement.getBoundingClientRect().width);
+    assert.ok(Math.abs(width - 0.375) < 0.02, `progress bar fill ${width}`);
+    await shot("transfers-rows");
+    // Hide the panel behind another editor and bring it back: the rows are still there.
+    await runCommand("File: New Untitled Text File");
+    await runCommand("peershare: Show Transfers");
+    await web.locator("#transfers-body tr").nth(2).waitFor({ timeout: 10_000 });
+  });
+} finally {
+  const relevant = errors.filter((e) => !/favicon|ResizeObserver|net::ERR_ABORTED|Failed to load resource.*(404|401)/.test(e));
+  if (relevant.length) {
+    console.log("browser console errors (first 10):");
+    for (const e of relevant.slice(0, 10)) console.log("  ", e.slice(0, 300));
+  }
+  await ctx.close().catch(() => {});
+  fs.rmSync(profile, { recursive: true, force: true });
+  lap("done");
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exitCode = failed ? 1 : 0;
+}

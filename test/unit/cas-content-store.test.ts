@@ -1,0 +1,107 @@
+import { test, type TestContext } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { randomBytes } from "node:crypto";
+import { ContentStore } from "../../node-host/cas/content-store";
+import { encodeManifest, MANIFEST_VERSION, type Manifest } from "../../node-host/cas/manifest";
+import { sha256 } from "../../node-host/cas/object-store";
+
+function tempDir(t: TestContext): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peershare-cas-content-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const hex = (ids: Buffer[]): string[] => ids.map((id) => id.toString("hex")).sort();
+
+test("the cache evicts least recently used unpinned objects only", async (t) => {
+  const store = await ContentStore.open(tempDir(t), { cacheLimitBytes: 3000 });
+  const own = await store.put(randomBytes(1000), { pin: "own" });
+  const replica = await store.put(randomBytes(1000), { pin: "replica" });
+  const a = await store.put(randomBytes(1000));
+  const b = await store.put(randomBytes(1000));
+  const c = await store.put(randomBytes(1000));
+  assert.ok(await store.get(a.id)); // a is now more recent than b
+  await store.put(randomBytes(1000)); // over the limit: b, the least recently used, goes
+  assert.equal(await store.has(b.id), false);
+  assert.equal(await store.has(a.id), true);
+  assert.equal(await store.has(c.id), true);
+  assert.equal(store.cacheBytes(), 3000);
+
+  store.cacheLimitBytes = 0;
+  assert.equal(await store.gc(), 3000);
+  assert.deepEqual(hex(store.ls().map((o) => o.id)), hex([own.id, replica.id]));
+  assert.equal(await store.has(own.id), true);
+  assert.equal(await store.has(replica.id), true);
+});
+
+test("pins, kinds and use order survive a reopen", async (t) => {
+  const dir = tempDir(t);
+  let store = await ContentStore.open(dir, { cacheLimitBytes: 10_000 });
+  const pinned = await store.put(randomBytes(100), { pin: "own" });
+  await store.pin([pinned.id], "replica");
+  const older = await store.put(randomBytes(100));
+  const newer = await store.put(randomBytes(100));
+  await store.close();
+
+  store = await ContentStore.open(dir, { cacheLimitBytes: 100 });
+  assert.equal(store.recoveredIndex, false);
+  const info = store.ls().find((o) => o.id.equals(pinned.id));
+  assert.deepEqual(info?.pins, ["own", "replica"]);
+  assert.equal(info?.kind, "chunk");
+  await store.gc();
+  assert.equal(await store.has(older.id), false, "older cache object evicted first");
+  assert.equal(await store.has(newer.id), false, "newer one unreferenced: removed by gc");
+  assert.equal(await store.has(pinned.id), true);
+  await store.unpin([pinned.id], "own");
+  assert.deepEqual(store.ls()[0].pins, ["replica"]);
+});
+
+test("a missing or corrupt index is rebuilt from the objects on disk", async (t) => {
+  const dir = tempDir(t);
+  let store = await ContentStore.open(dir);
+  const chunk = await store.put(randomBytes(500), { pin: "own" });
+  const manifest = await store.put(encodeManifest(sampleManifest([chunk.id]), null).bytes);
+  await store.close();
+  fs.writeFileSync(path.join(dir, "index.bin"), "garbage");
+
+  store = await ContentStore.open(dir);
+  assert.equal(store.recoveredIndex, true);
+  const kinds = Object.fromEntries(store.ls().map((o) => [o.id.toString("hex"), o.kind]));
+  assert.deepEqual(kinds, { [manifest.id.toString("hex")]: "manifest", [chunk.id.toString("hex")]: "chunk" });
+  assert.ok(fs.statSync(path.join(dir, "index.bin")).size > 7, "rebuilt index saved");
+});
+
+test("gc removes unpinned chunks no manifest references, keeps referenced ones", async (t) => {
+  const store = await ContentStore.open(tempDir(t));
+  const referenced = await store.put(randomBytes(200));
+  const orphan = await store.put(randomBytes(300));
+  const encoded = encodeManifest(sampleManifest([referenced.id]), null);
+  await store.put(encoded.bytes);
+  assert.equal(store.ls()[0].kind, "manifest");
+  assert.equal(await store.gc(), 300);
+  assert.equal(await store.has(referenced.id), true);
+  assert.equal(await store.has(orphan.id), false);
+});
+
+test("a corrupt object is dropped from the listing when detected", async (t) => {
+  const store = await ContentStore.open(tempDir(t));
+  const { id } = await store.put(randomBytes(100), { pin: "own" });
+  fs.appendFileSync(store.objects.pathOf(id), "x");
+  assert.deepEqual(hex(await store.verify()), hex([id]));
+  assert.deepEqual(store.ls(), []);
+});
+
+function sampleManifest(chunkIds: Buffer[]): Manifest {
+  return {
+    version: MANIFEST_VERSION,
+    mode: "public",
+    name: "a.txt",
+    size: chunkIds.length,
+    mediaType: "text/plain",
+    sha256: sha256(Buffer.alloc(0)),
+    chunks: chunkIds.map((id) => ({ id, size: 1, key: null })),
+  };
+}

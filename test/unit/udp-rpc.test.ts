@@ -1,0 +1,104 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as dgram from "node:dgram";
+import { randomBytes } from "node:crypto";
+import { Identity } from "../../node-host/security/identity";
+import { UdpRpc } from "../../node-host/transport/udp-rpc";
+import { sealEnvelope } from "../../node-host/transport/envelope";
+import { MessageTypes } from "../../node-host/transport/wire";
+import { RpcTimeoutError } from "../../node-host/dht/transport";
+
+async function pair() {
+  const a = await UdpRpc.bind({ identity: Identity.generate(), host: "127.0.0.1", port: 0, timeoutMs: 300 });
+  const b = await UdpRpc.bind({ identity: Identity.generate(), host: "127.0.0.1", port: 0, timeoutMs: 300 });
+  b.onRequest((from, req) => (req.type === "ping" ? { type: "pong" } : { type: "nodes", contacts: [from] }));
+  return { a, b };
+}
+
+async function settle() {
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+test("a request over real UDP gets its signed reply, from the node that was asked", async () => {
+  const { a, b } = await pair();
+  try {
+    const reply = await a.request({ host: "127.0.0.1", port: b.local.port, id: b.local.id }, { type: "find_node", target: randomBytes(32) });
+    assert.equal(reply.response.type, "nodes");
+    assert.ok(reply.from.id.equals(b.local.id));
+    assert.ok(reply.response.type === "nodes" && reply.response.contacts[0].id.equals(a.local.id), "b saw a's verified ID");
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test("a request to a node that does not answer times out after the retries", async () => {
+  const { a, b } = await pair();
+  await b.close();
+  try {
+    const started = Date.now();
+    await assert.rejects(a.request({ host: "127.0.0.1", port: b.local.port }, { type: "ping" }, { timeoutMs: 100, retries: 2 }), RpcTimeoutError);
+    assert.ok(Date.now() - started >= 290);
+    assert.equal(a.stats.requestTimeouts, 3);
+  } finally {
+    await a.close();
+  }
+});
+
+test("a reply from a different node than the one asked is ignored", async () => {
+  const { a, b } = await pair();
+  try {
+    const someoneElse = Identity.generate().id;
+    await assert.rejects(a.request({ host: "127.0.0.1", port: b.local.port, id: someoneElse }, { type: "ping" }), RpcTimeoutError);
+    assert.equal(a.stats.droppedUnexpected, 1);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test("forged, replayed, stale and garbage datagrams are dropped and counted; the node still answers", async () => {
+  const { a, b } = await pair();
+  const raw = dgram.createSocket("udp4");
+  const send = (buf: Buffer) => new Promise<void>((r) => raw.send(buf, b.local.port, "127.0.0.1", () => r()));
+  const mallory = Identity.generate();
+  try {
+    const good = sealEnvelope(mallory, MessageTypes.ping, randomBytes(8), Date.now(), Buffer.alloc(0));
+    await send(good);
+    await send(good); // replay
+    const forged = Buffer.from(sealEnvelope(mallory, MessageTypes.ping, randomBytes(8), Date.now(), Buffer.alloc(0)));
+    forged[forged.length - 1] ^= 1;
+    await send(forged);
+    await send(sealEnvelope(mallory, MessageTypes.ping, randomBytes(8), Date.now() - 3600_000, Buffer.alloc(0)));
+    await send(randomBytes(50));
+    await send(randomBytes(1300));
+    await send(sealEnvelope(mallory, 0x42, randomBytes(8), Date.now(), Buffer.alloc(0))); // unknown type, validly signed
+    await settle();
+    assert.equal(b.stats.requestsHandled, 1, "only the first copy of the good ping was handled");
+    assert.equal(b.stats.droppedReplayed, 1);
+    assert.equal(b.stats.droppedBadSignature, 1);
+    assert.equal(b.stats.droppedStale, 1);
+    assert.equal(b.stats.droppedOversized, 1);
+    assert.equal(b.stats.droppedMalformed, 2);
+    const reply = await a.request({ host: "127.0.0.1", port: b.local.port }, { type: "ping" });
+    assert.equal(reply.response.type, "pong");
+  } finally {
+    raw.close();
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test("a flood from one source is rate-limited without starving other sources", async () => {
+  const a = await UdpRpc.bind({ identity: Identity.generate(), host: "127.0.0.1", port: 0 });
+  const b = await UdpRpc.bind({ identity: Identity.generate(), host: "127.0.0.1", port: 0, perSourceRate: 200 });
+  b.onRequest(() => ({ type: "pong" }));
+  const raw = dgram.createSocket("udp4");
+  try {
+    for (let i = 0; i < 1000; i++) await new Promise((r) => raw.send(randomBytes(100), b.local.port, "127.0.0.1", r));
+    await settle();
+    assert.ok(b.stats.droppedRateLimited > 0, "flood was limited");
+    const reply = await a.request({ host: "127.0.0.1", port: b.local.port }, { type: "ping" });
+    assert.equal(reply.response.type, "pong");
+  } finally {
+    raw.close();
+    await Promise.all([a.close(), b.close()]);
+  }
+});
