@@ -233,10 +233,10 @@ export class Dht extends EventEmitter {
   }
 
   /** A value by key: from this node's store, else from the network (FIND_VALUE). */
-  async findValue(key: Id): Promise<ValueLookup> {
+  async findValue(key: Id, options: { network?: boolean } = {}): Promise<ValueLookup> {
     const local = this.records.getValue(key);
-    if (local) return { record: local, lookup: null };
-    let record: ValueRecord | null = null;
+    if (local && !options.network) return { record: local, lookup: null };
+    let record: ValueRecord | null = local ?? null;
     const lookup = await this.lookup(key, async (c) => {
       const { response } = await this.call(c, { type: "find_value", key });
       if (response.type === "value") {

@@ -40,9 +40,15 @@ function entryInfo(e: TableEntry, failuresBeforeOffline: number): ContactInfo {
   };
 }
 
+/** Valid UTF-8 without control characters other than tab and line breaks. */
 function isUtf8Text(b: Buffer): boolean {
   const s = b.toString("utf8");
-  return Buffer.from(s, "utf8").equals(b) && !/[\u0000-\u0008\u000e-\u001f]/.test(s);
+  if (!Buffer.from(s, "utf8").equals(b)) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return false;
+  }
+  return true;
 }
 
 function recordInfo(r: ValueRecord): ValueRecordInfo {
@@ -128,7 +134,8 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
     "dht.lookup": async (params) => {
       const key = keyParam(params);
       const started = performance.now();
-      const { record, lookup } = await dht.findValue(key);
+      // always asks the network, so the hops are shown even when this node holds the value
+      const { record, lookup } = await dht.findValue(key, { network: true });
       // no value under the key: it may be a content key, so look for providers
       const providers = record ? null : await dht.findProviders(key);
       const used = providers?.lookup ?? lookup;
