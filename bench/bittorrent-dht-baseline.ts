@@ -20,6 +20,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
+import { mapLimit } from "../node-host/util/concurrency";
+import { percentile } from "./stats";
 
 export interface BittorrentDhtBaselineOptions {
   nodes: number;
@@ -105,24 +107,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Runs `task` over `items` with at most `parallelism` tasks in flight. */
-async function forEachLimited<T>(items: T[], parallelism: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await task(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(parallelism, items.length) }, worker));
-}
-
 function pick<T>(items: readonly T[]): T {
   return items[Math.floor(Math.random() * items.length)];
-}
-
-/** Nearest-rank percentile of an ascending array; NaN when empty. */
-export function percentile(sortedAsc: readonly number[], p: number): number {
-  if (sortedAsc.length === 0) return NaN;
-  const rank = Math.ceil((p / 100) * sortedAsc.length);
-  return sortedAsc[Math.min(sortedAsc.length, Math.max(1, rank)) - 1];
 }
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;
@@ -183,7 +169,7 @@ function timedLookup(dht: Dht, infoHash: Buffer): Promise<{ ok: boolean; ms: num
 
 /** Every node looks up one random id so all routing tables get populated. */
 async function warmUp(dhts: Dht[]): Promise<void> {
-  await forEachLimited(dhts, SETUP_PARALLELISM, async (dht) => {
+  await mapLimit(dhts, SETUP_PARALLELISM, async (dht) => {
     await timedLookup(dht, randomBytes(20));
   });
 }
@@ -193,7 +179,7 @@ async function announceAll(dhts: Dht[], log: (line: string) => void): Promise<Bu
   const infoHashes = Array.from({ length: INFO_HASHES }, () => randomBytes(20));
   const jobs = infoHashes.flatMap((hash) => Array.from({ length: ANNOUNCERS_PER_HASH }, () => ({ hash, dht: pick(dhts) })));
   let failures = 0;
-  await forEachLimited(jobs, SETUP_PARALLELISM, async ({ hash, dht }) => {
+  await mapLimit(jobs, SETUP_PARALLELISM, async ({ hash, dht }) => {
     const announced = new Promise<boolean>((resolve) => dht.announce(hash, 0, (err) => resolve(!err)));
     if (!(await withTimeout(announced, OP_TIMEOUT_MS, false))) failures++;
   });

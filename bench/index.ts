@@ -1,0 +1,31 @@
+// `npm run bench`: each figure printed beside a baseline measured in the same run.
+//   npm run bench -- [nodes] [lookups]
+
+import { runDhtLookupBench } from "./dht-lookup";
+import { runBittorrentDhtBaseline } from "./bittorrent-dht-baseline";
+
+const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "n/a");
+
+async function main(): Promise<void> {
+  const [nodes = 100, lookups = 200] = process.argv.slice(2).map(Number);
+  const log = (line: string) => process.stdout.write(`  ${line}\n`);
+  process.stdout.write(`DHT lookup latency: ${nodes} nodes on 127.0.0.1, one process, real UDP, ${lookups} sequential lookups\n`);
+  const ours = await runDhtLookupBench({ nodes, lookups, log });
+  const base = await runBittorrentDhtBaseline({ nodes, lookups, log });
+  const rows: [string, { p50Ms: number; p99Ms: number; meanMs: number; failed: number }][] = [
+    ["peershare providers (to convergence)", ours.providers],
+    ["peershare value (stops when found)", ours.value],
+    ["bittorrent-dht lookup (to convergence)", base],
+  ];
+  process.stdout.write(`\n${"".padEnd(42)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}${"mean ms".padStart(9)}${"failed".padStart(8)}\n`);
+  for (const [label, r] of rows) process.stdout.write(`${label.padEnd(42)}${fmt(r.p50Ms).padStart(9)}${fmt(r.p99Ms).padStart(9)}${fmt(r.meanMs).padStart(9)}${String(r.failed).padStart(8)}\n`);
+  process.stdout.write(`setup: peershare ${(ours.setupMs / 1000).toFixed(1)} s, bittorrent-dht ${(base.setupMs / 1000).toFixed(1)} s; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`${(err as Error).stack}\n`);
+    process.exit(1);
+  },
+);
