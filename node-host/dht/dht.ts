@@ -71,6 +71,9 @@ export class Dht extends EventEmitter {
   readonly provided = new Map<string, number>();
   readonly offline = new LruMap<string, OfflineContact>(64);
 
+  /** Answers WebRTC signalling from a peer (set by the bulk transport); null = not accepted. */
+  signalHandler: ((from: Contact, payload: Buffer) => Promise<Buffer | null>) | null = null;
+
   private readonly verifier = new SignatureVerifier();
   private readonly evictionPings = new Set<string>();
 
@@ -93,7 +96,7 @@ export class Dht extends EventEmitter {
 
   // ---- answering requests ------------------------------------------------------
 
-  private handle(from: Contact, req: Request): Response | null {
+  private handle(from: Contact, req: Request): Response | null | Promise<Response | null> {
     if (req.type === "leave") {
       this.forget(from.id);
       return { type: "pong" };
@@ -115,7 +118,21 @@ export class Dht extends EventEmitter {
         return this.acceptProvider(req.record);
       case "get_providers":
         return { type: "providers", providers: this.records.getProviders(req.key), contacts: this.table.closest(req.key, k, from.id) };
+      case "signal":
+        return this.answerSignal(from, req.payload);
     }
+  }
+
+  private async answerSignal(from: Contact, payload: Buffer): Promise<Response> {
+    const answer = this.signalHandler ? await this.signalHandler(from, payload) : null;
+    return answer ? { type: "signal", payload: answer } : { type: "error", code: ErrorCodes.Unsupported, message: "signalling not accepted" };
+  }
+
+  /** Sends signalling to a peer and returns its answer (a WebRTC offer gets an answer). */
+  async signal(to: Contact, payload: Buffer, timeoutMs = 5000): Promise<Buffer> {
+    const { response } = await this.call(to, { type: "signal", payload }, { timeoutMs });
+    if (response.type !== "signal") throw new Error(`unexpected ${response.type} reply to signalling`);
+    return response.payload;
   }
 
   private acceptValue(record: ValueRecord): Response {

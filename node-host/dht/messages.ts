@@ -36,12 +36,15 @@ export type Request =
   | { type: "store"; record: ValueRecord }
   | { type: "add_provider"; record: ProviderRecord }
   | { type: "get_providers"; key: Id }
-  | { type: "leave" };
+  | { type: "leave" }
+  /** Opaque signalling for a WebRTC connection (offer or answer), signed like every message. */
+  | { type: "signal"; payload: Buffer };
 
 export const ErrorCodes = {
   BadRequest: 1,
   InvalidRecord: 2,
   StorageFull: 3,
+  Unsupported: 4,
 } as const;
 
 export type Response =
@@ -50,6 +53,7 @@ export type Response =
   | { type: "value"; record: ValueRecord }
   | { type: "stored" }
   | { type: "providers"; providers: ProviderRecord[]; contacts: Contact[] }
+  | { type: "signal"; payload: Buffer }
   | { type: "error"; code: number; message: string };
 
 export type RequestType = Request["type"];

@@ -16,10 +16,12 @@ export const MessageTypes = {
   add_provider: 0x05,
   get_providers: 0x06,
   leave: 0x07,
+  signal: 0x08,
   pong: 0x81,
   nodes: 0x82,
   value: 0x83,
   stored: 0x84,
+  signal_reply: 0x88,
   providers: 0x86,
   error: 0xff,
 } as const;
@@ -37,6 +39,8 @@ export function messageTypeName(code: number): string | undefined {
 const MAX_CONTACTS = 255;
 const MAX_PROVIDERS_PER_REPLY = 4;
 const MAX_ERROR_TEXT = 200;
+/** Largest signalling payload: what fits in a datagram with the length prefix. */
+export const MAX_SIGNAL_BYTES = 1000;
 
 // ---- contacts -------------------------------------------------------------
 
@@ -156,6 +160,9 @@ export function encodeRequest(req: Request): { type: number; payload: Buffer } {
     case "store":
       writeValueRecord(w, req.record);
       break;
+    case "signal":
+      w.varBytes(req.payload);
+      break;
     case "add_provider":
       // The provider's address is the one the receiver sees the request come from.
       w.bytes(req.record.key).u64(req.record.expires).bytes(req.record.signature);
@@ -186,6 +193,9 @@ export function decodeRequest(type: number, payload: Buffer, from: Contact): Req
       break;
     case MessageTypes.store:
       req = { type: "store", record: readValueRecord(r) };
+      break;
+    case MessageTypes.signal:
+      req = { type: "signal", payload: Buffer.from(r.varBytes(MAX_SIGNAL_BYTES)) };
       break;
     case MessageTypes.add_provider: {
       const key = readId(r);
@@ -221,11 +231,14 @@ export function encodeResponse(res: Response, budget: number): { type: number; p
       writeContacts(w, res.contacts, budget - w.size);
       break;
     }
+    case "signal":
+      w.varBytes(res.payload);
+      break;
     case "error":
       w.u8(res.code).varBytes(Buffer.from(res.message, "utf8").subarray(0, MAX_ERROR_TEXT));
       break;
   }
-  return { type: MessageTypes[res.type], payload: w.finish() };
+  return { type: res.type === "signal" ? MessageTypes.signal_reply : MessageTypes[res.type], payload: w.finish() };
 }
 
 export function decodeResponse(type: number, payload: Buffer): Response {
@@ -253,6 +266,9 @@ export function decodeResponse(type: number, payload: Buffer): Response {
       res = { type: "providers", providers, contacts: readContacts(r) };
       break;
     }
+    case MessageTypes.signal_reply:
+      res = { type: "signal", payload: Buffer.from(r.varBytes(MAX_SIGNAL_BYTES)) };
+      break;
     case MessageTypes.error:
       res = { type: "error", code: r.u8(), message: r.varBytes(MAX_ERROR_TEXT).toString("utf8") };
       break;

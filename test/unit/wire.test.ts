@@ -28,6 +28,7 @@ test("every request and response survives encode and decode", () => {
     { type: "get_providers", key: randomBytes(32) },
     { type: "store", record: createValueRecord(alice, "name", Buffer.from("value"), 7, now + 1000) },
     { type: "add_provider", record: createProviderRecord(alice, self, randomBytes(32), now + 1000) },
+    { type: "signal", payload: randomBytes(900) },
   ];
   for (const req of requests) {
     const { type, payload } = encodeRequest(req);
@@ -40,6 +41,7 @@ test("every request and response survives encode and decode", () => {
     { type: "value", record: createValueRecord(alice, "n", randomBytes(100), 1, now + 5000) },
     { type: "providers", providers: [createProviderRecord(alice, self, Buffer.alloc(32, 1), now + 1000)], contacts: [contact()] },
     { type: "error", code: 2, message: "bad signature" },
+    { type: "signal", payload: randomBytes(1000) },
   ];
   for (const res of responses) {
     const { type, payload } = encodeResponse(res, MAX_PAYLOAD_BYTES);

@@ -1,0 +1,39 @@
+// Bulk data between nodes: objects (chunks and manifests) fetched by ID from a peer, over a direct
+// TLS connection when the peer is reachable and over a WebRTC data channel when it is not. The
+// transfer layer sees only these interfaces; tls-bulk.ts and webrtc-bulk.ts implement them.
+
+import { Id } from "../dht/id";
+
+/** A peer to exchange objects with: its identity and the address its UDP (and TCP) port listens on. */
+export interface BulkPeer {
+  id: Id;
+  publicKey: Buffer;
+  host: string;
+  port: number;
+}
+
+export type BulkPath = "tls" | "webrtc";
+
+/** What a node serves: an object's stored bytes, or null when it does not have it (or will not give it). */
+export interface ObjectSource {
+  getObject(requester: Id, id: Buffer): Promise<Buffer | null>;
+}
+
+export class ObjectNotFoundError extends Error {
+  constructor(readonly objectId: Buffer) {
+    super(`the peer does not have object ${objectId.toString("hex")}`);
+    this.name = "ObjectNotFoundError";
+  }
+}
+
+export interface BulkClient {
+  /**
+   * Fetches one object's stored bytes from a peer (not yet verified: the caller checks the hash).
+   * Many calls to the same peer share one connection and are pipelined. Rejects with
+   * ObjectNotFoundError, or with an Error naming the peer when the connection fails.
+   */
+  getObject(peer: BulkPeer, id: Buffer, signal?: AbortSignal): Promise<Buffer>;
+  /** Which path a connection to this peer uses (connecting if needed). */
+  pathTo(peer: BulkPeer): Promise<BulkPath>;
+  close(): Promise<void>;
+}
