@@ -13,7 +13,7 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { writeFileDurably } from "./durable-write";
 import { decodeManifestHeader, looksLikeManifest } from "./manifest";
-import { ObjectStore, type PutResult } from "./object-store";
+import { byteLength, ObjectStore, type FileData, type PutResult } from "./object-store";
 import { PinIndex, type IndexEntry, type ObjectKind, type PinReason } from "./pin-index";
 
 export type { ObjectKind, PinReason } from "./pin-index";
@@ -96,18 +96,18 @@ export class ContentStore {
     await this.flush();
   }
 
-  async put(bytes: Buffer, options: PutOptions = {}): Promise<PutResult> {
+  async put(bytes: FileData, options: PutOptions = {}): Promise<PutResult> {
     return this.record(await this.objects.put(bytes), bytes, options);
   }
 
   /** Stores bytes fetched under a known id; throws EHASHMISMATCH when they do not hash to it. */
-  async putVerified(id: Buffer, bytes: Buffer, options: PutOptions = {}): Promise<PutResult> {
+  async putVerified(id: Buffer, bytes: FileData, options: PutOptions = {}): Promise<PutResult> {
     return this.record(await this.objects.putVerified(id, bytes), bytes, options);
   }
 
-  private async record(result: PutResult, bytes: Buffer, options: PutOptions): Promise<PutResult> {
+  private async record(result: PutResult, bytes: FileData, options: PutOptions): Promise<PutResult> {
     const hex = result.id.toString("hex");
-    const entry = this.index.upsert(hex, bytes.length, options.kind ?? sniffKind(bytes));
+    const entry = this.index.upsert(hex, byteLength(bytes), options.kind ?? sniffKind(bytes));
     if (options.pin) entry.pins.add(options.pin);
     this.dirty = true;
     if (entry.pins.size === 0) await this.evictOverLimit(hex);
@@ -246,7 +246,9 @@ export class ContentStore {
   }
 }
 
-function sniffKind(bytes: Buffer): ObjectKind {
+function sniffKind(data: FileData): ObjectKind {
+  if (!(data instanceof Uint8Array)) return "chunk"; // stored as parts: only chunks are
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (!looksLikeManifest(bytes)) return "chunk";
   try {
     decodeManifestHeader(bytes);

@@ -50,13 +50,16 @@ function nonceFor(key: Uint8Array): Buffer {
 
 /** AES-256-GCM with the key's derived nonce: returns ciphertext || tag. `aad` is authenticated, not encrypted. */
 export function seal(key: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Buffer {
+  return Buffer.concat(sealParts(key, plaintext, aad));
+}
+
+/** seal() as [ciphertext, tag], sparing a copy of a large chunk (the store writes the parts in order). */
+export function sealParts(key: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): [Buffer, Buffer] {
   const cipher = createCipheriv("aes-256-gcm", key, nonceFor(key));
   if (aad) cipher.setAAD(aad);
-  const out = Buffer.allocUnsafe(plaintext.length + TAG_BYTES);
-  let n = cipher.update(plaintext).copy(out, 0);
-  n += cipher.final().copy(out, n);
-  cipher.getAuthTag().copy(out, n);
-  return out;
+  const ciphertext = cipher.update(plaintext);
+  cipher.final(); // GCM is a stream mode: final() flushes nothing
+  return [ciphertext, cipher.getAuthTag()];
 }
 
 /** Inverse of seal; throws EDECRYPT when the key is wrong or the bytes were altered. */
@@ -67,8 +70,10 @@ export function open(key: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Buf
   const decipher = createDecipheriv("aes-256-gcm", key, nonceFor(key));
   decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
   if (aad) decipher.setAAD(aad);
+  const plaintext = decipher.update(body);
   try {
-    return Buffer.concat([decipher.update(body), decipher.final()]);
+    decipher.final(); // checks the tag; GCM has no buffered output
+    return plaintext;
   } catch {
     throw new CasError("EDECRYPT", "authentication failed: wrong key or tampered data");
   }

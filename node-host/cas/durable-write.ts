@@ -7,7 +7,10 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 
-export async function writeFileDurably(tmpDir: string, target: string, data: Uint8Array, mode = 0o644): Promise<void> {
+/** File content, whole or as parts written one after the other. */
+export type FileData = Uint8Array | readonly Uint8Array[];
+
+export async function writeFileDurably(tmpDir: string, target: string, data: FileData, mode = 0o644): Promise<void> {
   await writeFileSynced(tmpDir, target, data, mode);
   await fsyncDir(path.dirname(target));
 }
@@ -16,11 +19,11 @@ export async function writeFileDurably(tmpDir: string, target: string, data: Uin
  * Like writeFileDurably but leaves the directory fsync to the caller, who can batch it: the target
  * is still never torn (its data is synced before the rename), but a power cut may forget the rename.
  */
-export async function writeFileSynced(tmpDir: string, target: string, data: Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileSynced(tmpDir: string, target: string, data: FileData, mode = 0o644): Promise<void> {
   const tmp = path.join(tmpDir, `${randomBytes(8).toString("hex")}.tmp`);
   const fh = await fsp.open(tmp, "wx", mode);
   try {
-    await fh.writeFile(data);
+    for (const part of data instanceof Uint8Array ? [data] : data) await fh.writeFile(part); // each appends
     await fh.sync();
   } catch (err) {
     await fh.close();

@@ -10,7 +10,9 @@ import { createHash } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { CasError } from "./errors";
-import { emptyDir, fsyncDir, renameDurably, writeFileSynced } from "./durable-write";
+import { emptyDir, fsyncDir, renameDurably, writeFileSynced, type FileData } from "./durable-write";
+
+export type { FileData } from "./durable-write";
 
 export const ID_BYTES = 32;
 
@@ -20,8 +22,14 @@ export interface PutResult {
   written: boolean;
 }
 
-export function sha256(data: Uint8Array): Buffer {
-  return createHash("sha256").update(data).digest();
+export function sha256(data: FileData): Buffer {
+  const hash = createHash("sha256");
+  for (const part of data instanceof Uint8Array ? [data] : data) hash.update(part);
+  return hash.digest();
+}
+
+export function byteLength(data: FileData): number {
+  return data instanceof Uint8Array ? data.length : data.reduce((n, part) => n + part.length, 0);
 }
 
 export function isObjectId(id: unknown): id is Buffer {
@@ -45,7 +53,10 @@ export class ObjectStore {
     this.quarantineDir = path.join(dir, "quarantine");
   }
 
-  /** Opens (creating if needed) the store in `dir`, discarding temp files a crash left behind. */
+  /**
+   * Opens (creating if needed) the store in `dir`, discarding temp files a crash left behind. One
+   * process owns a store at a time (the node-host; the CLI goes through its API).
+   */
   static async open(dir: string): Promise<ObjectStore> {
     const store = new ObjectStore(dir);
     await fsp.mkdir(store.objectsDir, { recursive: true });
@@ -59,12 +70,13 @@ export class ObjectStore {
     return path.join(this.objectsDir, hex.slice(0, 2), hex.slice(2));
   }
 
-  async put(bytes: Uint8Array): Promise<PutResult> {
+  /** Stores bytes (whole, or as parts stored one after the other) under their hash. */
+  async put(bytes: FileData): Promise<PutResult> {
     return this.write(sha256(bytes), bytes);
   }
 
   /** Stores bytes fetched under a known id; throws EHASHMISMATCH when they are not that object. */
-  async putVerified(id: Buffer, bytes: Uint8Array): Promise<PutResult> {
+  async putVerified(id: Buffer, bytes: FileData): Promise<PutResult> {
     checkedHex(id);
     if (!sha256(bytes).equals(id)) {
       throw new CasError("EHASHMISMATCH", `bytes do not hash to object ${id.toString("hex")}`);
@@ -73,7 +85,7 @@ export class ObjectStore {
   }
 
   /** Concurrent puts of one object share a single write; the later ones report written: false. */
-  private write(id: Buffer, bytes: Uint8Array): Promise<PutResult> {
+  private write(id: Buffer, bytes: FileData): Promise<PutResult> {
     const hex = id.toString("hex");
     const running = this.writesInFlight.get(hex);
     if (running) return running.then(() => ({ id, written: false }));
@@ -82,11 +94,11 @@ export class ObjectStore {
     return write;
   }
 
-  private async writeOnce(id: Buffer, bytes: Uint8Array): Promise<PutResult> {
+  private async writeOnce(id: Buffer, bytes: FileData): Promise<PutResult> {
     const file = this.pathOf(id);
     const present = await this.size(id);
     // Same name and same size: the same object (a corrupt copy is caught and replaced on read or verify).
-    if (present === bytes.length) return { id, written: false };
+    if (present === byteLength(bytes)) return { id, written: false };
     if (present !== null) await this.quarantine(id);
     const fanOut = path.dirname(file);
     if (!this.knownFanOutDirs.has(fanOut)) {

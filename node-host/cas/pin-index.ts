@@ -1,14 +1,17 @@
 // The store's bookkeeping: for every object its kind, size, pins and last use. Kept in memory and
 // saved as a compact binary file (50 bytes per object):
 //   "PSIX" | version u8 = 1 | use clock u64 | count u32 | per object: id (32) | size u64 | flags u8 | last use u64
-// flags: bit 0 manifest (else chunk), bit 1 pinned "own", bit 2 pinned "replica".
+// flags: bit 0 manifest (else chunk), bit 1 pinned "own", bit 2 pinned "replica", bit 3 "fetching".
 // "Last use" is a logical clock rather than wall time: it orders uses exactly and survives clock jumps.
 
 import { BinaryReader, BinaryWriter } from "../util/binary";
 import { ID_BYTES } from "./object-store";
 
-/** Why an object must stay: the node's own share, or a replica it holds for others. */
-export type PinReason = "own" | "replica";
+/**
+ * Why an object must stay: the node's own share, a replica it holds for others, or part of a fetch
+ * in progress (so a fetch larger than the cache cannot evict its own chunks, and resumes after a crash).
+ */
+export type PinReason = "own" | "replica" | "fetching";
 export type ObjectKind = "manifest" | "chunk";
 
 export interface IndexEntry {
@@ -21,7 +24,7 @@ export interface IndexEntry {
 const MAGIC = Buffer.from("PSIX");
 const VERSION = 1;
 const MANIFEST_FLAG = 1;
-const PIN_FLAGS: Record<PinReason, number> = { own: 2, replica: 4 };
+const PIN_FLAGS: Record<PinReason, number> = { own: 2, replica: 4, fetching: 8 };
 
 export class PinIndex {
   /** Keyed by the object id in hex. */

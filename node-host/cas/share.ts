@@ -5,12 +5,13 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { defaultChunker, MiB, type Chunker } from "./chunker";
+import { defaultChunker, type Chunker } from "./chunker";
 import type { ContentStore } from "./content-store";
-import { ConvergentKeys, loadOrCreateNodeSecret, seal } from "./convergent-crypto";
+import { ConvergentKeys, loadOrCreateNodeSecret, sealParts } from "./convergent-crypto";
 import { sanitizeFileName } from "./file-name";
 import { encodeManifest, MANIFEST_VERSION, type Manifest, type ManifestChunk } from "./manifest";
 import { mediaTypeFor } from "./media-type";
+import { byteLength } from "./object-store";
 import { formatShareLink } from "./share-link";
 
 export interface ShareOptions {
@@ -39,29 +40,35 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
   const mode = options.public ? "public" : "private";
   const keys = mode === "private" ? new ConvergentKeys(options.convergenceSecret ?? (await loadOrCreateNodeSecret(store.dir))) : null;
   const chunker = options.chunker ?? defaultChunker();
-  const total = (await fs.promises.stat(filePath)).size;
+  const total = (await fs.promises.stat(filePath)).size; // for progress only: the file may still change
   const wholeFile = createHash("sha256");
   const chunks: ManifestChunk[] = [];
   const writes = new BoundedTasks(WRITES_IN_FLIGHT);
   let bytesWritten = 0;
   let done = 0;
 
-  const source = fs.createReadStream(filePath, { highWaterMark: MiB });
-  for await (const plaintext of chunker.chunks(source)) {
-    wholeFile.update(plaintext);
-    const key = keys ? keys.chunkKey(plaintext) : null;
-    const stored = key ? seal(key, plaintext) : plaintext;
-    // The id is filled in when the write resolves; drain() below waits for all of them.
-    const chunk: ManifestChunk = { id: Buffer.alloc(0), size: plaintext.length, key };
-    chunks.push(chunk);
-    await writes.add(
-      store.put(stored, { pin: "own", kind: "chunk" }).then((result) => {
-        chunk.id = result.id;
-        if (result.written) bytesWritten += stored.length;
-      }),
-    );
-    done += plaintext.length;
-    options.onProgress?.(done, Math.max(total, done));
+  const file = await fs.promises.open(filePath, "r");
+  try {
+    // Views into the chunker's window: each is hashed and encrypted (or copied, when public) before the next.
+    for await (const plaintext of chunker.chunkViews(file)) {
+      wholeFile.update(plaintext);
+      const key = keys ? keys.chunkKey(plaintext) : null;
+      const stored = key ? sealParts(key, plaintext) : Buffer.from(plaintext);
+      const storedSize = byteLength(stored);
+      // The id is filled in when the write resolves; drain() below waits for all of them.
+      const chunk: ManifestChunk = { id: Buffer.alloc(0), size: plaintext.length, key };
+      chunks.push(chunk);
+      await writes.add(
+        store.put(stored, { pin: "own", kind: "chunk" }).then((result) => {
+          chunk.id = result.id;
+          if (result.written) bytesWritten += storedSize;
+        }),
+      );
+      done += plaintext.length;
+      options.onProgress?.(done, Math.max(total, done));
+    }
+  } finally {
+    await file.close();
   }
   await writes.drain();
 

@@ -1,3 +1,4 @@
+/* global fetch */
 // Orchestrates the extension's offline end-to-end run (after setup.sh has installed chromium and
 // code-server into .tmp/vscode-test/):
 //   1. unit tests of the extension's pure logic (node --test)
@@ -34,7 +35,10 @@ function count(what, p, f) {
   lap(`${what}: ${p} passed, ${f} failed`);
 }
 
+let finishing = false;
 async function finish(code) {
+  if (finishing) return;
+  finishing = true;
   for (const c of cleanups.reverse()) {
     try {
       await c();
@@ -42,7 +46,14 @@ async function finish(code) {
       console.error(`cleanup: ${err.message}`);
     }
   }
-  if (!process.env.E2E_KEEP) fs.rmSync(runDir, { recursive: true, force: true });
+  if (!process.env.E2E_KEEP) {
+    // Node processes of the extension hosts may still be closing their stores for a moment.
+    try {
+      fs.rmSync(runDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 300 });
+    } catch (err) {
+      console.error(`cleanup: ${err.message}`);
+    }
+  }
   lap(`done${failures.length ? `; failures: ${failures.join("; ")}` : ""}`);
   if (code !== 0 && failed === 0) failed = 1;
   console.log(`${passed} passed, ${failed} failed`);
@@ -116,7 +127,8 @@ try {
 
   // 1. unit tests
   if (!process.env.E2E_SKIP_UNIT) {
-    const b = await exec(process.execPath, ["extension/build.mjs", "tests"]);
+    // The bundled node-host too: one unit test drives it over stdio.
+    const b = await exec(process.execPath, ["extension/build.mjs", "extension", "node-host", "webview", "tests"]);
     if (b.code !== 0) count("unit tests (build)", 0, 1);
     else {
       const u = await exec(process.execPath, ["--test", "--test-reporter=tap", "out/test/unit"], { quiet: true });
@@ -155,6 +167,8 @@ try {
       "update.mode": "none",
       "workbench.tips.enabled": false,
       "security.workspace.trust.enabled": false,
+      "git.openRepositoryInParentFolders": "never",
+      "git.autoRepositoryDetection": false,
     }),
   );
   const inst = await exec(cs, [...csCommon, "--install-extension", vsix], { env, quiet: true });

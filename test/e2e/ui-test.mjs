@@ -1,3 +1,4 @@
+/* global window, getComputedStyle */ // used inside callbacks that run in the browser
 // Drives the real VS Code workbench (code-server) in headless Chromium: the peershare views list
 // the second node, Look Up Key works, the transfer panel opens and renders rows from messages.
 // Saves a screenshot of each view into $ARTIFACTS. Prints "N passed, N failed".
@@ -11,7 +12,7 @@ const WS = process.env.WS_DIR ?? "ws";
 const OUT = process.env.ARTIFACTS ?? "test-artifacts";
 const PEER_ID = process.env.PEER_ID ?? "";
 const PEER_ADDR = process.env.PEER_ADDR ?? "";
-const short = (id, n = 12) => `${id.slice(0, n)}…`;
+const short = (id, n = 8) => `${id.slice(0, n)}…`;
 const t0 = Date.now();
 const lap = (m) => console.log(`[ui ${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
 fs.mkdirSync(OUT, { recursive: true });
@@ -98,7 +99,7 @@ try {
       const label = await row.first().locator(".label-name").innerText();
       const desc = await row.first().locator(".label-description").innerText();
       assert.equal(label.trim(), short(PEER_ID));
-      assert.match(desc, new RegExp(`${PEER_ADDR.replace(/\./g, "\\.")} · (<1|[\\d.]+) ms · (just now|\\d+s ago)`));
+      assert.match(desc, new RegExp(`^(<1|[\\d.]+) ms · (just now|\\d+s ago) · ${PEER_ADDR.replace(/\./g, "\\.")}$`));
       const icon = row.first().locator(".custom-view-tree-node-item-icon, .codicon").first();
       assert.match((await icon.getAttribute("class")) ?? "", /pass-filled/, "online icon");
       await page.mouse.move(5, 890);
@@ -113,7 +114,7 @@ try {
     assert.match(await bucket.locator(".label-description").innerText(), /1 contact/);
     const contact = rows("Routing Table").filter({ hasText: short(PEER_ID) }).first();
     await contact.waitFor({ timeout: 10_000 });
-    assert.match(await contact.locator(".label-description").innerText(), /^d 2\^\d+ · 127\.0\.0\.1:\d+ · /);
+    assert.match(await contact.locator(".label-description").innerText(), /^d 2\^\d+ · (<1|[\d.]+) ms · 127\.0\.0\.1:\d+$/);
     const headerDesc = await pane("Routing Table").locator(".pane-header .description").innerText();
     assert.match(headerDesc, /1 contact in 1 bucket · k=20/);
     await shot("view-routing-table", pane("Routing Table"));
@@ -129,6 +130,20 @@ try {
 
   await check("status bar shows the peer count", async () => {
     await page.locator(".statusbar-item", { hasText: "1 peer" }).first().waitFor({ timeout: 10_000 });
+  });
+
+  await check("a setting the node applies at its next start offers a restart, which applies it", async () => {
+    // k is not applied live by the node: config.set stores it and the extension offers a restart.
+    const file = path.join(WS, ".vscode/settings.json");
+    const settings = JSON.parse(fs.readFileSync(file, "utf8"));
+    fs.writeFileSync(file, JSON.stringify({ ...settings, "peershare.k": 16 }, null, 2));
+    const toast = page.locator(".notifications-toasts .notification-list-item", { hasText: "peershare.k" });
+    await toast.waitFor({ timeout: 20_000 });
+    assert.match(await toast.innerText(), /Restart the node to apply it\?/);
+    await shot("settings-restart-offer");
+    await toast.locator(".monaco-button", { hasText: "Restart Node" }).click();
+    await pane("Routing Table").locator(".pane-header .description", { hasText: "k=16" }).waitFor({ timeout: 30_000 });
+    await rows("Peers").filter({ hasText: short(PEER_ID) }).first().waitFor({ timeout: 30_000 });
   });
 
   await check("Look Up Key shows the result and its hops", async () => {
@@ -185,9 +200,28 @@ try {
     assert.ok(Math.abs(width - 0.375) < 0.02, `progress bar fill ${width}`);
     await shot("transfers-rows");
     // Hide the panel behind another editor and bring it back: the rows are still there.
-    await runCommand("File: New Untitled Text File");
+    await runCommand("Go to File...");
+    await page.locator(".quick-input-widget input[type='text']").fill("readme.txt");
+    await page.locator(".quick-input-list .monaco-list-row", { hasText: "readme.txt" }).first().waitFor({ timeout: 10_000 });
+    await page.keyboard.press("Enter");
+    await page.locator(".tabs-container .tab.active", { hasText: "readme.txt" }).waitFor({ timeout: 10_000 });
+    await page.locator("iframe.webview.ready").first().waitFor({ state: "hidden", timeout: 10_000 });
     await runCommand("peershare: Show Transfers");
     await web.locator("#transfers-body tr").nth(2).waitFor({ timeout: 10_000 });
+  });
+
+  await check("transfer panel follows a theme change", async () => {
+    const bg = () => web.locator("body").evaluate((b) => getComputedStyle(b).backgroundColor);
+    const before = await bg();
+    await runCommand("Preferences: Toggle between Light/Dark Themes");
+    const deadline = Date.now() + 10_000;
+    while ((await bg()) === before) {
+      if (Date.now() > deadline) throw new Error(`webview background stayed ${before}`);
+      await page.waitForTimeout(200);
+    }
+    await page.waitForTimeout(300);
+    await shot("transfers-rows-other-theme");
+    await shot("sidebar-other-theme", page.locator(".part.sidebar"));
   });
 } finally {
   const relevant = errors.filter((e) => !/favicon|ResizeObserver|net::ERR_ABORTED|Failed to load resource.*(404|401)/.test(e));

@@ -22,10 +22,10 @@ test("peerNodes: online first, then by RTT; labels, descriptions, icons", () => 
   );
   assert.deepEqual(
     nodes.map((n) => n.label),
-    ["aaaaaaaaaaaa…", "bbbbbbbbbbbb…", "dddddddddddd…", "cccccccccccc…"],
+    ["aaaaaaaa…", "bbbbbbbb…", "dddddddd…", "cccccccc…"],
   );
-  assert.equal(nodes[0].description, "127.0.0.1:7097 · 3.2 ms · 5s ago");
-  assert.equal(nodes[3].description, "127.0.0.1:7099 · 1.0 ms · never");
+  assert.equal(nodes[0].description, "3.2 ms · 5s ago · 127.0.0.1:7097");
+  assert.equal(nodes[3].description, "1.0 ms · never · 127.0.0.1:7099");
   assert.deepEqual(nodes[0].icon, stateIcon("online"));
   assert.equal(nodes[2].icon?.id, "warning");
   assert.equal(nodes[3].contextValue, "peer.offline");
@@ -55,9 +55,9 @@ test("routingNodes: non-empty buckets, nearest first, contacts by distance", () 
   assert.equal(nodes[0].description, "1 contact");
   assert.equal(nodes[1].expanded, true);
   const kids = nodes[1].children ?? [];
-  assert.deepEqual(kids.map((k) => k.label), ["888888888888…", "ffffffffffff…"]);
-  assert.equal(kids[0].description, "d 2^255 · 127.0.0.1:7056 · rtt —");
-  assert.equal(nodes[0].children?.[0].description, "d 2^3 · 127.0.0.1:7049 · 1.0 ms");
+  assert.deepEqual(kids.map((k) => k.label), ["88888888…", "ffffffff…"]);
+  assert.equal(kids[0].description, "d 2^255 · rtt — · 127.0.0.1:7056");
+  assert.equal(nodes[0].children?.[0].description, "d 2^3 · 1.0 ms · 127.0.0.1:7049");
   assert.equal(kids[1].contextValue, "contact.online");
   assert.notEqual(nodes[0].key, nodes[1].key);
   assert.equal(routingSummary(routing), "3 contacts in 2 buckets · k=20");

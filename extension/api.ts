@@ -1,0 +1,19 @@
+// What activate() returns: a small programmatic surface used by the extension's own
+// integration tests and available to other extensions.
+import type { Api, ApiMethod, ContactInfo, NodeInfo, RoutingInfo } from "../node-host/rpc/api-types";
+import type { NodeHostState } from "./nodeHost";
+
+export interface PeershareApi {
+  /** The node-host's current state. */
+  state(): NodeHostState;
+  /** Resolves with node.info once the node runs (rejects after `timeoutMs`). */
+  whenReady(timeoutMs?: number): Promise<NodeInfo>;
+  /** Calls the node's JSON-RPC API. */
+  request<M extends ApiMethod>(method: M, params: Api[M][0]): Promise<Api[M][1]>;
+  /** The data shown in the views, as of their last refresh. */
+  snapshot(): { info?: NodeInfo; peers: ContactInfo[]; routing?: RoutingInfo; refreshes: number };
+  /** Resolves after the next refresh of the views. */
+  nextRefresh(timeoutMs?: number): Promise<void>;
+  /** The node-host's process id, when running. */
+  pid(): number | undefined;
+}

@@ -1,0 +1,137 @@
+// Builds the extension with esbuild into out/ (the extension's dist, packaged into the .vsix):
+//   out/extension.js      the extension (CommonJS, `vscode` external)
+//   out/node-host.js      the node-host bundled from node-host/cli.ts (native packages external,
+//                         copied with their dependencies into out/node_modules/)
+//   out/webview/          the transfer panel's script and style
+//   out/test/unit/        unit tests of the extension's pure logic (`node --test out/test/unit`)
+//   out/test/suite/       mocha suites for the extension host (@vscode/test-electron's run() contract)
+// Usage: node extension/build.mjs [extension|node-host|webview|tests ...] [--production] [--allow-missing-node-host]
+import * as esbuild from "esbuild";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const out = path.join(root, "out");
+const argv = process.argv.slice(2);
+const production = argv.includes("--production");
+const allowMissingNodeHost = argv.includes("--allow-missing-node-host");
+const all = ["extension", "node-host", "webview", "tests"];
+const targets = argv.filter((a) => !a.startsWith("--"));
+const wanted = new Set(targets.length ? targets : ["extension", "node-host", "webview"]);
+for (const t of wanted) if (!all.includes(t)) throw new Error(`unknown target ${t}; one of ${all.join(", ")}`);
+
+/** Packages with native parts: never bundled, shipped as files next to the bundle. */
+const NATIVE = ["node-datachannel"];
+
+const common = {
+  bundle: true,
+  logLevel: "warning",
+  sourcemap: production ? false : "linked",
+  minify: production,
+  legalComments: "none",
+  absWorkingDir: root,
+};
+const nodeCommon = { ...common, platform: "node", format: "cjs", target: "node20" };
+
+async function buildExtension() {
+  await esbuild.build({
+    ...nodeCommon,
+    entryPoints: ["extension/extension.ts"],
+    outfile: "out/extension.js",
+    external: ["vscode"],
+  });
+}
+
+async function buildNodeHost() {
+  const entry = path.join(root, "node-host/cli.ts");
+  if (!fs.existsSync(entry)) {
+    const msg = "node-host/cli.ts does not exist yet: out/node-host.js not built";
+    if (allowMissingNodeHost) {
+      console.warn(`warning: ${msg}`);
+      return;
+    }
+    throw new Error(msg);
+  }
+  const result = await esbuild.build({
+    ...nodeCommon,
+    entryPoints: [entry],
+    outfile: "out/node-host.js",
+    external: NATIVE,
+    metafile: true,
+  });
+  const used = new Set();
+  for (const input of Object.values(result.metafile.inputs)) {
+    for (const imp of input.imports) if (imp.external && NATIVE.some((n) => imp.path === n || imp.path.startsWith(`${n}/`))) used.add(imp.path.split("/")[0]);
+  }
+  const modulesDir = path.join(out, "node_modules");
+  fs.rmSync(modulesDir, { recursive: true, force: true });
+  for (const name of used) copyPackage(name, root, modulesDir, new Set());
+  if (used.size) console.log(`node-host: shipped native packages ${[...used].join(", ")}`);
+}
+
+/** Copies an installed package and its (installed) dependencies into `dest`/node_modules layout. */
+function copyPackage(name, fromDir, dest, seen) {
+  if (seen.has(name)) return;
+  seen.add(name);
+  // Node's lookup: node_modules of `fromDir` and of each folder above it (package.json may be
+  // hidden by an "exports" map, so no require.resolve).
+  let pkgJson;
+  for (let dir = fromDir; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, "node_modules", name, "package.json");
+    if (fs.existsSync(candidate)) {
+      pkgJson = candidate;
+      break;
+    }
+    if (path.dirname(dir) === dir) return; // not installed: an optional dependency for another platform
+  }
+  const src = path.dirname(pkgJson);
+  fs.cpSync(src, path.join(dest, name), {
+    recursive: true,
+    filter: (p) => !/[\\/](node_modules|src|test|tests|\.github)([\\/]|$)/.test(path.relative(src, p) ? `/${path.relative(src, p)}` : ""),
+  });
+  const pkg = JSON.parse(fs.readFileSync(pkgJson, "utf8"));
+  for (const dep of [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {})]) copyPackage(dep, src, dest, seen);
+}
+
+async function buildWebview() {
+  await esbuild.build({
+    ...common,
+    platform: "browser",
+    format: "iife",
+    target: "es2022",
+    entryPoints: ["webview-ui/main.ts"],
+    outfile: "out/webview/main.js",
+  });
+  fs.copyFileSync(path.join(root, "webview-ui/style.css"), path.join(out, "webview/main.css"));
+}
+
+async function buildTests() {
+  const files = (dir) =>
+    fs.existsSync(path.join(root, dir))
+      ? fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith(".ts")).map((f) => `${dir}/${f}`)
+      : [];
+  fs.rmSync(path.join(out, "test"), { recursive: true, force: true });
+  await esbuild.build({ ...nodeCommon, sourcemap: "inline", entryPoints: files("test/extension/unit"), outdir: "out/test/unit" });
+  await esbuild.build({
+    ...nodeCommon,
+    sourcemap: "inline",
+    entryPoints: files("test/extension/suite"),
+    outdir: "out/test/suite",
+    external: ["vscode", "mocha"],
+  });
+}
+
+const t0 = Date.now();
+fs.mkdirSync(out, { recursive: true });
+if (production) {
+  // No stale source maps of a development build next to the production bundles.
+  for (const dir of [out, path.join(out, "webview")]) {
+    if (fs.existsSync(dir)) for (const f of fs.readdirSync(dir)) if (f.endsWith(".map")) fs.rmSync(path.join(dir, f));
+  }
+}
+if (wanted.has("extension")) await buildExtension();
+if (wanted.has("node-host")) await buildNodeHost();
+if (wanted.has("webview")) await buildWebview();
+if (wanted.has("tests")) await buildTests();
+console.log(`built ${[...wanted].join(", ")} into out/ in ${Date.now() - t0} ms${production ? " (production)" : ""}`);

@@ -1,0 +1,494 @@
+// peershare's VS Code extension: runs a node-host per window and shows its DHT state.
+// All protocol work happens in the node-host; this file wires VS Code UI to its JSON-RPC API.
+import * as vscode from "vscode";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { ContactInfo, LookupResult, NodeInfo, RoutingInfo } from "../node-host/rpc/api-types";
+import type { FromWebview, NodeStatus } from "../webview-ui/protocol";
+import type { PeershareApi } from "./api";
+import { debounce } from "./debounce";
+import { formatMs, normalizeKey, pluralize, shortId } from "./format";
+import { lookupLog, lookupRows, lookupTitle } from "./lookupModel";
+import { errorText, NodeHost, type NodeHostState } from "./nodeHost";
+import {
+  changedKeys,
+  configChanges,
+  normalizeSettings,
+  planSettingsChange,
+  serveArgs,
+  SETTING_KEYS,
+  SYNCED_AT_START,
+  type PeershareSettings,
+  type SettingKey,
+  unsupportedKeys,
+} from "./settings";
+import { TRANSFER_PANEL_TYPE, TransferPanel } from "./transferPanel";
+import { peerCounts, peerNodes, routingNodes, routingSummary, type TreeNode } from "./treeModel";
+import { NodeTreeProvider } from "./views";
+
+const VIEW_PEERS = "peershare.peers";
+const VIEW_ROUTING = "peershare.routing";
+const VIEW_SHARED = "peershare.sharedFiles";
+
+let host: NodeHost | undefined;
+
+export function readSettings(): PeershareSettings {
+  const cfg = vscode.workspace.getConfiguration("peershare");
+  const raw: Partial<Record<SettingKey, unknown>> = {};
+  for (const k of SETTING_KEYS) raw[k] = cfg.get(k);
+  return normalizeSettings(raw);
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<PeershareApi> {
+  const log = vscode.window.createOutputChannel("peershare", { log: true });
+  context.subscriptions.push(log);
+
+  let settings = readSettings();
+  const storage = context.storageUri ?? context.globalStorageUri;
+  const dataDir = path.join(storage.fsPath, "node");
+  fs.mkdirSync(dataDir, { recursive: true });
+
+  const script = process.env.PEERSHARE_NODE_HOST_SCRIPT || path.join(context.extensionPath, "out", "node-host.js");
+  const useOwnRuntime = !settings.nodePath;
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  // Inside the Electron desktop build, its executable runs as plain Node with this variable.
+  if (useOwnRuntime && process.versions.electron) env.ELECTRON_RUN_AS_NODE = "1";
+
+  const nodeHost = new NodeHost({
+    command: settings.nodePath || process.execPath,
+    args: () => serveArgs(script, dataDir, settings),
+    env,
+    cwd: dataDir,
+    logger: log,
+  });
+  host = nodeHost;
+
+  // ---- views -------------------------------------------------------------------------
+  const peersProvider = new NodeTreeProvider();
+  const routingProvider = new NodeTreeProvider();
+  const sharedProvider = new NodeTreeProvider();
+  const peersView = vscode.window.createTreeView(VIEW_PEERS, { treeDataProvider: peersProvider, showCollapseAll: false });
+  const routingView = vscode.window.createTreeView(VIEW_ROUTING, { treeDataProvider: routingProvider, showCollapseAll: true });
+  const sharedView = vscode.window.createTreeView(VIEW_SHARED, { treeDataProvider: sharedProvider });
+  context.subscriptions.push(peersProvider, routingProvider, sharedProvider, peersView, routingView, sharedView);
+
+  const status = vscode.window.createStatusBarItem("peershare.status", vscode.StatusBarAlignment.Left, 50);
+  status.name = "peershare";
+  status.command = { command: "peershare.peers.focus", title: "Show Peers" };
+  status.show();
+  context.subscriptions.push(status);
+
+  let info: NodeInfo | undefined;
+  let peers: ContactInfo[] = [];
+  let routing: RoutingInfo | undefined;
+  let refreshes = 0;
+  const refreshWaiters = new Set<() => void>();
+
+  function nodeStatus(): NodeStatus {
+    const s = nodeHost.state;
+    const counts = peerCounts(peers);
+    const base = { peers: counts.total, onlinePeers: counts.online };
+    switch (s.kind) {
+      case "running":
+        return { ...base, state: "running", id: info?.id, host: info?.host, port: info?.port, version: info?.version, startedAt: info?.startedAt };
+      case "starting":
+        return { ...base, state: "starting", detail: s.attempt ? `attempt ${s.attempt + 1}` : undefined };
+      case "restarting":
+        return { ...base, state: "restarting", detail: `${s.reason}; restarting in ${formatMs(s.delayMs)}` };
+      case "failed":
+        return { ...base, state: "failed", detail: s.reason };
+      case "stopped":
+        return { ...base, state: "stopped" };
+    }
+  }
+
+  function renderStatusBar(): void {
+    const s = nodeHost.state;
+    status.backgroundColor = undefined;
+    if (s.kind === "running") {
+      const c = peerCounts(peers);
+      status.text = `$(broadcast) ${pluralize(c.online, "peer")}`;
+      status.tooltip = new vscode.MarkdownString(
+        `**peershare** node \`${shortId(info?.id ?? "", 16)}\` on ${info?.host}:${info?.port}\n\n${c.online} of ${pluralize(c.total, "known peer")} online`,
+      );
+    } else if (s.kind === "starting" || s.kind === "restarting") {
+      status.text = "$(sync~spin) peershare";
+      status.tooltip = s.kind === "restarting" ? `peershare: ${s.reason}; restarting` : "peershare: the node is starting";
+    } else {
+      status.text = "$(debug-disconnect) peershare";
+      status.tooltip = s.kind === "failed" ? `peershare: ${s.reason}` : "peershare: the node is stopped";
+      status.backgroundColor = s.kind === "failed" ? new vscode.ThemeColor("statusBarItem.errorBackground") : undefined;
+    }
+  }
+
+  function renderViews(): void {
+    const now = Date.now();
+    const running = nodeHost.isRunning;
+    peersProvider.set(running ? peerNodes(peers, now) : []);
+    routingProvider.set(running && routing ? routingNodes(routing, now) : []);
+    const notRunning = stateMessage(nodeHost.state);
+    peersView.message = notRunning;
+    routingView.message = notRunning;
+    const c = peerCounts(peers);
+    peersView.description = running ? `${c.online}/${c.total} online` : undefined;
+    peersView.badge = undefined;
+    routingView.description = running && routing ? routingSummary(routing) : undefined;
+    renderStatusBar();
+    TransferPanel.post({ type: "status", status: nodeStatus() });
+  }
+
+  async function refresh(): Promise<void> {
+    if (!nodeHost.isRunning) {
+      renderViews();
+      return;
+    }
+    try {
+      const [p, r] = await Promise.all([nodeHost.request("dht.peers", {}), nodeHost.request("dht.routing", {})]);
+      peers = p;
+      routing = r;
+      if (info) info = { ...info, peers: p.length };
+    } catch (err) {
+      log.warn(`refresh failed: ${errorText(err)}`);
+    }
+    refreshes++;
+    renderViews();
+    for (const w of [...refreshWaiters]) w();
+  }
+  const scheduleRefresh = debounce(() => void refresh(), 300, 1500);
+  context.subscriptions.push({ dispose: () => scheduleRefresh.cancel() });
+
+  // ---- node lifecycle ------------------------------------------------------------------
+  const offeredRestartFor = new Set<string>();
+  async function offerRestart(keys: string[], why: string): Promise<void> {
+    const fresh = keys.filter((k) => !offeredRestartFor.has(k));
+    if (!fresh.length) return;
+    fresh.forEach((k) => offeredRestartFor.add(k));
+    const choice = await vscode.window.showInformationMessage(
+      `peershare: ${fresh.map((k) => `peershare.${k}`).join(", ")} ${why}. Restart the node to apply ${fresh.length === 1 ? "it" : "them"}?`,
+      "Restart Node",
+    );
+    if (choice === "Restart Node") await vscode.commands.executeCommand("peershare.restartNode");
+  }
+
+  /** Pushes settings into the running node; returns the settings that need a restart. */
+  async function applyLive(keys: SettingKey[]): Promise<SettingKey[]> {
+    if (!nodeHost.isRunning || !keys.length) return [];
+    const needRestart: SettingKey[] = [];
+    let nodeConfig;
+    try {
+      nodeConfig = await nodeHost.request("config.get", {});
+    } catch (err) {
+      log.warn(`config.get failed: ${errorText(err)}`);
+      return keys;
+    }
+    const unknown = unsupportedKeys(nodeConfig, keys);
+    if (unknown.length) log.info(`this node does not support ${unknown.map((k) => `peershare.${k}`).join(", ")} yet; left unchanged`);
+    for (const change of configChanges(settings, nodeConfig, keys)) {
+      try {
+        const r = await nodeHost.request("config.set", { key: change.key, value: change.value });
+        log.info(`config.set ${change.key}=${change.value}: ${r.appliedLive ? "applied" : "applies at the next start"}`);
+        if (!r.appliedLive) needRestart.push(change.setting);
+      } catch (err) {
+        log.warn(`config.set ${change.key} failed: ${errorText(err)}`);
+        needRestart.push(change.setting);
+      }
+    }
+    return needRestart;
+  }
+
+  context.subscriptions.push(
+    { dispose: () => refreshWaiters.clear() },
+    nodeHost.onState((s) => {
+      if (s.kind !== "running") {
+        info = undefined;
+      }
+      if (s.kind === "restarting") {
+        void vscode.window
+          .showWarningMessage(`peershare: ${s.reason}. Restarting it in ${formatMs(s.delayMs)} (attempt ${s.attempt}).`, "Show Log")
+          .then((c) => c && log.show());
+      } else if (s.kind === "failed") {
+        void vscode.window.showErrorMessage(`peershare: ${s.reason}. The node was not restarted.`, "Restart Node", "Show Log").then((c) => {
+          if (c === "Restart Node") void vscode.commands.executeCommand("peershare.restartNode");
+          else if (c === "Show Log") log.show();
+        });
+      }
+      void vscode.commands.executeCommand("setContext", "peershare.nodeRunning", s.kind === "running");
+      renderViews();
+    }),
+    nodeHost.onReady(() => {
+      void (async () => {
+        try {
+          info = await nodeHost.request("node.info", {});
+        } catch (err) {
+          log.warn(`node.info failed: ${errorText(err)}`);
+        }
+        await refresh();
+        const pending = await applyLive(SYNCED_AT_START);
+        if (pending.length) void offerRestart(pending, "will apply when the node restarts");
+      })();
+    }),
+    nodeHost.onNotification("peers.changed", () => scheduleRefresh()),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (!e.affectsConfiguration("peershare")) return;
+      const next = readSettings();
+      const keys = changedKeys(settings, next);
+      settings = next;
+      if (!keys.length) return;
+      log.info(`settings changed: ${keys.join(", ")}`);
+      void (async () => {
+        const plan = planSettingsChange(keys);
+        const needRestart = [...plan.restart, ...(await applyLive(plan.live))];
+        keys.forEach((k) => offeredRestartFor.delete(k));
+        if (needRestart.length) await offerRestart(needRestart, "changed");
+      })();
+    }),
+    { dispose: () => void nodeHost.stop() },
+  );
+
+  // ---- commands ------------------------------------------------------------------------
+  const requireNode = (): boolean => {
+    if (nodeHost.isRunning) return true;
+    void vscode.window.showWarningMessage(`peershare: ${stateMessage(nodeHost.state) ?? "the node is not running"}`, "Restart Node").then((c) => {
+      if (c) void vscode.commands.executeCommand("peershare.restartNode");
+    });
+    return false;
+  };
+  const failed = (what: string, err: unknown) => {
+    log.error(`${what}: ${errorText(err)}`);
+    void vscode.window.showErrorMessage(`peershare: ${what}: ${errorText(err)}`);
+  };
+  const register = (id: string, fn: (...args: unknown[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
+
+  /** A key passed by a caller: a string, or a tree node (context menu) whose ID it is. */
+  const keyArg = (arg: unknown): string | undefined => {
+    if (typeof arg === "string") return normalizeKey(arg);
+    if (arg && typeof arg === "object" && typeof (arg as TreeNode).copyValue === "string") return normalizeKey((arg as TreeNode).copyValue!);
+    return undefined;
+  };
+
+  register("peershare.lookupKey", async (arg?: unknown) => {
+    if (!requireNode()) return;
+    let key = keyArg(arg);
+    if (!key) {
+      const input = await vscode.window.showInputBox({
+        title: "peershare: Look Up Key",
+        prompt: "A 256-bit key (node ID or content ID) as 64 hex digits",
+        placeHolder: "e.g. 3fa1…(64 hex digits)",
+        ignoreFocusOut: true,
+        validateInput: (v) => (v.trim() === "" || normalizeKey(v) ? undefined : "Enter 64 hexadecimal digits"),
+      });
+      if (!input) return;
+      key = normalizeKey(input);
+      if (!key) return;
+    }
+    let result: LookupResult;
+    try {
+      result = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `peershare: looking up ${shortId(key, 12)}` },
+        () => nodeHost.request("dht.lookup", { key }),
+      );
+    } catch (err) {
+      return failed("lookup failed", err);
+    }
+    log.info(lookupLog(result));
+    await showLookup(result);
+  });
+
+  async function showLookup(result: LookupResult): Promise<void> {
+    type Item = vscode.QuickPickItem & { copyValue?: string };
+    const items: Item[] = lookupRows(result).map((r) =>
+      r.kind === "separator"
+        ? { label: r.label, kind: vscode.QuickPickItemKind.Separator }
+        : { label: r.label, description: r.description, detail: r.detail, copyValue: r.copyValue },
+    );
+    const pick = await vscode.window.showQuickPick(items, {
+      title: lookupTitle(result),
+      placeHolder: "Choose a row to copy its ID or value",
+      matchOnDescription: true,
+    });
+    if (pick?.copyValue) {
+      await vscode.env.clipboard.writeText(pick.copyValue);
+      vscode.window.setStatusBarMessage("peershare: copied", 3000);
+    }
+  }
+
+  register("peershare.showRoutingTable", async () => {
+    await vscode.commands.executeCommand(`${VIEW_ROUTING}.focus`);
+  });
+
+  register("peershare.refresh", async () => {
+    if (!requireNode()) return;
+    await refresh();
+  });
+
+  register("peershare.putValue", async () => {
+    if (!requireNode()) return;
+    const name = await vscode.window.showInputBox({
+      title: "peershare: Put Value (1/2)",
+      prompt: "Name of the record (its key is derived from your node and this name)",
+      ignoreFocusOut: true,
+      validateInput: (v) => (v.trim() ? undefined : "Enter a name"),
+    });
+    if (!name) return;
+    const value = await vscode.window.showInputBox({ title: "peershare: Put Value (2/2)", prompt: `Value for "${name}"`, ignoreFocusOut: true });
+    if (value === undefined) return;
+    try {
+      const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: "peershare: storing…" }, () =>
+        nodeHost.request("dht.put", { name: name.trim(), value }),
+      );
+      log.info(`put "${r.name}" seq ${r.seq} key ${r.key} stored on ${r.storedOn} nodes`);
+      const c = await vscode.window.showInformationMessage(`peershare: stored "${r.name}" under ${shortId(r.key, 12)} on ${pluralize(r.storedOn, "node")}.`, "Copy Key");
+      if (c) await vscode.env.clipboard.writeText(r.key);
+    } catch (err) {
+      failed("put failed", err);
+    }
+  });
+
+  register("peershare.getValue", async (arg?: unknown) => {
+    if (!requireNode()) return;
+    let key = keyArg(arg);
+    if (!key) {
+      const input = await vscode.window.showInputBox({
+        title: "peershare: Get Value",
+        prompt: "Key of the record (64 hex digits)",
+        ignoreFocusOut: true,
+        validateInput: (v) => (v.trim() === "" || normalizeKey(v) ? undefined : "Enter 64 hexadecimal digits"),
+      });
+      key = input ? normalizeKey(input) : undefined;
+      if (!key) return;
+    }
+    try {
+      const v = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: "peershare: fetching…" }, () =>
+        nodeHost.request("dht.get", { key }),
+      );
+      log.info(`get ${key}: "${v.name}" seq ${v.seq} (${v.encoding}) ${v.value.slice(0, 200)}`);
+      const shown = v.encoding === "utf8" ? v.value : `(base64) ${v.value}`;
+      const c = await vscode.window.showInformationMessage(`peershare: "${v.name}" = ${shown.length > 200 ? `${shown.slice(0, 200)}…` : shown}`, "Copy Value");
+      if (c) await vscode.env.clipboard.writeText(v.value);
+    } catch (err) {
+      failed("get failed", err);
+    }
+  });
+
+  register("peershare.copyNodeId", async (arg?: unknown) => {
+    const fromTree = arg && typeof arg === "object" && "copyValue" in arg ? (arg as TreeNode).copyValue : undefined;
+    let id = fromTree ?? (typeof arg === "string" ? arg : undefined);
+    if (!id) {
+      if (!requireNode()) return;
+      try {
+        id = (info ??= await nodeHost.request("node.info", {})).id;
+      } catch (err) {
+        return failed("could not read the node ID", err);
+      }
+    }
+    await vscode.env.clipboard.writeText(id);
+    vscode.window.showInformationMessage(`peershare: copied ${fromTree ? "peer" : "node"} ID ${shortId(id, 12)}`);
+  });
+
+  register("peershare.restartNode", async () => {
+    log.info("restarting the node on request");
+    try {
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: "peershare: restarting node" }, () => nodeHost.restart());
+    } catch (err) {
+      failed("the node did not restart", err);
+    }
+  });
+
+  register("peershare.showLog", () => log.show());
+
+  const panelHost = {
+    status: nodeStatus,
+    transfers: () => [],
+    onMessage: (m: FromWebview) => {
+      if (m.type === "command") {
+        const commands = { restartNode: "peershare.restartNode", copyNodeId: "peershare.copyNodeId", showLog: "peershare.showLog" } as const;
+        void vscode.commands.executeCommand(commands[m.command]);
+      } else if (m.type === "transferAction") {
+        log.warn(`transfer ${m.action} for ${m.id}: this node has no transfer control yet`);
+      }
+    },
+  };
+  register("peershare.showTransfers", () => {
+    TransferPanel.show(context.extensionUri, panelHost);
+  });
+  context.subscriptions.push(
+    vscode.window.registerWebviewPanelSerializer(TRANSFER_PANEL_TYPE, {
+      deserializeWebviewPanel: async (panel) => {
+        TransferPanel.revive(panel, context.extensionUri, panelHost);
+      },
+    }),
+    { dispose: () => TransferPanel.instance?.dispose() },
+  );
+
+  // ---- start -----------------------------------------------------------------------------
+  renderViews();
+  if (!fs.existsSync(script)) {
+    const msg = `the node-host is missing from this installation (${script}); reinstall the extension or run "npm run build:ext"`;
+    log.error(msg);
+    void vscode.window.showErrorMessage(`peershare: ${msg}`);
+    return makeApi();
+  }
+  nodeHost.start().catch((err) => {
+    log.error(`the node did not start: ${errorText(err)}`);
+  });
+
+  return makeApi();
+
+  function makeApi(): PeershareApi {
+    return {
+      state: () => nodeHost.state,
+      pid: () => nodeHost.pid,
+      request: (method, params) => nodeHost.request(method, params),
+      snapshot: () => ({ info, peers, routing, refreshes }),
+      whenReady: (timeoutMs = 30_000) =>
+        new Promise<NodeInfo>((resolve, reject) => {
+          const done = (v: NodeInfo | Error) => {
+            clearTimeout(timer);
+            sub.dispose();
+            if (v instanceof Error) reject(v);
+            else resolve(v);
+          };
+          const tryNow = () => {
+            if (nodeHost.isRunning) nodeHost.request("node.info", {}).then(done, (e) => done(e instanceof Error ? e : new Error(String(e))));
+          };
+          const timer = setTimeout(() => done(new Error(`the node was not ready within ${timeoutMs} ms`)), timeoutMs);
+          const sub = nodeHost.onReady(tryNow);
+          tryNow();
+        }),
+      nextRefresh: (timeoutMs = 30_000) =>
+        new Promise<void>((resolve, reject) => {
+          const w = () => {
+            clearTimeout(timer);
+            refreshWaiters.delete(w);
+            resolve();
+          };
+          const timer = setTimeout(() => {
+            refreshWaiters.delete(w);
+            reject(new Error(`no refresh within ${timeoutMs} ms`));
+          }, timeoutMs);
+          refreshWaiters.add(w);
+        }),
+    };
+  }
+}
+
+export async function deactivate(): Promise<void> {
+  const h = host;
+  host = undefined;
+  await h?.stop();
+}
+
+function stateMessage(s: NodeHostState): string | undefined {
+  switch (s.kind) {
+    case "running":
+      return undefined;
+    case "starting":
+      return "The peershare node is starting…";
+    case "restarting":
+      return `The peershare node stopped (${s.reason}); restarting in ${formatMs(s.delayMs)}.`;
+    case "failed":
+      return `The peershare node has stopped: ${s.reason}. Run "peershare: Restart Node" to try again.`;
+    case "stopped":
+      return "The peershare node is stopped.";
+  }
+}

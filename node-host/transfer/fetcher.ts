@@ -1,0 +1,177 @@
+// A fetch of one shared file: the manifest, then every missing chunk, pulled from several holders
+// at once. Each holder gets a window of requests in flight (its pipe stays full, and a slow holder
+// simply takes fewer chunks); every chunk is verified against its hash before it is stored; a
+// holder that sends bad bytes is dropped and its chunk fetched elsewhere. Chunks already in the
+// store are never fetched again, so a fetch cut short by a crash resumes where it stopped.
+
+import { ContentStore, Manifest, CasError, openManifest, missingChunks, parseShareLink } from "../cas";
+import { BulkClient, BulkPeer, ObjectNotFoundError } from "../transport/bulk";
+
+export interface FetchProgress {
+  contentId: string;
+  name: string;
+  bytesDone: number;
+  bytesTotal: number;
+  chunksDone: number;
+  chunksTotal: number;
+  /** Bytes per second over the fetch so far. */
+  rate: number;
+  holders: number;
+  etaMs: number | null;
+  /** Bytes that were already in the store when the fetch started (resumed). */
+  bytesReused: number;
+}
+
+export interface FetchParams {
+  /** A share link, or a bare content ID for a public share. */
+  link: string;
+  store: ContentStore;
+  bulk: BulkClient;
+  /** Finds holders of the content (asked again when every known holder has failed). */
+  findHolders: () => Promise<BulkPeer[]>;
+  /** Requests in flight per holder. */
+  window?: number;
+  /** How often findHolders may be asked again before the fetch gives up. */
+  holderRefreshes?: number;
+  onProgress?: (p: FetchProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface FetchResult {
+  manifest: Manifest;
+  bytesFetched: number;
+  bytesReused: number;
+  holdersUsed: number;
+  badHolders: string[];
+  durationMs: number;
+}
+
+export class FetchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "FetchError";
+  }
+}
+
+const hex = (b: Buffer) => b.toString("hex");
+
+interface HolderState {
+  peer: BulkPeer;
+  /** Chunks this holder said it does not have. */
+  lacks: Set<string>;
+  dropped: boolean;
+}
+
+export async function fetchContent(p: FetchParams): Promise<FetchResult> {
+  const started = performance.now();
+  const { contentId } = parseShareLink(p.link);
+  const manifestId = Buffer.from(contentId, "hex");
+  const window = p.window ?? 4;
+  const holders = new Map<string, HolderState>();
+  const badHolders: string[] = [];
+  let refreshesLeft = p.holderRefreshes ?? 3;
+
+  const refreshHolders = async (): Promise<boolean> => {
+    const found = await p.findHolders();
+    let added = false;
+    for (const peer of found) {
+      const key = hex(peer.id);
+      if (holders.has(key) || badHolders.includes(key)) continue;
+      holders.set(key, { peer, lacks: new Set(), dropped: false });
+      added = true;
+    }
+    return added;
+  };
+  const live = () => [...holders.values()].filter((h) => !h.dropped);
+  const drop = (h: HolderState, bad: boolean) => {
+    h.dropped = true;
+    if (bad) badHolders.push(hex(h.peer.id));
+  };
+
+  // 1. the manifest: from the store, or from the first holder that has valid bytes for it
+  if (!(await p.store.has(manifestId))) {
+    await refreshHolders();
+    let got = false;
+    for (const h of live()) {
+      try {
+        const bytes = await p.bulk.getObject(h.peer, manifestId, p.signal);
+        await p.store.putVerified(manifestId, bytes, { pin: "fetching", kind: "manifest" });
+        got = true;
+        break;
+      } catch (err) {
+        if (p.signal?.aborted) throw err;
+        drop(h, err instanceof CasError && err.code === "EHASHMISMATCH");
+      }
+    }
+    if (!got) throw new FetchError(holders.size === 0 ? `no node holds ${contentId} (no provider records found)` : `none of the ${holders.size} holder(s) of ${contentId} could send its manifest`);
+  }
+  const manifest = await openManifest(p.store, p.link);
+  await p.store.pin([manifestId], "fetching");
+
+  // 2. the chunks not yet on disk
+  const sizeOf = new Map(manifest.chunks.map((c) => [hex(c.id), c.size] as const));
+  const missing = await missingChunks(p.store, manifest);
+  const missingBytes = missing.reduce((n, id) => n + (sizeOf.get(hex(id)) ?? 0), 0);
+  const bytesReused = manifest.size - missingBytes;
+  const queue = [...missing];
+  const total = new Set(manifest.chunks.map((c) => hex(c.id))).size;
+  let chunksDone = total - missing.length;
+  let bytesDone = bytesReused;
+  let bytesFetched = 0;
+  const used = new Set<string>();
+
+  const report = () => {
+    const elapsed = (performance.now() - started) / 1000;
+    const rate = elapsed > 0 ? bytesFetched / elapsed : 0;
+    p.onProgress?.({
+      contentId,
+      name: manifest.name,
+      bytesDone,
+      bytesTotal: manifest.size,
+      chunksDone,
+      chunksTotal: total,
+      rate,
+      holders: live().length,
+      etaMs: rate > 0 ? ((manifest.size - bytesDone) / rate) * 1000 : null,
+      bytesReused,
+    });
+  };
+  report();
+
+  /** One of a holder's `window` request loops: takes chunks this holder may have until none is left. */
+  const worker = async (h: HolderState): Promise<void> => {
+    for (;;) {
+      if (h.dropped || p.signal?.aborted) return;
+      const i = queue.findIndex((id) => !h.lacks.has(hex(id)));
+      if (i < 0) return;
+      const [id] = queue.splice(i, 1);
+      try {
+        const bytes = await p.bulk.getObject(h.peer, id, p.signal);
+        await p.store.putVerified(id, bytes, { pin: "fetching", kind: "chunk" });
+        used.add(hex(h.peer.id));
+        chunksDone++;
+        bytesDone += sizeOf.get(hex(id)) ?? 0;
+        bytesFetched += bytes.length;
+        report();
+      } catch (err) {
+        queue.push(id);
+        if (p.signal?.aborted) return;
+        if (err instanceof ObjectNotFoundError) h.lacks.add(hex(id));
+        else drop(h, err instanceof CasError && err.code === "EHASHMISMATCH");
+      }
+    }
+  };
+
+  while (queue.length > 0) {
+    if (p.signal?.aborted) throw new FetchError("fetch cancelled");
+    const candidates = live().filter((h) => queue.some((id) => !h.lacks.has(hex(id))));
+    if (candidates.length === 0) {
+      if (refreshesLeft-- > 0 && (await refreshHolders())) continue;
+      throw new FetchError(`${queue.length} chunk(s) of ${contentId} could not be fetched: no live holder has them${badHolders.length ? ` (${badHolders.length} holder(s) sent corrupt data)` : ""}`);
+    }
+    await Promise.all(candidates.flatMap((h) => Array.from({ length: window }, () => worker(h))));
+  }
+  report();
+  await p.store.flush();
+  return { manifest, bytesFetched, bytesReused, holdersUsed: used.size, badHolders, durationMs: performance.now() - started };
+}

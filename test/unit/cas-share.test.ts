@@ -1,0 +1,187 @@
+import { test, type TestContext } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { createHash, randomBytes } from "node:crypto";
+import { fixedSizeChunker, MiB } from "../../node-host/cas/chunker";
+import { ContentStore } from "../../node-host/cas/content-store";
+import { CasError } from "../../node-host/cas/errors";
+import { shareFile, type ShareOptions } from "../../node-host/cas/share";
+import { assembleFile, missingChunks, openChunk, openManifest, readContent } from "../../node-host/cas/assemble";
+
+function tempDir(t: TestContext): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peershare-cas-share-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function writeFile(dir: string, name: string, data: Buffer): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, data);
+  return file;
+}
+
+const sha = (data: Buffer): string => createHash("sha256").update(data).digest("hex");
+
+function objectBytesOnDisk(storeDir: string): number {
+  let total = 0;
+  const objects = path.join(storeDir, "objects");
+  for (const fanOut of fs.readdirSync(objects)) for (const name of fs.readdirSync(path.join(objects, fanOut))) total += fs.statSync(path.join(objects, fanOut, name)).size;
+  return total;
+}
+
+function filesUnder(dir: string): string[] {
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath ?? e.path, e.name));
+}
+
+const isCasError = (code: string) => (err: unknown) => err instanceof CasError && err.code === code;
+
+test("share then assemble gives identical bytes: empty, 1 byte, exactly one chunk, several chunks", async (t) => {
+  const dir = tempDir(t);
+  const store = await ContentStore.open(path.join(dir, "store"));
+  const cases: [string, Buffer, ShareOptions][] = [
+    ["empty.txt", Buffer.alloc(0), {}],
+    ["one.bin", Buffer.from([7]), {}],
+    ["exact.bin", randomBytes(MiB), { chunker: fixedSizeChunker(MiB) }],
+    ["multi.bin", randomBytes(3 * MiB + 12345), {}],
+    ["multi-public.bin", randomBytes(2 * MiB + 1), { public: true, chunker: fixedSizeChunker(MiB) }],
+  ];
+  const outDir = mkdir(path.join(dir, "out"));
+  for (const [name, data, options] of cases) {
+    const shared = await shareFile(store, writeFile(dir, name, data), options);
+    assert.equal(shared.manifest.name, name);
+    assert.equal(shared.manifest.size, data.length);
+    const manifest = await openManifest(store, shared.link);
+    assert.deepEqual(manifest, shared.manifest);
+    const out = await assembleFile(store, manifest, { dir: outDir });
+    assert.equal(out, path.join(outDir, name));
+    assert.equal(sha(fs.readFileSync(out)), sha(data), name);
+    const streamed: Buffer[] = [];
+    for await (const piece of readContent(store, manifest)) streamed.push(piece as Buffer);
+    assert.equal(sha(Buffer.concat(streamed)), sha(data));
+  }
+  assert.equal((await shareFile(store, writeFile(dir, "exact.bin", randomBytes(10)))).manifest.chunks.length, 1);
+  assert.deepEqual(fs.readdirSync(outDir).sort(), cases.map(([n]) => n).sort(), "no temp files left");
+});
+
+function mkdir(dir: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+test("sharing the same file twice, or two files with a common region, writes each chunk once", async (t) => {
+  const dir = tempDir(t);
+  const storeDir = path.join(dir, "store");
+  const store = await ContentStore.open(storeDir);
+  const chunker = fixedSizeChunker(MiB);
+  const common = randomBytes(2 * MiB);
+  const first = await shareFile(store, writeFile(dir, "a.bin", common), { chunker });
+  const onDisk = objectBytesOnDisk(storeDir);
+  assert.equal(first.bytesWritten, onDisk);
+
+  const again = await shareFile(store, writeFile(dir, "a-copy.bin", common), { chunker });
+  assert.equal(objectBytesOnDisk(storeDir) - onDisk, again.bytesWritten);
+  assert.ok(again.bytesWritten < 2000, "only a new manifest (the name differs)");
+  const repeat = await shareFile(store, path.join(dir, "a.bin"), { chunker });
+  assert.equal(repeat.contentId, first.contentId);
+  assert.equal(repeat.bytesWritten, 0);
+
+  const before = objectBytesOnDisk(storeDir);
+  const extended = await shareFile(store, writeFile(dir, "b.bin", Buffer.concat([common, randomBytes(MiB)])), { chunker });
+  const growth = objectBytesOnDisk(storeDir) - before;
+  assert.equal(growth, extended.bytesWritten);
+  assert.ok(growth < MiB + 20_000, `grew ${growth} bytes: only the new chunk and a manifest`);
+
+  const zeros = await shareFile(store, writeFile(dir, "zeros.bin", Buffer.alloc(4 * MiB)), { chunker });
+  assert.equal(zeros.objectIds.length, 2, "manifest + one distinct chunk");
+  assert.ok(zeros.bytesWritten < MiB + 2000);
+});
+
+test("a private share stores no plaintext; a public one does", async (t) => {
+  const dir = tempDir(t);
+  const marker = "PEERSHARE-SECRET-MARKER-";
+  const file = writeFile(dir, "secret-plans.txt", Buffer.from(marker.repeat(100_000)));
+  const privateDir = path.join(dir, "private");
+  const privateShare = await shareFile(await ContentStore.open(privateDir), file);
+  const publicDir = path.join(dir, "public");
+  const publicShare = await shareFile(await ContentStore.open(publicDir), file, { public: true });
+  const containsMarker = (storeDir: string) => filesUnder(storeDir).some((f) => fs.readFileSync(f).includes(marker) || fs.readFileSync(f).includes("secret-plans"));
+  assert.equal(containsMarker(privateDir), false);
+  assert.equal(containsMarker(publicDir), true);
+  assert.match(privateShare.link, /#k=/);
+  assert.doesNotMatch(publicShare.link, /#/);
+  await assert.rejects(openManifest(await ContentStore.open(privateDir), privateShare.contentId), /key/);
+});
+
+test("the same convergence secret gives the same ids across stores; a different one gives different ids", async (t) => {
+  const dir = tempDir(t);
+  const file = writeFile(dir, "shared.bin", randomBytes(3 * MiB));
+  const secret = randomBytes(32);
+  const share = async (name: string, convergenceSecret?: Buffer) => shareFile(await ContentStore.open(path.join(dir, name)), file, { convergenceSecret });
+  const alice = await share("alice", secret);
+  const bob = await share("bob", secret);
+  const eve = await share("eve", randomBytes(32));
+  const own = await share("own");
+  assert.equal(alice.contentId, bob.contentId);
+  assert.equal(alice.link, bob.link);
+  assert.deepEqual(alice.objectIds, bob.objectIds);
+  for (const other of [eve, own]) {
+    assert.notEqual(other.contentId, alice.contentId);
+    const aliceIds = new Set(alice.objectIds.map((id) => id.toString("hex")));
+    assert.ok(other.objectIds.every((id) => !aliceIds.has(id.toString("hex"))));
+  }
+  const ownAgain = await shareFile(await ContentStore.open(path.join(dir, "own")), file);
+  assert.equal(ownAgain.contentId, own.contentId, "the node's own secret persists in its data dir");
+});
+
+test("fetch flow: missing chunks, verified chunk bytes, refusal of tampered chunks", async (t) => {
+  const dir = tempDir(t);
+  const source = await ContentStore.open(path.join(dir, "source"));
+  const shared = await shareFile(source, writeFile(dir, "f.bin", randomBytes(3 * MiB)), { chunker: fixedSizeChunker(MiB) });
+  const target = await ContentStore.open(path.join(dir, "target"));
+  const manifestBytes = await source.get(shared.objectIds[0]);
+  assert.ok(manifestBytes);
+  await target.putVerified(shared.objectIds[0], manifestBytes);
+  const manifest = await openManifest(target, shared.link);
+  assert.equal((await missingChunks(target, manifest)).length, 3);
+  await assert.rejects(assembleFile(target, manifest, { dir }), isCasError("EMISSINGCHUNK"));
+  assert.deepEqual(fs.readdirSync(dir).sort(), ["f.bin", "source", "target"], "no partial output");
+
+  for (const chunk of manifest.chunks) {
+    const stored = await source.get(chunk.id);
+    assert.ok(stored);
+    assert.equal(openChunk(chunk, stored).length, chunk.size);
+    const tampered = Buffer.from(stored);
+    tampered[0] ^= 1;
+    assert.throws(() => openChunk(chunk, tampered), isCasError("EHASHMISMATCH"));
+    await target.putVerified(chunk.id, stored);
+  }
+  assert.deepEqual(await missingChunks(target, manifest), []);
+  await assert.rejects(assembleFile(target, manifest, { dir }), isCasError("EEXIST"));
+  const out = await assembleFile(target, manifest, { path: path.join(dir, "renamed.bin") });
+  assert.equal(sha(fs.readFileSync(out)), shared.manifest.sha256.toString("hex"));
+});
+
+test("shared objects are pinned as own, so the cache never evicts them", async (t) => {
+  const dir = tempDir(t);
+  const store = await ContentStore.open(path.join(dir, "store"), { cacheLimitBytes: 0 });
+  const shared = await shareFile(store, writeFile(dir, "mine.bin", randomBytes(2 * MiB)));
+  assert.equal(await store.gc(), 0);
+  assert.ok(store.ls().every((o) => o.pins.includes("own")));
+  assert.equal(store.ls().filter((o) => o.kind === "manifest").length, 1);
+  const manifest = await openManifest(store, shared.link);
+  assert.deepEqual(await missingChunks(store, manifest), []);
+});
+
+test("a manifest object whose bytes no longer match its content ID is never opened", async (t) => {
+  const dir = tempDir(t);
+  const store = await ContentStore.open(path.join(dir, "store"));
+  const shared = await shareFile(store, writeFile(dir, "doc.txt", Buffer.from("hello")), { public: true });
+  const file = store.objects.pathOf(shared.objectIds[0]);
+  const bytes = fs.readFileSync(file);
+  bytes[bytes.length - 1] ^= 0x20; // still a well-formed manifest, but not the one the id names
+  fs.writeFileSync(file, bytes);
+  await assert.rejects(openManifest(store, shared.contentId), isCasError("ENOTFOUND"));
+  assert.equal(fs.readdirSync(path.join(dir, "store", "quarantine")).length, 1);
+});
