@@ -5,12 +5,15 @@
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs, ParseArgsConfig } from "node:util";
-import { Api, ApiMethod } from "./rpc/api-types";
+import * as fs from "node:fs";
+import { pipeline } from "node:stream/promises";
+import { Api, ApiMethod, FetchInfo, TransferInfo } from "./rpc/api-types";
 import { connectLocal } from "./rpc/local-socket";
 import { runDaemon } from "./daemon";
 import { ConfigError, loadConfig, saveSetting, SETTINGS, defaultConfig, isSettingName } from "./config";
 import { formatClosest, formatLookup, formatPeers, formatRouting, formatValue, table } from "./cli-format";
 import { VERSION } from "./node";
+import { parseShareLink } from "./cas";
 
 class UsageError extends Error {}
 
@@ -30,6 +33,13 @@ Node:
   id                    this node's ID and address
   peers                 known peers with state, round-trip time and last seen
   routing               the routing table, bucket by bucket
+Files:
+  share PATH            share a file (private unless --public); prints its link
+  fetch ID|LINK         fetch a shared file from its holders  [-o PATH]
+  cat ID|LINK           write a shared file to stdout
+  ls                    what the store holds: own shares, replicas, cache
+  verify                re-hash every stored object and name the corrupt ones
+  gc                    evict cache over the limit and unreferenced objects
 DHT:
   dht lookup KEY        find the value or the providers stored under KEY, with the hops taken
   dht closest KEY       the nodes closest to KEY in the whole network  [-n N]
@@ -73,6 +83,28 @@ put      publishes VALUE (at most 800 bytes) signed by this node under a key der
 get      fetches the value under KEY from any node; its signature is checked
 
 KEY is 64 hex digits, or any other text, which is hashed with SHA-256.`,
+  share: `Usage: peershare share PATH [--public] [--json]
+
+Adds the file to this node's store and announces this node as its holder. A private share (the
+default) is encrypted: its link carries the key, and other nodes only ever hold ciphertext.
+--public stores plaintext that anyone with the content ID can read.`,
+  fetch: `Usage: peershare fetch ID|LINK [-o PATH] [--json]
+
+Fetches a shared file from its holders (several at once), verifying every chunk. An interrupted
+fetch resumes where it stopped. -o names a directory or a file (default: DATA_DIR/downloads/).
+--json prints progress as one JSON event per line, then the result.`,
+  cat: `Usage: peershare cat ID|LINK
+
+Fetches a shared file and writes it to stdout.`,
+  ls: `Usage: peershare ls [--json]
+
+Lists the shared files in the store (own shares, replicas, cache) and its size.`,
+  verify: `Usage: peershare verify [--json]
+
+Re-hashes every stored object; corrupt ones are quarantined and named. Exit status 1 if any.`,
+  gc: `Usage: peershare gc [--json]
+
+Evicts cached objects over the cache limit and chunks no manifest refers to.`,
   config: `Usage:
   peershare config get [NAME] [--json]
   peershare config set NAME VALUE
@@ -95,6 +127,8 @@ const OPTIONS = {
   stdio: { type: "boolean" },
   n: { type: "string", short: "n" },
   version: { type: "boolean" },
+  public: { type: "boolean" },
+  out: { type: "string", short: "o" },
 } satisfies ParseArgsConfig["options"];
 
 type Flags = ReturnType<typeof parse>["values"];
@@ -212,6 +246,94 @@ async function cmdDht(flags: Flags, args: string[]): Promise<void> {
   }
 }
 
+function humanBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
+}
+
+function progressLine(t: TransferInfo): string {
+  const frac = t.bytesTotal ? t.bytesDone / t.bytesTotal : 0;
+  const bar = "#".repeat(Math.round(frac * 24)).padEnd(24, "-");
+  const eta = t.etaMs === null ? "" : ` ETA ${Math.ceil(t.etaMs / 1000)}s`;
+  return `[${bar}] ${(frac * 100).toFixed(0).padStart(3)}% ${humanBytes(t.bytesDone)}/${humanBytes(t.bytesTotal)} ${humanBytes(t.rate)}/s ${t.holders} holder(s)${eta}`;
+}
+
+/** Runs a fetch, showing progress (a bar on a terminal, JSON lines with --json). */
+async function fetchWithProgress(flags: Flags, link: string, out: string | undefined): Promise<FetchInfo> {
+  const client = await connectLocal(dataDirOf(flags));
+  const tty = process.stderr.isTTY && !flags.json;
+  const { contentId } = parseShareLink(link);
+  let mine: string | null = null;
+  client.onNotification((method, params) => {
+    if (method !== "transfer.progress") return;
+    const t = params as TransferInfo;
+    if (mine === null && t.contentId === contentId && t.state === "running" && t.bytesDone === 0) mine = t.id; // announced before any progress
+    if (t.id !== mine) return;
+    if (flags.json) process.stdout.write(JSON.stringify({ event: "progress", ...t }) + "\n");
+    else if (tty) process.stderr.write(`\r${progressLine(t)}`);
+  });
+  try {
+    return await client.call("content.fetch", { link, out }, 24 * 3600_000);
+  } finally {
+    if (tty) process.stderr.write("\n");
+    client.close();
+  }
+}
+
+async function cmdFiles(flags: Flags, command: string, args: string[]): Promise<void> {
+  switch (command) {
+    case "share": {
+      needArgs(args, 1, "share PATH");
+      const r = await withNode(flags, "content.share", { path: path.resolve(args[0]), public: flags.public === true });
+      return print(flags, r, () => `shared ${r.name} (${humanBytes(r.size)}, ${r.chunks} chunk(s), ${r.public ? "public" : "private, encrypted"})\n  ${r.link}\n  announced to ${r.announcedTo} node(s); fetch it with: peershare fetch '${r.link}'`);
+    }
+    case "fetch": {
+      needArgs(args, 1, "fetch ID|LINK");
+      // a trailing separator means "into this directory", even if it does not exist yet
+      const out = flags.out ? path.resolve(flags.out) + (/[\\/]$/.test(flags.out) ? path.sep : "") : undefined;
+      const r = await fetchWithProgress(flags, args[0], out);
+      if (flags.json) return void process.stdout.write(JSON.stringify({ event: "done", ...r }) + "\n");
+      const reused = r.bytesReused ? `, ${humanBytes(r.bytesReused)} already here` : "";
+      return void process.stdout.write(`${r.path}\n  ${humanBytes(r.size)} from ${r.holdersUsed} holder(s) in ${(r.durationMs / 1000).toFixed(1)} s${reused}\n`);
+    }
+    case "cat": {
+      needArgs(args, 1, "cat ID|LINK");
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "peershare-cat-"));
+      try {
+        const r = await fetchWithProgress({ ...flags, json: false }, args[0], path.join(tmp, "content"));
+        await pipeline(fs.createReadStream(r.path), process.stdout);
+      } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
+      }
+      return;
+    }
+    case "ls": {
+      const r = await withNode(flags, "content.ls", {});
+      return print(flags, r, () =>
+        [
+          table(["CONTENT ID", "NAME", "SIZE", "PINNED"], r.contents.map((c) => [c.contentId, c.name ?? "(private)", c.name ? humanBytes(c.size) : "?", c.pins.join(",") || "cache"])),
+          `${r.objects} object(s), ${humanBytes(r.bytes)}; cache ${humanBytes(r.cacheBytes)} of ${humanBytes(r.cacheLimitBytes)}`,
+        ].join("\n"),
+      );
+    }
+    case "verify": {
+      const r = await withNode(flags, "content.verify", {});
+      print(flags, r, () => (r.corrupt.length ? `${r.corrupt.length} corrupt object(s), quarantined:\n${r.corrupt.map((c) => `  ${c}`).join("\n")}` : `all ${r.checked} object(s) intact`));
+      if (r.corrupt.length) process.exitCode = 1;
+      return;
+    }
+    case "gc": {
+      const r = await withNode(flags, "content.gc", {});
+      return print(flags, r, () => `freed ${humanBytes(r.freedBytes)}`);
+    }
+  }
+}
+
 async function run(argv: string[]): Promise<void> {
   const { values: flags, positionals } = parse(argv);
   const [command, ...args] = positionals;
@@ -242,6 +364,13 @@ async function run(argv: string[]): Promise<void> {
     }
     case "dht":
       return cmdDht(flags, args);
+    case "share":
+    case "fetch":
+    case "cat":
+    case "ls":
+    case "verify":
+    case "gc":
+      return cmdFiles(flags, command, args);
     case "config":
       return cmdConfig(flags, args);
     default:

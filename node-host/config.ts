@@ -18,6 +18,7 @@ interface NumberSetting {
 interface StringSetting {
   kind: "string";
   default: string;
+  choices?: string[];
   live: boolean;
   help: string;
 }
@@ -44,6 +45,9 @@ export const SETTINGS = {
   refreshIntervalMs: { kind: "number", default: 3_600_000, min: 100, max: 86_400_000, live: true, help: "idle time before a bucket is refreshed" },
   republishIntervalMs: { kind: "number", default: 3_600_000, min: 100, max: 86_400_000, live: true, help: "how often records are republished" },
   recordTtlMs: { kind: "number", default: 86_400_000, min: 10_000, max: 172_800_000, live: true, help: "lifetime of published records" },
+  cacheSizeMB: { kind: "number", default: 1024, min: 16, max: 1_048_576, live: true, help: "size of the cache of fetched files, in MiB" },
+  bulkPath: { kind: "string", default: "auto", choices: ["auto", "webrtc"], live: false, help: "auto: TLS when a peer is reachable, else WebRTC; webrtc: always WebRTC" },
+  iceServers: { kind: "list", default: [], live: false, help: "STUN/TURN URLs for WebRTC (none needed on a LAN)" },
 } satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -61,6 +65,9 @@ export interface Config {
   refreshIntervalMs: number;
   republishIntervalMs: number;
   recordTtlMs: number;
+  cacheSizeMB: number;
+  bulkPath: string;
+  iceServers: string[];
 }
 
 export class ConfigError extends Error {}
@@ -97,6 +104,7 @@ export function parseSetting(name: string, raw: unknown): number | string | stri
     }
     case "string":
       if (typeof raw !== "string" || raw.trim() === "") throw new ConfigError(`${name} must be non-empty text`);
+      if (s.choices && !s.choices.includes(raw.trim())) throw new ConfigError(`${name} must be one of: ${s.choices.join(", ")}`);
       return raw.trim();
     case "list": {
       const items = Array.isArray(raw) ? raw.map(String) : String(raw).split(",").map((x) => x.trim()).filter(Boolean);

@@ -10,6 +10,10 @@ import { UdpRpc } from "./transport/udp-rpc";
 import { Dht, DhtSettings, PublishedValue } from "./dht/dht";
 import { Maintenance } from "./maintenance";
 import { writeFileAtomic } from "./util/fs-atomic";
+import { ContentStore } from "./cas";
+import { ContentService } from "./transfer/content-service";
+import { BulkNode, createBulkNode } from "./transport/bulk-client";
+import { Signaller } from "./transport/webrtc-bulk";
 
 export const VERSION: string = (() => {
   try {
@@ -41,6 +45,16 @@ function dhtSettings(c: Config): DhtSettings {
   };
 }
 
+/** WebRTC offers and answers travel as signed DHT messages. */
+function dhtSignaller(dht: Dht): Signaller {
+  return {
+    signal: (peer, payload) => dht.signal(peer, payload),
+    onSignal: (handler) => {
+      dht.signalHandler = (from, payload) => handler(from, payload);
+    },
+  };
+}
+
 export class PeershareNode extends EventEmitter {
   readonly startedAt = Date.now();
   private readonly maintenance: Maintenance;
@@ -52,10 +66,21 @@ export class PeershareNode extends EventEmitter {
     readonly identity: Identity,
     readonly transport: UdpRpc,
     readonly dht: Dht,
+    readonly bulk: BulkNode,
+    readonly content: ContentService,
     readonly log: (line: string) => void,
   ) {
     super();
     this.maintenance = new Maintenance(dht, config, log);
+    content.transfers.on("progress", (t) => this.emit("transfer.progress", t));
+    // Provider records live in other nodes' memory: announce our shares again once this node has
+    // peers after a start (whether it joined them or they joined it), when the table has filled a bit.
+    const announceOnce = () => {
+      if (dht.table.size === 0) return;
+      dht.off("changed", announceOnce);
+      setTimeout(() => void content.announceOwnShares().then((n) => n && log(`announced ${n} share(s)`)), 1000).unref();
+    };
+    dht.on("changed", announceOnce);
     dht.on("changed", () => this.emit("peers.changed", { peers: dht.table.size }));
     dht.on("published", () => this.savePublished());
   }
@@ -79,7 +104,20 @@ export class PeershareNode extends EventEmitter {
       throw err;
     }
     const dht = new Dht(transport, dhtSettings(config), identity);
-    const node = new PeershareNode(opts.dataDir, config, identity, transport, dht, log);
+    const store = await ContentStore.open(path.join(opts.dataDir, "store"), { cacheLimitBytes: config.cacheSizeMB * 1024 * 1024 });
+    const bulk = await createBulkNode({
+      identity,
+      host: config.host,
+      port: transport.local.port,
+      source: { getObject: (_requester, id) => store.get(id) },
+      signaller: dhtSignaller(dht),
+      forceWebRtc: config.bulkPath === "webrtc",
+      iceServers: config.iceServers,
+      log,
+    });
+    if (!bulk.tcpListening) log(`TCP port ${transport.local.port} unavailable (${bulk.tcpError}); serving over WebRTC only`);
+    const content = new ContentService(store, dht, bulk.client, path.join(opts.dataDir, "downloads"), opts.dataDir);
+    const node = new PeershareNode(opts.dataDir, config, identity, transport, dht, bulk, content, log);
     node.loadPublished();
     log(`node ${identity.id.toString("hex")} listening on udp ${transport.local.host}:${transport.local.port}`);
     node.maintenance.start(bootstrap);
@@ -99,6 +137,7 @@ export class PeershareNode extends EventEmitter {
     if (!setting.live) return { value, appliedLive: false };
     (this.config as unknown as Record<string, unknown>)[name] = value;
     Object.assign(this.dht.settings, dhtSettings(this.config));
+    this.content.store.cacheLimitBytes = this.config.cacheSizeMB * 1024 * 1024;
     this.transport.timeoutMs = this.config.rpcTimeoutMs;
     this.maintenance.reschedule();
     return { value, appliedLive: true };
@@ -126,6 +165,8 @@ export class PeershareNode extends EventEmitter {
       this.stopping = (async () => {
         this.maintenance.stop();
         await this.dht.leave().catch(() => undefined);
+        await this.bulk.close().catch(() => undefined);
+        await this.content.store.close().catch(() => undefined);
         await this.transport.close();
         this.emit("stopped");
       })();

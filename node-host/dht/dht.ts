@@ -74,7 +74,8 @@ export class Dht extends EventEmitter {
   /** Answers WebRTC signalling from a peer (set by the bulk transport); null = not accepted. */
   signalHandler: ((from: Contact, payload: Buffer) => Promise<Buffer | null>) | null = null;
 
-  private readonly verifier = new SignatureVerifier();
+  // records recur in many replies during a lookup: remember the ones already checked
+  private readonly verifier = new SignatureVerifier(4096, 16_384);
   private readonly evictionPings = new Set<string>();
 
   constructor(
@@ -193,7 +194,7 @@ export class Dht extends EventEmitter {
   /** Sends a request to a known node, keeping the table's view of it up to date. */
   private async call(to: Contact, req: Request, options?: RequestOptions): Promise<Reply> {
     try {
-      const reply = await this.transport.request({ host: to.host, port: to.port, id: to.id }, req, options);
+      const reply = await this.transport.request({ host: to.host, port: to.port, id: to.id, publicKey: to.publicKey }, req, options);
       this.observe(reply.from, reply.rttMs);
       if (reply.response.type === "error") throw new RpcRemoteError(reply.response.code, reply.response.message);
       return reply;
@@ -224,7 +225,7 @@ export class Dht extends EventEmitter {
   /** Tells every contact that this node is leaving, so they drop it at once. */
   async leave(timeoutMs = 500): Promise<void> {
     const contacts = this.table.entries().map((e) => e.contact);
-    await Promise.allSettled(contacts.map((c) => this.transport.request({ host: c.host, port: c.port, id: c.id }, { type: "leave" }, { timeoutMs })));
+    await Promise.allSettled(contacts.map((c) => this.transport.request({ host: c.host, port: c.port, id: c.id, publicKey: c.publicKey }, { type: "leave" }, { timeoutMs })));
   }
 
   // ---- lookups -------------------------------------------------------------------

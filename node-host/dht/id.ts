@@ -14,8 +14,20 @@ export function sha256(...parts: (Buffer | string)[]): Buffer {
   return h.digest();
 }
 
+// Replies carry up to 20 contacts each, mostly ones seen before: hashing each key anew was the
+// largest cost of decoding a reply.
+const idCache = new Map<string, Id>();
+const ID_CACHE_LIMIT = 16_384;
+
 export function nodeIdFromPublicKey(publicKey: Buffer): Id {
-  return sha256(publicKey);
+  const cacheKey = publicKey.toString("latin1");
+  let id = idCache.get(cacheKey);
+  if (!id) {
+    id = sha256(publicKey);
+    if (idCache.size >= ID_CACHE_LIMIT) idCache.delete(idCache.keys().next().value as string);
+    idCache.set(cacheKey, id);
+  }
+  return id;
 }
 
 export function toHex(id: Id): string {

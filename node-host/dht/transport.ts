@@ -10,6 +10,8 @@ export interface Address {
   host: string;
   port: number;
   id?: Id;
+  /** The node's public key, when known (lets the transport authenticate with a pair key). */
+  publicKey?: Buffer;
 }
 
 export interface Reply {

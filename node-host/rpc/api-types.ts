@@ -109,6 +109,76 @@ export interface ConfigSetResult {
   appliedLive: boolean;
 }
 
+export interface ShareInfo {
+  contentId: string;
+  /** peershare://<id>#k=<key> for private shares; peershare://<id> for public ones. */
+  link: string;
+  name: string;
+  size: number;
+  chunks: number;
+  public: boolean;
+  /** Bytes newly written to the store (0 when everything was there already). */
+  bytesWritten: number;
+  /** Nodes that accepted this node's provider record. */
+  announcedTo: number;
+}
+
+export type TransferState = "running" | "paused" | "done" | "failed" | "cancelled";
+
+export interface TransferInfo {
+  id: string;
+  contentId: string;
+  name: string;
+  direction: "download";
+  state: TransferState;
+  bytesDone: number;
+  bytesTotal: number;
+  /** Bytes per second. */
+  rate: number;
+  holders: number;
+  etaMs: number | null;
+  startedAt: number;
+  /** Where the file was written, once done. */
+  path?: string;
+  error?: string;
+}
+
+export interface FetchInfo {
+  transferId: string;
+  contentId: string;
+  name: string;
+  path: string;
+  size: number;
+  bytesFetched: number;
+  bytesReused: number;
+  holdersUsed: number;
+  durationMs: number;
+}
+
+export interface ContentInfo {
+  contentId: string;
+  name: string;
+  size: number;
+  mediaType: string;
+  chunks: number;
+  public: boolean;
+}
+
+export interface StoredContent {
+  contentId: string;
+  name: string | null;
+  size: number;
+  pins: string[];
+}
+
+export interface StoreListing {
+  contents: StoredContent[];
+  objects: number;
+  bytes: number;
+  cacheBytes: number;
+  cacheLimitBytes: number;
+}
+
 /** Method name → [params, result]. */
 export interface Api {
   "node.info": [Record<string, never>, NodeInfo];
@@ -121,6 +191,17 @@ export interface Api {
   "dht.get": [{ key: string }, ValueRecordInfo];
   "config.get": [{ key?: string }, ConfigValues];
   "config.set": [{ key: string; value: string }, ConfigSetResult];
+  "content.share": [{ path: string; public?: boolean }, ShareInfo];
+  /** Fetches into `out` (a directory, or a file path); default: the data dir's downloads/. */
+  "content.fetch": [{ link: string; out?: string }, FetchInfo];
+  "content.info": [{ link: string }, ContentInfo];
+  "content.ls": [Record<string, never>, StoreListing];
+  "content.verify": [Record<string, never>, { checked: number; corrupt: string[] }];
+  "content.gc": [Record<string, never>, { freedBytes: number }];
+  "transfer.list": [Record<string, never>, TransferInfo[]];
+  "transfer.cancel": [{ id: string }, TransferInfo];
+  "transfer.pause": [{ id: string }, TransferInfo];
+  "transfer.resume": [{ id: string }, TransferInfo];
 }
 
 export type ApiMethod = keyof Api;
@@ -129,6 +210,8 @@ export type ApiMethod = keyof Api;
 export interface Notifications {
   /** The routing table or a peer's state changed; the payload is a hint, fetch dht.peers for the full list. */
   "peers.changed": { peers: number };
+  /** A transfer started, progressed (at most a few times a second) or ended. */
+  "transfer.progress": TransferInfo;
 }
 
 /** JSON-RPC error codes this API uses besides the standard ones. */

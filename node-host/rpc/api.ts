@@ -196,6 +196,26 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       return { [key]: all[key] };
     },
 
+    "content.share": (params) => {
+      const filePath = stringParam(params, "path");
+      return node.content.share(filePath, { public: (params as { public?: unknown }).public === true });
+    },
+
+    "content.fetch": (params) => {
+      const out = (params as { out?: unknown }).out;
+      if (out !== undefined && typeof out !== "string") invalid('"out" must be a path');
+      return node.content.fetch(stringParam(params, "link"), out);
+    },
+
+    "content.info": (params) => node.content.info(stringParam(params, "link")),
+    "content.ls": () => node.content.ls(),
+    "content.verify": () => node.content.verify(),
+    "content.gc": () => node.content.gc(),
+    "transfer.list": () => node.content.transfers.list(),
+    "transfer.pause": (params) => node.content.pause(stringParam(params, "id")),
+    "transfer.resume": (params) => node.content.resume(stringParam(params, "id")),
+    "transfer.cancel": (params) => node.content.cancel(stringParam(params, "id")),
+
     "config.set": (params) => {
       const key = stringParam(params, "key");
       const raw = (params as { value?: unknown }).value;

@@ -10,11 +10,14 @@ import { RpcErrors } from "./api-types";
 import { openLineStream } from "./line-stream";
 import { RpcTimeoutError } from "../dht/transport";
 import { PeershareNode } from "../node";
+import { CasError } from "../cas";
 
-const NOTIFICATIONS = ["peers.changed"] as const;
+const NOTIFICATIONS = ["peers.changed", "transfer.progress"] as const;
 
 function toRpcError(err: unknown): { code: number; message: string } {
   if (err instanceof JSONRPCErrorException) return { code: err.code, message: err.message };
+  if (err instanceof CasError && err.code === "EBADLINK") return { code: RpcErrors.InvalidArgument, message: err.message };
+  if (err instanceof CasError && err.code === "ENOTFOUND") return { code: RpcErrors.NotFound, message: err.message };
   if (err instanceof RpcTimeoutError) return { code: RpcErrors.Timeout, message: err.message };
   return { code: RpcErrors.Failed, message: err instanceof Error ? err.message : String(err) };
 }

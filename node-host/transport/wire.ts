@@ -53,7 +53,8 @@ function writeContact(w: BinaryWriter, c: Contact): void {
   if (net.isIPv6(c.host)) {
     w.u8(6).bytes(ipv6ToBytes(c.host));
   } else {
-    w.u8(4).bytes(Buffer.from(c.host.split(".").map(Number)));
+    w.u8(4);
+    for (const part of c.host.split(".")) w.u8(Number(part));
   }
   w.u16(c.port);
 }

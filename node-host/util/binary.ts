@@ -72,13 +72,18 @@ export class BinaryReader {
 }
 
 export class BinaryWriter {
-  private readonly parts: Buffer[] = [];
+  private buf = Buffer.allocUnsafe(256);
   private length = 0;
 
-  private push(b: Buffer): this {
-    this.parts.push(b);
-    this.length += b.length;
-    return this;
+  private reserve(n: number): number {
+    if (this.length + n > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
+      this.buf.copy(bigger, 0, 0, this.length);
+      this.buf = bigger;
+    }
+    const at = this.length;
+    this.length += n;
+    return at;
   }
 
   get size(): number {
@@ -86,37 +91,42 @@ export class BinaryWriter {
   }
 
   u8(v: number): this {
-    return this.push(Buffer.from([v & 0xff]));
+    const at = this.reserve(1);
+    this.buf[at] = v & 0xff;
+    return this;
   }
 
   u16(v: number): this {
-    const b = Buffer.allocUnsafe(2);
-    b.writeUInt16BE(v);
-    return this.push(b);
+    const at = this.reserve(2); // reserve first: it may replace this.buf
+    this.buf.writeUInt16BE(v, at);
+    return this;
   }
 
   u32(v: number): this {
-    const b = Buffer.allocUnsafe(4);
-    b.writeUInt32BE(v);
-    return this.push(b);
+    const at = this.reserve(4);
+    this.buf.writeUInt32BE(v, at);
+    return this;
   }
 
   u64(v: number): this {
-    const b = Buffer.allocUnsafe(8);
-    b.writeBigUInt64BE(BigInt(v));
-    return this.push(b);
+    const at = this.reserve(8);
+    this.buf.writeBigUInt64BE(BigInt(v), at);
+    return this;
   }
 
-  bytes(b: Buffer): this {
-    return this.push(b);
+  bytes(b: Uint8Array): this {
+    const at = this.reserve(b.length);
+    this.buf.set(b, at);
+    return this;
   }
 
-  varBytes(b: Buffer): this {
+  varBytes(b: Uint8Array): this {
     this.u16(b.length);
-    return this.push(b);
+    return this.bytes(b);
   }
 
+  /** A copy of the bytes written (the writer's buffer is reused as it grows). */
   finish(): Buffer {
-    return Buffer.concat(this.parts, this.length);
+    return Buffer.from(this.buf.subarray(0, this.length));
   }
 }

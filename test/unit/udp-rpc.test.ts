@@ -26,6 +26,10 @@ test("a request over real UDP gets its signed reply, from the node that was aske
     assert.equal(reply.response.type, "nodes");
     assert.ok(reply.from.id.equals(b.local.id));
     assert.ok(reply.response.type === "nodes" && reply.response.contacts[0].id.equals(a.local.id), "b saw a's verified ID");
+    assert.equal(b.stats.signaturesChecked, 1, "a first contact by address is signed");
+    await a.request({ host: "127.0.0.1", port: b.local.port, id: b.local.id, publicKey: b.local.publicKey }, { type: "ping" });
+    assert.equal(b.stats.macsChecked, 1, "with b's key known, a's request carries a pair-key MAC");
+    assert.equal(a.stats.macsChecked, 2, "b's replies carry MACs too");
   } finally {
     await Promise.all([a.close(), b.close()]);
   }

@@ -9,6 +9,7 @@ import { WireFormatError } from "../../node-host/util/binary";
 import { Contact, Request, Response } from "../../node-host/dht/messages";
 import { createProviderRecord, createValueRecord, validateValueRecord } from "../../node-host/dht/records";
 import { MAX_PAYLOAD_BYTES } from "../../node-host/transport/envelope";
+import { macOf, PairKeys } from "../../node-host/security/pair-keys";
 
 const alice = Identity.generate();
 const self: Contact = { id: alice.id, publicKey: alice.publicKey, host: "127.0.0.1", port: 7420 };
@@ -67,19 +68,43 @@ test("envelopes are signed: any flipped bit fails verification", () => {
   const verifier = new SignatureVerifier();
   const sealed = sealEnvelope(alice, MessageTypes.ping, randomBytes(8), Date.now(), Buffer.from("x"));
   const env = openEnvelope(sealed);
-  assert.ok(verifier.verify(env.publicKey, env.signed, env.signature));
+  assert.ok(verifier.verify(env.publicKey, env.signed, env.tag));
   fc.assert(
     fc.property(fc.integer({ min: 0, max: sealed.length * 8 - 1 }), (bit) => {
       const bad = Buffer.from(sealed);
       bad[bit >> 3] ^= 1 << (bit & 7);
       try {
         const e = openEnvelope(bad);
-        assert.equal(verifier.verify(e.publicKey, e.signed, e.signature), false);
+        assert.equal(verifier.verify(e.publicKey, e.signed, e.tag), false);
       } catch (err) {
         assert.ok(err instanceof WireFormatError);
       }
     }),
   );
+});
+
+test("pair-key MACs: the receiver derives the same key; another key or a flipped bit fails", () => {
+  const bob = Identity.generate();
+  const mallory = Identity.generate();
+  const aliceKeys = new PairKeys(alice.seed(), alice.publicKey);
+  const bobKeys = new PairKeys(bob.seed(), bob.publicKey);
+  const malloryKeys = new PairKeys(mallory.seed(), mallory.publicKey);
+  const key = aliceKeys.keyFor(bob.publicKey)!;
+  assert.ok(key.equals(bobKeys.keyFor(alice.publicKey)!), "both ends derive one key");
+  const sealed = sealEnvelope(alice, MessageTypes.ping, randomBytes(8), Date.now(), Buffer.from("hi"), key);
+  const env = openEnvelope(sealed);
+  assert.equal(env.auth, "mac");
+  assert.ok(sealed.length < 100, "a MAC is far shorter than a signature");
+  assert.ok(macOf(bobKeys.keyFor(env.publicKey)!, env.signed).equals(env.tag));
+  // mallory can claim to be alice, but cannot make alice's tag for bob
+  const forged = sealEnvelope(alice, MessageTypes.ping, randomBytes(8), Date.now(), Buffer.from("hi"), malloryKeys.keyFor(bob.publicKey));
+  const f = openEnvelope(forged);
+  assert.equal(macOf(bobKeys.keyFor(f.publicKey)!, f.signed).equals(f.tag), false);
+  const flipped = Buffer.from(sealed);
+  flipped[20] ^= 4;
+  const g = openEnvelope(flipped);
+  assert.equal(macOf(bobKeys.keyFor(g.publicKey)!, g.signed).equals(g.tag), false);
+  assert.equal(bobKeys.keyFor(Buffer.alloc(32, 0xff)), null, "a key that is not a curve point gives no pair key");
 });
 
 test("random and truncated bytes only ever raise WireFormatError", () => {

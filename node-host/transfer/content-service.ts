@@ -1,0 +1,228 @@
+// Sharing and fetching files: the store, the DHT's provider records and the bulk transports put
+// together behind the operations the API offers (share, fetch, info, ls, verify, gc, transfers).
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ContentStore, shareFile, openManifest, parseShareLink, assembleFile, Manifest, CasError, decodeManifestHeader } from "../cas";
+import { Dht } from "../dht/dht";
+import { BulkClient, BulkPeer } from "../transport/bulk";
+import { fetchContent } from "./fetcher";
+import { TransferHandle, Transfers } from "./transfers";
+import { writeFileAtomic } from "../util/fs-atomic";
+import { ContentInfo, FetchInfo, ShareInfo, StoreListing, TransferInfo } from "../rpc/api-types";
+
+interface OwnShare {
+  contentId: string;
+  link: string;
+  name: string;
+  size: number;
+  sharedAt: number;
+}
+
+const SHARES_FILE = "shares.json";
+
+export class ContentService {
+  readonly transfers = new Transfers();
+  /** This node's own shares, with their links (the data dir is private to its owner). */
+  private readonly own = new Map<string, OwnShare>();
+
+  constructor(
+    readonly store: ContentStore,
+    private readonly dht: Dht,
+    private readonly bulk: BulkClient,
+    private readonly downloadsDir: string,
+    private readonly dataDir: string,
+  ) {
+    try {
+      for (const s of JSON.parse(fs.readFileSync(path.join(dataDir, SHARES_FILE), "utf8")) as OwnShare[]) this.own.set(s.contentId, s);
+    } catch {
+      // no shares yet, or an unreadable list: it is only used for display
+    }
+  }
+
+  private rememberShare(s: OwnShare): void {
+    this.own.set(s.contentId, s);
+    writeFileAtomic(path.join(this.dataDir, SHARES_FILE), JSON.stringify([...this.own.values()], null, 1));
+  }
+
+  /** Announces this node as holder of each of its own shares (after a restart). Returns how many. */
+  async announceOwnShares(): Promise<number> {
+    let n = 0;
+    for (const s of this.own.values()) {
+      if (!(await this.store.has(Buffer.from(s.contentId, "hex")))) continue;
+      await this.dht.provide(Buffer.from(s.contentId, "hex")).catch(() => undefined);
+      n++;
+    }
+    return n;
+  }
+
+  ownShares(): OwnShare[] {
+    return [...this.own.values()];
+  }
+
+  async share(filePath: string, options: { public?: boolean; onProgress?: (done: number, total: number) => void } = {}): Promise<ShareInfo> {
+    const absolute = path.resolve(filePath);
+    const stat = await fs.promises.stat(absolute).catch(() => null);
+    if (!stat) throw new Error(`no such file: ${absolute}`);
+    if (!stat.isFile()) throw new Error(`not a regular file: ${absolute}`);
+    const result = await shareFile(this.store, absolute, { public: options.public, onProgress: options.onProgress });
+    this.rememberShare({ contentId: result.contentId, link: result.link, name: result.manifest.name, size: result.manifest.size, sharedAt: Date.now() });
+    const announcedTo = await this.dht.provide(Buffer.from(result.contentId, "hex"));
+    return {
+      contentId: result.contentId,
+      link: result.link,
+      name: result.manifest.name,
+      size: result.manifest.size,
+      chunks: result.manifest.chunks.length,
+      public: result.manifest.mode === "public",
+      bytesWritten: result.bytesWritten,
+      announcedTo,
+    };
+  }
+
+  /** Holders of a content ID: nodes with a valid provider record for it, other than this one. */
+  async findHolders(contentId: Buffer): Promise<BulkPeer[]> {
+    const { providers } = await this.dht.findProviders(contentId);
+    return providers.filter((p) => !p.provider.id.equals(this.dht.id)).map((p) => p.provider);
+  }
+
+  /** Starts a fetch and resolves when the file is written. */
+  fetch(link: string, out?: string): Promise<FetchInfo> {
+    const { contentId } = parseShareLink(link); // throws a clear error for a bad link first
+    return this.run(this.transfers.create(contentId, link, out));
+  }
+
+  private async run(handle: TransferHandle): Promise<FetchInfo> {
+    const { link, out } = handle;
+    const contentId = Buffer.from(handle.info.contentId, "hex");
+    try {
+      const result = await fetchContent({
+        link,
+        store: this.store,
+        bulk: this.bulk,
+        findHolders: () => this.findHolders(contentId),
+        signal: handle.abort.signal,
+        onProgress: (p) => this.transfers.update(handle, { name: p.name, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate: p.rate, holders: p.holders, etaMs: p.etaMs }),
+      });
+      const written = await this.writeOut(result.manifest, out);
+      await this.store.unpin(this.objectIds(result.manifest, contentId), "fetching");
+      this.transfers.update(handle, { state: "done", path: written, bytesDone: result.manifest.size, etaMs: 0 }, true);
+      // this node now holds the content too: others can fetch from it (best effort)
+      this.dht.provide(contentId).catch(() => undefined);
+      return {
+        transferId: handle.info.id,
+        contentId: handle.info.contentId,
+        name: result.manifest.name,
+        path: written,
+        size: result.manifest.size,
+        bytesFetched: result.bytesFetched,
+        bytesReused: result.bytesReused,
+        holdersUsed: result.holdersUsed,
+        durationMs: result.durationMs,
+      };
+    } catch (err) {
+      if (handle.info.state === "running") this.transfers.update(handle, { state: handle.abort.signal.aborted ? "cancelled" : "failed", error: (err as Error).message }, true);
+      throw err;
+    }
+  }
+
+  private objectIds(manifest: Manifest, manifestId: Buffer): Buffer[] {
+    return [manifestId, ...manifest.chunks.map((c) => c.id)];
+  }
+
+  /** Writes the fetched file: into a directory under its own name, or to the exact path given. */
+  private async writeOut(manifest: Manifest, out: string | undefined): Promise<string> {
+    const target = out ? path.resolve(out) : this.downloadsDir;
+    const isDir = !out || out.endsWith(path.sep) || (await fs.promises.stat(target).then((s) => s.isDirectory(), () => false));
+    if (isDir) {
+      await fs.promises.mkdir(target, { recursive: true });
+      return assembleFile(this.store, manifest, { dir: target }, { overwrite: !out });
+    }
+    return assembleFile(this.store, manifest, { path: target }, { overwrite: true });
+  }
+
+  pause(id: string): TransferInfo {
+    const h = this.transfers.get(id);
+    if (h.info.state !== "running") throw new Error(`transfer ${id} is ${h.info.state}, not running`);
+    this.transfers.update(h, { state: "paused" }, true);
+    h.abort.abort();
+    return { ...h.info };
+  }
+
+  cancel(id: string): TransferInfo {
+    const h = this.transfers.get(id);
+    if (h.info.state === "running" || h.info.state === "paused") {
+      this.transfers.update(h, { state: "cancelled" }, true);
+      h.abort.abort();
+    }
+    return { ...h.info };
+  }
+
+  /** Resumes a paused or failed fetch: chunks already on disk are not fetched again. */
+  resume(id: string): TransferInfo {
+    const h = this.transfers.get(id);
+    if (h.info.state !== "paused" && h.info.state !== "failed") throw new Error(`transfer ${id} is ${h.info.state}; only paused or failed transfers resume`);
+    this.transfers.restart(h);
+    this.run(h).catch(() => undefined); // its outcome is reported through the transfer's state
+    return { ...h.info };
+  }
+
+  /** A shared file's details, from a manifest in the store or fetched from a holder. */
+  async info(link: string): Promise<ContentInfo> {
+    const { contentId } = parseShareLink(link);
+    const id = Buffer.from(contentId, "hex");
+    if (!(await this.store.has(id))) {
+      const holders = await this.findHolders(id);
+      let got = false;
+      for (const h of holders) {
+        try {
+          await this.store.putVerified(id, await this.bulk.getObject(h, id), { kind: "manifest" });
+          got = true;
+          break;
+        } catch {
+          // try the next holder
+        }
+      }
+      if (!got) throw new CasError("ENOTFOUND", `no reachable node holds ${contentId}`);
+    }
+    const m = await openManifest(this.store, link);
+    return { contentId, name: m.name, size: m.size, mediaType: m.mediaType, chunks: m.chunks.length, public: m.mode === "public" };
+  }
+
+  async ls(): Promise<StoreListing> {
+    const objects = this.store.ls();
+    const contents = [];
+    for (const o of objects.filter((x) => x.kind === "manifest")) {
+      const bytes = await this.store.get(o.id);
+      const mine = this.own.get(o.id.toString("hex"));
+      let size = mine?.size ?? 0;
+      let name: string | null = mine?.name ?? null;
+      if (bytes && !mine) {
+        const header = decodeManifestHeader(bytes);
+        if (header.mode === "public") {
+          const m = await openManifest(this.store, o.id.toString("hex")).catch(() => null);
+          name = m?.name ?? null;
+          size = m?.size ?? 0;
+        }
+      }
+      contents.push({ contentId: o.id.toString("hex"), name, size, pins: o.pins });
+    }
+    return {
+      contents,
+      objects: objects.length,
+      bytes: objects.reduce((n, o) => n + o.size, 0),
+      cacheBytes: this.store.cacheBytes(),
+      cacheLimitBytes: this.store.cacheLimitBytes,
+    };
+  }
+
+  async verify(): Promise<{ checked: number; corrupt: string[] }> {
+    const checked = this.store.ls().length;
+    const corrupt = await this.store.verify();
+    return { checked, corrupt: corrupt.map((b) => b.toString("hex")) };
+  }
+
+  async gc(): Promise<{ freedBytes: number }> {
+    return { freedBytes: await this.store.gc() };
+  }
+}

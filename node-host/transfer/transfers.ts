@@ -1,0 +1,69 @@
+// The node's transfers: each fetch gets an ID, progress that clients can list or be notified of,
+// and can be paused (its chunks stay on disk), resumed, or cancelled. Finished transfers are kept
+// for display, up to a bound.
+
+import { randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { TransferInfo } from "../rpc/api-types";
+
+const KEEP_FINISHED = 100;
+/** At most this many progress events per second per transfer (the final one always goes out). */
+const EVENTS_PER_SECOND = 4;
+
+export interface TransferHandle {
+  info: TransferInfo;
+  /** What the fetch was asked for, so a paused one can resume. */
+  link: string;
+  out?: string;
+  abort: AbortController;
+  lastEmit: number;
+}
+
+export class Transfers extends EventEmitter {
+  private readonly all = new Map<string, TransferHandle>();
+
+  create(contentId: string, link: string, out?: string): TransferHandle {
+    const id = randomBytes(6).toString("hex");
+    const handle: TransferHandle = {
+      info: { id, contentId, name: "", direction: "download", state: "running", bytesDone: 0, bytesTotal: 0, rate: 0, holders: 0, etaMs: null, startedAt: Date.now() },
+      link,
+      out,
+      abort: new AbortController(),
+      lastEmit: 0,
+    };
+    this.all.set(id, handle);
+    this.prune();
+    this.emit("progress", { ...handle.info });
+    return handle;
+  }
+
+  /** Restarts a paused or failed transfer under the same ID. */
+  restart(handle: TransferHandle): void {
+    handle.abort = new AbortController();
+    this.update(handle, { state: "running", error: undefined }, true);
+  }
+
+  get(id: string): TransferHandle {
+    const h = this.all.get(id);
+    if (!h) throw new Error(`no transfer ${id}`);
+    return h;
+  }
+
+  list(): TransferInfo[] {
+    return [...this.all.values()].map((h) => ({ ...h.info }));
+  }
+
+  update(handle: TransferHandle, change: Partial<TransferInfo>, force = false): void {
+    Object.assign(handle.info, change);
+    const now = Date.now();
+    if (force || handle.info.state !== "running" || now - handle.lastEmit >= 1000 / EVENTS_PER_SECOND) {
+      handle.lastEmit = now;
+      this.emit("progress", { ...handle.info });
+    }
+  }
+
+  private prune(): void {
+    const finished = [...this.all.values()].filter((h) => h.info.state !== "running");
+    for (const h of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED))) this.all.delete(h.info.id);
+  }
+}

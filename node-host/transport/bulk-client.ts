@@ -1,0 +1,168 @@
+// A node's bulk endpoint: serves its objects (and accepts pushed replicas) over TLS and WebRTC, and
+// fetches or pushes objects as a client. A peer is dialled over TLS when its TCP port answers within
+// a short timeout and completes a TLS handshake, and over WebRTC otherwise (remembered for a while,
+// so an unreachable peer does not cost a TCP timeout per connection). A peer that completes TLS but
+// fails the identity check is an error, not a reason to try another path: whoever holds that
+// address is not the node we want, and the caller should try another holder.
+
+import { Id, toHex } from "../dht/id";
+import { Identity, SignatureVerifier } from "../security/identity";
+import { LruMap } from "../util/lru";
+import { BulkClient, BulkPath, BulkPeer, ObjectNotFoundError, ObjectSource } from "./bulk";
+import { BulkRemoteError, BulkStats, newBulkStats, ObjectSink, PutResult } from "./bulk-api";
+import { BulkContext } from "./bulk-context";
+import { SessionPool } from "./bulk-pool";
+import { ErrorCodes, MAX_OBJECT_BYTES } from "./bulk-protocol";
+import { BulkSession, DEFAULT_WINDOW, OutgoingRequest, ServeHandler } from "./bulk-session";
+import { dialTls, TlsUnavailableError, TlsBulkServer } from "./tls-bulk";
+import { DEFAULT_WEBRTC_OPTIONS, Signaller, WebRtcBulk } from "./webrtc-bulk";
+
+export interface BulkNodeOptions {
+  identity: Identity;
+  /** Where the TLS server listens: the node's UDP host and port number. */
+  host: string;
+  port: number;
+  source: ObjectSource;
+  /** Accepts replicas pushed by peers; without it PUT_OBJECT is answered "unsupported". */
+  sink?: ObjectSink;
+  signaller: Signaller;
+  /** Use WebRTC for every outgoing connection (a node setting; also how tests cover that path). */
+  forceWebRtc?: boolean;
+  /** A connection with nothing in flight for this long is closed (default 30 s; acceptors wait twice as long). */
+  idleMs?: number;
+  iceServers?: string[];
+  /** Requests in flight per connection (default 16). */
+  window?: number;
+  /** A connection with requests pending that receives nothing, not even PONGs, for this long is dropped (default 4 s). */
+  stallMs?: number;
+  /** How long TCP may take to connect before the peer counts as unreachable (default 1.5 s). */
+  tcpConnectTimeoutMs?: number;
+  /** TLS handshake plus HELLO exchange (default 5 s). */
+  handshakeMs?: number;
+  /** WebRTC set-up from offer to verified HELLO (default 10 s). */
+  webrtcConnectTimeoutMs?: number;
+  log?: (msg: string) => void;
+}
+
+export interface BulkNodeClient extends BulkClient {
+  /** Pushes a replica; "refused" when the peer's policy declines it. */
+  putObject(peer: BulkPeer, id: Buffer, bytes: Buffer, signal?: AbortSignal): Promise<PutResult>;
+}
+
+export interface BulkNode {
+  client: BulkNodeClient;
+  /** False when the TCP port could not be bound: the node is reachable over WebRTC only. */
+  tcpListening: boolean;
+  /** The bound TCP port (equal to `port` unless that was 0), or null. */
+  tcpPort: number | null;
+  tcpError: string | null;
+  stats: BulkStats;
+  /** Outgoing connections open or opening. */
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+const WEBRTC_MEMORY_MS = 5 * 60_000;
+
+export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
+  const idleMs = opts.idleMs ?? 30_000;
+  const stats = newBulkStats();
+  const timing = { stallMs: opts.stallMs ?? 4000, handshakeMs: opts.handshakeMs ?? 5000 };
+  const ctx: BulkContext = {
+    identity: opts.identity,
+    stats,
+    verifier: new SignatureVerifier(),
+    window: opts.window ?? DEFAULT_WINDOW,
+    serve: serveHandler(opts.source, opts.sink),
+    log: opts.log,
+    // Acceptors wait longer before closing an idle connection, so the dialler (which knows when it
+    // is done) normally closes first and no request is sent into a connection that is closing.
+    timing: { dialler: { ...timing, idleMs }, acceptor: { ...timing, idleMs: idleMs * 2 } },
+  };
+
+  let server: TlsBulkServer | null = null;
+  let tcpError: string | null = null;
+  try {
+    server = await TlsBulkServer.listen(ctx, opts.host, opts.port);
+  } catch (err) {
+    tcpError = (err as Error).message;
+    opts.log?.(`bulk: TCP port ${opts.port} unavailable (${tcpError}); serving over WebRTC only`);
+  }
+  const webrtc = new WebRtcBulk(ctx, opts.signaller, {
+    ...DEFAULT_WEBRTC_OPTIONS,
+    iceServers: opts.iceServers ?? [],
+    connectTimeoutMs: opts.webrtcConnectTimeoutMs ?? DEFAULT_WEBRTC_OPTIONS.connectTimeoutMs,
+  });
+
+  const preferWebRtc = new LruMap<string, number>(4096);
+  const dial = async (peer: BulkPeer): Promise<BulkSession> => {
+    const key = toHex(peer.id);
+    const until = preferWebRtc.get(key);
+    if (!opts.forceWebRtc && !(until && until > Date.now())) {
+      try {
+        return await dialTls(ctx, peer, opts.tcpConnectTimeoutMs ?? 1500);
+      } catch (err) {
+        if (!(err instanceof TlsUnavailableError)) throw err;
+        preferWebRtc.set(key, Date.now() + WEBRTC_MEMORY_MS);
+      }
+    }
+    return webrtc.dial(peer);
+  };
+  const pool = new SessionPool(dial);
+
+  const call = async (peer: BulkPeer, req: OutgoingRequest, signal?: AbortSignal) => (await pool.get(peer)).request(req, signal);
+  const client: BulkNodeClient = {
+    async getObject(peer, id, signal) {
+      const res = await call(peer, { type: "get", objectId: id }, signal);
+      if (res.type === "object") return res.bytes;
+      if (res.type === "not_found") throw new ObjectNotFoundError(id);
+      throw remoteError(peer.id, res);
+    },
+    async putObject(peer, id, bytes, signal) {
+      const res = await call(peer, { type: "put", objectId: id, bytes }, signal);
+      if (res.type === "ok") return "stored";
+      if (res.type === "error" && res.code === ErrorCodes.refused) return "refused";
+      throw remoteError(peer.id, res);
+    },
+    async pathTo(peer): Promise<BulkPath> {
+      return (await pool.get(peer)).path;
+    },
+    async close() {
+      await pool.close();
+    },
+  };
+
+  return {
+    client,
+    tcpListening: server !== null,
+    tcpPort: server?.port ?? null,
+    tcpError,
+    stats,
+    get connections() {
+      return pool.size;
+    },
+    async close() {
+      await client.close();
+      await Promise.all([server?.close(), webrtc.close()]);
+    },
+  };
+}
+
+function serveHandler(source: ObjectSource, sink?: ObjectSink): ServeHandler {
+  return async (peer, req) => {
+    if (req.type === "get") {
+      const bytes = await source.getObject(peer, req.objectId);
+      if (!bytes) return { type: "not_found" };
+      if (bytes.length > MAX_OBJECT_BYTES) return { type: "error", code: ErrorCodes.tooLarge, text: "object too large to send" };
+      return { type: "object", bytes };
+    }
+    if (!sink) return { type: "error", code: ErrorCodes.unsupported, text: "this node does not accept replicas" };
+    const result = await sink.putObject(peer, req.objectId, req.bytes);
+    return result === "stored" ? { type: "ok" } : { type: "error", code: ErrorCodes.refused, text: "replica refused" };
+  };
+}
+
+function remoteError(peer: Id, res: { type: string; code?: number; text?: string }): Error {
+  if (res.type === "error") return new BulkRemoteError(res.code ?? 0, `node ${toHex(peer).slice(0, 12)}…: ${res.text}`);
+  return new BulkRemoteError(0, `node ${toHex(peer).slice(0, 12)}… answered ${res.type}`);
+}

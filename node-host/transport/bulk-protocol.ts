@@ -1,0 +1,213 @@
+// The bulk wire protocol: length-prefixed frames over a reliable ordered byte stream (a TLS socket,
+// or a data channel whose messages are treated as consecutive pieces of one stream).
+//
+//   frame = u32 length (of what follows) | u8 type | u32 request id | body
+//
+// Requests (GET_OBJECT, PUT_OBJECT) carry an id chosen by the requester; each response carries the id
+// of the request it answers, so many requests can be in flight on one connection. HELLO (request id
+// 0) is the identity handshake, sent once by each side before anything else (see bulk-handshake.ts).
+// PING (either side, request id 0) is answered by PONG at once: a dialler waiting on a slow request
+// can tell a busy peer from a vanished one (a killed WebRTC peer is otherwise noticed after ~13 s).
+
+export const ID_BYTES = 32;
+/**
+ * Largest object: manifests are at most 8 MiB (cas/manifest.ts MAX_MANIFEST_BYTES); chunks are at most
+ * 4 MiB of plaintext plus a few bytes of encryption overhead. A unit test keeps this in step with the CAS.
+ */
+export const MAX_OBJECT_BYTES = 8 * 1024 * 1024;
+const HEADER_BYTES = 9;
+/** Largest frame after the length field: type, request id, and the biggest body (a PUT of a maximal object). */
+export const MAX_FRAME_BYTES = 5 + ID_BYTES + MAX_OBJECT_BYTES;
+const MAX_ERROR_TEXT_BYTES = 1024;
+
+export const FrameTypes = {
+  hello: 0x01,
+  ping: 0x02,
+  pong: 0x03,
+  get: 0x10,
+  put: 0x11,
+  object: 0x20,
+  not_found: 0x21,
+  ok: 0x22,
+  error: 0x2f,
+} as const;
+
+export const ErrorCodes = {
+  internal: 1,
+  refused: 2,
+  unsupported: 3,
+  tooLarge: 4,
+} as const;
+
+export type BulkRequest =
+  | { type: "get"; requestId: number; objectId: Buffer }
+  | { type: "put"; requestId: number; objectId: Buffer; bytes: Buffer };
+
+export type BulkResponse =
+  | { type: "object"; requestId: number; bytes: Buffer }
+  | { type: "not_found"; requestId: number }
+  | { type: "ok"; requestId: number }
+  | { type: "error"; requestId: number; code: number; text: string };
+
+export type BulkHello = { type: "hello"; requestId: 0; publicKey: Buffer; signature: Buffer };
+
+export type BulkKeepalive = { type: "ping" | "pong"; requestId: 0 };
+
+export type BulkMessage = BulkHello | BulkKeepalive | BulkRequest | BulkResponse;
+
+/** A frame that breaks the protocol: the connection it arrived on is closed. */
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ProtocolError";
+  }
+}
+
+export function isRequest(m: BulkMessage): m is BulkRequest {
+  return m.type === "get" || m.type === "put";
+}
+
+/** The frame as buffers to write in order; object bytes are not copied. */
+export function encodeMessage(m: BulkMessage): Buffer[] {
+  const bodyParts = bodyOf(m);
+  const bodyLength = bodyParts.reduce((n, b) => n + b.length, 0);
+  const header = Buffer.allocUnsafe(HEADER_BYTES);
+  header.writeUInt32BE(5 + bodyLength, 0);
+  header.writeUInt8(FrameTypes[m.type], 4);
+  header.writeUInt32BE(m.requestId, 5);
+  return [header, ...bodyParts.filter((b) => b.length > 0)];
+}
+
+function bodyOf(m: BulkMessage): Buffer[] {
+  switch (m.type) {
+    case "hello":
+      return [m.publicKey, m.signature];
+    case "get":
+      return [m.objectId];
+    case "put":
+      return [m.objectId, m.bytes];
+    case "object":
+      return [m.bytes];
+    case "not_found":
+    case "ok":
+    case "ping":
+    case "pong":
+      return [];
+    case "error": {
+      const code = Buffer.allocUnsafe(2);
+      code.writeUInt16BE(m.code, 0);
+      return [code, truncateUtf8(m.text, MAX_ERROR_TEXT_BYTES)];
+    }
+  }
+}
+
+function truncateUtf8(text: string, maxBytes: number): Buffer {
+  const b = Buffer.from(text, "utf8");
+  return b.length <= maxBytes ? b : Buffer.from(b.subarray(0, maxBytes).toString("utf8").replace(/\uFFFD$/, ""), "utf8");
+}
+
+function decodeBody(type: number, requestId: number, body: Buffer): BulkMessage {
+  const need = (ok: boolean, what: string) => {
+    if (!ok) throw new ProtocolError(`malformed ${what} frame (${body.length} bytes)`);
+  };
+  switch (type) {
+    case FrameTypes.hello:
+      need(body.length === 96 && requestId === 0, "HELLO");
+      return { type: "hello", requestId: 0, publicKey: body.subarray(0, 32), signature: body.subarray(32) };
+    case FrameTypes.ping:
+    case FrameTypes.pong:
+      need(body.length === 0 && requestId === 0, "PING/PONG");
+      return { type: type === FrameTypes.ping ? "ping" : "pong", requestId: 0 };
+    case FrameTypes.get:
+      need(body.length === ID_BYTES, "GET_OBJECT");
+      return { type: "get", requestId, objectId: body };
+    case FrameTypes.put:
+      need(body.length >= ID_BYTES, "PUT_OBJECT");
+      return { type: "put", requestId, objectId: body.subarray(0, ID_BYTES), bytes: body.subarray(ID_BYTES) };
+    case FrameTypes.object:
+      need(body.length <= MAX_OBJECT_BYTES, "OBJECT");
+      return { type: "object", requestId, bytes: body };
+    case FrameTypes.not_found:
+      need(body.length === 0, "NOT_FOUND");
+      return { type: "not_found", requestId };
+    case FrameTypes.ok:
+      need(body.length === 0, "OK");
+      return { type: "ok", requestId };
+    case FrameTypes.error:
+      need(body.length >= 2 && body.length <= 2 + MAX_ERROR_TEXT_BYTES, "ERROR");
+      return { type: "error", requestId, code: body.readUInt16BE(0), text: body.subarray(2).toString("utf8") };
+    default:
+      throw new ProtocolError(`unknown frame type 0x${type.toString(16)}`);
+  }
+}
+
+/**
+ * Reassembles frames from stream pieces. It holds at most one frame (a length above MAX_FRAME_BYTES is
+ * refused as soon as its 4 bytes arrive), so a peer cannot make it buffer without bound. After a
+ * ProtocolError the decoder is unusable and the connection must be closed.
+ */
+export class FrameDecoder {
+  private pieces: Buffer[] = [];
+  private buffered = 0;
+
+  constructor(private readonly maxFrameBytes = MAX_FRAME_BYTES) {}
+
+  /** Feeds one piece of the stream; returns the messages it completed. Throws ProtocolError. */
+  push(piece: Buffer): BulkMessage[] {
+    if (piece.length > 0) {
+      this.pieces.push(piece);
+      this.buffered += piece.length;
+    }
+    const out: BulkMessage[] = [];
+    while (this.buffered >= 4) {
+      const length = this.peekLength();
+      if (length < 5 || length > this.maxFrameBytes) throw new ProtocolError(`frame length ${length} out of range`);
+      if (this.buffered < 4 + length) break;
+      const frame = this.take(4 + length);
+      out.push(decodeBody(frame[4], frame.readUInt32BE(5), frame.subarray(HEADER_BYTES)));
+    }
+    return out;
+  }
+
+  private peekLength(): number {
+    const first = this.pieces[0];
+    if (first.length >= 4) return first.readUInt32BE(0);
+    return this.copyPrefix(4).readUInt32BE(0);
+  }
+
+  private copyPrefix(n: number): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    let off = 0;
+    for (const p of this.pieces) {
+      off += p.copy(out, off, 0, Math.min(p.length, n - off));
+      if (off === n) break;
+    }
+    return out;
+  }
+
+  /** Removes n bytes from the front: a view when they lie in one piece, one copy otherwise. */
+  private take(n: number): Buffer {
+    const first = this.pieces[0];
+    let out: Buffer;
+    if (first.length >= n) {
+      out = first.subarray(0, n);
+      if (first.length === n) this.pieces.shift();
+      else this.pieces[0] = first.subarray(n);
+    } else {
+      out = this.copyPrefix(n);
+      let left = n;
+      while (left > 0) {
+        const p = this.pieces[0];
+        if (p.length <= left) {
+          left -= p.length;
+          this.pieces.shift();
+        } else {
+          this.pieces[0] = p.subarray(left);
+          left = 0;
+        }
+      }
+    }
+    this.buffered -= n;
+    return out;
+  }
+}

@@ -1,0 +1,169 @@
+// The direct path: TLS 1.3 over TCP, on the same port number as the node's UDP socket. The server
+// presents a throwaway certificate (tls-cert.ts) and the client accepts any certificate: identities
+// are proved by the HELLO exchange signed over the TLS exporter (bulk-handshake.ts), which fails for
+// anyone but the two real endpoints of this TLS session.
+
+import * as net from "node:net";
+import * as tls from "node:tls";
+import { BulkPeer } from "./bulk";
+import { BulkConnectionError } from "./bulk-api";
+import { ByteLink } from "./bulk-link";
+import { BulkContext } from "./bulk-context";
+import { Role } from "./bulk-handshake";
+import { BulkSession, shortId } from "./bulk-session";
+import { makeSelfSignedCert } from "./tls-cert";
+
+const EXPORTER_LABEL = "peershare bulk v1";
+const ALPN = ["peershare-bulk/1"];
+
+/**
+ * No TLS connection to the peer: TCP refused, unreachable or silent, or something that does not
+ * complete a TLS 1.3 handshake holds the port. Another path may still reach the peer.
+ */
+export class TlsUnavailableError extends BulkConnectionError {
+  constructor(message: string) {
+    super(message);
+    this.name = "TlsUnavailableError";
+  }
+}
+
+class TlsLink extends ByteLink {
+  constructor(
+    private readonly socket: tls.TLSSocket,
+    ctx: BulkContext,
+  ) {
+    super("tls", ctx.stats.tls);
+    socket.on("data", (piece: Buffer) => this.received(piece));
+    socket.on("error", (err) => this.close(err));
+    socket.on("close", () => this.close());
+  }
+
+  protected send(parts: Buffer[]): Promise<void> {
+    const s = this.socket;
+    s.cork();
+    let ok = true;
+    for (const p of parts) ok = s.write(p);
+    s.uncork();
+    if (ok) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const finish = (err?: Error) => {
+        s.off("drain", onDrain);
+        s.off("close", onClose);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onDrain = () => finish();
+      const onClose = () => finish(new BulkConnectionError("connection closed while writing"));
+      s.on("drain", onDrain);
+      s.on("close", onClose);
+    });
+  }
+
+  protected destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+function startSession(ctx: BulkContext, socket: tls.TLSSocket, role: Role, peer: BulkPeer | null): BulkSession {
+  const label = peer ? `node ${shortId(peer.id)} over TLS at ${peer.host}:${peer.port}` : `TLS peer ${socket.remoteAddress}:${socket.remotePort}`;
+  return new BulkSession({
+    link: new TlsLink(socket, ctx),
+    role,
+    identity: ctx.identity,
+    binding: socket.exportKeyingMaterial(32, EXPORTER_LABEL, Buffer.alloc(0)),
+    expectedPeer: peer ? peer.id : null,
+    stats: ctx.stats,
+    verifier: ctx.verifier,
+    timing: ctx.timing[role],
+    label,
+    window: ctx.window,
+    serve: role === "acceptor" ? ctx.serve : undefined,
+  });
+}
+
+export class TlsBulkServer {
+  private readonly sessions = new Set<BulkSession>();
+
+  private constructor(
+    private readonly server: tls.Server,
+    readonly port: number,
+  ) {}
+
+  /** Listens on host:port; rejects when the port cannot be bound (the node then runs WebRTC-only). */
+  static listen(ctx: BulkContext, host: string, port: number): Promise<TlsBulkServer> {
+    const server = tls.createServer({
+      ...makeSelfSignedCert(),
+      minVersion: "TLSv1.3",
+      ALPNProtocols: ALPN,
+      handshakeTimeout: ctx.timing.acceptor.handshakeMs,
+    });
+    server.maxConnections = 1024;
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        const self = new TlsBulkServer(server, (server.address() as net.AddressInfo).port);
+        server.on("error", (err) => ctx.log?.(`bulk TLS server: ${err.message}`));
+        server.on("tlsClientError", () => ctx.stats.handshakeFailures++);
+        server.on("secureConnection", (socket) => self.accept(ctx, socket));
+        resolve(self);
+      });
+    });
+  }
+
+  private accept(ctx: BulkContext, socket: tls.TLSSocket): void {
+    socket.setNoDelay(true);
+    const session = startSession(ctx, socket, "acceptor", null);
+    this.sessions.add(session);
+    session.onClose(() => this.sessions.delete(session));
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of [...this.sessions]) s.close();
+    await closed;
+  }
+}
+
+/** Connects to the peer's TLS port and proves both identities; the session is ready when this resolves. */
+export async function dialTls(ctx: BulkContext, peer: BulkPeer, tcpConnectTimeoutMs: number): Promise<BulkSession> {
+  const tcp = await connectTcp(peer, tcpConnectTimeoutMs);
+  tcp.setNoDelay(true);
+  const socket = await new Promise<tls.TLSSocket>((resolve, reject) => {
+    const s = tls.connect({ socket: tcp, rejectUnauthorized: false, minVersion: "TLSv1.3", ALPNProtocols: ALPN });
+    const ms = ctx.timing.dialler.handshakeMs;
+    const timer = setTimeout(() => fail(new Error(`no TLS handshake within ${ms} ms`)), ms);
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      s.destroy();
+      reject(new TlsUnavailableError(`node ${shortId(peer.id)} at ${peer.host}:${peer.port}: ${err.message}`));
+    };
+    s.once("error", fail);
+    s.once("secureConnect", () => {
+      clearTimeout(timer);
+      s.off("error", fail);
+      resolve(s);
+    });
+  });
+  const session = startSession(ctx, socket, "dialler", peer);
+  await session.ready;
+  return session;
+}
+
+function connectTcp(peer: BulkPeer, timeoutMs: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: peer.host, port: peer.port });
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      s.destroy();
+      reject(new TlsUnavailableError(`node ${shortId(peer.id)}: no TCP connection to ${peer.host}:${peer.port} (${why})`));
+    };
+    const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
+    s.once("error", (err) => fail(err.message));
+    s.once("connect", () => {
+      clearTimeout(timer);
+      s.removeAllListeners("error");
+      resolve(s);
+    });
+  });
+}

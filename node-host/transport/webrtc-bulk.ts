@@ -1,0 +1,195 @@
+// The NAT path: one ordered, reliable node-datachannel data channel per connection, set up by a
+// single signalling exchange (offer in a request, answer in its reply) over the signed DHT. The DHT
+// authenticates both messages, so each DTLS fingerprint is bound to its sender's node ID; the HELLO
+// exchange then also signs both fingerprints over the open channel (bulk-handshake.ts), one
+// signature per connection, so the channel itself proves the identities as the TLS path does.
+
+import { PeerConnection, type DataChannel } from "node-datachannel";
+import { Id, sha256 } from "../dht/id";
+import { BulkPeer } from "./bulk";
+import { BulkConnectionError } from "./bulk-api";
+import { BulkContext } from "./bulk-context";
+import { Role } from "./bulk-handshake";
+import { BulkSession, shortId } from "./bulk-session";
+import { closeQuietly, DataChannelLink, guard } from "./webrtc-link";
+import { compactFromSdp, CompactDescription, decodeSignal, encodeSignal, sdpFromCompact, SignalKind } from "./webrtc-signal-codec";
+
+/** Carries signalling to a peer and back (the DHT's signed `signal` request in the product). */
+export interface Signaller {
+  signal(peer: BulkPeer, payload: Buffer): Promise<Buffer>;
+  /** Registers the answerer; `from` is authenticated by the signalling layer. null = refused. */
+  onSignal(handler: (from: BulkPeer, payload: Buffer) => Promise<Buffer | null>): void;
+}
+
+export interface WebRtcOptions {
+  iceServers: string[];
+  /** Whole set-up, signalling to verified HELLO. ~17-43% of DTLS handshakes lose ~1 s to a retry. */
+  connectTimeoutMs: number;
+  /** Longest wait for candidate gathering; an unreachable STUN server can stall it for >12 s. */
+  gatherTimeoutMs: number;
+  /** Most data channels accepted at once (each costs ~250 KiB and a UDP port). */
+  maxAccepted: number;
+}
+
+export const DEFAULT_WEBRTC_OPTIONS: WebRtcOptions = { iceServers: [], connectTimeoutMs: 10_000, gatherTimeoutMs: 3000, maxAccepted: 256 };
+
+/** Largest DHT signalling payload (transport/wire.ts MAX_SIGNAL_BYTES). */
+const MAX_SIGNAL_BYTES = 1000;
+const CHANNEL_LABEL = "peershare-bulk/1";
+const BINDING_CONTEXT = Buffer.from("peershare bulk webrtc v1\0");
+
+function channelBinding(offer: CompactDescription, answer: CompactDescription): Buffer {
+  return sha256(BINDING_CONTEXT, offer.fingerprint, answer.fingerprint);
+}
+
+export class WebRtcBulk {
+  private readonly sessions = new Set<BulkSession>();
+  private readonly connecting = new Set<PeerConnection>();
+  private accepted = 0;
+  private closed = false;
+
+  constructor(
+    private readonly ctx: BulkContext,
+    private readonly signaller: Signaller,
+    private readonly opts: WebRtcOptions,
+  ) {
+    signaller.onSignal((from, payload) => this.answer(from, payload));
+  }
+
+  /** Opens a data channel to the peer and proves both identities over it. */
+  async dial(peer: BulkPeer): Promise<BulkSession> {
+    if (this.closed) throw new BulkConnectionError("bulk transport closed");
+    const pc = this.newPeerConnection(`bulk-to-${shortId(peer.id)}`);
+    const dc = pc.createDataChannel(CHANNEL_LABEL);
+    const link = new DataChannelLink(pc, dc, this.ctx.stats.webrtc, this.ctx.log);
+    const what = `node ${shortId(peer.id)} over WebRTC`;
+    const setUp = async () => {
+      const offer = await this.localDescription(pc, "offer");
+      const answer = decodeSignal(await this.signaller.signal(peer, encodeSignal(offer, MAX_SIGNAL_BYTES)), "answer");
+      pc.setRemoteDescription(sdpFromCompact(answer), "answer");
+      await link.opened;
+      const session = this.startSession(link, "dialler", channelBinding(offer, answer), peer.id, what);
+      await session.ready;
+      return session;
+    };
+    try {
+      return await withTimeout(setUp(), this.opts.connectTimeoutMs, `no data channel within ${this.opts.connectTimeoutMs} ms`);
+    } catch (err) {
+      link.close();
+      const e = err as Error;
+      throw e.name === "PeerIdentityError" ? e : new BulkConnectionError(`${what}: ${e.message}`);
+    } finally {
+      this.connecting.delete(pc);
+    }
+  }
+
+  /** Answers an offer: a new connection whose channel must open within the connect timeout. */
+  private async answer(from: BulkPeer, payload: Buffer): Promise<Buffer | null> {
+    if (this.closed || this.accepted >= this.opts.maxAccepted) return null;
+    let offer: CompactDescription;
+    try {
+      offer = decodeSignal(payload, "offer");
+    } catch {
+      return null;
+    }
+    this.accepted++;
+    const pc = this.newPeerConnection(`bulk-from-${shortId(from.id)}`);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.accepted--;
+      this.connecting.delete(pc);
+    };
+    const giveUp = setTimeout(() => {
+      if (this.connecting.has(pc)) {
+        this.ctx.stats.handshakeFailures++;
+        closeQuietly(null, pc, this.ctx.log);
+        release();
+      }
+    }, this.opts.connectTimeoutMs);
+    let answer: CompactDescription | null = null;
+    let channel: DataChannel | null = null;
+    const start = () => {
+      if (!answer || !channel) return;
+      clearTimeout(giveUp);
+      this.connecting.delete(pc);
+      const link = new DataChannelLink(pc, channel, this.ctx.stats.webrtc, this.ctx.log);
+      this.startSession(link, "acceptor", channelBinding(offer, answer), from.id, `node ${shortId(from.id)} over WebRTC`).onClose(release);
+    };
+    pc.onDataChannel(
+      guard(this.ctx.log, (dc: DataChannel) => {
+        if (channel || dc.getLabel() !== CHANNEL_LABEL) return void closeQuietly(dc, pc, this.ctx.log);
+        channel = dc;
+        start(); // the answer is known unless the channel raced the reply
+      }),
+    );
+    try {
+      pc.setRemoteDescription(sdpFromCompact(offer), "offer");
+      answer = await this.localDescription(pc, "answer");
+      const reply = encodeSignal(answer, MAX_SIGNAL_BYTES);
+      start();
+      return reply;
+    } catch (err) {
+      this.ctx.log?.(`refused WebRTC offer from ${shortId(from.id)}: ${(err as Error).message}`);
+      clearTimeout(giveUp);
+      closeQuietly(null, pc, this.ctx.log);
+      release();
+      return null;
+    }
+  }
+
+  private newPeerConnection(name: string): PeerConnection {
+    const pc = new PeerConnection(name, { iceServers: this.opts.iceServers });
+    this.connecting.add(pc);
+    return pc;
+  }
+
+  private startSession(link: DataChannelLink, role: Role, binding: Buffer, peer: Id, label: string): BulkSession {
+    const session = new BulkSession({
+      link,
+      role,
+      identity: this.ctx.identity,
+      binding,
+      expectedPeer: peer,
+      stats: this.ctx.stats,
+      verifier: this.ctx.verifier,
+      timing: this.ctx.timing[role],
+      label,
+      window: this.ctx.window,
+      serve: role === "acceptor" ? this.ctx.serve : undefined,
+    });
+    this.sessions.add(session);
+    session.onClose(() => this.sessions.delete(session));
+    return session;
+  }
+
+  /** The local description once candidate gathering completes (or its timeout passes). */
+  private async localDescription(pc: PeerConnection, kind: SignalKind): Promise<CompactDescription> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.opts.gatherTimeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      pc.onGatheringStateChange(guard(this.ctx.log, (state) => state === "complete" && done()));
+      if (pc.gatheringState() === "complete") done();
+    });
+    const local = pc.localDescription();
+    if (!local) throw new Error("no local description");
+    return compactFromSdp(kind, local.sdp);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const s of [...this.sessions]) s.close();
+    for (const pc of [...this.connecting]) closeQuietly(null, pc, this.ctx.log);
+    this.connecting.clear();
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}

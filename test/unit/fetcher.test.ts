@@ -1,0 +1,132 @@
+// The fetcher's scheduling and safety, with holders simulated in process (each backed by a real
+// store on disk); the real transports are covered by the bulk and integration tests.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { createHash, randomBytes } from "node:crypto";
+import { ContentStore, shareFile, assembleFile } from "../../node-host/cas";
+import { fetchContent, FetchError } from "../../node-host/transfer/fetcher";
+import { BulkClient, BulkPeer, ObjectNotFoundError } from "../../node-host/transport/bulk";
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "peershare-fetch-"));
+
+interface FakeHolder {
+  peer: BulkPeer;
+  store: ContentStore | null;
+  corrupt?: boolean;
+  served: number;
+  failAfter?: number;
+}
+
+function fakeBulk(holders: FakeHolder[]): BulkClient {
+  return {
+    async getObject(peer, id) {
+      const h = holders.find((x) => x.peer.id.equals(peer.id))!;
+      if (h.failAfter !== undefined && h.served >= h.failAfter) throw new Error("connection reset");
+      const bytes = h.store ? await h.store.get(id) : null;
+      if (!bytes) throw new ObjectNotFoundError(id);
+      h.served++;
+      await new Promise((r) => setImmediate(r));
+      if (h.corrupt) {
+        const bad = Buffer.from(bytes);
+        bad[0] ^= 1;
+        return bad;
+      }
+      return bytes;
+    },
+    async pathTo() {
+      return "tls";
+    },
+    async close() {},
+  };
+}
+
+function peer(): BulkPeer {
+  return { id: randomBytes(32), publicKey: randomBytes(32), host: "127.0.0.1", port: 1 };
+}
+
+async function sharedFixture(size: number) {
+  const dir = tmp();
+  fs.mkdirSync(path.join(dir, "src"));
+  const file = path.join(dir, "src", "original.bin");
+  fs.writeFileSync(file, randomBytes(size));
+  const source = await ContentStore.open(path.join(dir, "source"));
+  const shared = await shareFile(source, file);
+  return { dir, file, source, shared };
+}
+
+const sha = (f: string) => createHash("sha256").update(fs.readFileSync(f)).digest("hex");
+
+test("chunks come from several holders at once, and the file is identical", async () => {
+  const { dir, file, source, shared } = await sharedFixture(12 << 20);
+  const holders = [0, 1, 2].map(() => ({ peer: peer(), store: source, served: 0 }) as FakeHolder);
+  const store = await ContentStore.open(path.join(dir, "fetcher"));
+  const r = await fetchContent({ link: shared.link, store, bulk: fakeBulk(holders), findHolders: async () => holders.map((h) => h.peer) });
+  assert.ok(holders.every((h) => h.served > 0), `served: ${holders.map((h) => h.served)}`);
+  assert.equal(r.holdersUsed, 3);
+  const out = await assembleFile(store, r.manifest, { dir });
+  assert.equal(sha(out), sha(file));
+});
+
+test("a holder that sends corrupt bytes is dropped and its chunks come from the others", async () => {
+  const { dir, file, source, shared } = await sharedFixture(6 << 20);
+  const liar = { peer: peer(), store: source, served: 0, corrupt: true } as FakeHolder;
+  const honest = { peer: peer(), store: source, served: 0 } as FakeHolder;
+  const store = await ContentStore.open(path.join(dir, "fetcher"));
+  const r = await fetchContent({ link: shared.link, store, bulk: fakeBulk([liar, honest]), findHolders: async () => [liar.peer, honest.peer] });
+  assert.deepEqual(r.badHolders, [liar.peer.id.toString("hex")]);
+  const out = await assembleFile(store, r.manifest, { dir });
+  assert.equal(sha(out), sha(file));
+});
+
+test("a holder that dies mid-fetch is dropped; the fetch completes from the rest", async () => {
+  const { dir, file, source, shared } = await sharedFixture(8 << 20);
+  const dying = { peer: peer(), store: source, served: 0, failAfter: 2 } as FakeHolder;
+  const other = { peer: peer(), store: source, served: 0 } as FakeHolder;
+  const store = await ContentStore.open(path.join(dir, "fetcher"));
+  const r = await fetchContent({ link: shared.link, store, bulk: fakeBulk([dying, other]), findHolders: async () => [dying.peer, other.peer] });
+  const out = await assembleFile(store, r.manifest, { dir });
+  assert.equal(sha(out), sha(file));
+});
+
+test("an interrupted fetch resumes without fetching what is already on disk", async () => {
+  const { dir, file, source, shared } = await sharedFixture(10 << 20);
+  const h = { peer: peer(), store: source, served: 0 } as FakeHolder;
+  const storeDir = path.join(dir, "fetcher");
+  let store = await ContentStore.open(storeDir);
+  const abort = new AbortController();
+  let seen = 0;
+  await assert.rejects(
+    fetchContent({
+      link: shared.link,
+      store,
+      bulk: fakeBulk([h]),
+      findHolders: async () => [h.peer],
+      window: 1,
+      signal: abort.signal,
+      onProgress: (p) => {
+        if (++seen === 4) abort.abort();
+        void p;
+      },
+    }),
+  );
+  await store.close();
+  store = await ContentStore.open(storeDir); // as after a restart
+  const before = h.served;
+  const r = await fetchContent({ link: shared.link, store, bulk: fakeBulk([h]), findHolders: async () => [h.peer] });
+  assert.ok(r.bytesReused > 0, "reused chunks from the first attempt");
+  assert.ok(h.served - before < r.manifest.chunks.length + 1, "fewer objects moved the second time");
+  const out = await assembleFile(store, r.manifest, { dir });
+  assert.equal(sha(out), sha(file));
+});
+
+test("no holders, or holders without the content, end in a clear error", async () => {
+  const { dir, shared } = await sharedFixture(1 << 20);
+  const store = await ContentStore.open(path.join(dir, "fetcher"));
+  await assert.rejects(fetchContent({ link: shared.link, store, bulk: fakeBulk([]), findHolders: async () => [] }), (e: Error) => e instanceof FetchError && /no node holds/.test(e.message));
+  const empty = { peer: peer(), store: null, served: 0 } as FakeHolder;
+  await assert.rejects(fetchContent({ link: shared.link, store, bulk: fakeBulk([empty]), findHolders: async () => [empty.peer] }), FetchError);
+});
