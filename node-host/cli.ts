@@ -381,7 +381,7 @@ async function run(argv: string[]): Promise<void> {
 export async function main(argv = process.argv.slice(2)): Promise<number> {
   try {
     await run(argv);
-    return 0;
+    return typeof process.exitCode === "number" ? process.exitCode : 0; // a verb may set a failing status
   } catch (err) {
     const e = err as Error & { code?: number };
     if (err instanceof UsageError) {

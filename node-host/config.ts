@@ -45,6 +45,7 @@ export const SETTINGS = {
   refreshIntervalMs: { kind: "number", default: 3_600_000, min: 100, max: 86_400_000, live: true, help: "idle time before a bucket is refreshed" },
   republishIntervalMs: { kind: "number", default: 3_600_000, min: 100, max: 86_400_000, live: true, help: "how often records are republished" },
   recordTtlMs: { kind: "number", default: 86_400_000, min: 10_000, max: 172_800_000, live: true, help: "lifetime of published records" },
+  uploadLimitMBps: { kind: "number", default: 0, min: 0, max: 100_000, live: true, help: "cap on upload rate in MB/s (0 = none)" },
   cacheSizeMB: { kind: "number", default: 1024, min: 16, max: 1_048_576, live: true, help: "size of the cache of fetched files, in MiB" },
   bulkPath: { kind: "string", default: "auto", choices: ["auto", "webrtc"], live: false, help: "auto: TLS when a peer is reachable, else WebRTC; webrtc: always WebRTC" },
   iceServers: { kind: "list", default: [], live: false, help: "STUN/TURN URLs for WebRTC (none needed on a LAN)" },
@@ -66,6 +67,7 @@ export interface Config {
   republishIntervalMs: number;
   recordTtlMs: number;
   cacheSizeMB: number;
+  uploadLimitMBps: number;
   bulkPath: string;
   iceServers: string[];
 }

@@ -14,6 +14,7 @@ import { ContentStore } from "./cas";
 import { ContentService } from "./transfer/content-service";
 import { BulkNode, createBulkNode } from "./transport/bulk-client";
 import { Signaller } from "./transport/webrtc-bulk";
+import { ByteRateLimiter } from "./util/byte-rate-limiter";
 
 export const VERSION: string = (() => {
   try {
@@ -68,6 +69,7 @@ export class PeershareNode extends EventEmitter {
     readonly dht: Dht,
     readonly bulk: BulkNode,
     readonly content: ContentService,
+    private readonly uploadLimit: ByteRateLimiter,
     readonly log: (line: string) => void,
   ) {
     super();
@@ -104,12 +106,19 @@ export class PeershareNode extends EventEmitter {
       throw err;
     }
     const dht = new Dht(transport, dhtSettings(config), identity);
+    const uploadLimit = new ByteRateLimiter(config.uploadLimitMBps * 1e6);
     const store = await ContentStore.open(path.join(opts.dataDir, "store"), { cacheLimitBytes: config.cacheSizeMB * 1024 * 1024 });
     const bulk = await createBulkNode({
       identity,
       host: config.host,
       port: transport.local.port,
-      source: { getObject: (_requester, id) => store.get(id) },
+      source: {
+        getObject: async (_requester, id) => {
+          const bytes = await store.get(id);
+          if (bytes) await uploadLimit.take(bytes.length);
+          return bytes;
+        },
+      },
       signaller: dhtSignaller(dht),
       forceWebRtc: config.bulkPath === "webrtc",
       iceServers: config.iceServers,
@@ -117,7 +126,7 @@ export class PeershareNode extends EventEmitter {
     });
     if (!bulk.tcpListening) log(`TCP port ${transport.local.port} unavailable (${bulk.tcpError}); serving over WebRTC only`);
     const content = new ContentService(store, dht, bulk.client, path.join(opts.dataDir, "downloads"), opts.dataDir);
-    const node = new PeershareNode(opts.dataDir, config, identity, transport, dht, bulk, content, log);
+    const node = new PeershareNode(opts.dataDir, config, identity, transport, dht, bulk, content, uploadLimit, log);
     node.loadPublished();
     log(`node ${identity.id.toString("hex")} listening on udp ${transport.local.host}:${transport.local.port}`);
     node.maintenance.start(bootstrap);
@@ -138,6 +147,7 @@ export class PeershareNode extends EventEmitter {
     (this.config as unknown as Record<string, unknown>)[name] = value;
     Object.assign(this.dht.settings, dhtSettings(this.config));
     this.content.store.cacheLimitBytes = this.config.cacheSizeMB * 1024 * 1024;
+    this.uploadLimit.bytesPerSecond = this.config.uploadLimitMBps * 1e6;
     this.transport.timeoutMs = this.config.rpcTimeoutMs;
     this.maintenance.reschedule();
     return { value, appliedLive: true };

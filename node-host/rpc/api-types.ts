@@ -152,6 +152,8 @@ export interface FetchInfo {
   bytesFetched: number;
   bytesReused: number;
   holdersUsed: number;
+  /** Holders dropped for sending bytes that failed verification (node IDs). */
+  badHolders: string[];
   durationMs: number;
 }
 

@@ -97,7 +97,18 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       pid: process.pid,
       startedAt: node.startedAt,
       peers: dht.table.size,
-      stats: { ...node.transport.stats, values: dht.records.valueCount, providers: dht.records.providerCount },
+      stats: {
+        ...node.transport.stats,
+        values: dht.records.valueCount,
+        providers: dht.records.providerCount,
+        tlsBytesIn: node.bulk.stats.tls.bytesIn,
+        tlsBytesOut: node.bulk.stats.tls.bytesOut,
+        webrtcBytesIn: node.bulk.stats.webrtc.bytesIn,
+        webrtcBytesOut: node.bulk.stats.webrtc.bytesOut,
+        bulkRequestsServed: node.bulk.stats.requestsServed,
+        bulkProtocolErrors: node.bulk.stats.protocolErrors,
+        bulkHandshakeFailures: node.bulk.stats.handshakeFailures,
+      },
     }),
 
     "node.stop": () => {

@@ -118,6 +118,7 @@ export class ContentService {
         bytesFetched: result.bytesFetched,
         bytesReused: result.bytesReused,
         holdersUsed: result.holdersUsed,
+        badHolders: result.badHolders,
         durationMs: result.durationMs,
       };
     } catch (err) {

@@ -84,6 +84,7 @@ export async function fetchContent(p: FetchParams): Promise<FetchResult> {
   };
   const live = () => [...holders.values()].filter((h) => !h.dropped);
   const drop = (h: HolderState, bad: boolean) => {
+    if (h.dropped) return; // several of its request loops may fail at once
     h.dropped = true;
     if (bad) badHolders.push(hex(h.peer.id));
   };

@@ -1,0 +1,214 @@
+// Sharing and fetching between real node processes on 127.0.0.1, over real TLS and WebRTC.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as readline from "node:readline";
+import { createHash, randomBytes } from "node:crypto";
+import { BIN, cli, cliJson, RunningNode, startNode, stopNode, tempDir } from "../helpers/cli";
+import { Identity } from "../../node-host/security/identity";
+import { UdpRpc } from "../../node-host/transport/udp-rpc";
+import { Dht } from "../../node-host/dht/dht";
+import { createBulkNode } from "../../node-host/transport/bulk-client";
+import { ContentStore } from "../../node-host/cas";
+import type { FetchInfo, NodeInfo, ShareInfo, TransferInfo } from "../../node-host/rpc/api-types";
+
+const MARKER = "PEERSHARE-PLAINTEXT-MARKER-7f3a";
+const root = tempDir("share");
+const nodes: RunningNode[] = [];
+const files = path.join(root, "files");
+
+function configure(dataDir: string, extra: Record<string, unknown> = {}): void {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const config = { healthCheckIntervalMs: 500, offlineAfterMisses: 2, rpcTimeoutMs: 500, uploadLimitMBps: 20, ...extra };
+  fs.writeFileSync(path.join(dataDir, "config.json"), JSON.stringify(config));
+}
+
+async function addNode(name: string, extra: Record<string, unknown> = {}): Promise<RunningNode> {
+  const dir = path.join(root, name);
+  configure(dir, extra);
+  const node = await startNode(dir, nodes.length ? [`127.0.0.1:${nodes[0].port}`] : []);
+  nodes.push(node);
+  return node;
+}
+
+function makeFile(name: string, mib: number): string {
+  fs.mkdirSync(files, { recursive: true });
+  const file = path.join(files, name);
+  const fd = fs.openSync(file, "w");
+  for (let i = 0; i < mib; i++) fs.writeSync(fd, Buffer.concat([Buffer.from(`${MARKER}\n`), randomBytes((1 << 20) - MARKER.length - 1)]));
+  fs.closeSync(fd);
+  return file;
+}
+
+const sha = (file: string) => createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+
+/** Every file under dir whose bytes contain the marker. */
+function filesWithMarker(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (fs.readFileSync(p).includes(MARKER)) out.push(p);
+    }
+  };
+  if (fs.existsSync(dir)) walk(dir);
+  return out;
+}
+
+/** Runs `peershare fetch --json`, calling onProgress for each event; resolves with the exit code and the done event. */
+function fetchStreaming(node: RunningNode, link: string, outDir: string, onProgress: (t: TransferInfo) => void = () => undefined) {
+  const proc = spawn(process.execPath, [BIN, "fetch", link, "-o", outDir + path.sep, "--json", "--data-dir", node.dataDir], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  proc.stderr.on("data", (d) => (stderr += d));
+  let done: FetchInfo | null = null;
+  readline.createInterface({ input: proc.stdout }).on("line", (line) => {
+    const event = JSON.parse(line) as { event: string } & TransferInfo & FetchInfo;
+    if (event.event === "progress") onProgress(event);
+    else if (event.event === "done") done = event;
+  });
+  const exited = new Promise<{ code: number | null; done: FetchInfo | null; stderr: string }>((resolve) => proc.on("close", (code) => resolve({ code, done, stderr })));
+  return { proc, exited };
+}
+
+async function fetchOk(node: RunningNode, link: string, outDir: string): Promise<FetchInfo> {
+  const { exited } = fetchStreaming(node, link, outDir);
+  const r = await exited;
+  assert.equal(r.code, 0, r.stderr);
+  return r.done!;
+}
+
+let big: { file: string; share: ShareInfo };
+
+before(async () => {
+  for (let i = 0; i < 6; i++) await addNode(`n${i}`);
+  await new Promise((r) => setTimeout(r, 1500)); // joins settle
+  const file = makeFile("big.bin", 40);
+  big = { file, share: await cliJson<ShareInfo>(nodes[0].dataDir, ["share", file]) };
+});
+
+after(async () => {
+  await Promise.all(nodes.map((n) => stopNode(n, "SIGKILL")));
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+test("a private share is fetched byte-identical from three holders at once, and no store holds plaintext", async () => {
+  assert.match(big.share.link, /^peershare:\/\/[0-9a-f]{64}#k=/);
+  for (const i of [1, 2]) assert.equal(sha((await fetchOk(nodes[i], big.share.link, path.join(root, `out${i}`))).path), sha(big.file));
+  const r = await fetchOk(nodes[3], big.share.link, path.join(root, "out3"));
+  assert.equal(sha(r.path), sha(big.file));
+  assert.equal(r.holdersUsed, 3, "chunks came from the sharer and both earlier fetchers");
+  for (const n of nodes) assert.deepEqual(filesWithMarker(path.join(n.dataDir, "store")), [], `plaintext in ${n.dataDir}`);
+});
+
+test("a public share is stored as plaintext, and fetched by ID alone", async () => {
+  const file = path.join(files, "notes.txt");
+  fs.writeFileSync(file, `${MARKER}\nmeeting notes\n`);
+  const share = await cliJson<ShareInfo>(nodes[0].dataDir, ["share", file, "--public"]);
+  assert.equal(share.link, `peershare://${share.contentId}`);
+  const out = await cli(["cat", share.contentId, "--data-dir", nodes[4].dataDir]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(out.stdout, `${MARKER}\nmeeting notes\n`);
+  assert.ok(filesWithMarker(path.join(nodes[0].dataDir, "store")).length > 0);
+});
+
+test("a fetch over WebRTC data channels (bulkPath = webrtc) gives the same bytes", async () => {
+  const rtc = await addNode("rtc", { bulkPath: "webrtc" });
+  await new Promise((r) => setTimeout(r, 1000));
+  const r = await fetchOk(rtc, big.share.link, path.join(root, "out-rtc"));
+  assert.equal(sha(r.path), sha(big.file));
+  const info = await cliJson<NodeInfo>(rtc.dataDir, ["id"]);
+  assert.ok(info.stats.webrtcBytesIn > 40e6, `webrtc bytes in: ${info.stats.webrtcBytesIn}`);
+  assert.equal(info.stats.tlsBytesIn, 0);
+});
+
+test("a holder killed mid-fetch: the fetch completes from the others", async () => {
+  const fetcher = await addNode("k1");
+  const victim = nodes[1];
+  let killed = false;
+  const { exited } = fetchStreaming(fetcher, big.share.link, path.join(root, "out-k1"), (t) => {
+    if (!killed && t.bytesDone > t.bytesTotal * 0.2) {
+      killed = true;
+      victim.proc.kill("SIGKILL");
+    }
+  });
+  const r = await exited;
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(killed, "the holder was killed before the fetch ended");
+  assert.equal(sha(r.done!.path), sha(big.file));
+});
+
+test("the fetching node killed mid-fetch resumes after a restart without fetching its chunks again", async () => {
+  const fetcher = await addNode("k2");
+  let killed = false;
+  const first = fetchStreaming(fetcher, big.share.link, path.join(root, "out-k2"), (t) => {
+    if (!killed && t.bytesDone > t.bytesTotal * 0.4) {
+      killed = true;
+      fetcher.proc.kill("SIGKILL");
+    }
+  });
+  const r1 = await first.exited;
+  assert.ok(killed && r1.code !== 0, "the fetch was cut short");
+  const restarted = await startNode(fetcher.dataDir, [`127.0.0.1:${nodes[0].port}`]);
+  nodes.push(restarted);
+  await new Promise((r) => setTimeout(r, 800));
+  const r2 = await fetchOk(restarted, big.share.link, path.join(root, "out-k2"));
+  assert.equal(sha(r2.path), sha(big.file));
+  assert.ok(r2.bytesReused >= big.share.size * 0.35, `reused ${r2.bytesReused} of ${big.share.size}`);
+  assert.ok(r2.bytesFetched <= big.share.size * 0.65, `moved ${r2.bytesFetched} bytes the second time`);
+});
+
+test("a holder that serves corrupted bytes is caught and dropped; the file is still right", async () => {
+  // a hostile peer: real UDP and TLS, announcing itself as a holder, flipping a bit in what it serves
+  const copy = path.join(root, "liar-store");
+  fs.cpSync(path.join(nodes[0].dataDir, "store"), copy, { recursive: true });
+  const store = await ContentStore.open(copy);
+  const identity = Identity.generate();
+  const transport = await UdpRpc.bind({ identity, host: "127.0.0.1", port: 0 });
+  const dht = new Dht(transport, {}, identity);
+  const bulk = await createBulkNode({
+    identity,
+    host: "127.0.0.1",
+    port: transport.local.port,
+    source: {
+      getObject: async (_from, id) => {
+        const bytes = await store.get(id);
+        if (bytes && bytes.length > 1000) bytes[bytes.length >> 1] ^= 0x01;
+        return bytes;
+      },
+    },
+    signaller: { signal: (peer, payload) => dht.signal(peer, payload), onSignal: (h) => (dht.signalHandler = h) },
+  });
+  try {
+    await dht.join([{ host: "127.0.0.1", port: nodes[0].port }]);
+    await dht.provide(Buffer.from(big.share.contentId, "hex"));
+    const fetcher = await addNode("victim-of-liar");
+    await new Promise((r) => setTimeout(r, 800));
+    const r = await fetchOk(fetcher, big.share.link, path.join(root, "out-liar"));
+    assert.equal(sha(r.path), sha(big.file));
+    assert.deepEqual(r.badHolders, [identity.id.toString("hex")]);
+  } finally {
+    await bulk.close();
+    await dht.leave();
+    await transport.close();
+    await store.close();
+  }
+});
+
+test("verify names a corrupted object and it is never served", async () => {
+  const dir = nodes[0].dataDir;
+  const objects = path.join(dir, "store", "objects");
+  const sub = fs.readdirSync(objects)[0];
+  const victim = path.join(objects, sub, fs.readdirSync(path.join(objects, sub))[0]);
+  const bytes = fs.readFileSync(victim);
+  bytes[0] ^= 0xff;
+  fs.writeFileSync(victim, bytes);
+  const r = await cli(["verify", "--json", "--data-dir", dir]);
+  assert.equal(r.code, 1);
+  const report = JSON.parse(r.stdout) as { corrupt: string[] };
+  assert.deepEqual(report.corrupt, [sub + path.basename(victim)]);
+  assert.equal(fs.existsSync(victim), false, "moved to quarantine");
+});
