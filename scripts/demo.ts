@@ -1,9 +1,11 @@
 // A local demo network: several `peershare` node processes on 127.0.0.1 join each other; then the
-// demo runs the CLI against them as a user would, printing each command and its output.
+// demo runs the CLI against them as a user would, printing each command and its output: DHT
+// lookups, then a file shared on one node and fetched on two others, with the sha256sum of each.
 //
 //   npm run demo -- [nodes]      (default 6)
 
 import { spawn, execFileSync, ChildProcess } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -49,6 +51,20 @@ async function main(): Promise<void> {
   peershare(c.dir, ["dht", "lookup", key]);
   peershare(a.dir, ["dht", "closest", "any text is a key", "-n", "3"]);
   peershare(c.dir, ["routing"]);
+
+  // a file: shared (encrypted) on node0, fetched on the last node and then on node1 (from two holders)
+  const file = path.join(root, "team-notes.bin");
+  fs.writeFileSync(file, Buffer.concat([Buffer.from("peershare demo file\n"), randomBytes(24 << 20)]));
+  const share = JSON.parse(peershare(a.dir, ["share", file, "--json"], false)) as { link: string };
+  peershare(a.dir, ["share", file]);
+  const outC = path.join(root, "fetched-by-last");
+  const outB = path.join(root, "fetched-by-node1");
+  peershare(c.dir, ["fetch", share.link, "-o", outC + path.sep]);
+  peershare(b.dir, ["fetch", share.link, "-o", outB + path.sep]);
+  process.stdout.write(`\n$ sha256sum (original and both copies)\n`);
+  for (const f of [file, path.join(outC, "team-notes.bin"), path.join(outB, "team-notes.bin")]) {
+    process.stdout.write(`${createHash("sha256").update(fs.readFileSync(f)).digest("hex")}  ${path.relative(root, f)}\n`);
+  }
 }
 
 function cleanup(): void {
