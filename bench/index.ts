@@ -1,13 +1,14 @@
 // `npm run bench`: each figure printed beside a baseline measured in the same run.
-//   npm run bench -- [nodes] [lookups]
+//   npm run bench -- [nodes] [lookups] [sizeMiB]
 
 import { runDhtLookupBench } from "./dht-lookup";
 import { runBittorrentDhtBaseline } from "./bittorrent-dht-baseline";
+import { runTransferBench, formatTransferTable, TRANSFER_NOTES } from "./transfer";
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "n/a");
 
 async function main(): Promise<void> {
-  const [nodes = 100, lookups = 200] = process.argv.slice(2).map(Number);
+  const [nodes = 100, lookups = 200, sizeMiB = 1024] = process.argv.slice(2).map(Number);
   const log = (line: string) => process.stdout.write(`  ${line}\n`);
   process.stdout.write(`DHT lookup latency: ${nodes} nodes on 127.0.0.1, one process, real UDP, ${lookups} sequential lookups\n`);
   const ours = await runDhtLookupBench({ nodes, lookups, log });
@@ -20,6 +21,10 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${"".padEnd(42)}${"p50 ms".padStart(9)}${"p99 ms".padStart(9)}${"mean ms".padStart(9)}${"failed".padStart(8)}\n`);
   for (const [label, r] of rows) process.stdout.write(`${label.padEnd(42)}${fmt(r.p50Ms).padStart(9)}${fmt(r.p99Ms).padStart(9)}${fmt(r.meanMs).padStart(9)}${String(r.failed).padStart(8)}\n`);
   process.stdout.write(`setup: peershare ${(ours.setupMs / 1000).toFixed(1)} s, bittorrent-dht ${(base.setupMs / 1000).toFixed(1)} s; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB\n`);
+
+  process.stdout.write(`\nShare and fetch: real peershare node processes on 127.0.0.1, ${sizeMiB} MiB random file\n`);
+  const transferRows = await runTransferBench({ sizeMiB, log });
+  process.stdout.write(`\n${formatTransferTable(transferRows)}\n\n${TRANSFER_NOTES.join("\n")}\n`);
 }
 
 main().then(

@@ -3,11 +3,13 @@
 import * as vscode from "vscode";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { ContactInfo, LookupResult, NodeInfo, RoutingInfo } from "../node-host/rpc/api-types";
+import type { ContactInfo, FetchInfo, LookupResult, NodeInfo, RoutingInfo, ShareInfo, StoreListing, TransferInfo } from "../node-host/rpc/api-types";
 import type { FromWebview, NodeStatus } from "../webview-ui/protocol";
 import type { PeershareApi } from "./api";
+import { ContentFileSystem, followTransfer } from "./contentFs";
 import { debounce } from "./debounce";
-import { formatMs, normalizeKey, pluralize, shortId } from "./format";
+import { formatBytes, formatMs, normalizeKey, pluralize, shortId } from "./format";
+import { ShareLinkProvider } from "./links";
 import { lookupLog, lookupRows, lookupTitle } from "./lookupModel";
 import { errorText, NodeHost, type NodeHostState } from "./nodeHost";
 import {
@@ -22,13 +24,20 @@ import {
   type SettingKey,
   unsupportedKeys,
 } from "./settings";
+import { contentUriParts, formatLink, parseLinkOrId, type ContentRef } from "./shareLink";
+import { remember, rememberFetch, sharedNodes, type FetchRecord, type ShareRecord } from "./sharedModel";
 import { TRANSFER_PANEL_TYPE, TransferPanel } from "./transferPanel";
+import { TransferSet, transfersStatus } from "./transferModel";
 import { peerCounts, peerNodes, routingNodes, routingSummary, type TreeNode } from "./treeModel";
 import { NodeTreeProvider } from "./views";
 
 const VIEW_PEERS = "peershare.peers";
 const VIEW_ROUTING = "peershare.routing";
 const VIEW_SHARED = "peershare.sharedFiles";
+const STATE_SHARES = "peershare.shares";
+const STATE_FETCHED = "peershare.fetched";
+/** content.fetch and content.share may take long (large files, slow holders). */
+const LONG_REQUEST_MS = 24 * 3600_000;
 
 let host: NodeHost | undefined;
 
@@ -76,7 +85,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
   status.name = "peershare";
   status.command = { command: "peershare.peers.focus", title: "Show Peers" };
   status.show();
-  context.subscriptions.push(status);
+  const transferStatus = vscode.window.createStatusBarItem("peershare.transfers", vscode.StatusBarAlignment.Left, 49);
+  transferStatus.name = "peershare transfers";
+  transferStatus.command = { command: "peershare.showTransfers", title: "Show Transfers" };
+  context.subscriptions.push(status, transferStatus);
+  const transfers = new TransferSet();
+  let listing: StoreListing | undefined;
 
   let info: NodeInfo | undefined;
   let peers: ContactInfo[] = [];
@@ -121,6 +135,43 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
     }
   }
 
+  function renderTransferStatus(): void {
+    const t = transfersStatus(transfers.active());
+    if (!t) return transferStatus.hide();
+    transferStatus.text = t.text;
+    transferStatus.tooltip = t.tooltip;
+    transferStatus.show();
+  }
+
+  const shareRecords = (): ShareRecord[] => context.workspaceState.get<ShareRecord[]>(STATE_SHARES) ?? [];
+  const fetchRecords = (): FetchRecord[] => context.workspaceState.get<FetchRecord[]>(STATE_FETCHED) ?? [];
+  function renderShared(): void {
+    const nodes = sharedNodes(shareRecords(), fetchRecords(), nodeHost.isRunning ? listing : undefined, Date.now());
+    sharedProvider.set(nodes);
+    const own = nodes.find((n) => n.key === "shared:own")?.children?.length ?? 0;
+    const got = nodes.find((n) => n.key === "shared:fetched")?.children?.length ?? 0;
+    sharedView.description = own || got ? [own ? `${own} shared` : "", got ? `${got} fetched` : ""].filter(Boolean).join(" · ") : undefined;
+  }
+  async function refreshListing(): Promise<void> {
+    if (!nodeHost.isRunning) return;
+    try {
+      listing = await nodeHost.request("content.ls", {});
+    } catch (err) {
+      log.warn(`content.ls failed: ${errorText(err)}`);
+    }
+    renderShared();
+  }
+  async function recordShare(r: ShareInfo, filePath: string): Promise<void> {
+    const rec: ShareRecord = { contentId: r.contentId, link: r.link, name: r.name, size: r.size, public: r.public, sharedAt: Date.now(), path: filePath };
+    await context.workspaceState.update(STATE_SHARES, remember(shareRecords(), rec));
+    await refreshListing();
+  }
+  async function recordFetch(r: FetchInfo, link: string): Promise<void> {
+    const rec: FetchRecord = { contentId: r.contentId, link, name: r.name, size: r.size, path: r.path, fetchedAt: Date.now() };
+    await context.workspaceState.update(STATE_FETCHED, rememberFetch(fetchRecords(), rec));
+    await refreshListing();
+  }
+
   function renderViews(): void {
     const now = Date.now();
     const running = nodeHost.isRunning;
@@ -133,6 +184,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
     peersView.description = running ? `${c.online}/${c.total} online` : undefined;
     peersView.badge = undefined;
     routingView.description = running && routing ? routingSummary(routing) : undefined;
+    renderShared();
     renderStatusBar();
     TransferPanel.post({ type: "status", status: nodeStatus() });
   }
@@ -143,9 +195,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
       return;
     }
     try {
-      const [p, r] = await Promise.all([nodeHost.request("dht.peers", {}), nodeHost.request("dht.routing", {})]);
+      const [p, r, l] = await Promise.all([
+        nodeHost.request("dht.peers", {}),
+        nodeHost.request("dht.routing", {}),
+        nodeHost.request("content.ls", {}).catch((err) => {
+          log.warn(`content.ls failed: ${errorText(err)}`);
+          return listing;
+        }),
+      ]);
       peers = p;
       routing = r;
+      listing = l;
       if (info) info = { ...info, peers: p.length };
     } catch (err) {
       log.warn(`refresh failed: ${errorText(err)}`);
@@ -171,7 +231,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
   }
 
   /** Pushes settings into the running node; returns the settings that need a restart. */
-  async function applyLive(keys: SettingKey[]): Promise<SettingKey[]> {
+  async function applyLive(keys: SettingKey[], always = false): Promise<SettingKey[]> {
     if (!nodeHost.isRunning || !keys.length) return [];
     const needRestart: SettingKey[] = [];
     let nodeConfig;
@@ -183,7 +243,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
     }
     const unknown = unsupportedKeys(nodeConfig, keys);
     if (unknown.length) log.info(`this node does not support ${unknown.map((k) => `peershare.${k}`).join(", ")} yet; left unchanged`);
-    for (const change of configChanges(settings, nodeConfig, keys)) {
+    for (const change of configChanges(settings, nodeConfig, keys, always)) {
       try {
         const r = await nodeHost.request("config.set", { key: change.key, value: change.value });
         log.info(`config.set ${change.key}=${change.value}: ${r.appliedLive ? "applied" : "applies at the next start"}`);
@@ -223,11 +283,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
           log.warn(`node.info failed: ${errorText(err)}`);
         }
         await refresh();
+        await loadTransfers();
         const pending = await applyLive(SYNCED_AT_START);
         if (pending.length) void offerRestart(pending, "will apply when the node restarts");
       })();
     }),
     nodeHost.onNotification("peers.changed", () => scheduleRefresh()),
+    nodeHost.onNotification("transfer.progress", (t) => {
+      const row = transfers.update(t);
+      TransferPanel.post({ type: "transferUpdate", transfer: row });
+      renderTransferStatus();
+    }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration("peershare")) return;
       const next = readSettings();
@@ -237,7 +303,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
       log.info(`settings changed: ${keys.join(", ")}`);
       void (async () => {
         const plan = planSettingsChange(keys);
-        const needRestart = [...plan.restart, ...(await applyLive(plan.live))];
+        const needRestart = [...plan.restart, ...(await applyLive(plan.live, true))];
         keys.forEach((k) => offeredRestartFor.delete(k));
         if (needRestart.length) await offerRestart(needRestart, "changed");
       })();
@@ -396,15 +462,43 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
 
   register("peershare.showLog", () => log.show());
 
+  async function loadTransfers(): Promise<void> {
+    if (!nodeHost.isRunning) return;
+    try {
+      transfers.merge(await nodeHost.request("transfer.list", {}));
+    } catch (err) {
+      log.warn(`transfer.list failed: ${errorText(err)}`);
+      return;
+    }
+    TransferPanel.post({ type: "transfers", transfers: transfers.rows() });
+    renderTransferStatus();
+  }
+
   const panelHost = {
     status: nodeStatus,
-    transfers: () => [],
+    transfers: () => transfers.rows(),
     onMessage: (m: FromWebview) => {
-      if (m.type === "command") {
+      if (m.type === "ready") {
+        void loadTransfers();
+      } else if (m.type === "command") {
         const commands = { restartNode: "peershare.restartNode", copyNodeId: "peershare.copyNodeId", showLog: "peershare.showLog" } as const;
         void vscode.commands.executeCommand(commands[m.command]);
       } else if (m.type === "transferAction") {
-        log.warn(`transfer ${m.action} for ${m.id}: this node has no transfer control yet`);
+        if (m.action === "open") {
+          const p = transfers.get(m.id)?.path;
+          if (p) void vscode.commands.executeCommand("vscode.open", vscode.Uri.file(p));
+          return;
+        }
+        if (!requireNode()) return;
+        const method = `transfer.${m.action}` as const;
+        nodeHost.request(method, { id: m.id }).then(
+          (t) => {
+            log.info(`transfer ${m.id}: ${m.action} → ${t.state}`);
+            TransferPanel.post({ type: "transferUpdate", transfer: transfers.update(t) });
+            renderTransferStatus();
+          },
+          (err) => failed(`could not ${m.action} the transfer`, err),
+        );
       }
     },
   };
@@ -419,6 +513,216 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
     }),
     { dispose: () => TransferPanel.instance?.dispose() },
   );
+
+  // ---- sharing and fetching ----------------------------------------------------------------
+  const transferListeners = new Set<(t: TransferInfo) => void>();
+  context.subscriptions.push(
+    nodeHost.onNotification("transfer.progress", (t) => {
+      for (const l of [...transferListeners]) l(t);
+    }),
+    { dispose: () => transferListeners.clear() },
+  );
+  const onTransfer = (l: (t: TransferInfo) => void): vscode.Disposable => {
+    transferListeners.add(l);
+    return new vscode.Disposable(() => transferListeners.delete(l));
+  };
+
+  const contentFs = new ContentFileSystem(
+    {
+      isRunning: () => nodeHost.isRunning,
+      info: (link) => nodeHost.request("content.info", { link }),
+      fetch: (link, out) => nodeHost.request("content.fetch", { link, out }, LONG_REQUEST_MS),
+      cancel: (id) => nodeHost.request("transfer.cancel", { id }),
+      onTransfer,
+    },
+    path.join(storage.fsPath, "open"),
+  );
+  contentFs.clearCache();
+  ContentFileSystem.register(context, contentFs);
+  ShareLinkProvider.register(context);
+
+  /** A link or content ID given by a caller: a string, a tree node (its copy value) or an editor URI. */
+  const refArg = (arg: unknown): ContentRef | undefined => {
+    if (typeof arg === "string") return parseLinkOrId(arg);
+    if (arg instanceof vscode.Uri) return parseLinkOrId(arg.toString(true));
+    if (arg && typeof arg === "object" && typeof (arg as TreeNode).copyValue === "string") return parseLinkOrId((arg as TreeNode).copyValue!);
+    return undefined;
+  };
+  const askLink = async (title: string): Promise<ContentRef | undefined> => {
+    const input = await vscode.window.showInputBox({
+      title,
+      prompt: "A share link (peershare://…#k=…) or, for a public share, its content ID (64 hex digits)",
+      placeHolder: "peershare://…",
+      ignoreFocusOut: true,
+      validateInput: (v) => (v.trim() === "" || parseLinkOrId(v) ? undefined : "Enter a peershare:// link or a 64-hex-digit content ID"),
+    });
+    return input ? parseLinkOrId(input) : undefined;
+  };
+
+  /** The files a Share command was invoked on (explorer selection, editor tab), else the active editor's. */
+  const filesArg = (arg: unknown, all: unknown): vscode.Uri[] => {
+    if (Array.isArray(all) && all.length && all.every((u) => u instanceof vscode.Uri)) return all as vscode.Uri[];
+    if (arg instanceof vscode.Uri) return [arg];
+    if (typeof arg === "string") return [vscode.Uri.file(arg)];
+    const active = vscode.window.activeTextEditor?.document.uri;
+    return active && active.scheme === "file" ? [active] : [];
+  };
+
+  register("peershare.shareFile", async (arg?: unknown, all?: unknown) => {
+    if (!requireNode()) return;
+    let files = filesArg(arg, all);
+    if (!files.length) {
+      const picked = await vscode.window.showOpenDialog({
+        title: "peershare: Share File to Peers",
+        canSelectFiles: true,
+        canSelectFolders: false,
+        canSelectMany: true,
+        openLabel: "Share",
+        defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+      });
+      if (!picked?.length) return;
+      files = picked;
+    }
+    const notLocal = files.filter((f) => f.scheme !== "file");
+    if (notLocal.length) {
+      void vscode.window.showErrorMessage(`peershare: only files on disk can be shared (${notLocal[0].toString(true)})`);
+      files = files.filter((f) => f.scheme === "file");
+    }
+    const results: ShareInfo[] = [];
+    for (const file of files) {
+      const name = path.basename(file.fsPath);
+      let r: ShareInfo;
+      try {
+        r = await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: `peershare: sharing ${name}…` },
+          () => nodeHost.request("content.share", { path: file.fsPath }, LONG_REQUEST_MS),
+        );
+      } catch (err) {
+        failed(`could not share ${name}`, err);
+        continue;
+      }
+      log.info(`shared ${file.fsPath}: ${r.contentId} (${r.size} bytes, ${r.chunks} chunks, announced to ${r.announcedTo} nodes)`);
+      results.push(r);
+      await recordShare(r, file.fsPath);
+      void vscode.window
+        .showInformationMessage(
+          `peershare: shared ${r.name} (${formatBytes(r.size)}, announced to ${pluralize(r.announcedTo, "node")}${r.replicas ? `, copied to ${r.replicas}` : ""}): ${r.link}`,
+          "Copy Link",
+        )
+        .then(async (c) => {
+          if (c !== "Copy Link") return;
+          await vscode.env.clipboard.writeText(r.link);
+          vscode.window.setStatusBarMessage("peershare: link copied", 3000);
+        });
+    }
+    return results.length === 1 ? results[0] : results;
+  });
+
+  register("peershare.fetchByHash", async (arg?: unknown, folderArg?: unknown) => {
+    if (!requireNode()) return;
+    const ref = refArg(arg) ?? (await askLink("peershare: Fetch by Hash"));
+    if (!ref) return;
+    let folder = folderArg instanceof vscode.Uri ? folderArg : typeof folderArg === "string" ? vscode.Uri.file(folderArg) : undefined;
+    if (!folder) {
+      const picked = await vscode.window.showOpenDialog({
+        title: "peershare: Fetch by Hash: folder to save into",
+        canSelectFiles: false,
+        canSelectFolders: true,
+        canSelectMany: false,
+        openLabel: "Fetch Here",
+        defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+      });
+      if (!picked?.length) return;
+      folder = picked[0];
+    }
+    const link = formatLink(ref);
+    let r: FetchInfo;
+    try {
+      r = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `peershare: fetching ${shortId(ref.contentId, 12)}`, cancellable: true },
+        async (progress, token) => {
+          const follow = followTransfer({ onTransfer }, ref.contentId, progress);
+          const cancel = token.onCancellationRequested(() => {
+            const id = follow.id();
+            if (id) void nodeHost.request("transfer.cancel", { id }).catch(() => undefined);
+          });
+          try {
+            return await nodeHost.request("content.fetch", { link, out: folder.fsPath + path.sep }, LONG_REQUEST_MS);
+          } finally {
+            cancel.dispose();
+            follow.dispose();
+          }
+        },
+      );
+    } catch (err) {
+      return failed(`could not fetch ${shortId(ref.contentId, 12)}`, err);
+    }
+    log.info(`fetched ${r.contentId} into ${r.path}: ${r.size} bytes, ${r.bytesFetched} fetched from ${r.holdersUsed} holders in ${r.durationMs} ms`);
+    await recordFetch(r, link);
+    void vscode.window.showInformationMessage(`peershare: fetched ${r.name} (${formatBytes(r.size)}) into ${r.path}`, "Open", "Reveal in Explorer").then((c) => {
+      if (c === "Open") void vscode.commands.executeCommand("vscode.open", vscode.Uri.file(r.path));
+      else if (c === "Reveal in Explorer") void vscode.commands.executeCommand("revealInExplorer", vscode.Uri.file(r.path));
+    });
+    return r;
+  });
+
+  /** Opens a shared file in an editor tab (peershare: URI); returns the URI. */
+  async function openShared(ref: ContentRef): Promise<vscode.Uri | undefined> {
+    const link = formatLink(ref);
+    let name: string;
+    try {
+      const info = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `peershare: looking up ${shortId(ref.contentId, 12)}` },
+        () => contentFs.info(ref),
+      );
+      name = info.name;
+    } catch (err) {
+      failed(`could not open ${shortId(ref.contentId, 12)}`, err);
+      return undefined;
+    }
+    const uri = vscode.Uri.from(contentUriParts(ref, name));
+    log.info(`opening ${link.replace(/#k=.*/, "#k=…")} as ${uri.with({ query: "" }).toString(true)}`);
+    await vscode.commands.executeCommand("vscode.open", uri);
+    return uri;
+  }
+
+  register("peershare.openShared", async (arg?: unknown) => {
+    if (!requireNode()) return;
+    const ref = refArg(arg) ?? (await askLink("peershare: Open Shared Hash"));
+    if (!ref) return;
+    return openShared(ref);
+  });
+
+  register("peershare.openSharedItem", async (arg?: unknown) => {
+    const node = arg as TreeNode | undefined;
+    const open = node?.open;
+    if (!open) return;
+    if (open.kind === "file") {
+      if (!fs.existsSync(open.path)) return void vscode.window.showWarningMessage(`peershare: ${open.path} is no longer there`);
+      return vscode.commands.executeCommand("vscode.open", vscode.Uri.file(open.path));
+    }
+    if (!requireNode()) return;
+    const ref = parseLinkOrId(open.link);
+    if (ref) return openShared(ref);
+  });
+
+  register("peershare.copyShareLink", async (arg?: unknown) => {
+    let value = arg && typeof arg === "object" ? (arg as TreeNode).copyValue : typeof arg === "string" ? arg : undefined;
+    if (!value) {
+      const own = shareRecords();
+      if (!own.length) return void vscode.window.showInformationMessage("peershare: nothing shared from this workspace yet");
+      const pick = await vscode.window.showQuickPick(
+        own.map((r) => ({ label: r.name, description: `${formatBytes(r.size)} · ${shortId(r.contentId, 12)}`, link: r.link })),
+        { title: "peershare: Copy Share Link", placeHolder: "Choose a shared file" },
+      );
+      value = pick?.link;
+      if (!value) return;
+    }
+    await vscode.env.clipboard.writeText(value);
+    const isLink = value.startsWith("peershare://");
+    vscode.window.setStatusBarMessage(`peershare: ${isLink ? "link" : "content ID"} copied`, 3000);
+    return value;
+  });
 
   // ---- start -----------------------------------------------------------------------------
   renderViews();
@@ -439,7 +743,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
       state: () => nodeHost.state,
       pid: () => nodeHost.pid,
       request: (method, params) => nodeHost.request(method, params),
-      snapshot: () => ({ info, peers, routing, refreshes }),
+      snapshot: () => ({ info, peers, routing, refreshes, transfers: transfers.rows(), shared: sharedProvider.items }),
       whenReady: (timeoutMs = 30_000) =>
         new Promise<NodeInfo>((resolve, reject) => {
           const done = (v: NodeInfo | Error) => {

@@ -11,6 +11,8 @@ export interface PeershareSettings {
   alpha: number;
   cacheSizeMB: number;
   iceServers: string[];
+  /** Always move file bytes over WebRTC (node config bulkPath "webrtc"), even when a direct TLS path exists. */
+  forceWebRtc: boolean;
   /** Node.js executable for the node-host; empty = the extension host's own runtime. */
   nodePath: string;
 }
@@ -26,6 +28,7 @@ export const DEFAULT_SETTINGS: PeershareSettings = {
   alpha: 3,
   cacheSizeMB: 1024,
   iceServers: [],
+  forceWebRtc: false,
   nodePath: "",
 };
 
@@ -44,10 +47,17 @@ export const CONFIG_KEYS: Partial<Record<SettingKey, string>> = {
   alpha: "alpha",
   cacheSizeMB: "cacheSizeMB",
   iceServers: "iceServers",
+  forceWebRtc: "bulkPath",
 };
 
+/** The node's value for a setting, where it differs in type or meaning from the extension's. */
+export function nodeValue(setting: SettingKey, s: PeershareSettings): PeershareSettings[SettingKey] {
+  if (setting === "forceWebRtc") return s.forceWebRtc ? "webrtc" : "auto";
+  return s[setting];
+}
+
 /** Keys the extension syncs into the node's config after it starts (bootstrap peers go on the command line). */
-export const SYNCED_AT_START: SettingKey[] = ["replicationFactor", "k", "alpha", "cacheSizeMB", "iceServers"];
+export const SYNCED_AT_START: SettingKey[] = ["replicationFactor", "k", "alpha", "cacheSizeMB", "iceServers", "forceWebRtc"];
 
 /** Coerces raw values (from VS Code's configuration) into settings, falling back to defaults. */
 export function normalizeSettings(raw: Partial<Record<SettingKey, unknown>>): PeershareSettings {
@@ -64,8 +74,9 @@ export function normalizeSettings(raw: Partial<Record<SettingKey, unknown>>): Pe
     replicationFactor: int(raw.replicationFactor, d.replicationFactor, 1, 20),
     k: int(raw.k, d.k, 2, 64),
     alpha: int(raw.alpha, d.alpha, 1, 16),
-    cacheSizeMB: int(raw.cacheSizeMB, d.cacheSizeMB, 0, 1_048_576),
+    cacheSizeMB: int(raw.cacheSizeMB, d.cacheSizeMB, 16, 1_048_576),
     iceServers: strList(raw.iceServers, d.iceServers),
+    forceWebRtc: typeof raw.forceWebRtc === "boolean" ? raw.forceWebRtc : d.forceWebRtc,
     nodePath: str(raw.nodePath, d.nodePath),
   };
 }
@@ -102,15 +113,19 @@ export interface ConfigChange {
 
 /**
  * The config.set calls that bring the node's config in line with the settings, for `keys`.
- * Keys the node does not report in config.get are skipped (it does not know them).
+ * Keys the node does not report in config.get are skipped (it does not know them). Values equal to
+ * the running node's are skipped too, unless `always` (a setting the user just changed: config.get
+ * reports what the node runs with, while the node's saved config may hold a value set earlier for
+ * its next start, so the change must be written even when it equals the running value).
  */
-export function configChanges(settings: PeershareSettings, nodeConfig: ConfigValues, keys: SettingKey[]): ConfigChange[] {
+export function configChanges(settings: PeershareSettings, nodeConfig: ConfigValues, keys: SettingKey[], always = false): ConfigChange[] {
   const out: ConfigChange[] = [];
   for (const setting of keys) {
     const key = CONFIG_KEYS[setting];
     if (!key || !(key in nodeConfig)) continue;
-    if (same(settings[setting], nodeConfig[key])) continue;
-    out.push({ setting, key, value: encodeConfigValue(settings[setting]) });
+    const value = nodeValue(setting, settings);
+    if (!always && same(value, nodeConfig[key])) continue;
+    out.push({ setting, key, value: encodeConfigValue(value) });
   }
   return out;
 }

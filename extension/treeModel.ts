@@ -23,6 +23,8 @@ export interface TreeNode {
   copyValue?: string;
   children?: TreeNode[];
   expanded?: boolean;
+  /** What a click (and the Open action) opens: a shared file by its link, or a local file. */
+  open?: { kind: "link"; link: string; name?: string } | { kind: "file"; path: string };
 }
 
 const STATE_ICONS: Record<ContactInfo["state"], IconSpec> = {

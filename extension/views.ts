@@ -29,6 +29,7 @@ export class NodeTreeProvider implements vscode.TreeDataProvider<TreeNode> {
     if (node.tooltip) item.tooltip = new vscode.MarkdownString(node.tooltip);
     if (node.icon) item.iconPath = new vscode.ThemeIcon(node.icon.id, node.icon.color ? new vscode.ThemeColor(node.icon.color) : undefined);
     item.contextValue = node.contextValue;
+    if (node.open) item.command = { command: "peershare.openSharedItem", title: "Open", arguments: [node] };
     return item;
   }
 

@@ -1,6 +1,6 @@
 // Plain-text rendering of API results for the terminal (scripts use --json instead).
 
-import { ClosestResult, ContactInfo, LookupResult, RoutingInfo, ValueRecordInfo } from "./rpc/api-types";
+import { ClosestResult, ContactInfo, ContentStatus, LookupResult, RoutingInfo, ValueRecordInfo } from "./rpc/api-types";
 
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
@@ -54,5 +54,15 @@ export function formatClosest(r: ClosestResult): string {
   return [
     `${r.closest.length} closest to ${r.key} (${r.hops} hop(s), ${r.queried} asked, ${r.durationMs.toFixed(1)} ms):`,
     table(["ID", "ADDRESS", "DISTANCE"], r.closest.map((c) => [c.id, `${c.host}:${c.port}`, c.distance.slice(0, 16) + "…"])),
+  ].join("\n");
+}
+
+export function formatStatus(s: ContentStatus): string {
+  const yesNo = (v: boolean | null) => (v === null ? "?" : v ? "yes" : "no");
+  const rows = s.holders.map((h) => [shortId(h.id) + (h.self ? " (this node)" : ""), `${h.host}:${h.port}`, h.live ? "live" : "not answering", yesNo(h.complete)]);
+  return [
+    `${s.contentId}`,
+    `  ${s.liveHolders} live holder(s) of r = ${s.replication}: ${s.met ? "replication met" : "UNDER-REPLICATED"}`,
+    rows.length ? table(["HOLDER", "ADDRESS", "STATE", "ALL CHUNKS"], rows) : "  no node announced it",
   ].join("\n");
 }

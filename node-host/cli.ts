@@ -11,7 +11,8 @@ import { Api, ApiMethod, FetchInfo, TransferInfo } from "./rpc/api-types";
 import { connectLocal } from "./rpc/local-socket";
 import { runDaemon } from "./daemon";
 import { ConfigError, loadConfig, saveSetting, SETTINGS, defaultConfig, isSettingName } from "./config";
-import { formatClosest, formatLookup, formatPeers, formatRouting, formatValue, table } from "./cli-format";
+import { formatClosest, formatLookup, formatPeers, formatRouting, formatStatus, formatValue, table } from "./cli-format";
+import { MAX_REPLICATION } from "./replication/factors";
 import { VERSION } from "./node";
 import { parseShareLink } from "./cas";
 
@@ -34,7 +35,8 @@ Node:
   peers                 known peers with state, round-trip time and last seen
   routing               the routing table, bucket by bucket
 Files:
-  share PATH            share a file (private unless --public); prints its link
+  share PATH            share a file (private unless --public); prints its link  [--replication N]
+  status ID|LINK        which live nodes hold a shared file, and whether it has its r copies
   fetch ID|LINK         fetch a shared file from its holders  [-o PATH]
   cat ID|LINK           write a shared file to stdout
   ls                    what the store holds: own shares, replicas, cache
@@ -83,11 +85,17 @@ put      publishes VALUE (at most 800 bytes) signed by this node under a key der
 get      fetches the value under KEY from any node; its signature is checked
 
 KEY is 64 hex digits, or any other text, which is hashed with SHA-256.`,
-  share: `Usage: peershare share PATH [--public] [--json]
+  share: `Usage: peershare share PATH [--public] [--replication N] [--json]
 
-Adds the file to this node's store and announces this node as its holder. A private share (the
-default) is encrypted: its link carries the key, and other nodes only ever hold ciphertext.
+Adds the file to this node's store, announces this node as its holder, and copies it to the N-1
+live nodes closest to its content ID (N: --replication, else the "replication" setting, default 3),
+which keep it and repair lost copies. A private share (the default) is encrypted: its link carries
+the key, and other nodes only ever hold ciphertext.
 --public stores plaintext that anyone with the content ID can read.`,
+  status: `Usage: peershare status ID|LINK [--json]
+
+Lists the nodes that announced they hold the file, whether each answers now and holds every chunk,
+and whether the file has its r live copies.`,
   fetch: `Usage: peershare fetch ID|LINK [-o PATH] [--json]
 
 Fetches a shared file from its holders (several at once), verifying every chunk. An interrupted
@@ -129,6 +137,7 @@ const OPTIONS = {
   version: { type: "boolean" },
   public: { type: "boolean" },
   out: { type: "string", short: "o" },
+  replication: { type: "string" },
 } satisfies ParseArgsConfig["options"];
 
 type Flags = ReturnType<typeof parse>["values"];
@@ -289,8 +298,14 @@ async function cmdFiles(flags: Flags, command: string, args: string[]): Promise<
   switch (command) {
     case "share": {
       needArgs(args, 1, "share PATH");
-      const r = await withNode(flags, "content.share", { path: path.resolve(args[0]), public: flags.public === true });
-      return print(flags, r, () => `shared ${r.name} (${humanBytes(r.size)}, ${r.chunks} chunk(s), ${r.public ? "public" : "private, encrypted"})\n  ${r.link}\n  announced to ${r.announcedTo} node(s); fetch it with: peershare fetch '${r.link}'`);
+      const replication = intFlag(flags.replication, "replication", 1, MAX_REPLICATION);
+      const r = await withNode(flags, "content.share", { path: path.resolve(args[0]), public: flags.public === true, replication });
+      return print(flags, r, () => `shared ${r.name} (${humanBytes(r.size)}, ${r.chunks} chunk(s), ${r.public ? "public" : "private, encrypted"})\n  ${r.link}\n  announced to ${r.announcedTo} node(s); copied to ${r.replicas} of ${r.replication - 1} other node(s)\n  fetch it with: peershare fetch '${r.link}'`);
+    }
+    case "status": {
+      needArgs(args, 1, "status ID|LINK");
+      const r = await withNode(flags, "content.status", { link: args[0] });
+      return print(flags, r, () => formatStatus(r));
     }
     case "fetch": {
       needArgs(args, 1, "fetch ID|LINK");
@@ -365,6 +380,7 @@ async function run(argv: string[]): Promise<void> {
     case "dht":
       return cmdDht(flags, args);
     case "share":
+    case "status":
     case "fetch":
     case "cat":
     case "ls":

@@ -47,6 +47,10 @@ export const SETTINGS = {
   recordTtlMs: { kind: "number", default: 86_400_000, min: 10_000, max: 172_800_000, live: true, help: "lifetime of published records" },
   uploadLimitMBps: { kind: "number", default: 0, min: 0, max: 100_000, live: true, help: "cap on upload rate in MB/s (0 = none)" },
   cacheSizeMB: { kind: "number", default: 1024, min: 16, max: 1_048_576, live: true, help: "size of the cache of fetched files, in MiB" },
+  repairIntervalMs: { kind: "number", default: 60_000, min: 100, max: 86_400_000, live: true, help: "how often held files are checked for missing copies" },
+  repairMBPerSweep: { kind: "number", default: 256, min: 1, max: 1_048_576, live: true, help: "most MiB one repair sweep (or a leave's hand-off) sends" },
+  replicaQuotaMB: { kind: "number", default: 4096, min: 0, max: 1_048_576, live: true, help: "most MiB of replicas accepted from one peer" },
+  handoffTimeoutMs: { kind: "number", default: 15_000, min: 0, max: 600_000, live: true, help: "time a leaving node spends handing its files on" },
   bulkPath: { kind: "string", default: "auto", choices: ["auto", "webrtc"], live: false, help: "auto: TLS when a peer is reachable, else WebRTC; webrtc: always WebRTC" },
   iceServers: { kind: "list", default: [], live: false, help: "STUN/TURN URLs for WebRTC (none needed on a LAN)" },
 } satisfies Record<string, Setting>;
@@ -68,6 +72,10 @@ export interface Config {
   recordTtlMs: number;
   cacheSizeMB: number;
   uploadLimitMBps: number;
+  repairIntervalMs: number;
+  repairMBPerSweep: number;
+  replicaQuotaMB: number;
+  handoffTimeoutMs: number;
   bulkPath: string;
   iceServers: string[];
 }

@@ -1,12 +1,18 @@
 // The node's periodic work: health checks of known peers, refresh of idle buckets, republishing
-// of records, and re-joining while the routing table is empty. Each job runs on its own interval
+// of records, re-joining while the routing table is empty, and the jobs the node adds (repair). Each job runs on its own interval
 // (configurable, so tests can run them fast) and never overlaps itself.
 
 import { Dht } from "./dht/dht";
 import { Config } from "./config";
 import { Address } from "./dht/transport";
 
-interface Job {
+export interface JobSpec {
+  name: string;
+  intervalMs: () => number;
+  run: () => Promise<unknown>;
+}
+
+interface Job extends JobSpec {
   name: string;
   intervalMs: () => number;
   run: () => Promise<unknown>;
@@ -23,6 +29,7 @@ export class Maintenance {
     private readonly dht: Dht,
     private readonly config: Config,
     private readonly log: (line: string) => void,
+    private readonly extraJobs: JobSpec[] = [],
   ) {}
 
   start(bootstrap: Address[]): void {
@@ -34,6 +41,7 @@ export class Maintenance {
       { name: "health", intervalMs: () => c.healthCheckIntervalMs, run: () => this.dht.checkHealth(), running: false },
       { name: "refresh", intervalMs: () => Math.max(100, Math.floor(c.refreshIntervalMs / 4)), run: () => this.dht.refreshBuckets(), running: false },
       { name: "republish", intervalMs: () => Math.max(100, Math.floor(c.republishIntervalMs / 4)), run: () => this.dht.republish(), running: false },
+      ...this.extraJobs.map((j) => ({ ...j, running: false })),
     ];
     this.reschedule();
     void this.join();
@@ -71,8 +79,12 @@ export class Maintenance {
     }
   }
 
-  stop(): void {
-    for (const job of this.jobs) if (job.timer) clearInterval(job.timer);
+  /** Stops the timers and waits (up to waitMs) for jobs already running to finish. */
+  async stop(waitMs = 2000): Promise<void> {
+    const jobs = this.jobs;
     this.jobs = [];
+    for (const job of jobs) if (job.timer) clearInterval(job.timer);
+    const deadline = Date.now() + waitMs;
+    while (jobs.some((j) => j.running) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -15,6 +15,10 @@ import { ContentService } from "./transfer/content-service";
 import { BulkNode, createBulkNode } from "./transport/bulk-client";
 import { Signaller } from "./transport/webrtc-bulk";
 import { ByteRateLimiter } from "./util/byte-rate-limiter";
+import { ReplicationFactors } from "./replication/factors";
+import { ReplicaSink } from "./replication/replica-sink";
+import { Replicator } from "./replication/replicator";
+import { Repair } from "./replication/repair";
 
 export const VERSION: string = (() => {
   try {
@@ -70,10 +74,13 @@ export class PeershareNode extends EventEmitter {
     readonly bulk: BulkNode,
     readonly content: ContentService,
     private readonly uploadLimit: ByteRateLimiter,
+    readonly replicator: Replicator,
+    private readonly repair: Repair,
     readonly log: (line: string) => void,
   ) {
     super();
-    this.maintenance = new Maintenance(dht, config, log);
+    this.maintenance = new Maintenance(dht, config, log, [{ name: "repair", intervalMs: () => config.repairIntervalMs, run: () => repair.sweep() }]);
+    content.replicate = async (contentId, r) => (await repair.afterShare(contentId, r)).copies;
     content.transfers.on("progress", (t) => this.emit("transfer.progress", t));
     // Provider records live in other nodes' memory: announce our shares again once this node has
     // peers after a start (whether it joined them or they joined it), when the table has filled a bit.
@@ -108,6 +115,16 @@ export class PeershareNode extends EventEmitter {
     const dht = new Dht(transport, dhtSettings(config), identity);
     const uploadLimit = new ByteRateLimiter(config.uploadLimitMBps * 1e6);
     const store = await ContentStore.open(path.join(opts.dataDir, "store"), { cacheLimitBytes: config.cacheSizeMB * 1024 * 1024 });
+    const MiB = 1024 * 1024;
+    const factors = new ReplicationFactors(opts.dataDir, () => config.replication);
+    const sink = new ReplicaSink({
+      store,
+      factors,
+      quotaBytesPerPeer: () => config.replicaQuotaMB * MiB,
+      onComplete: async (contentId) => void (await dht.provide(contentId)),
+      log,
+    });
+    await sink.load();
     const bulk = await createBulkNode({
       identity,
       host: config.host,
@@ -119,6 +136,7 @@ export class PeershareNode extends EventEmitter {
           return bytes;
         },
       },
+      sink,
       signaller: dhtSignaller(dht),
       forceWebRtc: config.bulkPath === "webrtc",
       iceServers: config.iceServers,
@@ -126,7 +144,9 @@ export class PeershareNode extends EventEmitter {
     });
     if (!bulk.tcpListening) log(`TCP port ${transport.local.port} unavailable (${bulk.tcpError}); serving over WebRTC only`);
     const content = new ContentService(store, dht, bulk.client, path.join(opts.dataDir, "downloads"), opts.dataDir);
-    const node = new PeershareNode(opts.dataDir, config, identity, transport, dht, bulk, content, uploadLimit, log);
+    const replicator = new Replicator(store, dht, bulk.client, factors, transport.local);
+    const repair = new Repair(replicator, { bytesPerSweep: () => config.repairMBPerSweep * MiB }, log);
+    const node = new PeershareNode(opts.dataDir, config, identity, transport, dht, bulk, content, uploadLimit, replicator, repair, log);
     node.loadPublished();
     log(`node ${identity.id.toString("hex")} listening on udp ${transport.local.host}:${transport.local.port}`);
     node.maintenance.start(bootstrap);
@@ -169,11 +189,27 @@ export class PeershareNode extends EventEmitter {
     writeFileAtomic(path.join(this.dataDir, PUBLISHED_FILE), JSON.stringify(items));
   }
 
-  /** Leaves the network (neighbours are told) and closes. Safe to call more than once. */
+  /**
+   * Before leaving: hands each content whose copies would drop below r without this node to the
+   * nearest live nodes lacking it, for at most handoffTimeoutMs.
+   */
+  private async handOff(): Promise<void> {
+    const timeoutMs = this.config.handoffTimeoutMs;
+    if (timeoutMs === 0 || this.dht.table.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs)));
+    const report = await Promise.race([this.repair.handoff().catch((err: Error) => (this.log(`hand-off failed: ${err.message}`), null)), timedOut]);
+    clearTimeout(timer);
+    if (report === null) this.log(`hand-off unfinished after ${timeoutMs} ms`);
+    else if (report.copies) this.log(`handed ${report.copies} copy(ies) on (${report.bytes} bytes) before leaving`);
+  }
+
+  /** Hands its files on where needed, leaves the network (neighbours are told) and closes. Safe to call more than once. */
   stop(): Promise<void> {
     if (!this.stopping) {
       this.stopping = (async () => {
-        this.maintenance.stop();
+        await this.maintenance.stop();
+        await this.handOff();
         await this.dht.leave().catch(() => undefined);
         await this.bulk.close().catch(() => undefined);
         await this.content.store.close().catch(() => undefined);

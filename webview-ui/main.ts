@@ -89,7 +89,7 @@ document.addEventListener("click", (event) => {
   const action = target.dataset.action;
   const id = target.dataset.id;
   const command = target.dataset.command;
-  if (id && (action === "pause" || action === "resume" || action === "cancel")) {
+  if (id && (action === "pause" || action === "resume" || action === "cancel" || action === "open")) {
     vscode.postMessage({ type: "transferAction", id, action });
   } else if (command === "restartNode" || command === "copyNodeId" || command === "showLog") {
     vscode.postMessage({ type: "command", command });

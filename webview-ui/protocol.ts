@@ -31,15 +31,21 @@ export interface TransferRow {
   contentId: string;
   totalBytes: number;
   doneBytes: number;
+  /** Bytes per second: the current rate while active, the average over the whole transfer once done. */
   rateBps: number;
-  holders: HolderProgress[];
+  /** Nodes the transfer gets bytes from (or sends them to). */
+  holders: number;
+  /** Per-holder rates, when known. */
+  holderDetails?: HolderProgress[];
   /** Seconds to completion, null when unknown. */
   etaSec: number | null;
   state: TransferState;
   error?: string;
+  /** Where the file was written, once done. */
+  path?: string;
 }
 
-export type TransferAction = "pause" | "resume" | "cancel";
+export type TransferAction = "pause" | "resume" | "cancel" | "open";
 
 /** Extension → webview. */
 export type ToWebview =
@@ -57,7 +63,7 @@ export type FromWebview =
 export type PanelCommand = "restartNode" | "copyNodeId" | "showLog";
 
 const PANEL_COMMANDS: readonly string[] = ["restartNode", "copyNodeId", "showLog"];
-const ACTIONS: readonly string[] = ["pause", "resume", "cancel"];
+const ACTIONS: readonly string[] = ["pause", "resume", "cancel", "open"];
 
 /** Validates a message received from the webview (it is untrusted input). */
 export function isFromWebview(m: unknown): m is FromWebview {

@@ -22,16 +22,20 @@ export function rowView(t: TransferRow): RowView {
   if (t.state === "active" || t.state === "queued") actions.push("pause");
   if (t.state === "paused" || t.state === "failed") actions.push("resume");
   if (t.state !== "done" && t.state !== "cancelled") actions.push("cancel");
+  if (t.state === "done" && t.path) actions.push("open");
   const active = t.state === "active";
+  const details = t.holderDetails ?? [];
   return {
     id: t.id,
     name: t.name || shortId(t.contentId, 12),
     directionIcon: t.direction === "download" ? "↓" : "↑",
     percent,
     progressText: `${formatBytes(t.doneBytes)} / ${formatBytes(t.totalBytes)} (${percent.toFixed(percent >= 10 || percent === 0 ? 0 : 1)}%)`,
-    rateText: active ? formatRate(t.rateBps) : "—",
-    holdersText: String(t.holders.length),
-    holdersTitle: t.holders.map((h) => `${shortId(h.id, 12)}  ${formatRate(h.rateBps)}`).join("\n"),
+    rateText: active || (t.state === "done" && t.rateBps > 0) ? formatRate(t.rateBps) : "—",
+    holdersText: String(t.holders),
+    holdersTitle: details.length
+      ? details.map((h) => `${shortId(h.id, 12)}  ${formatRate(h.rateBps)}`).join("\n")
+      : `${t.holders} ${t.holders === 1 ? "holder" : "holders"}`,
     etaText: active ? formatDuration(t.etaSec) : t.state === "done" ? "done" : "—",
     stateText: t.state === "failed" && t.error ? `failed: ${t.error}` : t.state,
     actions,

@@ -131,6 +131,12 @@ export class ContentStore {
     return this.objects.has(id);
   }
 
+  /** The object's pins, or null when the store does not know it. */
+  pinsOf(id: Buffer): PinReason[] | null {
+    const entry = this.index.entries.get(id.toString("hex"));
+    return entry ? [...entry.pins] : null;
+  }
+
   async pin(ids: Buffer[], reason: PinReason): Promise<void> {
     for (const id of ids) this.index.entries.get(id.toString("hex"))?.pins.add(reason);
     this.dirty = true;

@@ -228,6 +228,23 @@ export class Dht extends EventEmitter {
     await Promise.allSettled(contacts.map((c) => this.transport.request({ host: c.host, port: c.port, id: c.id, publicKey: c.publicKey }, { type: "leave" }, { timeoutMs })));
   }
 
+  /** True when the contact was heard from within the health-check interval, or answers a ping now. */
+  async isAlive(contact: Contact): Promise<boolean> {
+    const entry = this.table.get(contact.id);
+    if (entry && entry.failures === 0 && entry.lastSeen >= this.now() - this.settings.healthCheckIntervalMs) return true;
+    return this.ping(contact);
+  }
+
+  /** True when the contact answers a ping (a miss counts toward dropping it, as for any request). */
+  async ping(contact: Contact, timeoutMs?: number): Promise<boolean> {
+    try {
+      await this.call(contact, { type: "ping" }, timeoutMs ? { timeoutMs } : undefined);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   // ---- lookups -------------------------------------------------------------------
 
   private lookup(target: Id, query: (c: Contact) => Promise<{ contacts: Contact[]; found?: boolean }>): Promise<LookupOutcome> {

@@ -121,6 +121,9 @@ export interface ShareInfo {
   bytesWritten: number;
   /** Nodes that accepted this node's provider record. */
   announcedTo: number;
+  /** The replication factor asked for, and the other nodes that now hold a full copy. */
+  replication: number;
+  replicas: number;
 }
 
 export type TransferState = "running" | "paused" | "done" | "failed" | "cancelled";
@@ -166,6 +169,30 @@ export interface ContentInfo {
   public: boolean;
 }
 
+export interface HolderStatus {
+  id: string;
+  host: string;
+  port: number;
+  /** This node itself. */
+  self: boolean;
+  /** Answered a ping just now. */
+  live: boolean;
+  /** Holds the manifest and every chunk (asked of live holders); null when it could not be told. */
+  complete: boolean | null;
+}
+
+export interface ContentStatus {
+  contentId: string;
+  /** The replication factor r the content should have. */
+  replication: number;
+  /** Nodes with a provider record for the content, live or not. */
+  holders: HolderStatus[];
+  /** How many holders are live. */
+  liveHolders: number;
+  /** True when at least r holders are live. */
+  met: boolean;
+}
+
 export interface StoredContent {
   contentId: string;
   name: string | null;
@@ -193,7 +220,10 @@ export interface Api {
   "dht.get": [{ key: string }, ValueRecordInfo];
   "config.get": [{ key?: string }, ConfigValues];
   "config.set": [{ key: string; value: string }, ConfigSetResult];
-  "content.share": [{ path: string; public?: boolean }, ShareInfo];
+  /** `replication` defaults to the node's setting. */
+  "content.share": [{ path: string; public?: boolean; replication?: number }, ShareInfo];
+  /** Which live nodes hold a content (by ID or link) and whether it has its r copies. */
+  "content.status": [{ link: string }, ContentStatus];
   /** Fetches into `out` (a directory, or a file path); default: the data dir's downloads/. */
   "content.fetch": [{ link: string; out?: string }, FetchInfo];
   "content.info": [{ link: string }, ContentInfo];

@@ -11,6 +11,9 @@ import { ValueRecord } from "../dht/messages";
 import { valueKey } from "../dht/records";
 import { LookupOutcome } from "../dht/lookup";
 import { isSettingName, SETTINGS } from "../config";
+import { parseShareLink } from "../cas";
+import { MAX_REPLICATION } from "../replication/factors";
+import { contentStatus } from "../replication/status";
 
 export type ApiHandlers = { [M in ApiMethod]: (params: Api[M][0]) => Promise<Api[M][1]> | Api[M][1] };
 
@@ -209,7 +212,20 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
 
     "content.share": (params) => {
       const filePath = stringParam(params, "path");
-      return node.content.share(filePath, { public: (params as { public?: unknown }).public === true });
+      const replication = (params as { replication?: unknown }).replication ?? node.config.replication;
+      if (typeof replication !== "number" || !Number.isInteger(replication) || replication < 1 || replication > MAX_REPLICATION) invalid(`replication must be a whole number from 1 to ${MAX_REPLICATION}`);
+      return node.content.share(filePath, { public: (params as { public?: unknown }).public === true, replication });
+    },
+
+    "content.status": (params) => {
+      const link = stringParam(params, "link");
+      let contentId: string;
+      try {
+        contentId = parseShareLink(link).contentId;
+      } catch (err) {
+        invalid((err as Error).message);
+      }
+      return contentStatus(node.replicator, Buffer.from(contentId, "hex"));
     },
 
     "content.fetch": (params) => {

@@ -25,6 +25,8 @@ export class ContentService {
   readonly transfers = new Transfers();
   /** This node's own shares, with their links (the data dir is private to its owner). */
   private readonly own = new Map<string, OwnShare>();
+  /** Makes the first copies of a new share on other nodes; returns how many hold it (set by the node). */
+  replicate: ((contentId: Buffer, r: number) => Promise<number>) | null = null;
 
   constructor(
     readonly store: ContentStore,
@@ -60,7 +62,7 @@ export class ContentService {
     return [...this.own.values()];
   }
 
-  async share(filePath: string, options: { public?: boolean; onProgress?: (done: number, total: number) => void } = {}): Promise<ShareInfo> {
+  async share(filePath: string, options: { public?: boolean; replication?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<ShareInfo> {
     const absolute = path.resolve(filePath);
     const stat = await fs.promises.stat(absolute).catch(() => null);
     if (!stat) throw new Error(`no such file: ${absolute}`);
@@ -68,6 +70,8 @@ export class ContentService {
     const result = await shareFile(this.store, absolute, { public: options.public, onProgress: options.onProgress });
     this.rememberShare({ contentId: result.contentId, link: result.link, name: result.manifest.name, size: result.manifest.size, sharedAt: Date.now() });
     const announcedTo = await this.dht.provide(Buffer.from(result.contentId, "hex"));
+    const replication = options.replication ?? 1;
+    const replicas = this.replicate ? await this.replicate(Buffer.from(result.contentId, "hex"), replication) : 0;
     return {
       contentId: result.contentId,
       link: result.link,
@@ -77,13 +81,20 @@ export class ContentService {
       public: result.manifest.mode === "public",
       bytesWritten: result.bytesWritten,
       announcedTo,
+      replication,
+      replicas,
     };
   }
 
-  /** Holders of a content ID: nodes with a valid provider record for it, other than this one. */
+  /**
+   * Holders of a content ID: nodes with a valid provider record for it, other than this one, that
+   * are alive (a crashed holder's record outlives it, and dialling it costs a connect timeout).
+   */
   async findHolders(contentId: Buffer): Promise<BulkPeer[]> {
     const { providers } = await this.dht.findProviders(contentId);
-    return providers.filter((p) => !p.provider.id.equals(this.dht.id)).map((p) => p.provider);
+    const others = providers.filter((p) => !p.provider.id.equals(this.dht.id)).map((p) => p.provider);
+    const alive = await Promise.all(others.map((p) => this.dht.isAlive(p)));
+    return others.filter((_, i) => alive[i]);
   }
 
   /** Starts a fetch and resolves when the file is written. */

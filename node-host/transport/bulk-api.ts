@@ -9,6 +9,11 @@ export type PutResult = "stored" | "refused";
 /** Where objects pushed by peers go (replication). The sink checks the bytes hash to the id. */
 export interface ObjectSink {
   putObject(from: Id, id: Buffer, bytes: Buffer): Promise<PutResult>;
+  /**
+   * Which of `ids` this node holds, one flag per id. With `replication` > 0 the peer offers the
+   * content whose manifest is ids[0] for replication with that factor (see bulk-protocol.ts).
+   */
+  offer?(from: Id, ids: Buffer[], replication: number): Promise<boolean[]>;
 }
 
 /** The peer at the dialled address proved a different identity than the one expected (or none). */

@@ -47,7 +47,12 @@ export interface BulkNodeOptions {
 export interface BulkNodeClient extends BulkClient {
   /** Pushes a replica; "refused" when the peer's policy declines it. */
   putObject(peer: BulkPeer, id: Buffer, bytes: Buffer, signal?: AbortSignal): Promise<PutResult>;
+  /** Which of `ids` the peer holds; `replication` > 0 offers the content ids[0] names (see ObjectSink). */
+  hasObjects(peer: BulkPeer, ids: Buffer[], replication?: number, signal?: AbortSignal): Promise<boolean[]>;
 }
+
+/** Ids asked about per HAS_OBJECTS request (a manifest may list far more chunks). */
+const HAS_BATCH = 4096;
 
 export interface BulkNode {
   client: BulkNodeClient;
@@ -124,6 +129,19 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
       if (res.type === "error" && res.code === ErrorCodes.refused) return "refused";
       throw remoteError(peer.id, res);
     },
+    async hasObjects(peer, ids, replication = 0, signal) {
+      const out: boolean[] = [];
+      for (let i = 0; i < ids.length; i += HAS_BATCH) {
+        const batch = ids.slice(i, i + HAS_BATCH);
+        // every batch carries the offer's content id first, so the peer can tell what it is for
+        const objectIds = replication > 0 && i > 0 ? [ids[0], ...batch] : batch;
+        const res = await call(peer, { type: "has", replication, objectIds }, signal);
+        if (res.type !== "have") throw remoteError(peer.id, res);
+        const skip = objectIds.length - batch.length;
+        for (let j = 0; j < batch.length; j++) out.push((res.bits[(j + skip) >> 3] & (0x80 >> ((j + skip) & 7))) !== 0);
+      }
+      return out;
+    },
     async pathTo(peer): Promise<BulkPath> {
       return (await pool.get(peer)).path;
     },
@@ -156,10 +174,19 @@ function serveHandler(source: ObjectSource, sink?: ObjectSink): ServeHandler {
       if (bytes.length > MAX_OBJECT_BYTES) return { type: "error", code: ErrorCodes.tooLarge, text: "object too large to send" };
       return { type: "object", bytes };
     }
-    if (!sink) return { type: "error", code: ErrorCodes.unsupported, text: "this node does not accept replicas" };
+    if (!sink || (req.type === "has" && !sink.offer)) return { type: "error", code: ErrorCodes.unsupported, text: "this node does not accept replicas" };
+    if (req.type === "has") return { type: "have", bits: packBits(await sink.offer!(peer, req.objectIds, req.replication)) };
     const result = await sink.putObject(peer, req.objectId, req.bytes);
     return result === "stored" ? { type: "ok" } : { type: "error", code: ErrorCodes.refused, text: "replica refused" };
   };
+}
+
+function packBits(flags: boolean[]): Buffer {
+  const bits = Buffer.alloc(Math.ceil(flags.length / 8));
+  flags.forEach((f, i) => {
+    if (f) bits[i >> 3] |= 0x80 >> (i & 7);
+  });
+  return bits;
 }
 
 function remoteError(peer: Id, res: { type: string; code?: number; text?: string }): Error {

@@ -8,6 +8,9 @@
 // 0) is the identity handshake, sent once by each side before anything else (see bulk-handshake.ts).
 // PING (either side, request id 0) is answered by PONG at once: a dialler waiting on a slow request
 // can tell a busy peer from a vanished one (a killed WebRTC peer is otherwise noticed after ~13 s).
+// HAS_OBJECTS asks which of a list of objects the peer holds (answered by HAVE, one bit per id), so a
+// replicator sends only what is missing; its replication byte, when not 0, offers the content whose
+// manifest is the first id for replication with that factor.
 
 export const ID_BYTES = 32;
 /**
@@ -26,9 +29,11 @@ export const FrameTypes = {
   pong: 0x03,
   get: 0x10,
   put: 0x11,
+  has: 0x12,
   object: 0x20,
   not_found: 0x21,
   ok: 0x22,
+  have: 0x23,
   error: 0x2f,
 } as const;
 
@@ -41,17 +46,19 @@ export const ErrorCodes = {
 
 export type BulkRequest =
   | { type: "get"; requestId: number; objectId: Buffer }
-  | { type: "put"; requestId: number; objectId: Buffer; bytes: Buffer };
+  | { type: "put"; requestId: number; objectId: Buffer; bytes: Buffer }
+  | { type: "has"; requestId: number; replication: number; objectIds: Buffer[] };
 
 export type BulkResponse =
   | { type: "object"; requestId: number; bytes: Buffer }
   | { type: "not_found"; requestId: number }
   | { type: "ok"; requestId: number }
+  | { type: "have"; requestId: number; bits: Buffer }
   | { type: "error"; requestId: number; code: number; text: string };
 
 export type BulkHello = { type: "hello"; requestId: 0; publicKey: Buffer; signature: Buffer };
 
-export type BulkKeepalive = { type: "ping" | "pong"; requestId: 0 };
+export type BulkKeepalive = { type: "ping"; requestId: 0 } | { type: "pong"; requestId: 0 };
 
 export type BulkMessage = BulkHello | BulkKeepalive | BulkRequest | BulkResponse;
 
@@ -64,7 +71,7 @@ export class ProtocolError extends Error {
 }
 
 export function isRequest(m: BulkMessage): m is BulkRequest {
-  return m.type === "get" || m.type === "put";
+  return m.type === "get" || m.type === "put" || m.type === "has";
 }
 
 /** The frame as buffers to write in order; object bytes are not copied. */
@@ -86,8 +93,11 @@ function bodyOf(m: BulkMessage): Buffer[] {
       return [m.objectId];
     case "put":
       return [m.objectId, m.bytes];
+    case "has":
+      return [Buffer.from([m.replication]), ...m.objectIds];
     case "object":
-      return [m.bytes];
+    case "have":
+      return [m.type === "object" ? m.bytes : m.bits];
     case "not_found":
     case "ok":
     case "ping":
@@ -124,6 +134,15 @@ function decodeBody(type: number, requestId: number, body: Buffer): BulkMessage 
     case FrameTypes.put:
       need(body.length >= ID_BYTES, "PUT_OBJECT");
       return { type: "put", requestId, objectId: body.subarray(0, ID_BYTES), bytes: body.subarray(ID_BYTES) };
+    case FrameTypes.has: {
+      need(body.length >= 1 + ID_BYTES && (body.length - 1) % ID_BYTES === 0, "HAS_OBJECTS");
+      const objectIds: Buffer[] = [];
+      for (let off = 1; off < body.length; off += ID_BYTES) objectIds.push(body.subarray(off, off + ID_BYTES));
+      return { type: "has", requestId, replication: body[0], objectIds };
+    }
+    case FrameTypes.have:
+      need(body.length <= Math.ceil(MAX_OBJECT_BYTES / ID_BYTES / 8) + 1, "HAVE");
+      return { type: "have", requestId, bits: body };
     case FrameTypes.object:
       need(body.length <= MAX_OBJECT_BYTES, "OBJECT");
       return { type: "object", requestId, bytes: body };

@@ -34,7 +34,7 @@ export function makeSelfSignedCert(commonName = "peershare bulk"): TlsCredential
   const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
   const name = seq(der(0x31, seq(COMMON_NAME_OID, der(0x0c, Buffer.from(commonName, "utf8")))));
   const serial = randomBytes(12);
-  serial[0] &= 0x7f; // a positive INTEGER
+  serial[0] = (serial[0] & 0x3f) | 0x40; // positive, and minimal DER (no leading zero byte)
   const tbs = seq(
     der(0xa0, der(0x02, Buffer.from([2]))), // version v3
     der(0x02, serial),

@@ -13,7 +13,8 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { cliPath, startPeer } from "./peer.mjs";
+import crypto from "node:crypto";
+import { cliPath, cliShare, makePng, startPeer } from "./peer.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const scratch = process.env.SCRATCH ?? path.join(root, ".tmp/vscode-test");
@@ -102,10 +103,17 @@ function freePort() {
   });
 }
 
-function workspace(name, peer) {
+function workspace(name, peer, shared) {
   const ws = path.join(runDir, name);
   fs.mkdirSync(path.join(ws, ".vscode"), { recursive: true });
+  fs.mkdirSync(path.join(ws, "downloads"), { recursive: true });
   fs.writeFileSync(path.join(ws, "readme.txt"), "peershare end-to-end workspace\n");
+  // A file to share: different in every run and workspace, so its content ID is new each time.
+  fs.writeFileSync(
+    path.join(ws, "share-me.txt"),
+    `shared from the ${name} workspace\nnonce ${crypto.randomBytes(16).toString("hex")}\n${"the quick brown fox jumps over the lazy dog\n".repeat(200)}`,
+  );
+  fs.writeFileSync(path.join(ws, "links.md"), `# Links from a teammate\n\nThe notes: ${shared.notes.link}\n\nThe logo (public): ${shared.logo.link}\n`);
   fs.writeFileSync(
     path.join(ws, ".vscode/settings.json"),
     JSON.stringify({ "peershare.bootstrapPeers": [`127.0.0.1:${peer.port}`], "peershare.listenHost": "127.0.0.1" }, null, 2),
@@ -150,7 +158,15 @@ try {
     throw new Error("npm run package failed");
   }
   const list = spawnSync("unzip", ["-l", vsix], { encoding: "utf8" }).stdout ?? "";
-  for (const f of ["extension/out/extension.js", "extension/out/node-host.js", "extension/out/webview/main.js", "extension/package.json"]) {
+  for (const f of [
+    "extension/out/extension.js",
+    "extension/out/node-host.js",
+    "extension/out/webview/main.js",
+    "extension/package.json",
+    // the node-host's native WebRTC package, with its binary for this platform
+    "extension/out/node_modules/node-datachannel/package.json",
+    "node_datachannel.node",
+  ]) {
     if (!list.includes(f)) throw new Error(`the .vsix lacks ${f}`);
   }
   lap(`packaged ${path.relative(root, vsix)} (${(fs.statSync(vsix).size / 1024).toFixed(0)} KB)`);
@@ -182,15 +198,43 @@ try {
   const peer = await startPeer(cliPath(root), path.join(runDir, "peer"), path.join(runDir, "peer.log"));
   cleanups.push(() => peer.stop());
   lap(`second node ${peer.id.slice(0, 12)}… on ${peer.host}:${peer.port}`);
-  const wsUi = workspace("ws-ui", peer);
-  const wsExt = workspace("ws-ext", peer);
+  // Files the second node shares: a text file (private), an image (public), a binary (private).
+  const peerFiles = path.join(runDir, "peer-files");
+  fs.mkdirSync(peerFiles, { recursive: true });
+  const files = {
+    notes: path.join(peerFiles, "peer-notes.md"),
+    logo: path.join(peerFiles, "peer-logo.png"),
+    data: path.join(peerFiles, "peer-data.bin"),
+  };
+  fs.writeFileSync(files.notes, `# Notes from the second node\n\n- nonce ${crypto.randomBytes(8).toString("hex")}\n- shared with \`peershare share\`\n`);
+  fs.writeFileSync(files.logo, makePng(96, 64));
+  fs.writeFileSync(files.data, Buffer.concat([Buffer.from([0, 1, 2, 0, 255, 0]), crypto.randomBytes(300_000)]));
+  const cli = cliPath(root);
+  const shared = {
+    notes: await cliShare(cli, path.join(runDir, "peer"), files.notes),
+    logo: await cliShare(cli, path.join(runDir, "peer"), files.logo, { public: true }),
+    data: await cliShare(cli, path.join(runDir, "peer"), files.data),
+  };
+  lap(`second node shares ${Object.values(shared).map((s) => s.name).join(", ")}`);
+  const wsUi = workspace("ws-ui", peer, shared);
+  const wsExt = workspace("ws-ext", peer, shared);
 
   // 4. code-server
   const csLog = fs.openSync(path.join(runDir, "cs-server.log"), "w");
   const server = spawn(
     cs,
     [...csCommon, "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override", "--ignore-last-opened", wsUi],
-    { env: { ...env, PEERSHARE_E2E_PEER_ID: peer.id }, stdio: ["ignore", csLog, csLog] },
+    {
+      env: {
+        ...env,
+        PEERSHARE_E2E_PEER_ID: peer.id,
+        PEERSHARE_E2E_CLI: cli,
+        PEERSHARE_E2E_PEER_DIR: path.join(runDir, "peer"),
+        PEERSHARE_E2E_PEER_LINK: shared.notes.link,
+        PEERSHARE_E2E_PEER_FILE: files.notes,
+      },
+      stdio: ["ignore", csLog, csLog],
+    },
   );
   fs.closeSync(csLog);
   cleanups.push(async () => {
@@ -220,6 +264,10 @@ try {
     ARTIFACTS: artifacts,
     PEER_ID: peer.id,
     PEER_ADDR: `${peer.host}:${peer.port}`,
+    PEER_DIR: path.join(runDir, "peer"),
+    PEER_CLI: cli,
+    PEER_SHARED: JSON.stringify(shared),
+    PEER_FILES: JSON.stringify(files),
   };
   const ui = await exec(process.execPath, [path.join(root, "test/e2e/ui-test.mjs")], { env: { ...testEnv, WS_DIR: wsUi } });
   count("UI test", ...closingLine(ui.out, ui.code));

@@ -6,12 +6,18 @@ import { chromium } from "playwright-core";
 import fs from "node:fs";
 import path from "node:path";
 import assert from "node:assert/strict";
+import { cliFetch, sha256File } from "./peer.mjs";
 
 const BASE = process.env.CS_URL ?? "http://127.0.0.1:8090";
 const WS = process.env.WS_DIR ?? "ws";
 const OUT = process.env.ARTIFACTS ?? "test-artifacts";
 const PEER_ID = process.env.PEER_ID ?? "";
 const PEER_ADDR = process.env.PEER_ADDR ?? "";
+const PEER_DIR = process.env.PEER_DIR ?? "";
+const PEER_CLI = process.env.PEER_CLI ?? "";
+const SHARED = JSON.parse(process.env.PEER_SHARED ?? "{}");
+const FILES = JSON.parse(process.env.PEER_FILES ?? "{}");
+const LINK_RE = /peershare:\/\/[0-9a-f]{64}(?:#k=[A-Za-z0-9_-]+)?/;
 const short = (id, n = 8) => `${id.slice(0, n)}…`;
 const t0 = Date.now();
 const lap = (m) => console.log(`[ui ${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
@@ -181,9 +187,9 @@ try {
   await check("transfer rows render from messages, and survive hide/show", async () => {
     assert.ok(web, "panel open");
     const transfers = [
-      { id: "t1", name: "design-review.pdf", direction: "download", contentId: "c".repeat(64), totalBytes: 48_000_000, doneBytes: 18_000_000, rateBps: 6_200_000, holders: [{ id: "a".repeat(64), rateBps: 4_000_000 }, { id: "b".repeat(64), rateBps: 2_200_000 }], etaSec: 5, state: "active" },
-      { id: "t2", name: "dataset.tar", direction: "download", contentId: "d".repeat(64), totalBytes: 900_000_000, doneBytes: 610_000_000, rateBps: 0, holders: [{ id: "e".repeat(64), rateBps: 0 }], etaSec: null, state: "paused" },
-      { id: "t3", name: "notes.md", direction: "upload", contentId: "f".repeat(64), totalBytes: 12_000, doneBytes: 12_000, rateBps: 0, holders: [], etaSec: 0, state: "done" },
+      { id: "t1", name: "design-review.pdf", direction: "download", contentId: "c".repeat(64), totalBytes: 48_000_000, doneBytes: 18_000_000, rateBps: 6_200_000, holders: 2, holderDetails: [{ id: "a".repeat(64), rateBps: 4_000_000 }, { id: "b".repeat(64), rateBps: 2_200_000 }], etaSec: 5, state: "active" },
+      { id: "t2", name: "dataset.tar", direction: "download", contentId: "d".repeat(64), totalBytes: 900_000_000, doneBytes: 610_000_000, rateBps: 0, holders: 1, etaSec: null, state: "paused" },
+      { id: "t3", name: "notes.md", direction: "upload", contentId: "f".repeat(64), totalBytes: 12_000, doneBytes: 12_000, rateBps: 0, holders: 0, etaSec: 0, state: "done" },
     ];
     await web.locator("body").evaluate((_, data) => window.postMessage({ type: "transfers", transfers: data }, "*"), transfers);
     const body = web.locator("#transfers-body tr");
@@ -222,7 +228,182 @@ try {
     await page.waitForTimeout(300);
     await shot("transfers-rows-other-theme");
     await shot("sidebar-other-theme", page.locator(".part.sidebar"));
+    await runCommand("Preferences: Toggle between Light/Dark Themes");
+    await page.waitForTimeout(300);
   });
+
+  const closeEditors = async () => {
+    await runCommand("View: Close All Editors");
+    await page.locator(".tabs-container .tab").first().waitFor({ state: "detached", timeout: 10_000 });
+  };
+  const toast = (text) => page.locator(".notifications-toasts .notification-list-item", { hasText: text }).first();
+  // The editor renders spaces as U+00A0.
+  const editorText = async () => (await page.locator(".editor-group-container.active .monaco-editor .view-lines").first().innerText()).replace(/\u00a0/g, " ");
+  const openDialogValue = async (title, value) => {
+    await page.locator(".quick-input-widget .quick-input-title", { hasText: title }).waitFor({ timeout: 10_000 });
+    const input = page.locator(".quick-input-widget input[type='text']");
+    await input.fill(value);
+    await page.keyboard.press("Enter");
+  };
+
+  let ownLink;
+  await check("Share File to Peers from the Explorer's context menu shows the link", async () => {
+    await closeEditors();
+    await page.locator('.activitybar .action-item .action-label[aria-label^="Explorer"]').click();
+    const row = page.locator(".explorer-folders-view .monaco-list-row", { hasText: "share-me.txt" }).first();
+    await row.waitFor({ timeout: 10_000 });
+    await row.click({ button: "right" });
+    const item = page.locator(".monaco-menu .action-item", { hasText: "Share File to Peers" }).first();
+    await item.waitFor({ timeout: 10_000 });
+    await shot("explorer-context-menu");
+    await item.click();
+    const t = toast("peershare: shared share-me.txt");
+    await t.waitFor({ timeout: 30_000 });
+    const text = await t.locator(".notification-list-item-message").innerText();
+    assert.match(text, /peershare: shared share-me\.txt \([\d.]+ KB, announced to \d+ nodes?(, copied to \d+)?\): peershare:\/\//);
+    ownLink = LINK_RE.exec(text)?.[0];
+    assert.ok(ownLink && ownLink.includes("#k="), `a private link in "${text}"`);
+    assert.ok(await t.locator(".monaco-button", { hasText: "Copy Link" }).isVisible(), "Copy Link offered");
+    await shot("share-notification");
+    await t.locator(".monaco-button", { hasText: "Copy Link" }).click();
+    await page.locator(".statusbar-item", { hasText: "link copied" }).first().waitFor({ timeout: 5000 });
+  });
+
+  await check("the second node fetches the shared file with the CLI: same bytes", async () => {
+    assert.ok(ownLink, "a link from the previous step");
+    const out = path.join(path.dirname(PEER_DIR), "peer-downloads");
+    const r = await cliFetch(PEER_CLI, PEER_DIR, ownLink, out);
+    assert.equal(r.name, "share-me.txt");
+    assert.equal(sha256File(r.path), sha256File(path.join(WS, "share-me.txt")));
+    // the bytes came from a holder, or from the copy the extension's node replicated to it on share
+    assert.ok(r.holdersUsed >= 1 || r.bytesReused === r.size, JSON.stringify(r));
+  });
+
+  await check("Shared Files view lists the share, with Copy Link", async () => {
+    await page.locator('.activitybar .action-item .action-label[aria-label="peershare"]').click();
+    const row = rows("Shared Files").filter({ hasText: "share-me.txt" }).first();
+    await row.waitFor({ timeout: 10_000 });
+    assert.match(await row.locator(".label-description").innerText(), /^[\d.]+ KB · [0-9a-f]{8}… · (just now|\d+s ago)$/);
+    await rows("Shared Files").filter({ hasText: "Shared by this node" }).first().waitFor({ timeout: 5000 });
+    await row.hover();
+    await row.locator('.action-label[aria-label="Copy Share Link"]').waitFor({ timeout: 5000 });
+    await page.mouse.move(5, 890);
+    await shot("view-shared-files-own", pane("Shared Files"));
+  });
+
+  await check("Open Shared Hash opens the second node's text file in a tab, as Markdown", async () => {
+    await closeEditors();
+    await runCommand("peershare: Open Shared Hash");
+    await openDialogValue("Open Shared Hash", SHARED.notes.link);
+    await page.locator(".tabs-container .tab.active", { hasText: "peer-notes.md" }).waitFor({ timeout: 30_000 });
+    const expected = fs.readFileSync(FILES.notes, "utf8").split("\n")[0];
+    const deadline = Date.now() + 10_000;
+    while (!(await editorText()).includes(expected)) {
+      if (Date.now() > deadline) throw new Error(`the editor does not show "${expected}": ${await editorText()}`);
+      await page.waitForTimeout(200);
+    }
+    await page.locator('.statusbar-item[id="status.editor.mode"]', { hasText: "Markdown" }).waitFor({ timeout: 10_000 });
+    // read-only: typing changes nothing
+    await page.locator(".editor-group-container.active .monaco-editor .view-lines").first().click();
+    await page.keyboard.type("xyz");
+    assert.ok(!(await editorText()).includes("xyz"), "the editor is read-only");
+    await shot("editor-shared-text");
+  });
+
+  await check("Open Shared Hash with a public content ID opens the image preview", async () => {
+    await closeEditors();
+    await runCommand("peershare: Open Shared Hash");
+    await openDialogValue("Open Shared Hash", SHARED.logo.contentId);
+    await page.locator(".tabs-container .tab.active", { hasText: "peer-logo.png" }).waitFor({ timeout: 30_000 });
+    const img = page.frameLocator("iframe.webview.ready").frameLocator("#active-frame").locator("img").first();
+    await img.waitFor({ timeout: 20_000 });
+    const deadline = Date.now() + 10_000;
+    let size;
+    while (!(size = await img.evaluate((i) => (i.complete && i.naturalWidth ? [i.naturalWidth, i.naturalHeight] : null)))) {
+      if (Date.now() > deadline) throw new Error("the image did not load");
+      await page.waitForTimeout(200);
+    }
+    assert.deepEqual(size, [96, 64]);
+    await page.waitForTimeout(300);
+    await shot("editor-shared-image");
+  });
+
+  await check("a peershare:// link in a document opens the shared file on Ctrl+click", async () => {
+    await closeEditors();
+    await runCommand("Go to File...");
+    await page.locator(".quick-input-widget input[type='text']").fill("links.md");
+    await page.locator(".quick-input-list .monaco-list-row", { hasText: "links.md" }).first().waitFor({ timeout: 10_000 });
+    await page.keyboard.press("Enter");
+    await page.locator(".tabs-container .tab.active", { hasText: "links.md" }).waitFor({ timeout: 10_000 });
+    const link = page.locator(".editor-group-container.active .view-lines .detected-link").first();
+    await link.waitFor({ timeout: 15_000 });
+    assert.match(await link.innerText(), /^peershare:\/\//);
+    const box = await link.boundingBox();
+    await page.mouse.move(box.x + 20, box.y + box.height / 2);
+    await page.keyboard.down("Control");
+    await page.waitForTimeout(300);
+    await shot("document-link");
+    await page.mouse.click(box.x + 20, box.y + box.height / 2);
+    await page.keyboard.up("Control");
+    await page.locator(".tabs-container .tab.active", { hasText: "peer-notes.md" }).waitFor({ timeout: 30_000 });
+  });
+
+  let fetched;
+  await check("Fetch by Hash saves the second node's file into a chosen folder", async () => {
+    await closeEditors();
+    await runCommand("peershare: Fetch by Hash");
+    await openDialogValue("Fetch by Hash", SHARED.data.link);
+    const folder = path.join(WS, "downloads");
+    const title = page.locator(".quick-input-widget .quick-input-title", { hasText: "folder to save into" });
+    await title.waitFor({ timeout: 10_000 });
+    const input = page.locator(".quick-input-widget input[type='text']");
+    await input.fill(`${folder}/`);
+    await page.waitForTimeout(500);
+    await shot("fetch-folder-dialog");
+    for (let i = 0; i < 4 && (await title.isVisible()); i++) {
+      await page.keyboard.press("Enter");
+      await page.waitForTimeout(700);
+    }
+    const t = toast("peershare: fetched peer-data.bin");
+    await t.waitFor({ timeout: 30_000 });
+    await shot("fetch-notification");
+    fetched = path.join(folder, "peer-data.bin");
+    assert.equal(sha256File(fetched), sha256File(FILES.data));
+    const row = rows("Shared Files").filter({ hasText: "peer-data.bin" }).first();
+    await row.waitFor({ timeout: 10_000 });
+    await rows("Shared Files").filter({ hasText: /^Fetched/ }).first().waitFor({ timeout: 5000 });
+    await page.mouse.move(5, 890);
+    await shot("view-shared-files", pane("Shared Files"));
+  });
+
+  await check("a binary file opens in the binary fallback", async () => {
+    await closeEditors();
+    await runCommand("peershare: Open Shared Hash");
+    await openDialogValue("Open Shared Hash", SHARED.data.link);
+    await page.locator(".tabs-container .tab.active", { hasText: "peer-data.bin" }).waitFor({ timeout: 30_000 });
+    await page.getByText(/binary or uses an unsupported text encoding/).first().waitFor({ timeout: 20_000 });
+    await shot("editor-shared-binary");
+  });
+
+  await check("transfer panel shows the finished transfers with their rates", async () => {
+    await closeEditors();
+    await runCommand("peershare: Show Transfers");
+    const w = page.frameLocator("iframe.webview.ready").frameLocator("#active-frame");
+    // newest first: the last peer-data.bin row is Fetch by Hash (from the second node); the one
+    // above it is the binary tab, whose chunks were already here
+    const row = w.locator("#transfers-body tr", { hasText: "peer-data.bin" }).last();
+    await row.waitFor({ timeout: 20_000 });
+    assert.equal(await row.locator("td.state").innerText(), "done");
+    assert.match(await row.locator("td.rate").innerText(), /^[\d.]+ (B|KB|MB|GB)\/s$/);
+    assert.match(await row.locator("td.progress .progress-text").innerText(), /300 KB \/ 300 KB \(100%\)/);
+    assert.match(await row.locator("td.holders").innerText(), /^\d+$/);
+    assert.deepEqual(await row.locator("td.actions button").allInnerTexts(), ["Open"]);
+    const fill = await row.locator(".bar .fill").evaluate((e) => e.getBoundingClientRect().width / e.parentElement.getBoundingClientRect().width);
+    assert.ok(fill > 0.99, `progress bar full: ${fill}`);
+    await w.locator("#transfers-body tr", { hasText: "peer-notes.md" }).first().waitFor({ timeout: 5000 });
+    await shot("transfers-finished");
+  });
+
 } finally {
   const relevant = errors.filter((e) => !/favicon|ResizeObserver|net::ERR_ABORTED|Failed to load resource.*(404|401)/.test(e));
   if (relevant.length) {

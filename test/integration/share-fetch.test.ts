@@ -22,7 +22,8 @@ const files = path.join(root, "files");
 
 function configure(dataDir: string, extra: Record<string, unknown> = {}): void {
   fs.mkdirSync(dataDir, { recursive: true });
-  const config = { healthCheckIntervalMs: 500, offlineAfterMisses: 2, rpcTimeoutMs: 500, uploadLimitMBps: 20, ...extra };
+  // replication: 1, so the holders are exactly the sharer and the fetchers (replication.test.ts covers copies)
+  const config = { healthCheckIntervalMs: 500, offlineAfterMisses: 2, rpcTimeoutMs: 500, uploadLimitMBps: 20, replication: 1, ...extra };
   fs.writeFileSync(path.join(dataDir, "config.json"), JSON.stringify(config));
 }
 
@@ -143,6 +144,9 @@ test("a holder killed mid-fetch: the fetch completes from the others", async () 
 
 test("the fetching node killed mid-fetch resumes after a restart without fetching its chunks again", async () => {
   const fetcher = await addNode("k2");
+  // dead holders are skipped now, so the live ones are slowed for the kill to land mid-fetch
+  const live = nodes.filter((n) => n !== fetcher && n.proc.exitCode === null && n.proc.signalCode === null);
+  await Promise.all(live.map((n) => cliJson(n.dataDir, ["config", "set", "uploadLimitMBps", "4"])));
   let killed = false;
   const first = fetchStreaming(fetcher, big.share.link, path.join(root, "out-k2"), (t) => {
     if (!killed && t.bytesDone > t.bytesTotal * 0.4) {

@@ -8,7 +8,7 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import { runInNewContext } from "node:vm";
 import { setFlagsFromString } from "node:v8";
-import { spawn } from "node:child_process";
+import { ChildProcess, spawn } from "node:child_process";
 import * as path from "node:path";
 import { once } from "node:events";
 import { Identity } from "../../node-host/security/identity";
@@ -16,6 +16,7 @@ import { BulkPath, BulkPeer, ObjectNotFoundError } from "../../node-host/transpo
 import { BulkConnectionError, BulkRemoteError, ObjectSink, PeerIdentityError } from "../../node-host/transport/bulk-api";
 import { BulkNode, BulkNodeOptions, createBulkNode } from "../../node-host/transport/bulk-client";
 import { MemorySignalHub } from "../../node-host/transport/bulk-memory-signaller";
+import { Signaller } from "../../node-host/transport/webrtc-bulk";
 import { encodeMessage, ErrorCodes } from "../../node-host/transport/bulk-protocol";
 import { makeHello } from "../../node-host/transport/bulk-handshake";
 import { makeSelfSignedCert } from "../../node-host/transport/tls-cert";
@@ -70,10 +71,12 @@ after(async () => {
   await Promise.all([...live].map((n) => n.close()));
   // node-datachannel's native callbacks keep the event loop alive until their closed objects are
   // collected; collect them so this test process can exit on its own.
+  // Collect now and, while anything closed late still holds the loop open, every half second.
   setFlagsFromString("--expose-gc");
   const gc = runInNewContext("gc") as () => void;
   await sleep(200);
   gc();
+  setInterval(gc, 500).unref();
 });
 
 for (const path_ of ["tls", "webrtc"] as BulkPath[]) {
@@ -177,6 +180,28 @@ for (const path_ of ["tls", "webrtc"] as BulkPath[]) {
         assert.equal(b.node.stats[path_].connectionsOpened, 1);
       } finally {
         await Promise.all([closeNode(a), closeNode(b)]);
+      }
+    });
+
+    test("a serving process killed with SIGKILL mid-request: the pending getObject rejects promptly", async () => {
+      const child = spawn(process.execPath, ["-e", CHILD_SERVER], { stdio: ["ignore", "pipe", "inherit", "ipc"] });
+      const [line] = (await once(child.stdout!, "data")) as [Buffer];
+      const info = JSON.parse(line.toString()) as { id: string; publicKey: string; port: number };
+      const peer: BulkPeer = { id: Buffer.from(info.id, "hex"), publicKey: Buffer.from(info.publicKey, "hex"), host: "127.0.0.1", port: info.port };
+      const identity = Identity.generate();
+      const a = await makeNode({ identity, forceWebRtc, stallMs: 1000, signaller: ipcSignaller(child, identity) });
+      try {
+        assert.equal(await a.node.client.pathTo(peer), path_);
+        const pending = a.node.client.getObject(peer, randomBytes(32)); // the child never answers it
+        pending.catch(() => undefined);
+        await sleep(300);
+        const started = Date.now();
+        child.kill("SIGKILL");
+        await assert.rejects(pending, BulkConnectionError);
+        assert.ok(Date.now() - started < 2500, `rejected after ${Date.now() - started} ms`);
+      } finally {
+        child.kill("SIGKILL");
+        await closeNode(a);
       }
     });
 
@@ -331,41 +356,38 @@ describe("TLS server robustness", () => {
       await closeNode(a);
     }
   });
-
-  test("a serving process killed with SIGKILL mid-request: the pending getObject rejects promptly", async () => {
-    const child = spawn(process.execPath, ["-e", CHILD_SERVER], { stdio: ["ignore", "pipe", "inherit"] });
-    const [line] = (await once(child.stdout, "data")) as [Buffer];
-    const info = JSON.parse(line.toString()) as { id: string; publicKey: string; port: number; stuck: string };
-    const a = await makeNode();
-    try {
-      const peer: BulkPeer = { id: Buffer.from(info.id, "hex"), publicKey: Buffer.from(info.publicKey, "hex"), host: "127.0.0.1", port: info.port };
-      const pending = a.node.client.getObject(peer, Buffer.from(info.stuck, "hex"));
-      pending.catch(() => undefined);
-      await sleep(300);
-      assert.equal(await a.node.client.pathTo(peer), "tls");
-      const started = Date.now();
-      child.kill("SIGKILL");
-      await assert.rejects(pending, BulkConnectionError);
-      assert.ok(Date.now() - started < 2000, `rejected after ${Date.now() - started} ms`);
-    } finally {
-      child.kill("SIGKILL");
-      await closeNode(a);
-    }
-  });
 });
 
-// A bulk node in its own process whose source never answers for one object id.
+// A bulk node in its own process that never answers a request; it takes WebRTC offers over IPC.
 const CHILD_SERVER = `
 const { createBulkNode } = require(${JSON.stringify(path.resolve(__dirname, "../../node-host/transport/bulk-client.js"))});
 const { Identity } = require(${JSON.stringify(path.resolve(__dirname, "../../node-host/security/identity.js"))});
-const stuck = require("node:crypto").randomBytes(32);
 const identity = Identity.generate();
+let answer = null;
+process.on("message", async (m) => {
+  const from = { id: Buffer.from(m.from, "hex"), publicKey: Buffer.alloc(32), host: "127.0.0.1", port: 0 };
+  const reply = await answer(from, Buffer.from(m.payload, "hex"));
+  process.send({ reply: reply ? reply.toString("hex") : null });
+});
 createBulkNode({
   identity, host: "127.0.0.1", port: 0,
   source: { getObject: () => new Promise(() => {}) },
-  signaller: { signal: async () => { throw new Error("none"); }, onSignal: () => {} },
-}).then((n) => process.stdout.write(JSON.stringify({ id: identity.id.toString("hex"), publicKey: identity.publicKey.toString("hex"), port: n.tcpPort, stuck: stuck.toString("hex") }) + "\\n"));
+  signaller: { signal: async () => { throw new Error("none"); }, onSignal: (h) => { answer = h; } },
+}).then((n) => process.stdout.write(JSON.stringify({ id: identity.id.toString("hex"), publicKey: identity.publicKey.toString("hex"), port: n.tcpPort }) + "\\n"));
 `;
+
+/** Signalling to the child process above, over its IPC channel (one offer at a time). */
+function ipcSignaller(child: ChildProcess, self: Identity): Signaller {
+  return {
+    signal: async (_peer, payload) => {
+      child.send({ from: self.id.toString("hex"), payload: payload.toString("hex") });
+      const [m] = (await once(child, "message")) as [{ reply: string | null }];
+      if (!m.reply) throw new Error("signalling not accepted");
+      return Buffer.from(m.reply, "hex");
+    },
+    onSignal: () => undefined,
+  };
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

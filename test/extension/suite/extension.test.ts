@@ -40,7 +40,7 @@ describe("peershare extension", () => {
 
   it("registers its commands", async () => {
     const all = new Set(await vscode.commands.getCommands(true));
-    for (const c of ["lookupKey", "showRoutingTable", "putValue", "getValue", "copyNodeId", "restartNode", "showTransfers", "refresh", "showLog"]) {
+    for (const c of ["lookupKey", "showRoutingTable", "putValue", "getValue", "copyNodeId", "restartNode", "showTransfers", "refresh", "showLog", "shareFile", "fetchByHash", "openShared", "copyShareLink"]) {
       assert.ok(all.has(`peershare.${c}`), `peershare.${c} is registered`);
     }
   });

@@ -11,7 +11,8 @@ const row = (over: Partial<TransferRow> = {}): TransferRow => ({
   totalBytes: 10_000_000,
   doneBytes: 2_500_000,
   rateBps: 1_250_000,
-  holders: [{ id: "a".repeat(64), rateBps: 1_000_000 }, { id: "b".repeat(64), rateBps: 250_000 }],
+  holders: 2,
+  holderDetails: [{ id: "a".repeat(64), rateBps: 1_000_000 }, { id: "b".repeat(64), rateBps: 250_000 }],
   etaSec: 6,
   state: "active",
   ...over,
@@ -63,6 +64,11 @@ test("rowView of paused, failed and finished transfers", () => {
   const done = rowView(row({ state: "done", doneBytes: 10_000_000 }));
   assert.deepEqual(done.actions, []);
   assert.equal(done.etaText, "done");
+  assert.equal(done.rateText, "1.25 MB/s", "a finished transfer shows its (average) rate");
+  assert.equal(rowView(row({ state: "done", rateBps: 0 })).rateText, "—");
+  assert.deepEqual(rowView(row({ state: "done", path: "/tmp/design.pdf" })).actions, ["open"]);
+  assert.equal(rowView(row({ holders: 1, holderDetails: undefined })).holdersTitle, "1 holder");
+  assert.equal(isFromWebview({ type: "transferAction", id: "t1", action: "open" }), true);
   assert.equal(rowView(row({ totalBytes: 0, doneBytes: 0, state: "queued" })).percent, 0);
   assert.equal(rowView(row({ name: "" })).name, "cccccccccccc…");
 });

@@ -47,7 +47,30 @@ test("configChanges: only keys the node knows and whose values differ, encoded a
   const nodeConfig = { k: 20, alpha: 3, replication: 3, port: 0, host: "127.0.0.1", bootstrap: [] };
   const settings = { ...DEFAULT_SETTINGS, alpha: 5, replicationFactor: 3, cacheSizeMB: 10 };
   assert.deepEqual(configChanges(settings, nodeConfig, SYNCED_AT_START), [{ setting: "alpha", key: "alpha", value: "5" }]);
-  assert.deepEqual(unsupportedKeys(nodeConfig, SYNCED_AT_START), ["cacheSizeMB", "iceServers"]);
+  assert.deepEqual(unsupportedKeys(nodeConfig, SYNCED_AT_START), ["cacheSizeMB", "iceServers", "forceWebRtc"]);
   assert.equal(encodeConfigValue(["stun:a:1", "stun:b:2"]), "stun:a:1,stun:b:2");
   assert.equal(encodeConfigValue(7), "7");
+});
+
+test("forceWebRtc maps onto the node's bulkPath (webrtc | auto); iceServers go as a list", () => {
+  const nodeConfig = { k: 20, alpha: 3, replication: 3, cacheSizeMB: 1024, bulkPath: "auto", iceServers: [] };
+  assert.deepEqual(configChanges(DEFAULT_SETTINGS, nodeConfig, SYNCED_AT_START), []);
+  const s = { ...DEFAULT_SETTINGS, forceWebRtc: true, iceServers: ["stun:stun.example.org:3478"], cacheSizeMB: 64 };
+  assert.deepEqual(configChanges(s, nodeConfig, SYNCED_AT_START), [
+    { setting: "cacheSizeMB", key: "cacheSizeMB", value: "64" },
+    { setting: "iceServers", key: "iceServers", value: "stun:stun.example.org:3478" },
+    { setting: "forceWebRtc", key: "bulkPath", value: "webrtc" },
+  ]);
+  assert.deepEqual(configChanges(s, { ...nodeConfig, bulkPath: "webrtc" }, ["forceWebRtc"]), []);
+  assert.deepEqual(configChanges(DEFAULT_SETTINGS, { ...nodeConfig, bulkPath: "webrtc" }, ["forceWebRtc"]), [{ setting: "forceWebRtc", key: "bulkPath", value: "auto" }]);
+  // a change the user just made is written even when the running node has that value already
+  // (its saved config may hold another one for its next start)
+  assert.deepEqual(configChanges(DEFAULT_SETTINGS, nodeConfig, ["forceWebRtc", "k", "listenPort"], true), [
+    { setting: "forceWebRtc", key: "bulkPath", value: "auto" },
+    { setting: "k", key: "k", value: "20" },
+  ]);
+  assert.equal(normalizeSettings({ forceWebRtc: "yes" }).forceWebRtc, false);
+  assert.equal(normalizeSettings({ forceWebRtc: true }).forceWebRtc, true);
+  assert.equal(normalizeSettings({ cacheSizeMB: 4 }).cacheSizeMB, DEFAULT_SETTINGS.cacheSizeMB);
+  assert.deepEqual(planSettingsChange(["forceWebRtc", "iceServers"]), { live: ["forceWebRtc", "iceServers"], restart: [] });
 });

@@ -1,0 +1,108 @@
+// Share links and the `peershare:` URIs of the editor's read-only file system. Pure: no VS Code API,
+// so it is unit-tested directly.
+//
+//   share link   peershare://<64 hex content id>#k=<base64url key>   (private share)
+//                peershare://<64 hex content id>                     (public share)
+//   editor URI   peershare:/<content id>/<file name>?k=<key>
+//
+// The editor URI carries the file name as its last path segment, so the tab title, the language
+// mode and the editor (text, image preview, binary) follow the name; the key rides in the query so
+// that it survives VS Code's round trips of the URI (tabs restored after a reload, history).
+
+export const SCHEME = "peershare";
+export const LINK_PREFIX = "peershare://";
+
+export interface ContentRef {
+  /** 64 lowercase hex digits. */
+  contentId: string;
+  /** The base64url manifest key of a private share; undefined for a public one. */
+  key?: string;
+}
+
+export interface ContentUriParts {
+  scheme: typeof SCHEME;
+  /** `/<content id>/<name>` */
+  path: string;
+  /** `k=<key>` or "" */
+  query: string;
+}
+
+const HEX64 = /^[0-9a-fA-F]{64}$/;
+const KEY = /^[A-Za-z0-9_-]{16,128}$/;
+
+/** Share links inside any text: `peershare://` + 64 hex digits + an optional `#k=<key>` fragment. */
+export const LINK_PATTERN = /peershare:\/\/[0-9a-fA-F]{64}(?:#k=[A-Za-z0-9_-]+)?(?![0-9A-Za-z_-])/g;
+
+export function formatLink(ref: ContentRef): string {
+  return ref.key ? `${LINK_PREFIX}${ref.contentId}#k=${ref.key}` : `${LINK_PREFIX}${ref.contentId}`;
+}
+
+/**
+ * Reads what a user pastes: a share link, a bare content ID (public shares), or an editor URI
+ * (`peershare:/<id>/<name>?k=<key>`). Undefined when it is none of these.
+ */
+export function parseLinkOrId(text: string): ContentRef | undefined {
+  let s = text.trim().replace(/^[<"'(]+|[>"')]+$/g, "");
+  if (HEX64.test(s)) return { contentId: s.toLowerCase() };
+  if (s.toLowerCase().startsWith(LINK_PREFIX)) {
+    s = s.slice(LINK_PREFIX.length);
+    const hash = s.indexOf("#");
+    const id = (hash < 0 ? s : s.slice(0, hash)).replace(/\/$/, "");
+    if (!HEX64.test(id)) return undefined;
+    if (hash < 0 || hash === s.length - 1) return { contentId: id.toLowerCase() };
+    const m = /^k=([A-Za-z0-9_-]+)$/.exec(s.slice(hash + 1));
+    if (!m || !KEY.test(m[1])) return undefined;
+    return { contentId: id.toLowerCase(), key: m[1] };
+  }
+  if (s.toLowerCase().startsWith(`${SCHEME}:`)) {
+    const rest = s.slice(SCHEME.length + 1);
+    const q = rest.indexOf("?");
+    const parsed = parseContentUri({ path: q < 0 ? rest : rest.slice(0, q), query: q < 0 ? "" : rest.slice(q + 1) });
+    return parsed ? { contentId: parsed.contentId, key: parsed.key } : undefined;
+  }
+  return undefined;
+}
+
+/** A file name that is safe as one URI path segment and still tells VS Code the file's type. */
+export function safeName(name: string | null | undefined, contentId: string): string {
+  const cleaned = [...(name ?? "").replace(/[\\/]/g, "_")]
+    .filter((c) => c.charCodeAt(0) >= 0x20 && c.charCodeAt(0) !== 0x7f)
+    .join("")
+    .trim();
+  return cleaned && cleaned !== "." && cleaned !== ".." ? cleaned : contentId.slice(0, 12);
+}
+
+/** Components of the editor URI of a shared file (for vscode.Uri.from). */
+export function contentUriParts(ref: ContentRef, name: string | null | undefined): ContentUriParts {
+  return { scheme: SCHEME, path: `/${ref.contentId}/${safeName(name, ref.contentId)}`, query: ref.key ? `k=${ref.key}` : "" };
+}
+
+/** The content ID, name and key of an editor URI's path and query; undefined when it is not one. */
+export function parseContentUri(uri: { path: string; query: string }): (ContentRef & { name?: string }) | undefined {
+  const m = /^\/?([0-9a-fA-F]{64})(?:\/([^/]*))?\/?$/.exec(uri.path);
+  if (!m) return undefined;
+  const ref: ContentRef & { name?: string } = { contentId: m[1].toLowerCase() };
+  if (m[2]) ref.name = m[2];
+  for (const part of uri.query.split("&")) {
+    const [k, v] = part.split("=");
+    if (k === "k" && v && KEY.test(v)) ref.key = v;
+  }
+  return ref;
+}
+
+export interface FoundLink {
+  start: number;
+  end: number;
+  link: string;
+  ref: ContentRef;
+}
+
+/** The share links in a text, with their offsets. */
+export function findLinks(text: string): FoundLink[] {
+  const out: FoundLink[] = [];
+  for (const m of text.matchAll(LINK_PATTERN)) {
+    const ref = parseLinkOrId(m[0]);
+    if (ref) out.push({ start: m.index, end: m.index + m[0].length, link: m[0], ref });
+  }
+  return out;
+}

@@ -1,0 +1,74 @@
+// Where copies of a shared file go, as pure decisions over node IDs (no I/O, so they are unit-tested).
+//
+// Every object of a content (its manifest and all its chunks) is placed by the content ID, not each
+// chunk by its own ID: then the holders of the manifest hold every chunk too, and one provider
+// lookup of the content ID finds every holder of every chunk. Placing chunks by their own IDs would
+// spread load more evenly but need a lookup per chunk to fetch, check or repair a file.
+
+import { compareDistance, Id } from "../dht/id";
+
+export interface Placed {
+  id: Id;
+}
+
+/** Nodes sorted by XOR distance to `target`, nearest first (a copy; duplicates by ID removed). */
+export function byDistance<T extends Placed>(nodes: T[], target: Id): T[] {
+  const seen = new Set<string>();
+  const unique = nodes.filter((n) => {
+    const key = n.id.toString("hex");
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return unique.sort((a, b) => compareDistance(a.id, b.id, target));
+}
+
+/**
+ * A plan to add copies: `need` more holders, taken in order from `candidates` (live nodes lacking the
+ * content, nearest first; the later ones stand in when a nearer one refuses or fails).
+ */
+export interface CopyPlan<T> {
+  need: number;
+  candidates: T[];
+}
+
+function fill<T extends Placed>(contentId: Id, self: Id, holders: Placed[], live: T[], have: number, r: number): CopyPlan<T> {
+  const holding = new Set(holders.map((h) => h.id.toString("hex")));
+  const candidates = byDistance(live.filter((n) => !n.id.equals(self) && !holding.has(n.id.toString("hex"))), contentId);
+  const need = Math.max(0, r - have);
+  return { need, candidates: need > 0 ? candidates : [] };
+}
+
+/** On share: r-1 more copies, on the live nodes closest to the content ID other than the sharer. */
+export function planShare<T extends Placed>(contentId: Id, self: Id, live: T[], r: number): CopyPlan<T> {
+  return fill(contentId, self, [], live, 1, r);
+}
+
+export interface RepairInput<T extends Placed> {
+  contentId: Id;
+  self: Id;
+  /** Live holders, this node included. */
+  holders: Placed[];
+  /** Live nodes near the content (from a lookup), holders or not. */
+  live: T[];
+  r: number;
+}
+
+/**
+ * Repair: only the live holder closest to the content ID acts (so holders do not all copy at once),
+ * and only when fewer than r holders are live; it copies to the nearest live nodes lacking it.
+ */
+export function planRepair<T extends Placed>(p: RepairInput<T>): CopyPlan<T> {
+  const leader = byDistance(p.holders, p.contentId)[0];
+  if (p.holders.length >= p.r || !leader || !leader.id.equals(p.self)) return { need: 0, candidates: [] };
+  return fill(p.contentId, p.self, p.holders, p.live, p.holders.length, p.r);
+}
+
+/**
+ * Graceful leave: when the holders other than this node are fewer than r, the nearest live nodes
+ * lacking the content get it before this node goes.
+ */
+export function planHandoff<T extends Placed>(p: RepairInput<T>): CopyPlan<T> {
+  const others = p.holders.filter((h) => !h.id.equals(p.self)).length;
+  return fill(p.contentId, p.self, p.holders, p.live, others, p.r);
+}

@@ -1,0 +1,127 @@
+// Keeping r copies of every content: the first copies on share, the periodic repair sweep, and the
+// hand-off before a graceful leave. The decisions are placement.ts's; this runs them.
+
+import { toHex } from "../dht/id";
+import { BulkPeer } from "../transport/bulk";
+import { mapLimit } from "../util/concurrency";
+import { CopyPlan, planHandoff, planRepair, planShare } from "./placement";
+import { Budget, Replicator } from "./replicator";
+
+export interface RepairSettings {
+  /** Bytes one sweep (or one hand-off) may push in all. */
+  bytesPerSweep: () => number;
+}
+
+export interface CopyReport {
+  /** Copies completed (the receiver holds the whole content and announced it). */
+  copies: number;
+  /** Bytes pushed. */
+  bytes: number;
+}
+
+export class Repair {
+  /** Contents a copy is being made of (a share's first copies, a sweep, a hand-off): others skip them. */
+  private readonly busy = new Set<string>();
+
+  constructor(
+    private readonly replicator: Replicator,
+    private readonly settings: RepairSettings,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** First copies of a new share, to the r-1 live nodes closest to it. */
+  async afterShare(contentId: Buffer, r: number): Promise<CopyReport> {
+    this.replicator.factors.set(toHex(contentId), r);
+    const report = { copies: 0, bytes: 0 };
+    await this.exclusively(contentId, async () => {
+      const plan = planShare(contentId, this.replicator.self.id, await this.replicator.liveNear(contentId), r);
+      await this.carryOut(plan, contentId, { bytes: Infinity }, report);
+    });
+    return report;
+  }
+
+  /** Runs `fn` unless a copy of the content is already under way here (then does nothing). */
+  private async exclusively(contentId: Buffer, fn: () => Promise<void>): Promise<void> {
+    const key = toHex(contentId);
+    if (this.busy.has(key)) return;
+    this.busy.add(key);
+    try {
+      await fn();
+    } finally {
+      this.busy.delete(key);
+    }
+  }
+
+  /**
+   * One sweep over the contents this node keeps: each is announced if it was not yet, and where
+   * fewer than r holders are live and this node is the live holder closest to it, copied to the
+   * nearest live nodes lacking it, within the sweep's byte budget.
+   */
+  async sweep(): Promise<CopyReport> {
+    const r = this.replicator;
+    const budget: Budget = { bytes: this.settings.bytesPerSweep() };
+    const report = { copies: 0, bytes: 0 };
+    for (const contentId of await r.heldContents()) {
+      if (budget.bytes <= 0) break;
+      await this.exclusively(contentId, async () => {
+        if (!r.dht.provided.has(toHex(contentId))) await r.dht.provide(contentId).catch(() => undefined);
+        const factor = r.factors.get(toHex(contentId));
+        const holders = await r.liveHolders(contentId);
+        if (holders.length >= factor) return;
+        const plan = planRepair({ contentId, self: r.self.id, holders, live: await r.liveNear(contentId), r: factor });
+        await this.carryOut(plan, contentId, budget, report);
+      });
+    }
+    if (report.copies) this.log(`repair: ${report.copies} new copy(ies), ${report.bytes} bytes`);
+    return report;
+  }
+
+  /**
+   * Before a graceful leave: every content whose holders other than this node are fewer than r goes
+   * to the nearest live nodes lacking it. The caller bounds the time it may take.
+   */
+  async handoff(): Promise<CopyReport> {
+    const r = this.replicator;
+    const budget: Budget = { bytes: this.settings.bytesPerSweep() };
+    const report = { copies: 0, bytes: 0 };
+    await mapLimit(await r.heldContents(), 4, (contentId) =>
+      this.exclusively(contentId, async () => {
+        const holders = await r.liveHolders(contentId);
+        const plan = planHandoff({ contentId, self: r.self.id, holders, live: await r.liveNear(contentId), r: r.factors.get(toHex(contentId)) });
+        await this.carryOut(plan, contentId, budget, report);
+      }),
+    );
+    return report;
+  }
+
+  /**
+   * Makes the plan's `need` copies at once, each to the next candidate in order; a failed one is
+   * replaced by the next candidate (until the candidates or the budget run out).
+   */
+  private async carryOut(plan: CopyPlan<BulkPeer>, contentId: Buffer, budget: Budget, report: CopyReport): Promise<void> {
+    const queue = [...plan.candidates];
+    let made = 0;
+    const worker = async () => {
+      // each worker makes one copy, moving on to the next candidate only when its copy fails
+      while (made < plan.need && queue.length > 0 && budget.bytes > 0) {
+        if (await this.copy(queue.shift()!, contentId, budget, report)) {
+          made++;
+          return;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: plan.need }, worker));
+  }
+
+  private async copy(peer: BulkPeer, contentId: Buffer, budget: Budget, report: CopyReport): Promise<boolean> {
+    try {
+      const { sent, complete } = await this.replicator.copyTo(peer, contentId, budget);
+      report.bytes += sent;
+      if (complete) report.copies++;
+      return complete;
+    } catch (err) {
+      this.log(`copy of ${toHex(contentId).slice(0, 12)}… to ${toHex(peer.id).slice(0, 12)}… failed: ${(err as Error).message}`);
+      return false;
+    }
+  }
+}

@@ -1,0 +1,148 @@
+// The receiving side of replication: objects pushed by peers are stored pinned "replica", and once a
+// manifest and all its chunks are here this node announces itself as a provider of the content.
+//
+// What a node accepts is bounded: objects no larger than the protocol allows, that hash to their id,
+// that are a manifest or a chunk of a manifest it holds, and at most a quota of bytes per peer (kept
+// in memory: it bounds what one peer can push between restarts). Who may push at all is decided by
+// `authorize`, where a check of team membership belongs; for now every authenticated peer may.
+
+import { ContentStore, decodeManifestHeader } from "../cas";
+import { looksLikeManifest } from "../cas/manifest";
+import { Id, toHex } from "../dht/id";
+import { ObjectSink, PutResult } from "../transport/bulk-api";
+import { MAX_OBJECT_BYTES } from "../transport/bulk-protocol";
+import { ReplicationFactors } from "./factors";
+
+export interface ReplicaSinkOptions {
+  store: ContentStore;
+  factors: ReplicationFactors;
+  /** Bytes one peer may push to this node (read at each push: the setting can change live). */
+  quotaBytesPerPeer: () => number;
+  /** Whether `from` may push replicas here (the hook for team membership). */
+  authorize?: (from: Id) => boolean;
+  /** Awaited once the manifest `contentId` and every chunk it lists are stored. */
+  onComplete: (contentId: Buffer) => Promise<void>;
+  log?: (line: string) => void;
+}
+
+/** The chunk ids a manifest lists, or null when the bytes are not a manifest. */
+function manifestChunks(bytes: Buffer): Buffer[] | null {
+  if (!looksLikeManifest(bytes)) return null;
+  try {
+    return decodeManifestHeader(bytes).chunkIds;
+  } catch {
+    return null;
+  }
+}
+
+export class ReplicaSink implements ObjectSink {
+  /** Manifest (hex) → its chunks (hex) not stored yet, and whether to announce it when complete. */
+  private readonly missing = new Map<string, { waiting: Set<string>; announce: boolean }>();
+  /** Chunk (hex) → the manifests waiting for it. */
+  private readonly wantedBy = new Map<string, Set<string>>();
+  /** Peer (hex) → bytes accepted from it. */
+  private readonly accepted = new Map<string, number>();
+
+  constructor(private readonly o: ReplicaSinkOptions) {}
+
+  /** Picks up replicas left incomplete by an earlier run, so their remaining chunks are accepted. */
+  async load(): Promise<void> {
+    for (const info of this.o.store.ls()) {
+      if (info.kind !== "manifest" || !info.pins.includes("replica")) continue;
+      const bytes = await this.o.store.get(info.id);
+      const chunks = bytes && manifestChunks(bytes);
+      if (!chunks) continue;
+      await this.track(toHex(info.id), chunks, false);
+      const entry = this.missing.get(toHex(info.id));
+      if (entry) entry.announce = true; // completed later by a push: announce it then
+    }
+  }
+
+  private authorized(from: Id): boolean {
+    return this.o.authorize ? this.o.authorize(from) : true;
+  }
+
+  async offer(from: Id, ids: Buffer[], replication: number): Promise<boolean[]> {
+    const held = await Promise.all(ids.map((id) => this.o.store.has(id)));
+    if (replication === 0 || ids.length === 0 || !this.authorized(from)) return held;
+    // a node's own share keeps the factor its owner chose
+    if (this.o.store.pinsOf(ids[0])?.includes("own")) return held;
+    this.o.factors.set(toHex(ids[0]), replication);
+    if (held[0]) {
+      // the manifest is here already (a cached fetch, an interrupted copy): keep it as a replica,
+      // and take the chunks it lacks; when none are missing it is announced now
+      const bytes = await this.o.store.get(ids[0]);
+      const chunks = bytes && manifestChunks(bytes);
+      if (chunks) {
+        await this.o.store.pin([ids[0]], "replica");
+        await this.track(toHex(ids[0]), chunks, true);
+      }
+    }
+    return held;
+  }
+
+  async putObject(from: Id, id: Buffer, bytes: Buffer): Promise<PutResult> {
+    if (!this.authorized(from) || bytes.length > MAX_OBJECT_BYTES) return "refused";
+    const hex = toHex(id);
+    const chunks = manifestChunks(bytes);
+    // a chunk must belong to a manifest held here (one pinned replica was accepted before: a repeat)
+    if (!chunks && !this.wantedBy.has(hex) && !this.o.store.pinsOf(id)?.includes("replica")) return "refused";
+    if (await this.o.store.has(id)) {
+      await this.o.store.pin([id], "replica");
+    } else {
+      const peer = toHex(from);
+      const used = this.accepted.get(peer) ?? 0;
+      if (used + bytes.length > this.o.quotaBytesPerPeer()) return "refused";
+      try {
+        await this.o.store.putVerified(id, bytes, { pin: "replica", kind: chunks ? "manifest" : "chunk" });
+      } catch {
+        return "refused"; // does not hash to its id, or the disk refused it
+      }
+      this.accepted.set(peer, used + bytes.length);
+    }
+    if (chunks) await this.track(hex, chunks, true);
+    else await this.arrived(hex);
+    return "stored";
+  }
+
+  /**
+   * Starts waiting for a manifest's chunks. The wait is registered before anything is awaited, so a
+   * chunk pushed by a second, concurrent copy is accepted too; chunks already here (e.g. cache) are
+   * pinned as replica and count as arrived.
+   */
+  private async track(manifest: string, chunkIds: Buffer[], announce: boolean): Promise<void> {
+    if (this.missing.has(manifest)) return;
+    const waiting = new Set(chunkIds.map(toHex));
+    this.missing.set(manifest, { waiting, announce });
+    for (const c of waiting) {
+      const set = this.wantedBy.get(c) ?? new Set<string>();
+      set.add(manifest);
+      this.wantedBy.set(c, set);
+    }
+    if (waiting.size === 0) return this.complete(manifest);
+    const present: Buffer[] = [];
+    for (const c of chunkIds) if (await this.o.store.has(c)) present.push(c);
+    await this.o.store.pin(present, "replica");
+    for (const c of present) await this.arrived(toHex(c));
+  }
+
+  private async arrived(chunk: string): Promise<void> {
+    const manifests = this.wantedBy.get(chunk);
+    if (!manifests) return;
+    this.wantedBy.delete(chunk);
+    for (const m of manifests) {
+      const entry = this.missing.get(m);
+      entry?.waiting.delete(chunk);
+      if (entry && entry.waiting.size === 0) await this.complete(m);
+    }
+  }
+
+  private async complete(manifest: string): Promise<void> {
+    const entry = this.missing.get(manifest);
+    this.missing.delete(manifest);
+    await this.o.store.flush();
+    if (entry && !entry.announce) return; // found complete at start-up: the repair sweep announces it
+    // announced before the last put is answered, so the pusher knows the copy is findable
+    await this.o.onComplete(Buffer.from(manifest, "hex")).catch((err: Error) => this.o.log?.(`announcing replica ${manifest.slice(0, 12)}… failed: ${err.message}`));
+  }
+}

@@ -1,0 +1,139 @@
+// The sending side of replication and what it needs to know: which objects make up a content held
+// here, which nodes hold a content and are alive, which live nodes are near it, and copying a
+// content to a peer without sending what the peer already has.
+
+import { ContentStore, decodeManifestHeader, sha256 } from "../cas";
+import { Dht } from "../dht/dht";
+import { toHex } from "../dht/id";
+import { BulkPeer } from "../transport/bulk";
+import { BulkRemoteError } from "../transport/bulk-api";
+import { BulkNodeClient } from "../transport/bulk-client";
+import { ErrorCodes } from "../transport/bulk-protocol";
+import { mapLimit } from "../util/concurrency";
+import { ReplicationFactors } from "./factors";
+
+/** What one sweep (or one hand-off) may still send; shared by every copy it makes. */
+export interface Budget {
+  bytes: number;
+}
+
+export interface CopyResult {
+  /** Bytes pushed (objects the peer already had are not sent). */
+  sent: number;
+  /** False when the budget ran out before every missing object was sent. */
+  complete: boolean;
+}
+
+/** Pushes to one peer at once: enough to keep its connection busy without a burst of disk reads. */
+const PUSH_PARALLEL = 4;
+
+export class Replicator {
+  constructor(
+    readonly store: ContentStore,
+    readonly dht: Dht,
+    private readonly bulk: BulkNodeClient,
+    readonly factors: ReplicationFactors,
+    readonly self: BulkPeer,
+  ) {}
+
+  /** The manifest then its distinct chunks, when every one of them is stored here; else null. */
+  async objectsOf(contentId: Buffer): Promise<Buffer[] | null> {
+    const bytes = await this.store.get(contentId);
+    if (!bytes) return null;
+    const seen = new Set<string>();
+    const ids = [contentId];
+    for (const c of decodeManifestHeader(bytes).chunkIds) {
+      const hex = toHex(c);
+      if (seen.has(hex)) continue;
+      seen.add(hex);
+      if (!(await this.store.has(c))) return null;
+      ids.push(c);
+    }
+    return ids;
+  }
+
+  /** Contents this node holds in full and keeps (pinned own or replica), by content ID. */
+  async heldContents(): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    for (const o of this.store.ls()) {
+      if (o.kind !== "manifest" || !o.pins.some((p) => p === "own" || p === "replica")) continue;
+      if (await this.objectsOf(o.id).catch(() => null)) out.push(o.id);
+    }
+    return out;
+  }
+
+  /** Which of `ids` a peer holds; null when it cannot say (an older node). */
+  async peerHas(peer: BulkPeer, ids: Buffer[], replication = 0): Promise<boolean[] | null> {
+    try {
+      return await this.bulk.hasObjects(peer, ids, replication);
+    } catch (err) {
+      if (err instanceof BulkRemoteError && err.code === ErrorCodes.unsupported) return null;
+      throw err;
+    }
+  }
+
+  /**
+   * Copies a content held here to a peer: offers it (with its replication factor), then pushes the
+   * manifest and the chunks the peer lacks. Throws when the peer refuses or cannot be reached.
+   */
+  async copyTo(peer: BulkPeer, contentId: Buffer, budget: Budget = { bytes: Infinity }): Promise<CopyResult> {
+    const ids = await this.objectsOf(contentId);
+    if (!ids) throw new Error(`${toHex(contentId).slice(0, 12)}… is not held in full here`);
+    const has = (await this.peerHas(peer, ids, this.factors.get(toHex(contentId)))) ?? ids.map(() => false);
+    const missing = ids.filter((_, i) => !has[i]);
+    let sent = 0;
+    let complete = true;
+    const push = async (id: Buffer) => {
+      const bytes = await this.store.get(id);
+      if (!bytes) throw new Error(`object ${toHex(id).slice(0, 12)}… vanished from the store`);
+      if (bytes.length > budget.bytes) {
+        complete = false;
+        return;
+      }
+      budget.bytes -= bytes.length;
+      if ((await this.bulk.putObject(peer, id, bytes)) === "refused") throw new Error(`node ${toHex(peer.id).slice(0, 12)}… refused ${toHex(id).slice(0, 12)}…`);
+      sent += bytes.length;
+    };
+    // the manifest goes first: the receiver accepts only chunks of manifests it holds
+    if (missing.length > 0 && missing[0].equals(contentId)) await push(missing.shift()!);
+    if (!complete) return { sent, complete };
+    await mapLimit(missing, PUSH_PARALLEL, push);
+    return { sent, complete };
+  }
+
+  /** One object from a peer, checked against its id; null when the peer cannot give it. */
+  async fetchObject(peer: BulkPeer, id: Buffer): Promise<Buffer | null> {
+    if (peer.id.equals(this.self.id)) return null;
+    const bytes = await this.bulk.getObject(peer, id).catch(() => null);
+    return bytes && sha256(bytes).equals(id) ? bytes : null;
+  }
+
+  /**
+   * Nodes with a provider record for the content, each marked live when it was heard from lately or
+   * answers a ping now.
+   */
+  async providers(contentId: Buffer): Promise<{ peer: BulkPeer; live: boolean }[]> {
+    // every holder's record is on each of the k nodes closest to the content: the first answers
+    // name them all, so the lookup can stop once comfortably more than r are known
+    const wanted = 2 * this.factors.get(toHex(contentId)) + 2;
+    const { providers } = await this.dht.findProviders(contentId, wanted);
+    return Promise.all(providers.map(async (p) => ({ peer: p.provider, live: await this.isLive(p.provider, contentId) })));
+  }
+
+  private async isLive(peer: BulkPeer, contentId: Buffer): Promise<boolean> {
+    if (peer.id.equals(this.self.id)) return (await this.objectsOf(contentId)) !== null;
+    return this.dht.isAlive(peer);
+  }
+
+  /** Live holders of the content: providers that answer, plus this node when it holds it in full. */
+  async liveHolders(contentId: Buffer): Promise<BulkPeer[]> {
+    const live = (await this.providers(contentId)).filter((p) => p.live).map((p) => p.peer);
+    if (!live.some((p) => p.id.equals(this.self.id)) && (await this.objectsOf(contentId))) live.push(this.self);
+    return live;
+  }
+
+  /** Live nodes near the content other than this one: the closest that answered a lookup of its ID. */
+  async liveNear(contentId: Buffer): Promise<BulkPeer[]> {
+    return (await this.dht.lookupNodes(contentId)).closest;
+  }
+}

@@ -1,0 +1,42 @@
+// `peershare status`: which nodes hold a content, which of them are live, whether each holds every
+// chunk (one HAS_OBJECTS request per live holder), and whether the content has its r copies.
+
+import { decodeManifestHeader } from "../cas";
+import { toHex } from "../dht/id";
+import { ContentStatus, HolderStatus } from "../rpc/api-types";
+import { BulkPeer } from "../transport/bulk";
+import { Replicator } from "./replicator";
+
+export async function contentStatus(replicator: Replicator, contentId: Buffer): Promise<ContentStatus> {
+  const providers = await replicator.providers(contentId);
+  const selfComplete = (await replicator.objectsOf(contentId).catch(() => null)) !== null;
+  if (selfComplete && !providers.some((p) => p.peer.id.equals(replicator.self.id))) providers.push({ peer: replicator.self, live: true });
+  const ids = await manifestObjects(replicator, contentId, providers.filter((p) => p.live).map((p) => p.peer));
+  const holders = await Promise.all(
+    providers.map(async ({ peer, live }): Promise<HolderStatus> => {
+      const self = peer.id.equals(replicator.self.id);
+      let complete: boolean | null = null;
+      if (self) complete = selfComplete;
+      else if (live && ids) complete = await replicator.peerHas(peer, ids).then((has) => (has ? has.every(Boolean) : null), () => null);
+      return { id: toHex(peer.id), host: peer.host, port: peer.port, self, live, complete };
+    }),
+  );
+  const replication = replicator.factors.get(toHex(contentId));
+  const liveHolders = holders.filter((h) => h.live).length;
+  return { contentId: toHex(contentId), replication, holders, liveHolders, met: liveHolders >= replication };
+}
+
+/** The manifest and its chunk ids: from the store, else the manifest as a live holder has it. */
+async function manifestObjects(replicator: Replicator, contentId: Buffer, live: BulkPeer[]): Promise<Buffer[] | null> {
+  let bytes = await replicator.store.get(contentId);
+  for (const peer of live) {
+    if (bytes) break;
+    bytes = await replicator.fetchObject(peer, contentId);
+  }
+  if (!bytes) return null;
+  try {
+    return [contentId, ...decodeManifestHeader(bytes).chunkIds];
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,200 @@
+// Sharing, fetching and opening shared files through the extension's commands, inside a real
+// extension host. With PEERSHARE_E2E_* set (a second node started with the CLI, see
+// test/e2e/run.mjs), the files travel between this window's node and that one.
+import * as assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import * as vscode from "vscode";
+import { before, describe, it } from "mocha";
+import type { FetchInfo, ShareInfo } from "../../../node-host/rpc/api-types";
+import type { PeershareApi } from "../../../extension/api";
+import type { TreeNode } from "../../../extension/treeModel";
+
+const EXTENSION_ID = "peershare.peershare";
+const env = process.env;
+const peer = env.PEERSHARE_E2E_PEER_ID && env.PEERSHARE_E2E_CLI && env.PEERSHARE_E2E_PEER_DIR && env.PEERSHARE_E2E_PEER_LINK && env.PEERSHARE_E2E_PEER_FILE
+  ? { cli: env.PEERSHARE_E2E_CLI, dir: env.PEERSHARE_E2E_PEER_DIR, link: env.PEERSHARE_E2E_PEER_LINK, file: env.PEERSHARE_E2E_PEER_FILE }
+  : undefined;
+const LINK = /^peershare:\/\/[0-9a-f]{64}#k=[A-Za-z0-9_-]{43}$/;
+const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+const run = promisify(execFile);
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(200);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+describe("peershare sharing and fetching", () => {
+  let api: PeershareApi;
+  let work: string;
+
+  before(async () => {
+    const ext = vscode.extensions.getExtension<PeershareApi>(EXTENSION_ID);
+    assert.ok(ext, `${EXTENSION_ID} is installed`);
+    api = await ext.activate();
+    await api.whenReady(45_000);
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "peershare-ext-test-"));
+  });
+
+  it("registers the sharing commands", async () => {
+    const all = new Set(await vscode.commands.getCommands(true));
+    for (const c of ["shareFile", "fetchByHash", "openShared", "copyShareLink", "openSharedItem"]) assert.ok(all.has(`peershare.${c}`), `peershare.${c}`);
+  });
+
+  let share: ShareInfo;
+  let sharedFile: string;
+  it("Share File to Peers shares a file and lists it in Shared Files", async () => {
+    sharedFile = path.join(work, "ext-share.json");
+    fs.writeFileSync(sharedFile, JSON.stringify({ from: "extension host", at: Date.now(), pad: "x".repeat(5000) }, null, 2));
+    share = (await vscode.commands.executeCommand("peershare.shareFile", vscode.Uri.file(sharedFile))) as ShareInfo;
+    assert.ok(share, "the command returns the share");
+    assert.match(share.link, LINK);
+    assert.equal(share.name, "ext-share.json");
+    assert.equal(share.size, fs.statSync(sharedFile).size);
+    const row = await until("the share in the Shared Files view", () =>
+      api.snapshot().shared.find((n) => n.key === "shared:own")?.children?.find((c) => c.label === "ext-share.json"),
+    );
+    assert.equal(row.copyValue, share.link);
+    const ls = await api.request("content.ls", {});
+    assert.ok(ls.contents.some((c) => c.contentId === share.contentId && c.pins.includes("own")), "pinned as own in the store");
+  });
+
+  it("Copy Share Link copies a row's link", async () => {
+    const row = api.snapshot().shared.find((n) => n.key === "shared:own")?.children?.find((c) => c.label === "ext-share.json") as TreeNode;
+    await vscode.env.clipboard.writeText("");
+    await vscode.commands.executeCommand("peershare.copyShareLink", row);
+    assert.equal(await vscode.env.clipboard.readText(), share.link);
+  });
+
+  it("the second node fetches the shared file (CLI): same bytes", async function () {
+    if (!peer) return this.skip();
+    this.timeout(90_000);
+    const out = path.join(work, "peer-got") + path.sep;
+    const { stdout } = await run(process.execPath, [peer.cli, "fetch", share.link, "-o", out, "--data-dir", peer.dir, "--json"], { timeout: 80_000 });
+    const done = stdout.trim().split("\n").map((l) => JSON.parse(l)).find((e) => e.event === "done");
+    assert.ok(done, stdout);
+    assert.equal(sha256(fs.readFileSync(done.path)), sha256(fs.readFileSync(sharedFile)));
+    // from a holder, or from the copy this node replicated to it when sharing
+    assert.ok(done.holdersUsed >= 1 || done.bytesReused === done.size, JSON.stringify(done));
+  });
+
+  it("Fetch by Hash saves the second node's file into a folder, and the transfer shows as done with a rate", async function () {
+    if (!peer) return this.skip();
+    const folder = path.join(work, "fetched");
+    fs.mkdirSync(folder);
+    const r = (await vscode.commands.executeCommand("peershare.fetchByHash", peer.link, vscode.Uri.file(folder))) as FetchInfo;
+    assert.ok(r, "the command returns the fetch");
+    assert.equal(path.dirname(r.path), folder);
+    assert.equal(sha256(fs.readFileSync(r.path)), sha256(fs.readFileSync(peer.file)));
+    assert.ok(r.holdersUsed >= 1 || r.bytesReused === r.size, JSON.stringify(r));
+    const row = await until("a finished transfer row", () => api.snapshot().transfers.find((t) => t.id === r.transferId && t.state === "done"));
+    assert.ok(row.rateBps > 0, `rate ${row.rateBps}`);
+    assert.equal(row.doneBytes, r.size);
+    const fetchedRow = await until("the file under Fetched", () => api.snapshot().shared.find((n) => n.key === "shared:fetched")?.children?.find((c) => c.label === path.basename(r.path)));
+    assert.deepEqual(fetchedRow.open, { kind: "file", path: r.path });
+  });
+
+  it("Open Shared Hash opens a tab named after the file, with its language and content", async function () {
+    if (!peer) return this.skip();
+    await vscode.commands.executeCommand("workbench.action.closeAllEditors");
+    const uri = (await vscode.commands.executeCommand("peershare.openShared", peer.link)) as vscode.Uri;
+    assert.equal(uri.scheme, "peershare");
+    assert.match(uri.query, /^k=[A-Za-z0-9_-]{43}$/, "the key rides in the query");
+    const editor = await until("the editor of the shared file", () =>
+      vscode.window.activeTextEditor?.document.uri.toString() === uri.toString() ? vscode.window.activeTextEditor : undefined,
+    );
+    const name = path.basename(peer.file);
+    assert.equal(path.posix.basename(uri.path), name);
+    assert.equal(editor.document.getText(), fs.readFileSync(peer.file, "utf8"));
+    assert.equal(editor.document.languageId, "markdown");
+    const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
+    assert.equal(tab?.label, name);
+    await vscode.commands.executeCommand("workbench.action.closeAllEditors");
+  });
+
+  it("the peershare: file system: stat, read, read-only, directory of an ID", async () => {
+    const uri = vscode.Uri.from({ scheme: "peershare", path: `/${share.contentId}/${share.name}`, query: `k=${share.link.split("#k=")[1]}` });
+    const st = await vscode.workspace.fs.stat(uri);
+    assert.equal(st.type, vscode.FileType.File);
+    assert.equal(st.size, share.size);
+    assert.equal(st.permissions, vscode.FilePermission.Readonly);
+    assert.equal(sha256(await vscode.workspace.fs.readFile(uri)), sha256(fs.readFileSync(sharedFile)));
+    await assert.rejects(Promise.resolve(vscode.workspace.fs.writeFile(uri, new Uint8Array([1]))));
+    const dir = await vscode.workspace.fs.readDirectory(uri.with({ path: `/${share.contentId}` }));
+    assert.deepEqual(dir, [[share.name, vscode.FileType.File]]);
+    await assert.rejects(Promise.resolve(vscode.workspace.fs.stat(uri.with({ path: `/${"0".repeat(64)}/nothing.txt`, query: "" }))));
+  });
+
+  it("makes peershare:// links in a document clickable", async () => {
+    const doc = await vscode.workspace.openTextDocument({ language: "plaintext", content: `see ${share.link} and peershare://${"ab".repeat(32)} but not peershare://nope` });
+    const links = await vscode.commands.executeCommand<vscode.DocumentLink[]>("vscode.executeLinkProvider", doc.uri);
+    const ours = links.filter((l) => l.target?.scheme === "command" && l.target.path === "peershare.openShared");
+    assert.equal(ours.length, 2);
+    assert.equal(doc.getText(ours[0].range), share.link);
+    assert.deepEqual(JSON.parse(decodeURIComponent(ours[0].target!.query)), [share.link]);
+    await vscode.commands.executeCommand("workbench.action.closeAllEditors");
+  });
+
+  it("Open Shared Hash on this node's own share opens it (from the Shared Files row)", async () => {
+    const row = api.snapshot().shared.find((n) => n.key === "shared:own")?.children?.find((c) => c.label === "ext-share.json") as TreeNode;
+    const uri = (await vscode.commands.executeCommand("peershare.openSharedItem", row)) as vscode.Uri;
+    assert.equal(uri.scheme, "peershare");
+    const editor = await until("the editor", () => (vscode.window.activeTextEditor?.document.uri.toString() === uri.toString() ? vscode.window.activeTextEditor : undefined));
+    assert.equal(editor.document.languageId, "json");
+    assert.equal(editor.document.getText(), fs.readFileSync(sharedFile, "utf8"));
+    await vscode.commands.executeCommand("workbench.action.closeAllEditors");
+  });
+
+  it("peershare.forceWebRtc sets the node's bulkPath (webrtc | auto) for its next start; cacheSizeMB applies at once", async function () {
+    this.timeout(90_000);
+    const cfg = vscode.workspace.getConfiguration("peershare");
+    const nodeConfig = () => api.request("config.get", {});
+    const saved = async () => {
+      const file = path.join((await api.request("node.info", {})).dataDir, "config.json");
+      return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>) : {};
+    };
+    const restart = async () => {
+      const pid = api.pid();
+      await vscode.commands.executeCommand("peershare.restartNode");
+      await until("the node running again", () => (api.state().kind === "running" && api.pid() !== pid ? true : undefined));
+    };
+    try {
+      await cfg.update("forceWebRtc", true, vscode.ConfigurationTarget.Workspace);
+      await cfg.update("iceServers", ["stun:stun.example.org:3478"], vscode.ConfigurationTarget.Workspace);
+      await cfg.update("cacheSizeMB", 64, vscode.ConfigurationTarget.Workspace);
+      await until("cacheSizeMB=64 live", async () => ((await nodeConfig()).cacheSizeMB === 64 ? true : undefined), 10_000);
+      await until("bulkPath=webrtc saved", async () => ((await saved()).bulkPath === "webrtc" ? true : undefined), 10_000);
+      await until("iceServers saved", async () => (JSON.stringify((await saved()).iceServers) === '["stun:stun.example.org:3478"]' ? true : undefined), 10_000);
+      await restart();
+      const c = await nodeConfig();
+      assert.equal(c.bulkPath, "webrtc");
+      assert.deepEqual(c.iceServers, ["stun:stun.example.org:3478"]);
+    } finally {
+      await cfg.update("forceWebRtc", undefined, vscode.ConfigurationTarget.Workspace);
+      await cfg.update("iceServers", undefined, vscode.ConfigurationTarget.Workspace);
+      await cfg.update("cacheSizeMB", undefined, vscode.ConfigurationTarget.Workspace);
+    }
+    await until("bulkPath=auto saved", async () => ((await saved()).bulkPath === "auto" ? true : undefined), 10_000);
+    await restart();
+    assert.equal((await nodeConfig()).bulkPath, "auto");
+    assert.deepEqual((await nodeConfig()).iceServers, []);
+  });
+});
