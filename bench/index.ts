@@ -1,6 +1,7 @@
 // `npm run bench`: each figure printed beside a baseline measured in the same run.
 //   npm run bench -- [nodes] [lookups] [sizeMiB]
 
+import { runScript } from "../scripts/run-script";
 import { runDhtLookupBench } from "./dht-lookup";
 import { runBittorrentDhtBaseline } from "./bittorrent-dht-baseline";
 import { runTransferBench, formatTransferTable, TRANSFER_NOTES } from "./transfer";
@@ -27,10 +28,4 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${formatTransferTable(transferRows)}\n\n${TRANSFER_NOTES.join("\n")}\n`);
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    process.stderr.write(`${(err as Error).stack}\n`);
-    process.exit(1);
-  },
-);
+runScript(main);

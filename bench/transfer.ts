@@ -11,6 +11,8 @@
 //   node dist/bench/transfer.js [sizeMiB=1024]
 // MB/s = 10^6 bytes per second; sizes are MiB.
 
+import { runScript } from "../scripts/run-script";
+import { waitFor } from "../test/helpers/cli";
 import { ChildProcess, execFile, spawn } from "node:child_process";
 import { createCipheriv, createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -160,21 +162,6 @@ function peakRssMiB(pid: number | undefined): number | null {
   } catch {
     return null;
   }
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
 }
 
 interface FetchRun {
@@ -453,12 +440,5 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  // node-datachannel keeps the process alive after its connections close; exit explicitly.
-  main().then(
-    () => process.exit(0),
-    (err) => {
-      process.stderr.write(`${(err as Error).stack}\n`);
-      process.exit(1);
-    },
-  );
+  runScript(main);
 }

@@ -5,6 +5,7 @@
 //   node dist/bench/transport-baselines.js [MiB=256]
 // Figures are MB/s (10^6 bytes per second), one process holding both ends.
 
+import { runScript } from "../scripts/run-script";
 import * as net from "node:net";
 import { randomBytes } from "node:crypto";
 import { PeerConnection } from "node-datachannel";
@@ -133,12 +134,5 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-  // node-datachannel keeps the process alive after its connections close; exit explicitly.
-  main().then(
-    () => process.exit(0),
-    (err) => {
-      process.stderr.write(`${(err as Error).stack}\n`);
-      process.exit(1);
-    },
-  );
+  runScript(main);
 }

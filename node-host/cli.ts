@@ -14,7 +14,7 @@ import { ConfigError, loadConfig, saveSetting, SETTINGS, defaultConfig, isSettin
 import { formatClosest, formatLookup, formatPeers, formatRouting, formatStatus, formatValue, table } from "./cli-format";
 import { MAX_REPLICATION } from "./replication/factors";
 import { VERSION } from "./node";
-import { parseShareLink } from "./cas";
+import { randomBytes } from "node:crypto";
 
 class UsageError extends Error {}
 
@@ -276,18 +276,15 @@ function progressLine(t: TransferInfo): string {
 async function fetchWithProgress(flags: Flags, link: string, out: string | undefined): Promise<FetchInfo> {
   const client = await connectLocal(dataDirOf(flags));
   const tty = process.stderr.isTTY && !flags.json;
-  const { contentId } = parseShareLink(link);
-  let mine: string | null = null;
+  const transferId = randomBytes(8).toString("hex"); // ours, so progress events can be told apart
   client.onNotification((method, params) => {
-    if (method !== "transfer.progress") return;
     const t = params as TransferInfo;
-    if (mine === null && t.contentId === contentId && t.state === "running" && t.bytesDone === 0) mine = t.id; // announced before any progress
-    if (t.id !== mine) return;
+    if (method !== "transfer.progress" || t.id !== transferId) return;
     if (flags.json) process.stdout.write(JSON.stringify({ event: "progress", ...t }) + "\n");
     else if (tty) process.stderr.write(`\r${progressLine(t)}`);
   });
   try {
-    return await client.call("content.fetch", { link, out }, 24 * 3600_000);
+    return await client.call("content.fetch", { link, out, transferId }, 24 * 3600_000);
   } finally {
     if (tty) process.stderr.write("\n");
     client.close();

@@ -141,6 +141,10 @@ export interface TransferInfo {
   holders: number;
   etaMs: number | null;
   startedAt: number;
+  /** When the transfer ended (done, failed or cancelled). */
+  finishedAt?: number;
+  /** Holders that sent at least one chunk (known once done). */
+  holdersUsed?: number;
   /** Where the file was written, once done. */
   path?: string;
   error?: string;
@@ -198,6 +202,9 @@ export interface StoredContent {
   name: string | null;
   size: number;
   pins: string[];
+  /** For this node's own shares: the share link and when it was shared. */
+  link?: string;
+  sharedAt?: number;
 }
 
 export interface StoreListing {
@@ -225,7 +232,8 @@ export interface Api {
   /** Which live nodes hold a content (by ID or link) and whether it has its r copies. */
   "content.status": [{ link: string }, ContentStatus];
   /** Fetches into `out` (a directory, or a file path); default: the data dir's downloads/. */
-  "content.fetch": [{ link: string; out?: string }, FetchInfo];
+  /** `transferId` (optional, 1-64 of [A-Za-z0-9_-]) names the transfer in transfer.progress events. */
+  "content.fetch": [{ link: string; out?: string; transferId?: string }, FetchInfo];
   "content.info": [{ link: string }, ContentInfo];
   "content.ls": [Record<string, never>, StoreListing];
   "content.verify": [Record<string, never>, { checked: number; corrupt: string[] }];

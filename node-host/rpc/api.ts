@@ -231,7 +231,9 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
     "content.fetch": (params) => {
       const out = (params as { out?: unknown }).out;
       if (out !== undefined && typeof out !== "string") invalid('"out" must be a path');
-      return node.content.fetch(stringParam(params, "link"), out);
+      const transferId = (params as { transferId?: unknown }).transferId;
+      if (transferId !== undefined && (typeof transferId !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(transferId))) invalid('"transferId" must be 1 to 64 letters, digits, "-" or "_"');
+      return node.content.fetch(stringParam(params, "link"), out, transferId);
     },
 
     "content.info": (params) => node.content.info(stringParam(params, "link")),

@@ -98,9 +98,9 @@ export class ContentService {
   }
 
   /** Starts a fetch and resolves when the file is written. */
-  fetch(link: string, out?: string): Promise<FetchInfo> {
+  fetch(link: string, out?: string, transferId?: string): Promise<FetchInfo> {
     const { contentId } = parseShareLink(link); // throws a clear error for a bad link first
-    return this.run(this.transfers.create(contentId, link, out));
+    return this.run(this.transfers.create(contentId, link, out, transferId));
   }
 
   private async run(handle: TransferHandle): Promise<FetchInfo> {
@@ -117,7 +117,12 @@ export class ContentService {
       });
       const written = await this.writeOut(result.manifest, out);
       await this.store.unpin(this.objectIds(result.manifest, contentId), "fetching");
-      this.transfers.update(handle, { state: "done", path: written, bytesDone: result.manifest.size, etaMs: 0 }, true);
+      const seconds = result.durationMs / 1000;
+      this.transfers.update(
+        handle,
+        { state: "done", path: written, bytesDone: result.manifest.size, etaMs: 0, finishedAt: Date.now(), holdersUsed: result.holdersUsed, rate: seconds > 0 ? result.bytesFetched / seconds : 0 },
+        true,
+      );
       // this node now holds the content too: others can fetch from it (best effort)
       this.dht.provide(contentId).catch(() => undefined);
       return {
@@ -133,7 +138,7 @@ export class ContentService {
         durationMs: result.durationMs,
       };
     } catch (err) {
-      if (handle.info.state === "running") this.transfers.update(handle, { state: handle.abort.signal.aborted ? "cancelled" : "failed", error: (err as Error).message }, true);
+      if (handle.info.state === "running") this.transfers.update(handle, { state: handle.abort.signal.aborted ? "cancelled" : "failed", error: (err as Error).message, finishedAt: Date.now() }, true);
       throw err;
     }
   }
@@ -217,7 +222,7 @@ export class ContentService {
           size = m?.size ?? 0;
         }
       }
-      contents.push({ contentId: o.id.toString("hex"), name, size, pins: o.pins });
+      contents.push({ contentId: o.id.toString("hex"), name, size, pins: o.pins, link: mine?.link, sharedAt: mine?.sharedAt });
     }
     return {
       contents,

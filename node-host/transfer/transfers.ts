@@ -22,8 +22,9 @@ export interface TransferHandle {
 export class Transfers extends EventEmitter {
   private readonly all = new Map<string, TransferHandle>();
 
-  create(contentId: string, link: string, out?: string): TransferHandle {
-    const id = randomBytes(6).toString("hex");
+  /** A new transfer; `id` may be chosen by the client (so it can match progress events to its request). */
+  create(contentId: string, link: string, out?: string, id = randomBytes(6).toString("hex")): TransferHandle {
+    if (this.all.get(id)?.info.state === "running") throw new Error(`a transfer ${id} is already running`);
     const handle: TransferHandle = {
       info: { id, contentId, name: "", direction: "download", state: "running", bytesDone: 0, bytesTotal: 0, rate: 0, holders: 0, etaMs: null, startedAt: Date.now() },
       link,

@@ -2,10 +2,10 @@
 // @vscode/test-electron) inside code-server's real extension host: the web workbench reads
 // extensionDevelopmentPath / extensionTestsPath from the `payload` URL parameter and calls
 // window.codeAutomationExit(code) when the suites finish. Prints "N passed, N failed".
-import { chromium } from "playwright-core";
 import fs from "node:fs";
 import path from "node:path";
 import util from "node:util";
+import { launchBrowser } from "./browser.mjs";
 
 const BASE = process.env.CS_URL ?? "http://127.0.0.1:8090";
 const authority = new URL(BASE).host; // code-server's remote authority is host:port
@@ -23,14 +23,7 @@ const payload = JSON.stringify([
 ]);
 const url = `${BASE}/?folder=${encodeURIComponent(WS)}&payload=${encodeURIComponent(payload)}`;
 
-const profile = fs.mkdtempSync(path.join(process.env.PROFILE_PARENT ?? ".", "chrome-profile-"));
-const ctx = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: 1400, height: 900 },
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-const page = ctx.pages()[0] ?? (await ctx.newPage());
+const { ctx, page, profile } = await launchBrowser(".");
 let done;
 const exited = new Promise((r) => (done = r));
 let summary;

@@ -2,11 +2,11 @@
 // Drives the real VS Code workbench (code-server) in headless Chromium: the peershare views list
 // the second node, Look Up Key works, the transfer panel opens and renders rows from messages.
 // Saves a screenshot of each view into $ARTIFACTS. Prints "N passed, N failed".
-import { chromium } from "playwright-core";
 import fs from "node:fs";
 import path from "node:path";
 import assert from "node:assert/strict";
 import { cliFetch, sha256File } from "./peer.mjs";
+import { launchBrowser } from "./browser.mjs";
 
 const BASE = process.env.CS_URL ?? "http://127.0.0.1:8090";
 const WS = process.env.WS_DIR ?? "ws";
@@ -23,14 +23,7 @@ const t0 = Date.now();
 const lap = (m) => console.log(`[ui ${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
 fs.mkdirSync(OUT, { recursive: true });
 
-const profile = fs.mkdtempSync(path.join(process.env.PROFILE_PARENT ?? OUT, "chrome-profile-"));
-const ctx = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: 1400, height: 900 },
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-const page = ctx.pages()[0] ?? (await ctx.newPage());
+const { ctx, page, profile } = await launchBrowser(OUT);
 const errors = [];
 page.on("console", (m) => {
   if (m.type() === "error") errors.push(m.text());

@@ -12,6 +12,7 @@ import * as vscode from "vscode";
 import { before, describe, it } from "mocha";
 import type { FetchInfo, ShareInfo } from "../../../node-host/rpc/api-types";
 import type { PeershareApi } from "../../../extension/api";
+import { until } from "../wait";
 import type { TreeNode } from "../../../extension/treeModel";
 
 const EXTENSION_ID = "peershare.peershare";
@@ -23,24 +24,6 @@ const LINK = /^peershare:\/\/[0-9a-f]{64}#k=[A-Za-z0-9_-]{43}$/;
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const run = promisify(execFile);
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-}
 
 describe("peershare sharing and fetching", () => {
   let api: PeershareApi;

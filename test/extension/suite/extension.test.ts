@@ -5,28 +5,11 @@ import * as assert from "node:assert/strict";
 import * as vscode from "vscode";
 import { before, describe, it } from "mocha";
 import type { PeershareApi } from "../../../extension/api";
+import { until } from "../wait";
 
 const EXTENSION_ID = "peershare.peershare";
 const peerId = process.env.PEERSHARE_E2E_PEER_ID;
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-}
 
 describe("peershare extension", () => {
   let api: PeershareApi;
