@@ -20,12 +20,17 @@ import { ReplicaSink } from "./replication/replica-sink";
 import { Replicator } from "./replication/replicator";
 import { Repair } from "./replication/repair";
 
+/** The package version: from the nearest peershare package.json above this file (dist/ or the bundle in out/). */
 export const VERSION: string = (() => {
-  try {
-    return JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package.json"), "utf8")).version;
-  } catch {
-    return "0.0.0";
+  for (let dir = __dirname, i = 0; i < 4; dir = path.dirname(dir), i++) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+      if (pkg.name === "peershare") return String(pkg.version);
+    } catch {
+      // not here: look one level up
+    }
   }
+  return "0.0.0";
 })();
 
 export interface NodeOptions {
