@@ -61,10 +61,16 @@ export async function startNode(dataDir: string, bootstrap: string[] = [], extra
   return { dataDir, id: info.id, port: info.port, proc, stderr: () => err };
 }
 
+/** Resolves when the process has exited (at once if it already has). */
+export async function exited(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  await once(proc, "exit");
+}
+
 export async function stopNode(node: RunningNode, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
   if (node.proc.exitCode !== null || node.proc.signalCode !== null) return;
   node.proc.kill(signal);
-  await once(node.proc, "exit");
+  await exited(node.proc);
 }
 
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 200): Promise<T> {

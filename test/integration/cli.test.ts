@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { cli, cliJson, startNode, stopNode, tempDir } from "../helpers/cli";
+import { cli, cliJson, exited, startNode, stopNode, tempDir } from "../helpers/cli";
 
 test("--help explains every command", async () => {
   const main = await cli(["--help"]);
@@ -94,7 +94,7 @@ test("the node keeps its identity across restarts, and `stop` ends it cleanly", 
     const first = await startNode(dir);
     const r = await cli(["stop", "--data-dir", dir]);
     assert.equal(r.code, 0);
-    await new Promise((resolve) => first.proc.once("exit", resolve));
+    await exited(first.proc); // `stop` answers before the node has finished leaving
     assert.equal(first.proc.exitCode, 0);
     assert.equal(fs.existsSync(path.join(dir, "rpc.token")), false, "control files removed");
     const second = await startNode(dir);

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash, randomBytes } from "node:crypto";
-import { cli, cliJson, RunningNode, startNode, stopNode, tempDir, waitFor } from "../helpers/cli";
+import { cli, cliJson, exited, RunningNode, startNode, stopNode, tempDir, waitFor } from "../helpers/cli";
 import { connectLocal } from "../../node-host/rpc/local-socket";
 import { mapLimit } from "../../node-host/util/concurrency";
 import type { ContentStatus, FetchInfo, NodeInfo, ShareInfo } from "../../node-host/rpc/api-types";
@@ -142,7 +142,7 @@ test("replication, repair after a crash of several holders, graceful hand-off, f
   const leaving = survivors.find((n) => n.id !== observer.id && before.some((st) => liveIds(st).includes(n.id)))!;
   const r = await cli(["stop", "--data-dir", leaving.dataDir]);
   assert.equal(r.code, 0, r.stderr);
-  await new Promise((resolve) => leaving.proc.once("exit", resolve));
+  await exited(leaving.proc);
   const afterStop = await statusAll(observer);
   for (const [i, st] of afterStop.entries()) {
     assert.ok(!liveIds(st).includes(leaving.id));
