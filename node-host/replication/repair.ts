@@ -20,8 +20,8 @@ export interface CopyReport {
 }
 
 export class Repair {
-  /** Contents a copy is being made of (a share's first copies, a sweep, a hand-off): others skip them. */
-  private readonly busy = new Set<string>();
+  /** Contents a copy is being made of (a share's first copies, a sweep, a hand-off), with its end. */
+  private readonly busy = new Map<string, Promise<void>>();
 
   constructor(
     private readonly replicator: Replicator,
@@ -40,13 +40,21 @@ export class Repair {
     return report;
   }
 
-  /** Runs `fn` unless a copy of the content is already under way here (then does nothing). */
-  private async exclusively(contentId: Buffer, fn: () => Promise<void>): Promise<void> {
+  /**
+   * Runs `fn` unless a copy of the content is already under way here: then a sweep does nothing
+   * (the copy under way serves it), while a hand-off (`wait`) waits for it and then decides anew —
+   * the copy under way was planned with this node still counted as a holder.
+   */
+  private async exclusively(contentId: Buffer, fn: () => Promise<void>, wait = false): Promise<void> {
     const key = toHex(contentId);
-    if (this.busy.has(key)) return;
-    this.busy.add(key);
+    for (let running = this.busy.get(key); running; running = this.busy.get(key)) {
+      if (!wait) return;
+      await running.catch(() => undefined);
+    }
+    const run = fn();
+    this.busy.set(key, run);
     try {
-      await fn();
+      await run;
     } finally {
       this.busy.delete(key);
     }
@@ -89,7 +97,7 @@ export class Repair {
         const holders = await r.liveHolders(contentId);
         const plan = planHandoff({ contentId, self: r.self.id, holders, live: await r.liveNear(contentId), r: r.factors.get(toHex(contentId)) });
         await this.carryOut(plan, contentId, budget, report);
-      }),
+      }, true),
     );
     return report;
   }
