@@ -11,6 +11,7 @@
 //   node dist/bench/transfer.js [sizeMiB=1024]
 // MB/s = 10^6 bytes per second; sizes are MiB.
 
+import { mbPerSecond } from "./stats";
 import { runScript } from "../scripts/run-script";
 import { waitFor } from "../test/helpers/cli";
 import { ChildProcess, execFile, spawn } from "node:child_process";
@@ -46,7 +47,6 @@ export interface TransferBenchOptions {
   log: (line: string) => void;
 }
 
-const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // ---------------------------------------------------------------------------------------------
@@ -305,13 +305,13 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Row[
     if (got.hex !== sha) throw new Error(`fetch on ${node.name}: SHA-256 of the fetched file differs from the original`);
     log(
       `${node.name}: fetched ${(share.size / MiB).toFixed(0)} MiB from ${run.done.holdersUsed} holder(s): ` +
-        `${mbps(share.size, run.done.durationMs).toFixed(0)} MB/s by durationMs (${(run.done.durationMs / 1000).toFixed(2)} s), ` +
-        `${mbps(share.size, run.wallMs).toFixed(0)} MB/s by wall time of the CLI (${(run.wallMs / 1000).toFixed(2)} s, incl. writing the output file); ` +
+        `${mbPerSecond(share.size, run.done.durationMs).toFixed(0)} MB/s by durationMs (${(run.done.durationMs / 1000).toFixed(2)} s), ` +
+        `${mbPerSecond(share.size, run.wallMs).toFixed(0)} MB/s by wall time of the CLI (${(run.wallMs / 1000).toFixed(2)} s, incl. writing the output file); ` +
         `peak RSS ${rssMiB?.toFixed(0) ?? "?"} MiB; bytes identical`,
     );
     if (run.done.holdersUsed !== holders.length) log(`  note: ${holders.length} node(s) held the file but the fetch used ${run.done.holdersUsed}`);
     const sentMs = run.done.durationMs;
-    log(`  sent by holder: ${holders.map((h, i) => `${h.name} ${(sent[i] / MiB).toFixed(0)} MiB (${mbps(sent[i], sentMs).toFixed(0)} MB/s)`).join(", ")}`);
+    log(`  sent by holder: ${holders.map((h, i) => `${h.name} ${(sent[i] / MiB).toFixed(0)} MiB (${mbPerSecond(sent[i], sentMs).toFixed(0)} MB/s)`).join(", ")}`);
     return { ...run, rssMiB };
   };
 
@@ -333,9 +333,9 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Row[
     const shareMs = performance.now() - shareStarted;
     const shareRss = peakRssMiB(sharer.proc.pid);
     if (bigShare.public || bigShare.size !== bigBytes) throw new Error(`unexpected share result: ${JSON.stringify(bigShare)}`);
-    const shareMBps = mbps(bigBytes, shareMs);
-    const nodeHashMBps = mbps(bigBytes, nodeHash.ms);
-    const coreutilsMBps = mbps(bigBytes, coreutilsHash.ms);
+    const shareMBps = mbPerSecond(bigBytes, shareMs);
+    const nodeHashMBps = mbPerSecond(bigBytes, nodeHash.ms);
+    const coreutilsMBps = mbPerSecond(bigBytes, coreutilsHash.ms);
     log(`share: ${sizeMiB} MiB in ${(shareMs / 1000).toFixed(2)} s wall (${bigShare.chunks} chunks, announced to ${bigShare.announcedTo}); Node read+SHA-256 ${(nodeHash.ms / 1000).toFixed(2)} s; sha256sum ${(coreutilsHash.ms / 1000).toFixed(2)} s`);
     rows.push({ what: `share ${sizeMiB} MiB private / Node read+SHA-256`, mbps: shareMBps, baselineMBps: nodeHashMBps, ratio: shareMBps / nodeHashMBps, target: 0.5, peakRssMiB: shareRss });
     rows.push({ what: `share ${sizeMiB} MiB private / sha256sum`, mbps: shareMBps, baselineMBps: coreutilsMBps, ratio: shareMBps / coreutilsMBps, target: 0.5, peakRssMiB: shareRss });
@@ -345,7 +345,7 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Row[
     log(`raw loopback TCP copy of ${sizeMiB} MiB: ${tcpMBps.toFixed(0)} MB/s`);
     const f1 = await addNode("fetch-1", nodeSettings(0));
     const one = await fetchChecked(f1, [sharer], bigShare, bigSha, fetchTimeout(sizeMiB, 5));
-    const oneMBps = mbps(bigBytes, one.done.durationMs);
+    const oneMBps = mbPerSecond(bigBytes, one.done.durationMs);
     rows.push({ what: `fetch TLS, ${one.done.holdersUsed} holder / raw TCP`, mbps: oneMBps, baselineMBps: tcpMBps, ratio: oneMBps / tcpMBps, target: 0.3, peakRssMiB: one.rssMiB });
 
     await waitForHolders(bigShare.contentId, [sharer, f1]);
@@ -354,7 +354,7 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Row[
     await waitForHolders(bigShare.contentId, [sharer, f1, f2]);
     const f3 = await addNode("fetch-3", nodeSettings(0));
     const three = await fetchChecked(f3, [sharer, f1, f2], bigShare, bigSha, fetchTimeout(sizeMiB, 5));
-    const threeMBps = mbps(bigBytes, three.done.durationMs);
+    const threeMBps = mbPerSecond(bigBytes, three.done.durationMs);
     rows.push({ what: `fetch TLS, ${three.done.holdersUsed} holders / raw TCP`, mbps: threeMBps, baselineMBps: tcpMBps, ratio: threeMBps / tcpMBps, target: 0.3, peakRssMiB: three.rssMiB });
     for (const n of [f1, f2, f3]) await removeNode(n);
 
@@ -369,7 +369,7 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Row[
     const viaRtc = await fetchChecked(rtc, [sharer], rtcShare, rtcSha, fetchTimeout(rtcMiB, 2));
     const rtcStats = (await cliJson<NodeInfo>(rtc, ["id"])).stats;
     if (rtcStats.tlsBytesIn !== 0 || rtcStats.webrtcBytesIn < rtcMiB * MiB) throw new Error(`the WebRTC fetch did not go over WebRTC: ${JSON.stringify(rtcStats)}`);
-    const rtcMBps = mbps(rtcMiB * MiB, viaRtc.done.durationMs);
+    const rtcMBps = mbPerSecond(rtcMiB * MiB, viaRtc.done.durationMs);
     rows.push({ what: `fetch WebRTC ${rtcMiB} MiB, ${viaRtc.done.holdersUsed} holder / raw datachannel`, mbps: rtcMBps, baselineMBps: dcMBps, ratio: rtcMBps / dcMBps, target: 0.8, peakRssMiB: viaRtc.rssMiB });
     await removeNode(rtc);
 
@@ -387,8 +387,8 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Row[
     await waitForHolders(capShare.contentId, [capSharer, c1, c2]);
     const c3 = await addNode("cap-fetch-3", nodeSettings(CAP_MBPS));
     const capThree = await fetchChecked(c3, [capSharer, c1, c2], capShare, capSha, fetchTimeout(capMiB, CAP_MBPS / 3));
-    const capOneMBps = mbps(capMiB * MiB, capOne.done.durationMs);
-    const capThreeMBps = mbps(capMiB * MiB, capThree.done.durationMs);
+    const capOneMBps = mbPerSecond(capMiB * MiB, capOne.done.durationMs);
+    const capThreeMBps = mbPerSecond(capMiB * MiB, capThree.done.durationMs);
     rows.push({ what: `fetch ${capMiB} MiB, cap ${CAP_MBPS} MB/s, ${capOne.done.holdersUsed} holder / cap`, mbps: capOneMBps, baselineMBps: CAP_MBPS, ratio: capOneMBps / CAP_MBPS, target: null, peakRssMiB: capOne.rssMiB });
     rows.push({ what: `fetch ${capMiB} MiB, cap ${CAP_MBPS} MB/s, ${capThree.done.holdersUsed} holders / 1 holder`, mbps: capThreeMBps, baselineMBps: capOneMBps, ratio: capThreeMBps / capOneMBps, target: 2.5, peakRssMiB: capThree.rssMiB });
     log(`done (load average ${os.loadavg().map((x) => x.toFixed(1)).join(" ")})`);

@@ -5,6 +5,7 @@
 //   node dist/bench/transport-baselines.js [MiB=256]
 // Figures are MB/s (10^6 bytes per second), one process holding both ends.
 
+import { mbPerSecond } from "./stats";
 import { runScript } from "../scripts/run-script";
 import * as net from "node:net";
 import { randomBytes } from "node:crypto";
@@ -17,7 +18,6 @@ import { MemorySignalHub } from "../node-host/transport/bulk-memory-signaller";
 import { guard } from "../node-host/transport/webrtc-link";
 
 const MiB = 1024 * 1024;
-const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
 
 /** (a) N bytes through a loopback TCP connection, 1 MiB writes honouring back-pressure. */
 export async function rawTcpCopy(totalBytes: number): Promise<number> {
@@ -42,7 +42,7 @@ export async function rawTcpCopy(totalBytes: number): Promise<number> {
   const ms = performance.now() - started;
   client.destroy();
   server.close();
-  return mbps(totalBytes, ms);
+  return mbPerSecond(totalBytes, ms);
 }
 
 /** (b) N bytes over one ordered, reliable data channel between two in-process peers. */
@@ -87,7 +87,7 @@ export async function rawDataChannel(totalBytes: number, messageBytes = 64 * 102
   a.close();
   b.close();
   keep.length = 0;
-  return mbps(totalBytes, ms);
+  return mbPerSecond(totalBytes, ms);
 }
 
 /** (c)/(d) N bytes as 1 MiB objects fetched with getObject over one peershare path. */
@@ -115,7 +115,7 @@ export async function bulkGetObjects(path: BulkPath, totalBytes: number, objectB
     const started = performance.now();
     const sizes = await mapLimit(ids, 16, async (id) => (await client.node.client.getObject(server.peer, id)).length);
     const ms = performance.now() - started;
-    return mbps(sizes.reduce((n, s) => n + s, 0), ms);
+    return mbPerSecond(sizes.reduce((n, s) => n + s, 0), ms);
   } finally {
     await Promise.all([client.node.close(), server.node.close()]);
   }

@@ -374,9 +374,4 @@ export class Dht extends EventEmitter {
     });
     this.records.expire();
   }
-
-  /** Contacts in the table plus recently dropped ones, for display. */
-  peers(): { entry: TableEntry; state: "online" | "suspect" }[] {
-    return this.table.entries().map((entry) => ({ entry, state: entry.failures === 0 ? "online" : "suspect" }));
-  }
 }

@@ -92,7 +92,3 @@ export function randomIdInBucket(self: Id, index: number): Id {
   }
   return id;
 }
-
-export function idEquals(a: Id, b: Id): boolean {
-  return a.equals(b);
-}

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { ContentStore, shareFile, openManifest, parseShareLink, assembleFile, Manifest, CasError, decodeManifestHeader } from "../cas";
 import { Dht } from "../dht/dht";
 import { BulkClient, BulkPeer } from "../transport/bulk";
-import { fetchContent } from "./fetcher";
+import { fetchContent, fetchFromFirst } from "./fetcher";
 import { TransferHandle, Transfers } from "./transfers";
 import { writeFileAtomic } from "../util/fs-atomic";
 import { ContentInfo, FetchInfo, ShareInfo, StoreListing, TransferInfo } from "../rpc/api-types";
@@ -189,17 +189,7 @@ export class ContentService {
     const { contentId } = parseShareLink(link);
     const id = Buffer.from(contentId, "hex");
     if (!(await this.store.has(id))) {
-      const holders = await this.findHolders(id);
-      let got = false;
-      for (const h of holders) {
-        try {
-          await this.store.putVerified(id, await this.bulk.getObject(h, id), { kind: "manifest" });
-          got = true;
-          break;
-        } catch {
-          // try the next holder
-        }
-      }
+      const got = await fetchFromFirst(this.store, this.bulk, await this.findHolders(id), id, { kind: "manifest" });
       if (!got) throw new CasError("ENOTFOUND", `no reachable node holds ${contentId}`);
     }
     const m = await openManifest(this.store, link);

@@ -4,7 +4,7 @@
 // holder that sends bad bytes is dropped and its chunk fetched elsewhere. Chunks already in the
 // store are never fetched again, so a fetch cut short by a crash resumes where it stopped.
 
-import { ContentStore, Manifest, CasError, openManifest, missingChunks, parseShareLink } from "../cas";
+import { ContentStore, Manifest, CasError, openManifest, missingChunks, parseShareLink, type PutOptions } from "../cas";
 import { BulkClient, BulkPeer, ObjectNotFoundError } from "../transport/bulk";
 
 export interface FetchProgress {
@@ -55,6 +55,31 @@ export class FetchError extends Error {
 
 const hex = (b: Buffer) => b.toString("hex");
 
+/**
+ * Stores object `id` from the first of `peers` that sends bytes hashing to it (putVerified checks).
+ * `onFailure` hears of each peer that could not; an abort ends the attempt at once.
+ */
+export async function fetchFromFirst(
+  store: ContentStore,
+  bulk: BulkClient,
+  peers: BulkPeer[],
+  id: Buffer,
+  options: PutOptions,
+  onFailure: (peer: BulkPeer, err: unknown) => void = () => undefined,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  for (const peer of peers) {
+    try {
+      await store.putVerified(id, await bulk.getObject(peer, id, signal), options);
+      return true;
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      onFailure(peer, err);
+    }
+  }
+  return false;
+}
+
 interface HolderState {
   peer: BulkPeer;
   /** Chunks this holder said it does not have. */
@@ -92,18 +117,8 @@ export async function fetchContent(p: FetchParams): Promise<FetchResult> {
   // 1. the manifest: from the store, or from the first holder that has valid bytes for it
   if (!(await p.store.has(manifestId))) {
     await refreshHolders();
-    let got = false;
-    for (const h of live()) {
-      try {
-        const bytes = await p.bulk.getObject(h.peer, manifestId, p.signal);
-        await p.store.putVerified(manifestId, bytes, { pin: "fetching", kind: "manifest" });
-        got = true;
-        break;
-      } catch (err) {
-        if (p.signal?.aborted) throw err;
-        drop(h, err instanceof CasError && err.code === "EHASHMISMATCH");
-      }
-    }
+    const failed = (peer: BulkPeer, err: unknown) => drop(holders.get(hex(peer.id))!, err instanceof CasError && err.code === "EHASHMISMATCH");
+    const got = await fetchFromFirst(p.store, p.bulk, live().map((h) => h.peer), manifestId, { pin: "fetching", kind: "manifest" }, failed, p.signal);
     if (!got) throw new FetchError(holders.size === 0 ? `no node holds ${contentId} (no provider records found)` : `none of the ${holders.size} holder(s) of ${contentId} could send its manifest`);
   }
   const manifest = await openManifest(p.store, p.link);

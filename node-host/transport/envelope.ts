@@ -17,7 +17,7 @@ export const MAX_DATAGRAM_BYTES = 1200;
 export const PROTOCOL_VERSION = 1;
 const MAGIC = 0x5053; // "PS"
 const HEADER_BYTES = 2 + 1 + 1 + 1 + 8 + 8 + PUBLIC_KEY_BYTES + 2;
-export const ENVELOPE_OVERHEAD = HEADER_BYTES + SIGNATURE_BYTES;
+const ENVELOPE_OVERHEAD = HEADER_BYTES + SIGNATURE_BYTES;
 /** The largest payload, sized for the longer (signature) tag so any message fits either way. */
 export const MAX_PAYLOAD_BYTES = MAX_DATAGRAM_BYTES - ENVELOPE_OVERHEAD;
 

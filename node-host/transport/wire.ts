@@ -26,15 +26,11 @@ export const MessageTypes = {
   error: 0xff,
 } as const;
 
-const typeNames = new Map<number, string>(Object.entries(MessageTypes).map(([name, code]) => [code, name]));
 
 export function isResponseType(code: number): boolean {
   return (code & 0x80) !== 0;
 }
 
-export function messageTypeName(code: number): string | undefined {
-  return typeNames.get(code);
-}
 
 const MAX_CONTACTS = 255;
 const MAX_PROVIDERS_PER_REPLY = 4;
