@@ -52,6 +52,15 @@ async function check(name, fn, { critical = false } = {}) {
   }
 }
 
+/** Polls `test` until it returns true; throws `what` on timeout. */
+async function waitUntil(test, timeoutMs, what) {
+  const end = Date.now() + timeoutMs;
+  while (!(await test())) {
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    await page.waitForTimeout(200);
+  }
+}
+
 async function runCommand(title, attempts = 5) {
   // The palette reads the command list when it opens: retry until the extension's commands are in.
   for (let i = 1; ; i++) {
@@ -350,8 +359,15 @@ try {
     const title = page.locator(".quick-input-widget .quick-input-title", { hasText: "folder to save into" });
     await title.waitFor({ timeout: 10_000 });
     const input = page.locator(".quick-input-widget input[type='text']");
-    await input.fill(`${folder}/`);
-    await page.waitForTimeout(500);
+    // The simple file dialog fills in its start folder a moment after its title shows; typing before
+    // that gets overwritten (the file then lands in the start folder). Wait for it, then type ours
+    // until it sticks.
+    await waitUntil(async () => (await input.inputValue()).startsWith("/"), 10_000, "the folder dialog shows its start folder");
+    await waitUntil(async () => {
+      if ((await input.inputValue()) !== `${folder}/`) await input.fill(`${folder}/`);
+      await page.waitForTimeout(400);
+      return (await input.inputValue()) === `${folder}/`;
+    }, 10_000, "the folder dialog keeps the typed folder");
     await shot("fetch-folder-dialog");
     for (let i = 0; i < 4 && (await title.isVisible()); i++) {
       await page.keyboard.press("Enter");
@@ -360,6 +376,8 @@ try {
     const t = toast("peershare: fetched peer-data.bin");
     await t.waitFor({ timeout: 30_000 });
     await shot("fetch-notification");
+    const text = await t.locator(".notification-list-item-message").innerText();
+    assert.ok(text.includes(`into ${folder}`), `saved into the chosen folder: "${text}"`);
     fetched = path.join(folder, "peer-data.bin");
     assert.equal(sha256File(fetched), sha256File(FILES.data));
     const row = rows("Shared Files").filter({ hasText: "peer-data.bin" }).first();
