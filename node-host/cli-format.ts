@@ -1,6 +1,6 @@
 // Plain-text rendering of API results for the terminal (scripts use --json instead).
 
-import { ClosestResult, ContactInfo, ContentStatus, LookupResult, RoutingInfo, ValueRecordInfo } from "./rpc/api-types";
+import { ClosestResult, ContactInfo, ContentStatus, LookupResult, RoutingInfo, TeamMember, TeamSummary, ValueRecordInfo } from "./rpc/api-types";
 
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
@@ -65,4 +65,21 @@ export function formatStatus(s: ContentStatus): string {
     `  ${s.liveHolders} live holder(s) of r = ${s.replication}: ${s.met ? "replication met" : "UNDER-REPLICATED"}`,
     rows.length ? table(["HOLDER", "ADDRESS", "STATE", "ALL CHUNKS"], rows) : "  no node announced it",
   ].join("\n");
+}
+
+const until = (ms: number) => (ms >= Date.UTC(9999, 0, 1) ? "never" : new Date(ms).toISOString().slice(0, 16).replace("T", " "));
+
+export function formatTeams(teams: TeamSummary[]): string {
+  if (teams.length === 0) return "this node is in no team (it serves its shares to any node with the link); create one with: peershare team create NAME";
+  return table(
+    ["TEAM", "KEY", "ROLE", "ADMIN", "MEMBERS SEEN", "REVOKED", "EXPIRES"],
+    teams.map((t) => [t.name, shortId(t.teamKey), t.role, t.admin ? "yes" : "no", t.membersSeen, t.revoked, until(t.expires)]),
+  );
+}
+
+export function formatMembers(members: TeamMember[]): string {
+  return table(
+    ["NODE", "ROLE", "STATE", "EXPIRES", "LAST SEEN"],
+    members.map((m) => [m.self ? `${shortId(m.nodeId)} (this node)` : shortId(m.nodeId), m.role, m.revoked ? "revoked" : "member", until(m.expires), m.self ? "-" : ago(m.lastSeen ?? 0)]),
+  );
 }

@@ -11,7 +11,7 @@ import { Api, ApiMethod, FetchInfo, TransferInfo } from "./rpc/api-types";
 import { connectLocal } from "./rpc/local-socket";
 import { runDaemon } from "./daemon";
 import { ConfigError, loadConfig, saveSetting, SETTINGS, defaultConfig, isSettingName } from "./config";
-import { formatClosest, formatLookup, formatPeers, formatRouting, formatStatus, formatValue, table } from "./cli-format";
+import { formatClosest, formatLookup, formatMembers, formatPeers, formatRouting, formatStatus, formatTeams, formatValue, table } from "./cli-format";
 import { MAX_REPLICATION } from "./replication/factors";
 import { VERSION } from "./node";
 import { randomBytes } from "node:crypto";
@@ -47,6 +47,13 @@ DHT:
   dht closest KEY       the nodes closest to KEY in the whole network  [-n N]
   dht put NAME VALUE    publish VALUE signed by this node; prints the key to get it by
   dht get KEY           fetch a value from the network (signature checked)
+Teams:
+  team create NAME      make a team; this node holds its key (invites, revocations)
+  team invite           print an invite for a teammate  [--role read|write] [--expires 7d]
+  team join INVITE      redeem an invite: this node becomes a member
+  team list             the teams this node is in
+  team members          members seen, with role and revocation  [--team NAME]
+  team revoke NODE_ID   end a member's access  [--team NAME]
 Settings:
   config get [NAME]     show settings
   config set NAME VALUE change a setting (k, alpha, replication, intervals, ...)
@@ -85,13 +92,30 @@ put      publishes VALUE (at most 800 bytes) signed by this node under a key der
 get      fetches the value under KEY from any node; its signature is checked
 
 KEY is 64 hex digits, or any other text, which is hashed with SHA-256.`,
-  share: `Usage: peershare share PATH [--public] [--replication N] [--json]
+  share: `Usage: peershare share PATH [--public] [--team NAME]... [--replication N] [--json]
 
 Adds the file to this node's store, announces this node as its holder, and copies it to the N-1
 live nodes closest to its content ID (N: --replication, else the "replication" setting, default 3),
 which keep it and repair lost copies. A private share (the default) is encrypted: its link carries
 the key, and other nodes only ever hold ciphertext.
---public stores plaintext that anyone with the content ID can read.`,
+--public stores plaintext that anyone with the content ID can read.
+--team NAME  only members of this team may fetch it (repeat for several; default: every team of
+             this node). With one team, teammates' copies of the same file deduplicate.
+A node in no team serves its shares to any node that has the link.`,
+  team: `Usage:
+  peershare team create NAME [--json]
+  peershare team invite [--team NAME] [--role read|write] [--expires DURATION] [--json]
+  peershare team join INVITE [--json]
+  peershare team list [--json]
+  peershare team members [--team NAME] [--json]
+  peershare team revoke NODE_ID [--team NAME] [--json]
+
+A team is a key pair held by the node that created it. Its members prove membership with a
+certificate signed through that key and bound to their node key; a node in a team serves private
+shares only to members of the teams they were shared with, and stores replicas only for members
+with write role. An invite (default role read, valid 7 days; DURATION like 30m, 12h, 7d) is a
+secret: whoever holds it can join until it expires. Only the team's creator can invite and revoke;
+revocations spread to other nodes as they connect.`,
   status: `Usage: peershare status ID|LINK [--json]
 
 Lists the nodes that announced they hold the file, whether each answers now and holds every chunk,
@@ -138,6 +162,9 @@ const OPTIONS = {
   public: { type: "boolean" },
   out: { type: "string", short: "o" },
   replication: { type: "string" },
+  team: { type: "string", multiple: true },
+  role: { type: "string" },
+  expires: { type: "string" },
 } satisfies ParseArgsConfig["options"];
 
 type Flags = ReturnType<typeof parse>["values"];
@@ -255,6 +282,56 @@ async function cmdDht(flags: Flags, args: string[]): Promise<void> {
   }
 }
 
+/** "30m", "12h", "7d" (or plain seconds) → milliseconds. */
+function durationMs(text: string): number {
+  const m = /^(\d+)\s*([smhd]?)$/.exec(text.trim());
+  if (!m) throw new UsageError(`--expires takes a duration like 30m, 12h or 7d, not "${text}"`);
+  return Number(m[1]) * { "": 1000, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 }[m[2] as "" | "s" | "m" | "h" | "d"];
+}
+
+function oneTeam(flags: Flags): string | undefined {
+  if ((flags.team?.length ?? 0) > 1) throw new UsageError("name one team with --team");
+  return flags.team?.[0];
+}
+
+async function cmdTeam(flags: Flags, args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case "create": {
+      needArgs(rest, 1, "team create NAME");
+      const r = await withNode(flags, "team.create", { name: rest[0] });
+      return print(flags, r, () => `created team "${r.name}" (${r.teamKey.slice(0, 16)}…); this node holds its key\n  invite a teammate with: peershare team invite --role read|write`);
+    }
+    case "invite": {
+      needArgs(rest, 0, "team invite [--team NAME] [--role read|write] [--expires 7d]");
+      const role = flags.role ?? "read";
+      if (role !== "read" && role !== "write") throw new UsageError('--role is "read" or "write"');
+      const r = await withNode(flags, "team.invite", { team: oneTeam(flags), role, expiresInMs: flags.expires ? durationMs(flags.expires) : undefined });
+      return print(flags, r, () => `${r.invite}\n  joins team "${r.team}" with role ${r.role}, until ${new Date(r.expires).toISOString()}; keep it secret\n  the teammate runs: peershare team join '<the line above>'`);
+    }
+    case "join": {
+      needArgs(rest, 1, "team join INVITE");
+      const r = await withNode(flags, "team.join", { invite: rest[0] });
+      return print(flags, r, () => `joined team "${r.name}" with role ${r.role}`);
+    }
+    case "list": {
+      const r = await withNode(flags, "team.list", {});
+      return print(flags, r, () => formatTeams(r));
+    }
+    case "members": {
+      const r = await withNode(flags, "team.members", { team: oneTeam(flags) });
+      return print(flags, r, () => formatMembers(r));
+    }
+    case "revoke": {
+      needArgs(rest, 1, "team revoke NODE_ID");
+      const r = await withNode(flags, "team.revoke", { team: oneTeam(flags), nodeId: rest[0] });
+      return print(flags, r, () => `revoked ${r.revoked.slice(0, 16)}… from team "${r.team}" (revocation list #${r.seq}); it can no longer fetch the team's private shares`);
+    }
+    default:
+      throw new UsageError("expected team create|invite|join|list|members|revoke");
+  }
+}
+
 function humanBytes(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let i = 0;
@@ -296,8 +373,9 @@ async function cmdFiles(flags: Flags, command: string, args: string[]): Promise<
     case "share": {
       needArgs(args, 1, "share PATH");
       const replication = intFlag(flags.replication, "replication", 1, MAX_REPLICATION);
-      const r = await withNode(flags, "content.share", { path: path.resolve(args[0]), public: flags.public === true, replication });
-      return print(flags, r, () => `shared ${r.name} (${humanBytes(r.size)}, ${r.chunks} chunk(s), ${r.public ? "public" : "private, encrypted"})\n  ${r.link}\n  announced to ${r.announcedTo} node(s); copied to ${r.replicas} of ${r.replication - 1} other node(s)\n  fetch it with: peershare fetch '${r.link}'`);
+      const r = await withNode(flags, "content.share", { path: path.resolve(args[0]), public: flags.public === true, replication, teams: flags.team });
+      const readers = r.public ? "public" : `private, encrypted${r.teams.length ? `, for team ${r.teams.join(", ")}` : ""}`;
+      return print(flags, r, () => `shared ${r.name} (${humanBytes(r.size)}, ${r.chunks} chunk(s), ${readers})\n  ${r.link}\n  announced to ${r.announcedTo} node(s); copied to ${r.replicas} of ${r.replication - 1} other node(s)\n  fetch it with: peershare fetch '${r.link}'`);
     }
     case "status": {
       needArgs(args, 1, "status ID|LINK");
@@ -364,7 +442,7 @@ async function run(argv: string[]): Promise<void> {
     }
     case "id": {
       const info = await withNode(flags, "node.info", {});
-      return print(flags, info, () => `${info.id}\n  udp ${info.host}:${info.port}, ${info.peers} peer(s), pid ${info.pid}, version ${info.version}`);
+      return print(flags, info, () => `${info.id}\n  udp ${info.host}:${info.port}, ${info.peers} peer(s), pid ${info.pid}, version ${info.version}\n  keys in ${info.keyStore.location}`);
     }
     case "peers": {
       const peers = await withNode(flags, "dht.peers", {});
@@ -386,6 +464,8 @@ async function run(argv: string[]): Promise<void> {
       return cmdFiles(flags, command, args);
     case "config":
       return cmdConfig(flags, args);
+    case "team":
+      return cmdTeam(flags, args);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

@@ -4,13 +4,15 @@
 // What a node accepts is bounded: objects no larger than the protocol allows, that hash to their id,
 // that are a manifest or a chunk of a manifest it holds, and at most a quota of bytes per peer (kept
 // in memory: it bounds what one peer can push between restarts). Who may push at all is decided by
-// `authorize`, where a check of team membership belongs; for now every authenticated peer may.
+// `authorize` (team membership with write role, see security/access-policy.ts), which throws
+// AccessDeniedError; the audience an offer names is recorded once the manifest's chunks are known.
 
 import { ContentStore, decodeManifestHeader } from "../cas";
 import { looksLikeManifest } from "../cas/manifest";
 import { Id, toHex } from "../dht/id";
 import { ObjectSink, PutResult } from "../transport/bulk-api";
-import { MAX_OBJECT_BYTES } from "../transport/bulk-protocol";
+import { Audience, MAX_OBJECT_BYTES } from "../transport/bulk-protocol";
+import { LruMap } from "../util/lru";
 import { ReplicationFactors } from "./factors";
 
 export interface ReplicaSinkOptions {
@@ -18,8 +20,10 @@ export interface ReplicaSinkOptions {
   factors: ReplicationFactors;
   /** Bytes one peer may push to this node (read at each push: the setting can change live). */
   quotaBytesPerPeer: () => number;
-  /** Whether `from` may push replicas here (the hook for team membership). */
-  authorize?: (from: Id) => boolean;
+  /** Throws AccessDeniedError unless `from` may push replicas here (`query`: it only asks what is held). */
+  authorize?: (from: Id, action: "push" | "query") => void;
+  /** Records who may read a replicated content, once its chunks are known. */
+  recordAudience?: (contentId: Buffer, audience: Audience, chunkIds: Buffer[]) => void;
   /** Awaited once the manifest `contentId` and every chunk it lists are stored. */
   onComplete: (contentId: Buffer) => Promise<void>;
   log?: (line: string) => void;
@@ -42,6 +46,8 @@ export class ReplicaSink implements ObjectSink {
   private readonly wantedBy = new Map<string, Set<string>>();
   /** Peer (hex) → bytes accepted from it. */
   private readonly accepted = new Map<string, number>();
+  /** Manifest (hex) → the audience its offer named, until the manifest arrives. */
+  private readonly offeredAudience = new LruMap<string, Audience>(4096);
 
   constructor(private readonly o: ReplicaSinkOptions) {}
 
@@ -58,22 +64,21 @@ export class ReplicaSink implements ObjectSink {
     }
   }
 
-  private authorized(from: Id): boolean {
-    return this.o.authorize ? this.o.authorize(from) : true;
-  }
-
-  async offer(from: Id, ids: Buffer[], replication: number): Promise<boolean[]> {
+  async offer(from: Id, ids: Buffer[], replication: number, audience: Audience = { kind: "unstated" }): Promise<boolean[]> {
+    this.o.authorize?.(from, replication > 0 ? "push" : "query");
     const held = await Promise.all(ids.map((id) => this.o.store.has(id)));
-    if (replication === 0 || ids.length === 0 || !this.authorized(from)) return held;
-    // a node's own share keeps the factor its owner chose
+    if (replication === 0 || ids.length === 0) return held;
+    // a node's own share keeps the factor (and audience) its owner chose
     if (this.o.store.pinsOf(ids[0])?.includes("own")) return held;
     this.o.factors.set(toHex(ids[0]), replication);
+    this.offeredAudience.set(toHex(ids[0]), audience);
     if (held[0]) {
       // the manifest is here already (a cached fetch, an interrupted copy): keep it as a replica,
       // and take the chunks it lacks; when none are missing it is announced now
       const bytes = await this.o.store.get(ids[0]);
       const chunks = bytes && manifestChunks(bytes);
       if (chunks) {
+        this.o.recordAudience?.(ids[0], audience, chunks);
         await this.o.store.pin([ids[0]], "replica");
         await this.track(toHex(ids[0]), chunks, true);
       }
@@ -82,7 +87,8 @@ export class ReplicaSink implements ObjectSink {
   }
 
   async putObject(from: Id, id: Buffer, bytes: Buffer): Promise<PutResult> {
-    if (!this.authorized(from) || bytes.length > MAX_OBJECT_BYTES) return "refused";
+    this.o.authorize?.(from, "push");
+    if (bytes.length > MAX_OBJECT_BYTES) return "refused";
     const hex = toHex(id);
     const chunks = manifestChunks(bytes);
     // a chunk must belong to a manifest held here (one pinned replica was accepted before: a repeat)
@@ -100,7 +106,11 @@ export class ReplicaSink implements ObjectSink {
       }
       this.accepted.set(peer, used + bytes.length);
     }
-    if (chunks) await this.track(hex, chunks, true);
+    if (chunks) {
+      const audience = this.offeredAudience.get(hex);
+      if (audience) this.o.recordAudience?.(id, audience, chunks);
+      await this.track(hex, chunks, true);
+    }
     else await this.arrived(hex);
     return "stored";
   }

@@ -8,7 +8,7 @@ import { toHex } from "../dht/id";
 import { BulkPeer } from "../transport/bulk";
 import { BulkRemoteError } from "../transport/bulk-api";
 import { BulkNodeClient } from "../transport/bulk-client";
-import { ErrorCodes } from "../transport/bulk-protocol";
+import { Audience, ErrorCodes } from "../transport/bulk-protocol";
 import { mapLimit } from "../util/concurrency";
 import { ReplicationFactors } from "./factors";
 
@@ -34,6 +34,8 @@ export class Replicator {
     private readonly bulk: BulkNodeClient,
     readonly factors: ReplicationFactors,
     readonly self: BulkPeer,
+    /** Who may read a content (sent with each offer, so holders enforce it too). */
+    private readonly audienceOf: (contentId: Buffer) => Audience = () => ({ kind: "unstated" }),
   ) {}
 
   /** The manifest then its distinct chunks, when every one of them is stored here; else null. */
@@ -65,7 +67,7 @@ export class Replicator {
   /** Which of `ids` a peer holds; null when it cannot say (an older node). */
   async peerHas(peer: BulkPeer, ids: Buffer[], replication = 0): Promise<boolean[] | null> {
     try {
-      return await this.bulk.hasObjects(peer, ids, replication);
+      return await this.bulk.hasObjects(peer, ids, replication, replication > 0 ? this.audienceOf(ids[0]) : undefined);
     } catch (err) {
       if (err instanceof BulkRemoteError && err.code === ErrorCodes.unsupported) return null;
       throw err;

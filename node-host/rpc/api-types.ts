@@ -27,6 +27,8 @@ export interface NodeInfo {
   startedAt: number;
   peers: number;
   stats: Record<string, number>;
+  /** Where the node's secrets are kept, encrypted at rest. */
+  keyStore: { kind: "keychain" | "passphrase-file"; location: string };
 }
 
 export interface BucketInfo {
@@ -117,6 +119,8 @@ export interface ShareInfo {
   size: number;
   chunks: number;
   public: boolean;
+  /** The teams whose members may read it (names); empty for public shares and nodes in no team. */
+  teams: string[];
   /** Bytes newly written to the store (0 when everything was there already). */
   bytesWritten: number;
   /** Nodes that accepted this node's provider record. */
@@ -215,6 +219,40 @@ export interface StoreListing {
   cacheLimitBytes: number;
 }
 
+export type TeamRole = "read" | "write";
+
+export interface TeamSummary {
+  name: string;
+  /** The team's public key (64 hex): its identity. */
+  teamKey: string;
+  /** This node's role in it. */
+  role: TeamRole;
+  /** This node holds the team key: it can invite and revoke. */
+  admin: boolean;
+  /** When this node's membership ends (ms since the epoch). */
+  expires: number;
+  membersSeen: number;
+  revoked: number;
+}
+
+export interface TeamInvite {
+  /** The invite string to give the teammate (a secret until it expires: whoever holds it can join). */
+  invite: string;
+  team: string;
+  role: TeamRole;
+  expires: number;
+}
+
+export interface TeamMember {
+  nodeId: string;
+  role: TeamRole;
+  self: boolean;
+  revoked: boolean;
+  expires: number;
+  /** When this node last saw the member prove its membership; null for itself. */
+  lastSeen: number | null;
+}
+
 /** Method name → [params, result]. */
 export interface Api {
   "node.info": [Record<string, never>, NodeInfo];
@@ -228,7 +266,8 @@ export interface Api {
   "config.get": [{ key?: string }, ConfigValues];
   "config.set": [{ key: string; value: string }, ConfigSetResult];
   /** `replication` defaults to the node's setting. */
-  "content.share": [{ path: string; public?: boolean; replication?: number }, ShareInfo];
+  /** `teams`: names (or key prefixes) of the node's teams that may read it; default all of them. */
+  "content.share": [{ path: string; public?: boolean; replication?: number; teams?: string[] }, ShareInfo];
   /** Which live nodes hold a content (by ID or link) and whether it has its r copies. */
   "content.status": [{ link: string }, ContentStatus];
   /** Fetches into `out` (a directory, or a file path); default: the data dir's downloads/. */
@@ -242,6 +281,13 @@ export interface Api {
   "transfer.cancel": [{ id: string }, TransferInfo];
   "transfer.pause": [{ id: string }, TransferInfo];
   "transfer.resume": [{ id: string }, TransferInfo];
+  "team.create": [{ name: string }, TeamSummary];
+  /** `expiresInMs` defaults to 7 days; only the node that created the team can invite. */
+  "team.invite": [{ team?: string; role?: TeamRole; expiresInMs?: number }, TeamInvite];
+  "team.join": [{ invite: string }, TeamSummary];
+  "team.list": [Record<string, never>, TeamSummary[]];
+  "team.members": [{ team?: string }, TeamMember[]];
+  "team.revoke": [{ team?: string; nodeId: string }, { team: string; revoked: string; seq: number }];
 }
 
 export type ApiMethod = keyof Api;
@@ -257,6 +303,8 @@ export interface Notifications {
 /** JSON-RPC error codes this API uses besides the standard ones. */
 export const RpcErrors = {
   Unauthorized: -32001,
+  /** A peer refused by its access policy (e.g. not a member of the content's team). */
+  Forbidden: -32003,
   NotFound: -32004,
   Timeout: -32008,
   InvalidArgument: -32602,

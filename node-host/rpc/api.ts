@@ -27,6 +27,11 @@ function stringParam(params: unknown, name: string): string {
   return v;
 }
 
+function optionalString(value: unknown, name: string): string | undefined {
+  if (value !== undefined && typeof value !== "string") invalid(`"${name}" must be a string`);
+  return value as string | undefined;
+}
+
 function keyParam(params: unknown): Id {
   return keyFromText(stringParam(params, "key"));
 }
@@ -100,6 +105,7 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       pid: process.pid,
       startedAt: node.startedAt,
       peers: dht.table.size,
+      keyStore: { kind: node.keys.kind, location: node.keys.location },
       stats: {
         ...node.transport.stats,
         values: dht.records.valueCount,
@@ -214,7 +220,9 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       const filePath = stringParam(params, "path");
       const replication = (params as { replication?: unknown }).replication ?? node.config.replication;
       if (typeof replication !== "number" || !Number.isInteger(replication) || replication < 1 || replication > MAX_REPLICATION) invalid(`replication must be a whole number from 1 to ${MAX_REPLICATION}`);
-      return node.content.share(filePath, { public: (params as { public?: unknown }).public === true, replication });
+      const teams = (params as { teams?: unknown }).teams;
+      if (teams !== undefined && (!Array.isArray(teams) || !teams.every((t) => typeof t === "string"))) invalid('"teams" must be a list of team names');
+      return node.content.share(filePath, { public: (params as { public?: unknown }).public === true, replication, teams: teams as string[] | undefined });
     },
 
     "content.status": (params) => {
@@ -244,6 +252,31 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
     "transfer.pause": (params) => node.content.pause(stringParam(params, "id")),
     "transfer.resume": (params) => node.content.resume(stringParam(params, "id")),
     "transfer.cancel": (params) => node.content.cancel(stringParam(params, "id")),
+
+    "team.create": (params) => {
+      const name = stringParam(params, "name");
+      return node.teams.create(name);
+    },
+    "team.invite": (params) => {
+      const p = params as { team?: unknown; role?: unknown; expiresInMs?: unknown };
+      const role = p.role ?? "read";
+      if (role !== "read" && role !== "write") invalid('"role" is "read" or "write"');
+      const ttl = p.expiresInMs;
+      if (ttl !== undefined && (typeof ttl !== "number" || !Number.isInteger(ttl) || ttl < 60_000 || ttl > 366 * 24 * 3600_000)) invalid("an invite expires after 1 minute to 1 year");
+      return node.teams.invite(optionalString(p.team, "team"), role, ttl);
+    },
+    "team.join": async (params) => {
+      const joined = await node.teams.join(stringParam(params, "invite"));
+      await node.bulk.client.reconnect(); // peers learn the new membership from the next HELLOs
+      return joined;
+    },
+    "team.list": () => node.teams.summaries(),
+    "team.members": (params) => node.teams.members(optionalString((params as { team?: unknown } | undefined)?.team, "team")),
+    "team.revoke": async (params) => {
+      const result = await node.teams.revoke(optionalString((params as { team?: unknown }).team, "team"), stringParam(params, "nodeId"));
+      await node.bulk.client.reconnect(); // peers get the new revocation list with the next HELLOs
+      return result;
+    },
 
     "config.set": (params) => {
       const key = stringParam(params, "key");

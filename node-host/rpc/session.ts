@@ -11,6 +11,7 @@ import { openLineStream } from "./line-stream";
 import { RpcTimeoutError } from "../dht/transport";
 import { PeershareNode } from "../node";
 import { CasError } from "../cas";
+import { FetchRefusedError } from "../transfer/fetcher";
 
 const NOTIFICATIONS = ["peers.changed", "transfer.progress"] as const;
 
@@ -18,6 +19,7 @@ function toRpcError(err: unknown): { code: number; message: string } {
   if (err instanceof JSONRPCErrorException) return { code: err.code, message: err.message };
   if (err instanceof CasError && err.code === "EBADLINK") return { code: RpcErrors.InvalidArgument, message: err.message };
   if (err instanceof CasError && err.code === "ENOTFOUND") return { code: RpcErrors.NotFound, message: err.message };
+  if (err instanceof FetchRefusedError) return { code: RpcErrors.Forbidden, message: err.message };
   if (err instanceof RpcTimeoutError) return { code: RpcErrors.Timeout, message: err.message };
   return { code: RpcErrors.Failed, message: err instanceof Error ? err.message : String(err) };
 }

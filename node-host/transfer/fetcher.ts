@@ -6,6 +6,7 @@
 
 import { ContentStore, Manifest, CasError, openManifest, missingChunks, parseShareLink, type PutOptions } from "../cas";
 import { BulkClient, BulkPeer, ObjectNotFoundError } from "../transport/bulk";
+import { AccessDeniedError } from "../transport/bulk-api";
 
 export interface FetchProgress {
   contentId: string;
@@ -53,6 +54,22 @@ export class FetchError extends Error {
   }
 }
 
+/** Every holder that answered refused this node by its access policy. */
+export class FetchRefusedError extends FetchError {
+  constructor(message: string) {
+    super(message);
+    this.name = "FetchRefusedError";
+  }
+}
+
+/** The error for a fetch that got nothing: a refusal, when the holders that answered all refused. */
+function nothingFetched(what: string, holders: number, refusals: string[]): FetchError {
+  if (holders > 0 && refusals.length === holders) {
+    return new FetchRefusedError(`${what}: every holder refused this node (${refusals[0]}). Ask a team admin for an invite and run \`peershare team join INVITE\``);
+  }
+  return new FetchError(what);
+}
+
 const hex = (b: Buffer) => b.toString("hex");
 
 /**
@@ -94,6 +111,8 @@ export async function fetchContent(p: FetchParams): Promise<FetchResult> {
   const window = p.window ?? 4;
   const holders = new Map<string, HolderState>();
   const badHolders: string[] = [];
+  /** Why holders refused this node (access policy), one entry per refusing holder. */
+  const refusals: string[] = [];
   let refreshesLeft = p.holderRefreshes ?? 3;
 
   const refreshHolders = async (): Promise<boolean> => {
@@ -117,9 +136,12 @@ export async function fetchContent(p: FetchParams): Promise<FetchResult> {
   // 1. the manifest: from the store, or from the first holder that has valid bytes for it
   if (!(await p.store.has(manifestId))) {
     await refreshHolders();
-    const failed = (peer: BulkPeer, err: unknown) => drop(holders.get(hex(peer.id))!, err instanceof CasError && err.code === "EHASHMISMATCH");
+    const failed = (peer: BulkPeer, err: unknown) => {
+      if (err instanceof AccessDeniedError) refusals.push(err.message);
+      drop(holders.get(hex(peer.id))!, err instanceof CasError && err.code === "EHASHMISMATCH");
+    };
     const got = await fetchFromFirst(p.store, p.bulk, live().map((h) => h.peer), manifestId, { pin: "fetching", kind: "manifest" }, failed, p.signal);
-    if (!got) throw new FetchError(holders.size === 0 ? `no node holds ${contentId} (no provider records found)` : `none of the ${holders.size} holder(s) of ${contentId} could send its manifest`);
+    if (!got) throw nothingFetched(holders.size === 0 ? `no node holds ${contentId} (no provider records found)` : `none of the ${holders.size} holder(s) of ${contentId} could send its manifest`, holders.size, refusals);
   }
   const manifest = await openManifest(p.store, p.link);
   await p.store.pin([manifestId], "fetching");
@@ -173,7 +195,10 @@ export async function fetchContent(p: FetchParams): Promise<FetchResult> {
         queue.push(id);
         if (p.signal?.aborted) return;
         if (err instanceof ObjectNotFoundError) h.lacks.add(hex(id));
-        else drop(h, err instanceof CasError && err.code === "EHASHMISMATCH");
+        else {
+          if (err instanceof AccessDeniedError && !h.dropped) refusals.push(err.message);
+          drop(h, err instanceof CasError && err.code === "EHASHMISMATCH");
+        }
       }
     }
   };
@@ -183,7 +208,7 @@ export async function fetchContent(p: FetchParams): Promise<FetchResult> {
     const candidates = live().filter((h) => queue.some((id) => !h.lacks.has(hex(id))));
     if (candidates.length === 0) {
       if (refreshesLeft-- > 0 && (await refreshHolders())) continue;
-      throw new FetchError(`${queue.length} chunk(s) of ${contentId} could not be fetched: no live holder has them${badHolders.length ? ` (${badHolders.length} holder(s) sent corrupt data)` : ""}`);
+      throw nothingFetched(`${queue.length} chunk(s) of ${contentId} could not be fetched: no live holder has them${badHolders.length ? ` (${badHolders.length} holder(s) sent corrupt data)` : ""}`, holders.size, refusals);
     }
     await Promise.all(candidates.flatMap((h) => Array.from({ length: window }, () => worker(h))));
   }

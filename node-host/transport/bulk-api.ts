@@ -3,6 +3,7 @@
 
 import { Id } from "../dht/id";
 import { BulkPath } from "./bulk";
+import { Audience } from "./bulk-protocol";
 
 export type PutResult = "stored" | "refused";
 
@@ -11,9 +12,24 @@ export interface ObjectSink {
   putObject(from: Id, id: Buffer, bytes: Buffer): Promise<PutResult>;
   /**
    * Which of `ids` this node holds, one flag per id. With `replication` > 0 the peer offers the
-   * content whose manifest is ids[0] for replication with that factor (see bulk-protocol.ts).
+   * content whose manifest is ids[0] for replication with that factor, readable by `audience`
+   * (see bulk-protocol.ts). Throws AccessDeniedError when the peer may not push here.
    */
-  offer?(from: Id, ids: Buffer[], replication: number): Promise<boolean[]>;
+  offer?(from: Id, ids: Buffer[], replication: number, audience: Audience): Promise<boolean[]>;
+}
+
+/** Team credentials a node shows in its HELLO (see bulk-protocol.ts and security/team-cert.ts). */
+export interface Credentials {
+  memberships: Buffer[];
+  revocations: Buffer[];
+}
+
+/** How a node takes part in the credential exchange of each bulk connection. */
+export interface CredentialExchange {
+  /** What this node shows its peers. */
+  own(): Credentials;
+  /** What a peer showed, once its HELLO proved its identity; the receiver checks every signature. */
+  received(peer: Id, publicKey: Buffer, credentials: Credentials): void;
 }
 
 /** The peer at the dialled address proved a different identity than the one expected (or none). */
@@ -29,6 +45,14 @@ export class BulkConnectionError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "BulkConnectionError";
+  }
+}
+
+/** The peer refused a request by its access policy (ERROR forbidden); the text says why. */
+export class AccessDeniedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AccessDeniedError";
   }
 }
 

@@ -9,10 +9,10 @@ import { Id, toHex } from "../dht/id";
 import { Identity, SignatureVerifier } from "../security/identity";
 import { LruMap } from "../util/lru";
 import { BulkClient, BulkPath, BulkPeer, ObjectNotFoundError, ObjectSource } from "./bulk";
-import { BulkRemoteError, BulkStats, newBulkStats, ObjectSink, PutResult } from "./bulk-api";
+import { AccessDeniedError, BulkRemoteError, BulkStats, CredentialExchange, newBulkStats, ObjectSink, PutResult } from "./bulk-api";
 import { BulkContext } from "./bulk-context";
 import { SessionPool } from "./bulk-pool";
-import { ErrorCodes, MAX_OBJECT_BYTES } from "./bulk-protocol";
+import { Audience, ErrorCodes, MAX_OBJECT_BYTES } from "./bulk-protocol";
 import { BulkSession, DEFAULT_WINDOW, OutgoingRequest, ServeHandler } from "./bulk-session";
 import { dialTls, TlsUnavailableError, TlsBulkServer } from "./tls-bulk";
 import { DEFAULT_WEBRTC_OPTIONS, Signaller, WebRtcBulk } from "./webrtc-bulk";
@@ -26,6 +26,8 @@ export interface BulkNodeOptions {
   /** Accepts replicas pushed by peers; without it PUT_OBJECT is answered "unsupported". */
   sink?: ObjectSink;
   signaller: Signaller;
+  /** Team memberships shown to peers and learnt from theirs; without it the node shows none. */
+  credentials?: CredentialExchange;
   /** Use WebRTC for every outgoing connection (a node setting; also how tests cover that path). */
   forceWebRtc?: boolean;
   /** A connection with nothing in flight for this long is closed (default 30 s; acceptors wait twice as long). */
@@ -47,8 +49,10 @@ export interface BulkNodeOptions {
 export interface BulkNodeClient extends BulkClient {
   /** Pushes a replica; "refused" when the peer's policy declines it. */
   putObject(peer: BulkPeer, id: Buffer, bytes: Buffer, signal?: AbortSignal): Promise<PutResult>;
-  /** Which of `ids` the peer holds; `replication` > 0 offers the content ids[0] names (see ObjectSink). */
-  hasObjects(peer: BulkPeer, ids: Buffer[], replication?: number, signal?: AbortSignal): Promise<boolean[]>;
+  /** Which of `ids` the peer holds; `replication` > 0 offers the content ids[0] names, for `audience` (see ObjectSink). */
+  hasObjects(peer: BulkPeer, ids: Buffer[], replication?: number, audience?: Audience, signal?: AbortSignal): Promise<boolean[]>;
+  /** Closes every connection, so the next ones show this node's current credentials. */
+  reconnect(): Promise<void>;
 }
 
 /** Ids asked about per HAS_OBJECTS request (a manifest may list far more chunks). */
@@ -79,6 +83,7 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
     verifier: new SignatureVerifier(),
     window: opts.window ?? DEFAULT_WINDOW,
     serve: serveHandler(opts.source, opts.sink),
+    credentials: opts.credentials,
     log: opts.log,
     // Acceptors wait longer before closing an idle connection, so the dialler (which knows when it
     // is done) normally closes first and no request is sent into a connection that is closing.
@@ -129,13 +134,13 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
       if (res.type === "error" && res.code === ErrorCodes.refused) return "refused";
       throw remoteError(peer.id, res);
     },
-    async hasObjects(peer, ids, replication = 0, signal) {
+    async hasObjects(peer, ids, replication = 0, audience = { kind: "unstated" }, signal) {
       const out: boolean[] = [];
       for (let i = 0; i < ids.length; i += HAS_BATCH) {
         const batch = ids.slice(i, i + HAS_BATCH);
         // every batch carries the offer's content id first, so the peer can tell what it is for
         const objectIds = replication > 0 && i > 0 ? [ids[0], ...batch] : batch;
-        const res = await call(peer, { type: "has", replication, objectIds }, signal);
+        const res = await call(peer, { type: "has", replication, audience, objectIds }, signal);
         if (res.type !== "have") throw remoteError(peer.id, res);
         const skip = objectIds.length - batch.length;
         for (let j = 0; j < batch.length; j++) out.push((res.bits[(j + skip) >> 3] & (0x80 >> ((j + skip) & 7))) !== 0);
@@ -144,6 +149,9 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
     },
     async pathTo(peer): Promise<BulkPath> {
       return (await pool.get(peer)).path;
+    },
+    async reconnect() {
+      await pool.close();
     },
     async close() {
       await pool.close();
@@ -168,17 +176,26 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
 
 function serveHandler(source: ObjectSource, sink?: ObjectSink): ServeHandler {
   return async (peer, req) => {
-    if (req.type === "get") {
-      const bytes = await source.getObject(peer, req.objectId);
-      if (!bytes) return { type: "not_found" };
-      if (bytes.length > MAX_OBJECT_BYTES) return { type: "error", code: ErrorCodes.tooLarge, text: "object too large to send" };
-      return { type: "object", bytes };
+    try {
+      return await serveOne(source, sink, peer, req);
+    } catch (err) {
+      if (err instanceof AccessDeniedError) return { type: "error", code: ErrorCodes.forbidden, text: err.message };
+      throw err;
     }
-    if (!sink || (req.type === "has" && !sink.offer)) return { type: "error", code: ErrorCodes.unsupported, text: "this node does not accept replicas" };
-    if (req.type === "has") return { type: "have", bits: packBits(await sink.offer!(peer, req.objectIds, req.replication)) };
-    const result = await sink.putObject(peer, req.objectId, req.bytes);
-    return result === "stored" ? { type: "ok" } : { type: "error", code: ErrorCodes.refused, text: "replica refused" };
   };
+}
+
+async function serveOne(source: ObjectSource, sink: ObjectSink | undefined, peer: Id, req: Parameters<ServeHandler>[1]): ReturnType<ServeHandler> {
+  if (req.type === "get") {
+    const bytes = await source.getObject(peer, req.objectId);
+    if (!bytes) return { type: "not_found" };
+    if (bytes.length > MAX_OBJECT_BYTES) return { type: "error", code: ErrorCodes.tooLarge, text: "object too large to send" };
+    return { type: "object", bytes };
+  }
+  if (!sink || (req.type === "has" && !sink.offer)) return { type: "error", code: ErrorCodes.unsupported, text: "this node does not accept replicas" };
+  if (req.type === "has") return { type: "have", bits: packBits(await sink.offer!(peer, req.objectIds, req.replication, req.audience)) };
+  const result = await sink.putObject(peer, req.objectId, req.bytes);
+  return result === "stored" ? { type: "ok" } : { type: "error", code: ErrorCodes.refused, text: "replica refused" };
 }
 
 function packBits(flags: boolean[]): Buffer {
@@ -190,6 +207,7 @@ function packBits(flags: boolean[]): Buffer {
 }
 
 function remoteError(peer: Id, res: { type: string; code?: number; text?: string }): Error {
+  if (res.type === "error" && res.code === ErrorCodes.forbidden) return new AccessDeniedError(`node ${toHex(peer).slice(0, 12)}… refused: ${res.text}`);
   if (res.type === "error") return new BulkRemoteError(res.code ?? 0, `node ${toHex(peer).slice(0, 12)}…: ${res.text}`);
   return new BulkRemoteError(0, `node ${toHex(peer).slice(0, 12)}… answered ${res.type}`);
 }

@@ -1,7 +1,7 @@
 // What both bulk paths share inside one node: who we are, what we serve, counters and timings.
 
 import { Identity, SignatureVerifier } from "../security/identity";
-import { BulkStats } from "./bulk-api";
+import { BulkStats, CredentialExchange } from "./bulk-api";
 import { Role } from "./bulk-handshake";
 import { ServeHandler, SessionTiming } from "./bulk-session";
 
@@ -14,5 +14,6 @@ export interface BulkContext {
   /** Requests in flight per connection, as dialler. */
   window: number;
   serve: ServeHandler;
+  credentials?: CredentialExchange;
   log?: (msg: string) => void;
 }

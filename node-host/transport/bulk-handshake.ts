@@ -7,7 +7,7 @@
 
 import { Id, nodeIdFromPublicKey, toHex } from "../dht/id";
 import { Identity, SignatureVerifier } from "../security/identity";
-import { PeerIdentityError } from "./bulk-api";
+import { Credentials, PeerIdentityError } from "./bulk-api";
 import { BulkHello } from "./bulk-protocol";
 
 const CONTEXT = Buffer.from("peershare bulk hello v1\0");
@@ -19,8 +19,8 @@ function transcript(role: Role, binding: Buffer): Buffer {
   return Buffer.concat([CONTEXT, Buffer.from([role === "dialler" ? 1 : 2]), binding]);
 }
 
-export function makeHello(identity: Identity, role: Role, binding: Buffer): BulkHello {
-  return { type: "hello", requestId: 0, publicKey: identity.publicKey, signature: identity.sign(transcript(role, binding)) };
+export function makeHello(identity: Identity, role: Role, binding: Buffer, credentials: Credentials = { memberships: [], revocations: [] }): BulkHello {
+  return { type: "hello", requestId: 0, publicKey: identity.publicKey, signature: identity.sign(transcript(role, binding)), ...credentials };
 }
 
 /**

@@ -10,7 +10,15 @@
 // can tell a busy peer from a vanished one (a killed WebRTC peer is otherwise noticed after ~13 s).
 // HAS_OBJECTS asks which of a list of objects the peer holds (answered by HAVE, one bit per id), so a
 // replicator sends only what is missing; its replication byte, when not 0, offers the content whose
-// manifest is the first id for replication with that factor.
+// manifest is the first id for replication with that factor, for the audience it names (who may
+// read it: anyone, the members of some teams, or unstated).
+//
+// HELLO = public key (32) | signature (64) | u8 count | memberships (u16 length, bytes each)
+//         | u8 count | revocation lists (u32 length, bytes each)
+// Memberships prove the sender's teams; revocation lists spread a team's revocations from node to
+// node (see security/team-cert.ts). Both are checked by the receiver, not by this codec.
+// HAS_OBJECTS = replication u8 | audience u8 (0 unstated, 0xff public, else that many 32-byte team
+//               keys follow) | object ids
 
 export const ID_BYTES = 32;
 /**
@@ -42,12 +50,23 @@ export const ErrorCodes = {
   refused: 2,
   unsupported: 3,
   tooLarge: 4,
+  /** The requester is not allowed this (not a member of the content's team, or no write role). */
+  forbidden: 5,
 } as const;
+
+/** Who may read a content: anyone, the members of any of these teams, or unstated (the holder's policy decides). */
+export type Audience = { kind: "public" } | { kind: "teams"; teams: Buffer[] } | { kind: "unstated" };
+export const MAX_AUDIENCE_TEAMS = 16;
+export const MAX_HELLO_MEMBERSHIPS = 16;
+export const MAX_HELLO_REVOCATIONS = 16;
+const MAX_MEMBERSHIP_BYTES = 1024;
+const MAX_REVOCATION_LIST_BYTES = 256 * 1024;
+const AUDIENCE_PUBLIC = 0xff;
 
 export type BulkRequest =
   | { type: "get"; requestId: number; objectId: Buffer }
   | { type: "put"; requestId: number; objectId: Buffer; bytes: Buffer }
-  | { type: "has"; requestId: number; replication: number; objectIds: Buffer[] };
+  | { type: "has"; requestId: number; replication: number; audience: Audience; objectIds: Buffer[] };
 
 export type BulkResponse =
   | { type: "object"; requestId: number; bytes: Buffer }
@@ -56,7 +75,7 @@ export type BulkResponse =
   | { type: "have"; requestId: number; bits: Buffer }
   | { type: "error"; requestId: number; code: number; text: string };
 
-export type BulkHello = { type: "hello"; requestId: 0; publicKey: Buffer; signature: Buffer };
+export type BulkHello = { type: "hello"; requestId: 0; publicKey: Buffer; signature: Buffer; memberships: Buffer[]; revocations: Buffer[] };
 
 export type BulkKeepalive = { type: "ping"; requestId: 0 } | { type: "pong"; requestId: 0 };
 
@@ -88,13 +107,13 @@ export function encodeMessage(m: BulkMessage): Buffer[] {
 function bodyOf(m: BulkMessage): Buffer[] {
   switch (m.type) {
     case "hello":
-      return [m.publicKey, m.signature];
+      return [m.publicKey, m.signature, ...lengthPrefixed(m.memberships, 2), ...lengthPrefixed(m.revocations, 4)];
     case "get":
       return [m.objectId];
     case "put":
       return [m.objectId, m.bytes];
     case "has":
-      return [Buffer.from([m.replication]), ...m.objectIds];
+      return [Buffer.from([m.replication]), encodeAudience(m.audience), ...m.objectIds];
     case "object":
     case "have":
       return [m.type === "object" ? m.bytes : m.bits];
@@ -111,6 +130,24 @@ function bodyOf(m: BulkMessage): Buffer[] {
   }
 }
 
+/** A u8 count, then each item behind a length of `lengthBytes` bytes. */
+function lengthPrefixed(items: Buffer[], lengthBytes: 2 | 4): Buffer[] {
+  const out: Buffer[] = [Buffer.from([items.length])];
+  for (const item of items) {
+    const len = Buffer.allocUnsafe(lengthBytes);
+    if (lengthBytes === 2) len.writeUInt16BE(item.length, 0);
+    else len.writeUInt32BE(item.length, 0);
+    out.push(len, item);
+  }
+  return out;
+}
+
+function encodeAudience(a: Audience): Buffer {
+  if (a.kind === "public") return Buffer.from([AUDIENCE_PUBLIC]);
+  if (a.kind === "unstated") return Buffer.from([0]);
+  return Buffer.concat([Buffer.from([a.teams.length]), ...a.teams]);
+}
+
 function truncateUtf8(text: string, maxBytes: number): Buffer {
   const b = Buffer.from(text, "utf8");
   return b.length <= maxBytes ? b : Buffer.from(b.subarray(0, maxBytes).toString("utf8").replace(/\uFFFD$/, ""), "utf8");
@@ -121,9 +158,14 @@ function decodeBody(type: number, requestId: number, body: Buffer): BulkMessage 
     if (!ok) throw new ProtocolError(`malformed ${what} frame (${body.length} bytes)`);
   };
   switch (type) {
-    case FrameTypes.hello:
-      need(body.length === 96 && requestId === 0, "HELLO");
-      return { type: "hello", requestId: 0, publicKey: body.subarray(0, 32), signature: body.subarray(32) };
+    case FrameTypes.hello: {
+      need(body.length >= 98 && requestId === 0, "HELLO");
+      const r = new PieceReader(body, 96, "HELLO");
+      const memberships = r.items(MAX_HELLO_MEMBERSHIPS, 2, MAX_MEMBERSHIP_BYTES);
+      const revocations = r.items(MAX_HELLO_REVOCATIONS, 4, MAX_REVOCATION_LIST_BYTES);
+      r.end();
+      return { type: "hello", requestId: 0, publicKey: body.subarray(0, 32), signature: body.subarray(32, 96), memberships, revocations };
+    }
     case FrameTypes.ping:
     case FrameTypes.pong:
       need(body.length === 0 && requestId === 0, "PING/PONG");
@@ -135,10 +177,17 @@ function decodeBody(type: number, requestId: number, body: Buffer): BulkMessage 
       need(body.length >= ID_BYTES, "PUT_OBJECT");
       return { type: "put", requestId, objectId: body.subarray(0, ID_BYTES), bytes: body.subarray(ID_BYTES) };
     case FrameTypes.has: {
-      need(body.length >= 1 + ID_BYTES && (body.length - 1) % ID_BYTES === 0, "HAS_OBJECTS");
+      need(body.length >= 2, "HAS_OBJECTS");
+      const a = body[1];
+      need(a === AUDIENCE_PUBLIC || a <= MAX_AUDIENCE_TEAMS, "HAS_OBJECTS");
+      const start = 2 + (a === AUDIENCE_PUBLIC ? 0 : a * ID_BYTES);
+      need(body.length >= start + ID_BYTES && (body.length - start) % ID_BYTES === 0, "HAS_OBJECTS");
+      const teams: Buffer[] = [];
+      for (let i = 0; a !== AUDIENCE_PUBLIC && i < a; i++) teams.push(body.subarray(2 + i * ID_BYTES, 2 + (i + 1) * ID_BYTES));
+      const audience: Audience = a === AUDIENCE_PUBLIC ? { kind: "public" } : a === 0 ? { kind: "unstated" } : { kind: "teams", teams };
       const objectIds: Buffer[] = [];
-      for (let off = 1; off < body.length; off += ID_BYTES) objectIds.push(body.subarray(off, off + ID_BYTES));
-      return { type: "has", requestId, replication: body[0], objectIds };
+      for (let off = start; off < body.length; off += ID_BYTES) objectIds.push(body.subarray(off, off + ID_BYTES));
+      return { type: "has", requestId, replication: body[0], audience, objectIds };
     }
     case FrameTypes.have:
       need(body.length <= Math.ceil(MAX_OBJECT_BYTES / ID_BYTES / 8) + 1, "HAVE");
@@ -157,6 +206,39 @@ function decodeBody(type: number, requestId: number, body: Buffer): BulkMessage 
       return { type: "error", requestId, code: body.readUInt16BE(0), text: body.subarray(2).toString("utf8") };
     default:
       throw new ProtocolError(`unknown frame type 0x${type.toString(16)}`);
+  }
+}
+
+/** Reads the counted, length-prefixed lists of a HELLO body; any overrun is a ProtocolError. */
+class PieceReader {
+  constructor(
+    private readonly body: Buffer,
+    private off: number,
+    private readonly what: string,
+  ) {}
+
+  items(maxCount: number, lengthBytes: 2 | 4, maxBytes: number): Buffer[] {
+    const count = this.take(1)[0];
+    if (count > maxCount) throw new ProtocolError(`malformed ${this.what} frame: ${count} items`);
+    const out: Buffer[] = [];
+    for (let i = 0; i < count; i++) {
+      const len = this.take(lengthBytes);
+      const n = lengthBytes === 2 ? len.readUInt16BE(0) : len.readUInt32BE(0);
+      if (n > maxBytes) throw new ProtocolError(`malformed ${this.what} frame: item of ${n} bytes`);
+      out.push(this.take(n));
+    }
+    return out;
+  }
+
+  end(): void {
+    if (this.off !== this.body.length) throw new ProtocolError(`malformed ${this.what} frame: ${this.body.length - this.off} trailing bytes`);
+  }
+
+  private take(n: number): Buffer {
+    if (this.off + n > this.body.length) throw new ProtocolError(`malformed ${this.what} frame (${this.body.length} bytes)`);
+    const b = this.body.subarray(this.off, this.off + n);
+    this.off += n;
+    return b;
   }
 }
 

@@ -9,7 +9,7 @@
 import { Id, toHex } from "../dht/id";
 import { BulkPath } from "./bulk";
 import { Identity, SignatureVerifier } from "../security/identity";
-import { BulkConnectionError, BulkStats, PeerIdentityError } from "./bulk-api";
+import { BulkConnectionError, BulkStats, CredentialExchange, PeerIdentityError } from "./bulk-api";
 import { checkHello, makeHello, Role } from "./bulk-handshake";
 import { ByteLink } from "./bulk-link";
 import { BulkMessage, BulkRequest, BulkResponse, encodeMessage, ErrorCodes, FrameDecoder, isRequest, ProtocolError } from "./bulk-protocol";
@@ -45,6 +45,8 @@ export interface SessionOptions {
   window?: number;
   /** Acceptor: answers the peer's requests. */
   serve?: ServeHandler;
+  /** Team credentials shown in HELLO and learnt from the peer's. */
+  credentials?: CredentialExchange;
 }
 
 interface Pending {
@@ -89,7 +91,7 @@ export class BulkSession {
       (piece) => this.onData(piece),
       (err) => this.close(err),
     );
-    this.writeFrame(makeHello(o.identity, o.role, o.binding));
+    this.writeFrame(makeHello(o.identity, o.role, o.binding, o.credentials?.own()));
   }
 
   get inFlight(): number {
@@ -208,6 +210,8 @@ export class BulkSession {
       if (this.peerId) throw new ProtocolError("second HELLO");
       const peerRole: Role = this.role === "dialler" ? "acceptor" : "dialler";
       this.peerId = checkHello(m, peerRole, this.o.binding, this.o.expectedPeer, this.o.verifier);
+      // learnt before the peer's first request can be served (requests follow HELLO on the stream)
+      this.o.credentials?.received(this.peerId, m.publicKey, { memberships: m.memberships, revocations: m.revocations });
       this.settleReady.resolve(this.peerId);
       return;
     }

@@ -78,6 +78,7 @@ function startSession(ctx: BulkContext, socket: tls.TLSSocket, role: Role, peer:
     label,
     window: ctx.window,
     serve: role === "acceptor" ? ctx.serve : undefined,
+    credentials: ctx.credentials,
   });
 }
 

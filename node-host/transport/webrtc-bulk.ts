@@ -178,6 +178,7 @@ export class WebRtcBulk {
       label,
       window: this.ctx.window,
       serve: role === "acceptor" ? this.ctx.serve : undefined,
+      credentials: this.ctx.credentials,
     });
     this.sessions.add(session);
     session.onClose(() => this.sessions.delete(session));

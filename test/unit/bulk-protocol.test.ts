@@ -11,7 +11,11 @@ import { MESSAGE_BYTES, toMessages } from "../../node-host/transport/webrtc-link
 import { makeSelfSignedCert } from "../../node-host/transport/tls-cert";
 
 const samples: BulkMessage[] = [
-  { type: "hello", requestId: 0, publicKey: randomBytes(32), signature: randomBytes(64) },
+  { type: "hello", requestId: 0, publicKey: randomBytes(32), signature: randomBytes(64), memberships: [], revocations: [] },
+  { type: "hello", requestId: 0, publicKey: randomBytes(32), signature: randomBytes(64), memberships: [randomBytes(300), randomBytes(1)], revocations: [randomBytes(5000)] },
+  { type: "has", requestId: 8, replication: 3, audience: { kind: "teams", teams: [randomBytes(32), randomBytes(32)] }, objectIds: [randomBytes(32), randomBytes(32)] },
+  { type: "has", requestId: 9, replication: 0, audience: { kind: "unstated" }, objectIds: [randomBytes(32)] },
+  { type: "has", requestId: 10, replication: 2, audience: { kind: "public" }, objectIds: [randomBytes(32)] },
   { type: "get", requestId: 1, objectId: randomBytes(32) },
   { type: "put", requestId: 0xffffffff, objectId: randomBytes(32), bytes: randomBytes(70_000) },
   { type: "object", requestId: 3, bytes: randomBytes(5) },
