@@ -38,13 +38,17 @@ export type Request =
   | { type: "get_providers"; key: Id }
   | { type: "leave" }
   /** Opaque signalling for a WebRTC connection (offer or answer), signed like every message. */
-  | { type: "signal"; payload: Buffer };
+  | { type: "signal"; payload: Buffer }
+  /** One team membership of the sender (security/team-cert.ts), shown before it stores records. */
+  | { type: "credentials"; membership: Buffer };
 
 export const ErrorCodes = {
   BadRequest: 1,
   InvalidRecord: 2,
   StorageFull: 3,
   Unsupported: 4,
+  /** The receiver's policy does not take this from the sender (e.g. records from a non-member). */
+  Forbidden: 5,
 } as const;
 
 export type Response =

@@ -253,9 +253,10 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
     "transfer.resume": (params) => node.content.resume(stringParam(params, "id")),
     "transfer.cancel": (params) => node.content.cancel(stringParam(params, "id")),
 
-    "team.create": (params) => {
-      const name = stringParam(params, "name");
-      return node.teams.create(name);
+    "team.create": async (params) => {
+      const created = await node.teams.create(stringParam(params, "name"));
+      node.dht.credentialsChanged();
+      return created;
     },
     "team.invite": (params) => {
       const p = params as { team?: unknown; role?: unknown; expiresInMs?: unknown };
@@ -268,6 +269,7 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
     "team.join": async (params) => {
       const joined = await node.teams.join(stringParam(params, "invite"));
       await node.bulk.client.reconnect(); // peers learn the new membership from the next HELLOs
+      node.dht.credentialsChanged(); // and from the next records this node stores
       return joined;
     },
     "team.list": () => node.teams.summaries(),

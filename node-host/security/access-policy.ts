@@ -13,6 +13,7 @@ import { Id, toHex } from "../dht/id";
 import { AccessDeniedError } from "../transport/bulk-api";
 import { Audience } from "../transport/bulk-protocol";
 import { AudienceIndex } from "./audiences";
+import { RecordPolicy } from "../dht/dht";
 import { TeamBook } from "./teams";
 
 export class AccessPolicy {
@@ -43,6 +44,15 @@ export class AccessPolicy {
   checkPush(peer: Id): void {
     if (this.teams.open || this.teams.sharedTeams(peer, "write").length > 0) return;
     throw new AccessDeniedError(`this node stores replicas only for members with write role of its teams, and node ${short(peer)} is not one`);
+  }
+
+  /** The DHT's rules for records: a node in teams stores records only for members with write role. */
+  recordPolicy(): RecordPolicy {
+    return {
+      credentials: () => this.teams.own().memberships,
+      learn: (from, membership) => this.teams.learn(from.id, from.publicKey, membership),
+      refusal: (from) => (this.teams.open || this.teams.sharedTeams(from.id, "write").length > 0 ? null : "this node stores records only for members with write role of its teams"),
+    };
   }
 
   private describe(teams: Buffer[]): string {

@@ -266,33 +266,52 @@ export class TeamBook implements CredentialExchange {
   }
 
   received(peer: Id, publicKey: Buffer, c: Credentials): void {
-    const now = this.now();
     let changed = false;
     for (const bytes of c.revocations) {
       const list = decodeRevocations(bytes, this.verifier);
       if (list) changed = this.adoptRevocations(list) || changed;
     }
+    // a HELLO shows every membership the peer has: what it no longer shows no longer counts
     const proven = new Map<string, Membership>();
     for (const bytes of c.memberships) {
-      let m: Membership;
-      try {
-        m = decodeMembership(bytes);
-      } catch {
-        continue; // malformed: ignored, like any credential that does not verify
-      }
-      if (membershipProblem(m, publicKey, now, this.verifier)) continue;
-      const key = toHex(m.invitation.teamKey);
-      proven.set(key, m);
-      const team = this.teams.get(key);
-      if (team && team.members.size < MAX_MEMBERS_REMEMBERED) {
-        const nodeId = toHex(peer);
-        const seen = team.members.get(nodeId);
-        if (!seen || seen.role !== m.invitation.role) changed = true;
-        team.members.set(nodeId, { nodeId, role: m.invitation.role, expires: m.invitation.expires, lastSeen: now });
-      }
+      const m = this.verified(publicKey, bytes);
+      if (!m) continue;
+      proven.set(toHex(m.invitation.teamKey), m);
+      changed = this.noteMember(peer, m) || changed;
     }
     this.peers.set(toHex(peer), proven);
     if (changed) this.save();
+  }
+
+  /** One membership a peer showed on its own (over UDP, before storing records): added to what it proved. */
+  learn(peer: Id, publicKey: Buffer, bytes: Buffer): void {
+    const m = this.verified(publicKey, bytes);
+    if (!m) return;
+    const proven = this.peers.get(toHex(peer)) ?? new Map<string, Membership>();
+    proven.set(toHex(m.invitation.teamKey), m);
+    this.peers.set(toHex(peer), proven);
+    if (this.noteMember(peer, m)) this.save();
+  }
+
+  /** A membership that decodes and verifies for the node with this key now; null otherwise. */
+  private verified(publicKey: Buffer, bytes: Buffer): Membership | null {
+    try {
+      const m = decodeMembership(bytes);
+      return membershipProblem(m, publicKey, this.now(), this.verifier) ? null : m;
+    } catch {
+      return null; // malformed: ignored, like any credential that does not verify
+    }
+  }
+
+  /** Remembers a member of one of this node's teams; true when that changed what is saved. */
+  private noteMember(peer: Id, m: Membership): boolean {
+    const team = this.teams.get(toHex(m.invitation.teamKey));
+    if (!team) return false;
+    const nodeId = toHex(peer);
+    const seen = team.members.get(nodeId);
+    if (!seen && team.members.size >= MAX_MEMBERS_REMEMBERED) return false;
+    team.members.set(nodeId, { nodeId, role: m.invitation.role, expires: m.invitation.expires, lastSeen: this.now() });
+    return !seen || seen.role !== m.invitation.role;
   }
 
   private adoptRevocations(list: RevocationList): boolean {

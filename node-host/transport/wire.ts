@@ -17,6 +17,7 @@ export const MessageTypes = {
   get_providers: 0x06,
   leave: 0x07,
   signal: 0x08,
+  credentials: 0x09,
   pong: 0x81,
   nodes: 0x82,
   value: 0x83,
@@ -37,6 +38,8 @@ const MAX_PROVIDERS_PER_REPLY = 4;
 const MAX_ERROR_TEXT = 200;
 /** Largest signalling payload: what fits in a datagram with the length prefix. */
 export const MAX_SIGNAL_BYTES = 1000;
+/** Largest team membership in a CREDENTIALS request (an encoded one is under 400 bytes). */
+export const MAX_CREDENTIAL_BYTES = 512;
 
 // ---- contacts -------------------------------------------------------------
 
@@ -160,6 +163,9 @@ export function encodeRequest(req: Request): { type: number; payload: Buffer } {
     case "signal":
       w.varBytes(req.payload);
       break;
+    case "credentials":
+      w.varBytes(req.membership);
+      break;
     case "add_provider":
       // The provider's address is the one the receiver sees the request come from.
       w.bytes(req.record.key).u64(req.record.expires).bytes(req.record.signature);
@@ -193,6 +199,9 @@ export function decodeRequest(type: number, payload: Buffer, from: Contact): Req
       break;
     case MessageTypes.signal:
       req = { type: "signal", payload: Buffer.from(r.varBytes(MAX_SIGNAL_BYTES)) };
+      break;
+    case MessageTypes.credentials:
+      req = { type: "credentials", membership: Buffer.from(r.varBytes(MAX_CREDENTIAL_BYTES)) };
       break;
     case MessageTypes.add_provider: {
       const key = readId(r);

@@ -109,6 +109,16 @@ test("replica pushes: accepted from a member with write role, refused from a rea
   }
 });
 
+test("DHT records: team nodes store them only for members with write role", async () => {
+  const put = (node: RunningNode, name: string) => json<{ key: string; storedOn: number }>(node, ["dht", "put", name, "v"]);
+  // the stranger's only peers are team nodes: none takes its record
+  assert.equal((await put(nodes.stranger, "from-stranger")).storedOn, 0);
+  // the reader's record goes only to the one open node (the stranger)
+  assert.equal((await put(nodes.reader, "from-reader")).storedOn, 1);
+  // the writer's record is taken by everyone: team nodes after it showed its membership
+  assert.equal((await put(nodes.writer, "from-writer")).storedOn, 3);
+});
+
 test("a revoked member can no longer fetch the team's shares", async () => {
   const before = await share(nodes.admin, makeFile("before.bin", 100_000));
   const first = await run(nodes.writer, ["fetch", before.link, "-o", path.join(root, "writer-out") + "/"]);
