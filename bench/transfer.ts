@@ -110,7 +110,9 @@ function configure(dataDir: string, settings: Record<string, unknown>): void {
 /** Starts `peershare start` as its own process and waits for the JSON line that says it listens. */
 async function startNode(name: string, dataDir: string, bootstrap: BenchNode | null): Promise<BenchNode> {
   const args = [BIN, "start", "--data-dir", dataDir, "--port", "0", "--host", "127.0.0.1", "--json", ...(bootstrap ? ["--bootstrap", `127.0.0.1:${bootstrap.port}`] : [])];
-  const proc = track(spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] }));
+  // keys in a passphrase-protected file in the (temporary) data dir
+  const env = { ...process.env, PEERSHARE_PASSPHRASE: "peershare bench" };
+  const proc = track(spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env }));
   const stderrTail = tail(proc.stderr!);
   let out = "";
   proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));

@@ -1,6 +1,7 @@
 // peershare's VS Code extension: runs a node-host per window and shows its DHT state.
 // All protocol work happens in the node-host; this file wires VS Code UI to its JSON-RPC API.
 import * as vscode from "vscode";
+import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ContactInfo, FetchInfo, LookupResult, NodeInfo, RoutingInfo, ShareInfo, StoreListing, TransferInfo } from "../node-host/rpc/api-types";
@@ -48,6 +49,26 @@ export function readSettings(): PeershareSettings {
   return normalizeSettings(raw);
 }
 
+/**
+ * The passphrase of the node's key file (DATA_DIR/keys.enc), one per storage dir, made at first
+ * use. Should it be gone from the secret storage, a key file nobody can open is set aside and the
+ * node starts with new keys (a new node ID) rather than failing at every start.
+ */
+async function nodeKeyPassphrase(secrets: vscode.SecretStorage, dataDir: string, log: vscode.LogOutputChannel): Promise<string> {
+  const name = `peershare.keyPassphrase.${createHash("sha256").update(path.resolve(dataDir)).digest("hex").slice(0, 16)}`;
+  const kept = await secrets.get(name);
+  if (kept) return kept;
+  const keyFile = path.join(dataDir, "keys.enc");
+  if (fs.existsSync(keyFile)) {
+    const aside = `${keyFile}.unopened-${Date.now()}`;
+    fs.renameSync(keyFile, aside);
+    log.warn(`the passphrase of ${keyFile} is no longer in VS Code's secret storage; the node starts with new keys (the old file is kept as ${aside})`);
+  }
+  const passphrase = randomBytes(32).toString("base64url");
+  await secrets.store(name, passphrase);
+  return passphrase;
+}
+
 export async function activate(context: vscode.ExtensionContext): Promise<PeershareApi> {
   const log = vscode.window.createOutputChannel("peershare", { log: true });
   context.subscriptions.push(log);
@@ -62,6 +83,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
   const env: NodeJS.ProcessEnv = { ...process.env };
   // Inside the Electron desktop build, its executable runs as plain Node with this variable.
   if (useOwnRuntime && process.versions.electron) env.ELECTRON_RUN_AS_NODE = "1";
+  // The node keeps its keys in a passphrase-protected file in its data dir, under a random
+  // passphrase that lives in VS Code's secret storage; the child gets it in its environment.
+  delete env.PEERSHARE_PASSPHRASE_FILE;
+  env.PEERSHARE_PASSPHRASE = await nodeKeyPassphrase(context.secrets, dataDir, log);
 
   const nodeHost = new NodeHost({
     command: settings.nodePath || process.execPath,

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { EventEmitter } from "node:events";
 import { Config, loadConfig, parseHostPort, parseSetting, saveSetting, SettingName, SETTINGS } from "./config";
 import { Identity, loadOrCreateIdentity } from "./security/identity";
+import { KeyStore, openKeyStore } from "./security/key-store";
 import { UdpRpc } from "./transport/udp-rpc";
 import { Dht, DhtSettings, PublishedValue } from "./dht/dht";
 import { Maintenance } from "./maintenance";
@@ -82,6 +83,8 @@ export class PeershareNode extends EventEmitter {
     readonly replicator: Replicator,
     private readonly repair: Repair,
     readonly log: (line: string) => void,
+    /** Where the node's secrets are kept, encrypted at rest (OS keychain or passphrase-protected file). */
+    readonly keys: KeyStore,
   ) {
     super();
     this.maintenance = new Maintenance(dht, config, log, [{ name: "repair", intervalMs: () => config.repairIntervalMs, run: () => repair.sweep() }]);
@@ -107,7 +110,8 @@ export class PeershareNode extends EventEmitter {
     if (opts.host !== undefined) config.host = opts.host;
     if (opts.bootstrap?.length) config.bootstrap = opts.bootstrap;
     const bootstrap = config.bootstrap.map(parseHostPort);
-    const identity = loadOrCreateIdentity(opts.dataDir);
+    const keys = await openKeyStore(opts.dataDir, { log });
+    const identity = await loadOrCreateIdentity(opts.dataDir, keys);
     let transport: UdpRpc;
     try {
       transport = await UdpRpc.bind({ identity, host: config.host, port: config.port, timeoutMs: config.rpcTimeoutMs, log });
@@ -151,7 +155,7 @@ export class PeershareNode extends EventEmitter {
     const content = new ContentService(store, dht, bulk.client, path.join(opts.dataDir, "downloads"), opts.dataDir);
     const replicator = new Replicator(store, dht, bulk.client, factors, transport.local);
     const repair = new Repair(replicator, { bytesPerSweep: () => config.repairMBPerSweep * MiB }, log);
-    const node = new PeershareNode(opts.dataDir, config, identity, transport, dht, bulk, content, uploadLimit, replicator, repair, log);
+    const node = new PeershareNode(opts.dataDir, config, identity, transport, dht, bulk, content, uploadLimit, replicator, repair, log, keys);
     node.loadPublished();
     log(`node ${identity.id.toString("hex")} listening on udp ${transport.local.host}:${transport.local.port}`);
     node.maintenance.start(bootstrap);

@@ -14,6 +14,8 @@ const BIN = path.resolve(__dirname, "..", "..", "bin", "peershare.js");
 const count = Math.max(2, Number(process.argv[2]) || 6);
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "peershare-demo-"));
 const procs: ChildProcess[] = [];
+// The demo nodes keep their keys in passphrase-protected files in their (temporary) data dirs.
+const nodeEnv = { ...process.env, PEERSHARE_PASSPHRASE: "peershare demo" };
 
 function peershare(dataDir: string, args: string[], show = true): string {
   if (show) process.stdout.write(`\n$ peershare ${args.map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(" ")} --data-dir ${path.relative(root, dataDir) || "."}\n`);
@@ -26,7 +28,7 @@ async function startNode(i: number, bootstrap?: number): Promise<{ dir: string; 
   const dir = path.join(root, `node${i}`);
   const args = [BIN, "start", "--data-dir", dir, "--port", "0", "--host", "127.0.0.1", "--json"];
   if (bootstrap) args.push("--bootstrap", `127.0.0.1:${bootstrap}`);
-  const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "ignore"] });
+  const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "ignore"], env: nodeEnv });
   procs.push(proc);
   let out = "";
   for await (const chunk of proc.stdout!) {

@@ -6,13 +6,16 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Id, nodeIdFromPublicKey } from "../dht/id";
 import { LruMap } from "../util/lru";
-import { writeFileAtomic } from "../util/fs-atomic";
+import { KeyStore, KeyStoreError } from "./key-store";
 
 export const PUBLIC_KEY_BYTES = 32;
 export const SIGNATURE_BYTES = 64;
+export const SEED_BYTES = 32;
 
 // DER prefix of an SPKI-wrapped raw Ed25519 public key (RFC 8410).
 const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
+// DER prefix of a PKCS#8-wrapped raw Ed25519 private key seed (RFC 8410).
+const ED25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
 
 export class Identity {
   readonly publicKey: Buffer;
@@ -46,16 +49,53 @@ export class Identity {
   static fromPem(pem: string): Identity {
     return new Identity(createPrivateKey(pem));
   }
+
+  /** The identity of a 32-byte private key seed. */
+  static fromSeed(seed: Buffer): Identity {
+    if (seed.length !== SEED_BYTES) throw new Error(`an Ed25519 seed is ${SEED_BYTES} bytes`);
+    return new Identity(createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: "der", type: "pkcs8" }));
+  }
 }
 
-const IDENTITY_FILE = "identity.pem";
+/** Where identities were kept before the key store: plain PEM, now only read once to migrate it. */
+const LEGACY_IDENTITY_FILE = "identity.pem";
+/** The key store entry holding the 32-byte Ed25519 seed. */
+export const IDENTITY_KEY_NAME = "identity";
 
-/** Loads the node's identity from its data dir, creating (and saving, mode 0600) one on first start. */
-export function loadOrCreateIdentity(dataDir: string): Identity {
-  const file = path.join(dataDir, IDENTITY_FILE);
-  if (fs.existsSync(file)) return Identity.fromPem(fs.readFileSync(file, "utf8"));
+/**
+ * Loads the node's identity (its Ed25519 seed, kept in `keys` under "identity"), creating one on
+ * first start. A plaintext identity.pem left by an older version is moved into the key store and
+ * deleted, so the node keeps its ID.
+ */
+export async function loadOrCreateIdentity(dataDir: string, keys: KeyStore): Promise<Identity> {
+  const legacy = path.join(dataDir, LEGACY_IDENTITY_FILE);
+  if (fs.existsSync(legacy)) {
+    let identity: Identity;
+    try {
+      identity = Identity.fromPem(fs.readFileSync(legacy, "utf8"));
+    } catch (err) {
+      throw new KeyStoreError(`${legacy} does not hold a usable Ed25519 key (${(err as Error).message}); move it away to start with a new identity`);
+    }
+    const seed = identity.seed();
+    await keys.set(IDENTITY_KEY_NAME, seed);
+    const stored = await keys.get(IDENTITY_KEY_NAME);
+    if (!stored || !stored.equals(seed)) throw new KeyStoreError(`could not move ${legacy} into the key store (${keys.location}): it did not read back the same`);
+    seed.fill(0);
+    stored.fill(0);
+    fs.rmSync(legacy, { force: true });
+    return identity;
+  }
+  const seed = await keys.get(IDENTITY_KEY_NAME);
+  if (seed) {
+    if (seed.length !== SEED_BYTES) throw new KeyStoreError(`the identity in ${keys.location} is ${seed.length} bytes long, not ${SEED_BYTES}; it is damaged`);
+    const identity = Identity.fromSeed(seed);
+    seed.fill(0);
+    return identity;
+  }
   const identity = Identity.generate();
-  writeFileAtomic(file, identity.exportPem(), 0o600);
+  const fresh = identity.seed();
+  await keys.set(IDENTITY_KEY_NAME, fresh);
+  fresh.fill(0);
   return identity;
 }
 

@@ -19,6 +19,8 @@ export async function startPeer(cli, dataDir, logFile) {
   const log = fs.openSync(logFile, "a");
   const child = spawn(process.execPath, [cli, "start", "--data-dir", dataDir, "--port", "0", "--host", "127.0.0.1"], {
     stdio: ["ignore", log, log],
+    // keys in a passphrase-protected file in the peer's data dir (the bundle has no keychain module)
+    env: { ...process.env, PEERSHARE_PASSPHRASE: "peershare e2e peer" },
   });
   fs.closeSync(log);
   let exited = false;

@@ -15,9 +15,9 @@ export interface CliResult {
   stderr: string;
 }
 
-export function cli(args: string[], timeoutMs = 60_000): Promise<CliResult> {
+export function cli(args: string[], timeoutMs = 60_000, env?: NodeJS.ProcessEnv): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: timeoutMs, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: timeoutMs, maxBuffer: 64 << 20, env }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -39,14 +39,20 @@ export interface RunningNode {
   stderr: () => string;
 }
 
+/** The passphrase test nodes protect their key files with (see startNode). */
+export const TEST_PASSPHRASE = "peershare test passphrase";
+
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `peershare-${prefix}-`));
 }
 
-/** Starts `peershare start` as its own process and waits until it listens. */
-export async function startNode(dataDir: string, bootstrap: string[] = [], extra: string[] = []): Promise<RunningNode> {
+/**
+ * Starts `peershare start` as its own process and waits until it listens. Its keys go to a key
+ * file under TEST_PASSPHRASE, unless `env` is given: then the process gets exactly that environment.
+ */
+export async function startNode(dataDir: string, bootstrap: string[] = [], extra: string[] = [], env?: NodeJS.ProcessEnv): Promise<RunningNode> {
   const args = [BIN, "start", "--data-dir", dataDir, "--port", "0", "--host", "127.0.0.1", "--json", ...bootstrap.flatMap((b) => ["--bootstrap", b]), ...extra];
-  const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: env ?? { ...process.env, PEERSHARE_PASSPHRASE: TEST_PASSPHRASE } });
   let out = "";
   let err = "";
   proc.stderr!.on("data", (d) => (err += d));
@@ -59,6 +65,24 @@ export async function startNode(dataDir: string, bootstrap: string[] = [], extra
   }
   const info = JSON.parse(out) as { id: string; port: number };
   return { dataDir, id: info.id, port: info.port, proc, stderr: () => err };
+}
+
+/**
+ * Files under `dir` (recursively) that hold a private key in the clear: a PEM private key header,
+ * or `seed` as raw bytes, hex or base64. Empty when nothing leaks.
+ */
+export function plaintextKeyFiles(dir: string, seed: Buffer): string[] {
+  const needles = [Buffer.from("PRIVATE KEY-----"), seed, Buffer.from(seed.toString("hex")), Buffer.from(seed.toString("base64").replace(/=+$/, "")), Buffer.from(seed.toString("base64url"))];
+  const found: string[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && needles.some((n) => fs.readFileSync(p).includes(n))) found.push(p);
+    }
+  };
+  walk(dir);
+  return found;
 }
 
 /** Resolves when the process has exited (at once if it already has). */

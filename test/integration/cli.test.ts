@@ -5,7 +5,9 @@ import assert from "node:assert/strict";
 import * as dgram from "node:dgram";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { cli, cliJson, exited, startNode, stopNode, tempDir } from "../helpers/cli";
+import type { NodeInfo } from "../../node-host/rpc/api-types";
+import { openKeyStore } from "../../node-host/security/key-store";
+import { cli, cliJson, exited, plaintextKeyFiles, startNode, stopNode, tempDir, TEST_PASSPHRASE } from "../helpers/cli";
 
 test("--help explains every command", async () => {
   const main = await cli(["--help"]);
@@ -99,7 +101,15 @@ test("the node keeps its identity across restarts, and `stop` ends it cleanly", 
     assert.equal(fs.existsSync(path.join(dir, "rpc.token")), false, "control files removed");
     const second = await startNode(dir);
     assert.equal(second.id, first.id);
-    assert.equal((fs.statSync(path.join(dir, "identity.pem")).mode & 0o777).toString(8), "600");
+    // the key lives encrypted in keys.enc (mode 0600); nothing on disk holds it in the clear
+    const keyFile = path.join(dir, "keys.enc");
+    assert.equal((fs.statSync(keyFile).mode & 0o777).toString(8), "600");
+    assert.equal(fs.existsSync(path.join(dir, "identity.pem")), false);
+    const info = await cliJson<NodeInfo>(dir, ["id"]);
+    assert.deepEqual(info.keyStore, { kind: "passphrase-file", location: keyFile });
+    const seed = await (await openKeyStore(dir, { passphrase: TEST_PASSPHRASE, keychain: "never" })).get("identity");
+    assert.equal(seed?.length, 32);
+    assert.deepEqual(plaintextKeyFiles(dir, seed!), []);
     await stopNode(second);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

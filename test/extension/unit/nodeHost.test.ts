@@ -106,7 +106,7 @@ test("node stderr lines are logged at their level", () => {
 const realNodeHost = path.join(root, "out/node-host.js");
 test("the bundled node-host speaks the API over stdio", { skip: !fs.existsSync(realNodeHost) && "out/node-host.js not built" }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peershare-ext-"));
-  const host = makeHost({}, new MemoryLogger(), realNodeHost, ["--data-dir", dir, "--port", "0", "--host", "127.0.0.1"]);
+  const host = makeHost({ PEERSHARE_PASSPHRASE: "peershare ext test" }, new MemoryLogger(), realNodeHost, ["--data-dir", dir, "--port", "0", "--host", "127.0.0.1"]);
   try {
     await host.start();
     const info = await host.request("node.info", {});
