@@ -92,7 +92,7 @@ put      publishes VALUE (at most 800 bytes) signed by this node under a key der
 get      fetches the value under KEY from any node; its signature is checked
 
 KEY is 64 hex digits, or any other text, which is hashed with SHA-256.`,
-  share: `Usage: peershare share PATH [--public] [--team NAME]... [--replication N] [--json]
+  share: `Usage: peershare share PATH [--public] [--team NAME]... [--replication N] [--force] [--json]
 
 Adds the file to this node's store, announces this node as its holder, and copies it to the N-1
 live nodes closest to its content ID (N: --replication, else the "replication" setting, default 3),
@@ -101,7 +101,9 @@ the key, and other nodes only ever hold ciphertext.
 --public stores plaintext that anyone with the content ID can read.
 --team NAME  only members of this team may fetch it (repeat for several; default: every team of
              this node). With one team, teammates' copies of the same file deduplicate.
-A node in no team serves its shares to any node that has the link.`,
+A node in no team serves its shares to any node that has the link.
+A file that git ignores, that looks like a secret (.env, private keys, API tokens) or that is
+larger than the "shareWarnMB" setting is not shared unless --force is given.`,
   team: `Usage:
   peershare team create NAME [--json]
   peershare team invite [--team NAME] [--role read|write] [--expires DURATION] [--json]
@@ -163,6 +165,7 @@ const OPTIONS = {
   out: { type: "string", short: "o" },
   replication: { type: "string" },
   team: { type: "string", multiple: true },
+  force: { type: "boolean" },
   role: { type: "string" },
   expires: { type: "string" },
 } satisfies ParseArgsConfig["options"];
@@ -373,7 +376,7 @@ async function cmdFiles(flags: Flags, command: string, args: string[]): Promise<
     case "share": {
       needArgs(args, 1, "share PATH");
       const replication = intFlag(flags.replication, "replication", 1, MAX_REPLICATION);
-      const r = await withNode(flags, "content.share", { path: path.resolve(args[0]), public: flags.public === true, replication, teams: flags.team });
+      const r = await withNode(flags, "content.share", { path: path.resolve(args[0]), public: flags.public === true, replication, teams: flags.team, force: flags.force === true });
       const readers = r.public ? "public" : `private, encrypted${r.teams.length ? `, for team ${r.teams.join(", ")}` : ""}`;
       return print(flags, r, () => `shared ${r.name} (${humanBytes(r.size)}, ${r.chunks} chunk(s), ${readers})\n  ${r.link}\n  announced to ${r.announcedTo} node(s); copied to ${r.replicas} of ${r.replication - 1} other node(s)\n  fetch it with: peershare fetch '${r.link}'`);
     }

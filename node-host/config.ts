@@ -50,6 +50,7 @@ export const SETTINGS = {
   repairIntervalMs: { kind: "number", default: 60_000, min: 100, max: 86_400_000, live: true, help: "how often held files are checked for missing copies" },
   repairMBPerSweep: { kind: "number", default: 256, min: 1, max: 1_048_576, live: true, help: "most MiB one repair sweep (or a leave's hand-off) sends" },
   replicaQuotaMB: { kind: "number", default: 4096, min: 0, max: 1_048_576, live: true, help: "most MiB of replicas accepted from one peer" },
+  shareWarnMB: { kind: "number", default: 1024, min: 0, max: 1_048_576, live: true, help: "sharing a larger file asks for confirmation (0: never)" },
   handoffTimeoutMs: { kind: "number", default: 15_000, min: 0, max: 600_000, live: true, help: "time a leaving node spends handing its files on" },
   bulkPath: { kind: "string", default: "auto", choices: ["auto", "webrtc"], live: false, help: "auto: TLS when a peer is reachable, else WebRTC; webrtc: always WebRTC" },
   iceServers: { kind: "list", default: [], live: false, help: "STUN/TURN URLs for WebRTC (none needed on a LAN)" },
@@ -76,6 +77,7 @@ export interface Config {
   repairMBPerSweep: number;
   replicaQuotaMB: number;
   handoffTimeoutMs: number;
+  shareWarnMB: number;
   bulkPath: string;
   iceServers: string[];
 }

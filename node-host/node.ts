@@ -20,6 +20,9 @@ import { ReplicationFactors } from "./replication/factors";
 import { ReplicaSink } from "./replication/replica-sink";
 import { Replicator } from "./replication/replicator";
 import { Repair } from "./replication/repair";
+import { TeamBook } from "./security/teams";
+import { AudienceIndex } from "./security/audiences";
+import { AccessPolicy } from "./security/access-policy";
 
 /** The package version: from the nearest peershare package.json above this file (dist/ or the bundle in out/). */
 export const VERSION: string = (() => {
@@ -82,12 +85,14 @@ export class PeershareNode extends EventEmitter {
     private readonly uploadLimit: ByteRateLimiter,
     readonly replicator: Replicator,
     private readonly repair: Repair,
+    readonly teams: TeamBook,
     readonly log: (line: string) => void,
     /** Where the node's secrets are kept, encrypted at rest (OS keychain or passphrase-protected file). */
     readonly keys: KeyStore,
   ) {
     super();
     this.maintenance = new Maintenance(dht, config, log, [{ name: "repair", intervalMs: () => config.repairIntervalMs, run: () => repair.sweep() }]);
+    content.shareWarnBytes = () => config.shareWarnMB * 1024 * 1024;
     content.replicate = async (contentId, r) => (await repair.afterShare(contentId, r)).copies;
     content.transfers.on("progress", (t) => this.emit("transfer.progress", t));
     // Provider records live in other nodes' memory: announce our shares again once this node has
@@ -121,7 +126,11 @@ export class PeershareNode extends EventEmitter {
       if (e.code === "EADDRNOTAVAIL") throw new Error(`cannot listen on ${config.host}: no such local address`);
       throw err;
     }
+    const teams = TeamBook.load(opts.dataDir, identity, keys);
+    const audiences = AudienceIndex.load(opts.dataDir);
+    const policy = new AccessPolicy(teams, audiences);
     const dht = new Dht(transport, dhtSettings(config), identity);
+    dht.recordPolicy = policy.recordPolicy();
     const uploadLimit = new ByteRateLimiter(config.uploadLimitMBps * 1e6);
     const store = await ContentStore.open(path.join(opts.dataDir, "store"), { cacheLimitBytes: config.cacheSizeMB * 1024 * 1024 });
     const MiB = 1024 * 1024;
@@ -130,6 +139,8 @@ export class PeershareNode extends EventEmitter {
       store,
       factors,
       quotaBytesPerPeer: () => config.replicaQuotaMB * MiB,
+      authorize: (from, action) => (action === "push" ? policy.checkPush(from) : policy.checkQuery(from)),
+      recordAudience: (contentId, audience, chunkIds) => audiences.set(contentId, audience, chunkIds),
       onComplete: async (contentId) => void (await dht.provide(contentId)),
       log,
     });
@@ -139,23 +150,25 @@ export class PeershareNode extends EventEmitter {
       host: config.host,
       port: transport.local.port,
       source: {
-        getObject: async (_requester, id) => {
+        getObject: async (requester, id) => {
+          policy.checkGet(requester, id);
           const bytes = await store.get(id);
           if (bytes) await uploadLimit.take(bytes.length);
           return bytes;
         },
       },
       sink,
+      credentials: teams,
       signaller: dhtSignaller(dht),
       forceWebRtc: config.bulkPath === "webrtc",
       iceServers: config.iceServers,
       log,
     });
     if (!bulk.tcpListening) log(`TCP port ${transport.local.port} unavailable (${bulk.tcpError}); serving over WebRTC only`);
-    const content = new ContentService(store, dht, bulk.client, path.join(opts.dataDir, "downloads"), opts.dataDir);
-    const replicator = new Replicator(store, dht, bulk.client, factors, transport.local);
+    const content = new ContentService(store, dht, bulk.client, path.join(opts.dataDir, "downloads"), opts.dataDir, { teams, audiences });
+    const replicator = new Replicator(store, dht, bulk.client, factors, transport.local, (c) => audiences.ofContent(c) ?? { kind: "unstated" });
     const repair = new Repair(replicator, { bytesPerSweep: () => config.repairMBPerSweep * MiB }, log);
-    const node = new PeershareNode(opts.dataDir, config, identity, transport, dht, bulk, content, uploadLimit, replicator, repair, log, keys);
+    const node = new PeershareNode(opts.dataDir, config, identity, transport, dht, bulk, content, uploadLimit, replicator, repair, teams, log, keys);
     node.loadPublished();
     log(`node ${identity.id.toString("hex")} listening on udp ${transport.local.host}:${transport.local.port}`);
     node.maintenance.start(bootstrap);

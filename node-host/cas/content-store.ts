@@ -42,10 +42,14 @@ export interface StoredObjectInfo {
   lastUsed: number;
 }
 
+/** Told of objects that left the store or lost a pin; it reads pinsOf() to see what is left. */
+export type ReleaseListener = (ids: Buffer[]) => void;
+
 export class ContentStore {
   cacheLimitBytes: number;
   private flushing: Promise<void> = Promise.resolve();
   private dirty = false;
+  private readonly releaseListeners: ReleaseListener[] = [];
 
   private constructor(
     readonly objects: ObjectStore,
@@ -59,6 +63,26 @@ export class ContentStore {
 
   get dir(): string {
     return this.objects.dir;
+  }
+
+  /**
+   * Calls `listener` with the ids of objects that stop being held or kept: evicted, removed by gc,
+   * deleted, quarantined as corrupt, found missing, or unpinned (then pinsOf() tells which pins are
+   * left). Whoever announces content uses it to stop announcing what is no longer kept.
+   */
+  onRelease(listener: ReleaseListener): void {
+    this.releaseListeners.push(listener);
+  }
+
+  private released(ids: Buffer[]): void {
+    if (ids.length === 0) return;
+    for (const listener of this.releaseListeners) {
+      try {
+        listener(ids);
+      } catch {
+        // a listener's failure is its own; the store's operation stands
+      }
+    }
   }
 
   static async open(dir: string, options: ContentStoreOptions = {}): Promise<ContentStore> {
@@ -119,7 +143,10 @@ export class ContentStore {
     const bytes = await this.objects.get(id);
     const hex = id.toString("hex");
     if (bytes === null) {
-      if (this.index.entries.delete(hex)) this.dirty = true;
+      if (this.index.entries.delete(hex)) {
+        this.dirty = true;
+        this.released([id]);
+      }
       return null;
     }
     this.index.touch(hex);
@@ -147,12 +174,15 @@ export class ContentStore {
   async unpin(ids: Buffer[], reason: PinReason): Promise<void> {
     for (const id of ids) this.index.entries.get(id.toString("hex"))?.pins.delete(reason);
     this.dirty = true;
+    this.released(ids);
     await this.flush();
   }
 
   async delete(id: Buffer): Promise<boolean> {
     if (this.index.entries.delete(id.toString("hex"))) this.dirty = true;
-    return this.objects.delete(id);
+    const deleted = await this.objects.delete(id);
+    this.released([id]);
+    return deleted;
   }
 
   /** Every object with its kind, size and pins, manifests first. */
@@ -172,6 +202,7 @@ export class ContentStore {
     const corrupt = await this.objects.verify();
     for (const id of corrupt) this.index.entries.delete(id.toString("hex"));
     if (corrupt.length > 0) this.dirty = true;
+    this.released(corrupt);
     await this.flush();
     return corrupt;
   }
@@ -198,6 +229,7 @@ export class ContentStore {
       const bytes = await this.objects.get(Buffer.from(hex, "hex"));
       if (bytes === null) {
         this.index.entries.delete(hex);
+        this.released([Buffer.from(hex, "hex")]);
         continue;
       }
       try {
@@ -226,7 +258,9 @@ export class ContentStore {
   private async remove(hex: string, entry: IndexEntry): Promise<number> {
     this.index.entries.delete(hex);
     this.dirty = true;
-    await this.objects.delete(Buffer.from(hex, "hex"));
+    const id = Buffer.from(hex, "hex");
+    await this.objects.delete(id);
+    this.released([id]);
     return entry.size;
   }
 

@@ -54,6 +54,19 @@ export interface PublishedValue {
   publishedAt: number;
 }
 
+/** Who may store records on this node, and the credentials it shows before storing on others. */
+export interface RecordPolicy {
+  /** This node's team memberships (encoded), shown to a peer before storing records on it. */
+  credentials(): Buffer[];
+  /** A membership a peer showed (the policy checks it). */
+  learn(from: Contact, membership: Buffer): void;
+  /** Why `from` may not store records here, or null when it may. */
+  refusal(from: Contact): string | null;
+}
+
+/** How long a peer is trusted to remember the credentials this node showed it. */
+const CREDENTIALS_SHOWN_MS = 10 * 60_000;
+
 export interface OfflineContact {
   contact: Contact;
   lastSeen: number;
@@ -67,12 +80,19 @@ export class Dht extends EventEmitter {
   readonly settings: DhtSettings;
   /** Values this node published, by key (hex), republished before they expire. */
   readonly published = new Map<string, PublishedValue>();
-  /** Content keys this node announced itself as a provider of, with when it last did. */
+  /**
+   * Content keys this node announced itself as a provider of, with when it last did; republish()
+   * renews them. Only contents this node keeps belong here (unprovide() drops the others).
+   */
   readonly provided = new Map<string, number>();
   readonly offline = new LruMap<string, OfflineContact>(64);
 
   /** Answers WebRTC signalling from a peer (set by the bulk transport); null = not accepted. */
   signalHandler: ((from: Contact, payload: Buffer) => Promise<Buffer | null>) | null = null;
+  /** Team rules for STORE and ADD_PROVIDER (set by the node); null: anyone may store. */
+  recordPolicy: RecordPolicy | null = null;
+  /** Peer (hex) → when this node last showed it its credentials. */
+  private readonly credentialsShown = new LruMap<string, number>(4096);
 
   // records recur in many replies during a lookup: remember the ones already checked
   private readonly verifier = new SignatureVerifier(4096, 16_384);
@@ -114,9 +134,12 @@ export class Dht extends EventEmitter {
         return record ? { type: "value", record } : { type: "nodes", contacts: this.table.closest(req.key, k, from.id) };
       }
       case "store":
-        return this.acceptValue(req.record);
+        return this.refuseRecordsFrom(from) ?? this.acceptValue(req.record);
       case "add_provider":
-        return this.acceptProvider(req.record);
+        return this.refuseRecordsFrom(from) ?? this.acceptProvider(req.record);
+      case "credentials":
+        this.recordPolicy?.learn(from, req.membership);
+        return { type: "pong" };
       case "get_providers":
         return { type: "providers", providers: this.records.getProviders(req.key), contacts: this.table.closest(req.key, k, from.id) };
       case "signal":
@@ -134,6 +157,25 @@ export class Dht extends EventEmitter {
     const { response } = await this.call(to, { type: "signal", payload }, { timeoutMs });
     if (response.type !== "signal") throw new Error(`unexpected ${response.type} reply to signalling`);
     return response.payload;
+  }
+
+  private refuseRecordsFrom(from: Contact): Response | null {
+    const why = this.recordPolicy?.refusal(from);
+    return why ? { type: "error", code: ErrorCodes.Forbidden, message: why } : null;
+  }
+
+  /** Shows a peer this node's memberships (one datagram each) unless it did so lately. */
+  private async showCredentials(to: Contact): Promise<void> {
+    const memberships = this.recordPolicy?.credentials() ?? [];
+    const key = toHex(to.id);
+    if (memberships.length === 0 || (this.credentialsShown.get(key) ?? -Infinity) > this.now() - CREDENTIALS_SHOWN_MS) return;
+    await Promise.all(memberships.map((membership) => this.call(to, { type: "credentials", membership })));
+    this.credentialsShown.set(key, this.now());
+  }
+
+  /** Forgets which peers saw this node's credentials (after it joined or left a team). */
+  credentialsChanged(): void {
+    this.credentialsShown.clear();
   }
 
   private acceptValue(record: ValueRecord): Response {
@@ -312,7 +354,12 @@ export class Dht extends EventEmitter {
   /** Sends a STORE or ADD_PROVIDER to the k closest nodes; returns how many accepted it. */
   private async storeAtClosest(key: Id, req: Request): Promise<number> {
     const { closest } = await this.lookupNodes(key);
-    const results = await Promise.allSettled(closest.map((c) => this.call(c, req)));
+    const results = await Promise.allSettled(
+      closest.map(async (c) => {
+        await this.showCredentials(c).catch(() => undefined); // a store without them may still be taken
+        return this.call(c, req);
+      }),
+    );
     return results.filter((r) => r.status === "fulfilled").length;
   }
 
@@ -338,6 +385,15 @@ export class Dht extends EventEmitter {
     this.records.addProvider(record);
     this.provided.set(toHex(key), this.now());
     return this.storeAtClosest(key, { type: "add_provider", record });
+  }
+
+  /**
+   * Stops announcing this node as a provider of `key` (it no longer keeps the content): republish()
+   * leaves it out from now on. Records already stored elsewhere cannot be withdrawn (the protocol
+   * has no such request); they lapse at their expiry, recordTtlMs after the last announcement.
+   */
+  unprovide(key: Id): boolean {
+    return this.provided.delete(toHex(key));
   }
 
   // ---- maintenance -------------------------------------------------------------------

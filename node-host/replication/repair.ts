@@ -74,14 +74,35 @@ export class Repair {
       await this.exclusively(contentId, async () => {
         if (!r.dht.provided.has(toHex(contentId))) await r.dht.provide(contentId).catch(() => undefined);
         const factor = r.factors.get(toHex(contentId));
-        const holders = await r.liveHolders(contentId);
+        const holders = await this.keptHolders(contentId);
         if (holders.length >= factor) return;
         const plan = planRepair({ contentId, self: r.self.id, holders, live: await r.liveNear(contentId), r: factor });
+        if (plan.need === 0) return;
+        this.log(`repair: ${toHex(contentId).slice(0, 12)}… has ${holders.length} of ${factor} live holders; copying to ${plan.need} more`);
         await this.carryOut(plan, contentId, budget, report);
       });
     }
-    if (report.copies) this.log(`repair: ${report.copies} new copy(ies), ${report.bytes} bytes`);
+    if (report.copies || report.bytes) this.log(`repair: ${report.copies} new copy(ies), ${report.bytes} bytes`);
     return report;
+  }
+
+  /**
+   * Live holders of a content that still hold every object of it, asked with HAS_OBJECTS (a query:
+   * replication 0, so nothing is offered). Provider records name only pinned copies (own shares and
+   * replicas: a fetched, cached copy is not announced, and a copy a node stops keeping is no longer
+   * republished), but a record outlives a dropped copy until it expires, and HAS_OBJECTS cannot tell
+   * a pinned copy from a cached one; this check drops holders that no longer have the objects. A
+   * node that cannot answer (an older one) is counted; one that cannot be reached is not.
+   */
+  private async keptHolders(contentId: Buffer): Promise<BulkPeer[]> {
+    const r = this.replicator;
+    const holders = await r.liveHolders(contentId);
+    const ids = await r.objectsOf(contentId);
+    if (!ids) return holders;
+    const kept = await Promise.all(
+      holders.map(async (h) => h.id.equals(r.self.id) || ((await r.peerHas(h, ids).catch(() => [false])) ?? [true]).every(Boolean)),
+    );
+    return holders.filter((_, i) => kept[i]);
   }
 
   /**
@@ -94,7 +115,7 @@ export class Repair {
     const report = { copies: 0, bytes: 0 };
     await mapLimit(await r.heldContents(), 4, (contentId) =>
       this.exclusively(contentId, async () => {
-        const holders = await r.liveHolders(contentId);
+        const holders = await this.keptHolders(contentId);
         const plan = planHandoff({ contentId, self: r.self.id, holders, live: await r.liveNear(contentId), r: r.factors.get(toHex(contentId)) });
         await this.carryOut(plan, contentId, budget, report);
       }, true),

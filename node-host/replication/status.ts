@@ -1,5 +1,6 @@
 // `peershare status`: which nodes hold a content, which of them are live, whether each holds every
-// chunk (one HAS_OBJECTS request per live holder), and whether the content has its r copies.
+// chunk (one HAS_OBJECTS request per live holder), and whether the content has its r copies (live
+// holders that hold every chunk).
 
 import { decodeManifestHeader } from "../cas";
 import { toHex } from "../dht/id";
@@ -22,7 +23,11 @@ export async function contentStatus(replicator: Replicator, contentId: Buffer): 
     }),
   );
   const replication = replicator.factors.get(toHex(contentId));
-  const liveHolders = holders.filter((h) => h.live).length;
+  // Provider records name only pinned copies (own shares and replicas; fetched cache is never
+  // announced, and a copy no longer kept is no longer republished). HAS_OBJECTS cannot tell pinned
+  // from cached, but a live holder that says it lacks objects (a record outliving its copy) does not
+  // count; one that cannot say (null) does.
+  const liveHolders = holders.filter((h) => h.live && h.complete !== false).length;
   return { contentId: toHex(contentId), replication, holders, liveHolders, met: liveHolders >= replication };
 }
 

@@ -221,6 +221,12 @@ export interface StoreListing {
 
 export type TeamRole = "read" | "write";
 
+/** Why a share asks for confirmation first. */
+export interface PublishWarning {
+  kind: "git-ignored" | "secret" | "large";
+  message: string;
+}
+
 export interface TeamSummary {
   name: string;
   /** The team's public key (64 hex): its identity. */
@@ -266,8 +272,12 @@ export interface Api {
   "config.get": [{ key?: string }, ConfigValues];
   "config.set": [{ key: string; value: string }, ConfigSetResult];
   /** `replication` defaults to the node's setting. */
-  /** `teams`: names (or key prefixes) of the node's teams that may read it; default all of them. */
-  "content.share": [{ path: string; public?: boolean; replication?: number; teams?: string[] }, ShareInfo];
+  /**
+   * `teams`: names (or key prefixes) of the node's teams that may read it; default all of them.
+   * Without `force`, a file that is git-ignored, looks like a secret or is over the size limit is not
+   * shared: the call fails with NeedsConfirmation, whose data is { warnings: PublishWarning[] }.
+   */
+  "content.share": [{ path: string; public?: boolean; replication?: number; teams?: string[]; force?: boolean }, ShareInfo];
   /** Which live nodes hold a content (by ID or link) and whether it has its r copies. */
   "content.status": [{ link: string }, ContentStatus];
   /** Fetches into `out` (a directory, or a file path); default: the data dir's downloads/. */
@@ -305,6 +315,8 @@ export const RpcErrors = {
   Unauthorized: -32001,
   /** A peer refused by its access policy (e.g. not a member of the content's team). */
   Forbidden: -32003,
+  /** The request needs the user's confirmation (retry with force: true); data says why. */
+  NeedsConfirmation: -32010,
   NotFound: -32004,
   Timeout: -32008,
   InvalidArgument: -32602,

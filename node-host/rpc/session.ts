@@ -12,10 +12,12 @@ import { RpcTimeoutError } from "../dht/transport";
 import { PeershareNode } from "../node";
 import { CasError } from "../cas";
 import { FetchRefusedError } from "../transfer/fetcher";
+import { ShareNeedsConfirmationError } from "../transfer/publish-check";
 
 const NOTIFICATIONS = ["peers.changed", "transfer.progress"] as const;
 
-function toRpcError(err: unknown): { code: number; message: string } {
+function toRpcError(err: unknown): { code: number; message: string; data?: unknown } {
+  if (err instanceof ShareNeedsConfirmationError) return { code: RpcErrors.NeedsConfirmation, message: err.message, data: { warnings: err.warnings } };
   if (err instanceof JSONRPCErrorException) return { code: err.code, message: err.message };
   if (err instanceof CasError && err.code === "EBADLINK") return { code: RpcErrors.InvalidArgument, message: err.message };
   if (err instanceof CasError && err.code === "ENOTFOUND") return { code: RpcErrors.NotFound, message: err.message };

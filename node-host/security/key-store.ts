@@ -305,7 +305,8 @@ function loadKeyring(): KeyringModule | string {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(name) as KeyringModule;
   } catch (err) {
-    return `${KEYCHAIN_MODULE} is not installed (${(err as Error).message.split("\n")[0]})`;
+    if ((err as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND") return `the keychain module ${KEYCHAIN_MODULE} is not installed`;
+    return `the keychain module ${KEYCHAIN_MODULE} does not load: ${firstLine(err)}`;
   }
 }
 

@@ -10,6 +10,16 @@ import { fetchContent, fetchFromFirst } from "./fetcher";
 import { TransferHandle, Transfers } from "./transfers";
 import { writeFileAtomic } from "../util/fs-atomic";
 import { ContentInfo, FetchInfo, ShareInfo, StoreListing, TransferInfo } from "../rpc/api-types";
+import { TeamBook } from "../security/teams";
+import { AudienceIndex } from "../security/audiences";
+import { shareAudience } from "../security/access-policy";
+import { checkBeforeSharing, ShareNeedsConfirmationError } from "./publish-check";
+
+/** What decides who may read a share: the node's teams, and where each content's audience is kept. */
+export interface ShareAccess {
+  teams: TeamBook;
+  audiences: AudienceIndex;
+}
 
 interface OwnShare {
   contentId: string;
@@ -25,6 +35,8 @@ export class ContentService {
   readonly transfers = new Transfers();
   /** This node's own shares, with their links (the data dir is private to its owner). */
   private readonly own = new Map<string, OwnShare>();
+  /** Files larger than this ask for confirmation before they are shared (0: no limit; set by the node). */
+  shareWarnBytes: () => number = () => 0;
   /** Makes the first copies of a new share on other nodes; returns how many hold it (set by the node). */
   replicate: ((contentId: Buffer, r: number) => Promise<number>) | null = null;
 
@@ -34,12 +46,24 @@ export class ContentService {
     private readonly bulk: BulkClient,
     private readonly downloadsDir: string,
     private readonly dataDir: string,
+    private readonly access: ShareAccess,
   ) {
     try {
       for (const s of JSON.parse(fs.readFileSync(path.join(dataDir, SHARES_FILE), "utf8")) as OwnShare[]) this.own.set(s.contentId, s);
     } catch {
       // no shares yet, or an unreadable list: it is only used for display
     }
+    store.onRelease((ids) => this.released(ids));
+  }
+
+  /** Whether this node keeps the object: stored and pinned as its own share or as a replica. */
+  private keeps(id: Buffer): boolean {
+    return this.store.pinsOf(id)?.some((p) => p === "own" || p === "replica") ?? false;
+  }
+
+  /** Contents no longer kept here (evicted, removed, unpinned) are no longer announced. */
+  private released(ids: Buffer[]): void {
+    for (const id of ids) if (!this.keeps(id)) this.dht.unprovide(id);
   }
 
   private rememberShare(s: OwnShare): void {
@@ -51,8 +75,9 @@ export class ContentService {
   async announceOwnShares(): Promise<number> {
     let n = 0;
     for (const s of this.own.values()) {
-      if (!(await this.store.has(Buffer.from(s.contentId, "hex")))) continue;
-      await this.dht.provide(Buffer.from(s.contentId, "hex")).catch(() => undefined);
+      const id = Buffer.from(s.contentId, "hex");
+      if (!this.keeps(id) || !(await this.store.has(id))) continue;
+      await this.dht.provide(id).catch(() => undefined);
       n++;
     }
     return n;
@@ -62,12 +87,25 @@ export class ContentService {
     return [...this.own.values()];
   }
 
-  async share(filePath: string, options: { public?: boolean; replication?: number; onProgress?: (done: number, total: number) => void } = {}): Promise<ShareInfo> {
+  /**
+   * Shares a file. A private share is readable by the members of `teams` (names or key prefixes;
+   * default: every team of this node); with one team it is encrypted under that team's convergence
+   * secret, so teammates' copies of the same file deduplicate.
+   */
+  async share(filePath: string, options: { public?: boolean; replication?: number; teams?: string[]; force?: boolean; onProgress?: (done: number, total: number) => void } = {}): Promise<ShareInfo> {
     const absolute = path.resolve(filePath);
     const stat = await fs.promises.stat(absolute).catch(() => null);
     if (!stat) throw new Error(`no such file: ${absolute}`);
     if (!stat.isFile()) throw new Error(`not a regular file: ${absolute}`);
-    const result = await shareFile(this.store, absolute, { public: options.public, onProgress: options.onProgress });
+    if (!options.force) {
+      const warnings = await checkBeforeSharing(absolute, this.shareWarnBytes());
+      if (warnings.length > 0) throw new ShareNeedsConfirmationError(warnings);
+    }
+    if (options.public && options.teams?.length) throw new Error("a public share is readable by anyone: it takes no team");
+    const teamKeys = options.public ? [] : options.teams?.length ? options.teams.map((t) => this.access.teams.keyOf(t)) : this.access.teams.teamKeys().map((k) => Buffer.from(k, "hex"));
+    const convergenceSecret = teamKeys.length === 1 ? ((await this.access.teams.convergenceSecret(teamKeys[0])) ?? undefined) : undefined;
+    const result = await shareFile(this.store, absolute, { public: options.public, convergenceSecret, onProgress: options.onProgress });
+    this.access.audiences.set(Buffer.from(result.contentId, "hex"), shareAudience(options.public === true, teamKeys), result.objectIds.slice(1));
     this.rememberShare({ contentId: result.contentId, link: result.link, name: result.manifest.name, size: result.manifest.size, sharedAt: Date.now() });
     const announcedTo = await this.dht.provide(Buffer.from(result.contentId, "hex"));
     const replication = options.replication ?? 1;
@@ -79,6 +117,7 @@ export class ContentService {
       size: result.manifest.size,
       chunks: result.manifest.chunks.length,
       public: result.manifest.mode === "public",
+      teams: teamKeys.map((k) => this.access.teams.nameOf(k) ?? k.toString("hex")),
       bytesWritten: result.bytesWritten,
       announcedTo,
       replication,
@@ -123,8 +162,9 @@ export class ContentService {
         { state: "done", path: written, bytesDone: result.manifest.size, etaMs: 0, finishedAt: Date.now(), holdersUsed: result.holdersUsed, rate: seconds > 0 ? result.bytesFetched / seconds : 0 },
         true,
       );
-      // this node now holds the content too: others can fetch from it (best effort)
-      this.dht.provide(contentId).catch(() => undefined);
+      // A fetched copy is cache (evicted when the cache is full), so this node does not announce
+      // itself as its holder: provider records name only pinned copies (own shares and replicas),
+      // which fetchers can rely on and repair can count.
       return {
         transferId: handle.info.id,
         contentId: handle.info.contentId,

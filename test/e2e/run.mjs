@@ -8,7 +8,7 @@
 //      suites through the workbench's test payload (ext-tests.mjs)
 // Prints "N passed, N failed" last and exits non-zero on any failure.
 // Env: E2E_SKIP_UNIT=1 skips step 1; E2E_KEEP=1 keeps the run folder; E2E_TIMEOUT_S (default 480).
-import { spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
@@ -125,6 +125,9 @@ try {
   if (!fs.existsSync(cs)) throw new Error(`code-server is not installed at ${cs}; run test/e2e/setup.sh`);
   fs.rmSync(runDir, { recursive: true, force: true });
   for (const d of ["tmp", "xdg", "ud/User", "exts", "peer"]) fs.mkdirSync(path.join(runDir, d), { recursive: true });
+  // The run dir lies in this repo's git-ignored .tmp/: a repository of its own keeps its files from
+  // counting as git-ignored, which would make every share ask for confirmation.
+  execFileSync("git", ["init", "-q", runDir]);
   fs.mkdirSync(artifacts, { recursive: true });
   const env = {
     ...process.env,

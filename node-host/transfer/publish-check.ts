@@ -1,0 +1,80 @@
+// Checks a file before it is shared, so nothing leaves the node by mistake: a file git ignores (a
+// build output, a local config), a file that looks like a secret (by name, or by well-known key and
+// token patterns in its first bytes), or a file larger than the configured limit. The caller asks
+// the user (VS Code: a modal; CLI: refuses unless --force) and shares only once confirmed.
+
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { PublishWarning } from "../rpc/api-types";
+
+
+/** Bytes read from the start of a file to look for secrets: keys and tokens sit near the top. */
+const SNIFF_BYTES = 64 * 1024;
+
+const SECRET_NAMES: [RegExp, string][] = [
+  [/^\.env(\..+)?$/i, "an environment file (.env)"],
+  [/^id_(rsa|dsa|ecdsa|ed25519)$/i, "an SSH private key"],
+  [/\.(pem|key|p12|pfx|jks|keystore)$/i, "a key or certificate store"],
+  [/^\.?(npmrc|pypirc|netrc|git-credentials)$/i, "a credentials file"],
+  [/^credentials(\.json)?$/i, "a credentials file"],
+  [/^(secrets?|\.secrets?)(\.[a-z]+)?$/i, "a secrets file"],
+];
+
+const SECRET_PATTERNS: [RegExp, string][] = [
+  [/-----BEGIN ([A-Z]+ )?PRIVATE KEY-----/, "a private key"],
+  [/-----BEGIN OPENSSH PRIVATE KEY-----/, "an SSH private key"],
+  [/\bAKIA[0-9A-Z]{16}\b/, "an AWS access key ID"],
+  [/\bgh[pousr]_[A-Za-z0-9]{36,}\b/, "a GitHub token"],
+  [/\bgithub_pat_[A-Za-z0-9_]{40,}\b/, "a GitHub token"],
+  [/\bxox[abprs]-[A-Za-z0-9-]{10,}\b/, "a Slack token"],
+  [/\bsk_live_[A-Za-z0-9]{20,}\b/, "a Stripe secret key"],
+  [/\bAIza[0-9A-Za-z_-]{35}\b/, "a Google API key"],
+  [/\bnpm_[A-Za-z0-9]{36}\b/, "an npm token"],
+];
+
+/** Whether git (if installed, and the file is in a work tree) ignores the file. */
+function gitIgnores(file: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile("git", ["check-ignore", "-q", "--", path.basename(file)], { cwd: path.dirname(file), timeout: 5000 }, (err) => {
+      // exit 0: ignored; 1: not ignored; 128 or no git: not in a work tree, nothing to say
+      resolve(err === null);
+    });
+  });
+}
+
+async function firstBytes(file: string, n: number): Promise<Buffer> {
+  const fh = await fs.promises.open(file, "r");
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** What is worth a warning before `file` is shared; empty when nothing is. */
+export async function checkBeforeSharing(file: string, limitBytes: number): Promise<PublishWarning[]> {
+  const warnings: PublishWarning[] = [];
+  const name = path.basename(file);
+  const size = (await fs.promises.stat(file)).size;
+  if (await gitIgnores(file)) warnings.push({ kind: "git-ignored", message: `${name} is ignored by git (.gitignore): it is probably not meant to leave this machine` });
+  const byName = SECRET_NAMES.find(([re]) => re.test(name));
+  if (byName) warnings.push({ kind: "secret", message: `${name} looks like ${byName[1]}` });
+  else {
+    const text = (await firstBytes(file, SNIFF_BYTES)).toString("latin1");
+    const byContent = SECRET_PATTERNS.find(([re]) => re.test(text));
+    if (byContent) warnings.push({ kind: "secret", message: `${name} contains what looks like ${byContent[1]}` });
+  }
+  if (limitBytes > 0 && size > limitBytes) warnings.push({ kind: "large", message: `${name} is ${(size / 1048576).toFixed(1)} MiB, over the ${(limitBytes / 1048576).toFixed(0)} MiB limit (setting shareWarnMB)` });
+  return warnings;
+}
+
+/** Thrown by a share that needs the user's confirmation; `warnings` says why. */
+export class ShareNeedsConfirmationError extends Error {
+  constructor(readonly warnings: PublishWarning[]) {
+    super(`not shared: ${warnings.map((w) => w.message).join("; ")}. Share anyway with --force`);
+    this.name = "ShareNeedsConfirmationError";
+  }
+}
