@@ -1,6 +1,6 @@
 // Plain-text rendering of API results for the terminal (scripts use --json instead).
 
-import { ClosestResult, ContactInfo, ContentStatus, LookupResult, RoutingInfo, TeamMember, TeamSummary, ValueRecordInfo } from "./rpc/api-types";
+import { AuditListing, ClosestResult, ContactInfo, ContentStatus, LookupResult, RoutingInfo, TeamMember, TeamSummary, ValueRecordInfo } from "./rpc/api-types";
 
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
@@ -82,4 +82,10 @@ export function formatMembers(members: TeamMember[]): string {
     ["NODE", "ROLE", "STATE", "EXPIRES", "LAST SEEN"],
     members.map((m) => [m.self ? `${shortId(m.nodeId)} (this node)` : shortId(m.nodeId), m.role, m.revoked ? "revoked" : "member", until(m.expires), m.self ? "-" : ago(m.lastSeen ?? 0)]),
   );
+}
+
+export function formatAudit(a: AuditListing): string {
+  const rows = a.entries.map((e) => [new Date(e.time).toISOString().slice(0, 19).replace("T", " "), shortId(e.contentId), shortId(e.node), e.outcome]);
+  const body = rows.length ? table(["TIME", "CONTENT", "NODE", "OUTCOME"], rows) : "no requests for this node's shares yet";
+  return a.intact ? body : `${body}\nWARNING: the audit log was altered at entry ${a.firstBadSeq}: entries from there on cannot be trusted`;
 }

@@ -11,7 +11,7 @@ import { Api, ApiMethod, FetchInfo, TransferInfo } from "./rpc/api-types";
 import { connectLocal } from "./rpc/local-socket";
 import { runDaemon } from "./daemon";
 import { ConfigError, loadConfig, saveSetting, SETTINGS, defaultConfig, isSettingName } from "./config";
-import { formatClosest, formatLookup, formatMembers, formatPeers, formatRouting, formatStatus, formatTeams, formatValue, table } from "./cli-format";
+import { formatAudit, formatClosest, formatLookup, formatMembers, formatPeers, formatRouting, formatStatus, formatTeams, formatValue, table } from "./cli-format";
 import { MAX_REPLICATION } from "./replication/factors";
 import { VERSION } from "./node";
 import { randomBytes } from "node:crypto";
@@ -47,6 +47,7 @@ DHT:
   dht closest KEY       the nodes closest to KEY in the whole network  [-n N]
   dht put NAME VALUE    publish VALUE signed by this node; prints the key to get it by
   dht get KEY           fetch a value from the network (signature checked)
+  audit [ID|LINK]       who fetched this node's shares, and who was refused
 Teams:
   team create NAME      make a team; this node holds its key (invites, revocations)
   team invite           print an invite for a teammate  [--role read|write] [--expires 7d]
@@ -104,6 +105,12 @@ the key, and other nodes only ever hold ciphertext.
 A node in no team serves its shares to any node that has the link.
 A file that git ignores, that looks like a secret (.env, private keys, API tokens) or that is
 larger than the "shareWarnMB" setting is not shared unless --force is given.`,
+  audit: `Usage: peershare audit [ID|LINK] [--json]
+
+Lists the requests other nodes made for this node's own shares (all of them, or one): when, which
+node, and whether it was served or refused by the team policy. The log is append-only, hash-chained
+and signed by this node; a line that was edited or removed is reported. It keeps the newest 5,000
+to 10,000 entries.`,
   team: `Usage:
   peershare team create NAME [--json]
   peershare team invite [--team NAME] [--role read|write] [--expires DURATION] [--json]
@@ -469,6 +476,13 @@ async function run(argv: string[]): Promise<void> {
       return cmdConfig(flags, args);
     case "team":
       return cmdTeam(flags, args);
+    case "audit": {
+      if (args.length > 1) throw new UsageError("expected audit [ID|LINK]");
+      const r = await withNode(flags, "audit.list", { content: args[0] });
+      print(flags, r, () => formatAudit(r));
+      if (!r.intact) process.exitCode = 1;
+      return;
+    }
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

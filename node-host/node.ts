@@ -23,6 +23,7 @@ import { Repair } from "./replication/repair";
 import { TeamBook } from "./security/teams";
 import { AudienceIndex } from "./security/audiences";
 import { AccessPolicy } from "./security/access-policy";
+import { AuditLog } from "./security/audit-log";
 
 /** The package version: from the nearest peershare package.json above this file (dist/ or the bundle in out/). */
 export const VERSION: string = (() => {
@@ -86,6 +87,7 @@ export class PeershareNode extends EventEmitter {
     readonly replicator: Replicator,
     private readonly repair: Repair,
     readonly teams: TeamBook,
+    readonly audit: AuditLog,
     readonly log: (line: string) => void,
     /** Where the node's secrets are kept, encrypted at rest (OS keychain or passphrase-protected file). */
     readonly keys: KeyStore,
@@ -128,6 +130,7 @@ export class PeershareNode extends EventEmitter {
     }
     const teams = TeamBook.load(opts.dataDir, identity, keys);
     const audiences = AudienceIndex.load(opts.dataDir);
+    const audit = new AuditLog(opts.dataDir, identity);
     const policy = new AccessPolicy(teams, audiences);
     const dht = new Dht(transport, dhtSettings(config), identity);
     dht.recordPolicy = policy.recordPolicy();
@@ -151,8 +154,16 @@ export class PeershareNode extends EventEmitter {
       port: transport.local.port,
       source: {
         getObject: async (requester, id) => {
-          policy.checkGet(requester, id);
+          // requests for one of this node's own shares (its manifest: every fetch starts there) are audited
+          const audited = content.isOwnShare(id);
+          try {
+            policy.checkGet(requester, id);
+          } catch (err) {
+            if (audited) audit.record(requester, id, "refused");
+            throw err;
+          }
           const bytes = await store.get(id);
+          if (bytes && audited) audit.record(requester, id, "served");
           if (bytes) await uploadLimit.take(bytes.length);
           return bytes;
         },
@@ -168,7 +179,7 @@ export class PeershareNode extends EventEmitter {
     const content = new ContentService(store, dht, bulk.client, path.join(opts.dataDir, "downloads"), opts.dataDir, { teams, audiences });
     const replicator = new Replicator(store, dht, bulk.client, factors, transport.local, (c) => audiences.ofContent(c) ?? { kind: "unstated" });
     const repair = new Repair(replicator, { bytesPerSweep: () => config.repairMBPerSweep * MiB }, log);
-    const node = new PeershareNode(opts.dataDir, config, identity, transport, dht, bulk, content, uploadLimit, replicator, repair, teams, log, keys);
+    const node = new PeershareNode(opts.dataDir, config, identity, transport, dht, bulk, content, uploadLimit, replicator, repair, teams, audit, log, keys);
     node.loadPublished();
     log(`node ${identity.id.toString("hex")} listening on udp ${transport.local.host}:${transport.local.port}`);
     node.maintenance.start(bootstrap);

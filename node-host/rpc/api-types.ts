@@ -259,6 +259,23 @@ export interface TeamMember {
   lastSeen: number | null;
 }
 
+export interface AuditEntryInfo {
+  seq: number;
+  time: number;
+  contentId: string;
+  /** The node that asked. */
+  node: string;
+  outcome: "served" | "refused";
+}
+
+export interface AuditListing {
+  entries: AuditEntryInfo[];
+  /** Every entry's hash chain and signature check out. */
+  intact: boolean;
+  /** The first entry that does not (edited, reordered or removed before it), or null. */
+  firstBadSeq: number | null;
+}
+
 /** Method name → [params, result]. */
 export interface Api {
   "node.info": [Record<string, never>, NodeInfo];
@@ -291,6 +308,8 @@ export interface Api {
   "transfer.cancel": [{ id: string }, TransferInfo];
   "transfer.pause": [{ id: string }, TransferInfo];
   "transfer.resume": [{ id: string }, TransferInfo];
+  /** Who asked for this node's own shares (all, or one content by ID or link), newest last. */
+  "audit.list": [{ content?: string }, AuditListing];
   "team.create": [{ name: string }, TeamSummary];
   /** `expiresInMs` defaults to 7 days; only the node that created the team can invite. */
   "team.invite": [{ team?: string; role?: TeamRole; expiresInMs?: number }, TeamInvite];

@@ -254,6 +254,18 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
     "transfer.resume": (params) => node.content.resume(stringParam(params, "id")),
     "transfer.cancel": (params) => node.content.cancel(stringParam(params, "id")),
 
+    "audit.list": (params) => {
+      const content = optionalString((params as { content?: unknown } | undefined)?.content, "content");
+      let contentId: string | undefined;
+      try {
+        contentId = content === undefined ? undefined : parseShareLink(content).contentId;
+      } catch (err) {
+        invalid((err as Error).message);
+      }
+      const firstBadSeq = node.audit.verify();
+      const entries = node.audit.list(contentId).map(({ seq, time, contentId, node, outcome }) => ({ seq, time, contentId, node, outcome }));
+      return { entries, intact: firstBadSeq === null, firstBadSeq };
+    },
     "team.create": async (params) => {
       const created = await node.teams.create(stringParam(params, "name"));
       node.dht.credentialsChanged();

@@ -83,6 +83,11 @@ export class ContentService {
     return n;
   }
 
+  /** Whether `id` is the content ID (manifest) of one of this node's own shares. */
+  isOwnShare(id: Buffer): boolean {
+    return this.own.has(id.toString("hex"));
+  }
+
   ownShares(): OwnShare[] {
     return [...this.own.values()];
   }

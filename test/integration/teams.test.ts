@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash, randomBytes } from "node:crypto";
 import { cli, cliJson, RunningNode, startNode, stopNode, tempDir, waitFor } from "../helpers/cli";
-import type { FetchInfo, ShareInfo, StoreListing, TeamInvite, TeamMember, TeamSummary } from "../../node-host/rpc/api-types";
+import type { AuditListing, FetchInfo, ShareInfo, StoreListing, TeamInvite, TeamMember, TeamSummary } from "../../node-host/rpc/api-types";
 
 const root = tempDir("teams");
 const nodes: Record<string, RunningNode> = {};
@@ -80,6 +80,16 @@ test("a private team share: a member with role read fetches it, a stranger with 
 
   const got = await fetchJson(nodes.reader, s.link, path.join(root, "reader-out") + "/");
   assert.equal(sha(got.path), sha(file));
+});
+
+test("the admin's audit log names who fetched its share and who was refused", async () => {
+  const audit = await json<AuditListing>(nodes.admin, ["audit"]);
+  assert.equal(audit.intact, true);
+  const outcome = (node: RunningNode) => audit.entries.filter((e) => e.node === node.id).map((e) => e.outcome);
+  assert.deepEqual(outcome(nodes.reader), ["served"]);
+  assert.deepEqual(outcome(nodes.stranger), ["refused"]);
+  const text = await run(nodes.admin, ["audit"]);
+  assert.match(text.stdout, /OUTCOME/);
 });
 
 test("the admin sees who proved membership, with their roles", async () => {
