@@ -40,13 +40,28 @@ export function formatValue(v: ValueRecordInfo): string {
   return [v.encoding === "utf8" ? v.value : `(base64) ${v.value}`, `  key ${v.key}`, `  name "${v.name}" published by ${v.publisher}, seq ${v.seq}, expires ${new Date(v.expires).toISOString()}`].join("\n");
 }
 
-export function formatLookup(r: LookupResult): string {
+/** Bit length of an XOR distance (hex): 0 for the key itself, 256 for the farthest half of the space. */
+export function distanceBits(hex: string): number {
+  const i = hex.search(/[^0]/);
+  return i < 0 ? 0 : (hex.length - i) * 4 - (Math.clz32(parseInt(hex[i], 16)) - 28);
+}
+
+/** A lookup's result; with `trace`, every node asked, hop by hop, with its distance, RTT and answer. */
+export function formatLookup(r: LookupResult, trace = false): string {
   const lines: string[] = [];
   if (r.value) lines.push(`value: ${formatValue(r.value)}`);
   else if (r.providers.length) lines.push(`${r.providers.length} provider(s):`, ...r.providers.map((p) => `  ${shortId(p.id)}  ${p.host}:${p.port}`));
   else lines.push(`nothing stored under ${r.key}`);
-  lines.push(`${r.hops} hop(s), ${r.queried.length} node(s) asked, ${r.durationMs.toFixed(1)} ms`);
-  for (const q of r.queried) lines.push(`  hop ${q.hop}  ${shortId(q.id)}  ${`${q.host}:${q.port}`.padEnd(21)}  distance ${q.distance.slice(0, 8)}…  ${q.ok ? rtt(q.rttMs) : "no answer"}`);
+  const answered = r.queried.filter((q) => q.ok).length;
+  lines.push(`${r.hops} hop(s), ${r.queried.length} node(s) asked, ${answered} answered, ${r.durationMs.toFixed(1)} ms${trace ? "" : " (--trace shows each hop)"}`);
+  if (!trace) return lines.join("\n");
+  const byHop = [...r.queried].sort((a, b) => a.hop - b.hop || distanceBits(a.distance) - distanceBits(b.distance));
+  lines.push(
+    table(
+      ["HOP", "NODE", "ADDRESS", "DISTANCE", "BITS", "RTT", "ANSWER"],
+      byHop.map((q) => [q.hop, shortId(q.id), `${q.host}:${q.port}`, `${q.distance.slice(0, 12)}…`, distanceBits(q.distance), q.ok ? rtt(q.rttMs) : "-", q.ok ? "answered" : "no answer"]),
+    ),
+  );
   return lines.join("\n");
 }
 

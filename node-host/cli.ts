@@ -43,7 +43,7 @@ Files:
   verify                re-hash every stored object and name the corrupt ones
   gc                    evict cache over the limit and unreferenced objects
 DHT:
-  dht lookup KEY        find the value or the providers stored under KEY, with the hops taken
+  dht lookup KEY        find the value or the providers stored under KEY  [--trace]
   dht closest KEY       the nodes closest to KEY in the whole network  [-n N]
   dht put NAME VALUE    publish VALUE signed by this node; prints the key to get it by
   dht get KEY           fetch a value from the network (signature checked)
@@ -81,12 +81,14 @@ This is how the VS Code extension runs its node. The node stops when stdin close
   peers: `Usage: peershare peers [--data-dir DIR] [--json]\n\nLists known peers: state (online, suspect, offline), round-trip time, last seen.`,
   routing: `Usage: peershare routing [--data-dir DIR] [--json]\n\nShows the routing table: each non-empty bucket with its contacts.`,
   dht: `Usage:
-  peershare dht lookup KEY [--json]
+  peershare dht lookup KEY [--trace] [--json]
   peershare dht closest KEY [-n N] [--json]
   peershare dht put NAME VALUE [--json]
   peershare dht get KEY [--json]
 
-lookup   finds a value, or else the providers, stored under KEY, and shows each node asked
+lookup   finds a value, or else the providers, stored under KEY; --trace shows each node asked,
+         hop by hop: its XOR distance to KEY (and its bit length), round-trip time, and whether
+         it answered (--json always includes them)
 closest  runs an iterative lookup and prints the N (default k) nodes closest to KEY
 put      publishes VALUE (at most 800 bytes) signed by this node under a key derived from its
          public key and NAME, on the k closest nodes; prints that key
@@ -173,6 +175,7 @@ const OPTIONS = {
   replication: { type: "string" },
   team: { type: "string", multiple: true },
   force: { type: "boolean" },
+  trace: { type: "boolean" },
   role: { type: "string" },
   expires: { type: "string" },
 } satisfies ParseArgsConfig["options"];
@@ -270,7 +273,7 @@ async function cmdDht(flags: Flags, args: string[]): Promise<void> {
     case "lookup": {
       needArgs(rest, 1, "dht lookup KEY");
       const r = await withNode(flags, "dht.lookup", { key: rest[0] });
-      return print(flags, r, () => formatLookup(r));
+      return print(flags, r, () => formatLookup(r, flags.trace === true));
     }
     case "closest": {
       needArgs(rest, 1, "dht closest KEY [-n N]");
