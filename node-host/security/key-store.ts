@@ -356,7 +356,6 @@ class KeychainStore implements KeyStore {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<string>((resolve) => {
       timer = setTimeout(() => resolve(`no answer within ${ms} ms`), ms);
-      timer.unref();
     });
     try {
       const answer = (async () => {
