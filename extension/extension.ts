@@ -26,10 +26,7 @@ import {
   unsupportedKeys,
 } from "./settings";
 import { contentUriParts, formatLink, parseLinkOrId, type ContentRef } from "./shareLink";
-import { StatusCache } from "./replicaHealth";
-import { ownContentIds, remember, rememberFetch, sharedNodes, type FetchRecord, type ShareRecord } from "./sharedModel";
-import { isForbidden } from "./teamModel";
-import { TeamsUi } from "./teams";
+import { remember, rememberFetch, sharedNodes, type FetchRecord, type ShareRecord } from "./sharedModel";
 import { TRANSFER_PANEL_TYPE, TransferPanel } from "./transferPanel";
 import { TransferSet, transfersStatus } from "./transferModel";
 import { peerCounts, peerNodes, routingNodes, routingSummary, type TreeNode } from "./treeModel";
@@ -179,20 +176,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
 
   const shareRecords = (): ShareRecord[] => context.workspaceState.get<ShareRecord[]>(STATE_SHARES) ?? [];
   const fetchRecords = (): FetchRecord[] => context.workspaceState.get<FetchRecord[]>(STATE_FETCHED) ?? [];
-  // Live holders against r for own shares: asked only while the view is visible, a few at a time,
-  // each answer cached for a few seconds (content.status costs the node a lookup and pings).
-  const health = new StatusCache({
-    fetch: (contentId) => nodeHost.request("content.status", { link: contentId }),
-    onChange: () => renderSharedSoon(),
-    ttlMs: 10_000,
-    concurrency: 2,
-  });
-  const renderSharedSoon = debounce(() => renderShared(), 150, 600);
-  context.subscriptions.push({ dispose: () => renderSharedSoon.cancel() }, sharedView.onDidChangeVisibility(() => renderShared()));
   function renderShared(): void {
-    const running = nodeHost.isRunning;
-    const nodes = sharedNodes(shareRecords(), fetchRecords(), running ? listing : undefined, Date.now(), running ? (id) => health.get(id) : undefined);
-    if (running && sharedView.visible) health.want(ownContentIds(shareRecords(), listing));
+    const nodes = sharedNodes(shareRecords(), fetchRecords(), nodeHost.isRunning ? listing : undefined, Date.now());
     sharedProvider.set(nodes);
     const own = nodes.find((n) => n.key === "shared:own")?.children?.length ?? 0;
     const got = nodes.find((n) => n.key === "shared:fetched")?.children?.length ?? 0;
@@ -208,7 +193,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
     renderShared();
   }
   async function recordShare(r: ShareInfo, filePath: string): Promise<void> {
-    const rec: ShareRecord = { contentId: r.contentId, link: r.link, name: r.name, size: r.size, public: r.public, sharedAt: Date.now(), path: filePath, teams: r.teams };
+    const rec: ShareRecord = { contentId: r.contentId, link: r.link, name: r.name, size: r.size, public: r.public, sharedAt: Date.now(), path: filePath };
     await context.workspaceState.update(STATE_SHARES, remember(shareRecords(), rec));
     await refreshListing();
   }
@@ -230,7 +215,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
     peersView.description = running ? `${c.online}/${c.total} online` : undefined;
     peersView.badge = undefined;
     routingView.description = running && routing ? routingSummary(routing) : undefined;
-    teamsUi.render(notRunning);
     renderShared();
     renderStatusBar();
     TransferPanel.post({ type: "status", status: nodeStatus() });
@@ -249,7 +233,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
           log.warn(`content.ls failed: ${errorText(err)}`);
           return listing;
         }),
-        teamsUi.refresh(),
       ]);
       peers = p;
       routing = r;
@@ -309,7 +292,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
     nodeHost.onState((s) => {
       if (s.kind !== "running") {
         info = undefined;
-        health.clear();
       }
       if (s.kind === "restarting") {
         void vscode.window
@@ -368,17 +350,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
     });
     return false;
   };
-  /** Logs and shows a failure; a fetch every holder refused offers to join a team (then `retry`). */
-  const failed = (what: string, err: unknown, retry?: () => unknown) => {
-    if (isForbidden(err)) return teamsUi.showRefusal(what, err, retry);
+  const failed = (what: string, err: unknown) => {
     log.error(`${what}: ${errorText(err)}`);
     void vscode.window.showErrorMessage(`peershare: ${what}: ${errorText(err)}`);
   };
   const register = (id: string, fn: (...args: unknown[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
-
-  // ---- teams -----------------------------------------------------------------------------
-  const teamsUi = new TeamsUi({ nodeHost, log, requireNode, failed, register });
-  context.subscriptions.push(teamsUi);
 
   /** A key passed by a caller: a string, or a tree node (context menu) whose ID it is. */
   const keyArg = (arg: unknown): string | undefined => {
@@ -643,10 +619,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
       void vscode.window.showErrorMessage(`peershare: only files on disk can be shared (${notLocal[0].toString(true)})`);
       files = files.filter((f) => f.scheme === "file");
     }
-    if (!files.length) return;
-    // In several teams: which of them may read it (in zero or one, nothing to ask).
-    const teams = await teamsUi.askShareTeams();
-    if (!teams) return;
     const results: ShareInfo[] = [];
     for (const file of files) {
       const name = path.basename(file.fsPath);
@@ -654,7 +626,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
       try {
         r = await vscode.window.withProgress(
           { location: vscode.ProgressLocation.Notification, title: `peershare: sharing ${name}…` },
-          () => nodeHost.request("content.share", { path: file.fsPath, ...(teams.length ? { teams } : {}) }, LONG_REQUEST_MS),
+          () => nodeHost.request("content.share", { path: file.fsPath }, LONG_REQUEST_MS),
         );
       } catch (err) {
         failed(`could not share ${name}`, err);
@@ -665,7 +637,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
       await recordShare(r, file.fsPath);
       void vscode.window
         .showInformationMessage(
-          `peershare: shared ${r.name} (${formatBytes(r.size)}${r.teams?.length ? `, readable by ${r.teams.length === 1 ? "team" : "teams"} ${r.teams.join(", ")}` : ""}, announced to ${pluralize(r.announcedTo, "node")}${r.replicas ? `, copied to ${r.replicas}` : ""}): ${r.link}`,
+          `peershare: shared ${r.name} (${formatBytes(r.size)}, announced to ${pluralize(r.announcedTo, "node")}${r.replicas ? `, copied to ${r.replicas}` : ""}): ${r.link}`,
           "Copy Link",
         )
         .then(async (c) => {
@@ -714,7 +686,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
         },
       );
     } catch (err) {
-      return failed(`could not fetch ${shortId(ref.contentId, 12)}`, err, () => vscode.commands.executeCommand("peershare.fetchByHash", link, folder));
+      return failed(`could not fetch ${shortId(ref.contentId, 12)}`, err);
     }
     log.info(`fetched ${r.contentId} into ${r.path}: ${r.size} bytes, ${r.bytesFetched} fetched from ${r.holdersUsed} holders in ${r.durationMs} ms`);
     await recordFetch(r, link);
@@ -736,7 +708,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
       );
       name = info.name;
     } catch (err) {
-      failed(`could not open ${shortId(ref.contentId, 12)}`, err, () => openShared(ref));
+      failed(`could not open ${shortId(ref.contentId, 12)}`, err);
       return undefined;
     }
     const uri = vscode.Uri.from(contentUriParts(ref, name));
@@ -802,7 +774,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
       state: () => nodeHost.state,
       pid: () => nodeHost.pid,
       request: (method, params) => nodeHost.request(method, params),
-      snapshot: () => ({ info, peers, routing, refreshes, transfers: transfers.rows(), shared: sharedProvider.items, teams: teamsUi.items }),
+      snapshot: () => ({ info, peers, routing, refreshes, transfers: transfers.rows(), shared: sharedProvider.items }),
       whenReady: (timeoutMs = 30_000) =>
         new Promise<NodeInfo>((resolve, reject) => {
           const done = (v: NodeInfo | Error) => {
