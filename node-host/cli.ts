@@ -37,6 +37,7 @@ Node:
 Files:
   share PATH            share a file (private unless --public); prints its link  [--replication N]
   status ID|LINK        which live nodes hold a shared file, and whether it has its r copies
+  repair ID|LINK        copy a file this node holds to more nodes now, until r keep it
   fetch ID|LINK         fetch a shared file from its holders  [-o PATH]
   cat ID|LINK           write a shared file to stdout
   ls                    what the store holds: own shares, replicas, cache
@@ -131,6 +132,11 @@ revocations spread to other nodes as they connect.`,
 
 Lists the nodes that announced they hold the file, whether each answers now and holds every chunk,
 and whether the file has its r live copies.`,
+  repair: `Usage: peershare repair ID|LINK [--json]
+
+Repairs one shared file now instead of at the next sweep: when fewer than r live nodes keep it,
+this node (which must hold it) copies it to the nearest live nodes lacking it, sending only the
+objects they lack, within one sweep's budget (setting repairMBPerSweep). Prints the copies made.`,
   fetch: `Usage: peershare fetch ID|LINK [-o PATH] [--json]
 
 Fetches a shared file from its holders (several at once), verifying every chunk. An interrupted
@@ -390,6 +396,12 @@ async function cmdFiles(flags: Flags, command: string, args: string[]): Promise<
       const readers = r.public ? "public" : `private, encrypted${r.teams.length ? `, for team ${r.teams.join(", ")}` : ""}`;
       return print(flags, r, () => `shared ${r.name} (${humanBytes(r.size)}, ${r.chunks} chunk(s), ${readers})\n  ${r.link}\n  announced to ${r.announcedTo} node(s); copied to ${r.replicas} of ${r.replication - 1} other node(s)\n  fetch it with: peershare fetch '${r.link}'`);
     }
+    case "repair": {
+      needArgs(args, 1, "repair ID|LINK");
+      const r = await withNode(flags, "content.repair", { link: args[0] });
+      const after = r.holdersBefore + r.copies;
+      return print(flags, r, () => (r.holdersBefore >= r.replication ? `${r.contentId.slice(0, 16)}… already has ${r.holdersBefore} of ${r.replication} live holders: nothing to do` : `${r.contentId.slice(0, 16)}…: ${r.holdersBefore} → ${after} of ${r.replication} live holders (${r.copies} copy(ies), ${humanBytes(r.bytes)} sent)${after < r.replication ? "; r not reached: too few live nodes took a copy" : ""}`));
+    }
     case "status": {
       needArgs(args, 1, "status ID|LINK");
       const r = await withNode(flags, "content.status", { link: args[0] });
@@ -468,6 +480,7 @@ async function run(argv: string[]): Promise<void> {
     case "dht":
       return cmdDht(flags, args);
     case "share":
+    case "repair":
     case "status":
     case "fetch":
     case "cat":

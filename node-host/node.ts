@@ -85,7 +85,7 @@ export class PeershareNode extends EventEmitter {
     readonly content: ContentService,
     private readonly uploadLimit: ByteRateLimiter,
     readonly replicator: Replicator,
-    private readonly repair: Repair,
+    readonly repair: Repair,
     readonly teams: TeamBook,
     readonly audit: AuditLog,
     readonly log: (line: string) => void,

@@ -64,6 +64,11 @@ export function planRepair<T extends Placed>(p: RepairInput<T>): CopyPlan<T> {
   return fill(p.contentId, p.self, p.holders, p.live, p.holders.length, p.r);
 }
 
+/** A repair asked for by the user: any holder tops the copies up to r, leader or not. */
+export function planTopUp<T extends Placed>(p: RepairInput<T>): CopyPlan<T> {
+  return fill(p.contentId, p.self, p.holders, p.live, p.holders.length, p.r);
+}
+
 /**
  * Graceful leave: when the holders other than this node are fewer than r, the nearest live nodes
  * lacking the content get it before this node goes.

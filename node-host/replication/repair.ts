@@ -4,7 +4,7 @@
 import { toHex } from "../dht/id";
 import { BulkPeer } from "../transport/bulk";
 import { mapLimit } from "../util/concurrency";
-import { CopyPlan, planHandoff, planRepair, planShare } from "./placement";
+import { CopyPlan, planHandoff, planRepair, planShare, planTopUp } from "./placement";
 import { Budget, Replicator } from "./replicator";
 
 export interface RepairSettings {
@@ -119,6 +119,30 @@ export class Repair {
         const plan = planHandoff({ contentId, self: r.self.id, holders, live: await r.liveNear(contentId), r: r.factors.get(toHex(contentId)) });
         await this.carryOut(plan, contentId, budget, report);
       }, true),
+    );
+    return report;
+  }
+
+  /**
+   * Repairs one content now (`peershare repair`, "Repair Now"): this node must hold it; where fewer
+   * than r live holders keep it, copies go to the nearest live nodes lacking it, within one sweep's
+   * byte budget. Waits for a copy of the same content already under way, then decides anew.
+   */
+  async repairNow(contentId: Buffer): Promise<CopyReport & { holdersBefore: number; replication: number }> {
+    const r = this.replicator;
+    if (!(await r.objectsOf(contentId))) throw new Error(`this node does not hold all of ${toHex(contentId).slice(0, 12)}…: run repair on a node that does (see peershare status)`);
+    const replication = r.factors.get(toHex(contentId));
+    const report = { copies: 0, bytes: 0, holdersBefore: 0, replication };
+    await this.exclusively(
+      contentId,
+      async () => {
+        const holders = await this.keptHolders(contentId);
+        report.holdersBefore = holders.length;
+        const plan = planTopUp({ contentId, self: r.self.id, holders, live: await r.liveNear(contentId), r: replication });
+        if (plan.need > 0) this.log(`repair (asked for): ${toHex(contentId).slice(0, 12)}… has ${holders.length} of ${replication}; copying to ${plan.need} more`);
+        await this.carryOut(plan, contentId, { bytes: this.settings.bytesPerSweep() }, report);
+      },
+      true,
     );
     return report;
   }

@@ -276,6 +276,16 @@ export interface AuditListing {
   firstBadSeq: number | null;
 }
 
+export interface RepairReport {
+  contentId: string;
+  replication: number;
+  /** Live holders keeping every object before the repair (this node included). */
+  holdersBefore: number;
+  /** New complete copies made, and the bytes sent for them. */
+  copies: number;
+  bytes: number;
+}
+
 /** Method name → [params, result]. */
 export interface Api {
   "node.info": [Record<string, never>, NodeInfo];
@@ -295,6 +305,8 @@ export interface Api {
    * shared: the call fails with NeedsConfirmation, whose data is { warnings: PublishWarning[] }.
    */
   "content.share": [{ path: string; public?: boolean; replication?: number; teams?: string[]; force?: boolean }, ShareInfo];
+  /** Copies a content this node holds to more nodes now, until r live nodes keep it (within one sweep's budget). */
+  "content.repair": [{ link: string }, RepairReport];
   /** Which live nodes hold a content (by ID or link) and whether it has its r copies. */
   "content.status": [{ link: string }, ContentStatus];
   /** Fetches into `out` (a directory, or a file path); default: the data dir's downloads/. */

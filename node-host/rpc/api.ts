@@ -237,6 +237,18 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       return contentStatus(node.replicator, Buffer.from(contentId, "hex"));
     },
 
+    "content.repair": async (params) => {
+      const link = stringParam(params, "link");
+      let contentId: string;
+      try {
+        contentId = parseShareLink(link).contentId;
+      } catch (err) {
+        invalid((err as Error).message);
+      }
+      const r = await node.repair.repairNow(Buffer.from(contentId, "hex"));
+      return { contentId, ...r };
+    },
+
     "content.fetch": (params) => {
       const out = (params as { out?: unknown }).out;
       if (out !== undefined && typeof out !== "string") invalid('"out" must be a path');

@@ -1,0 +1,64 @@
+// `peershare repair ID`: a holder tops a file's copies up to r at once, without waiting for a sweep.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { randomBytes } from "node:crypto";
+import { cli, cliJson, RunningNode, startNode, stopNode, tempDir, waitFor } from "../helpers/cli";
+import type { ContentStatus, RepairReport, ShareInfo } from "../../node-host/rpc/api-types";
+
+const root = tempDir("repair-now");
+const nodes: RunningNode[] = [];
+
+before(async () => {
+  for (let i = 0; i < 5; i++) {
+    const dir = path.join(root, `n${i}`);
+    fs.mkdirSync(dir, { recursive: true });
+    // no sweep during the test: only the repair asked for may copy
+    fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify({ repairIntervalMs: 3_600_000, healthCheckIntervalMs: 500, offlineAfterMisses: 2, rpcTimeoutMs: 500 }));
+    nodes.push(await startNode(dir, i ? [`127.0.0.1:${nodes[0].port}`] : []));
+  }
+  await waitFor("every node to know the others", async () => {
+    for (const n of nodes) if ((await cliJson<unknown[]>(n.dataDir, ["peers"])).length < nodes.length - 1) return false;
+    return true;
+  });
+});
+
+after(async () => {
+  await Promise.all(nodes.map((n) => stopNode(n)));
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+test("after a holder dies, repair on the sharer restores r at once; a second repair has nothing to do", async () => {
+  const file = path.join(root, "doc.bin");
+  fs.writeFileSync(file, randomBytes(400_000));
+  const share = await cliJson<ShareInfo>(nodes[0].dataDir, ["share", file, "--replication", "3"]);
+  assert.equal(share.replicas, 2);
+  const status = await cliJson<ContentStatus>(nodes[0].dataDir, ["status", share.contentId]);
+  const victim = nodes.find((n) => n !== nodes[0] && status.holders.some((h) => h.id === n.id && h.live))!;
+  await stopNode(victim, "SIGKILL");
+
+  const r = await cliJson<RepairReport>(nodes[0].dataDir, ["repair", share.contentId]);
+  assert.equal(r.holdersBefore, 2);
+  assert.equal(r.copies, 1);
+  assert.ok(r.bytes >= 400_000, `${r.bytes} bytes sent`);
+  const after = await waitFor("r live holders", async () => {
+    const s = await cliJson<ContentStatus>(nodes[0].dataDir, ["status", share.contentId]);
+    return s.met && s;
+  });
+  assert.equal(after.liveHolders, 3);
+
+  const again = await cli(["repair", share.contentId, "--data-dir", nodes[0].dataDir]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /already has 3 of 3 live holders: nothing to do/);
+});
+
+test("repair on a node without the file says where to run it", async () => {
+  const file = path.join(root, "other.bin");
+  fs.writeFileSync(file, randomBytes(1000));
+  const share = await cliJson<ShareInfo>(nodes[0].dataDir, ["share", file, "--replication", "1"]);
+  const r = await cli(["repair", share.contentId, "--data-dir", nodes[1].dataDir]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /this node does not hold all of .*run repair on a node that does/);
+});
