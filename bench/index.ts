@@ -1,15 +1,16 @@
 // `npm run bench`: each figure printed beside a baseline measured in the same run.
-//   npm run bench -- [nodes] [lookups] [sizeMiB]
+//   npm run bench -- [nodes] [lookups] [sizeMiB] [repairMiB]
 
 import { runScript } from "../scripts/run-script";
 import { runDhtLookupBench } from "./dht-lookup";
 import { runBittorrentDhtBaseline } from "./bittorrent-dht-baseline";
 import { runTransferBench, formatTransferTable, TRANSFER_NOTES } from "./transfer";
+import { runRepairBench, formatRepairTable, repairHeading, repairNotes } from "./repair";
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "n/a");
 
 async function main(): Promise<void> {
-  const [nodes = 100, lookups = 200, sizeMiB = 1024] = process.argv.slice(2).map(Number);
+  const [nodes = 100, lookups = 200, sizeMiB = 1024, repairMiB = sizeMiB] = process.argv.slice(2).map(Number);
   const log = (line: string) => process.stdout.write(`  ${line}\n`);
   process.stdout.write(`DHT lookup latency: ${nodes} nodes on 127.0.0.1, one process, real UDP, ${lookups} sequential lookups\n`);
   const ours = await runDhtLookupBench({ nodes, lookups, log });
@@ -26,6 +27,10 @@ async function main(): Promise<void> {
   process.stdout.write(`\nShare and fetch: real peershare node processes on 127.0.0.1, ${sizeMiB} MiB random file\n`);
   const transferRows = await runTransferBench({ sizeMiB, log });
   process.stdout.write(`\n${formatTransferTable(transferRows)}\n\n${TRANSFER_NOTES.join("\n")}\n`);
+
+  process.stdout.write(`\n${repairHeading(repairMiB)}\n`);
+  const repair = await runRepairBench({ sizeMiB: repairMiB, log });
+  process.stdout.write(`\n${formatRepairTable(repair)}\n\n${repairNotes().join("\n")}\n`);
 }
 
 runScript(main);

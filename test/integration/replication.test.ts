@@ -151,6 +151,7 @@ test("replication, repair after a crash of several holders, graceful hand-off, f
 
   mark("graceful stop checked");
   // 5. every file is fetched byte-identical by a live node that never held it
+  const fetchedBy = new Map<string, string>();
   for (const [i, s] of shares.entries()) {
     const held = everHeld.get(s.share.contentId)!;
     const fetcher = nodes.find((n) => alive(n) && !held.has(n.id));
@@ -160,5 +161,10 @@ test("replication, repair after a crash of several holders, graceful hand-off, f
     assert.equal(raw.code, 0, raw.stderr);
     const got = JSON.parse(raw.stdout.trim().split("\n").pop()!) as FetchInfo;
     assert.equal(sha(got.path), s.sha, `${s.share.name} fetched by ${fetcher.id.slice(0, 12)}`);
+    fetchedBy.set(s.share.contentId, fetcher.id);
+  }
+  // 6. a fetched copy is cache, not a replica: the fetchers were not announced as holders
+  for (const st of await statusAll(observer)) {
+    assert.ok(!st.holders.some((h) => h.id === fetchedBy.get(st.contentId)), `${st.contentId}: its fetcher is listed as a holder`);
   }
 });

@@ -13,7 +13,7 @@ import { UdpRpc } from "../../node-host/transport/udp-rpc";
 import { Dht } from "../../node-host/dht/dht";
 import { createBulkNode } from "../../node-host/transport/bulk-client";
 import { ContentStore } from "../../node-host/cas";
-import type { FetchInfo, NodeInfo, ShareInfo, TransferInfo } from "../../node-host/rpc/api-types";
+import type { ContentStatus, FetchInfo, NodeInfo, ShareInfo, TransferInfo } from "../../node-host/rpc/api-types";
 
 const MARKER = "PEERSHARE-PLAINTEXT-MARKER-7f3a";
 const root = tempDir("share");
@@ -22,8 +22,9 @@ const files = path.join(root, "files");
 
 function configure(dataDir: string, extra: Record<string, unknown> = {}): void {
   fs.mkdirSync(dataDir, { recursive: true });
-  // replication: 1, so the holders are exactly the sharer and the fetchers (replication.test.ts covers copies)
-  const config = { healthCheckIntervalMs: 500, offlineAfterMisses: 2, rpcTimeoutMs: 500, uploadLimitMBps: 20, replication: 1, ...extra };
+  // replication 3: a share is held by the sharer and two replica holders; a fetcher keeps its copy
+  // as cache and does not become a holder (replication.test.ts covers repair)
+  const config = { healthCheckIntervalMs: 500, offlineAfterMisses: 2, rpcTimeoutMs: 500, uploadLimitMBps: 20, replication: 3, ...extra };
   fs.writeFileSync(path.join(dataDir, "config.json"), JSON.stringify(config));
 }
 
@@ -82,13 +83,20 @@ async function fetchOk(node: RunningNode, link: string, outDir: string): Promise
   return r.done!;
 }
 
-let big: { file: string; share: ShareInfo };
+/** IDs of the live nodes with a provider record for a content, as `peershare status` on `observer` sees them. */
+async function liveHolders(observer: RunningNode, link: string): Promise<string[]> {
+  const status = await cliJson<ContentStatus>(observer.dataDir, ["status", link]);
+  return status.holders.filter((h) => h.live).map((h) => h.id).sort();
+}
+
+let big: { file: string; share: ShareInfo; holders: string[] };
 
 before(async () => {
   for (let i = 0; i < 6; i++) await addNode(`n${i}`);
   await new Promise((r) => setTimeout(r, 1500)); // joins settle
   const file = makeFile("big.bin", 40);
-  big = { file, share: await cliJson<ShareInfo>(nodes[0].dataDir, ["share", file]) };
+  const share = await cliJson<ShareInfo>(nodes[0].dataDir, ["share", file]);
+  big = { file, share, holders: await liveHolders(nodes[5], share.link) };
 });
 
 after(async () => {
@@ -96,12 +104,19 @@ after(async () => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-test("a private share is fetched byte-identical from three holders at once, and no store holds plaintext", async () => {
+test("a private share is fetched byte-identical from its three holders at once; fetchers do not become holders; no store holds plaintext", async () => {
   assert.match(big.share.link, /^peershare:\/\/[0-9a-f]{64}#k=/);
-  for (const i of [1, 2]) assert.equal(sha((await fetchOk(nodes[i], big.share.link, path.join(root, `out${i}`))).path), sha(big.file));
-  const r = await fetchOk(nodes[3], big.share.link, path.join(root, "out3"));
-  assert.equal(sha(r.path), sha(big.file));
-  assert.equal(r.holdersUsed, 3, "chunks came from the sharer and both earlier fetchers");
+  assert.equal(big.share.replicas, 2, "copied to two more nodes");
+  assert.equal(big.holders.length, 3, `holders: ${big.holders.join(", ")}`);
+  assert.ok(big.holders.includes(nodes[0].id), "the sharer holds it");
+  const fetchers = nodes.filter((n) => !big.holders.includes(n.id)).slice(0, 2);
+  for (const [i, fetcher] of fetchers.entries()) {
+    const r = await fetchOk(fetcher, big.share.link, path.join(root, `out${i}`));
+    assert.equal(sha(r.path), sha(big.file));
+    assert.equal(r.holdersUsed, 3, "chunks came from the sharer and both replica holders");
+  }
+  // a fetched copy is cache: it is not announced, so the holders are still the three pinned copies
+  assert.deepEqual(await liveHolders(nodes[5], big.share.link), big.holders);
   for (const n of nodes) assert.deepEqual(filesWithMarker(path.join(n.dataDir, "store")), [], `plaintext in ${n.dataDir}`);
 });
 
@@ -128,7 +143,7 @@ test("a fetch over WebRTC data channels (bulkPath = webrtc) gives the same bytes
 
 test("a holder killed mid-fetch: the fetch completes from the others", async () => {
   const fetcher = await addNode("k1");
-  const victim = nodes[1];
+  const victim = nodes.find((n) => n !== nodes[0] && big.holders.includes(n.id))!; // a replica holder
   let killed = false;
   const { exited } = fetchStreaming(fetcher, big.share.link, path.join(root, "out-k1"), (t) => {
     if (!killed && t.bytesDone > t.bytesTotal * 0.2) {
