@@ -15,9 +15,11 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Runs the CLI; like startNode, with TEST_PASSPHRASE for a `start`, unless `env` is given (then exactly that). */
 export function cli(args: string[], timeoutMs = 60_000, env?: NodeJS.ProcessEnv): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: timeoutMs, maxBuffer: 64 << 20, env }, (err, stdout, stderr) => {
+    const childEnv = env ?? { ...process.env, PEERSHARE_PASSPHRASE: TEST_PASSPHRASE };
+    execFile(process.execPath, [BIN, ...args], { timeout: timeoutMs, maxBuffer: 64 << 20, env: childEnv }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1) : 0;
       resolve({ code, stdout, stderr });
     });
