@@ -242,8 +242,8 @@ function sha256sum(file: string): Promise<{ hex: string; ms: number }> {
 /**
  * Settings of every node: quick failure detection on loopback, a cache large enough for every file,
  * and one copy per share (replication 1, no replicas accepted): a share is measured as the sharer's
- * own work, and a node holds a file only after it fetched it, so each fetch has exactly the holders
- * this benchmark gave it.
+ * own work, and a node holds a file only when addHolders gives it a replica (a fetched copy is cache
+ * and is not announced), so each fetch has exactly the holders this benchmark gave it.
  */
 function nodeSettings(uploadLimitMBps: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { healthCheckIntervalMs: 1000, offlineAfterMisses: 3, rpcTimeoutMs: 1000, cacheSizeMB: 1_048_576, replication: 1, replicaQuotaMB: 0, uploadLimitMBps, ...extra };
@@ -290,6 +290,20 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Row[
       const ids = new Set(r.providers.map((p) => p.id));
       return holders.every((h) => ids.has(h.id));
     });
+  /**
+   * Two more holders of a shared file: fresh nodes that accept replicas, given theirs by sharing the
+   * file again with replication 3 (the same content, so nothing new is stored on the sharer). No
+   * other live node may hold any of the file (a cached copy would be taken up as a replica): the
+   * rest accept no replicas (replicaQuotaMB 0), so both copies land on these two.
+   */
+  const addHolders = async (sharer: BenchNode, file: string, share: ShareInfo, name: string, uploadLimitMBps: number): Promise<BenchNode[]> => {
+    const holders: BenchNode[] = [];
+    for (const i of [1, 2]) holders.push(await addNode(`${name}-${i}`, nodeSettings(uploadLimitMBps, { replicaQuotaMB: 1_048_576 })));
+    const again = await cliJson<ShareInfo>(sharer, ["share", file, "--replication", "3"], 3_600_000);
+    if (again.contentId !== share.contentId || again.replicas !== 2) throw new Error(`sharing ${file} again with replication 3 made ${again.replicas} copies of ${again.contentId}, not 2 of ${share.contentId}`);
+    await waitForHolders(share.contentId, [sharer, ...holders]);
+    return holders;
+  };
   /** Bytes a node has sent over its bulk paths (TLS and WebRTC) so far. */
   const bytesOut = async (node: BenchNode) => {
     const { stats } = await cliJson<NodeInfo>(node, ["id"]);
@@ -342,7 +356,7 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Row[
     rows.push({ what: `share ${sizeMiB} MiB private / Node read+SHA-256`, mbps: shareMBps, baselineMBps: nodeHashMBps, ratio: shareMBps / nodeHashMBps, target: 0.5, peakRssMiB: shareRss });
     rows.push({ what: `share ${sizeMiB} MiB private / sha256sum`, mbps: shareMBps, baselineMBps: coreutilsMBps, ratio: shareMBps / coreutilsMBps, target: 0.5, peakRssMiB: shareRss });
 
-    // --- 2. fetch over TLS from 1 holder, then from 3 (two fresh nodes become holders by fetching)
+    // --- 2. fetch over TLS from 1 holder, then from 3 (two fresh nodes are given replicas)
     const tcpMBps = await rawTcpCopy(bigBytes);
     log(`raw loopback TCP copy of ${sizeMiB} MiB: ${tcpMBps.toFixed(0)} MB/s`);
     const f1 = await addNode("fetch-1", nodeSettings(0));
@@ -350,15 +364,13 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Row[
     const oneMBps = mbPerSecond(bigBytes, one.done.durationMs);
     rows.push({ what: `fetch TLS, ${one.done.holdersUsed} holder / raw TCP`, mbps: oneMBps, baselineMBps: tcpMBps, ratio: oneMBps / tcpMBps, target: 0.3, peakRssMiB: one.rssMiB });
 
-    await waitForHolders(bigShare.contentId, [sharer, f1]);
-    const f2 = await addNode("fetch-2", nodeSettings(0));
-    await fetchChecked(f2, [sharer, f1], bigShare, bigSha, fetchTimeout(sizeMiB, 5));
-    await waitForHolders(bigShare.contentId, [sharer, f1, f2]);
+    await removeNode(f1);
+    const [h1, h2] = await addHolders(sharer, bigFile, bigShare, "holder", 0);
     const f3 = await addNode("fetch-3", nodeSettings(0));
-    const three = await fetchChecked(f3, [sharer, f1, f2], bigShare, bigSha, fetchTimeout(sizeMiB, 5));
+    const three = await fetchChecked(f3, [sharer, h1, h2], bigShare, bigSha, fetchTimeout(sizeMiB, 5));
     const threeMBps = mbPerSecond(bigBytes, three.done.durationMs);
     rows.push({ what: `fetch TLS, ${three.done.holdersUsed} holders / raw TCP`, mbps: threeMBps, baselineMBps: tcpMBps, ratio: threeMBps / tcpMBps, target: 0.3, peakRssMiB: three.rssMiB });
-    for (const n of [f1, f2, f3]) await removeNode(n);
+    for (const n of [h1, h2, f3]) await removeNode(n);
 
     // --- 3. fetch over WebRTC from 1 holder vs one raw data channel
     const rtcFile = path.join(files, "rtc.bin");
@@ -380,15 +392,13 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Row[
     const capSha = await makeRandomFile(capFile, capMiB);
     const capSharer = await addNode("cap-sharer", nodeSettings(CAP_MBPS));
     const capShare = await cliJson<ShareInfo>(capSharer, ["share", capFile], 3_600_000);
-    fs.rmSync(capFile);
     const c1 = await addNode("cap-fetch-1", nodeSettings(CAP_MBPS));
     const capOne = await fetchChecked(c1, [capSharer], capShare, capSha, fetchTimeout(capMiB, CAP_MBPS / 3));
-    await waitForHolders(capShare.contentId, [capSharer, c1]);
-    const c2 = await addNode("cap-fetch-2", nodeSettings(CAP_MBPS));
-    await fetchChecked(c2, [capSharer, c1], capShare, capSha, fetchTimeout(capMiB, CAP_MBPS / 3));
-    await waitForHolders(capShare.contentId, [capSharer, c1, c2]);
+    await removeNode(c1);
+    const [ch1, ch2] = await addHolders(capSharer, capFile, capShare, "cap-holder", CAP_MBPS);
+    fs.rmSync(capFile);
     const c3 = await addNode("cap-fetch-3", nodeSettings(CAP_MBPS));
-    const capThree = await fetchChecked(c3, [capSharer, c1, c2], capShare, capSha, fetchTimeout(capMiB, CAP_MBPS / 3));
+    const capThree = await fetchChecked(c3, [capSharer, ch1, ch2], capShare, capSha, fetchTimeout(capMiB, CAP_MBPS / 3));
     const capOneMBps = mbPerSecond(capMiB * MiB, capOne.done.durationMs);
     const capThreeMBps = mbPerSecond(capMiB * MiB, capThree.done.durationMs);
     rows.push({ what: `fetch ${capMiB} MiB, cap ${CAP_MBPS} MB/s, ${capOne.done.holdersUsed} holder / cap`, mbps: capOneMBps, baselineMBps: CAP_MBPS, ratio: capOneMBps / CAP_MBPS, target: null, peakRssMiB: capOne.rssMiB });
