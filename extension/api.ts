@@ -13,7 +13,7 @@ export interface PeershareApi {
   /** Calls the node's JSON-RPC API. */
   request<M extends ApiMethod>(method: M, params: Api[M][0]): Promise<Api[M][1]>;
   /** The data shown in the views, as of their last refresh. */
-  snapshot(): { info?: NodeInfo; peers: ContactInfo[]; routing?: RoutingInfo; refreshes: number; transfers: TransferRow[]; shared: readonly TreeNode[] };
+  snapshot(): { info?: NodeInfo; peers: ContactInfo[]; routing?: RoutingInfo; refreshes: number; transfers: TransferRow[]; shared: readonly TreeNode[]; teams: readonly TreeNode[] };
   /** Resolves after the next refresh of the views. */
   nextRefresh(timeoutMs?: number): Promise<void>;
   /** The node-host's process id, when running. */

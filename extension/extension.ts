@@ -4,7 +4,7 @@ import * as vscode from "vscode";
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { ContactInfo, FetchInfo, LookupResult, NodeInfo, RoutingInfo, ShareInfo, StoreListing, TransferInfo } from "../node-host/rpc/api-types";
+import type { ContactInfo, FetchInfo, LookupResult, NodeInfo, RepairReport, RoutingInfo, ShareInfo, StoreListing, TransferInfo } from "../node-host/rpc/api-types";
 import type { FromWebview, NodeStatus } from "../webview-ui/protocol";
 import type { PeershareApi } from "./api";
 import { ContentFileSystem, followTransfer } from "./contentFs";
@@ -26,7 +26,10 @@ import {
   unsupportedKeys,
 } from "./settings";
 import { contentUriParts, formatLink, parseLinkOrId, type ContentRef } from "./shareLink";
-import { remember, rememberFetch, sharedNodes, type FetchRecord, type ShareRecord } from "./sharedModel";
+import { StatusCache } from "./replicaHealth";
+import { ownContentIds, remember, rememberFetch, sharedNodes, type FetchRecord, type ShareRecord } from "./sharedModel";
+import { isForbidden } from "./teamModel";
+import { TeamsUi } from "./teams";
 import { TRANSFER_PANEL_TYPE, TransferPanel } from "./transferPanel";
 import { TransferSet, transfersStatus } from "./transferModel";
 import { peerCounts, peerNodes, routingNodes, routingSummary, type TreeNode } from "./treeModel";
@@ -176,8 +179,20 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
 
   const shareRecords = (): ShareRecord[] => context.workspaceState.get<ShareRecord[]>(STATE_SHARES) ?? [];
   const fetchRecords = (): FetchRecord[] => context.workspaceState.get<FetchRecord[]>(STATE_FETCHED) ?? [];
+  // Live holders against r for own shares: asked only while the view is visible, a few at a time,
+  // each answer cached for a few seconds (content.status costs the node a lookup and pings).
+  const health = new StatusCache({
+    fetch: (contentId) => nodeHost.request("content.status", { link: contentId }),
+    onChange: () => renderSharedSoon(),
+    ttlMs: 10_000,
+    concurrency: 2,
+  });
+  const renderSharedSoon = debounce(() => renderShared(), 150, 600);
+  context.subscriptions.push({ dispose: () => renderSharedSoon.cancel() }, sharedView.onDidChangeVisibility(() => renderShared()));
   function renderShared(): void {
-    const nodes = sharedNodes(shareRecords(), fetchRecords(), nodeHost.isRunning ? listing : undefined, Date.now());
+    const running = nodeHost.isRunning;
+    const nodes = sharedNodes(shareRecords(), fetchRecords(), running ? listing : undefined, Date.now(), running ? (id) => health.get(id) : undefined);
+    if (running && sharedView.visible) health.want(ownContentIds(shareRecords(), listing));
     sharedProvider.set(nodes);
     const own = nodes.find((n) => n.key === "shared:own")?.children?.length ?? 0;
     const got = nodes.find((n) => n.key === "shared:fetched")?.children?.length ?? 0;
@@ -193,7 +208,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
     renderShared();
   }
   async function recordShare(r: ShareInfo, filePath: string): Promise<void> {
-    const rec: ShareRecord = { contentId: r.contentId, link: r.link, name: r.name, size: r.size, public: r.public, sharedAt: Date.now(), path: filePath };
+    const rec: ShareRecord = { contentId: r.contentId, link: r.link, name: r.name, size: r.size, public: r.public, sharedAt: Date.now(), path: filePath, teams: r.teams };
     await context.workspaceState.update(STATE_SHARES, remember(shareRecords(), rec));
     await refreshListing();
   }
@@ -215,6 +230,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
     peersView.description = running ? `${c.online}/${c.total} online` : undefined;
     peersView.badge = undefined;
     routingView.description = running && routing ? routingSummary(routing) : undefined;
+    teamsUi.setNotRunning(notRunning);
     renderShared();
     renderStatusBar();
     TransferPanel.post({ type: "status", status: nodeStatus() });
@@ -233,6 +249,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
           log.warn(`content.ls failed: ${errorText(err)}`);
           return listing;
         }),
+        teamsUi.refresh(),
       ]);
       peers = p;
       routing = r;
@@ -292,6 +309,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
     nodeHost.onState((s) => {
       if (s.kind !== "running") {
         info = undefined;
+        health.clear();
       }
       if (s.kind === "restarting") {
         void vscode.window
@@ -350,11 +368,17 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
     });
     return false;
   };
-  const failed = (what: string, err: unknown) => {
+  /** Logs and shows a failure; a fetch every holder refused offers to join a team (then `retry`). */
+  const failed = (what: string, err: unknown, retry?: () => unknown) => {
+    if (isForbidden(err)) return teamsUi.showRefusal(what, err, retry);
     log.error(`${what}: ${errorText(err)}`);
     void vscode.window.showErrorMessage(`peershare: ${what}: ${errorText(err)}`);
   };
   const register = (id: string, fn: (...args: unknown[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
+
+  // ---- teams -----------------------------------------------------------------------------
+  const teamsUi = new TeamsUi({ nodeHost, log, requireNode, failed, register });
+  context.subscriptions.push(teamsUi);
 
   /** A key passed by a caller: a string, or a tree node (context menu) whose ID it is. */
   const keyArg = (arg: unknown): string | undefined => {
@@ -619,6 +643,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
       void vscode.window.showErrorMessage(`peershare: only files on disk can be shared (${notLocal[0].toString(true)})`);
       files = files.filter((f) => f.scheme === "file");
     }
+    if (!files.length) return;
+    // In several teams: which of them may read it (in zero or one, nothing to ask).
+    const teams = await teamsUi.askShareTeams();
+    if (!teams) return;
     const results: ShareInfo[] = [];
     for (const file of files) {
       const name = path.basename(file.fsPath);
@@ -626,7 +654,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
       try {
         r = await vscode.window.withProgress(
           { location: vscode.ProgressLocation.Notification, title: `peershare: sharing ${name}…` },
-          () => nodeHost.request("content.share", { path: file.fsPath }, LONG_REQUEST_MS),
+          () => nodeHost.request("content.share", { path: file.fsPath, ...(teams.length ? { teams } : {}) }, LONG_REQUEST_MS),
         );
       } catch (err) {
         failed(`could not share ${name}`, err);
@@ -637,7 +665,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
       await recordShare(r, file.fsPath);
       void vscode.window
         .showInformationMessage(
-          `peershare: shared ${r.name} (${formatBytes(r.size)}, announced to ${pluralize(r.announcedTo, "node")}${r.replicas ? `, copied to ${r.replicas}` : ""}): ${r.link}`,
+          `peershare: shared ${r.name} (${formatBytes(r.size)}${r.teams?.length ? `, readable by ${r.teams.length === 1 ? "team" : "teams"} ${r.teams.join(", ")}` : ""}, announced to ${pluralize(r.announcedTo, "node")}${r.replicas ? `, copied to ${r.replicas}` : ""}): ${r.link}`,
           "Copy Link",
         )
         .then(async (c) => {
@@ -686,7 +714,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
         },
       );
     } catch (err) {
-      return failed(`could not fetch ${shortId(ref.contentId, 12)}`, err);
+      return failed(`could not fetch ${shortId(ref.contentId, 12)}`, err, () => vscode.commands.executeCommand("peershare.fetchByHash", link, folder));
     }
     log.info(`fetched ${r.contentId} into ${r.path}: ${r.size} bytes, ${r.bytesFetched} fetched from ${r.holdersUsed} holders in ${r.durationMs} ms`);
     await recordFetch(r, link);
@@ -708,7 +736,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
       );
       name = info.name;
     } catch (err) {
-      failed(`could not open ${shortId(ref.contentId, 12)}`, err);
+      failed(`could not open ${shortId(ref.contentId, 12)}`, err, () => openShared(ref));
       return undefined;
     }
     const uri = vscode.Uri.from(contentUriParts(ref, name));
@@ -755,6 +783,35 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
     return value;
   });
 
+  register("peershare.repairShare", async (arg?: unknown) => {
+    const node = arg as TreeNode | undefined;
+    const contentId = node?.key?.startsWith("share:") ? node.key.slice("share:".length) : undefined;
+    if (!contentId || !requireNode()) return;
+    const name = node?.label ?? shortId(contentId, 12);
+    let r: RepairReport;
+    try {
+      r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `peershare: repairing ${name}…` }, () =>
+        nodeHost.request("content.repair", { link: contentId }, LONG_REQUEST_MS),
+      );
+    } catch (err) {
+      return failed(`could not repair ${name}`, err);
+    }
+    log.info(`repair ${contentId}: ${r.holdersBefore} of ${r.replication} holders before; ${r.copies} new copies (${r.bytes} bytes)`);
+    // New holders announce themselves once they keep the whole copy: ask again now and a bit later.
+    const recheck = () => {
+      health.forget(contentId);
+      renderShared();
+    };
+    recheck();
+    if (r.copies) {
+      const timer = setTimeout(recheck, 3000);
+      context.subscriptions.push({ dispose: () => clearTimeout(timer) });
+    }
+    const made = r.copies ? `copied to ${pluralize(r.copies, "more node")} (${formatBytes(r.bytes)} sent)` : "no new copy: no other live node could take one now";
+    void vscode.window.showInformationMessage(`peershare: repaired ${name}: ${r.holdersBefore} of r = ${r.replication} holders before; ${made}.`);
+    return r;
+  });
+
   // ---- start -----------------------------------------------------------------------------
   renderViews();
   if (!fs.existsSync(script)) {
@@ -774,7 +831,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
       state: () => nodeHost.state,
       pid: () => nodeHost.pid,
       request: (method, params) => nodeHost.request(method, params),
-      snapshot: () => ({ info, peers, routing, refreshes, transfers: transfers.rows(), shared: sharedProvider.items }),
+      snapshot: () => ({ info, peers, routing, refreshes, transfers: transfers.rows(), shared: sharedProvider.items, teams: teamsUi.items }),
       whenReady: (timeoutMs = 30_000) =>
         new Promise<NodeInfo>((resolve, reject) => {
           const done = (v: NodeInfo | Error) => {

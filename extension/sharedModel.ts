@@ -1,8 +1,9 @@
 // The Shared Files view: this node's own shares (the node's store listing plus what this window
 // shared, which knows the links) and the files fetched from peers. Pure.
-import type { StoreListing } from "../node-host/rpc/api-types";
+import type { ContentStatus, StoreListing } from "../node-host/rpc/api-types";
 import { formatAgo, formatBytes, shortId } from "./format";
-import type { TreeNode } from "./treeModel";
+import { healthOf } from "./replicaHealth";
+import type { IconSpec, TreeNode } from "./treeModel";
 
 /** A file this window shared (kept in the workspace state). */
 export interface ShareRecord {
@@ -14,6 +15,8 @@ export interface ShareRecord {
   sharedAt: number;
   /** The shared file on this machine. */
   path?: string;
+  /** The teams whose members may read it (names); absent or empty when any node with the link may. */
+  teams?: string[];
 }
 
 /** A file this window fetched. */
@@ -45,42 +48,75 @@ function tooltip(lines: (string | undefined)[]): string {
   return lines.filter((l) => l !== undefined).join("\n");
 }
 
-export function sharedNodes(own: readonly ShareRecord[], fetched: readonly FetchRecord[], listing: StoreListing | undefined, now: number): TreeNode[] {
+/** The replica health of an own share, as known (undefined until the node has answered). */
+export type HealthLookup = (contentId: string) => ContentStatus | undefined;
+
+const SHARE_ICON: IconSpec = { id: "cloud-upload" };
+/** Suffix of an own share's context value when it has fewer live holders than r (offers Repair Now). */
+export const BELOW_R = ".belowR";
+const BELOW_R_ICON: IconSpec = { id: "warning", color: "list.warningForeground" };
+
+function readers(r: ShareRecord): string {
+  if (r.public) return "Public: anyone with the ID can read it";
+  if (r.teams?.length) return `Private: readable with the link by members of ${r.teams.length === 1 ? "team" : "the teams"} ${r.teams.join(", ")}`;
+  return "Private: readable with the link, which carries the key";
+}
+
+/** Content IDs of the own shares the view lists, in its order (whose replica health it shows). */
+export function ownContentIds(own: readonly ShareRecord[], listing: StoreListing | undefined): string[] {
+  const ids = own.map((r) => r.contentId);
+  const seen = new Set(ids);
+  for (const c of listing?.contents ?? []) if (c.pins.includes("own") && !seen.has(c.contentId)) ids.push(c.contentId);
+  return ids;
+}
+
+/** Own shares and fetched files; own shares show live holders against r ("2/3") once known. */
+export function sharedNodes(own: readonly ShareRecord[], fetched: readonly FetchRecord[], listing: StoreListing | undefined, now: number, health?: HealthLookup): TreeNode[] {
   const byId = new Map(own.map((r) => [r.contentId, r]));
-  const shares: TreeNode[] = own.map((r) => ({
-    key: `share:${r.contentId}`,
-    label: r.name,
-    description: [formatBytes(r.size), shortId(r.contentId, 8), r.public ? "public" : undefined, formatAgo(r.sharedAt, now)].filter(Boolean).join(" · "),
-    tooltip: tooltip([
-      `**${r.name}** (shared by this node)`,
-      "",
-      `- Content ID: \`${r.contentId}\``,
-      `- Size: ${formatBytes(r.size)} (${r.size} bytes)`,
-      `- ${r.public ? "Public: anyone with the ID can read it" : "Private: readable with the link, which carries the key"}`,
-      r.path ? `- From: ${r.path}` : undefined,
-      `- Shared: ${new Date(r.sharedAt).toISOString()}`,
-    ]),
-    icon: { id: "cloud-upload" },
-    contextValue: "share.own",
-    copyValue: r.link,
-    open: { kind: "link", link: r.link, name: r.name },
-  }));
+  const healthFor = (contentId: string) => {
+    const s = health?.(contentId);
+    return s ? healthOf(s) : undefined;
+  };
+  const shares: TreeNode[] = own.map((r) => {
+    const h = healthFor(r.contentId);
+    return {
+      key: `share:${r.contentId}`,
+      label: r.name,
+      description: [h?.text, formatBytes(r.size), shortId(r.contentId, 8), r.public ? "public" : undefined, formatAgo(r.sharedAt, now)].filter(Boolean).join(" · "),
+      tooltip: tooltip([
+        `**${r.name}** (shared by this node)`,
+        "",
+        `- Content ID: \`${r.contentId}\``,
+        `- Size: ${formatBytes(r.size)} (${r.size} bytes)`,
+        `- ${readers(r)}`,
+        r.path ? `- From: ${r.path}` : undefined,
+        `- Shared: ${new Date(r.sharedAt).toISOString()}`,
+        ...(h?.lines ?? []),
+      ]),
+      icon: h?.below ? BELOW_R_ICON : SHARE_ICON,
+      contextValue: h?.below ? `share.own${BELOW_R}` : "share.own",
+      copyValue: r.link,
+      open: { kind: "link", link: r.link, name: r.name },
+    };
+  });
   // Shares of this node that this window did not make (another window, the CLI, an earlier workspace).
   for (const c of listing?.contents ?? []) {
     if (!c.pins.includes("own") || byId.has(c.contentId)) continue;
+    const h = healthFor(c.contentId);
     shares.push({
       key: `share:${c.contentId}`,
       label: c.name ?? shortId(c.contentId, 12),
-      description: [c.name ? formatBytes(c.size) : undefined, shortId(c.contentId, 8), "in the store"].filter(Boolean).join(" · "),
+      description: [h?.text, c.name ? formatBytes(c.size) : undefined, shortId(c.contentId, 8), "in the store"].filter(Boolean).join(" · "),
       tooltip: tooltip([
         `**${c.name ?? "(private share)"}** (in this node's store)`,
         "",
         `- Content ID: \`${c.contentId}\``,
         c.name ? `- Size: ${formatBytes(c.size)}` : undefined,
         "- Shared from elsewhere: its link (with the key of a private share) is with whoever shared it; Copy Link copies the content ID.",
+        ...(h?.lines ?? []),
       ]),
-      icon: { id: "cloud-upload" },
-      contextValue: "share.own.id",
+      icon: h?.below ? BELOW_R_ICON : SHARE_ICON,
+      contextValue: h?.below ? `share.own.id${BELOW_R}` : "share.own.id",
       copyValue: c.contentId,
       open: { kind: "link", link: c.contentId, name: c.name ?? undefined },
     });

@@ -21,6 +21,8 @@ export interface TreeNode {
   contextValue?: string;
   /** The value a "copy" action on this node copies. */
   copyValue?: string;
+  /** In the Teams view: the key of the team the row is (or whose member it is). */
+  team?: string;
   children?: TreeNode[];
   expanded?: boolean;
   /** What a click (and the Open action) opens: a shared file by its link, or a local file. */

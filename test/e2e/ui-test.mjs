@@ -5,7 +5,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import assert from "node:assert/strict";
-import { cliFetch, sha256File } from "./peer.mjs";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { cliFetch, sha256File, startPeer } from "./peer.mjs";
 import { launchBrowser } from "./browser.mjs";
 
 const BASE = process.env.CS_URL ?? "http://127.0.0.1:8090";
@@ -19,6 +21,7 @@ const SHARED = JSON.parse(process.env.PEER_SHARED ?? "{}");
 const FILES = JSON.parse(process.env.PEER_FILES ?? "{}");
 const LINK_RE = /peershare:\/\/[0-9a-f]{64}(?:#k=[A-Za-z0-9_-]+)?/;
 const short = (id, n = 8) => `${id.slice(0, n)}…`;
+const run = promisify(execFile);
 const t0 = Date.now();
 const lap = (m) => console.log(`[ui ${((Date.now() - t0) / 1000).toFixed(1)}s] ${m}`);
 fs.mkdirSync(OUT, { recursive: true });
@@ -33,6 +36,8 @@ page.on("pageerror", (e) => errors.push(`pageerror ${e.message}`));
 let passed = 0;
 let failed = 0;
 let blocked = false;
+/** A third node, started in the team checks. */
+let teammate;
 async function check(name, fn, { critical = false } = {}) {
   if (blocked) {
     console.log(`SKIP ${name} (an earlier step failed)`);
@@ -285,12 +290,25 @@ try {
     await page.locator('.activitybar .action-item .action-label[aria-label="peershare"]').click();
     const row = rows("Shared Files").filter({ hasText: "share-me.txt" }).first();
     await row.waitFor({ timeout: 10_000 });
-    assert.match(await row.locator(".label-description").innerText(), /^[\d.]+ KB · [0-9a-f]{8}… · (just now|\d+s ago)$/);
+    // (the live holders / r label joins the description once the node has answered content.status)
+    assert.match(await row.locator(".label-description").innerText(), /^(\d+\/\d+ · )?[\d.]+ KB · [0-9a-f]{8}… · (just now|\d+s ago)$/);
     await rows("Shared Files").filter({ hasText: "Shared by this node" }).first().waitFor({ timeout: 5000 });
     await row.hover();
     await row.locator('.action-label[aria-label="Copy Share Link"]').waitFor({ timeout: 5000 });
     await page.mouse.move(5, 890);
     await shot("view-shared-files-own", pane("Shared Files"));
+  });
+
+  await check("the Shared Files row shows live holders against r, with a warning icon below r", async () => {
+    const row = rows("Shared Files").filter({ hasText: "share-me.txt" }).first();
+    const desc = row.locator(".label-description");
+    await waitUntil(async () => /^\d+\/3 · /.test(await desc.innerText()), 30_000, "the row shows holders/r");
+    // this node and the second node (which took a replica when it was shared, then fetched it): below r = 3
+    const [live] = (await desc.innerText()).split(" · ")[0].split("/").map(Number);
+    assert.ok(live >= 1 && live < 3, `live holders ${live}`);
+    assert.match((await row.locator(".custom-view-tree-node-item-icon, .codicon").first().getAttribute("class")) ?? "", /warning/);
+    await page.mouse.move(5, 890);
+    await shot("view-shared-files-holders", pane("Shared Files"));
   });
 
   await check("Open Shared Hash opens the second node's text file in a tab, as Markdown", async () => {
@@ -350,12 +368,8 @@ try {
     await page.locator(".tabs-container .tab.active", { hasText: "peer-notes.md" }).waitFor({ timeout: 30_000 });
   });
 
-  let fetched;
-  await check("Fetch by Hash saves the second node's file into a chosen folder", async () => {
-    await closeEditors();
-    await runCommand("peershare: Fetch by Hash");
-    await openDialogValue("Fetch by Hash", SHARED.data.link);
-    const folder = path.join(WS, "downloads");
+  /** Types `folder` into Fetch by Hash's folder dialog and accepts it. */
+  const chooseFolder = async (folder, screenshot) => {
     const title = page.locator(".quick-input-widget .quick-input-title", { hasText: "folder to save into" });
     await title.waitFor({ timeout: 10_000 });
     const input = page.locator(".quick-input-widget input[type='text']");
@@ -368,11 +382,20 @@ try {
       await page.waitForTimeout(400);
       return (await input.inputValue()) === `${folder}/`;
     }, 10_000, "the folder dialog keeps the typed folder");
-    await shot("fetch-folder-dialog");
+    if (screenshot) await shot(screenshot);
     for (let i = 0; i < 4 && (await title.isVisible()); i++) {
       await page.keyboard.press("Enter");
       await page.waitForTimeout(700);
     }
+  };
+
+  let fetched;
+  await check("Fetch by Hash saves the second node's file into a chosen folder", async () => {
+    await closeEditors();
+    await runCommand("peershare: Fetch by Hash");
+    await openDialogValue("Fetch by Hash", SHARED.data.link);
+    const folder = path.join(WS, "downloads");
+    await chooseFolder(folder, "fetch-folder-dialog");
     const t = toast("peershare: fetched peer-data.bin");
     await t.waitFor({ timeout: 30_000 });
     await shot("fetch-notification");
@@ -415,7 +438,197 @@ try {
     await shot("transfers-finished");
   });
 
+  // ---- teams: last, since a node in a team serves what it shared before only to members ----------
+  // A third node (started here with the CLI, bootstrapped to the second) plays the teammate, so the
+  // second node stays in no team for the extension-host suites that run after this file.
+  const runDir = path.dirname(PEER_DIR);
+  const mateDir = path.join(runDir, "teammate");
+  const mateCli = async (...args) => JSON.parse((await run(process.execPath, [PEER_CLI, ...args, "--data-dir", mateDir, "--json"], { timeout: 60_000 })).stdout);
+  const teamRow = (name) => rows("Teams").filter({ has: page.locator(".label-name", { hasText: new RegExp(`^${name}$`) }) }).first();
+  const openPeershare = async () => {
+    // (clicking the container's icon while it shows closes the side bar)
+    if (!(await pane("Teams").isVisible())) await page.locator('.activitybar .action-item .action-label[aria-label="peershare"]').click();
+    await pane("Teams").waitFor({ timeout: 10_000 });
+  };
+  const refreshTeams = async () => {
+    await pane("Teams").locator(".pane-header").hover();
+    await pane("Teams").locator('.pane-header .action-label[aria-label="Refresh"]').click();
+  };
+
+  await check("Teams view: welcome text, then Create Team shows the team with this node as admin", async () => {
+    await closeEditors();
+    await openPeershare();
+    const welcome = pane("Teams").locator(".welcome-view-content");
+    await welcome.waitFor({ timeout: 10_000 });
+    assert.match(await welcome.innerText(), /no team yet/);
+    await runCommand("peershare: Create Team");
+    await openDialogValue("Create Team", "e2e-team");
+    const row = teamRow("e2e-team");
+    await row.waitFor({ timeout: 15_000 });
+    assert.equal(await row.locator(".label-description").innerText(), "write · admin · 1 member");
+    const self = rows("Teams").filter({ hasText: "this node" }).first();
+    await self.waitFor({ timeout: 5000 });
+    assert.equal(await self.locator(".label-description").innerText(), "write · this node");
+    assert.equal(await pane("Teams").locator(".pane-header .description").innerText(), "1 team");
+    await page.mouse.move(5, 890);
+    await shot("view-teams", pane("Teams"));
+  });
+
+  let invite;
+  await check("Invite to Team (inline action): read role, a secret to copy, which another node redeems with the CLI", async () => {
+    await ctx.grantPermissions(["clipboard-read", "clipboard-write"], { origin: BASE });
+    const row = teamRow("e2e-team");
+    await row.hover();
+    await row.locator('.action-label[aria-label="Invite to Team"]').click();
+    await page.locator(".quick-input-widget .quick-input-title", { hasText: "Invite to e2e-team" }).waitFor({ timeout: 10_000 });
+    await shot("team-invite-role");
+    await page.locator(".quick-input-widget input[type='text']").fill("read");
+    await page.locator(".quick-input-list .monaco-list-row", { hasText: "Can fetch the team's private shares" }).first().waitFor({ timeout: 5000 });
+    await page.keyboard.press("Enter");
+    const t = toast('an invite to team "e2e-team"');
+    await t.waitFor({ timeout: 15_000 });
+    const text = await t.locator(".notification-list-item-message").innerText();
+    assert.match(text, /\(role read\)/);
+    assert.match(text, /Keep it secret/);
+    assert.doesNotMatch(text, /peershare-invite:/, "the invite itself is not shown");
+    await page.waitForTimeout(300); // (the toast's fade-in, for the screenshot)
+    await shot("team-invite-notification");
+    await t.locator(".monaco-button", { hasText: "Copy Invite" }).click();
+    await page.locator(".statusbar-item", { hasText: "invite copied" }).first().waitFor({ timeout: 5000 });
+    invite = await page.evaluate(() => window.navigator.clipboard.readText());
+    assert.match(invite, /^peershare-invite:[A-Za-z0-9_-]+$/);
+    await run(process.execPath, [PEER_CLI, "config", "set", "bootstrap", PEER_ADDR, "--data-dir", mateDir]);
+    teammate = await startPeer(PEER_CLI, mateDir, path.join(runDir, "teammate.log"));
+    const joined = await mateCli("team", "join", invite);
+    assert.equal(joined.name, "e2e-team");
+    assert.equal(joined.role, "read");
+  });
+
+  await check("the new member shows under the team once its node has proved its membership", async () => {
+    assert.ok(teammate && ownLink, "a teammate and a share from earlier steps");
+    // share-me.txt was shared before the team existed: the teammate fetches it (from whichever
+    // holder), then asks every live holder what it has (`status`), which shows this node its
+    // membership.
+    const r = await cliFetch(PEER_CLI, mateDir, ownLink, path.join(runDir, "teammate-downloads"));
+    assert.equal(sha256File(r.path), sha256File(path.join(WS, "share-me.txt")));
+    const st = await mateCli("status", ownLink);
+    assert.ok(st.holders.some((h) => h.live && h.complete), JSON.stringify(st));
+    const member = rows("Teams").filter({ hasText: short(teammate.id) }).first();
+    await waitUntil(async () => {
+      if (await member.isVisible()) return true;
+      await refreshTeams();
+      return false;
+    }, 30_000, "the teammate shows under e2e-team");
+    assert.match(await member.locator(".label-description").innerText(), /^read · seen (just now|\d+s ago)$/);
+    assert.equal(await teamRow("e2e-team").locator(".label-description").innerText(), "write · admin · 2 members");
+    await member.hover();
+    await shot("view-teams-member", pane("Teams"));
+  });
+
+  await check("Repair Now (inline on a share below r) copies it to the new member's node: 3/3, and is offered no more", async () => {
+    assert.ok(teammate, "a teammate from an earlier step");
+    const row = rows("Shared Files").filter({ hasText: "share-me.txt" }).first();
+    const desc = row.locator(".label-description");
+    const repairAction = row.locator('.action-label[aria-label="Repair Now"]');
+    // (the teammate's fetched copy is a cache, not a kept replica: it does not count)
+    await waitUntil(async () => /^[23]\/3 · /.test(await desc.innerText()), 30_000, "share-me.txt at 2/3 (or 3/3)");
+    if ((await desc.innerText()).startsWith("2/3")) {
+      await row.hover();
+      await repairAction.waitFor({ timeout: 5000 });
+      await shot("view-shared-files-repair", pane("Shared Files"));
+      await repairAction.click();
+      const t = toast("peershare: repaired share-me.txt");
+      await t.waitFor({ timeout: 60_000 });
+      // the node's own repair sweep (every 60 s) may have made the copy a moment before
+      assert.match(await t.locator(".notification-list-item-message").innerText(), /(2 of r = 3 holders before; copied to 1 more node|3 of r = 3 holders before; no new copy)/);
+    } else {
+      lap("share-me.txt reached 3/3 by the node's own repair sweep before Repair Now was clicked");
+    }
+    await waitUntil(async () => {
+      if (/^3\/3 · /.test(await desc.innerText())) return true;
+      await page.waitForTimeout(1000);
+      await refreshTeams(); // the view title's Refresh (answers are cached for a few seconds)
+      return false;
+    }, 30_000, "share-me.txt at 3/3");
+    assert.doesNotMatch((await row.locator(".custom-view-tree-node-item-icon, .codicon").first().getAttribute("class")) ?? "", /warning/);
+    await row.hover();
+    assert.equal(await repairAction.count(), 0, "no Repair Now once r is met");
+    await page.mouse.move(5, 890);
+    await shot("view-shared-files-repaired", pane("Shared Files"));
+  });
+
+  await check("Revoke Team Member (inline, confirmed) marks the member revoked", async () => {
+    assert.ok(teammate, "a teammate from an earlier step");
+    const member = rows("Teams").filter({ hasText: short(teammate.id) }).first();
+    await member.hover();
+    await member.locator('.action-label[aria-label="Revoke Team Member"]').click();
+    const dialog = page.locator(".monaco-dialog-box");
+    await dialog.waitFor({ timeout: 10_000 });
+    assert.match(await dialog.innerText(), new RegExp(`Revoke node ${teammate.id.slice(0, 12)}… from team "e2e-team"\\?`));
+    await shot("team-revoke-confirm");
+    await dialog.locator(".monaco-button", { hasText: /^Revoke$/ }).click();
+    await toast(`revoked ${teammate.id.slice(0, 12)}`).waitFor({ timeout: 15_000 });
+    await waitUntil(async () => /revoked/.test(await member.locator(".label-description").innerText()), 10_000, "the member row says revoked");
+    assert.equal(await teamRow("e2e-team").locator(".label-description").innerText(), "write · admin · 1 member");
+  });
+
+  let mateShare;
+  await check("a fetch every holder refuses shows the node's sentence with Join Team…, which joins and then fetches the file", async () => {
+    assert.ok(teammate, "a teammate from an earlier step");
+    // The teammate makes a team of its own and shares a file with it alone.
+    await mateCli("team", "create", "mate-team");
+    const file = path.join(runDir, "mate-notes.md");
+    fs.writeFileSync(file, `# From the teammate\n\nnonce ${Date.now()}\n`);
+    mateShare = await mateCli("share", file, "--team", "mate-team");
+    assert.deepEqual(mateShare.teams, ["mate-team"]);
+    const mateInvite = (await mateCli("team", "invite", "--team", "mate-team", "--role", "read")).invite;
+    await closeEditors();
+    await runCommand("Notifications: Clear All Notifications");
+    await runCommand("peershare: Fetch by Hash");
+    await openDialogValue("Fetch by Hash", mateShare.link);
+    const folder = path.join(WS, "downloads");
+    await chooseFolder(folder);
+    const t = toast(`could not fetch ${mateShare.contentId.slice(0, 12)}`);
+    await t.waitFor({ timeout: 60_000 });
+    assert.match(await t.locator(".notification-list-item-message").innerText(), /every holder refused this node .*shared with team "mate-team"/);
+    await shot("fetch-refused-notification");
+    await t.locator(".monaco-button", { hasText: "Join Team…" }).click();
+    await openDialogValue("Join Team", mateInvite);
+    // joined: the fetch runs again, into the same folder
+    const got = path.join(folder, "mate-notes.md");
+    await waitUntil(async () => fs.existsSync(got) && sha256File(got) === sha256File(file), 60_000, "the teammate's file is fetched after joining");
+    await openPeershare();
+    await rows("Shared Files").filter({ hasText: "mate-notes.md" }).first().waitFor({ timeout: 10_000 });
+    const row = teamRow("mate-team");
+    await row.waitFor({ timeout: 10_000 });
+    assert.match(await row.locator(".label-description").innerText(), /^read · \d+ members?$/);
+    assert.equal(await pane("Teams").locator(".pane-header .description").innerText(), "2 teams");
+    await page.mouse.move(5, 890);
+    await shot("view-teams-two", pane("Teams"));
+  });
+
+  await check("in two teams, Share File to Peers asks which may read the file, all ticked; the share names them", async () => {
+    await closeEditors();
+    await runCommand("Go to File...");
+    await page.locator(".quick-input-widget input[type='text']").fill("readme.txt");
+    // (the list may still show recently opened files: click the row rather than accept the first)
+    await page.locator(".quick-input-list .monaco-list-row", { hasText: "readme.txt" }).first().click();
+    await page.locator(".tabs-container .tab.active", { hasText: "readme.txt" }).waitFor({ timeout: 10_000 });
+    await runCommand("peershare: Share File to Peers"); // shares the active editor's file
+    await page.locator(".quick-input-widget .quick-input-title", { hasText: "Share File to Peers" }).waitFor({ timeout: 10_000 });
+    const items = page.locator(".quick-input-list .monaco-list-row");
+    await items.nth(1).waitFor({ timeout: 5000 });
+    assert.equal(await items.count(), 2);
+    assert.deepEqual(await items.evaluateAll((rs) => rs.map((r) => [(r.querySelector(".label-name") ?? r).textContent.trim(), r.getAttribute("aria-checked")])), [["e2e-team", "true"], ["mate-team", "true"]]);
+    await shot("share-team-question");
+    await page.keyboard.press("Enter");
+    const t = toast("peershare: shared readme.txt");
+    await t.waitFor({ timeout: 30_000 });
+    assert.match(await t.locator(".notification-list-item-message").innerText(), /readable by teams (e2e-team, mate-team|mate-team, e2e-team)/);
+  });
+
 } finally {
+  await teammate?.stop().catch(() => {});
   const relevant = errors.filter((e) => !/favicon|ResizeObserver|net::ERR_ABORTED|Failed to load resource.*(404|401)/.test(e));
   if (relevant.length) {
     console.log("browser console errors (first 10):");

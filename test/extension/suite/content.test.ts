@@ -60,6 +60,25 @@ describe("peershare sharing and fetching", () => {
     assert.ok(ls.contents.some((c) => c.contentId === share.contentId && c.pins.includes("own")), "pinned as own in the store");
   });
 
+  it("the Shared Files row shows the share's live holders against r", async function () {
+    this.timeout(60_000);
+    // Replica health is asked only while the view is visible.
+    await vscode.commands.executeCommand("peershare.sharedFiles.focus");
+    const r = Number((await api.request("config.get", { key: "replication" })).replication);
+    const row = await until(
+      "a holders/r label on the row",
+      () => api.snapshot().shared.find((n) => n.key === "shared:own")?.children?.find((c) => c.label === "ext-share.json" && /^\d+\/\d+ · /.test(c.description ?? "")),
+      45_000,
+    );
+    const [live, of] = row.description!.split(" · ")[0].split("/").map(Number);
+    assert.equal(of, r);
+    assert.ok(live >= 1, `at least this node holds it: ${row.description}`);
+    assert.equal(row.icon?.id, live < r ? "warning" : "cloud-upload");
+    assert.match(row.tooltip ?? "", new RegExp(`Holders: ${live} live of r = ${r}`));
+    const status = await api.request("content.status", { link: share.link });
+    assert.equal(status.replication, r);
+  });
+
   it("Copy Share Link copies a row's link", async () => {
     const row = api.snapshot().shared.find((n) => n.key === "shared:own")?.children?.find((c) => c.label === "ext-share.json") as TreeNode;
     await vscode.env.clipboard.writeText("");

@@ -23,7 +23,7 @@ describe("peershare extension", () => {
 
   it("registers its commands", async () => {
     const all = new Set(await vscode.commands.getCommands(true));
-    for (const c of ["lookupKey", "showRoutingTable", "putValue", "getValue", "copyNodeId", "restartNode", "showTransfers", "refresh", "showLog", "shareFile", "fetchByHash", "openShared", "copyShareLink"]) {
+    for (const c of ["lookupKey", "showRoutingTable", "putValue", "getValue", "copyNodeId", "restartNode", "showTransfers", "refresh", "showLog", "shareFile", "fetchByHash", "openShared", "copyShareLink", "createTeam", "inviteToTeam", "joinTeam", "showTeamMembers", "revokeTeamMember"]) {
       assert.ok(all.has(`peershare.${c}`), `peershare.${c} is registered`);
     }
   });

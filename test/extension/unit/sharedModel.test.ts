@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { StoreListing } from "../../../node-host/rpc/api-types";
-import { remember, rememberFetch, sharedNodes, type FetchRecord, type ShareRecord } from "../../../extension/sharedModel";
+import type { ContentStatus, StoreListing } from "../../../node-host/rpc/api-types";
+import { ownContentIds, remember, rememberFetch, sharedNodes, type FetchRecord, type ShareRecord } from "../../../extension/sharedModel";
 
 const id = (c: string) => c.repeat(64);
 const share = (over: Partial<ShareRecord> = {}): ShareRecord => ({
@@ -64,4 +64,28 @@ test("remember: newest first, replaces by content ID (fetches by path), bounded"
   f = rememberFetch(f, fetched({ path: "/other/logo.png" }));
   f = rememberFetch(f, fetched({ fetchedAt: 5 }));
   assert.deepEqual(f.map((r) => [r.path, r.fetchedAt]), [["/dl/logo.png", 5], ["/other/logo.png", 2000]]);
+});
+
+test("own shares show live holders against r once known, with a warning below r; fetched files do not", () => {
+  const st = (live: number, r: number): ContentStatus => ({ contentId: id("a"), replication: r, holders: [], liveHolders: live, met: live >= r });
+  const statuses = new Map([[id("a"), st(2, 3)], [id("d"), st(3, 3)]]);
+  const nodes = sharedNodes(
+    [share({ teams: ["core"] })],
+    [fetched({ contentId: id("d") })],
+    listing([{ contentId: id("d"), name: "cli.txt", size: 10, pins: ["own"] }, { contentId: id("e"), name: "x", size: 1, pins: ["own"] }]),
+    61_000,
+    (cid) => statuses.get(cid),
+  );
+  const [below, met, unknown] = nodes[0].children!;
+  assert.equal(below.description, "2/3 · 2.05 KB · aaaaaaaa… · 1m ago");
+  assert.deepEqual(below.icon, { id: "warning", color: "list.warningForeground" });
+  assert.equal(below.contextValue, "share.own.belowR", "offers Repair Now");
+  assert.match(below.tooltip!, /Holders: 2 live of r = 3 \(below r/);
+  assert.match(below.tooltip!, /readable with the link by members of team core/);
+  assert.equal(met.description, "3/3 · 10 B · dddddddd… · in the store");
+  assert.deepEqual(met.icon, { id: "cloud-upload" });
+  assert.equal(met.contextValue, "share.own.id");
+  assert.equal(unknown.description, "1 B · eeeeeeee… · in the store", "no label until the node has answered");
+  assert.doesNotMatch(nodes[1].children![0].description!, /\//);
+  assert.deepEqual(ownContentIds([share()], listing([{ contentId: id("a"), name: null, size: 0, pins: ["own"] }, { contentId: id("d"), name: null, size: 0, pins: ["own"] }, { contentId: id("f"), name: null, size: 0, pins: [] }])), [id("a"), id("d")]);
 });
