@@ -6,7 +6,8 @@ import * as path from "node:path";
 import { ContentStore, shareFile, openManifest, parseShareLink, assembleFile, Manifest, CasError, decodeManifestHeader } from "../cas";
 import { Dht } from "../dht/dht";
 import { BulkClient, BulkPeer } from "../transport/bulk";
-import { fetchContent, fetchFromFirst } from "./fetcher";
+import { fetchContent, fetchFromFirst, nothingFetched } from "./fetcher";
+import { AccessDeniedError } from "../transport/bulk-api";
 import { TransferHandle, Transfers } from "./transfers";
 import { writeFileAtomic } from "../util/fs-atomic";
 import { ContentInfo, FetchInfo, ShareInfo, StoreListing, TransferInfo } from "../rpc/api-types";
@@ -234,7 +235,12 @@ export class ContentService {
     const { contentId } = parseShareLink(link);
     const id = Buffer.from(contentId, "hex");
     if (!(await this.store.has(id))) {
-      const got = await fetchFromFirst(this.store, this.bulk, await this.findHolders(id), id, { kind: "manifest" });
+      const holders = await this.findHolders(id);
+      const refusals: string[] = [];
+      const got = await fetchFromFirst(this.store, this.bulk, holders, id, { kind: "manifest" }, (_peer, err) => {
+        if (err instanceof AccessDeniedError) refusals.push(err.message);
+      });
+      if (!got && holders.length > 0 && refusals.length === holders.length) throw nothingFetched(`cannot open ${contentId}`, holders.length, refusals);
       if (!got) throw new CasError("ENOTFOUND", `no reachable node holds ${contentId}`);
     }
     const m = await openManifest(this.store, link);

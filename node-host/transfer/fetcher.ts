@@ -63,7 +63,7 @@ export class FetchRefusedError extends FetchError {
 }
 
 /** The error for a fetch that got nothing: a refusal, when the holders that answered all refused. */
-function nothingFetched(what: string, holders: number, refusals: string[]): FetchError {
+export function nothingFetched(what: string, holders: number, refusals: string[]): FetchError {
   if (holders > 0 && refusals.length === holders) {
     return new FetchRefusedError(`${what}: every holder refused this node (${refusals[0]}). Ask a team admin for an invite and run \`peershare team join INVITE\``);
   }

@@ -10,6 +10,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash, randomBytes } from "node:crypto";
 import { cli, cliJson, RunningNode, startNode, stopNode, tempDir, waitFor } from "../helpers/cli";
+import { connectLocal } from "../../node-host/rpc/local-socket";
+import { RpcErrors } from "../../node-host/rpc/api-types";
 import type { AuditListing, FetchInfo, ShareInfo, StoreListing, TeamInvite, TeamMember, TeamSummary } from "../../node-host/rpc/api-types";
 
 const root = tempDir("teams");
@@ -77,6 +79,13 @@ test("a private team share: a member with role read fetches it, a stranger with 
   assert.match(refused.stderr, /shared with team "core"/);
   assert.match(refused.stderr, /peershare team join/);
   assert.equal(fs.existsSync(path.join(root, "stranger-out", "plan.bin")), false);
+  // opening it (what VS Code's Open Shared Hash asks first: content.info) is refused the same way
+  const client = await connectLocal(nodes.stranger.dataDir);
+  try {
+    await assert.rejects(client.call("content.info", { link: s.link }), (e: Error & { code?: number }) => e.code === RpcErrors.Forbidden && /every holder refused this node/.test(e.message));
+  } finally {
+    client.close();
+  }
 
   const got = await fetchJson(nodes.reader, s.link, path.join(root, "reader-out") + "/");
   assert.equal(sha(got.path), sha(file));
