@@ -19,6 +19,9 @@ export interface CopyReport {
   bytes: number;
 }
 
+/** Contents one sweep works on at once. */
+const SWEEP_PARALLEL = 4;
+
 export class Repair {
   /** Contents a copy is being made of (a share's first copies, a sweep, a hand-off), with its end. */
   private readonly busy = new Map<string, Promise<void>>();
@@ -33,10 +36,16 @@ export class Repair {
   async afterShare(contentId: Buffer, r: number): Promise<CopyReport> {
     this.replicator.factors.set(toHex(contentId), r);
     const report = { copies: 0, bytes: 0 };
-    await this.exclusively(contentId, async () => {
-      const plan = planShare(contentId, this.replicator.self.id, await this.replicator.liveNear(contentId), r);
-      await this.carryOut(plan, contentId, { bytes: Infinity }, report);
-    });
+    // a sweep may already be looking at the new content (it is held from the moment it is stored):
+    // wait for it, then make the copies (receivers that got one from the sweep are not sent it again)
+    await this.exclusively(
+      contentId,
+      async () => {
+        const plan = planShare(contentId, this.replicator.self.id, await this.replicator.liveNear(contentId), r);
+        await this.carryOut(plan, contentId, { bytes: Infinity }, report);
+      },
+      true,
+    );
     return report;
   }
 
@@ -69,8 +78,10 @@ export class Repair {
     const r = this.replicator;
     const budget: Budget = { bytes: this.settings.bytesPerSweep() };
     const report = { copies: 0, bytes: 0 };
-    for (const contentId of await r.heldContents()) {
-      if (budget.bytes <= 0) break;
+    // a few contents at once: checking holders is mostly waiting on the network, so one slow content
+    // does not hold up the others' detection (the byte budget is shared, and bounds the copying)
+    await mapLimit(await r.heldContents(), SWEEP_PARALLEL, async (contentId) => {
+      if (budget.bytes <= 0) return;
       await this.exclusively(contentId, async () => {
         if (!r.dht.provided.has(toHex(contentId))) await r.dht.provide(contentId).catch(() => undefined);
         const factor = r.factors.get(toHex(contentId));
@@ -81,7 +92,7 @@ export class Repair {
         this.log(`repair: ${toHex(contentId).slice(0, 12)}… has ${holders.length} of ${factor} live holders; copying to ${plan.need} more`);
         await this.carryOut(plan, contentId, budget, report);
       });
-    }
+    });
     if (report.copies || report.bytes) this.log(`repair: ${report.copies} new copy(ies), ${report.bytes} bytes`);
     return report;
   }

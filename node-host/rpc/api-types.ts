@@ -14,6 +14,8 @@ export interface ContactInfo {
   state: "online" | "suspect" | "offline";
   /** Consecutive failed requests. */
   failures: number;
+  /** "lan": the peer announces itself on this node's LAN (LAN discovery); absent: known from a bootstrap contact or DHT traffic only. */
+  via?: "lan";
 }
 
 export interface NodeInfo {
@@ -195,9 +197,9 @@ export interface ContentStatus {
   replication: number;
   /** Nodes with a provider record for the content, live or not. */
   holders: HolderStatus[];
-  /** How many holders are live. */
+  /** How many holders are live and hold every object (a holder that cannot say counts). */
   liveHolders: number;
-  /** True when at least r holders are live. */
+  /** True when at least r such holders are live. */
   met: boolean;
 }
 

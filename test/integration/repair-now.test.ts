@@ -58,7 +58,8 @@ test("repair on a node without the file says where to run it", async () => {
   const file = path.join(root, "other.bin");
   fs.writeFileSync(file, randomBytes(1000));
   const share = await cliJson<ShareInfo>(nodes[0].dataDir, ["share", file, "--replication", "1"]);
-  const r = await cli(["repair", share.contentId, "--data-dir", nodes[1].dataDir]);
+  const other = nodes.find((n) => n !== nodes[0] && n.proc.exitCode === null && n.proc.signalCode === null)!;
+  const r = await cli(["repair", share.contentId, "--data-dir", other.dataDir]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /this node does not hold all of .*run repair on a node that does/);
 });
