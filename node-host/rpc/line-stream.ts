@@ -53,7 +53,14 @@ export function openLineStream(
     if (start < chunk.length) {
       buffered.push(chunk.subarray(start));
       bufferedBytes += chunk.length - start;
-      if (bufferedBytes > MAX_LINE_BYTES) close("message too large");
+      if (bufferedBytes > MAX_LINE_BYTES) {
+        // tell the peer why, and end a two-way connection (a socket): silence would leave it waiting
+        buffered = [];
+        bufferedBytes = 0;
+        output.write(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32600, message: `message too large: more than ${MAX_LINE_BYTES} bytes without a line break` } }) + "\n");
+        close("message too large");
+        if ((input as unknown) === output) output.end();
+      }
     }
   };
 

@@ -26,6 +26,40 @@ function toRpcError(err: unknown): { code: number; message: string; data?: unkno
   return { code: RpcErrors.Failed, message: err instanceof Error ? err.message : String(err) };
 }
 
+const INVALID_REQUEST = -32600;
+
+/** The id to answer a message with: its own when it is a valid JSON-RPC id, else null. */
+function replyId(message: unknown): string | number | null {
+  const id = message !== null && typeof message === "object" && !Array.isArray(message) ? (message as { id?: unknown }).id : null;
+  return typeof id === "string" || (typeof id === "number" && Number.isFinite(id)) ? id : null;
+}
+
+/**
+ * Why `message` is not a JSON-RPC 2.0 request, response or non-empty batch of requests, or null when
+ * it is one. Checked before the library sees it: the library drops such messages without an answer
+ * (the client would wait forever), and echoes ids of any shape (a deeply nested one cannot even be
+ * serialised back).
+ */
+function invalidMessage(message: unknown, inBatch = false): string | null {
+  if (Array.isArray(message)) {
+    if (inBatch) return "a batch cannot hold a batch";
+    if (message.length === 0) return "an empty batch";
+    for (const m of message) {
+      const why = invalidMessage(m, true);
+      if (why) return `in a batch, ${why}`;
+    }
+    return null;
+  }
+  if (message === null || typeof message !== "object") return "not an object";
+  const m = message as { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown; result?: unknown; error?: unknown };
+  if (m.jsonrpc !== "2.0") return '"jsonrpc" must be "2.0"';
+  if ("id" in m && m.id !== null && typeof m.id !== "string" && !(typeof m.id === "number" && Number.isFinite(m.id))) return "an id must be a string, a number or null";
+  if (m.result !== undefined || m.error !== undefined) return inBatch ? "a response" : m.id === undefined ? "a response without an id" : null;
+  if (typeof m.method !== "string") return '"method" must be a string';
+  if (m.params !== undefined && m.params !== null && typeof m.params !== "object") return '"params" must be an object or an array';
+  return null;
+}
+
 export function startSession(node: PeershareNode, api: ApiHandlers, input: Readable, output: Writable, token?: string): void {
   const server = new JSONRPCServer();
   server.mapErrorToJSONRPCErrorResponse = (id, error) => ({ jsonrpc: "2.0", id, error: toRpcError(error) });
@@ -48,18 +82,21 @@ export function startSession(node: PeershareNode, api: ApiHandlers, input: Reada
     input,
     output,
     (message) => {
+      const invalid = invalidMessage(message);
       if (authenticated) {
-        void peer.receiveAndSend(message, undefined, undefined).then(undefined, () => undefined);
+        if (invalid) lines.send({ jsonrpc: "2.0", id: replyId(message), error: { code: INVALID_REQUEST, message: `invalid request: ${invalid}` } });
+        else void peer.receiveAndSend(message, undefined, undefined).then(undefined, () => undefined);
         return;
       }
-      const m = message as { id?: unknown; method?: unknown; params?: { token?: unknown } };
+      // before auth anything may arrive (null, arrays, ids that cannot be echoed): read it defensively
+      const m = (invalid ? {} : message) as { method?: unknown; params?: { token?: unknown } | null };
       const given = typeof m.params?.token === "string" ? Buffer.from(m.params.token) : Buffer.alloc(0);
       const expected = Buffer.from(token ?? "");
       if (m.method === "auth" && given.length === expected.length && timingSafeEqual(given, expected)) {
         authenticated = true;
-        lines.send({ jsonrpc: "2.0", id: m.id ?? null, result: { ok: true } });
+        lines.send({ jsonrpc: "2.0", id: replyId(message), result: { ok: true } });
       } else {
-        lines.send({ jsonrpc: "2.0", id: m.id ?? null, error: { code: RpcErrors.Unauthorized, message: "not authorized: wrong or missing token" } });
+        lines.send({ jsonrpc: "2.0", id: replyId(message), error: { code: RpcErrors.Unauthorized, message: "not authorized: wrong or missing token" } });
         lines.close();
         output.end();
       }
