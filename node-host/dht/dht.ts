@@ -337,7 +337,11 @@ export class Dht extends EventEmitter {
       const { response } = await this.call(c, { type: "get_providers", key });
       if (response.type !== "providers") return { contacts: [] };
       for (const p of response.providers) {
-        if (p.key.equals(key) && !validateProviderRecord(p, this.verifier, this.now())) found.set(toHex(p.provider.id), p);
+        if (!p.key.equals(key) || validateProviderRecord(p, this.verifier, this.now())) continue;
+        // a node's own record names the address it knows itself by (127.0.0.1 when it listens on
+        // 0.0.0.0); the address it was just reached at is the one that works from here
+        const self = p.provider.id.equals(c.id);
+        found.set(toHex(p.provider.id), self ? { ...p, provider: { ...p.provider, host: c.host, port: c.port } } : p);
       }
       return { contacts: response.contacts, found: found.size >= wanted };
     });
