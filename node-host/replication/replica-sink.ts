@@ -46,8 +46,11 @@ export class ReplicaSink implements ObjectSink {
   private readonly wantedBy = new Map<string, Set<string>>();
   /** Peer (hex) → bytes accepted from it. */
   private readonly accepted = new Map<string, number>();
-  /** Manifest (hex) → the audience its offer named, until the manifest arrives. */
-  private readonly offeredAudience = new LruMap<string, Audience>(4096);
+  /**
+   * Manifest (hex) → what its offer named (factor, audience), until the manifest arrives: only then
+   * are they saved, so offers that are never followed by a manifest leave nothing behind.
+   */
+  private readonly offered = new LruMap<string, { replication: number; audience: Audience }>(4096);
 
   constructor(private readonly o: ReplicaSinkOptions) {}
 
@@ -70,14 +73,14 @@ export class ReplicaSink implements ObjectSink {
     if (replication === 0 || ids.length === 0) return held;
     // a node's own share keeps the factor (and audience) its owner chose
     if (this.o.store.pinsOf(ids[0])?.includes("own")) return held;
-    this.o.factors.set(toHex(ids[0]), replication);
-    this.offeredAudience.set(toHex(ids[0]), audience);
+    this.offered.set(toHex(ids[0]), { replication, audience });
     if (held[0]) {
       // the manifest is here already (a cached fetch, an interrupted copy): keep it as a replica,
       // and take the chunks it lacks; when none are missing it is announced now
       const bytes = await this.o.store.get(ids[0]);
       const chunks = bytes && manifestChunks(bytes);
       if (chunks) {
+        this.o.factors.set(toHex(ids[0]), replication);
         this.o.recordAudience?.(ids[0], audience, chunks);
         await this.o.store.pin([ids[0]], "replica");
         await this.track(toHex(ids[0]), chunks, true);
@@ -107,8 +110,11 @@ export class ReplicaSink implements ObjectSink {
       this.accepted.set(peer, used + bytes.length);
     }
     if (chunks) {
-      const audience = this.offeredAudience.get(hex);
-      if (audience) this.o.recordAudience?.(id, audience, chunks);
+      const offer = this.offered.get(hex);
+      if (offer) {
+        this.o.factors.set(hex, offer.replication);
+        this.o.recordAudience?.(id, offer.audience, chunks);
+      }
       await this.track(hex, chunks, true);
     }
     else await this.arrived(hex);

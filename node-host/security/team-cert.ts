@@ -26,7 +26,8 @@ const BINDING_MAGIC = Buffer.from("PSTB");
 const REVOCATIONS_MAGIC = Buffer.from("PSTR");
 const VERSION = 1;
 export const MAX_TEAM_NAME_BYTES = 64;
-export const MAX_REVOCATIONS = 4096;
+/** Revocations per team: a list must fit a bulk HELLO item (bulk-protocol.ts, 40 KiB). */
+export const MAX_REVOCATIONS = 1024;
 const ID_BYTES = 32;
 
 export interface Invitation {

@@ -29,6 +29,12 @@ export const MAX_OBJECT_BYTES = 8 * 1024 * 1024;
 const HEADER_BYTES = 9;
 /** Largest frame after the length field: type, request id, and the biggest body (a PUT of a maximal object). */
 export const MAX_FRAME_BYTES = 5 + ID_BYTES + MAX_OBJECT_BYTES;
+/**
+ * Largest frame before the peer's HELLO is accepted (a HELLO with the most memberships and
+ * revocation lists allowed is ~690 KB): a connection that has proved nothing cannot make this node
+ * buffer an 8 MiB frame.
+ */
+export const MAX_HELLO_FRAME_BYTES = 1024 * 1024;
 const MAX_ERROR_TEXT_BYTES = 1024;
 
 export const FrameTypes = {
@@ -60,7 +66,7 @@ export const MAX_AUDIENCE_TEAMS = 16;
 export const MAX_HELLO_MEMBERSHIPS = 16;
 export const MAX_HELLO_REVOCATIONS = 16;
 const MAX_MEMBERSHIP_BYTES = 1024;
-const MAX_REVOCATION_LIST_BYTES = 256 * 1024;
+const MAX_REVOCATION_LIST_BYTES = 40 * 1024;
 const AUDIENCE_PUBLIC = 0xff;
 
 export type BulkRequest =
@@ -251,7 +257,8 @@ export class FrameDecoder {
   private pieces: Buffer[] = [];
   private buffered = 0;
 
-  constructor(private readonly maxFrameBytes = MAX_FRAME_BYTES) {}
+  /** Frames longer than this are refused (raised once the peer's HELLO is accepted). */
+  constructor(public maxFrameBytes = MAX_FRAME_BYTES) {}
 
   /** Feeds one piece of the stream; returns the messages it completed. Throws ProtocolError. */
   push(piece: Buffer): BulkMessage[] {

@@ -12,7 +12,7 @@ import { Identity, SignatureVerifier } from "../security/identity";
 import { BulkConnectionError, BulkStats, CredentialExchange, PeerIdentityError } from "./bulk-api";
 import { checkHello, makeHello, Role } from "./bulk-handshake";
 import { ByteLink } from "./bulk-link";
-import { BulkMessage, BulkRequest, BulkResponse, encodeMessage, ErrorCodes, FrameDecoder, isRequest, ProtocolError } from "./bulk-protocol";
+import { BulkMessage, BulkRequest, BulkResponse, encodeMessage, ErrorCodes, FrameDecoder, isRequest, MAX_FRAME_BYTES, MAX_HELLO_FRAME_BYTES, ProtocolError } from "./bulk-protocol";
 
 /** Most requests an acceptor takes in flight on one connection; more is a protocol error. */
 export const MAX_SERVED_IN_FLIGHT = 64;
@@ -63,7 +63,7 @@ export class BulkSession {
   peerId: Id | null = null;
   closed = false;
 
-  private readonly decoder = new FrameDecoder();
+  private readonly decoder = new FrameDecoder(MAX_HELLO_FRAME_BYTES);
   private readonly pending = new Map<number, Pending>();
   private readonly waiters: { go: () => void; fail: (err: Error) => void }[] = [];
   private readonly closeListeners: ((err?: Error) => void)[] = [];
@@ -212,6 +212,7 @@ export class BulkSession {
       this.peerId = checkHello(m, peerRole, this.o.binding, this.o.expectedPeer, this.o.verifier);
       // learnt before the peer's first request can be served (requests follow HELLO on the stream)
       this.o.credentials?.received(this.peerId, m.publicKey, { memberships: m.memberships, revocations: m.revocations });
+      this.decoder.maxFrameBytes = MAX_FRAME_BYTES; // a proven peer may send objects
       this.settleReady.resolve(this.peerId);
       return;
     }

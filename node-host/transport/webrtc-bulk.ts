@@ -42,10 +42,15 @@ function channelBinding(offer: CompactDescription, answer: CompactDescription): 
   return sha256(BINDING_CONTEXT, offer.fingerprint, answer.fingerprint);
 }
 
+/** Connections one peer may have accepted at once (a node dials a peer once and reuses it). */
+const MAX_ACCEPTED_PER_PEER = 8;
+
 export class WebRtcBulk {
   private readonly sessions = new Set<BulkSession>();
   private readonly connecting = new Set<PeerConnection>();
   private accepted = 0;
+  /** Accepted connections (connecting or open) per peer (hex): one peer cannot take every slot. */
+  private readonly acceptedFrom = new Map<string, number>();
   private closed = false;
 
   constructor(
@@ -101,7 +106,9 @@ export class WebRtcBulk {
 
   /** Answers an offer: a new connection whose channel must open within the connect timeout. */
   private async answer(from: BulkPeer, payload: Buffer): Promise<Buffer | null> {
-    if (this.closed || this.accepted >= this.opts.maxAccepted) return null;
+    const peerKey = from.id.toString("hex");
+    const fromPeer = this.acceptedFrom.get(peerKey) ?? 0;
+    if (this.closed || this.accepted >= this.opts.maxAccepted || fromPeer >= MAX_ACCEPTED_PER_PEER) return null;
     let offer: CompactDescription;
     try {
       offer = decodeSignal(payload, "offer");
@@ -109,12 +116,16 @@ export class WebRtcBulk {
       return null;
     }
     this.accepted++;
+    this.acceptedFrom.set(peerKey, fromPeer + 1);
     const pc = this.newPeerConnection(`bulk-from-${shortId(from.id)}`);
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
       this.accepted--;
+      const left = (this.acceptedFrom.get(peerKey) ?? 1) - 1;
+      if (left > 0) this.acceptedFrom.set(peerKey, left);
+      else this.acceptedFrom.delete(peerKey);
       this.connecting.delete(pc);
     };
     const giveUp = setTimeout(() => abandon(), this.opts.connectTimeoutMs);

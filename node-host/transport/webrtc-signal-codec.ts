@@ -27,7 +27,8 @@ const KIND_BYTE: Record<SignalKind, number> = { offer: 1, answer: 2 };
 const FINGERPRINT_BYTES = 32;
 const MAX_TEXT_BYTES = 16 * 1024;
 const ICE_CHARS = /^[A-Za-z0-9+/]{1,256}$/;
-const CANDIDATE = /^[A-Za-z0-9+/]{1,32} \d{1,3} (?:udp|tcp|UDP|TCP) \d{1,10} [\x21-\x7e]{1,255} \d{1,5} typ [a-z]{1,8}(?: [\x21-\x7e]{1,64})*$/;
+// The address must be an IP literal: a host name would make the receiver resolve names a peer chose.
+const CANDIDATE = /^[A-Za-z0-9+/]{1,32} \d{1,3} (?:udp|tcp|UDP|TCP) \d{1,10} (?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]{2,39}) \d{1,5} typ [a-z]{1,8}(?: [\x21-\x7e]{1,64})*$/;
 const SETUPS = new Set(["actpass", "active", "passive"]);
 
 export class SignalFormatError extends Error {

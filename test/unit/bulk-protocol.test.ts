@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes, X509Certificate } from "node:crypto";
-import { BulkMessage, encodeMessage, FrameDecoder, MAX_FRAME_BYTES, MAX_OBJECT_BYTES, ProtocolError } from "../../node-host/transport/bulk-protocol";
+import { BulkMessage, encodeMessage, FrameDecoder, MAX_FRAME_BYTES, MAX_HELLO_FRAME_BYTES, MAX_OBJECT_BYTES, ProtocolError } from "../../node-host/transport/bulk-protocol";
 import { MAX_MANIFEST_BYTES } from "../../node-host/cas/manifest";
 import { DEFAULT_CDC_PARAMS } from "../../node-host/cas/chunker";
 import { compactFromSdp, decodeSignal, encodeSignal, sdpFromCompact, SignalFormatError } from "../../node-host/transport/webrtc-signal-codec";
@@ -37,6 +37,15 @@ test("every message survives encoding, whole or split into 1-byte and random pie
     for (let off = 0; off < stream.length; off += cut) out.push(...d.push(stream.subarray(off, off + cut)));
     assert.deepEqual(out, samples);
   }
+});
+
+test("before HELLO a connection may send only small frames: an object-sized one is refused at its length", () => {
+  const d = new FrameDecoder(MAX_HELLO_FRAME_BYTES);
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(2 * 1024 * 1024, 0);
+  assert.throws(() => d.push(header), ProtocolError);
+  const hello: BulkMessage = { type: "hello", requestId: 0, publicKey: randomBytes(32), signature: randomBytes(64), memberships: Array.from({ length: 16 }, () => randomBytes(1024)), revocations: Array.from({ length: 16 }, () => randomBytes(40 * 1024)) };
+  assert.deepEqual(new FrameDecoder(MAX_HELLO_FRAME_BYTES).push(bytesOf(hello)), [hello], "the largest HELLO allowed fits");
 });
 
 test("a frame length above the limit is refused from its first 4 bytes, before any buffering", () => {
@@ -124,7 +133,8 @@ test("signalling that is garbage, or would inject SDP lines, is refused", () => 
   assert.throws(() => decodeSignal(randomBytes(100), "offer"), SignalFormatError);
   assert.throws(() => decodeSignal(good.subarray(0, 40), "offer"), SignalFormatError);
   const d = compactFromSdp("offer", SDP);
-  for (const injected of [{ ...d, ufrag: "jgrQ\r\na=x" }, { ...d, candidates: ["1 1 UDP 1 10.0.0.1 9 typ host\ra=x"] }, { ...d, candidates: [] }]) {
+  const hostName = { ...d, candidates: ["1 1 UDP 2114977791 attacker.example 56244 typ host"] }; // would make the receiver resolve a name
+  for (const injected of [{ ...d, ufrag: "jgrQ\r\na=x" }, { ...d, candidates: ["1 1 UDP 1 10.0.0.1 9 typ host\ra=x"] }, { ...d, candidates: [] }, hostName]) {
     assert.throws(() => decodeSignal(encodeSignal(injected, 1000), "offer"), SignalFormatError);
   }
 });
