@@ -21,9 +21,11 @@ const rtt = (ms: number | null) => (ms === null ? "-" : `${ms.toFixed(1)} ms`);
 
 export function formatPeers(peers: ContactInfo[]): string {
   if (peers.length === 0) return "no peers known (is a bootstrap contact configured?)";
+  // the VIA column only where LAN discovery found someone: "lan", else "dht" (bootstrap contact or DHT traffic)
+  const via = peers.some((p) => p.via);
   return table(
-    ["ID", "ADDRESS", "STATE", "RTT", "LAST SEEN"],
-    peers.map((p) => [shortId(p.id), `${p.host}:${p.port}`, p.state, rtt(p.rttMs), ago(p.lastSeen)]),
+    ["ID", "ADDRESS", "STATE", "RTT", "LAST SEEN", ...(via ? ["VIA"] : [])],
+    peers.map((p) => [shortId(p.id), `${p.host}:${p.port}`, p.state, rtt(p.rttMs), ago(p.lastSeen), ...(via ? [p.via ?? "dht"] : [])]),
   );
 }
 

@@ -54,6 +54,8 @@ export const SETTINGS = {
   handoffTimeoutMs: { kind: "number", default: 15_000, min: 0, max: 600_000, live: true, help: "time a leaving node spends handing its files on" },
   bulkPath: { kind: "string", default: "auto", choices: ["auto", "webrtc"], live: false, help: "auto: TLS when a peer is reachable, else WebRTC; webrtc: always WebRTC" },
   iceServers: { kind: "list", default: [], live: false, help: "STUN/TURN URLs for WebRTC (none needed on a LAN)" },
+  lanDiscovery: { kind: "string", default: "on", choices: ["on", "off"], live: true, help: "announce this node on the LAN and join nodes found there (never on a loopback host)" },
+  lanAnnounceIntervalMs: { kind: "number", default: 30_000, min: 1000, max: 3_600_000, live: true, help: "how often the node announces itself on the LAN (±25 %)" },
 } satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -80,6 +82,8 @@ export interface Config {
   shareWarnMB: number;
   bulkPath: string;
   iceServers: string[];
+  lanDiscovery: string;
+  lanAnnounceIntervalMs: number;
 }
 
 export class ConfigError extends Error {}

@@ -24,6 +24,7 @@ export class Maintenance {
   private jobs: Job[] = [];
   private bootstrap: Address[] = [];
   private joined = false;
+  private discoveredJoin: Promise<void> | null = null;
 
   constructor(
     private readonly dht: Dht,
@@ -56,6 +57,32 @@ export class Maintenance {
       this.log(`joined through ${result.reached} bootstrap contact(s); ${this.dht.table.size} peers known`);
     }
     return result;
+  }
+
+  /**
+   * A contact found by other means than the configuration (LAN discovery), its key known: pinged,
+   * and put into the routing table by its verified answer. One already in the table and heard from
+   * within a health-check interval is not pinged again. When it is the first contact of a node
+   * that was alone, the node then joins through it (own-ID lookup, bucket refresh), as through a
+   * bootstrap contact. It is not kept for the rejoin job: it announces itself again.
+   */
+  async addBootstrap(contact: Required<Address>): Promise<"added" | "known" | "unreachable"> {
+    const entry = this.dht.table.get(contact.id);
+    if (entry && entry.failures === 0 && entry.lastSeen >= Date.now() - this.config.healthCheckIntervalMs) return "known";
+    const alone = this.dht.table.size === 0;
+    try {
+      await this.dht.pingAddress(contact);
+    } catch {
+      return "unreachable";
+    }
+    if (alone && this.dht.table.size > 0 && !this.discoveredJoin) {
+      this.discoveredJoin = this.dht
+        .join([])
+        .then(() => this.log(`joined through a contact found on the LAN; ${this.dht.table.size} peers known`))
+        .catch((err: Error) => this.log(`join through a LAN contact failed: ${err.message}`))
+        .finally(() => (this.discoveredJoin = null));
+    }
+    return entry ? "known" : "added";
   }
 
   /** (Re)arms every job's timer with its current interval. */

@@ -24,6 +24,7 @@ import { TeamBook } from "./security/teams";
 import { AudienceIndex } from "./security/audiences";
 import { AccessPolicy } from "./security/access-policy";
 import { AuditLog } from "./security/audit-log";
+import { LanDiscovery } from "./discovery/lan";
 
 /** The package version: from the nearest peershare package.json above this file (dist/ or the bundle in out/). */
 export const VERSION: string = (() => {
@@ -74,6 +75,7 @@ export class PeershareNode extends EventEmitter {
   readonly startedAt = Date.now();
   private readonly maintenance: Maintenance;
   private stopping: Promise<void> | null = null;
+  private lan: LanDiscovery | null = null;
 
   private constructor(
     readonly dataDir: string,
@@ -183,7 +185,40 @@ export class PeershareNode extends EventEmitter {
     node.loadPublished();
     log(`node ${identity.id.toString("hex")} listening on udp ${transport.local.host}:${transport.local.port}`);
     node.maintenance.start(bootstrap);
+    await node.applyLanDiscovery();
     return node;
+  }
+
+  /** LAN discovery (discovery/lan.ts), or null when it is off. */
+  get lanDiscovery(): LanDiscovery | null {
+    return this.lan;
+  }
+
+  /**
+   * Starts or stops LAN discovery as the setting says. A node listening on a loopback address has
+   * no LAN: it neither announces nor listens, whatever the setting.
+   */
+  private async applyLanDiscovery(): Promise<void> {
+    const wanted = this.config.lanDiscovery === "on" && !this.stopping;
+    if (wanted && !this.lan) {
+      if (!LanDiscovery.appliesTo(this.config.host)) {
+        this.log(`LAN discovery off: the node listens on ${this.config.host}, a loopback address`);
+        return;
+      }
+      this.lan = new LanDiscovery({
+        identity: this.identity,
+        host: this.config.host,
+        port: this.transport.local.port,
+        intervalMs: () => this.config.lanAnnounceIntervalMs,
+        onCandidate: (contact) => this.maintenance.addBootstrap(contact),
+        log: this.log,
+      });
+      await this.lan.start();
+    } else if (!wanted && this.lan) {
+      const lan = this.lan;
+      this.lan = null;
+      await lan.stop();
+    }
   }
 
   /** Joins through the configured bootstrap contacts (also retried by maintenance while alone). */
@@ -203,6 +238,8 @@ export class PeershareNode extends EventEmitter {
     this.uploadLimit.bytesPerSecond = this.config.uploadLimitMBps * 1e6;
     this.transport.timeoutMs = this.config.rpcTimeoutMs;
     this.maintenance.reschedule();
+    if (name === "lanDiscovery") void this.applyLanDiscovery();
+    if (name === "lanAnnounceIntervalMs") this.lan?.reschedule();
     return { value, appliedLive: true };
   }
 
@@ -241,6 +278,7 @@ export class PeershareNode extends EventEmitter {
   stop(): Promise<void> {
     if (!this.stopping) {
       this.stopping = (async () => {
+        await this.lan?.stop();
         await this.maintenance.stop();
         await this.handOff();
         await this.dht.leave().catch(() => undefined);

@@ -117,6 +117,8 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
         bulkRequestsServed: node.bulk.stats.requestsServed,
         bulkProtocolErrors: node.bulk.stats.protocolErrors,
         bulkHandshakeFailures: node.bulk.stats.handshakeFailures,
+        // LAN discovery's counters (lanSent, lanAccepted, lanDroppedStale, …), while it runs
+        ...Object.fromEntries(Object.entries(node.lanDiscovery?.stats ?? {}).map(([k, v]) => [`lan${k[0].toUpperCase()}${k.slice(1)}`, v])),
       },
     }),
 
@@ -126,7 +128,8 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
     },
 
     "dht.peers": () => {
-      const online = dht.table.entries().map((e) => entryInfo(e, misses()));
+      const onLan = (c: ContactInfo): ContactInfo => (node.lanDiscovery?.foundOnLan(c.id) ? { ...c, via: "lan" } : c);
+      const online = dht.table.entries().map((e) => onLan(entryInfo(e, misses())));
       const offline = [...dht.offline.entries()].map(([, o]): ContactInfo => ({
         id: toHex(o.contact.id),
         host: o.contact.host,

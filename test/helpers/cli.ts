@@ -51,10 +51,12 @@ export function tempDir(prefix: string): string {
 /**
  * Starts `peershare start` as its own process and waits until it listens. Its keys go to a key
  * file under TEST_PASSPHRASE, unless `env` is given: then the process gets exactly that environment.
+ * `wrap` is a command prefix that execs node (e.g. `ip netns exec NS`); `extra` may override --host.
  */
-export async function startNode(dataDir: string, bootstrap: string[] = [], extra: string[] = [], env?: NodeJS.ProcessEnv): Promise<RunningNode> {
+export async function startNode(dataDir: string, bootstrap: string[] = [], extra: string[] = [], env?: NodeJS.ProcessEnv, wrap: string[] = []): Promise<RunningNode> {
   const args = [BIN, "start", "--data-dir", dataDir, "--port", "0", "--host", "127.0.0.1", "--json", ...bootstrap.flatMap((b) => ["--bootstrap", b]), ...extra];
-  const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: env ?? { ...process.env, PEERSHARE_PASSPHRASE: TEST_PASSPHRASE } });
+  const [command, ...prefix] = [...wrap, process.execPath];
+  const proc = spawn(command, [...prefix, ...args], { stdio: ["ignore", "pipe", "pipe"], env: env ?? { ...process.env, PEERSHARE_PASSPHRASE: TEST_PASSPHRASE } });
   let out = "";
   let err = "";
   proc.stderr!.on("data", (d) => (err += d));
