@@ -8,9 +8,13 @@ export interface StoreLimits {
   maxValues: number;
   maxProviderKeys: number;
   maxProvidersPerKey: number;
+  /** Provider records one provider may have here (so one node cannot fill the store alone). */
+  maxPerProvider: number;
+  /** Provider records in all. */
+  maxProviderRecords: number;
 }
 
-const DEFAULT_LIMITS: StoreLimits = { maxValues: 10_000, maxProviderKeys: 50_000, maxProvidersPerKey: 64 };
+const DEFAULT_LIMITS: StoreLimits = { maxValues: 10_000, maxProviderKeys: 50_000, maxProvidersPerKey: 64, maxPerProvider: 5_000, maxProviderRecords: 200_000 };
 
 export interface HeldValue {
   key: Id;
@@ -23,6 +27,9 @@ export type PutOutcome = "stored" | "kept-newer" | "full";
 export class RecordStore {
   private readonly values = new Map<string, HeldValue>();
   private readonly providers = new Map<string, Map<string, ProviderRecord>>();
+  /** Provider (hex) → how many of its records are held; and their total. */
+  private readonly perProvider = new Map<string, number>();
+  private providerRecords = 0;
 
   constructor(
     private readonly limits: StoreLimits = DEFAULT_LIMITS,
@@ -59,7 +66,15 @@ export class RecordStore {
       this.providers.set(k, set);
     }
     const pk = record.provider.id.toString("hex");
-    if (!set.has(pk) && set.size >= this.limits.maxProvidersPerKey) return "full";
+    if (!set.has(pk)) {
+      const mine = this.perProvider.get(pk) ?? 0;
+      if (set.size >= this.limits.maxProvidersPerKey || mine >= this.limits.maxPerProvider || this.providerRecords >= this.limits.maxProviderRecords) {
+        if (set.size === 0) this.providers.delete(k);
+        return "full";
+      }
+      this.perProvider.set(pk, mine + 1);
+      this.providerRecords++;
+    }
     set.set(pk, record);
     return "stored";
   }
@@ -86,9 +101,15 @@ export class RecordStore {
   }
 
   get providerCount(): number {
-    let n = 0;
-    for (const set of this.providers.values()) n += set.size;
-    return n;
+    return this.providerRecords;
+  }
+
+  private dropProvider(set: Map<string, ProviderRecord>, pk: string): void {
+    set.delete(pk);
+    this.providerRecords--;
+    const left = (this.perProvider.get(pk) ?? 1) - 1;
+    if (left > 0) this.perProvider.set(pk, left);
+    else this.perProvider.delete(pk);
   }
 
   /** Drops everything that has expired. */
@@ -96,7 +117,7 @@ export class RecordStore {
     const now = this.now();
     for (const [k, v] of this.values) if (v.record.expires <= now) this.values.delete(k);
     for (const [k, set] of this.providers) {
-      for (const [pk, p] of set) if (p.expires <= now) set.delete(pk);
+      for (const [pk, p] of set) if (p.expires <= now) this.dropProvider(set, pk);
       if (set.size === 0) this.providers.delete(k);
     }
   }

@@ -1,0 +1,40 @@
+// The record store's bounds: one provider cannot fill it, and expiry gives its room back.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { RecordStore } from "../../node-host/dht/record-store";
+import type { ProviderRecord } from "../../node-host/dht/messages";
+import { nodeIdFromPublicKey } from "../../node-host/dht/id";
+
+function record(providerKey: Buffer, expires: number, key = randomBytes(32)): ProviderRecord {
+  return { key, provider: { id: nodeIdFromPublicKey(providerKey), publicKey: providerKey, host: "127.0.0.1", port: 7000 }, expires, signature: randomBytes(64) };
+}
+
+test("one provider may hold at most maxPerProvider records; others still get in; expiry frees the room", () => {
+  let now = 1000;
+  const store = new RecordStore({ maxValues: 10, maxProviderKeys: 1000, maxProvidersPerKey: 8, maxPerProvider: 5, maxProviderRecords: 12 }, () => now);
+  const greedy = randomBytes(32);
+  const outcomes = Array.from({ length: 7 }, () => store.addProvider(record(greedy, 2000)));
+  assert.deepEqual(outcomes, ["stored", "stored", "stored", "stored", "stored", "full", "full"]);
+  const honest = randomBytes(32);
+  assert.equal(store.addProvider(record(honest, 5000)), "stored");
+  assert.equal(store.providerCount, 6);
+  // renewing an existing record is not a new one
+  const key = randomBytes(32);
+  const other = randomBytes(32);
+  assert.equal(store.addProvider(record(other, 5000, key)), "stored");
+  assert.equal(store.addProvider(record(other, 6000, key)), "stored");
+  assert.equal(store.providerCount, 7);
+  now = 3000;
+  store.expire();
+  assert.equal(store.providerCount, 2);
+  assert.equal(store.addProvider(record(greedy, 9000)), "stored");
+});
+
+test("the total is bounded whoever the providers are", () => {
+  const store = new RecordStore({ maxValues: 10, maxProviderKeys: 1000, maxProvidersPerKey: 8, maxPerProvider: 5, maxProviderRecords: 12 }, () => 0);
+  const results = Array.from({ length: 20 }, () => store.addProvider(record(randomBytes(32), 10)));
+  assert.equal(results.filter((r) => r === "stored").length, 12);
+  assert.equal(store.providerCount, 12);
+});
