@@ -11,6 +11,7 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { CasError } from "./errors";
 import { emptyDir, fsyncDir, renameDurably, writeFileSynced, type FileData } from "./durable-write";
+import { readFileHead } from "../util/read-head";
 
 export type { FileData } from "./durable-write";
 
@@ -138,19 +139,11 @@ export class ObjectStore {
 
   /** The first `length` bytes, unverified: enough to tell a manifest from a chunk. */
   async readHead(id: Buffer, length: number): Promise<Buffer | null> {
-    let fh;
     try {
-      fh = await fsp.open(this.pathOf(id), "r");
+      return await readFileHead(this.pathOf(id), length);
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
-    }
-    try {
-      const buf = Buffer.alloc(length);
-      const { bytesRead } = await fh.read(buf, 0, length, 0);
-      return buf.subarray(0, bytesRead);
-    } finally {
-      await fh.close();
     }
   }
 

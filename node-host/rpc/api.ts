@@ -27,6 +27,15 @@ function stringParam(params: unknown, name: string): string {
   return v;
 }
 
+/** The content ID of a share link or bare ID; a bad one is an invalid-argument error. */
+function contentIdParam(link: string): string {
+  try {
+    return parseShareLink(link).contentId;
+  } catch (err) {
+    invalid((err as Error).message);
+  }
+}
+
 function optionalString(value: unknown, name: string): string | undefined {
   if (value !== undefined && typeof value !== "string") invalid(`"${name}" must be a string`);
   return value as string | undefined;
@@ -230,24 +239,12 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
     },
 
     "content.status": (params) => {
-      const link = stringParam(params, "link");
-      let contentId: string;
-      try {
-        contentId = parseShareLink(link).contentId;
-      } catch (err) {
-        invalid((err as Error).message);
-      }
+      const contentId = contentIdParam(stringParam(params, "link"));
       return contentStatus(node.replicator, Buffer.from(contentId, "hex"));
     },
 
     "content.repair": async (params) => {
-      const link = stringParam(params, "link");
-      let contentId: string;
-      try {
-        contentId = parseShareLink(link).contentId;
-      } catch (err) {
-        invalid((err as Error).message);
-      }
+      const contentId = contentIdParam(stringParam(params, "link"));
       const r = await node.repair.repairNow(Buffer.from(contentId, "hex"));
       return { contentId, ...r };
     },
@@ -271,12 +268,7 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
 
     "audit.list": (params) => {
       const content = optionalString((params as { content?: unknown } | undefined)?.content, "content");
-      let contentId: string | undefined;
-      try {
-        contentId = content === undefined ? undefined : parseShareLink(content).contentId;
-      } catch (err) {
-        invalid((err as Error).message);
-      }
+      const contentId = content === undefined ? undefined : contentIdParam(content);
       const firstBadSeq = node.audit.verify();
       const entries = node.audit.list(contentId).map(({ seq, time, contentId, node, outcome }) => ({ seq, time, contentId, node, outcome }));
       return { entries, intact: firstBadSeq === null, firstBadSeq };

@@ -18,7 +18,9 @@ import { createHash, createPrivateKey } from "node:crypto";
 import { BinaryReader, BinaryWriter, WireFormatError } from "../util/binary";
 import { Identity, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, SignatureVerifier } from "./identity";
 
-export type TeamRole = "read" | "write";
+import type { TeamRole } from "../rpc/api-types";
+
+export type { TeamRole };
 const ROLE_CODES: Record<TeamRole, number> = { read: 1, write: 2 };
 
 const INVITATION_MAGIC = Buffer.from("PSTI");

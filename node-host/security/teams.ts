@@ -15,6 +15,7 @@ import { Credentials, CredentialExchange } from "../transport/bulk-api";
 import { LruMap } from "../util/lru";
 import { writeFileAtomic } from "../util/fs-atomic";
 import { Identity, SignatureVerifier } from "./identity";
+import type { TeamMember, TeamSummary } from "../rpc/api-types";
 import {
   bindMember,
   createInvitation,
@@ -60,27 +61,6 @@ interface SavedTeam {
   membership: string;
   revocations: string | null;
   members: MemberSeen[];
-}
-
-export interface TeamSummary {
-  name: string;
-  teamKey: string;
-  role: TeamRole;
-  /** This node holds the team key: it can invite and revoke. */
-  admin: boolean;
-  expires: number;
-  membersSeen: number;
-  revoked: number;
-}
-
-export interface MemberInfo {
-  nodeId: string;
-  role: TeamRole;
-  self: boolean;
-  revoked: boolean;
-  expires: number;
-  /** When this node last saw the member prove its membership; null for itself. */
-  lastSeen: number | null;
 }
 
 /** Where team secrets are kept: the node's key store (security/key-store.ts), encrypted at rest. */
@@ -214,9 +194,9 @@ export class TeamBook implements CredentialExchange {
     return this.list().find((t) => t.teamKey === key)!;
   }
 
-  members(ref?: string): MemberInfo[] {
+  members(ref?: string): TeamMember[] {
     const t = this.find(ref);
-    const self: MemberInfo = { nodeId: toHex(this.identity.id), role: t.membership.invitation.role, self: true, revoked: this.isRevoked(t.key, this.identity.id), expires: t.membership.invitation.expires, lastSeen: null };
+    const self: TeamMember = { nodeId: toHex(this.identity.id), role: t.membership.invitation.role, self: true, revoked: this.isRevoked(t.key, this.identity.id), expires: t.membership.invitation.expires, lastSeen: null };
     const others = [...t.members.values()].map((m) => ({ ...m, self: false, revoked: this.isRevoked(t.key, Buffer.from(m.nodeId, "hex")) }));
     return [self, ...others.sort((a, b) => b.lastSeen - a.lastSeen)];
   }

@@ -7,6 +7,7 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { PublishWarning } from "../rpc/api-types";
+import { readFileHead } from "../util/read-head";
 
 
 /** Bytes read from the start of a file to look for secrets: keys and tokens sit near the top. */
@@ -43,17 +44,6 @@ function gitIgnores(file: string): Promise<boolean> {
   });
 }
 
-async function firstBytes(file: string, n: number): Promise<Buffer> {
-  const fh = await fs.promises.open(file, "r");
-  try {
-    const buf = Buffer.alloc(n);
-    const { bytesRead } = await fh.read(buf, 0, n, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-}
-
 /** What is worth a warning before `file` is shared; empty when nothing is. */
 export async function checkBeforeSharing(file: string, limitBytes: number): Promise<PublishWarning[]> {
   const warnings: PublishWarning[] = [];
@@ -63,7 +53,7 @@ export async function checkBeforeSharing(file: string, limitBytes: number): Prom
   const byName = SECRET_NAMES.find(([re]) => re.test(name));
   if (byName) warnings.push({ kind: "secret", message: `${name} looks like ${byName[1]}` });
   else {
-    const text = (await firstBytes(file, SNIFF_BYTES)).toString("latin1");
+    const text = (await readFileHead(file, SNIFF_BYTES)).toString("latin1");
     const byContent = SECRET_PATTERNS.find(([re]) => re.test(text));
     if (byContent) warnings.push({ kind: "secret", message: `${name} contains what looks like ${byContent[1]}` });
   }
