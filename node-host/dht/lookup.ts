@@ -1,7 +1,9 @@
 // The iterative Kademlia lookup as a state machine over a query function, so it runs the same
 // over UDP and in memory. It keeps `alpha` queries in flight among the k closest candidates not
 // yet known to have failed, and finishes when those k have all answered (or when the query
-// function reports that what was sought has been found).
+// function reports that what was sought has been found). Once `alpha` answers in a row have
+// brought no node closer than the closest known (the paper's round without progress), the rest of
+// the k closest are asked all at once: converging then takes one more round trip instead of k/alpha.
 
 import { compareDistance, Id } from "./id";
 import { Contact } from "./messages";
@@ -51,6 +53,9 @@ export function iterativeLookup(p: LookupParams): Promise<LookupOutcome> {
   const queried: Candidate[] = [];
   let inFlight = 0;
   let foundAt = 0;
+  /** Answers in a row that found nothing closer than the closest candidate; at alpha, widen. */
+  let stalled = 0;
+  let width = p.alpha;
 
   const addCandidate = (contact: Contact, hop: number) => {
     if (contact.id.equals(p.self)) return;
@@ -99,7 +104,10 @@ export function iterativeLookup(p: LookupParams): Promise<LookupOutcome> {
         (outcome) => {
           c.state = "ok";
           c.rttMs = performance.now() - started;
+          const nearest = sorted.find((x) => x.state !== "failed");
           for (const contact of outcome.contacts) addCandidate(contact, c.hop + 1);
+          stalled = sorted.find((x) => x.state !== "failed") === nearest ? stalled + 1 : 0;
+          if (stalled >= p.alpha) width = p.k;
           if (outcome.found && !foundAt) foundAt = c.hop;
         },
         () => {
@@ -121,7 +129,7 @@ export function iterativeLookup(p: LookupParams): Promise<LookupOutcome> {
         if (considered === p.k) break;
         considered++;
         if (c.state !== "ok") allAnswered = false;
-        if (c.state === "new" && inFlight < p.alpha) launch(c);
+        if (c.state === "new" && inFlight < width) launch(c);
       }
       if (allAnswered || inFlight === 0) finish();
     };
