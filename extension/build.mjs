@@ -2,7 +2,7 @@
 //   out/extension.js      the extension (CommonJS, `vscode` external)
 //   out/node-host.js      the node-host bundled from node-host/cli.ts (native packages external,
 //                         copied with their dependencies into out/node_modules/)
-//   out/webview/          the transfer panel's script and style
+//   out/webview/          the webviews' scripts and styles: main.* (transfer panel), trace.* (lookup trace)
 //   out/test/unit/        unit tests of the extension's pure logic (`node --test out/test/unit`)
 //   out/test/suite/       mocha suites for the extension host (@vscode/test-electron's run() contract)
 // Usage: node extension/build.mjs [extension|node-host|webview|tests ...] [--production] [--allow-missing-node-host]
@@ -100,10 +100,11 @@ async function buildWebview() {
     platform: "browser",
     format: "iife",
     target: "es2022",
-    entryPoints: ["webview-ui/main.ts"],
-    outfile: "out/webview/main.js",
+    entryPoints: { main: "webview-ui/main.ts", trace: "webview-ui/trace.ts" },
+    outdir: "out/webview",
   });
   fs.copyFileSync(path.join(root, "webview-ui/style.css"), path.join(out, "webview/main.css"));
+  fs.copyFileSync(path.join(root, "webview-ui/trace.css"), path.join(out, "webview/trace.css"));
 }
 
 async function buildTests() {

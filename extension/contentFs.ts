@@ -12,7 +12,8 @@ import { errorText } from "./nodeHost";
 import { formatLink, parseContentUri, safeName, SCHEME, type ContentRef } from "./shareLink";
 
 export interface ContentFsHost {
-  isRunning(): boolean;
+  /** True once the node runs; opening a `peershare:` file starts it if the window has not yet. */
+  ensureRunning(): Promise<boolean>;
   info(link: string): Promise<ContentInfo>;
   fetch(link: string, out: string): Promise<FetchInfo>;
   cancel(transferId: string): Promise<unknown>;
@@ -72,8 +73,10 @@ export class ContentFileSystem implements vscode.FileSystemProvider {
     const link = formatLink(ref);
     let p = this.infos.get(link);
     if (!p) {
-      if (!this.host.isRunning()) return Promise.reject(vscode.FileSystemError.Unavailable("the peershare node is not running"));
-      p = this.host.info(link);
+      p = this.host.ensureRunning().then((running) => {
+        if (!running) throw vscode.FileSystemError.Unavailable("the peershare node is not running");
+        return this.host.info(link);
+      });
       this.infos.set(link, p);
       p.catch(() => this.infos.delete(link));
     }

@@ -4,9 +4,12 @@ import * as vscode from "vscode";
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { ContactInfo, FetchInfo, LookupResult, NodeInfo, RepairReport, RoutingInfo, ShareInfo, StoreListing, TransferInfo } from "../node-host/rpc/api-types";
+import type { AuditListing, ContactInfo, FetchInfo, LookupResult, NodeInfo, RepairReport, RoutingInfo, ShareInfo, StoreListing, TransferInfo } from "../node-host/rpc/api-types";
 import type { FromWebview, NodeStatus } from "../webview-ui/protocol";
+import type { FromTrace } from "../webview-ui/traceProtocol";
 import type { PeershareApi } from "./api";
+import { auditDescription, auditNodes, auditWarning } from "./auditModel";
+import { compareTitle, localCandidates, sameNameGlob } from "./compareModel";
 import { ContentFileSystem, followTransfer } from "./contentFs";
 import { debounce } from "./debounce";
 import { formatBytes, formatMs, normalizeKey, pluralize, shortId } from "./format";
@@ -25,11 +28,13 @@ import {
   type SettingKey,
   unsupportedKeys,
 } from "./settings";
-import { contentUriParts, formatLink, parseLinkOrId, type ContentRef } from "./shareLink";
+import { confirmationWarnings, confirmShareText, SHARE_ANYWAY } from "./publishModel";
+import { contentUriParts, formatLink, parseContentUri, parseLinkOrId, SCHEME, type ContentRef } from "./shareLink";
 import { StatusCache } from "./replicaHealth";
 import { ownContentIds, remember, rememberFetch, sharedNodes, type FetchRecord, type ShareRecord } from "./sharedModel";
 import { isForbidden } from "./teamModel";
 import { TeamsUi } from "./teams";
+import { TRACE_PANEL_TYPE, TracePanel } from "./tracePanel";
 import { TRANSFER_PANEL_TYPE, TransferPanel } from "./transferPanel";
 import { TransferSet, transfersStatus } from "./transferModel";
 import { peerCounts, peerNodes, routingNodes, routingSummary, type TreeNode } from "./treeModel";
@@ -38,6 +43,7 @@ import { NodeTreeProvider } from "./views";
 const VIEW_PEERS = "peershare.peers";
 const VIEW_ROUTING = "peershare.routing";
 const VIEW_SHARED = "peershare.sharedFiles";
+const VIEW_AUDIT = "peershare.audit";
 const STATE_SHARES = "peershare.shares";
 const STATE_FETCHED = "peershare.fetched";
 /** content.fetch and content.share may take long (large files, slow holders). */
@@ -106,14 +112,49 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
   });
   host = nodeHost;
 
+  // ---- lazy start --------------------------------------------------------------------
+  // The node starts on first use in this window: a peershare view shown, a command run, a
+  // `peershare:` file opened, a link followed (or at once with peershare.startNodeOnStartup), so a
+  // window that never uses peershare runs no node.
+  const nodeScriptMissing = !fs.existsSync(script);
+  let startRequested = false;
+  /** Starts the node unless it was started already (it may be restarting or have failed since). */
+  function startNode(why: string): Promise<void> {
+    if (startRequested) return nodeHost.isRunning ? Promise.resolve() : nodeHost.state.kind === "starting" ? nodeHost.start() : Promise.resolve();
+    startRequested = true;
+    if (nodeScriptMissing) {
+      const msg = `the node-host is missing from this installation (${script}); reinstall the extension or run "npm run build:ext"`;
+      log.error(msg);
+      void vscode.window.showErrorMessage(`peershare: ${msg}`);
+      return Promise.reject(new Error(msg));
+    }
+    log.info(`starting the node (${why})`);
+    const started = nodeHost.start();
+    started.catch((err) => log.error(`the node did not start: ${errorText(err)}`));
+    return started;
+  }
+  /** True once the node runs, starting it first if this window has not started it yet. */
+  async function ensureNode(why: string): Promise<boolean> {
+    if (nodeHost.isRunning) return true;
+    const kind = nodeHost.state.kind;
+    if (kind === "stopped" || kind === "starting") {
+      await vscode.window
+        .withProgress({ location: vscode.ProgressLocation.Window, title: "peershare: starting the node" }, () => startNode(why))
+        .then(undefined, () => undefined);
+    }
+    return nodeHost.isRunning;
+  }
+
   // ---- views -------------------------------------------------------------------------
   const peersProvider = new NodeTreeProvider();
   const routingProvider = new NodeTreeProvider();
   const sharedProvider = new NodeTreeProvider();
+  const auditProvider = new NodeTreeProvider();
   const peersView = vscode.window.createTreeView(VIEW_PEERS, { treeDataProvider: peersProvider, showCollapseAll: false });
   const routingView = vscode.window.createTreeView(VIEW_ROUTING, { treeDataProvider: routingProvider, showCollapseAll: true });
   const sharedView = vscode.window.createTreeView(VIEW_SHARED, { treeDataProvider: sharedProvider });
-  context.subscriptions.push(peersProvider, routingProvider, sharedProvider, peersView, routingView, sharedView);
+  const auditView = vscode.window.createTreeView(VIEW_AUDIT, { treeDataProvider: auditProvider, showCollapseAll: true });
+  context.subscriptions.push(peersProvider, routingProvider, sharedProvider, auditProvider, peersView, routingView, sharedView, auditView);
 
   const status = vscode.window.createStatusBarItem("peershare.status", vscode.StatusBarAlignment.Left, 50);
   status.name = "peershare";
@@ -158,6 +199,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
       status.text = `$(broadcast) ${pluralize(c.online, "peer")}`;
       status.tooltip = new vscode.MarkdownString(
         `**peershare** node \`${shortId(info?.id ?? "", 16)}\` on ${info?.host}:${info?.port}\n\n${c.online} of ${pluralize(c.total, "known peer")} online`,
+      );
+    } else if (!startRequested && s.kind === "stopped") {
+      status.text = "$(circle-outline) peershare: not started";
+      status.tooltip = new vscode.MarkdownString(
+        "**peershare**: the node starts when you open a peershare view, run a peershare command or open a shared file.\n\nClick to open the Peers view. (`peershare.startNodeOnStartup` starts it with the window.)",
       );
     } else if (s.kind === "starting" || s.kind === "restarting") {
       status.text = "$(sync~spin) peershare";
@@ -218,12 +264,72 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
     await refreshListing();
   }
 
+  // ---- fetch audit ---------------------------------------------------------------------------
+  // Who fetched this node's shares (audit.list), asked while the view is visible: when it shows, on
+  // Refresh, a little after transfer and peer notifications (debounced), and every 30 s.
+  let audit: AuditListing | undefined;
+  let auditWarned = false;
+  let auditInFlight: Promise<void> | undefined;
+  const nameOfContent = (contentId: string): string | undefined =>
+    shareRecords().find((r) => r.contentId === contentId)?.name ?? listing?.contents.find((c) => c.contentId === contentId)?.name ?? undefined;
+  function renderAudit(): void {
+    const running = nodeHost.isRunning;
+    if (!running || !audit) {
+      auditProvider.set([]);
+      auditView.description = undefined;
+      auditView.message = running ? undefined : stateMessage(nodeHost.state, startRequested);
+      return;
+    }
+    auditProvider.set(auditNodes(audit, nameOfContent, Date.now(), new Map(peers.map((p) => [p.id, p]))));
+    auditView.description = auditDescription(audit);
+    const warning = auditWarning(audit);
+    auditView.message = warning ? `⚠ ${warning}` : undefined;
+  }
+  function refreshAudit(): Promise<void> {
+    if (!nodeHost.isRunning) {
+      renderAudit();
+      return Promise.resolve();
+    }
+    auditInFlight ??= (async () => {
+      try {
+        audit = await nodeHost.request("audit.list", {});
+      } catch (err) {
+        log.warn(`audit.list failed: ${errorText(err)}`);
+      } finally {
+        auditInFlight = undefined;
+      }
+      renderAudit();
+      const warning = audit && auditWarning(audit);
+      if (warning && !auditWarned) {
+        auditWarned = true;
+        log.warn(warning);
+        void vscode.window.showWarningMessage(`peershare: ${warning}`, "Show Fetch Audit").then((c) => {
+          if (c) void vscode.commands.executeCommand(`${VIEW_AUDIT}.focus`);
+        });
+      }
+    })();
+    return auditInFlight;
+  }
+  const refreshAuditSoon = debounce(() => void (auditView.visible && refreshAudit()), 2000, 10_000);
+  let auditTimer: NodeJS.Timeout | undefined;
+  const auditPolling = () => {
+    if (auditTimer) clearInterval(auditTimer);
+    auditTimer = auditView.visible ? setInterval(() => void refreshAudit(), 30_000) : undefined;
+  };
+  context.subscriptions.push(
+    { dispose: () => (refreshAuditSoon.cancel(), auditTimer && clearInterval(auditTimer)) },
+    auditView.onDidChangeVisibility((e) => {
+      auditPolling();
+      if (e.visible) void refreshAudit();
+    }),
+  );
+
   function renderViews(): void {
     const now = Date.now();
     const running = nodeHost.isRunning;
     peersProvider.set(running ? peerNodes(peers, now) : []);
     routingProvider.set(running && routing ? routingNodes(routing, now) : []);
-    const notRunning = stateMessage(nodeHost.state);
+    const notRunning = stateMessage(nodeHost.state, startRequested);
     peersView.message = notRunning;
     routingView.message = notRunning;
     const c = peerCounts(peers);
@@ -232,6 +338,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
     routingView.description = running && routing ? routingSummary(routing) : undefined;
     teamsUi.setNotRunning(notRunning);
     renderShared();
+    renderAudit();
     renderStatusBar();
     TransferPanel.post({ type: "status", status: nodeStatus() });
   }
@@ -260,6 +367,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
     }
     refreshes++;
     renderViews();
+    if (auditView.visible) await refreshAudit();
     for (const w of [...refreshWaiters]) w();
   }
   const scheduleRefresh = debounce(() => void refresh(), 300, 1500);
@@ -310,6 +418,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
       if (s.kind !== "running") {
         info = undefined;
         health.clear();
+        audit = undefined;
       }
       if (s.kind === "restarting") {
         void vscode.window
@@ -337,8 +446,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
         if (pending.length) void offerRestart(pending, "will apply when the node restarts");
       })();
     }),
-    nodeHost.onNotification("peers.changed", () => scheduleRefresh()),
+    nodeHost.onNotification("peers.changed", () => {
+      scheduleRefresh();
+      refreshAuditSoon();
+    }),
     nodeHost.onNotification("transfer.progress", (t) => {
+      refreshAuditSoon();
       const row = transfers.update(t);
       TransferPanel.post({ type: "transferUpdate", transfer: row });
       renderTransferStatus();
@@ -350,6 +463,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
       settings = next;
       if (!keys.length) return;
       log.info(`settings changed: ${keys.join(", ")}`);
+      if (!startRequested) return; // the node takes them when it starts
       void (async () => {
         const plan = planSettingsChange(keys);
         const needRestart = [...plan.restart, ...(await applyLive(plan.live, true))];
@@ -361,8 +475,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
   );
 
   // ---- commands ------------------------------------------------------------------------
-  const requireNode = (): boolean => {
-    if (nodeHost.isRunning) return true;
+  /** True once the node runs (started first on the window's first use); otherwise tells the user. */
+  const requireNode = async (): Promise<boolean> => {
+    if (await ensureNode("a command")) return true;
+    if (nodeScriptMissing) return false; // said already
     void vscode.window.showWarningMessage(`peershare: ${stateMessage(nodeHost.state) ?? "the node is not running"}`, "Restart Node").then((c) => {
       if (c) void vscode.commands.executeCommand("peershare.restartNode");
     });
@@ -380,6 +496,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
   const teamsUi = new TeamsUi({ nodeHost, log, requireNode, failed, register });
   context.subscriptions.push(teamsUi);
 
+  // A peershare view showing is a use of peershare: the node starts.
+  for (const view of [peersView, routingView, sharedView, teamsUi.view, auditView] as vscode.TreeView<TreeNode>[]) {
+    const startIfShown = () => {
+      if (view.visible && !startRequested) void startNode(`the ${view.title ?? "peershare"} view is shown`).catch(() => undefined);
+    };
+    context.subscriptions.push(view.onDidChangeVisibility(startIfShown));
+  }
+
   /** A key passed by a caller: a string, or a tree node (context menu) whose ID it is. */
   const keyArg = (arg: unknown): string | undefined => {
     if (typeof arg === "string") return normalizeKey(arg);
@@ -387,63 +511,122 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
     return undefined;
   };
 
-  register("peershare.lookupKey", async (arg?: unknown) => {
-    if (!requireNode()) return;
-    let key = keyArg(arg);
-    if (!key) {
-      const input = await vscode.window.showInputBox({
-        title: "peershare: Look Up Key",
-        prompt: "A 256-bit key (node ID or content ID) as 64 hex digits",
-        placeHolder: "e.g. 3fa1…(64 hex digits)",
-        ignoreFocusOut: true,
-        validateInput: (v) => (v.trim() === "" || normalizeKey(v) ? undefined : "Enter 64 hexadecimal digits"),
-      });
-      if (!input) return;
-      key = normalizeKey(input);
-      if (!key) return;
-    }
-    let result: LookupResult;
+  const askKey = async (title: string): Promise<string | undefined> => {
+    const input = await vscode.window.showInputBox({
+      title,
+      prompt: "A 256-bit key (node ID or content ID) as 64 hex digits",
+      placeHolder: "e.g. 3fa1…(64 hex digits)",
+      ignoreFocusOut: true,
+      validateInput: (v) => (v.trim() === "" || normalizeKey(v) ? undefined : "Enter 64 hexadecimal digits"),
+    });
+    return input ? normalizeKey(input) : undefined;
+  };
+
+  async function lookup(key: string): Promise<LookupResult | undefined> {
     try {
-      result = await vscode.window.withProgress(
+      const result = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `peershare: looking up ${shortId(key, 12)}` },
         () => nodeHost.request("dht.lookup", { key }),
       );
+      log.info(lookupLog(result));
+      return result;
     } catch (err) {
-      return failed("lookup failed", err);
+      failed("lookup failed", err);
+      return undefined;
     }
-    log.info(lookupLog(result));
-    await showLookup(result);
+  }
+
+  register("peershare.lookupKey", async (arg?: unknown) => {
+    if (!(await requireNode())) return;
+    const key = keyArg(arg) ?? (await askKey("peershare: Look Up Key"));
+    if (!key) return;
+    const result = await lookup(key);
+    if (result) await showLookup(result);
+    return result;
   });
 
   async function showLookup(result: LookupResult): Promise<void> {
-    type Item = vscode.QuickPickItem & { copyValue?: string };
-    const items: Item[] = lookupRows(result).map((r) =>
-      r.kind === "separator"
-        ? { label: r.label, kind: vscode.QuickPickItemKind.Separator }
-        : { label: r.label, description: r.description, detail: r.detail, copyValue: r.copyValue },
-    );
+    type Item = vscode.QuickPickItem & { copyValue?: string; trace?: true };
+    const items: Item[] = [
+      { label: "$(graph) Show Trace", description: "every hop: distances to the key, round trips, answers; and the routing table's heat map", trace: true },
+      ...lookupRows(result).map((r): Item =>
+        r.kind === "separator"
+          ? { label: r.label, kind: vscode.QuickPickItemKind.Separator }
+          : { label: r.label, description: r.description, detail: r.detail, copyValue: r.copyValue },
+      ),
+    ];
     const pick = await vscode.window.showQuickPick(items, {
       title: lookupTitle(result),
-      placeHolder: "Choose a row to copy its ID or value",
+      placeHolder: "Show the trace, or choose a row to copy its ID or value",
       matchOnDescription: true,
     });
-    if (pick?.copyValue) {
+    if (pick?.trace) await openTrace(result);
+    else if (pick?.copyValue) {
       await vscode.env.clipboard.writeText(pick.copyValue);
       vscode.window.setStatusBarMessage("peershare: copied", 3000);
     }
   }
+
+  // ---- lookup trace panel -------------------------------------------------------------------
+  async function sendRouting(): Promise<RoutingInfo | undefined> {
+    if (!nodeHost.isRunning) return routing;
+    try {
+      routing = await nodeHost.request("dht.routing", {});
+    } catch (err) {
+      log.warn(`dht.routing failed: ${errorText(err)}`);
+    }
+    if (routing) TracePanel.instance?.send({ type: "routing", routing });
+    return routing;
+  }
+  async function openTrace(result: LookupResult): Promise<void> {
+    TracePanel.show(context.extensionUri, traceHost, result, routing);
+    await sendRouting();
+  }
+  const traceHost = {
+    onMessage: async (m: FromTrace) => {
+      if (m.type === "ready") {
+        void sendRouting();
+      } else if (m.type === "copy") {
+        await vscode.env.clipboard.writeText(m.value);
+        vscode.window.setStatusBarMessage("peershare: copied", 3000);
+      } else if (m.type === "lookupAgain") {
+        if (!(await requireNode())) return;
+        TracePanel.instance?.send({ type: "busy", busy: true });
+        const result = await lookup(m.key);
+        if (result) await openTrace(result);
+        else TracePanel.instance?.send({ type: "busy", busy: false });
+      }
+    },
+  };
+  register("peershare.showLookupTrace", async (arg?: unknown) => {
+    if (!(await requireNode())) return;
+    const key = keyArg(arg) ?? (await askKey("peershare: Show Lookup Trace"));
+    if (!key) return;
+    const result = await lookup(key);
+    if (result) await openTrace(result);
+    return result;
+  });
+  context.subscriptions.push(
+    vscode.window.registerWebviewPanelSerializer(TRACE_PANEL_TYPE, {
+      deserializeWebviewPanel: async (panel) => {
+        TracePanel.revive(panel, context.extensionUri, traceHost);
+        void startNode("the lookup trace panel").catch(() => undefined);
+      },
+    }),
+    { dispose: () => TracePanel.instance?.dispose() },
+  );
 
   register("peershare.showRoutingTable", async () => {
     await vscode.commands.executeCommand(`${VIEW_ROUTING}.focus`);
   });
 
   register("peershare.refresh", async () => {
-    if (!requireNode()) return;
+    if (!(await requireNode())) return;
     await refresh();
   });
 
   register("peershare.putValue", async () => {
-    if (!requireNode()) return;
+    if (!(await requireNode())) return;
     const name = await vscode.window.showInputBox({
       title: "peershare: Put Value (1/2)",
       prompt: "Name of the record (its key is derived from your node and this name)",
@@ -466,7 +649,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
   });
 
   register("peershare.getValue", async (arg?: unknown) => {
-    if (!requireNode()) return;
+    if (!(await requireNode())) return;
     let key = keyArg(arg);
     if (!key) {
       const input = await vscode.window.showInputBox({
@@ -495,7 +678,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
     const fromTree = arg && typeof arg === "object" && "copyValue" in arg ? (arg as TreeNode).copyValue : undefined;
     let id = fromTree ?? (typeof arg === "string" ? arg : undefined);
     if (!id) {
-      if (!requireNode()) return;
+      if (!(await requireNode())) return;
       try {
         id = (info ??= await nodeHost.request("node.info", {})).id;
       } catch (err) {
@@ -532,7 +715,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
   const panelHost = {
     status: nodeStatus,
     transfers: () => transfers.rows(),
-    onMessage: (m: FromWebview) => {
+    onMessage: async (m: FromWebview) => {
       if (m.type === "ready") {
         void loadTransfers();
       } else if (m.type === "command") {
@@ -544,7 +727,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
           if (p) void vscode.commands.executeCommand("vscode.open", vscode.Uri.file(p));
           return;
         }
-        if (!requireNode()) return;
+        if (!(await requireNode())) return;
         const method = `transfer.${m.action}` as const;
         nodeHost.request(method, { id: m.id }).then(
           (t) => {
@@ -559,11 +742,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
   };
   register("peershare.showTransfers", () => {
     TransferPanel.show(context.extensionUri, panelHost);
+    void startNode("the transfer panel").catch(() => undefined);
   });
   context.subscriptions.push(
     vscode.window.registerWebviewPanelSerializer(TRANSFER_PANEL_TYPE, {
       deserializeWebviewPanel: async (panel) => {
         TransferPanel.revive(panel, context.extensionUri, panelHost);
+        void startNode("the transfer panel").catch(() => undefined);
       },
     }),
     { dispose: () => TransferPanel.instance?.dispose() },
@@ -584,7 +769,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
 
   const contentFs = new ContentFileSystem(
     {
-      isRunning: () => nodeHost.isRunning,
+      ensureRunning: () => ensureNode("a peershare: file is opened"),
       info: (link) => nodeHost.request("content.info", { link }),
       fetch: (link, out) => nodeHost.request("content.fetch", { link, out }, LONG_REQUEST_MS),
       cancel: (id) => nodeHost.request("transfer.cancel", { id }),
@@ -624,7 +809,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
   };
 
   register("peershare.shareFile", async (arg?: unknown, all?: unknown) => {
-    if (!requireNode()) return;
+    if (!(await requireNode())) return;
     let files = filesArg(arg, all);
     if (!files.length) {
       const picked = await vscode.window.showOpenDialog({
@@ -650,15 +835,34 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
     const results: ShareInfo[] = [];
     for (const file of files) {
       const name = path.basename(file.fsPath);
+      const share = (force: boolean) =>
+        vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `peershare: sharing ${name}…` }, () =>
+          nodeHost.request("content.share", { path: file.fsPath, ...(teams.length ? { teams } : {}), ...(force ? { force } : {}) }, LONG_REQUEST_MS),
+        );
       let r: ShareInfo;
       try {
-        r = await vscode.window.withProgress(
-          { location: vscode.ProgressLocation.Notification, title: `peershare: sharing ${name}…` },
-          () => nodeHost.request("content.share", { path: file.fsPath, ...(teams.length ? { teams } : {}) }, LONG_REQUEST_MS),
-        );
+        r = await share(false);
       } catch (err) {
-        failed(`could not share ${name}`, err);
-        continue;
+        // git-ignored, secret-looking or over the size limit: the node shares it only once confirmed
+        const warnings = confirmationWarnings(err);
+        if (!warnings) {
+          failed(`could not share ${name}`, err);
+          continue;
+        }
+        log.info(`${file.fsPath} needs confirmation before it is shared: ${warnings.map((w) => w.message).join("; ")}`);
+        const { message, detail } = confirmShareText(name, warnings);
+        const choice = await vscode.window.showWarningMessage(message, { modal: true, detail }, SHARE_ANYWAY);
+        if (choice !== SHARE_ANYWAY) {
+          log.info(`${file.fsPath}: not shared (not confirmed)`);
+          continue;
+        }
+        try {
+          r = await share(true);
+        } catch (err2) {
+          failed(`could not share ${name}`, err2);
+          continue;
+        }
+        log.info(`${file.fsPath}: shared after confirmation`);
       }
       log.info(`shared ${file.fsPath}: ${r.contentId} (${r.size} bytes, ${r.chunks} chunks, announced to ${r.announcedTo} nodes)`);
       results.push(r);
@@ -678,7 +882,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
   });
 
   register("peershare.fetchByHash", async (arg?: unknown, folderArg?: unknown) => {
-    if (!requireNode()) return;
+    if (!(await requireNode())) return;
     const ref = refArg(arg) ?? (await askLink("peershare: Fetch by Hash"));
     if (!ref) return;
     let folder = folderArg instanceof vscode.Uri ? folderArg : typeof folderArg === "string" ? vscode.Uri.file(folderArg) : undefined;
@@ -746,7 +950,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
   }
 
   register("peershare.openShared", async (arg?: unknown) => {
-    if (!requireNode()) return;
+    if (!(await requireNode())) return;
     const ref = refArg(arg) ?? (await askLink("peershare: Open Shared Hash"));
     if (!ref) return;
     return openShared(ref);
@@ -760,7 +964,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
       if (!fs.existsSync(open.path)) return void vscode.window.showWarningMessage(`peershare: ${open.path} is no longer there`);
       return vscode.commands.executeCommand("vscode.open", vscode.Uri.file(open.path));
     }
-    if (!requireNode()) return;
+    if (!(await requireNode())) return;
     const ref = parseLinkOrId(open.link);
     if (ref) return openShared(ref);
   });
@@ -786,7 +990,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
   register("peershare.repairShare", async (arg?: unknown) => {
     const node = arg as TreeNode | undefined;
     const contentId = node?.key?.startsWith("share:") ? node.key.slice("share:".length) : undefined;
-    if (!contentId || !requireNode()) return;
+    if (!contentId || !(await requireNode())) return;
     const name = node?.label ?? shortId(contentId, 12);
     let r: RepairReport;
     try {
@@ -812,17 +1016,94 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
     return r;
   });
 
+  register("peershare.showAudit", async (arg?: unknown) => {
+    if (!(await requireNode())) return;
+    await vscode.commands.executeCommand(`${VIEW_AUDIT}.focus`);
+    await refreshAudit();
+    const node = arg && typeof arg === "object" ? (arg as TreeNode) : undefined;
+    const contentId = node?.key?.startsWith("share:") ? node.key.slice("share:".length) : typeof arg === "string" ? parseLinkOrId(arg)?.contentId : undefined;
+    if (contentId) {
+      const row = auditProvider.find(`audit:share:${contentId}`);
+      if (row) await auditView.reveal(row, { select: true, focus: true, expand: true });
+      else void vscode.window.showInformationMessage(`peershare: no node has fetched ${node?.label ?? shortId(contentId, 12)} from this node yet.`);
+    }
+    return audit;
+  });
+
+  // ---- compare with a local file ---------------------------------------------------------------
+  /** The `peershare:` file of the active editor tab (text, image preview or binary), if any. */
+  const activeSharedUri = (): vscode.Uri | undefined => {
+    const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+    const uri = input instanceof vscode.TabInputText || input instanceof vscode.TabInputCustom ? input.uri : vscode.window.activeTextEditor?.document.uri;
+    return uri?.scheme === SCHEME ? uri : undefined;
+  };
+
+  /** Asks which local file to compare with: the share's source file, same-name workspace files, or any file. */
+  async function pickLocalFile(name: string, sourcePath: string | undefined): Promise<vscode.Uri | undefined> {
+    const found = (await vscode.workspace.findFiles(sameNameGlob(name), "**/node_modules/**", 20)).filter((u) => u.scheme === "file").map((u) => u.fsPath);
+    const candidates = localCandidates(sourcePath && fs.existsSync(sourcePath) ? sourcePath : undefined, found);
+    const browse = async () =>
+      (
+        await vscode.window.showOpenDialog({
+          title: `peershare: Compare ${name} with…`,
+          canSelectFiles: true,
+          canSelectFolders: false,
+          canSelectMany: false,
+          openLabel: "Compare",
+          defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+        })
+      )?.[0];
+    if (!candidates.length) return browse();
+    type Item = vscode.QuickPickItem & { uri?: vscode.Uri };
+    const items: Item[] = [
+      ...candidates.map((c) => ({
+        label: `$(file) ${path.basename(c.path)}`,
+        description: vscode.workspace.asRelativePath(c.path),
+        detail: c.reason === "source" ? "The file this share was made from" : "Same name, in the workspace",
+        uri: vscode.Uri.file(c.path),
+      })),
+      { label: "", kind: vscode.QuickPickItemKind.Separator },
+      { label: "$(folder-opened) Choose Another File…" },
+    ];
+    const pick = await vscode.window.showQuickPick(items, { title: `peershare: Compare ${name} with a local file`, placeHolder: "The local file to compare the shared file with", matchOnDescription: true });
+    if (!pick) return undefined;
+    return pick.uri ?? browse();
+  }
+
+  register("peershare.compareWithLocal", async (arg?: unknown, localArg?: unknown) => {
+    let sharedUri = arg instanceof vscode.Uri && arg.scheme === SCHEME ? arg : arg === undefined ? activeSharedUri() : undefined;
+    let ref: ContentRef | undefined = sharedUri ? parseContentUri(sharedUri) : refArg(arg);
+    if (!ref) {
+      ref = await askLink("peershare: Compare Shared File with Local File");
+      if (!ref) return;
+    }
+    const contentId = ref.contentId;
+    // an own share: the file it was made from is the first candidate
+    const sourcePath = shareRecords().find((r) => r.contentId === contentId)?.path;
+    if (!(await requireNode())) return;
+    let name = sharedUri ? parseContentUri(sharedUri)?.name : undefined;
+    if (!sharedUri || !name) {
+      const r = ref;
+      try {
+        name = (await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `peershare: looking up ${shortId(contentId, 12)}` }, () => contentFs.info(r))).name;
+      } catch (err) {
+        return failed(`could not open ${shortId(contentId, 12)}`, err);
+      }
+      sharedUri = vscode.Uri.from(contentUriParts(ref, name));
+    }
+    const local = localArg instanceof vscode.Uri ? localArg : typeof localArg === "string" ? vscode.Uri.file(localArg) : await pickLocalFile(name, sourcePath);
+    if (!local) return;
+    log.info(`comparing ${sharedUri.with({ query: "" }).toString(true)} with ${local.fsPath}`);
+    await vscode.commands.executeCommand("vscode.diff", sharedUri, local, compareTitle(name, contentId, path.basename(local.fsPath)));
+    return { shared: sharedUri, local };
+  });
+
   // ---- start -----------------------------------------------------------------------------
   renderViews();
-  if (!fs.existsSync(script)) {
-    const msg = `the node-host is missing from this installation (${script}); reinstall the extension or run "npm run build:ext"`;
-    log.error(msg);
-    void vscode.window.showErrorMessage(`peershare: ${msg}`);
-    return makeApi();
-  }
-  nodeHost.start().catch((err) => {
-    log.error(`the node did not start: ${errorText(err)}`);
-  });
+  const eager = vscode.workspace.getConfiguration("peershare").get<boolean>("startNodeOnStartup", false);
+  const shown = [peersView, routingView, sharedView, teamsUi.view, auditView].find((v) => v.visible);
+  if (eager || shown) void startNode(eager ? "peershare.startNodeOnStartup is set" : `the ${shown?.title ?? "peershare"} view is shown`).catch(() => undefined);
+  else log.info("the node starts on first use (a peershare view, command, shared file or link)");
 
   return makeApi();
 
@@ -830,10 +1111,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
     return {
       state: () => nodeHost.state,
       pid: () => nodeHost.pid,
-      request: (method, params) => nodeHost.request(method, params),
-      snapshot: () => ({ info, peers, routing, refreshes, transfers: transfers.rows(), shared: sharedProvider.items, teams: teamsUi.items }),
+      request: async (method, params) => {
+        if (!nodeHost.isRunning) await ensureNode("an API call");
+        return nodeHost.request(method, params);
+      },
+      snapshot: () => ({ info, peers, routing, refreshes, transfers: transfers.rows(), shared: sharedProvider.items, teams: teamsUi.items, audit: auditProvider.items, started: startRequested }),
       whenReady: (timeoutMs = 30_000) =>
         new Promise<NodeInfo>((resolve, reject) => {
+          void startNode("an API call").catch(() => undefined);
           const done = (v: NodeInfo | Error) => {
             clearTimeout(timer);
             sub.dispose();
@@ -870,7 +1155,7 @@ export async function deactivate(): Promise<void> {
   await h?.stop();
 }
 
-function stateMessage(s: NodeHostState): string | undefined {
+function stateMessage(s: NodeHostState, started = true): string | undefined {
   switch (s.kind) {
     case "running":
       return undefined;
@@ -881,6 +1166,6 @@ function stateMessage(s: NodeHostState): string | undefined {
     case "failed":
       return `The peershare node has stopped: ${s.reason}. Run "peershare: Restart Node" to try again.`;
     case "stopped":
-      return "The peershare node is stopped.";
+      return started ? "The peershare node is stopped." : "The peershare node has not started yet: it starts when a peershare view shows or a peershare command runs.";
   }
 }

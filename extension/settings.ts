@@ -13,6 +13,8 @@ export interface PeershareSettings {
   iceServers: string[];
   /** Always move file bytes over WebRTC (node config bulkPath "webrtc"), even when a direct TLS path exists. */
   forceWebRtc: boolean;
+  /** Sharing a file larger than this many MB asks for confirmation first (node config shareWarnMB; 0 = never). */
+  shareWarnMB: number;
   /** Node.js executable for the node-host; empty = the extension host's own runtime. */
   nodePath: string;
 }
@@ -29,6 +31,7 @@ export const DEFAULT_SETTINGS: PeershareSettings = {
   cacheSizeMB: 1024,
   iceServers: [],
   forceWebRtc: false,
+  shareWarnMB: 1024,
   nodePath: "",
 };
 
@@ -48,6 +51,7 @@ export const CONFIG_KEYS: Partial<Record<SettingKey, string>> = {
   cacheSizeMB: "cacheSizeMB",
   iceServers: "iceServers",
   forceWebRtc: "bulkPath",
+  shareWarnMB: "shareWarnMB",
 };
 
 /** The node's value for a setting, where it differs in type or meaning from the extension's. */
@@ -57,7 +61,7 @@ export function nodeValue(setting: SettingKey, s: PeershareSettings): PeershareS
 }
 
 /** Keys the extension syncs into the node's config after it starts (bootstrap peers go on the command line). */
-export const SYNCED_AT_START: SettingKey[] = ["replicationFactor", "k", "alpha", "cacheSizeMB", "iceServers", "forceWebRtc"];
+export const SYNCED_AT_START: SettingKey[] = ["replicationFactor", "k", "alpha", "cacheSizeMB", "iceServers", "forceWebRtc", "shareWarnMB"];
 
 /** Coerces raw values (from VS Code's configuration) into settings, falling back to defaults. */
 export function normalizeSettings(raw: Partial<Record<SettingKey, unknown>>): PeershareSettings {
@@ -77,6 +81,7 @@ export function normalizeSettings(raw: Partial<Record<SettingKey, unknown>>): Pe
     cacheSizeMB: int(raw.cacheSizeMB, d.cacheSizeMB, 16, 1_048_576),
     iceServers: strList(raw.iceServers, d.iceServers),
     forceWebRtc: typeof raw.forceWebRtc === "boolean" ? raw.forceWebRtc : d.forceWebRtc,
+    shareWarnMB: int(raw.shareWarnMB, d.shareWarnMB, 0, 1_048_576),
     nodePath: str(raw.nodePath, d.nodePath),
   };
 }

@@ -25,8 +25,8 @@ const JOIN_ACTION = "Join Team…";
 export interface TeamsHost {
   nodeHost: NodeHost;
   log: vscode.LogOutputChannel;
-  /** True when the node runs; otherwise tells the user and returns false. */
-  requireNode(): boolean;
+  /** True once the node runs (started first if need be); otherwise tells the user and returns false. */
+  requireNode(): Promise<boolean>;
   /** Logs and shows a failure. */
   failed(what: string, err: unknown): void;
   register(id: string, fn: (...args: unknown[]) => unknown): void;
@@ -173,7 +173,7 @@ export class TeamsUi implements vscode.Disposable {
     const { register, requireNode, failed, log } = this.host;
 
     register("peershare.createTeam", async (nameArg?: unknown) => {
-      if (!requireNode()) return;
+      if (!(await requireNode())) return;
       let name = typeof nameArg === "string" ? nameArg.trim() : undefined;
       if (!name) {
         name = (
@@ -202,7 +202,7 @@ export class TeamsUi implements vscode.Disposable {
     });
 
     register("peershare.inviteToTeam", async (teamArg?: unknown, roleArg?: unknown) => {
-      if (!requireNode()) return;
+      if (!(await requireNode())) return;
       const team = await this.pickTeam(teamArg, "peershare: Invite to Team", true);
       if (!team) return;
       let role: TeamRole | undefined = roleArg === "read" || roleArg === "write" ? roleArg : undefined;
@@ -231,7 +231,7 @@ export class TeamsUi implements vscode.Disposable {
     });
 
     register("peershare.joinTeam", async (inviteArg?: unknown) => {
-      if (!requireNode()) return;
+      if (!(await requireNode())) return;
       let invite = typeof inviteArg === "string" ? inviteArg.trim() : undefined;
       if (!invite) {
         invite = (
@@ -258,7 +258,7 @@ export class TeamsUi implements vscode.Disposable {
     });
 
     register("peershare.showTeamMembers", async (teamArg?: unknown) => {
-      if (!requireNode()) return;
+      if (!(await requireNode())) return;
       const team = await this.pickTeam(teamArg, "peershare: Show Team Members", false);
       if (!team) return;
       const members = this.members.get(team.teamKey);
@@ -282,7 +282,7 @@ export class TeamsUi implements vscode.Disposable {
     });
 
     register("peershare.revokeTeamMember", async (arg?: unknown, nodeArg?: unknown) => {
-      if (!requireNode()) return;
+      if (!(await requireNode())) return;
       let team: TeamSummary | undefined;
       let nodeId: string | undefined;
       // A caller passing (team, node ID) has decided already; the UI asks first.

@@ -1,16 +1,43 @@
-// Tree views (Peers, Routing Table, Shared Files) backed by the node's API results.
+// Tree views (Peers, Routing Table, Shared Files, Teams, Fetch Audit) backed by the node's API results.
 import * as vscode from "vscode";
 import type { TreeNode } from "./treeModel";
 
 /** A tree view whose content is a list of TreeNode descriptions, replaced on each refresh. */
 export class NodeTreeProvider implements vscode.TreeDataProvider<TreeNode> {
   private nodes: TreeNode[] = [];
+  private readonly parents = new Map<string, TreeNode>();
   private readonly changed = new vscode.EventEmitter<TreeNode | undefined | void>();
   readonly onDidChangeTreeData = this.changed.event;
 
   set(nodes: TreeNode[]): void {
     this.nodes = nodes;
+    this.parents.clear();
+    const walk = (list: readonly TreeNode[], parent?: TreeNode) => {
+      for (const n of list) {
+        if (parent) this.parents.set(n.key, parent);
+        if (n.children) walk(n.children, n);
+      }
+    };
+    walk(nodes);
     this.changed.fire();
+  }
+
+  /** A row by its key, at any depth. */
+  find(key: string): TreeNode | undefined {
+    const search = (list: readonly TreeNode[]): TreeNode | undefined => {
+      for (const n of list) {
+        if (n.key === key) return n;
+        const inner = n.children && search(n.children);
+        if (inner) return inner;
+      }
+      return undefined;
+    };
+    return search(this.nodes);
+  }
+
+  /** Needed for TreeView.reveal. */
+  getParent(node: TreeNode): TreeNode | undefined {
+    return this.parents.get(node.key);
   }
 
   get items(): readonly TreeNode[] {

@@ -102,6 +102,12 @@ try {
     { critical: true },
   );
 
+  await check("the status bar says the node has not started while no peershare view is shown", async () => {
+    const item = page.locator(".statusbar-item", { hasText: "peershare: not started" }).first();
+    await item.waitFor({ timeout: 30_000 });
+    await shot("status-not-started", page.locator(".part.statusbar"));
+  });
+
   await check(
     "Peers view lists the second node",
     async () => {
@@ -172,8 +178,37 @@ try {
     const list = page.locator(".quick-input-widget .quick-input-list");
     await list.locator(".monaco-list-row", { hasText: "hop 1:" }).first().waitFor({ timeout: 10_000 });
     assert.ok((await list.locator(".monaco-list-row", { hasText: PEER_ID.slice(0, 16) }).count()) >= 1, "the peer is listed");
+    await list.locator(".monaco-list-row", { hasText: "Show Trace" }).first().waitFor({ timeout: 5000 });
     await shot("lookup-result");
-    await page.keyboard.press("Escape");
+  });
+
+  await check("Show Trace opens the lookup trace panel: hop rows with distances and RTTs, and the routing heat map", async () => {
+    await page.locator(".quick-input-widget .quick-input-list .monaco-list-row", { hasText: "Show Trace" }).first().click();
+    await page.locator(".tabs-container .tab.active", { hasText: "peershare Lookup Trace" }).waitFor({ timeout: 15_000 });
+    const tw = page.frameLocator("iframe.webview.ready").frameLocator("#active-frame");
+    await tw.locator("#outcome", { hasText: "no value or provider" }).waitFor({ timeout: 15_000 });
+    assert.equal(await tw.locator("#key").innerText(), PEER_ID);
+    assert.match(await tw.locator("#summary").innerText(), /^\d+ hops? · \d+ nodes? asked · \d+ answered · [\d.]+ m?s/);
+    const peerRow = tw.locator(`tr.hop-row[data-id="${PEER_ID}"]`).first();
+    await peerRow.waitFor({ timeout: 5000 });
+    assert.match(await peerRow.locator("td.state").innerText(), /answered/);
+    // the peer's own ID: XOR distance 0 to the key
+    assert.equal(await peerRow.locator(".distance-text").innerText(), "0 · 0 bits");
+    assert.match(await peerRow.locator("td.rtt").innerText(), /^(<1|[\d.]+) ms$/);
+    assert.match(await tw.locator("section.hop h3").first().innerText(), /^Hop 1 · \d+ asked · \d+ answered/);
+    // heat map: 256 buckets, the peer's filled, and the key's bucket marked
+    await waitUntil(async () => (await tw.locator(".grid .cell").count()) === 256, 10_000, "the heat map has 256 cells");
+    assert.ok((await tw.locator('.grid .cell:not([data-contacts="0"])').count()) >= 1, "a filled bucket");
+    const keyBar = tw.locator(".bar-row.key").first();
+    await keyBar.waitFor({ timeout: 5000 });
+    assert.match(await keyBar.innerText(), /Bucket \d+[\s\S]*1\/16/);
+    const colors = await tw.locator("body").evaluate((b) => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]);
+    assert.notDeepEqual(colors, ["rgb(0, 0, 0)", "rgba(0, 0, 0, 0)"]);
+    await page.mouse.move(5, 890);
+    await shot("lookup-trace");
+    // one webview at a time for the transfer panel checks below
+    await runCommand("View: Close All Editors");
+    await page.locator("iframe.webview").first().waitFor({ state: "detached", timeout: 10_000 });
   });
 
   let web;
@@ -311,6 +346,156 @@ try {
     await shot("view-shared-files-holders", pane("Shared Files"));
   });
 
+  // ---- safe publishing, the fetch audit, compare -----------------------------------------------
+  const settingsFile = path.join(WS, ".vscode/settings.json");
+  const setSetting = (key, value) => {
+    const settings = JSON.parse(fs.readFileSync(settingsFile, "utf8"));
+    if (value === undefined) delete settings[key];
+    else settings[key] = value;
+    fs.writeFileSync(settingsFile, JSON.stringify(settings, null, 2));
+  };
+  /** The config.json of this window's node (in code-server's workspace storage). */
+  const nodeConfig = () => {
+    const find = (dir, depth) => {
+      if (depth < 0 || !fs.existsSync(dir)) return undefined;
+      const f = path.join(dir, "peershare.peershare", "node", "config.json");
+      if (fs.existsSync(f)) return f;
+      for (const d of fs.readdirSync(dir, { withFileTypes: true })) {
+        if (!d.isDirectory()) continue;
+        const got = find(path.join(dir, d.name), depth - 1);
+        if (got) return got;
+      }
+      return undefined;
+    };
+    const f = find(path.join(path.dirname(PEER_DIR), "ud"), 4);
+    return f ? JSON.parse(fs.readFileSync(f, "utf8")) : {};
+  };
+  // (clicking a container's icon while it shows closes the side bar: click only when it is not shown)
+  const showExplorer = async () => {
+    if (!(await page.locator(".explorer-folders-view").isVisible())) await page.locator('.activitybar .action-item .action-label[aria-label^="Explorer"]').click();
+    await page.locator(".explorer-folders-view").waitFor({ timeout: 10_000 });
+  };
+  const showPeershare = async () => {
+    if (!(await pane("Shared Files").isVisible())) await page.locator('.activitybar .action-item .action-label[aria-label="peershare"]').click();
+    await pane("Shared Files").waitFor({ timeout: 10_000 });
+  };
+  const shareFromExplorer = async (name) => {
+    await showExplorer();
+    const row = page.locator(".explorer-folders-view .monaco-list-row", { hasText: name }).first();
+    await row.waitFor({ timeout: 15_000 });
+    await page.waitForTimeout(500); // (the Explorer settles after the new file shows)
+    const item = page.locator(".monaco-menu .action-item", { hasText: "Share File to Peers" }).first();
+    const menu = page.locator(".monaco-menu").filter({ has: page.locator(".action-item", { hasText: "Share File to Peers" }) }).first();
+    // A click that lands while the menu is still being laid out is lost: open it again until it closes on the click.
+    await waitUntil(async () => {
+      if (!(await menu.isVisible())) await row.click({ button: "right" });
+      await item.waitFor({ timeout: 10_000 });
+      await page.waitForTimeout(200);
+      await item.click();
+      await page.waitForTimeout(500);
+      if (!(await menu.isVisible())) return true;
+      await page.keyboard.press("Escape");
+      return false;
+    }, 20_000, `Share File to Peers chosen from ${name}'s context menu`);
+  };
+
+  let envLink;
+  await check("sharing a .env file asks first (modal with the reasons); Cancel shares nothing, Share Anyway shares it", async () => {
+    await closeEditors();
+    fs.writeFileSync(path.join(WS, ".env"), `# local secrets\nAPI_TOKEN=${"t0k3n".repeat(6)}\n`);
+    await showExplorer();
+    await page.locator(".explorer-folders-view .monaco-list-row", { hasText: ".env" }).first().waitFor({ timeout: 15_000 });
+    // r = 1 for this share: the second node takes no replica, so its fetch below asks this node (and is audited)
+    setSetting("peershare.replicationFactor", 1);
+    await waitUntil(async () => nodeConfig().replication === 1, 20_000, "the node's replication is 1");
+    await shareFromExplorer(".env");
+    const dialog = page.locator(".monaco-dialog-box");
+    await dialog.waitFor({ timeout: 20_000 });
+    const text = await dialog.innerText();
+    assert.match(text, /\.env may hold secrets\. Share it anyway\?/);
+    assert.match(text, /Looks like a secret: \.env looks like an environment file/);
+    await page.waitForTimeout(300);
+    await shot("share-confirm-modal");
+    await dialog.locator(".monaco-button", { hasText: /^Cancel$/ }).click();
+    await dialog.waitFor({ state: "detached", timeout: 5000 });
+    await page.waitForTimeout(1500);
+    assert.equal(await toast("peershare: shared .env").count(), 0, "cancel shares nothing");
+    await shareFromExplorer(".env");
+    await dialog.waitFor({ timeout: 20_000 });
+    await dialog.locator(".monaco-button", { hasText: "Share Anyway" }).click();
+    const t = toast("peershare: shared .env");
+    await t.waitFor({ timeout: 30_000 });
+    const msg = await t.locator(".notification-list-item-message").innerText();
+    envLink = LINK_RE.exec(msg)?.[0];
+    assert.ok(envLink, `a link in "${msg}"`);
+    assert.doesNotMatch(msg, /copied to/, "no replica with r = 1");
+    setSetting("peershare.replicationFactor", undefined);
+    await waitUntil(async () => nodeConfig().replication === 3, 20_000, "the node's replication back to 3");
+    await showPeershare();
+    await rows("Shared Files").filter({ hasText: ".env" }).first().waitFor({ timeout: 10_000 });
+  });
+
+  await check("the Fetch Audit view lists the second node's fetch of the share, served, newest first", async () => {
+    assert.ok(envLink, "a link from the previous step");
+    const r = await cliFetch(PEER_CLI, PEER_DIR, envLink, path.join(path.dirname(PEER_DIR), "peer-downloads"));
+    assert.equal(sha256File(r.path), sha256File(path.join(WS, ".env")));
+    await runCommand("peershare: Show Fetch Audit");
+    await pane("Fetch Audit").waitFor({ timeout: 10_000 });
+    const group = rows("Fetch Audit").filter({ has: page.locator(".label-name", { hasText: /^\.env$/ }) }).first();
+    const entry = rows("Fetch Audit").filter({ hasText: short(PEER_ID) }).first();
+    await waitUntil(async () => {
+      if ((await group.isVisible()) && (await entry.isVisible())) return true;
+      await pane("Fetch Audit").locator(".pane-header").hover();
+      await pane("Fetch Audit").locator('.pane-header .action-label[aria-label="Refresh"]').click();
+      await page.waitForTimeout(1000);
+      return false;
+    }, 30_000, "the second node's fetch of .env in the Fetch Audit view");
+    assert.match(await group.locator(".label-description").innerText(), /^1 served · last (just now|\d+s ago)$/);
+    assert.match(await entry.locator(".label-description").innerText(), new RegExp(`^served · (just now|\\d+s ago) · ${PEER_ADDR.replace(/\./g, "\\.")} · #\\d+$`));
+    assert.match((await entry.locator(".custom-view-tree-node-item-icon, .codicon").first().getAttribute("class")) ?? "", /codicon-pass/);
+    // the share fetched last is listed first
+    assert.equal((await rows("Fetch Audit").first().locator(".label-name").innerText()).trim(), ".env");
+    assert.equal(await pane("Fetch Audit").locator(".pane-header .description").innerText(), "1 served");
+    await page.mouse.move(5, 890);
+    await shot("view-fetch-audit", pane("Fetch Audit"));
+    await shot("sidebar-audit", page.locator(".part.sidebar"));
+    // collapse it again: the views below keep their room
+    await pane("Fetch Audit").locator(".pane-header").click();
+  });
+
+  await check("Compare Shared File with Local File (Shared Files row) opens a diff editor with a same-name workspace file", async () => {
+    await closeEditors();
+    await showPeershare();
+    const edited = path.join(WS, "edited", "share-me.txt");
+    fs.mkdirSync(path.dirname(edited), { recursive: true });
+    fs.writeFileSync(edited, fs.readFileSync(path.join(WS, "share-me.txt"), "utf8").replace("the quick brown fox", "the quick red fox"));
+    const row = rows("Shared Files").filter({ has: page.locator(".label-name", { hasText: /^share-me\.txt$/ }) }).first();
+    await row.click({ button: "right" });
+    const item = page.locator(".monaco-menu .action-item", { hasText: "Compare Shared File with Local File…" }).first();
+    await item.waitFor({ timeout: 10_000 });
+    await shot("shared-files-context-menu");
+    await item.click();
+    await page.locator(".quick-input-widget .quick-input-title", { hasText: "Compare share-me.txt with a local file" }).waitFor({ timeout: 15_000 });
+    const list = page.locator(".quick-input-widget .quick-input-list");
+    // the file it was shared from first, then same-name files of the workspace
+    const first = list.locator(".monaco-list-row").first();
+    await first.waitFor({ timeout: 10_000 });
+    assert.match(await first.innerText(), /share-me\.txt[\s\S]*The file this share was made from/);
+    const other = list.locator(".monaco-list-row", { hasText: "edited/share-me.txt" }).first();
+    await other.waitFor({ timeout: 10_000 });
+    await shot("compare-pick");
+    await other.click();
+    const tab = page.locator(".tabs-container .tab.active", { hasText: "↔" });
+    await tab.waitFor({ timeout: 30_000 });
+    assert.match(await tab.innerText(), /share-me\.txt \(shared [0-9a-f]{8}…\) ↔ share-me\.txt/);
+    const diff = page.locator(".editor-group-container.active .monaco-diff-editor").first();
+    await diff.waitFor({ timeout: 15_000 });
+    await waitUntil(async () => (await diff.locator(".char-insert, .line-insert").count()) > 0, 15_000, "the diff editor marks the changed line");
+    await page.mouse.move(5, 890);
+    await shot("compare-diff");
+    await closeEditors();
+  });
+
   await check("Open Shared Hash opens the second node's text file in a tab, as Markdown", async () => {
     await closeEditors();
     await runCommand("peershare: Open Shared Hash");
@@ -403,6 +588,7 @@ try {
     assert.ok(text.includes(`into ${folder}`), `saved into the chosen folder: "${text}"`);
     fetched = path.join(folder, "peer-data.bin");
     assert.equal(sha256File(fetched), sha256File(FILES.data));
+    await showPeershare();
     const row = rows("Shared Files").filter({ hasText: "peer-data.bin" }).first();
     await row.waitFor({ timeout: 10_000 });
     await rows("Shared Files").filter({ hasText: /^Fetched/ }).first().waitFor({ timeout: 5000 });
@@ -611,9 +797,17 @@ try {
     await closeEditors();
     await runCommand("Go to File...");
     await page.locator(".quick-input-widget input[type='text']").fill("readme.txt");
-    // (the list may still show recently opened files: click the row rather than accept the first)
-    await page.locator(".quick-input-list .monaco-list-row", { hasText: "readme.txt" }).first().click();
-    await page.locator(".tabs-container .tab.active", { hasText: "readme.txt" }).waitFor({ timeout: 10_000 });
+    // (the list may still show recently opened files: click the row rather than accept the first;
+    // a click while the list is still updating can be lost, so choose it again until the tab shows)
+    const readmeRow = page.locator(".quick-input-list .monaco-list-row", { hasText: "readme.txt" }).first();
+    const readmeTab = page.locator(".tabs-container .tab.active", { hasText: "readme.txt" });
+    await readmeRow.click();
+    await waitUntil(async () => {
+      if (await readmeTab.isVisible()) return true;
+      if (await readmeRow.isVisible()) await readmeRow.click().catch(() => {});
+      await page.waitForTimeout(500);
+      return false;
+    }, 15_000, "readme.txt opens in a tab");
     await runCommand("peershare: Share File to Peers"); // shares the active editor's file
     await page.locator(".quick-input-widget .quick-input-title", { hasText: "Share File to Peers" }).waitFor({ timeout: 10_000 });
     const items = page.locator(".quick-input-list .monaco-list-row");

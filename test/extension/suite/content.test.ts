@@ -10,7 +10,8 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import * as vscode from "vscode";
 import { before, describe, it } from "mocha";
-import type { FetchInfo, ShareInfo } from "../../../node-host/rpc/api-types";
+import type { AuditListing, FetchInfo, ShareInfo } from "../../../node-host/rpc/api-types";
+import { confirmationWarnings } from "../../../extension/publishModel";
 import type { PeershareApi } from "../../../extension/api";
 import { until } from "../wait";
 import type { TreeNode } from "../../../extension/treeModel";
@@ -18,7 +19,7 @@ import type { TreeNode } from "../../../extension/treeModel";
 const EXTENSION_ID = "peershare.peershare";
 const env = process.env;
 const peer = env.PEERSHARE_E2E_PEER_ID && env.PEERSHARE_E2E_CLI && env.PEERSHARE_E2E_PEER_DIR && env.PEERSHARE_E2E_PEER_LINK && env.PEERSHARE_E2E_PEER_FILE
-  ? { cli: env.PEERSHARE_E2E_CLI, dir: env.PEERSHARE_E2E_PEER_DIR, link: env.PEERSHARE_E2E_PEER_LINK, file: env.PEERSHARE_E2E_PEER_FILE }
+  ? { id: env.PEERSHARE_E2E_PEER_ID, cli: env.PEERSHARE_E2E_CLI, dir: env.PEERSHARE_E2E_PEER_DIR, link: env.PEERSHARE_E2E_PEER_LINK, file: env.PEERSHARE_E2E_PEER_FILE }
   : undefined;
 const LINK = /^peershare:\/\/[0-9a-f]{64}#k=[A-Za-z0-9_-]{43}$/;
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -162,6 +163,81 @@ describe("peershare sharing and fetching", () => {
     const editor = await until("the editor", () => (vscode.window.activeTextEditor?.document.uri.toString() === uri.toString() ? vscode.window.activeTextEditor : undefined));
     assert.equal(editor.document.languageId, "json");
     assert.equal(editor.document.getText(), fs.readFileSync(sharedFile, "utf8"));
+    await vscode.commands.executeCommand("workbench.action.closeAllEditors");
+  });
+
+  it("a .env file is not shared without confirmation: NeedsConfirmation with the node's reasons; force shares it", async () => {
+    const envFile = path.join(work, ".env");
+    fs.writeFileSync(envFile, `API_TOKEN=${"x".repeat(24)}\n`);
+    const err = await api.request("content.share", { path: envFile }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err, "content.share without force fails");
+    const warnings = confirmationWarnings(err);
+    assert.ok(warnings, `a NeedsConfirmation error: ${String(err)}`);
+    assert.ok(warnings.some((w) => w.kind === "secret" && /\.env/.test(w.message)), JSON.stringify(warnings));
+    const forced = await api.request("content.share", { path: envFile, force: true });
+    assert.equal(forced.name, ".env");
+  });
+
+  it("the Fetch Audit view lists the second node's fetch of a share, newest first, named as in Shared Files", async function () {
+    if (!peer?.id) return this.skip();
+    this.timeout(120_000);
+    // r = 1: the second node takes no replica, so its fetch has to ask this node (and is audited)
+    const cfg = vscode.workspace.getConfiguration("peershare");
+    await cfg.update("replicationFactor", 1, vscode.ConfigurationTarget.Workspace);
+    let audited: ShareInfo;
+    try {
+      await until("replication=1 live", async () => ((await api.request("config.get", {})).replication === 1 ? true : undefined), 10_000);
+      const file = path.join(work, "audit-me.txt");
+      fs.writeFileSync(file, `audited ${Date.now()}\n${"abc ".repeat(2000)}`);
+      audited = (await vscode.commands.executeCommand("peershare.shareFile", vscode.Uri.file(file))) as ShareInfo;
+      assert.equal(audited.replicas, 0);
+    } finally {
+      await cfg.update("replicationFactor", undefined, vscode.ConfigurationTarget.Workspace);
+    }
+    const { stdout } = await run(process.execPath, [peer.cli, "fetch", audited.link, "-o", path.join(work, "peer-audit") + path.sep, "--data-dir", peer.dir, "--json"], { timeout: 80_000 });
+    assert.ok(stdout.includes('"done"'), stdout);
+    const listing = (await vscode.commands.executeCommand("peershare.showAudit")) as AuditListing;
+    assert.ok(listing?.intact, "the log verifies");
+    const group = await until(
+      "the share's group in the Fetch Audit view, with the second node's fetch",
+      async () => {
+        await vscode.commands.executeCommand("peershare.showAudit"); // (asks the node again)
+        const g = api.snapshot().audit.find((n) => n.key === `audit:share:${audited.contentId}`);
+        return g?.children?.some((c) => c.copyValue === peer.id && /^served · /.test(c.description ?? "")) ? g : undefined;
+      },
+      30_000,
+    );
+    assert.equal(group.label, "audit-me.txt");
+    assert.match(group.description ?? "", /^\d+ served · last /);
+    const seqs = group.children!.map((c) => Number(c.key.split(":").pop()));
+    assert.deepEqual(seqs, [...seqs].sort((a, b) => b - a), "newest first");
+    assert.equal(api.snapshot().audit[0].key, `audit:share:${audited.contentId}`, "the share fetched last comes first");
+  });
+
+  it("Compare Shared File with Local File opens a diff editor: the shared file against the local one", async () => {
+    const row = api.snapshot().shared.find((n) => n.key === "shared:own")?.children?.find((c) => c.label === "ext-share.json") as TreeNode;
+    const local = path.join(work, "ext-share-edited.json");
+    fs.writeFileSync(local, fs.readFileSync(sharedFile, "utf8").replace("extension host", "edited locally"));
+    const r = (await vscode.commands.executeCommand("peershare.compareWithLocal", row, vscode.Uri.file(local))) as { shared: vscode.Uri; local: vscode.Uri };
+    assert.equal(r.shared.scheme, "peershare");
+    const tab = await until("a diff editor tab", () =>
+      vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputTextDiff && t.input.original.scheme === "peershare"),
+    );
+    const input = tab.input as vscode.TabInputTextDiff;
+    assert.equal(input.modified.fsPath, local);
+    assert.equal(path.posix.basename(input.original.path), "ext-share.json");
+    assert.match(tab.label, /^ext-share\.json \(shared [0-9a-f]{8}…\) ↔ ext-share-edited\.json$/);
+    const shared = await until("the shared side's text", () => vscode.workspace.textDocuments.find((d) => d.uri.toString() === input.original.toString()));
+    assert.equal(shared.getText(), fs.readFileSync(sharedFile, "utf8"));
+    await vscode.commands.executeCommand("workbench.action.closeAllEditors");
+    // from a peershare: editor tab (its URI), the same
+    await vscode.commands.executeCommand("peershare.compareWithLocal", r.shared, vscode.Uri.file(local));
+    await until("the diff editor again", () =>
+      vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputTextDiff && t.input.original.toString() === r.shared.toString()),
+    );
     await vscode.commands.executeCommand("workbench.action.closeAllEditors");
   });
 

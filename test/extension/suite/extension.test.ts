@@ -4,6 +4,7 @@
 import * as assert from "node:assert/strict";
 import * as vscode from "vscode";
 import { before, describe, it } from "mocha";
+import type { LookupResult } from "../../../node-host/rpc/api-types";
 import type { PeershareApi } from "../../../extension/api";
 import { until } from "../wait";
 
@@ -23,7 +24,7 @@ describe("peershare extension", () => {
 
   it("registers its commands", async () => {
     const all = new Set(await vscode.commands.getCommands(true));
-    for (const c of ["lookupKey", "showRoutingTable", "putValue", "getValue", "copyNodeId", "restartNode", "showTransfers", "refresh", "showLog", "shareFile", "fetchByHash", "openShared", "copyShareLink", "createTeam", "inviteToTeam", "joinTeam", "showTeamMembers", "revokeTeamMember"]) {
+    for (const c of ["lookupKey", "showLookupTrace", "showAudit", "compareWithLocal", "showRoutingTable", "putValue", "getValue", "copyNodeId", "restartNode", "showTransfers", "refresh", "showLog", "shareFile", "fetchByHash", "openShared", "copyShareLink", "createTeam", "inviteToTeam", "joinTeam", "showTeamMembers", "revokeTeamMember"]) {
       assert.ok(all.has(`peershare.${c}`), `peershare.${c} is registered`);
     }
   });
@@ -48,6 +49,22 @@ describe("peershare extension", () => {
     const r = await api.request("dht.lookup", { key: peerId });
     assert.ok(r.closest.some((c) => c.id === peerId), "the peer is among the closest nodes to its own ID");
     assert.ok(r.queried.length >= 1);
+  });
+
+  it("Show Lookup Trace opens the trace panel with the lookup's hops", async function () {
+    if (!peerId) return this.skip();
+    const r = (await vscode.commands.executeCommand("peershare.showLookupTrace", peerId)) as LookupResult;
+    assert.ok(r, "the command returns the lookup");
+    assert.equal(r.key, peerId);
+    assert.ok(r.queried.some((q) => q.id === peerId && q.ok && q.hop >= 1), JSON.stringify(r.queried));
+    const tab = await until("the trace panel tab", () =>
+      vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.input instanceof vscode.TabInputWebview && t.label === "peershare Lookup Trace"),
+    );
+    assert.ok(tab);
+    // Show Trace again reuses the panel
+    await vscode.commands.executeCommand("peershare.showLookupTrace", peerId);
+    assert.equal(vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.label === "peershare Lookup Trace").length, 1);
+    await vscode.commands.executeCommand("workbench.action.closeAllEditors");
   });
 
   it("puts and gets a value", async function () {

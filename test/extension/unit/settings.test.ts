@@ -47,7 +47,7 @@ test("configChanges: only keys the node knows and whose values differ, encoded a
   const nodeConfig = { k: 20, alpha: 3, replication: 3, port: 0, host: "127.0.0.1", bootstrap: [] };
   const settings = { ...DEFAULT_SETTINGS, alpha: 5, replicationFactor: 3, cacheSizeMB: 10 };
   assert.deepEqual(configChanges(settings, nodeConfig, SYNCED_AT_START), [{ setting: "alpha", key: "alpha", value: "5" }]);
-  assert.deepEqual(unsupportedKeys(nodeConfig, SYNCED_AT_START), ["cacheSizeMB", "iceServers", "forceWebRtc"]);
+  assert.deepEqual(unsupportedKeys(nodeConfig, SYNCED_AT_START), ["cacheSizeMB", "iceServers", "forceWebRtc", "shareWarnMB"]);
   assert.equal(encodeConfigValue(["stun:a:1", "stun:b:2"]), "stun:a:1,stun:b:2");
   assert.equal(encodeConfigValue(7), "7");
 });
@@ -73,4 +73,14 @@ test("forceWebRtc maps onto the node's bulkPath (webrtc | auto); iceServers go a
   assert.equal(normalizeSettings({ forceWebRtc: true }).forceWebRtc, true);
   assert.equal(normalizeSettings({ cacheSizeMB: 4 }).cacheSizeMB, DEFAULT_SETTINGS.cacheSizeMB);
   assert.deepEqual(planSettingsChange(["forceWebRtc", "iceServers"]), { live: ["forceWebRtc", "iceServers"], restart: [] });
+});
+
+test("shareWarnMB maps onto the node's shareWarnMB, applied at once; 0 (never ask for size) is valid", () => {
+  const nodeConfig = { shareWarnMB: 1024 };
+  assert.deepEqual(configChanges(DEFAULT_SETTINGS, nodeConfig, SYNCED_AT_START), []);
+  assert.deepEqual(configChanges({ ...DEFAULT_SETTINGS, shareWarnMB: 0 }, nodeConfig, SYNCED_AT_START), [{ setting: "shareWarnMB", key: "shareWarnMB", value: "0" }]);
+  assert.deepEqual(planSettingsChange(["shareWarnMB"]), { live: ["shareWarnMB"], restart: [] });
+  assert.equal(normalizeSettings({ shareWarnMB: 0 }).shareWarnMB, 0);
+  assert.equal(normalizeSettings({ shareWarnMB: -1 }).shareWarnMB, 1024);
+  assert.equal(normalizeSettings({ shareWarnMB: 2.5 }).shareWarnMB, 1024);
 });
