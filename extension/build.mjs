@@ -103,8 +103,10 @@ async function buildWebview() {
     entryPoints: { main: "webview-ui/main.ts", trace: "webview-ui/trace.ts" },
     outdir: "out/webview",
   });
-  fs.copyFileSync(path.join(root, "webview-ui/style.css"), path.join(out, "webview/main.css"));
-  fs.copyFileSync(path.join(root, "webview-ui/trace.css"), path.join(out, "webview/trace.css"));
+  // each panel's stylesheet is the shared base followed by its own rules
+  const css = (own) => ["webview-ui/base.css", own].map((f) => fs.readFileSync(path.join(root, f), "utf8")).join("\n");
+  fs.writeFileSync(path.join(out, "webview/main.css"), css("webview-ui/style.css"));
+  fs.writeFileSync(path.join(out, "webview/trace.css"), css("webview-ui/trace.css"));
 }
 
 async function buildTests() {

@@ -2,9 +2,9 @@
 // remote resources. One panel, reused by each Show Trace; it keeps its context when hidden and
 // restores its last trace after a reload (from the webview's own state).
 import * as vscode from "vscode";
-import { randomBytes } from "node:crypto";
 import type { LookupResult, RoutingInfo } from "../node-host/rpc/api-types";
 import { isFromTrace, type FromTrace, type ToTrace } from "../webview-ui/traceProtocol";
+import { webviewPage } from "./webviewHtml";
 
 export const TRACE_PANEL_TYPE = "peershare.lookupTrace";
 export const TRACE_PANEL_TITLE = "peershare Lookup Trace";
@@ -83,22 +83,7 @@ export class TracePanel {
   }
 
   static html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
-    const nonce = randomBytes(16).toString("base64");
-    const base = vscode.Uri.joinPath(extensionUri, "out", "webview");
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(base, "trace.js"));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(base, "trace.css"));
-    const csp = ["default-src 'none'", `style-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`, `img-src ${webview.cspSource} data:`, `font-src ${webview.cspSource}`].join("; ");
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style}">
-<title>${TRACE_PANEL_TITLE}</title>
-</head>
-<body>
-<h1>Lookup trace</h1>
+    return webviewPage(webview, extensionUri, "trace", TRACE_PANEL_TITLE, `<h1>Lookup trace</h1>
 <div id="empty">No lookup yet. Run "peershare: Look Up Key" and choose Show Trace.</div>
 <div id="trace" hidden>
   <section id="head" aria-live="polite">
@@ -115,9 +100,6 @@ export class TracePanel {
 </div>
 <h2>Routing table: bucket fill by distance from this node</h2>
 <div id="heat-empty">The routing table is not known yet.</div>
-<div id="heat"></div>
-<script nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
+<div id="heat"></div>`);
   }
 }

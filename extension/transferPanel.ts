@@ -1,8 +1,8 @@
 // The transfer panel: a webview built from webview-ui/, strict CSP with a nonce, no remote
 // resources; it keeps its context when hidden and restores its state after a reload.
 import * as vscode from "vscode";
-import { randomBytes } from "node:crypto";
 import { isFromWebview, type FromWebview, type NodeStatus, type ToWebview, type TransferRow } from "../webview-ui/protocol";
+import { webviewPage } from "./webviewHtml";
 
 export const TRANSFER_PANEL_TYPE = "peershare.transfers";
 
@@ -76,28 +76,7 @@ export class TransferPanel {
   }
 
   static html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
-    const nonce = randomBytes(16).toString("base64");
-    const base = vscode.Uri.joinPath(extensionUri, "out", "webview");
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(base, "main.js"));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(base, "main.css"));
-    const csp = [
-      "default-src 'none'",
-      `style-src ${webview.cspSource}`,
-      `script-src 'nonce-${nonce}'`,
-      `img-src ${webview.cspSource} data:`,
-      `font-src ${webview.cspSource}`,
-    ].join("; ");
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style}">
-<title>peershare Transfers</title>
-</head>
-<body>
-<h1>Transfers</h1>
+    return webviewPage(webview, extensionUri, "main", "peershare Transfers", `<h1>Transfers</h1>
 <section id="status" data-state="starting" aria-live="polite">
   <div class="text">
     <div id="status-headline">Connecting to the node…</div>
@@ -114,9 +93,6 @@ export class TransferPanel {
   <colgroup><col class="c-name"><col class="c-progress"><col class="c-rate"><col class="c-holders"><col class="c-eta"><col class="c-state"><col class="c-actions"></colgroup>
   <thead><tr><th>File</th><th>Progress</th><th>Rate</th><th>Holders</th><th>ETA</th><th>State</th><th></th></tr></thead>
   <tbody id="transfers-body"></tbody>
-</table>
-<script nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
+</table>`);
   }
 }
