@@ -29,6 +29,19 @@ export function sha256(data: FileData): Buffer {
   return hash.digest();
 }
 
+/** SHA-256 digests computed by the caller, keyed by the data they are of (see withKnownDigest). */
+const knownDigests = new WeakMap<object, Buffer>();
+
+/**
+ * Tells put() that `data` hashes to `id`, so it does not hash it again: for a caller that computed the
+ * SHA-256 itself (a share does, on a worker thread). Trusted, so only for digests this process made;
+ * `data` must not change afterwards. Reads re-hash every object regardless.
+ */
+export function withKnownDigest<T extends FileData>(data: T, id: Buffer): T {
+  knownDigests.set(data, id);
+  return data;
+}
+
 export function byteLength(data: FileData): number {
   return data instanceof Uint8Array ? data.length : data.reduce((n, part) => n + part.length, 0);
 }
@@ -73,7 +86,7 @@ export class ObjectStore {
 
   /** Stores bytes (whole, or as parts stored one after the other) under their hash. */
   async put(bytes: FileData): Promise<PutResult> {
-    return this.write(sha256(bytes), bytes);
+    return this.write(knownDigests.get(bytes) ?? sha256(bytes), bytes);
   }
 
   /** Stores bytes fetched under a known id; throws EHASHMISMATCH when they are not that object. */

@@ -1,17 +1,26 @@
 // Sharing a file: stream it through the chunker, encrypt each chunk (private shares), store and pin
 // everything as "own", then store the manifest. One pass over the file; memory stays bounded by the
-// chunker's window plus a few chunks being written.
+// chunker's window plus the chunks in flight (at most CHUNKS_IN_FLIGHT, each at most the chunker's
+// maximum size, twice for a private chunk: plaintext copy and ciphertext).
+//
+// Work per byte: the main thread reads, chunks (FastCDC) and hashes the whole file; the per-chunk work
+// (convergent key, AES-256-GCM, SHA-256 of the stored bytes for its id) runs on a pool of worker
+// threads (seal-pool.ts) for files of POOL_MIN_BYTES and more. Chunks are sealed and written out of
+// order, but each lands in its own slot of the manifest's chunk list, so the manifest is the same as
+// a sequential share's: same objects, same content ID. Each chunk write still ends in an fsync before
+// its rename (durable-write.ts); batching the fsyncs measured no faster (see README.md).
 
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { defaultChunker, type Chunker } from "./chunker";
+import { defaultChunker, MiB, type Chunker } from "./chunker";
 import type { ContentStore } from "./content-store";
-import { ConvergentKeys, loadOrCreateNodeSecret, sealParts } from "./convergent-crypto";
+import { ConvergentKeys, loadOrCreateNodeSecret } from "./convergent-crypto";
 import { sanitizeFileName } from "./file-name";
 import { encodeManifest, MANIFEST_VERSION, type Manifest, type ManifestChunk } from "./manifest";
 import { mediaTypeFor } from "./media-type";
-import { byteLength } from "./object-store";
+import { withKnownDigest } from "./object-store";
+import { defaultSealWorkers, inThreadSealer, startSealPool, type ChunkSealer, type SealMode } from "./seal-pool";
 import { formatShareLink } from "./share-link";
 
 export interface ShareOptions {
@@ -20,6 +29,11 @@ export interface ShareOptions {
   /** The team's convergence secret; default: this node's own secret from the data dir. */
   convergenceSecret?: Buffer;
   chunker?: Chunker;
+  /**
+   * Worker threads that seal chunks; 0 seals on the calling thread. Default: defaultSealWorkers()
+   * for a file of POOL_MIN_BYTES or more, else 0. The result is the same either way.
+   */
+  sealWorkers?: number;
   onProgress?(bytesDone: number, bytesTotal: number): void;
 }
 
@@ -33,45 +47,60 @@ export interface ShareResult {
   bytesWritten: number;
 }
 
-/** Chunk writes (each ends in an fsync) overlap with reading and encrypting the next chunks. */
-const WRITES_IN_FLIGHT = 4;
+/** Chunks being sealed or written at once: keeps the workers and the disk busy, and bounds memory. */
+const CHUNKS_IN_FLIGHT = 8;
+/** Below this size a share seals on the calling thread: starting workers would cost more than it saves. */
+export const POOL_MIN_BYTES = 16 * MiB;
 
 export async function shareFile(store: ContentStore, filePath: string, options: ShareOptions = {}): Promise<ShareResult> {
   const mode = options.public ? "public" : "private";
-  const keys = mode === "private" ? new ConvergentKeys(options.convergenceSecret ?? (await loadOrCreateNodeSecret(store.dir))) : null;
+  const convergenceSecret = mode === "private" ? (options.convergenceSecret ?? (await loadOrCreateNodeSecret(store.dir))) : null;
+  const sealMode: SealMode = convergenceSecret ? { public: false, convergenceSecret } : { public: true };
   const chunker = options.chunker ?? defaultChunker();
-  const total = (await fs.promises.stat(filePath)).size; // for progress only: the file may still change
+  const total = (await fs.promises.stat(filePath)).size; // for progress and the pool choice only: the file may still change
+  const workers = options.sealWorkers ?? (total >= POOL_MIN_BYTES ? defaultSealWorkers() : 0);
   const wholeFile = createHash("sha256");
   const chunks: ManifestChunk[] = [];
-  const writes = new BoundedTasks(WRITES_IN_FLIGHT);
+  const tasks = new BoundedTasks(CHUNKS_IN_FLIGHT);
   let bytesWritten = 0;
   let done = 0;
 
   const file = await fs.promises.open(filePath, "r");
+  let sealer: ChunkSealer | null = null;
   try {
-    // Views into the chunker's window: each is hashed and encrypted (or copied, when public) before the next.
+    sealer = workers > 0 ? startPoolOrNull(sealMode, workers, chunker.maxSize) : null;
+    sealer ??= inThreadSealer(sealMode, chunker.maxSize);
+    // Views into the chunker's window, each handed to the sealer (which copies it, or seals it before
+    // returning) and hashed before the next is asked for.
     for await (const plaintext of chunker.chunkViews(file)) {
-      wholeFile.update(plaintext);
-      const key = keys ? keys.chunkKey(plaintext) : null;
-      const stored = key ? sealParts(key, plaintext) : Buffer.from(plaintext);
-      const storedSize = byteLength(stored);
-      // The id is filled in when the write resolves; drain() below waits for all of them.
-      const chunk: ManifestChunk = { id: Buffer.alloc(0), size: plaintext.length, key };
+      // The id and key are filled in when the chunk is stored; drain() below waits for all of them.
+      const chunk: ManifestChunk = { id: Buffer.alloc(0), size: plaintext.length, key: null };
       chunks.push(chunk);
-      await writes.add(
-        store.put(stored, { pin: "own", kind: "chunk" }).then((result) => {
-          chunk.id = result.id;
-          if (result.written) bytesWritten += storedSize;
+      const sealing = sealer.seal(plaintext);
+      wholeFile.update(plaintext);
+      await tasks.add(
+        sealing.then(async (sealed) => {
+          try {
+            const result = await store.put(withKnownDigest(sealed.parts, sealed.id), { pin: "own", kind: "chunk" });
+            chunk.id = result.id;
+            chunk.key = sealed.key;
+            if (result.written) bytesWritten += sealed.size;
+          } finally {
+            sealed.release();
+          }
         }),
       );
       done += plaintext.length;
       options.onProgress?.(done, Math.max(total, done));
     }
+    await tasks.drain();
   } finally {
+    await tasks.settle();
+    await sealer?.close();
     await file.close();
   }
-  await writes.drain();
 
+  const keys = convergenceSecret ? new ConvergentKeys(convergenceSecret) : null;
   const name = sanitizeFileName(path.basename(filePath));
   const manifest: Manifest = {
     version: MANIFEST_VERSION,
@@ -97,6 +126,15 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
   };
 }
 
+/** A seal pool, or null (then the share seals in-thread) where worker threads cannot be started. */
+function startPoolOrNull(mode: SealMode, workers: number, bufferBytes: number): ChunkSealer | null {
+  try {
+    return startSealPool(mode, { workers, bufferBytes });
+  } catch {
+    return null;
+  }
+}
+
 /** Runs up to `limit` tasks at once; a failure surfaces from the next add() or from drain(). */
 class BoundedTasks {
   private readonly pending = new Set<Promise<void>>();
@@ -119,6 +157,11 @@ class BoundedTasks {
   async drain(): Promise<void> {
     await Promise.all(this.pending);
     this.throwIfFailed();
+  }
+
+  /** Waits for every task to end, without throwing: after a failure, nothing may still be writing. */
+  async settle(): Promise<void> {
+    await Promise.all(this.pending);
   }
 
   private throwIfFailed(): void {

@@ -3,8 +3,11 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { fixedSizeChunker, MiB } from "../../node-host/cas/chunker";
+import { fixedSizeChunker, KiB, MiB } from "../../node-host/cas/chunker";
+import { ConvergentKeys, seal } from "../../node-host/cas/convergent-crypto";
+import { sha256 } from "../../node-host/cas/object-store";
 import { ContentStore } from "../../node-host/cas/content-store";
 import { CasError } from "../../node-host/cas/errors";
 import { shareFile, type ShareOptions } from "../../node-host/cas/share";
@@ -184,4 +187,105 @@ test("a manifest object whose bytes no longer match its content ID is never open
   fs.writeFileSync(file, bytes);
   await assert.rejects(openManifest(store, shared.contentId), isCasError("ENOTFOUND"));
   assert.equal(fs.readdirSync(path.join(dir, "store", "quarantine")).length, 1);
+});
+
+/** Every object of a store: id (hex) -> stored bytes. */
+function objectsOnDisk(storeDir: string): Map<string, Buffer> {
+  const objects = path.join(storeDir, "objects");
+  const found = new Map<string, Buffer>();
+  for (const fanOut of fs.readdirSync(objects)) for (const name of fs.readdirSync(path.join(objects, fanOut))) found.set(fanOut + name, fs.readFileSync(path.join(objects, fanOut, name)));
+  return found;
+}
+
+test("sealing on worker threads stores the same objects and gives the same content IDs as sealing in-thread", async (t) => {
+  const dir = tempDir(t);
+  const secret = randomBytes(32);
+  // empty, 1 byte, under FastCDC's minimum chunk, one chunk, several chunks (FastCDC), exact fixed-size chunks
+  const cases: [number, ShareOptions][] = [[0, {}], [1, {}], [300 * KiB, {}], [3 * MiB + 12345, {}], [3 * 256 * KiB, { chunker: fixedSizeChunker(256 * KiB) }]];
+  for (const [size, options] of cases) {
+    const data = randomBytes(size);
+    const file = writeFile(dir, `f-${size}.bin`, data);
+    for (const isPublic of [false, true]) {
+      const runs = [];
+      for (const sealWorkers of [0, 1, 2]) {
+        const storeDir = path.join(dir, `store-${size}-${isPublic ? "public" : "private"}-${sealWorkers}`);
+        const store = await ContentStore.open(storeDir);
+        const shared = await shareFile(store, file, { ...options, public: isPublic, convergenceSecret: isPublic ? undefined : secret, sealWorkers });
+        const streamed: Buffer[] = [];
+        for await (const piece of readContent(store, await openManifest(store, shared.link))) streamed.push(piece as Buffer);
+        assert.ok(Buffer.concat(streamed).equals(data), `${size} bytes, ${sealWorkers} workers: content read back`);
+        runs.push({ sealWorkers, shared, objects: objectsOnDisk(storeDir) });
+        fs.rmSync(storeDir, { recursive: true, force: true });
+      }
+      const [inThread, ...onWorkers] = runs;
+      assert.equal(inThread.sealWorkers, 0);
+      for (const run of onWorkers) {
+        const what = `${size} bytes, ${isPublic ? "public" : "private"}, ${run.sealWorkers} worker(s)`;
+        assert.equal(run.shared.contentId, inThread.shared.contentId, what);
+        assert.equal(run.shared.link, inThread.shared.link, what);
+        assert.deepEqual(run.shared.objectIds, inThread.shared.objectIds, what);
+        assert.deepEqual(run.shared.manifest, inThread.shared.manifest, what);
+        assert.equal(run.shared.bytesWritten, inThread.shared.bytesWritten, what);
+        assert.deepEqual(run.objects, inThread.objects, `${what}: byte-identical objects`);
+      }
+    }
+  }
+});
+
+test("chunks sealed on worker threads are convergent-crypto's: the same keys, ciphertexts and ids", async (t) => {
+  const dir = tempDir(t);
+  const secret = randomBytes(32);
+  const chunkSize = 256 * KiB;
+  const data = randomBytes(4 * chunkSize + 5);
+  const file = writeFile(dir, "ref.bin", data);
+  const keys = new ConvergentKeys(secret);
+  const plaintexts = Array.from({ length: 5 }, (_, i) => data.subarray(i * chunkSize, (i + 1) * chunkSize));
+  for (const sealWorkers of [0, 2]) {
+    const store = await ContentStore.open(path.join(dir, `private-${sealWorkers}`));
+    const shared = await shareFile(store, file, { convergenceSecret: secret, chunker: fixedSizeChunker(chunkSize), sealWorkers });
+    assert.equal(shared.manifest.chunks.length, plaintexts.length);
+    for (const [i, plaintext] of plaintexts.entries()) {
+      const chunk = shared.manifest.chunks[i];
+      const key = keys.chunkKey(plaintext);
+      const sealed = seal(key, plaintext);
+      assert.deepEqual(chunk.key, key, `chunk ${i}: key`);
+      assert.deepEqual(chunk.id, sha256(sealed), `chunk ${i}: id`);
+      assert.deepEqual(await store.get(chunk.id), sealed, `chunk ${i}: stored bytes`);
+    }
+    const publicStore = await ContentStore.open(path.join(dir, `public-${sealWorkers}`));
+    const publicShare = await shareFile(publicStore, file, { public: true, chunker: fixedSizeChunker(chunkSize), sealWorkers });
+    for (const [i, plaintext] of plaintexts.entries()) {
+      assert.deepEqual(publicShare.manifest.chunks[i].id, sha256(plaintext), `public chunk ${i}: id`);
+      assert.deepEqual(await publicStore.get(publicShare.manifest.chunks[i].id), plaintext, `public chunk ${i}: stored bytes`);
+    }
+  }
+});
+
+test("a share's worker threads end with it: nothing keeps the process alive, after a share or a failed one", async (t) => {
+  const dir = tempDir(t);
+  const file = writeFile(dir, "big.bin", randomBytes(3 * MiB));
+  // A child process that shares (and fails a share midway) on worker threads, then has nothing left to do:
+  // it exits by itself only if no worker outlives its share.
+  const cas = path.join(__dirname, "..", "..", "node-host", "cas");
+  const script = `
+    const { ContentStore } = require(${JSON.stringify(path.join(cas, "content-store.js"))});
+    const { shareFile } = require(${JSON.stringify(path.join(cas, "share.js"))});
+    const { fixedSizeChunker } = require(${JSON.stringify(path.join(cas, "chunker.js"))});
+    const inner = fixedSizeChunker(256 * 1024);
+    const failing = { ...inner, async *chunkViews(source) { let n = 0; for await (const view of inner.chunkViews(source)) { if (++n === 4) throw new Error("disk gone"); yield view; } } };
+    (async () => {
+      const store = await ContentStore.open(${JSON.stringify(path.join(dir, "store"))});
+      const shared = await shareFile(store, ${JSON.stringify(file)}, { sealWorkers: 2 });
+      const failed = await shareFile(store, ${JSON.stringify(file)}, { sealWorkers: 2, public: true, chunker: failing }).then(() => "no error", (e) => e.message);
+      process.stdout.write(JSON.stringify({ contentId: shared.contentId, failed }));
+    })();`;
+  const started = Date.now();
+  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = execFile(process.execPath, ["-e", script], { timeout: 60_000 }, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }));
+    t.after(() => child.kill("SIGKILL"));
+  });
+  assert.equal(code, 0, `the child exited by itself (after ${Date.now() - started} ms): ${stderr}`);
+  const out = JSON.parse(stdout) as { contentId: string; failed: string };
+  assert.match(out.contentId, /^[0-9a-f]{64}$/);
+  assert.equal(out.failed, "disk gone");
 });
