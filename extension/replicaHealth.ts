@@ -28,7 +28,15 @@ export function healthOf(s: ContentStatus): Health {
     }),
   ];
   if (holders.length > TOOLTIP_HOLDERS) lines.push(`  - and ${holders.length - TOOLTIP_HOLDERS} more`);
-  return { text: `${s.liveHolders}/${s.replication}`, below, lines };
+  const repair = s.repair;
+  if (repair?.busy) lines.push("- Repair: this node is checking or copying it now");
+  else if (repair?.lastSweepAt) lines.push(`- Repair: last sweep ${clock(repair.lastSweepAt)}${repair.nextSweepAt ? `, next about ${clock(repair.nextSweepAt)}` : ""}`);
+  else if (repair) lines.push("- Repair: no sweep has run yet on this node");
+  return { text: `${s.liveHolders}/${s.replication}${repair?.busy ? " · repairing" : ""}`, below, lines };
+}
+
+function clock(ms: number): string {
+  return new Date(ms).toLocaleTimeString();
 }
 
 export interface StatusCacheOptions {

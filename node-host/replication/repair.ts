@@ -6,6 +6,7 @@ import { BulkPeer } from "../transport/bulk";
 import { mapLimit } from "../util/concurrency";
 import { CopyPlan, planHandoff, planRepair, planShare, planTopUp } from "./placement";
 import { Budget, Replicator } from "./replicator";
+import type { RepairState } from "../rpc/api-types";
 
 export interface RepairSettings {
   /** Bytes one sweep (or one hand-off) may push in all. */
@@ -25,6 +26,8 @@ const SWEEP_PARALLEL = 4;
 export class Repair {
   /** Contents a copy is being made of (a share's first copies, a sweep, a hand-off), with its end. */
   private readonly busy = new Map<string, Promise<void>>();
+  /** When the last sweep ended (ms since the epoch), or null before the first. */
+  private lastSweepAt: number | null = null;
 
   constructor(
     private readonly replicator: Replicator,
@@ -94,6 +97,7 @@ export class Repair {
       });
     });
     if (report.copies || report.bytes) this.log(`repair: ${report.copies} new copy(ies), ${report.bytes} bytes`);
+    this.lastSweepAt = Date.now();
     return report;
   }
 
@@ -132,6 +136,11 @@ export class Repair {
       }, true),
     );
     return report;
+  }
+
+  /** This node's repair work on a content: a check or copy under way now, and when sweeps run. */
+  stateOf(contentId: Buffer, intervalMs: number): RepairState {
+    return { busy: this.busy.has(toHex(contentId)), lastSweepAt: this.lastSweepAt, nextSweepAt: this.lastSweepAt === null ? null : this.lastSweepAt + intervalMs };
   }
 
   /**

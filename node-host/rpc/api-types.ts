@@ -201,6 +201,16 @@ export interface ContentStatus {
   liveHolders: number;
   /** True when at least r such holders are live. */
   met: boolean;
+  /** This node's repair work on the content. */
+  repair?: RepairState;
+}
+
+export interface RepairState {
+  /** This node is checking or copying the content right now (a sweep, a share's first copies, a hand-off, Repair Now). */
+  busy: boolean;
+  /** When this node's last repair sweep ended, and when the next is due (ms since the epoch); null before the first. */
+  lastSweepAt: number | null;
+  nextSweepAt: number | null;
 }
 
 export interface StoredContent {

@@ -238,9 +238,10 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       return node.content.share(filePath, { public: p.public === true, force: p.force === true, replication, teams: teams as string[] | undefined });
     },
 
-    "content.status": (params) => {
+    "content.status": async (params) => {
       const contentId = contentIdParam(stringParam(params, "link"));
-      return contentStatus(node.replicator, Buffer.from(contentId, "hex"));
+      const id = Buffer.from(contentId, "hex");
+      return { ...(await contentStatus(node.replicator, id)), repair: node.repair.stateOf(id, node.config.repairIntervalMs) };
     },
 
     "content.repair": async (params) => {

@@ -326,7 +326,7 @@ try {
     const row = rows("Shared Files").filter({ hasText: "share-me.txt" }).first();
     await row.waitFor({ timeout: 10_000 });
     // (the live holders / r label joins the description once the node has answered content.status)
-    assert.match(await row.locator(".label-description").innerText(), /^(\d+\/\d+ · )?[\d.]+ KB · [0-9a-f]{8}… · (just now|\d+s ago)$/);
+    assert.match(await row.locator(".label-description").innerText(), /^(\d+\/\d+( · repairing)? · )?[\d.]+ KB · [0-9a-f]{8}… · (just now|\d+s ago)$/);
     await rows("Shared Files").filter({ hasText: "Shared by this node" }).first().waitFor({ timeout: 5000 });
     await row.hover();
     await row.locator('.action-label[aria-label="Copy Share Link"]').waitFor({ timeout: 5000 });

@@ -48,6 +48,8 @@ test("after a holder dies, repair on the sharer restores r at once; a second rep
     return s.met && s;
   });
   assert.equal(after.liveHolders, 3);
+  // the node's repair state comes with the status: no sweep yet (the interval is an hour), nothing under way
+  assert.deepEqual(after.repair, { busy: false, lastSweepAt: null, nextSweepAt: null });
 
   const again = await cli(["repair", share.contentId, "--data-dir", nodes[0].dataDir]);
   assert.equal(again.code, 0, again.stderr);

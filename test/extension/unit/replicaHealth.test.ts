@@ -22,6 +22,17 @@ test("healthOf: live holders over r, below r flagged, holders listed (this node 
   assert.match(healthOf(status(1, 2, [holder({ complete: false })])).lines[1], /live, incomplete copy/);
 });
 
+test("healthOf: the node's repair state: busy shows on the row, sweep times in the tooltip", () => {
+  const busy = healthOf({ ...status(2, 3), repair: { busy: true, lastSweepAt: 1000, nextSweepAt: 61_000 } });
+  assert.equal(busy.text, "2/3 · repairing");
+  assert.match(busy.lines.at(-1)!, /Repair: this node is checking or copying it now/);
+  const idle = healthOf({ ...status(3, 3), repair: { busy: false, lastSweepAt: 1000, nextSweepAt: 61_000 } });
+  assert.equal(idle.text, "3/3");
+  assert.match(idle.lines.at(-1)!, /Repair: last sweep .*, next about /);
+  assert.match(healthOf({ ...status(3, 3), repair: { busy: false, lastSweepAt: null, nextSweepAt: null } }).lines.at(-1)!, /no sweep has run yet/);
+  assert.doesNotMatch(healthOf(status(3, 3)).lines.join("\n"), /Repair:/);
+});
+
 /** A fetch whose answers the test releases by hand. */
 function manualFetch() {
   const calls: { id: string; resolve: (s: ContentStatus) => void; reject: (e: Error) => void }[] = [];
