@@ -80,6 +80,7 @@ export function formatStatus(s: ContentStatus): string {
   return [
     `${s.contentId}`,
     `  ${s.liveHolders} live holder(s) of r = ${s.replication}: ${s.met ? "replication met" : "UNDER-REPLICATED"}`,
+    ...(s.repair ? [`  repair on this node: ${s.repair.busy ? "checking or copying it now" : s.repair.lastSweepAt ? `last sweep ${ago(s.repair.lastSweepAt)}` : "no sweep yet"}${s.met ? "" : " (peershare repair ID copies it now)"}`] : []),
     rows.length ? table(["HOLDER", "ADDRESS", "STATE", "ALL CHUNKS"], rows) : "  no node announced it",
   ].join("\n");
 }
