@@ -105,11 +105,7 @@ export class ContentStore {
       const hex = id.toString("hex");
       seen.add(hex);
       if (this.index.entries.has(hex)) continue;
-      const size = await this.objects.size(id);
-      const head = await this.objects.readHead(id, MANIFEST_SNIFF_BYTES);
-      if (size === null || head === null) continue;
-      this.index.upsert(hex, size, looksLikeManifest(head) ? "manifest" : "chunk");
-      this.dirty = true;
+      await this.recordFromDisk(id);
     }
     for (const hex of [...this.index.entries.keys()]) {
       if (!seen.has(hex)) {
@@ -165,9 +161,23 @@ export class ContentStore {
   }
 
   async pin(ids: Buffer[], reason: PinReason): Promise<void> {
-    for (const id of ids) this.index.entries.get(id.toString("hex"))?.pins.add(reason);
+    for (const id of ids) {
+      // an object on disk that a put still in progress has not recorded yet is recorded here, so
+      // the pin is not lost (the put's own record keeps the entry and its pins)
+      const entry = this.index.entries.get(id.toString("hex")) ?? (await this.recordFromDisk(id));
+      entry?.pins.add(reason);
+    }
     this.dirty = true;
     await this.flush();
+  }
+
+  /** Adds an index entry for an object found on disk (kind sniffed from its first bytes); null if absent. */
+  private async recordFromDisk(id: Buffer): Promise<IndexEntry | null> {
+    const size = await this.objects.size(id);
+    const head = await this.objects.readHead(id, MANIFEST_SNIFF_BYTES);
+    if (size === null || head === null) return null;
+    this.dirty = true;
+    return this.index.entries.get(id.toString("hex")) ?? this.index.upsert(id.toString("hex"), size, looksLikeManifest(head) ? "manifest" : "chunk");
   }
 
   /** Drops one pin reason; an object left without pins becomes cache (and may be evicted). */

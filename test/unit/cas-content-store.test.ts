@@ -105,3 +105,16 @@ function sampleManifest(chunkIds: Buffer[]): Manifest {
     chunks: chunkIds.map((id) => ({ id, size: 1, key: null })),
   };
 }
+
+test("a pin on an object a put has written but not yet recorded is not lost", async (t) => {
+  const store = await ContentStore.open(tempDir(t));
+  const bytes = randomBytes(1000);
+  const { id } = await store.objects.put(bytes); // on disk, not yet in the index (as mid-put)
+  assert.equal(store.pinsOf(id), null);
+  await store.pin([id], "replica");
+  assert.deepEqual(store.pinsOf(id), ["replica"]);
+  await store.putVerified(id, bytes, { pin: "fetching" }); // the put records it: both pins stay
+  assert.deepEqual(store.pinsOf(id)?.sort(), ["fetching", "replica"]);
+  await store.unpin([id], "fetching");
+  assert.deepEqual(store.pinsOf(id), ["replica"]);
+});
