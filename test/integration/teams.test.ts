@@ -138,6 +138,17 @@ test("DHT records: team nodes store them only for members with write role", asyn
   assert.equal((await put(nodes.writer, "from-writer")).storedOn, 3);
 });
 
+test("dht lookup --trace shows every node asked, hop by hop, with distance, RTT and answer", async () => {
+  const r = await run(nodes.reader, ["dht", "lookup", "from-writer-trace-check", "--trace"]);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split("\n");
+  const header = lines.findIndex((l) => /^HOP\s+NODE\s+ADDRESS\s+DISTANCE\s+BITS\s+RTT\s+ANSWER$/.test(l));
+  assert.ok(header > 0, r.stdout);
+  const rows = lines.slice(header + 1).filter((l) => l.trim());
+  assert.ok(rows.length >= 3, r.stdout);
+  for (const row of rows) assert.match(row, /^\d+\s+[0-9a-f]{16}\s+127\.0\.0\.1:\d+\s+[0-9a-f]{12}…\s+\d+\s+([\d.]+ ms|-)\s+(answered|no answer)$/);
+});
+
 test("a revoked member can no longer fetch the team's shares", async () => {
   const before = await share(nodes.admin, makeFile("before.bin", 100_000));
   const first = await run(nodes.writer, ["fetch", before.link, "-o", path.join(root, "writer-out") + "/"]);
