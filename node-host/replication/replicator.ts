@@ -54,13 +54,19 @@ export class Replicator {
     return ids;
   }
 
-  /** Contents this node holds in full and keeps (pinned own or replica), by content ID. */
+  /**
+   * Whether this node keeps the content: pinned as its own share or a replica, every object stored.
+   * A fetched copy is cache (it may be evicted at any time): it makes this node no holder.
+   */
+  async keeps(contentId: Buffer): Promise<boolean> {
+    if (!this.store.pinsOf(contentId)?.some((p) => p === "own" || p === "replica")) return false;
+    return (await this.objectsOf(contentId).catch(() => null)) !== null;
+  }
+
+  /** Contents this node keeps, by content ID. */
   async heldContents(): Promise<Buffer[]> {
     const out: Buffer[] = [];
-    for (const o of this.store.ls()) {
-      if (o.kind !== "manifest" || !o.pins.some((p) => p === "own" || p === "replica")) continue;
-      if (await this.objectsOf(o.id).catch(() => null)) out.push(o.id);
-    }
+    for (const o of this.store.ls()) if (o.kind === "manifest" && (await this.keeps(o.id))) out.push(o.id);
     return out;
   }
 
@@ -123,14 +129,14 @@ export class Replicator {
   }
 
   private async isLive(peer: BulkPeer, contentId: Buffer): Promise<boolean> {
-    if (peer.id.equals(this.self.id)) return (await this.objectsOf(contentId)) !== null;
+    if (peer.id.equals(this.self.id)) return this.keeps(contentId);
     return this.dht.isAlive(peer);
   }
 
   /** Live holders of the content: providers that answer, plus this node when it holds it in full. */
   async liveHolders(contentId: Buffer): Promise<BulkPeer[]> {
     const live = (await this.providers(contentId)).filter((p) => p.live).map((p) => p.peer);
-    if (!live.some((p) => p.id.equals(this.self.id)) && (await this.objectsOf(contentId))) live.push(this.self);
+    if (!live.some((p) => p.id.equals(this.self.id)) && (await this.keeps(contentId))) live.push(this.self);
     return live;
   }
 

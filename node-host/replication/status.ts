@@ -10,7 +10,8 @@ import { Replicator } from "./replicator";
 
 export async function contentStatus(replicator: Replicator, contentId: Buffer): Promise<ContentStatus> {
   const providers = await replicator.providers(contentId);
-  const selfComplete = (await replicator.objectsOf(contentId).catch(() => null)) !== null;
+  // this node counts as a holder only of what it keeps (own share, replica), not of a fetched cache copy
+  const selfComplete = await replicator.keeps(contentId);
   if (selfComplete && !providers.some((p) => p.peer.id.equals(replicator.self.id))) providers.push({ peer: replicator.self, live: true });
   const ids = await manifestObjects(replicator, contentId, providers.filter((p) => p.live).map((p) => p.peer));
   const holders = await Promise.all(

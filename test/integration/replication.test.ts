@@ -10,7 +10,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { cli, cliJson, exited, RunningNode, startNode, stopNode, tempDir, waitFor } from "../helpers/cli";
 import { connectLocal } from "../../node-host/rpc/local-socket";
 import { mapLimit } from "../../node-host/util/concurrency";
-import type { ContentStatus, FetchInfo, NodeInfo, ShareInfo } from "../../node-host/rpc/api-types";
+import type { ContentStatus, FetchInfo, NodeInfo, ShareInfo, StoreListing } from "../../node-host/rpc/api-types";
 
 const R = 3;
 const NODES = 12;
@@ -151,6 +151,7 @@ test("replication, repair after a crash of several holders, graceful hand-off, f
 
   mark("graceful stop checked");
   // 5. every file is fetched byte-identical by a live node that never held it
+  const fetchedBy = new Map<string, string>();
   for (const [i, s] of shares.entries()) {
     const held = everHeld.get(s.share.contentId)!;
     const fetcher = nodes.find((n) => alive(n) && !held.has(n.id));
@@ -160,5 +161,15 @@ test("replication, repair after a crash of several holders, graceful hand-off, f
     assert.equal(raw.code, 0, raw.stderr);
     const got = JSON.parse(raw.stdout.trim().split("\n").pop()!) as FetchInfo;
     assert.equal(sha(got.path), s.sha, `${s.share.name} fetched by ${fetcher.id.slice(0, 12)}`);
+    fetchedBy.set(s.share.contentId, fetcher.id);
+  }
+  // 6. a fetched copy is cache, not a replica: no node lists a fetcher as a holder (the observer
+  // may be a fetcher itself) unless repair has since made its copy a replica
+  for (const st of await statusAll(observer)) {
+    const fetcher = nodes.find((n) => n.id === fetchedBy.get(st.contentId))!;
+    if (!st.holders.some((h) => h.id === fetcher.id)) continue;
+    const listing = await cliJson<StoreListing>(fetcher.dataDir, ["ls"]);
+    const pins = listing.contents.find((c) => c.contentId === st.contentId)?.pins ?? [];
+    assert.ok(pins.includes("replica"), `${st.contentId}: its fetcher${fetcher === observer ? " (the observer)" : ""} is listed as a holder of a cached copy`);
   }
 });
