@@ -19,7 +19,7 @@ import { createCipheriv, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { runScript } from "../scripts/run-script";
+import { cleanupOnExit, runScript } from "../scripts/run-script";
 import { RunningNode, startNode, stopNode, tempDir, waitFor } from "../test/helpers/cli";
 import { connectLocal } from "../node-host/rpc/local-socket";
 import { mapLimit } from "../node-host/util/concurrency";
@@ -115,13 +115,7 @@ export async function runRepairBench(opts: RepairBenchOptions): Promise<RepairBe
     for (const n of nodes) if (alive(n)) n.proc.kill("SIGKILL");
     fs.rmSync(root, { recursive: true, force: true });
   };
-  const onSignal = () => {
-    cleanupSync();
-    process.exit(130);
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  process.once("exit", cleanupSync);
+  const disarm = cleanupOnExit(cleanupSync);
   const client = async (n: RunningNode) => {
     let c = clients.get(n);
     if (!c) clients.set(n, (c = await connectLocal(n.dataDir)));
@@ -265,9 +259,7 @@ export async function runRepairBench(opts: RepairBenchOptions): Promise<RepairBe
     for (const c of clients.values()) c.close();
     await Promise.all(nodes.map((n) => stopNode(n, "SIGKILL")));
     fs.rmSync(root, { recursive: true, force: true });
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-    process.off("exit", cleanupSync);
+    disarm();
   }
 }
 

@@ -12,7 +12,7 @@
 // MB/s = 10^6 bytes per second; sizes are MiB.
 
 import { mbPerSecond } from "./stats";
-import { runScript } from "../scripts/run-script";
+import { cleanupOnExit, runScript } from "../scripts/run-script";
 import { waitFor } from "../test/helpers/cli";
 import { ChildProcess, execFile, spawn } from "node:child_process";
 import { createCipheriv, createHash, randomBytes } from "node:crypto";
@@ -257,13 +257,7 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Row[
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "peershare-bench-transfer-"));
   tempDirs.add(root);
   // Ctrl-C or a kill during the run: the nodes and the temp dir go with this process.
-  const onSignal = () => {
-    cleanupSync();
-    process.exit(130);
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  process.once("exit", cleanupSync);
+  const disarm = cleanupOnExit(cleanupSync);
   const files = path.join(root, "files");
   fs.mkdirSync(files);
   const nodes: BenchNode[] = [];
@@ -409,9 +403,7 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Row[
     await killAll();
     fs.rmSync(root, { recursive: true, force: true });
     tempDirs.delete(root);
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-    process.off("exit", cleanupSync);
+    disarm();
   }
 }
 

@@ -125,9 +125,9 @@ export class TeamBook implements CredentialExchange {
     return out;
   }
 
-  /** Team keys (hex) of the node's teams. */
-  teamKeys(): string[] {
-    return [...this.teams.keys()];
+  /** The keys of the node's teams. */
+  teamKeys(): Buffer[] {
+    return [...this.teams.values()].map((t) => t.key);
   }
 
   /** Finds one of this node's teams by name or by a prefix of its key; throws a clear error otherwise. */

@@ -108,7 +108,7 @@ export class ContentService {
       if (warnings.length > 0) throw new ShareNeedsConfirmationError(warnings);
     }
     if (options.public && options.teams?.length) throw new Error("a public share is readable by anyone: it takes no team");
-    const teamKeys = options.public ? [] : options.teams?.length ? options.teams.map((t) => this.access.teams.keyOf(t)) : this.access.teams.teamKeys().map((k) => Buffer.from(k, "hex"));
+    const teamKeys = options.public ? [] : options.teams?.length ? options.teams.map((t) => this.access.teams.keyOf(t)) : this.access.teams.teamKeys();
     const convergenceSecret = teamKeys.length === 1 ? ((await this.access.teams.convergenceSecret(teamKeys[0])) ?? undefined) : undefined;
     const result = await shareFile(this.store, absolute, { public: options.public, convergenceSecret, onProgress: options.onProgress });
     this.access.audiences.set(Buffer.from(result.contentId, "hex"), shareAudience(options.public === true, teamKeys), result.objectIds.slice(1));

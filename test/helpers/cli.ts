@@ -44,6 +44,12 @@ export interface RunningNode {
 /** The passphrase test nodes protect their key files with (see startNode). */
 export const TEST_PASSPHRASE = "peershare test passphrase";
 
+/** Creates a node's data dir with these settings in its config.json (read at the node's start). */
+export function writeConfig(dataDir: string, config: Record<string, unknown>): void {
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.writeFileSync(path.join(dataDir, "config.json"), JSON.stringify(config));
+}
+
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `peershare-${prefix}-`));
 }

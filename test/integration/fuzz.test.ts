@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { createHash } from "node:crypto";
 import { runInNewContext } from "node:vm";
 import { setFlagsFromString } from "node:v8";
-import { cli, cliJson, RunningNode, startNode, stopNode, tempDir, waitFor } from "../helpers/cli";
+import { cli, cliJson, RunningNode, startNode, stopNode, tempDir, waitFor, writeConfig } from "../helpers/cli";
 import { connectLocal, LocalClient } from "../../node-host/rpc/local-socket";
 import type { ClosestResult, FetchInfo, LookupResult, NodeInfo, ShareInfo } from "../../node-host/rpc/api-types";
 import { UdpRpc } from "../../node-host/transport/udp-rpc";
@@ -40,9 +40,7 @@ let shared: { file: string; share: ShareInfo };
 const total = { datagrams: 0, dataChannelMessages: 0, tlsFrames: 0 };
 
 function configure(dataDir: string, extra: Record<string, unknown> = {}): void {
-  fs.mkdirSync(dataDir, { recursive: true });
-  const config = { rpcTimeoutMs: 400, healthCheckIntervalMs: 2000, offlineAfterMisses: 3, replication: 1, ...extra };
-  fs.writeFileSync(path.join(dataDir, "config.json"), JSON.stringify(config));
+  writeConfig(dataDir, { rpcTimeoutMs: 400, healthCheckIntervalMs: 2000, offlineAfterMisses: 3, replication: 1, ...extra });
 }
 
 async function addNode(name: string, extra: Record<string, unknown> = {}): Promise<RunningNode> {

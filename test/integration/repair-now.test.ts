@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
-import { cli, cliJson, RunningNode, startNode, stopNode, tempDir, waitFor } from "../helpers/cli";
+import { cli, cliJson, RunningNode, startNode, stopNode, tempDir, waitFor, writeConfig } from "../helpers/cli";
 import type { ContentStatus, RepairReport, ShareInfo } from "../../node-host/rpc/api-types";
 
 const root = tempDir("repair-now");
@@ -14,9 +14,8 @@ const nodes: RunningNode[] = [];
 before(async () => {
   for (let i = 0; i < 5; i++) {
     const dir = path.join(root, `n${i}`);
-    fs.mkdirSync(dir, { recursive: true });
     // no sweep during the test: only the repair asked for may copy
-    fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify({ repairIntervalMs: 3_600_000, healthCheckIntervalMs: 500, offlineAfterMisses: 2, rpcTimeoutMs: 500 }));
+    writeConfig(dir, { repairIntervalMs: 3_600_000, healthCheckIntervalMs: 500, offlineAfterMisses: 2, rpcTimeoutMs: 500 });
     nodes.push(await startNode(dir, i ? [`127.0.0.1:${nodes[0].port}`] : []));
   }
   await waitFor("every node to know the others", async () => {

@@ -5,15 +5,14 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { cli, RunningNode, startNode, stopNode, tempDir } from "../helpers/cli";
+import { cli, RunningNode, startNode, stopNode, tempDir, writeConfig } from "../helpers/cli";
 
 const root = tempDir("share-safety");
 let node: RunningNode;
 
 before(async () => {
   const dir = path.join(root, "node");
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify({ replication: 1, shareWarnMB: 1 }));
+  writeConfig(dir, { replication: 1, shareWarnMB: 1 });
   node = await startNode(dir);
 });
 

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash, randomBytes } from "node:crypto";
-import { cli, cliJson, RunningNode, startNode, stopNode, tempDir, waitFor } from "../helpers/cli";
+import { cli, cliJson, RunningNode, startNode, stopNode, tempDir, waitFor, writeConfig } from "../helpers/cli";
 import { connectLocal } from "../../node-host/rpc/local-socket";
 import { RpcErrors } from "../../node-host/rpc/api-types";
 import type { AuditListing, FetchInfo, ShareInfo, StoreListing, TeamInvite, TeamMember, TeamSummary } from "../../node-host/rpc/api-types";
@@ -20,8 +20,7 @@ const sha = (file: string) => createHash("sha256").update(fs.readFileSync(file))
 
 async function addNode(name: string): Promise<RunningNode> {
   const dir = path.join(root, name);
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify({ healthCheckIntervalMs: 500, offlineAfterMisses: 2, rpcTimeoutMs: 500, replication: 1 }));
+  writeConfig(dir, { healthCheckIntervalMs: 500, offlineAfterMisses: 2, rpcTimeoutMs: 500, replication: 1 });
   const first = Object.values(nodes)[0];
   const node = await startNode(dir, first ? [`127.0.0.1:${first.port}`] : []);
   nodes[name] = node;
@@ -119,8 +118,9 @@ test("replica pushes: accepted from a member with write role, refused from a rea
 
   const fromReader = await share(nodes.reader, makeFile("r.bin", 50_000), ["--replication", "4"]);
   const fromStranger = await share(nodes.stranger, makeFile("s.bin", 50_000), ["--replication", "4"]);
-  // the only node in no team (stranger) is open and may take the reader's copy; team nodes refuse
-  assert.ok(fromReader.replicas <= 1, `reader's share copied to ${fromReader.replicas} node(s)`);
+  // the only node in no team (stranger) is open and takes the reader's copy; team nodes refuse
+  assert.equal(fromReader.replicas, 1, `reader's share copied to ${fromReader.replicas} node(s)`);
+  assert.equal(await stored(nodes.stranger, fromReader.contentId), true);
   assert.equal(fromStranger.replicas, 0);
   for (const n of [nodes.admin, nodes.writer]) {
     assert.equal(await stored(n, fromReader.contentId), false);
