@@ -15,7 +15,7 @@
 // fixed-size chunker stays for tests and for callers that want predictable chunk sizes.
 
 import type { FileHandle } from "node:fs/promises";
-import { fastCdcCutFinder, type CdcParams, type CutFinder } from "./fastcdc";
+import { fastCdcScanner, type CdcParams, type CutScanner } from "./fastcdc";
 
 /** Where chunk bytes come from: a stream of pieces, or an open file read straight into the chunker's window. */
 export type ChunkSource = AsyncIterable<Uint8Array> | FileHandle;
@@ -42,12 +42,15 @@ export const DEFAULT_FIXED_SIZE = 1 * MiB;
 
 export function fixedSizeChunker(size = DEFAULT_FIXED_SIZE): Chunker {
   if (!Number.isInteger(size) || size <= 0) throw new RangeError("chunk size must be a positive integer");
-  return makeChunker(`fixed-${size}`, size, (buf) => Math.min(buf.length, size));
+  return makeChunker(`fixed-${size}`, size, (windowBytes) => ({
+    window: Buffer.allocUnsafe(windowBytes),
+    cut: (start, end) => Math.min(end - start, size),
+  }));
 }
 
 export function contentDefinedChunker(params: CdcParams = DEFAULT_CDC_PARAMS): Chunker {
   const name = `fastcdc-${params.minSize}-${params.avgSize}-${params.maxSize}`;
-  return makeChunker(name, params.maxSize, fastCdcCutFinder(params));
+  return makeChunker(name, params.maxSize, fastCdcScanner(params));
 }
 
 export function defaultChunker(): Chunker {
@@ -55,13 +58,15 @@ export function defaultChunker(): Chunker {
 }
 
 /**
- * Turns a cut-point function into a streaming chunker. Bytes land in one reusable window of twice the
- * maximum chunk size; a chunk is cut whenever a full maximum-size span is pending (or at the end),
- * and the remainder moves to the front when the window fills. Memory: the window, nothing more.
+ * Turns a cut-point search into a streaming chunker. Bytes land in one reusable window of twice the
+ * maximum chunk size (the scanner's, one per stream); a chunk is cut whenever a full maximum-size span
+ * is pending (or at the end), and the remainder moves to the front when the window fills. Memory: the
+ * window, nothing more.
  */
-function makeChunker(name: string, maxSize: number, findCut: CutFinder): Chunker {
+function makeChunker(name: string, maxSize: number, newScanner: (windowBytes: number) => CutScanner): Chunker {
   async function* chunkViews(source: ChunkSource): AsyncIterable<Buffer> {
-    const window = Buffer.allocUnsafe(2 * maxSize);
+    const scanner = newScanner(2 * maxSize);
+    const window = scanner.window;
     const input = filler(source);
     let start = 0; // first pending byte
     let end = 0; // one past the last pending byte
@@ -79,7 +84,7 @@ function makeChunker(name: string, maxSize: number, findCut: CutFinder): Chunker
           end += n;
           continue;
         }
-        const cut = findCut(window.subarray(start, end));
+        const cut = scanner.cut(start, end);
         yield window.subarray(start, start + cut);
         start += cut;
       }

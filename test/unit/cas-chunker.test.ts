@@ -5,7 +5,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import fc from "fast-check";
-import { contentDefinedChunker, fixedSizeChunker, type Chunker } from "../../node-host/cas/chunker";
+import { contentDefinedChunker, DEFAULT_CDC_PARAMS, fixedSizeChunker, type Chunker } from "../../node-host/cas/chunker";
+import { fastCdcCutFinder } from "../../node-host/cas/fastcdc";
 
 // Small sizes so that short inputs still produce many chunks.
 const smallCdc = contentDefinedChunker({ minSize: 64, avgSize: 256, maxSize: 1024 });
@@ -87,4 +88,33 @@ test("reading straight from a file gives the same chunks as a stream, and views 
     await fh.close();
   }
   assert.deepEqual(fromFile, expected);
+});
+
+test("the WebAssembly cut search cuts exactly where the reference definition does", async () => {
+  const paramSets = [
+    { minSize: 64, avgSize: 256, maxSize: 1024 },
+    { minSize: 16, avgSize: 64, maxSize: 100 },
+    { minSize: 256, avgSize: 256, maxSize: 4096 },
+  ];
+  await fc.assert(
+    fc.asyncProperty(fc.uint8Array({ maxLength: 12_000 }), fc.constantFrom(...paramSets), async (bytes, params) => {
+      const data = Buffer.from(bytes);
+      const reference = fastCdcCutFinder(params);
+      const expected: number[] = [];
+      for (let offset = 0; offset < data.length; ) {
+        const cut = reference(data.subarray(offset));
+        expected.push(cut);
+        offset += cut;
+      }
+      const chunks = await collect(contentDefinedChunker(params), data, [777]);
+      assert.deepEqual(chunks.map((c) => c.length), expected);
+    }),
+    { numRuns: 150 },
+  );
+  // and at the default sizes, on a few MiB of low-entropy and random bytes
+  const big = Buffer.concat([randomBytes(3 << 20), Buffer.alloc(1 << 20, 7), randomBytes(2 << 20)]);
+  const reference = fastCdcCutFinder(DEFAULT_CDC_PARAMS);
+  const expected: number[] = [];
+  for (let offset = 0; offset < big.length; offset += expected[expected.length - 1]) expected.push(reference(big.subarray(offset)));
+  assert.deepEqual((await collect(contentDefinedChunker(), big, [1 << 20])).map((c) => c.length), expected);
 });
