@@ -1,18 +1,19 @@
 // Reading shares back: open a manifest by content ID or link, list the chunks still to fetch, and
 // turn chunks into plaintext, either as a stream (cat, the editor's file system) or as a file written
-// atomically into a chosen directory. Every chunk is checked twice, its stored bytes against its id
-// and, for private shares, its AES-GCM tag; the whole file against the manifest's SHA-256.
+// atomically into a chosen directory. Every chunk's stored bytes are checked against its id (the store
+// re-hashes every object it reads), version 1 private chunks also against their AES-GCM tag, and the
+// plaintext against the manifest's file digest.
 
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { Readable } from "node:stream";
 import type { ContentStore } from "./content-store";
-import { open } from "./convergent-crypto";
+import { cryptChunk, open } from "./convergent-crypto";
 import { renameDurably } from "./durable-write";
 import { CasError } from "./errors";
 import { isSafeFileName } from "./file-name";
-import { decodeManifest, type Manifest, type ManifestChunk } from "./manifest";
+import { decodeManifest, FileDigest, MANIFEST_VERSION, type Manifest, type ManifestChunk, type ManifestVersion } from "./manifest";
 import { sha256 } from "./object-store";
 import { parseShareLink } from "./share-link";
 
@@ -36,22 +37,27 @@ export async function missingChunks(store: ContentStore, manifest: Manifest): Pr
 
 /**
  * A chunk's plaintext from its stored bytes (e.g. just fetched from a peer): checks the bytes hash to
- * the chunk's id, then decrypts and authenticates them for private shares.
+ * the chunk's id, then decrypts them for private shares.
  */
-export function openChunk(chunk: ManifestChunk, stored: Buffer): Buffer {
+export function openChunk(chunk: ManifestChunk, stored: Buffer, version: ManifestVersion = MANIFEST_VERSION): Buffer {
   if (!sha256(stored).equals(chunk.id)) {
     throw new CasError("EHASHMISMATCH", `bytes do not hash to chunk ${chunk.id.toString("hex")}`);
   }
-  const plaintext = chunk.key ? open(chunk.key, stored) : stored;
+  return decryptChunk(chunk, stored, version);
+}
+
+/** openChunk for bytes already checked against the chunk's id (the store's reads are). */
+function decryptChunk(chunk: ManifestChunk, stored: Buffer, version: ManifestVersion): Buffer {
+  const plaintext = !chunk.key ? stored : version === 1 ? open(chunk.key, stored) : cryptChunk(chunk.key, stored);
   if (plaintext.length !== chunk.size) {
     throw new CasError("EHASHMISMATCH", `chunk ${chunk.id.toString("hex")} is ${plaintext.length} bytes, the manifest says ${chunk.size}`);
   }
   return plaintext;
 }
 
-/** The plaintext chunk by chunk, reading one chunk ahead; fails if the whole file's hash differs. */
+/** The plaintext chunk by chunk, reading one chunk ahead; fails if the file digest differs. */
 async function* plaintextChunks(store: ContentStore, manifest: Manifest): AsyncGenerator<Buffer> {
-  const wholeFile = createHash("sha256");
+  const fileDigest = new FileDigest(manifest.version);
   const load = (chunk: ManifestChunk): Promise<Buffer | null> => {
     const pending = store.objects.get(chunk.id);
     pending.catch(() => undefined); // a read-ahead abandoned by an early return must not go unhandled
@@ -63,18 +69,18 @@ async function* plaintextChunks(store: ContentStore, manifest: Manifest): AsyncG
     const stored = await next;
     next = i + 1 < manifest.chunks.length ? load(manifest.chunks[i + 1]) : null;
     if (!stored) throw new CasError("EMISSINGCHUNK", `chunk ${chunk.id.toString("hex")} is missing or corrupt`);
-    const plaintext = openChunk(chunk, stored);
-    wholeFile.update(plaintext);
+    const plaintext = decryptChunk(chunk, stored, manifest.version);
+    fileDigest.addChunk(plaintext);
     yield plaintext;
   }
-  if (!wholeFile.digest().equals(manifest.sha256)) {
-    throw new CasError("EHASHMISMATCH", "assembled file does not match the manifest's SHA-256");
+  if (!fileDigest.matches(manifest.sha256)) {
+    throw new CasError("EHASHMISMATCH", "assembled file does not match the manifest's file digest");
   }
 }
 
 /**
- * The file's plaintext as a byte stream. Chunks are verified before they are emitted; a whole-file
- * hash mismatch (only possible with a forged manifest) ends the stream with an error.
+ * The file's plaintext as a byte stream. Chunks are verified before they are emitted; a file digest
+ * mismatch (only possible with a forged manifest) ends the stream with an error.
  */
 export function readContent(store: ContentStore, manifest: Manifest): Readable {
   return Readable.from(plaintextChunks(store, manifest), { objectMode: false });
@@ -89,7 +95,7 @@ export interface AssembleOptions {
 
 /**
  * Writes the file into `target.dir` under the manifest's name, or to exactly `target.path`. The bytes
- * go to a temp file in the same directory, are verified against the whole-file hash, fsynced and
+ * go to a temp file in the same directory, are verified against the file digest, fsynced and
  * renamed into place, so the target is either absent or complete. Returns the path written.
  */
 export async function assembleFile(store: ContentStore, manifest: Manifest, target: AssembleTarget, options: AssembleOptions = {}): Promise<string> {

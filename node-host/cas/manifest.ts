@@ -2,10 +2,15 @@
 // same file shared twice gives the same bytes and therefore the same content ID = SHA-256 of them).
 //
 //   header, in the clear (and authenticated as AES-GCM additional data when private):
-//     "PSHM" | version u8 = 1 | mode u8 (0 public, 1 private) | chunk count u32 | chunk object ids, 32 bytes each
+//     "PSHM" | version u8 = 2 | mode u8 (0 public, 1 private) | chunk count u32 | chunk object ids, 32 bytes each
 //   body, plaintext when public, sealed with the manifest key (ciphertext || tag) when private:
-//     file size u64 | whole-file SHA-256 (32) | name (u16 length, UTF-8) | media type (u16 length, ASCII)
+//     file size u64 | file digest (32) | name (u16 length, UTF-8) | media type (u16 length, ASCII)
 //     | per chunk: plaintext size u32, and for private shares its 32-byte key
+//
+// The file digest (version 2) is the SHA-256 of the chunks' plaintext SHA-256 digests, concatenated in
+// file order: a share hashes each chunk once, on its workers, for its key and this digest together,
+// instead of hashing the whole file again on one thread. Version 1 (still read) had the SHA-256 of the
+// whole file there, and AES-256-GCM chunks (convergent-crypto.ts).
 //
 // The chunk ids are left in the clear on purpose: a node holding a manifest for others (a replica, a
 // cache) can find and keep the chunks it references without being able to read the file; an id is the
@@ -14,13 +19,18 @@
 // EDECRYPT), whatever the input.
 
 import { BinaryReader, BinaryWriter } from "../util/binary";
+import { createHash, type Hash } from "node:crypto";
 import { ConvergentKeys, KEY_BYTES, open, seal } from "./convergent-crypto";
 import { CasError } from "./errors";
 import { isSafeFileName, MAX_NAME_BYTES } from "./file-name";
 import { isValidMediaType } from "./media-type";
 import { ID_BYTES, sha256 } from "./object-store";
 
-export const MANIFEST_VERSION = 1;
+/** The version this node writes. */
+export const MANIFEST_VERSION = 2;
+/** The versions this node reads. */
+export type ManifestVersion = 1 | 2;
+const isReadableVersion = (v: number): v is ManifestVersion => v === 1 || v === 2;
 export const MAX_MANIFEST_BYTES = 8 * 1024 * 1024;
 /** Bound on one chunk's plaintext size (the chunkers emit at most 4 MiB). */
 export const MAX_CHUNK_BYTES = 16 * 1024 * 1024;
@@ -41,13 +51,13 @@ export interface ManifestChunk {
 }
 
 export interface Manifest {
-  version: typeof MANIFEST_VERSION;
+  version: ManifestVersion;
   mode: EncryptionMode;
   /** Base name only, safe to join to any directory. */
   name: string;
   size: number;
   mediaType: string;
-  /** SHA-256 of the whole plaintext file. */
+  /** The file digest: version 2, SHA-256 of the chunks' plaintext digests (see FileDigest); version 1, SHA-256 of the file. */
   sha256: Buffer;
   chunks: ManifestChunk[];
 }
@@ -79,7 +89,8 @@ export function encodeManifest(manifest: Manifest, keys: ConvergentKeys | null):
 }
 
 function encodeHeader(m: Manifest): Buffer {
-  const w = new BinaryWriter().bytes(MAGIC).u8(MANIFEST_VERSION).u8(m.mode === "private" ? 1 : 0);
+  if (!isReadableVersion(m.version)) throw new RangeError(`no manifest version ${String(m.version)}`);
+  const w = new BinaryWriter().bytes(MAGIC).u8(m.version).u8(m.mode === "private" ? 1 : 0);
   w.u32(m.chunks.length);
   for (const c of m.chunks) w.bytes(c.id);
   return w.finish();
@@ -96,6 +107,7 @@ function encodeBody(m: Manifest): Buffer {
 }
 
 export interface ManifestHeader {
+  version: ManifestVersion;
   mode: EncryptionMode;
   chunkIds: Buffer[];
   /** Where the body starts in the stored bytes. */
@@ -104,7 +116,7 @@ export interface ManifestHeader {
 
 /** True when stored bytes start like a manifest (used to tell manifests from chunks in the store). */
 export function looksLikeManifest(head: Buffer): boolean {
-  return head.length >= MAGIC.length + 1 && head.subarray(0, MAGIC.length).equals(MAGIC) && head[MAGIC.length] === MANIFEST_VERSION;
+  return head.length >= MAGIC.length + 1 && head.subarray(0, MAGIC.length).equals(MAGIC) && isReadableVersion(head[MAGIC.length]);
 }
 
 /** Parses the clear header only: no key needed. */
@@ -114,14 +126,14 @@ export function decodeManifestHeader(bytes: Buffer): ManifestHeader {
     const r = new BinaryReader(bytes);
     if (!r.bytes(MAGIC.length).equals(MAGIC)) throw bad("not a peershare manifest");
     const version = r.u8();
-    if (version !== MANIFEST_VERSION) throw bad(`unsupported manifest version ${version} (this node reads version ${MANIFEST_VERSION})`);
+    if (!isReadableVersion(version)) throw bad(`unsupported manifest version ${version} (this node reads versions 1 and 2)`);
     const modeByte = r.u8();
     if (modeByte > 1) throw bad(`unknown encryption mode ${modeByte}`);
     const count = r.u32();
     if (count > MAX_CHUNKS || HEADER_FIXED_BYTES + count * ID_BYTES > bytes.length) throw bad(`chunk count ${count} does not fit the manifest`);
     const chunkIds: Buffer[] = [];
     for (let i = 0; i < count; i++) chunkIds.push(r.bytes(ID_BYTES));
-    return { mode: modeByte === 1 ? "private" : "public", chunkIds, bodyOffset: bytes.length - r.remaining };
+    return { version, mode: modeByte === 1 ? "private" : "public", chunkIds, bodyOffset: bytes.length - r.remaining };
   });
 }
 
@@ -159,7 +171,30 @@ function decodeBody(body: Buffer, header: ManifestHeader): Manifest {
   }
   r.end();
   if (total !== size) throw bad(`chunk sizes add up to ${total}, not the file size ${size}`);
-  return { version: MANIFEST_VERSION, mode: header.mode, name, size, mediaType, sha256: fileHash, chunks };
+  return { version: header.version, mode: header.mode, name, size, mediaType, sha256: fileHash, chunks };
+}
+
+/** A version 2 file digest from the chunks' plaintext digests, in file order. */
+export function fileDigestOfChunkDigests(digests: readonly Buffer[]): Buffer {
+  const hash = createHash("sha256");
+  for (const d of digests) hash.update(d);
+  return hash.digest();
+}
+
+/** Computes a manifest's file digest from the plaintext, chunk by chunk in file order, as its version defines it. */
+export class FileDigest {
+  private readonly hash: Hash = createHash("sha256");
+
+  constructor(private readonly version: ManifestVersion) {}
+
+  addChunk(plaintext: Uint8Array): void {
+    this.hash.update(this.version === 1 ? plaintext : createHash("sha256").update(plaintext).digest());
+  }
+
+  /** True when the chunks added make the file digest `expected`. */
+  matches(expected: Buffer): boolean {
+    return this.hash.digest().equals(expected);
+  }
 }
 
 function bad(message: string): CasError {

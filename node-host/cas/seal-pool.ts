@@ -1,11 +1,12 @@
-// Sealing the chunks of a share: per chunk the convergent key (HMAC-SHA256 of the plaintext), AES-256-GCM,
-// and the object id (SHA-256 of the sealed bytes); for a public share only the id. That is three passes
-// over every byte, more than reading, chunking and hashing the whole file together, so a large share
-// runs them on a small pool of worker threads while the main thread reads, chunks and hashes the file.
+// Sealing the chunks of a share: per chunk the SHA-256 of the plaintext (its digest), then for a private
+// share the convergent key (HMAC of the digest), AES-256-CTR and the object id (SHA-256 of the
+// ciphertext); for a public share the digest is the id. That is up to three passes over every byte,
+// more than reading and chunking the file, so a large share runs them on a small pool of worker
+// threads while the main thread reads and chunks the file.
 //
 // Copies: a chunk is copied once, from the chunker's window into one of the pool's reusable buffers,
 // which goes to a worker and back by transfer (no copy), with a second reusable buffer the worker
-// writes the ciphertext into. Reused buffers matter more than they seem: AES-GCM over a whole chunk in
+// writes the ciphertext into. Reused buffers matter more than they seem: a cipher over a whole chunk in
 // one update() allocates a fresh chunk-sized output each time, and its page faults made it cost ~4.4 ms
 // per MiB of CPU on the 2-core machine, against ~0.8 ms for 64 KiB pieces copied into a reused buffer.
 //
@@ -13,24 +14,25 @@
 // `sealWorkerMain` below, which use only node:crypto and node:worker_threads, so there is no worker file
 // to find: it runs the same from dist/ (tsc) and from the esbuild bundle out/node-host.js (checked with
 // esbuild's node-host options, minified and not). `sealChunk` repeats the few lines of
-// convergent-crypto.ts that define a chunk's key, nonce and seal; the unit tests (cas-share.test.ts)
-// check it against convergent-crypto.ts and the worker path against the in-thread one, byte for byte.
+// convergent-crypto.ts that define a chunk's key, counter block and encryption; the unit tests
+// (cas-share.test.ts) check it against convergent-crypto.ts and the worker path against the in-thread
+// one, byte for byte.
 
 import * as nodeCrypto from "node:crypto";
-import { createHmac } from "node:crypto";
 import * as os from "node:os";
 import { Worker } from "node:worker_threads";
+import { chunkKeySecret, CHUNK_IV_LABEL, CRYPT_SLICE_BYTES } from "./convergent-crypto";
 
 export interface SealedChunk {
   /** The chunk's convergent key (private shares); null for public shares. */
   key: Buffer | null;
-  /** The object's bytes as stored, in order: [ciphertext, tag] (private) or [plaintext] (public). */
-  parts: Buffer[];
+  /** The object's bytes as stored: the ciphertext (private) or the plaintext (public). */
+  data: Buffer;
   /** SHA-256 of the stored bytes: the object id. */
   id: Buffer;
-  /** Stored size in bytes. */
-  size: number;
-  /** Hands the buffers back for reuse; call once the parts are written (and not used any more). */
+  /** SHA-256 of the plaintext (the id, for a public share). */
+  digest: Buffer;
+  /** Hands the buffers back for reuse; call once the data is written (and not used any more). */
   release(): void;
 }
 
@@ -48,8 +50,8 @@ export interface ChunkSealer {
 export type SealMode = { public: true } | { public: false; convergenceSecret: Uint8Array };
 
 /**
- * Worker threads for a share on this machine: one fewer than the cores (the main thread reads,
- * chunks and hashes), at least 1, at most 3. On the 2-core reference machine: 1.
+ * Worker threads for a share on this machine: one fewer than the cores (the main thread reads and
+ * chunks), at least 1, at most 3. On the 2-core reference machine: 1.
  */
 export function defaultSealWorkers(): number {
   return Math.max(1, Math.min(3, os.availableParallelism() - 1));
@@ -60,49 +62,37 @@ export function defaultSealWorkers(): number {
 
 /** What sealing needs besides the chunk: a structured-clonable copy goes to each worker as its workerData. */
 interface SealConfig {
-  /** HMAC key of chunk keys (ConvergentKeys' chunk sub-secret); null for public shares. */
+  /** HMAC key of chunk keys (convergent-crypto.ts' chunkKeySecret); null for public shares. */
   chunkSecret: Uint8Array | null;
-  /** The label a chunk's nonce is derived with: HMAC(key, label), its first 12 bytes. */
-  nonceLabel: string;
+  /** The label a chunk's counter block is derived with: HMAC(key, label), its first 16 bytes. */
+  ivLabel: string;
+  /** Bytes fed to the cipher at a time. */
+  slice: number;
 }
 
-/** Bytes of the small result of sealing a chunk: key (32) | tag (16) | id (32), or id (32) alone when public. */
-const META_PRIVATE = 80;
+/** Bytes of the small result of sealing a chunk: key (32) | id (32) | digest (32), or id (32) alone when public. */
+const META_PRIVATE = 96;
 const META_PUBLIC = 32;
 
 /**
  * Seals `plaintext` into `out` (private: its first plaintext.length bytes get the ciphertext) and
- * returns key | tag | id, or (public, `out` unused) the id alone. The same output as the key, nonce and
- * seal of convergent-crypto.ts. Self-contained, as its source text also runs on the workers: it uses
- * only its arguments. AES-GCM goes in 64 KiB slices copied into `out`: one update() over a whole chunk
- * would allocate a fresh chunk-sized buffer each time, which costs more than the encryption itself.
+ * returns key | id | digest, or (public, `out` unused) the id alone. The same output as the chunk key
+ * and cryptChunk of convergent-crypto.ts. Self-contained, as its source text also runs on the workers:
+ * it uses only its arguments.
  */
 function sealChunk(crypto: typeof import("node:crypto"), config: SealConfig, plaintext: Uint8Array, out: Uint8Array): Uint8Array {
-  if (config.chunkSecret === null) {
-    const meta = new Uint8Array(32);
-    meta.set(crypto.createHash("sha256").update(plaintext).digest(), 0);
-    return meta;
-  }
-  const slice = 65536;
-  const key = crypto.createHmac("sha256", config.chunkSecret).update(plaintext).digest();
-  const nonce = crypto.createHmac("sha256", key).update(config.nonceLabel).digest().subarray(0, 12);
-  const cipher = crypto.createCipheriv("aes-256-gcm", key, nonce);
-  let n = 0;
-  for (let at = 0; at < plaintext.length; at += slice) {
-    const piece = cipher.update(plaintext.subarray(at, Math.min(at + slice, plaintext.length)));
-    out.set(piece, n);
-    n += piece.length;
-  }
-  const rest = cipher.final(); // GCM is a stream mode: nothing is held back
-  out.set(rest, n);
-  n += rest.length;
-  if (n !== plaintext.length) throw new Error(`AES-GCM gave ${n} bytes for ${plaintext.length}`);
-  const tag = cipher.getAuthTag();
-  const id = crypto.createHash("sha256").update(out.subarray(0, n)).update(tag).digest();
-  const meta = new Uint8Array(80);
+  const digest = crypto.createHash("sha256").update(plaintext).digest();
+  if (config.chunkSecret === null) return new Uint8Array(digest);
+  const key = crypto.createHmac("sha256", config.chunkSecret).update(digest).digest();
+  const iv = crypto.createHmac("sha256", key).update(config.ivLabel).digest().subarray(0, 16);
+  const cipher = crypto.createCipheriv("aes-256-ctr", key, iv);
+  for (let at = 0; at < plaintext.length; at += config.slice) out.set(cipher.update(plaintext.subarray(at, at + config.slice)), at);
+  cipher.final(); // CTR is a stream mode: nothing is held back
+  const id = crypto.createHash("sha256").update(out.subarray(0, plaintext.length)).digest();
+  const meta = new Uint8Array(96);
   meta.set(key, 0);
-  meta.set(tag, 32);
-  meta.set(id, 48);
+  meta.set(id, 32);
+  meta.set(digest, 64);
   return meta;
 }
 
@@ -149,23 +139,21 @@ function sealWorkerMain(require: NodeJS.Require, seal: typeof sealChunk): void {
 /** The workers' program as source text: no file to find, in dist/ or in the esbuild bundle. */
 const WORKER_SOURCE = `"use strict";\nconst sealChunk = ${String(sealChunk)};\n(${String(sealWorkerMain)})(require, sealChunk);\n`;
 
-/** convergent-crypto.ts's chunk-key sub-secret label and nonce label: the format the workers must match. */
-const CHUNK_KEY_LABEL = "peershare/v1/chunk-key";
-const NONCE_LABEL = "peershare/v1/nonce";
-
 function sealConfig(mode: SealMode): SealConfig {
-  if (mode.public) return { chunkSecret: null, nonceLabel: NONCE_LABEL };
-  if (mode.convergenceSecret.length < 16) throw new RangeError("a convergence secret is at least 16 bytes");
-  return { chunkSecret: new Uint8Array(createHmac("sha256", mode.convergenceSecret).update(CHUNK_KEY_LABEL).digest()), nonceLabel: NONCE_LABEL };
+  const chunkSecret = mode.public ? null : new Uint8Array(chunkKeySecret(mode.convergenceSecret));
+  return { chunkSecret, ivLabel: CHUNK_IV_LABEL, slice: CRYPT_SLICE_BYTES };
 }
 
 /** The SealedChunk of sealChunk's result; `data` holds the stored bytes (ciphertext, or the plaintext when public). */
 function sealedChunk(meta: Uint8Array, data: Buffer, release: () => void): SealedChunk {
   // Own copies of id, key and tag (small: from Node's buffer pool), not views of the reply's buffer.
   const field = (start: number, end: number) => Buffer.from(meta.subarray(start, end));
-  if (meta.length === META_PUBLIC) return { key: null, parts: [data], id: field(0, 32), size: data.length, release };
+  if (meta.length === META_PUBLIC) {
+    const id = field(0, 32);
+    return { key: null, data, id, digest: id, release };
+  }
   if (meta.length !== META_PRIVATE) throw new Error("sealing a chunk gave a malformed result");
-  return { key: field(0, 32), parts: [data, field(32, 48)], id: field(48, 80), size: data.length + 16, release };
+  return { key: field(0, 32), data, id: field(32, 64), digest: field(64, 96), release };
 }
 
 /** Reusable buffers of one size (allocated on demand, kept for reuse); a larger request gets one of its own. */

@@ -3,21 +3,21 @@
 // chunker's window plus the chunks in flight (at most CHUNKS_IN_FLIGHT, each at most the chunker's
 // maximum size, twice for a private chunk: plaintext copy and ciphertext).
 //
-// Work per byte: the main thread reads, chunks (FastCDC) and hashes the whole file; the per-chunk work
-// (convergent key, AES-256-GCM, SHA-256 of the stored bytes for its id) runs on a pool of worker
-// threads (seal-pool.ts) for files of POOL_MIN_BYTES and more. Chunks are sealed and written out of
+// Work per byte: the main thread reads and chunks the file (FastCDC); the per-chunk work (SHA-256 of
+// the plaintext, convergent key, AES-256-CTR, SHA-256 of the stored bytes for its id) runs on a pool
+// of worker threads (seal-pool.ts) for files of POOL_MIN_BYTES and more. The manifest's file digest is
+// made from the chunks' digests (manifest.ts), so no pass over the whole file is left on the main thread. Chunks are sealed and written out of
 // order, but each lands in its own slot of the manifest's chunk list, so the manifest is the same as
 // a sequential share's: same objects, same content ID. Each chunk write still ends in an fsync before
 // its rename (durable-write.ts); batching the fsyncs measured no faster (see README.md).
 
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { defaultChunker, MiB, type Chunker } from "./chunker";
 import type { ContentStore } from "./content-store";
 import { ConvergentKeys, loadOrCreateNodeSecret } from "./convergent-crypto";
 import { sanitizeFileName } from "./file-name";
-import { encodeManifest, MANIFEST_VERSION, type Manifest, type ManifestChunk } from "./manifest";
+import { encodeManifest, fileDigestOfChunkDigests, MANIFEST_VERSION, type Manifest, type ManifestChunk } from "./manifest";
 import { mediaTypeFor } from "./media-type";
 import { withKnownDigest } from "./object-store";
 import { defaultSealWorkers, inThreadSealer, startSealPool, type ChunkSealer, type SealMode } from "./seal-pool";
@@ -59,8 +59,9 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
   const chunker = options.chunker ?? defaultChunker();
   const total = (await fs.promises.stat(filePath)).size; // for progress and the pool choice only: the file may still change
   const workers = options.sealWorkers ?? (total >= POOL_MIN_BYTES ? defaultSealWorkers() : 0);
-  const wholeFile = createHash("sha256");
   const chunks: ManifestChunk[] = [];
+  /** SHA-256 of each chunk's plaintext, in file order (filled in as chunks are sealed). */
+  const digests: Buffer[] = [];
   const tasks = new BoundedTasks(CHUNKS_IN_FLIGHT);
   let bytesWritten = 0;
   let done = 0;
@@ -71,20 +72,19 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
     sealer = workers > 0 ? startPoolOrNull(sealMode, workers, chunker.maxSize) : null;
     sealer ??= inThreadSealer(sealMode, chunker.maxSize);
     // Views into the chunker's window, each handed to the sealer (which copies it, or seals it before
-    // returning) and hashed before the next is asked for.
+    // returning) before the next is asked for.
     for await (const plaintext of chunker.chunkViews(file)) {
-      // The id and key are filled in when the chunk is stored; drain() below waits for all of them.
+      // The id, key and digest are filled in when the chunk is stored; drain() below waits for all of them.
       const chunk: ManifestChunk = { id: Buffer.alloc(0), size: plaintext.length, key: null };
-      chunks.push(chunk);
-      const sealing = sealer.seal(plaintext);
-      wholeFile.update(plaintext);
+      const slot = chunks.push(chunk) - 1;
       await tasks.add(
-        sealing.then(async (sealed) => {
+        sealer.seal(plaintext).then(async (sealed) => {
           try {
-            const result = await store.put(withKnownDigest(sealed.parts, sealed.id), { pin: "own", kind: "chunk" });
+            const result = await store.put(withKnownDigest(sealed.data, sealed.id), { pin: "own", kind: "chunk" });
             chunk.id = result.id;
             chunk.key = sealed.key;
-            if (result.written) bytesWritten += sealed.size;
+            digests[slot] = sealed.digest;
+            if (result.written) bytesWritten += sealed.data.length;
           } finally {
             sealed.release();
           }
@@ -108,7 +108,7 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
     name,
     size: done,
     mediaType: mediaTypeFor(name),
-    sha256: wholeFile.digest(),
+    sha256: fileDigestOfChunkDigests(digests),
     chunks,
   };
   const encoded = encodeManifest(manifest, keys);

@@ -87,8 +87,8 @@ test("hostile manifests are rejected with a clean error", () => {
   assertRejected(encodeManifest(manifest("public", { size: 0, chunks: [{ id: randomBytes(32), size: 0, key: null }] }), null).bytes, null);
 
   const future = Buffer.from(bytes);
-  future[4] = 2;
-  assertRejected(future, null, /unsupported manifest version 2/);
+  future[4] = 3;
+  assertRejected(future, null, /unsupported manifest version 3/);
   assertRejected(Buffer.concat([bytes, Buffer.from([0])]), null, /trailing/);
   assertRejected(Buffer.alloc(9 * 1024 * 1024), null, /exceeds/);
   for (let n = 0; n < bytes.length; n++) assertRejected(bytes.subarray(0, n), null);

@@ -6,7 +6,9 @@ import * as path from "node:path";
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { fixedSizeChunker, KiB, MiB } from "../../node-host/cas/chunker";
-import { ConvergentKeys, seal } from "../../node-host/cas/convergent-crypto";
+import { ConvergentKeys, cryptChunk, seal } from "../../node-host/cas/convergent-crypto";
+import { encodeManifest, fileDigestOfChunkDigests } from "../../node-host/cas/manifest";
+import { formatShareLink } from "../../node-host/cas/share-link";
 import { sha256 } from "../../node-host/cas/object-store";
 import { ContentStore } from "../../node-host/cas/content-store";
 import { CasError } from "../../node-host/cas/errors";
@@ -141,7 +143,8 @@ test("the same convergence secret gives the same ids across stores; a different 
 test("fetch flow: missing chunks, verified chunk bytes, refusal of tampered chunks", async (t) => {
   const dir = tempDir(t);
   const source = await ContentStore.open(path.join(dir, "source"));
-  const shared = await shareFile(source, writeFile(dir, "f.bin", randomBytes(3 * MiB)), { chunker: fixedSizeChunker(MiB) });
+  const original = randomBytes(3 * MiB);
+  const shared = await shareFile(source, writeFile(dir, "f.bin", original), { chunker: fixedSizeChunker(MiB) });
   const target = await ContentStore.open(path.join(dir, "target"));
   const manifestBytes = await source.get(shared.objectIds[0]);
   assert.ok(manifestBytes);
@@ -163,7 +166,28 @@ test("fetch flow: missing chunks, verified chunk bytes, refusal of tampered chun
   assert.deepEqual(await missingChunks(target, manifest), []);
   await assert.rejects(assembleFile(target, manifest, { dir }), isCasError("EEXIST"));
   const out = await assembleFile(target, manifest, { path: path.join(dir, "renamed.bin") });
-  assert.equal(sha(fs.readFileSync(out)), shared.manifest.sha256.toString("hex"));
+  assert.equal(sha(fs.readFileSync(out)), sha(original));
+});
+
+test("a version 1 share (AES-GCM chunks, whole-file SHA-256) still opens and assembles", async (t) => {
+  const dir = tempDir(t);
+  const store = await ContentStore.open(path.join(dir, "store"));
+  const keys = new ConvergentKeys(randomBytes(32));
+  const plaintexts = [randomBytes(1000), randomBytes(777)];
+  const chunks = [];
+  for (const plaintext of plaintexts) {
+    const key = randomBytes(32);
+    const { id } = await store.put(seal(key, plaintext), { kind: "chunk" });
+    chunks.push({ id, size: plaintext.length, key });
+  }
+  const whole = Buffer.concat(plaintexts);
+  const v1 = encodeManifest({ version: 1, mode: "private", name: "old.bin", size: whole.length, mediaType: "application/octet-stream", sha256: createHash("sha256").update(whole).digest(), chunks }, keys);
+  await store.put(v1.bytes, { kind: "manifest" });
+  const manifest = await openManifest(store, formatShareLink(v1.contentId, v1.key));
+  assert.equal(manifest.version, 1);
+  assert.deepEqual(fs.readFileSync(await assembleFile(store, manifest, { dir })), whole);
+  // a version 2 digest of the same chunks is not what version 1 checks
+  await assert.rejects(assembleFile(store, { ...manifest, sha256: fileDigestOfChunkDigests(plaintexts.map(sha256)) }, { path: path.join(dir, "x") }), isCasError("EHASHMISMATCH"));
 });
 
 test("shared objects are pinned as own, so the cache never evicts them", async (t) => {
@@ -244,10 +268,11 @@ test("chunks sealed on worker threads are convergent-crypto's: the same keys, ci
     const store = await ContentStore.open(path.join(dir, `private-${sealWorkers}`));
     const shared = await shareFile(store, file, { convergenceSecret: secret, chunker: fixedSizeChunker(chunkSize), sealWorkers });
     assert.equal(shared.manifest.chunks.length, plaintexts.length);
+    assert.deepEqual(shared.manifest.sha256, fileDigestOfChunkDigests(plaintexts.map(sha256)), "file digest");
     for (const [i, plaintext] of plaintexts.entries()) {
       const chunk = shared.manifest.chunks[i];
-      const key = keys.chunkKey(plaintext);
-      const sealed = seal(key, plaintext);
+      const key = keys.chunkKey(sha256(plaintext));
+      const sealed = cryptChunk(key, plaintext);
       assert.deepEqual(chunk.key, key, `chunk ${i}: key`);
       assert.deepEqual(chunk.id, sha256(sealed), `chunk ${i}: id`);
       assert.deepEqual(await store.get(chunk.id), sealed, `chunk ${i}: stored bytes`);

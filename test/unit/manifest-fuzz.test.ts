@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { ConvergentKeys } from "../../node-host/cas/convergent-crypto";
 import { CasError } from "../../node-host/cas/errors";
 import { isSafeFileName, MAX_NAME_BYTES, sanitizeFileName } from "../../node-host/cas/file-name";
-import { decodeManifest, decodeManifestHeader, encodeManifest, MANIFEST_VERSION, MAX_CHUNK_BYTES, MAX_MANIFEST_BYTES, type EncryptionMode, type Manifest } from "../../node-host/cas/manifest";
+import { decodeManifest, decodeManifestHeader, encodeManifest, fileDigestOfChunkDigests, MANIFEST_VERSION, MAX_CHUNK_BYTES, MAX_MANIFEST_BYTES, type EncryptionMode, type Manifest } from "../../node-host/cas/manifest";
 import { parseShareLink, formatShareLink } from "../../node-host/cas/share-link";
 import { ContentStore } from "../../node-host/cas/content-store";
 import { assembleFile, openChunk, openManifest } from "../../node-host/cas/assemble";
@@ -173,7 +173,7 @@ test("openManifest reads crafted manifests from a real store and refuses them wi
   }
 });
 
-test("wrong hashes: chunks that do not match their id or size, and a whole file that does not match, write nothing", async () => {
+test("wrong hashes: chunks that do not match their id or size, and a file digest that does not match, write nothing", async () => {
   const dir = tmp();
   const out = path.join(dir, "out");
   fs.mkdirSync(out);
@@ -181,7 +181,7 @@ test("wrong hashes: chunks that do not match their id or size, and a whole file 
   try {
     const chunk = Buffer.from("the only chunk of the file");
     const { id } = await store.put(chunk, { kind: "chunk" });
-    const base: Manifest = { version: MANIFEST_VERSION, mode: "public", name: "victim.txt", size: chunk.length, mediaType: "text/plain", sha256: sha256(chunk), chunks: [{ id, size: chunk.length, key: null }] };
+    const base: Manifest = { version: MANIFEST_VERSION, mode: "public", name: "victim.txt", size: chunk.length, mediaType: "text/plain", sha256: fileDigestOfChunkDigests([sha256(chunk)]), chunks: [{ id, size: chunk.length, key: null }] };
     assert.throws(() => openChunk(base.chunks[0], Buffer.from("other bytes")), (err: unknown) => err instanceof CasError && err.code === "EHASHMISMATCH");
     assert.throws(() => openChunk({ ...base.chunks[0], size: chunk.length - 1 }, chunk), (err: unknown) => err instanceof CasError && err.code === "EHASHMISMATCH");
     await assert.rejects(assembleFile(store, { ...base, sha256: Buffer.alloc(32) }, { dir: out }), (err: unknown) => err instanceof CasError && err.code === "EHASHMISMATCH");
