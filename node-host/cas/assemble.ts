@@ -9,7 +9,7 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { Readable } from "node:stream";
 import type { ContentStore } from "./content-store";
-import { cryptChunk, open } from "./convergent-crypto";
+import { cryptChunk, open, TAG_BYTES } from "./convergent-crypto";
 import { renameDurably } from "./durable-write";
 import { CasError } from "./errors";
 import { isSafeFileName } from "./file-name";
@@ -46,30 +46,46 @@ export function openChunk(chunk: ManifestChunk, stored: Buffer, version: Manifes
   return decryptChunk(chunk, stored, version);
 }
 
-/** openChunk for bytes already checked against the chunk's id (the store's reads are). */
-function decryptChunk(chunk: ManifestChunk, stored: Buffer, version: ManifestVersion): Buffer {
-  const plaintext = !chunk.key ? stored : version === 1 ? open(chunk.key, stored) : cryptChunk(chunk.key, stored);
+/** openChunk for bytes already checked against the chunk's id (the store's reads are); `out` as in cryptChunk. */
+function decryptChunk(chunk: ManifestChunk, stored: Buffer, version: ManifestVersion, out?: Buffer): Buffer {
+  const plaintext = !chunk.key ? stored : version === 1 ? open(chunk.key, stored) : cryptChunk(chunk.key, stored, out);
   if (plaintext.length !== chunk.size) {
     throw new CasError("EHASHMISMATCH", `chunk ${chunk.id.toString("hex")} is ${plaintext.length} bytes, the manifest says ${chunk.size}`);
   }
   return plaintext;
 }
 
-/** The plaintext chunk by chunk, reading one chunk ahead; fails if the file digest differs. */
-async function* plaintextChunks(store: ContentStore, manifest: Manifest): AsyncGenerator<Buffer> {
+/** Reusable buffers for plaintextChunks: two to read into (one is read ahead), one to decrypt into. */
+interface ChunkBuffers {
+  read: [Buffer, Buffer];
+  plain: Buffer;
+}
+
+function chunkBuffersFor(manifest: Manifest): ChunkBuffers {
+  // stored bytes of a chunk: its plaintext size, plus the GCM tag of a version 1 private chunk
+  const largest = manifest.chunks.reduce((n, c) => Math.max(n, c.size), 0) + (manifest.version === 1 ? TAG_BYTES : 0);
+  return { read: [Buffer.allocUnsafe(largest), Buffer.allocUnsafe(largest)], plain: Buffer.allocUnsafe(largest) };
+}
+
+/**
+ * The plaintext chunk by chunk, reading one chunk ahead; fails if the file digest differs. With
+ * `buffers`, each chunk yielded is a view of them, valid only until the next one is asked for (the
+ * caller writes it out first); without, each is a buffer of its own.
+ */
+async function* plaintextChunks(store: ContentStore, manifest: Manifest, buffers?: ChunkBuffers): AsyncGenerator<Buffer> {
   const fileDigest = new FileDigest(manifest.version);
-  const load = (chunk: ManifestChunk): Promise<Buffer | null> => {
-    const pending = store.objects.get(chunk.id);
+  const load = (i: number): Promise<Buffer | null> => {
+    const pending = store.objects.get(manifest.chunks[i].id, buffers?.read[i % 2]);
     pending.catch(() => undefined); // a read-ahead abandoned by an early return must not go unhandled
     return pending;
   };
-  let next = manifest.chunks.length > 0 ? load(manifest.chunks[0]) : null;
+  let next = manifest.chunks.length > 0 ? load(0) : null;
   for (let i = 0; i < manifest.chunks.length; i++) {
     const chunk = manifest.chunks[i];
     const stored = await next;
-    next = i + 1 < manifest.chunks.length ? load(manifest.chunks[i + 1]) : null;
+    next = i + 1 < manifest.chunks.length ? load(i + 1) : null;
     if (!stored) throw new CasError("EMISSINGCHUNK", `chunk ${chunk.id.toString("hex")} is missing or corrupt`);
-    const plaintext = decryptChunk(chunk, stored, manifest.version);
+    const plaintext = decryptChunk(chunk, stored, manifest.version, buffers?.plain);
     fileDigest.addChunk(plaintext);
     yield plaintext;
   }
@@ -105,7 +121,7 @@ export async function assembleFile(store: ContentStore, manifest: Manifest, targ
   const fh = await fsp.open(tmp, "wx", 0o644);
   try {
     try {
-      for await (const plaintext of plaintextChunks(store, manifest)) await fh.write(plaintext);
+      for await (const plaintext of plaintextChunks(store, manifest, chunkBuffersFor(manifest))) await fh.write(plaintext);
       await fh.sync();
     } finally {
       await fh.close();

@@ -11,7 +11,7 @@ import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { CasError } from "./errors";
 import { emptyDir, fsyncDir, renameDurably, writeFileSynced, type FileData } from "./durable-write";
-import { readFileHead } from "../util/read-head";
+import { readFileHead, readFileInto } from "../util/read-head";
 
 export type { FileData } from "./durable-write";
 
@@ -136,11 +136,14 @@ export class ObjectStore {
     }
   }
 
-  /** The object's bytes after checking their hash; null when absent or corrupt (then quarantined). */
-  async get(id: Buffer): Promise<Buffer | null> {
+  /**
+   * The object's bytes after checking their hash; null when absent or corrupt (then quarantined).
+   * With `into`, they are read into that buffer when they fit (a view of it is returned).
+   */
+  async get(id: Buffer, into?: Buffer): Promise<Buffer | null> {
     let bytes: Buffer;
     try {
-      bytes = await fsp.readFile(this.pathOf(id));
+      bytes = into ? await readFileInto(this.pathOf(id), into) : await fsp.readFile(this.pathOf(id));
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;

@@ -102,3 +102,22 @@ test("objects can be written as parts and are stored as their concatenation", as
   const { id } = await store.put([a, b]);
   assert.deepEqual(await store.get(id), Buffer.concat([a, b]));
 });
+
+test("get into a reused buffer: a view of it when the object fits, a buffer of its own when not, and still verified", async (t) => {
+  const store = await ObjectStore.open(tempDir(t));
+  const small = randomBytes(1000);
+  const large = randomBytes(5000);
+  const { id: smallId } = await store.put(small);
+  const { id: largeId } = await store.put(large);
+  const into = Buffer.alloc(2000);
+  const got = await store.get(smallId, into);
+  assert.deepEqual(got, small);
+  assert.equal(got?.buffer, into.buffer, "read into the buffer given");
+  const big = await store.get(largeId, into);
+  assert.deepEqual(big, large);
+  assert.notEqual(big?.buffer, into.buffer);
+  const file = store.pathOf(smallId);
+  fs.writeFileSync(file, Buffer.concat([small.subarray(0, 500), Buffer.from("x")]));
+  assert.equal(await store.get(smallId, into), null, "a corrupt object is not returned");
+  assert.equal(fs.existsSync(file), false, "and is quarantined");
+});
