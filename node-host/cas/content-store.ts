@@ -116,17 +116,25 @@ export class ContentStore {
     await this.flush();
   }
 
+  /**
+   * Stores bytes. What is kept (pinned "own" or "replica") is fsynced before it gets its name;
+   * anything else (cache, a fetch in progress) is not: a copy that can be fetched again is not worth
+   * an fsync per chunk, and a torn one is caught by its hash check on read.
+   */
   async put(bytes: FileData, options: PutOptions = {}): Promise<PutResult> {
-    return this.record(await this.objects.put(bytes), bytes, options);
+    return this.record(await this.objects.put(bytes, isKept(options.pin)), bytes, options);
   }
 
   /** Stores bytes fetched under a known id; throws EHASHMISMATCH when they do not hash to it. */
   async putVerified(id: Buffer, bytes: FileData, options: PutOptions = {}): Promise<PutResult> {
-    return this.record(await this.objects.putVerified(id, bytes), bytes, options);
+    return this.record(await this.objects.putVerified(id, bytes, isKept(options.pin)), bytes, options);
   }
 
   private async record(result: PutResult, bytes: FileData, options: PutOptions): Promise<PutResult> {
     const hex = result.id.toString("hex");
+    const before = this.index.entries.get(hex);
+    // kept from now on, but already on disk from an earlier write that may not have been synced
+    if (!result.written && isKept(options.pin) && !(before && [...before.pins].some(isKept))) await this.objects.sync([result.id]);
     const entry = this.index.upsert(hex, byteLength(bytes), options.kind ?? sniffKind(bytes));
     if (options.pin) entry.pins.add(options.pin);
     this.dirty = true;
@@ -161,12 +169,15 @@ export class ContentStore {
   }
 
   async pin(ids: Buffer[], reason: PinReason): Promise<void> {
+    const toSync: Buffer[] = [];
     for (const id of ids) {
       // an object on disk that a put still in progress has not recorded yet is recorded here, so
       // the pin is not lost (the put's own record keeps the entry and its pins)
       const entry = this.index.entries.get(id.toString("hex")) ?? (await this.recordFromDisk(id));
+      if (entry && isKept(reason) && ![...entry.pins].some(isKept)) toSync.push(id); // cache until now: maybe never synced
       entry?.pins.add(reason);
     }
+    await this.objects.sync(toSync);
     this.dirty = true;
     await this.flush();
   }
@@ -306,4 +317,9 @@ function sniffKind(data: FileData): ObjectKind {
   } catch {
     return "chunk";
   }
+}
+
+/** Pins that keep a copy for good (as opposed to cache and a fetch in progress): such objects are fsynced. */
+function isKept(pin: PinReason | undefined): boolean {
+  return pin === "own" || pin === "replica";
 }

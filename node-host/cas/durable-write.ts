@@ -11,20 +11,22 @@ import { randomBytes } from "node:crypto";
 export type FileData = Uint8Array | readonly Uint8Array[];
 
 export async function writeFileDurably(tmpDir: string, target: string, data: FileData, mode = 0o644): Promise<void> {
-  await writeFileSynced(tmpDir, target, data, mode);
+  await writeFileAtomically(tmpDir, target, data, { mode, sync: true });
   await fsyncDir(path.dirname(target));
 }
 
 /**
- * Like writeFileDurably but leaves the directory fsync to the caller, who can batch it: the target
- * is still never torn (its data is synced before the rename), but a power cut may forget the rename.
+ * Temp file + rename, leaving the directory fsync to the caller, who can batch it. With `sync` the
+ * data is fsynced before the rename, so the target is never torn (a power cut may still forget the
+ * rename); without, a kill leaves the complete file or none, but a power cut soon after may leave it
+ * torn: only for data that is checked when read (objects are, against their hash).
  */
-export async function writeFileSynced(tmpDir: string, target: string, data: FileData, mode = 0o644): Promise<void> {
+export async function writeFileAtomically(tmpDir: string, target: string, data: FileData, options: { mode?: number; sync: boolean }): Promise<void> {
   const tmp = path.join(tmpDir, `${randomBytes(8).toString("hex")}.tmp`);
-  const fh = await fsp.open(tmp, "wx", mode);
+  const fh = await fsp.open(tmp, "wx", options.mode ?? 0o644);
   try {
     for (const part of data instanceof Uint8Array ? [data] : data) await fh.writeFile(part); // each appends
-    await fh.sync();
+    if (options.sync) await fh.sync();
   } catch (err) {
     await fh.close();
     await fsp.rm(tmp, { force: true });
@@ -48,6 +50,23 @@ export async function renameDurably(from: string, to: string): Promise<void> {
     throw err;
   }
   await fsyncDir(path.dirname(to));
+}
+
+/** fsyncs a file that exists; false when it does not. */
+export async function fsyncFile(file: string): Promise<boolean> {
+  let fh;
+  try {
+    fh = await fsp.open(file, "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw err;
+  }
+  try {
+    await fh.sync();
+    return true;
+  } finally {
+    await fh.close();
+  }
 }
 
 export async function fsyncDir(dir: string): Promise<void> {

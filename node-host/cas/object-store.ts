@@ -1,8 +1,9 @@
 // Objects on disk, named by the SHA-256 of their stored bytes: DIR/objects/ab/cdef... (fan-out by the
-// first byte keeps directories small). Every write is durable and atomic (see durable-write.ts), so a
-// name under objects/ is always the hash of that file's complete content; every read re-hashes, and a
-// file that no longer matches its name (bit rot, truncation, tampering) is moved to DIR/quarantine/
-// and never served. Directory entries are fsynced in batches by syncDirs() (one fsync per touched
+// first byte keeps directories small). Every write is atomic (see durable-write.ts), so a name under
+// objects/ is the hash of that file's complete content, and durable (fsynced before its rename) unless
+// the caller says the copy can be had again; every read re-hashes, and a file that no longer matches
+// its name (bit rot, truncation, tampering, a power cut after a non-durable write) is moved to
+// DIR/quarantine/ and never served. Directory entries are fsynced in batches by syncDirs() (one fsync per touched
 // fan-out directory instead of one per object, which halved write throughput): a power cut can lose
 // an object written since the last sync, never corrupt one.
 
@@ -10,7 +11,7 @@ import { createHash } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { CasError } from "./errors";
-import { emptyDir, fsyncDir, renameDurably, writeFileSynced, type FileData } from "./durable-write";
+import { emptyDir, fsyncDir, fsyncFile, renameDurably, writeFileAtomically, type FileData } from "./durable-write";
 import { readFileHead, readFileInto } from "../util/read-head";
 
 export type { FileData } from "./durable-write";
@@ -84,31 +85,42 @@ export class ObjectStore {
     return path.join(this.objectsDir, hex.slice(0, 2), hex.slice(2));
   }
 
-  /** Stores bytes (whole, or as parts stored one after the other) under their hash. */
-  async put(bytes: FileData): Promise<PutResult> {
-    return this.write(knownDigests.get(bytes) ?? sha256(bytes), bytes);
+  /**
+   * Stores bytes (whole, or as parts stored one after the other) under their hash. `durable` (the
+   * default) fsyncs them before they get their name; without, a power cut soon after may leave the
+   * object torn, which its hash check on read catches (for copies that can be had again: cache).
+   */
+  async put(bytes: FileData, durable = true): Promise<PutResult> {
+    return this.write(knownDigests.get(bytes) ?? sha256(bytes), bytes, durable);
   }
 
   /** Stores bytes fetched under a known id; throws EHASHMISMATCH when they are not that object. */
-  async putVerified(id: Buffer, bytes: FileData): Promise<PutResult> {
+  async putVerified(id: Buffer, bytes: FileData, durable = true): Promise<PutResult> {
     checkedHex(id);
     if (!sha256(bytes).equals(id)) {
       throw new CasError("EHASHMISMATCH", `bytes do not hash to object ${id.toString("hex")}`);
     }
-    return this.write(id, bytes);
+    return this.write(id, bytes, durable);
+  }
+
+  /** fsyncs objects already stored (absent ones are skipped), and the directories they are in. */
+  async sync(ids: Buffer[]): Promise<void> {
+    if (ids.length === 0) return;
+    for (const id of ids) if (await fsyncFile(this.pathOf(id))) this.unsyncedDirs.add(path.dirname(this.pathOf(id)));
+    await this.syncDirs();
   }
 
   /** Concurrent puts of one object share a single write; the later ones report written: false. */
-  private write(id: Buffer, bytes: FileData): Promise<PutResult> {
+  private write(id: Buffer, bytes: FileData, durable: boolean): Promise<PutResult> {
     const hex = id.toString("hex");
     const running = this.writesInFlight.get(hex);
     if (running) return running.then(() => ({ id, written: false }));
-    const write = this.writeOnce(id, bytes).finally(() => this.writesInFlight.delete(hex));
+    const write = this.writeOnce(id, bytes, durable).finally(() => this.writesInFlight.delete(hex));
     this.writesInFlight.set(hex, write);
     return write;
   }
 
-  private async writeOnce(id: Buffer, bytes: FileData): Promise<PutResult> {
+  private async writeOnce(id: Buffer, bytes: FileData, durable: boolean): Promise<PutResult> {
     const file = this.pathOf(id);
     const present = await this.size(id);
     // Same name and same size: the same object (a corrupt copy is caught and replaced on read or verify).
@@ -119,7 +131,7 @@ export class ObjectStore {
       await fsp.mkdir(fanOut, { recursive: true });
       this.knownFanOutDirs.add(fanOut);
     }
-    await writeFileSynced(this.tmpDir, file, bytes);
+    await writeFileAtomically(this.tmpDir, file, bytes, { sync: durable });
     this.unsyncedDirs.add(fanOut);
     return { id, written: true };
   }

@@ -118,3 +118,34 @@ test("a pin on an object a put has written but not yet recorded is not lost", as
   await store.unpin([id], "fetching");
   assert.deepEqual(store.pinsOf(id), ["replica"]);
 });
+
+test("kept objects (own, replica) are fsynced; cache is not until a keeping pin arrives", async (t) => {
+  const store = await ContentStore.open(tempDir(t));
+  t.after(() => store.close());
+  // count the fsyncs of files under the store's objects/ and tmp/ (FileHandle.sync is shared by all handles)
+  const handle = await fs.promises.open(__filename, "r");
+  const proto = Object.getPrototypeOf(handle) as { sync: () => Promise<void> };
+  await handle.close();
+  const original = proto.sync;
+  let syncs = 0;
+  proto.sync = function (this: unknown) {
+    syncs++;
+    return original.call(this);
+  };
+  t.after(() => {
+    proto.sync = original;
+  });
+  const syncsDuring = async (work: () => Promise<unknown>) => {
+    const before = syncs;
+    await work();
+    return syncs - before;
+  };
+  const cached = randomBytes(3000);
+  assert.equal(await syncsDuring(() => store.put(cached, { kind: "chunk" })), 0, "cache: no fsync");
+  assert.equal(await syncsDuring(() => store.put(randomBytes(3000), { pin: "fetching", kind: "chunk" })), 0, "a fetch in progress: no fsync");
+  assert.ok((await syncsDuring(() => store.put(randomBytes(3000), { pin: "own", kind: "chunk" }))) >= 1, "own share: fsynced");
+  assert.ok((await syncsDuring(() => store.putVerified(sha256(cached), cached, { pin: "replica", kind: "chunk" }))) >= 1, "a cached copy taken as a replica is fsynced");
+  const other = randomBytes(3000);
+  await store.put(other, { kind: "chunk" });
+  assert.ok((await syncsDuring(() => store.pin([sha256(other)], "replica"))) >= 1, "a cached copy pinned as a replica is fsynced");
+});
