@@ -9,6 +9,7 @@ import { DEFAULT_CDC_PARAMS } from "../../node-host/cas/chunker";
 import { compactFromSdp, decodeSignal, encodeSignal, sdpFromCompact, SignalFormatError } from "../../node-host/transport/webrtc-signal-codec";
 import { MESSAGE_BYTES, toMessages } from "../../node-host/transport/webrtc-link";
 import { makeSelfSignedCert } from "../../node-host/transport/tls-cert";
+import { writeBatches } from "../../node-host/transport/tls-bulk";
 
 const samples: BulkMessage[] = [
   { type: "hello", requestId: 0, publicKey: randomBytes(32), signature: randomBytes(64), memberships: [], revocations: [] },
@@ -90,6 +91,20 @@ test("frames are cut into data-channel messages of at most 64 KiB that rejoin to
   assert.ok(msgs.every((m) => m.length <= MESSAGE_BYTES));
   assert.equal(msgs.length, Math.ceil((200_000 + 9) / MESSAGE_BYTES));
   assert.ok(Buffer.concat(msgs).equals(Buffer.concat(parts)));
+});
+
+test("TLS writes: small parts are merged with the head of an object, whose rest is written uncopied", () => {
+  const body = randomBytes(1 << 20);
+  const object = encodeMessage({ type: "object", requestId: 1, bytes: body });
+  const writes = writeBatches(object);
+  assert.deepEqual(writes.map((w) => w.length), [16 * 1024, 9 + body.length - 16 * 1024]);
+  assert.equal(writes[1].buffer, body.buffer, "the rest of the object is a view, not a copy");
+  const has = encodeMessage({ type: "has", requestId: 2, replication: 0, audience: { kind: "public" }, objectIds: Array.from({ length: 4096 }, () => randomBytes(32)) });
+  assert.equal(writeBatches(has).length, Math.ceil(has.reduce((n, p) => n + p.length, 0) / (16 * 1024)), "thousands of ids go out in 16 KiB writes");
+  for (const m of [...samples, { type: "object", requestId: 3, bytes: randomBytes(16 * 1024 - 9) } as BulkMessage]) {
+    const parts = encodeMessage(m);
+    assert.ok(Buffer.concat(writeBatches(parts)).equals(Buffer.concat(parts)), m.type);
+  }
 });
 
 const SDP = [
