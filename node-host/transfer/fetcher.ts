@@ -3,6 +3,8 @@
 // simply takes fewer chunks); every chunk is verified against its hash before it is stored; a
 // holder that sends bad bytes is dropped and its chunk fetched elsewhere. Chunks already in the
 // store are never fetched again, so a fetch cut short by a crash resumes where it stopped.
+// Storing a chunk (hash, write, fsync) takes longer than receiving one, so it runs beside the
+// request loops: they go on fetching while up to STORE_AHEAD received chunks wait to be stored.
 
 import { ContentStore, Manifest, CasError, openManifest, missingChunks, parseShareLink, type PutOptions } from "../cas";
 import { BulkClient, BulkPeer, ObjectNotFoundError } from "../transport/bulk";
@@ -71,6 +73,9 @@ export function nothingFetched(what: string, holders: number, refusals: string[]
 }
 
 const hex = (b: Buffer) => b.toString("hex");
+
+/** Received chunks being verified and written at once, all holders together (bounds memory too). */
+const STORE_AHEAD = 8;
 
 /**
  * Stores object `id` from the first of `peers` that sends bytes hashing to it (putVerified checks).
@@ -176,6 +181,38 @@ export async function fetchContent(p: FetchParams): Promise<FetchResult> {
   };
   report();
 
+  /** Why a holder could not give chunk `id`: it lacks it, refused, failed, or sent bad bytes. */
+  const failed = (h: HolderState, id: Buffer, err: unknown) => {
+    queue.push(id);
+    if (p.signal?.aborted) return;
+    if (err instanceof ObjectNotFoundError) h.lacks.add(hex(id));
+    else {
+      if (err instanceof AccessDeniedError && !h.dropped) refusals.push(err.message);
+      drop(h, err instanceof CasError && err.code === "EHASHMISMATCH");
+    }
+  };
+
+  const storing = new Set<Promise<void>>();
+  const storeFreed: (() => void)[] = [];
+  /** Verifies and stores a received chunk in the background; a failure puts it back in the queue. */
+  const store = (h: HolderState, id: Buffer, bytes: Buffer) => {
+    const run: Promise<void> = p.store
+      .putVerified(id, bytes, { pin: "fetching", kind: "chunk" })
+      .then(() => {
+        used.add(hex(h.peer.id));
+        chunksDone++;
+        bytesDone += sizeOf.get(hex(id)) ?? 0;
+        bytesFetched += bytes.length;
+        report();
+      })
+      .catch((err: unknown) => failed(h, id, err))
+      .finally(() => {
+        storing.delete(run);
+        storeFreed.shift()?.();
+      });
+    storing.add(run);
+  };
+
   /** One of a holder's `window` request loops: takes chunks this holder may have until none is left. */
   const worker = async (h: HolderState): Promise<void> => {
     for (;;) {
@@ -183,23 +220,15 @@ export async function fetchContent(p: FetchParams): Promise<FetchResult> {
       const i = queue.findIndex((id) => !h.lacks.has(hex(id)));
       if (i < 0) return;
       const [id] = queue.splice(i, 1);
+      let bytes: Buffer;
       try {
-        const bytes = await p.bulk.getObject(h.peer, id, p.signal);
-        await p.store.putVerified(id, bytes, { pin: "fetching", kind: "chunk" });
-        used.add(hex(h.peer.id));
-        chunksDone++;
-        bytesDone += sizeOf.get(hex(id)) ?? 0;
-        bytesFetched += bytes.length;
-        report();
+        bytes = await p.bulk.getObject(h.peer, id, p.signal);
       } catch (err) {
-        queue.push(id);
-        if (p.signal?.aborted) return;
-        if (err instanceof ObjectNotFoundError) h.lacks.add(hex(id));
-        else {
-          if (err instanceof AccessDeniedError && !h.dropped) refusals.push(err.message);
-          drop(h, err instanceof CasError && err.code === "EHASHMISMATCH");
-        }
+        failed(h, id, err);
+        continue;
       }
+      while (storing.size >= STORE_AHEAD) await new Promise<void>((resolve) => storeFreed.push(resolve));
+      store(h, id, bytes);
     }
   };
 
@@ -211,7 +240,9 @@ export async function fetchContent(p: FetchParams): Promise<FetchResult> {
       throw nothingFetched(`${queue.length} chunk(s) of ${contentId} could not be fetched: no live holder has them${badHolders.length ? ` (${badHolders.length} holder(s) sent corrupt data)` : ""}`, holders.size, refusals);
     }
     await Promise.all(candidates.flatMap((h) => Array.from({ length: window }, () => worker(h))));
+    await Promise.all(storing); // a chunk that fails to store goes back in the queue
   }
+  if (p.signal?.aborted) throw new FetchError("fetch cancelled"); // even if the stores under way completed it
   report();
   await p.store.flush();
   return { manifest, bytesFetched, bytesReused, holdersUsed: used.size, badHolders, durationMs: performance.now() - started };
