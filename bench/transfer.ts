@@ -8,7 +8,7 @@
 // through DATA_DIR/config.json and driven with the CLI (`share`, `fetch --json`, `id --json`). Each
 // fetch runs on a fresh node, so nothing is reused from an earlier one. Peak RSS is the node
 // process's VmHWM (/proc/<pid>/status) read right after its step.
-//   node dist/bench/transfer.js [sizeMiB=1024]
+//   node dist/bench/transfer.js [sizeMiB=1024] [tls]     (tls: steps 1 and 2 only)
 // MB/s = 10^6 bytes per second; sizes are MiB.
 
 import { mbPerSecond } from "./stats";
@@ -45,9 +45,12 @@ export interface Row {
 export interface TransferBenchOptions {
   sizeMiB: number;
   log: (line: string) => void;
+  /** Only the share and the TLS fetches (steps 1 and 2). */
+  tlsOnly?: boolean;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const loadAverage = () => os.loadavg().map((x) => x.toFixed(1)).join(" ");
 
 // ---------------------------------------------------------------------------------------------
 // node processes
@@ -331,7 +334,7 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Row[
     const sharer = await addNode("sharer", nodeSettings(0));
 
     // --- 1. share vs hashing the same bytes
-    log(`writing a ${sizeMiB} MiB random file (load average ${os.loadavg().map((x) => x.toFixed(1)).join(" ")})`);
+    log(`writing a ${sizeMiB} MiB random file (load average ${loadAverage()})`);
     const bigFile = path.join(files, "big.bin");
     const bigSha = await makeRandomFile(bigFile, sizeMiB);
     const bigBytes = sizeMiB * MiB;
@@ -365,6 +368,10 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Row[
     const threeMBps = mbPerSecond(bigBytes, three.done.durationMs);
     rows.push({ what: `fetch TLS, ${three.done.holdersUsed} holders / raw TCP`, mbps: threeMBps, baselineMBps: tcpMBps, ratio: threeMBps / tcpMBps, target: 0.3, peakRssMiB: three.rssMiB });
     for (const n of [h1, h2, f3]) await removeNode(n);
+    if (opts.tlsOnly) {
+      log(`done (load average ${loadAverage()})`);
+      return rows;
+    }
 
     // --- 3. fetch over WebRTC from 1 holder vs one raw data channel
     const rtcFile = path.join(files, "rtc.bin");
@@ -397,7 +404,7 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Row[
     const capThreeMBps = mbPerSecond(capMiB * MiB, capThree.done.durationMs);
     rows.push({ what: `fetch ${capMiB} MiB, cap ${CAP_MBPS} MB/s, ${capOne.done.holdersUsed} holder / cap`, mbps: capOneMBps, baselineMBps: CAP_MBPS, ratio: capOneMBps / CAP_MBPS, target: null, peakRssMiB: capOne.rssMiB });
     rows.push({ what: `fetch ${capMiB} MiB, cap ${CAP_MBPS} MB/s, ${capThree.done.holdersUsed} holders / 1 holder`, mbps: capThreeMBps, baselineMBps: capOneMBps, ratio: capThreeMBps / capOneMBps, target: 2.5, peakRssMiB: capThree.rssMiB });
-    log(`done (load average ${os.loadavg().map((x) => x.toFixed(1)).join(" ")})`);
+    log(`done (load average ${loadAverage()})`);
     return rows;
   } finally {
     await killAll();
@@ -437,9 +444,10 @@ export const TRANSFER_NOTES = [
 
 async function main(): Promise<void> {
   const sizeMiB = Number(process.argv[2] ?? 1024);
+  const tlsOnly = process.argv[3] === "tls";
   const log = (line: string) => process.stdout.write(`  ${line}\n`);
   process.stdout.write(`Share and fetch: real peershare node processes on 127.0.0.1, ${sizeMiB} MiB random file, ${os.cpus().length} CPU(s)\n`);
-  const rows = await runTransferBench({ sizeMiB, log });
+  const rows = await runTransferBench({ sizeMiB, log, tlsOnly });
   process.stdout.write(`\n${formatTransferTable(rows)}\n\n${TRANSFER_NOTES.join("\n")}\n`);
 }
 
