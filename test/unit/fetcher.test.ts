@@ -92,6 +92,26 @@ test("a holder that dies mid-fetch is dropped; the fetch completes from the rest
   assert.equal(sha(out), sha(file));
 });
 
+test("requests go on while received chunks are being stored", async () => {
+  const { dir, file, source, shared } = await sharedFixture(12 << 20);
+  const h = { peer: peer(), store: source, served: 0 } as FakeHolder;
+  const store = await ContentStore.open(path.join(dir, "fetcher"));
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const putVerified = store.putVerified.bind(store);
+  store.putVerified = async (id, bytes, options) => {
+    if (options?.kind === "chunk") await gate; // no chunk is stored until the gate opens
+    return putVerified(id, bytes, options);
+  };
+  const fetching = fetchContent({ link: shared.link, store, bulk: fakeBulk([h]), findHolders: async () => [h.peer], window: 1 });
+  for (let i = 0; i < 10_000 && h.served < 4; i++) await new Promise((r) => setImmediate(r));
+  release();
+  assert.ok(h.served >= 4, `the manifest and 3 chunks requested with none stored yet (served ${h.served})`);
+  const r = await fetching;
+  const out = await assembleFile(store, r.manifest, { dir });
+  assert.equal(sha(out), sha(file));
+});
+
 test("an interrupted fetch resumes without fetching what is already on disk", async () => {
   const { dir, file, source, shared } = await sharedFixture(10 << 20);
   const h = { peer: peer(), store: source, served: 0 } as FakeHolder;
