@@ -2,6 +2,7 @@
 // counts, sizes, names and lengths can say anything a hostile holder likes.
 
 import { createHash } from "node:crypto";
+import { MANIFEST_VERSION } from "../../node-host/cas/manifest";
 
 export interface RawManifestFields {
   magic?: Buffer;
@@ -27,7 +28,7 @@ export interface RawManifestFields {
 export function rawPublicManifest(f: RawManifestFields): Buffer {
   const header = Buffer.alloc(10);
   (f.magic ?? Buffer.from("PSHM")).copy(header, 0);
-  header[4] = f.version ?? 1;
+  header[4] = f.version ?? MANIFEST_VERSION;
   header[5] = f.mode ?? 0;
   header.writeUInt32BE((f.count ?? f.ids.length) >>> 0, 6);
   const name = typeof f.name === "string" ? Buffer.from(f.name, "utf8") : f.name;

@@ -22,7 +22,7 @@ import { authenticatedCases, overLimitLine, RawRpc, RpcCase, unauthenticatedCase
 import { MAX_LINE_BYTES } from "../../node-host/rpc/line-stream";
 import { createBulkNode } from "../../node-host/transport/bulk-client";
 import { ConvergentKeys } from "../../node-host/cas/convergent-crypto";
-import { encodeManifest, MANIFEST_VERSION } from "../../node-host/cas/manifest";
+import { encodeManifest, fileDigestOfChunkDigests, MANIFEST_VERSION } from "../../node-host/cas/manifest";
 import { formatShareLink } from "../../node-host/cas/share-link";
 import { craftedManifests, rawPublicManifest, sha256 as sha256Of } from "../fuzz/manifests";
 
@@ -421,7 +421,7 @@ test("a holder serving crafted manifests: `peershare fetch` ends with a clear er
     cases.push({ what: "private, name ../../x", link: formatShareLink(serve(evil.bytes), evil.key), error: /unsafe file name/ });
     // wrong hashes: of the whole file, of a chunk, of the manifest itself
     const fields = { ids: [chunkId], size: BigInt(chunk.length), sizes: [chunk.length], name: "wrong-hash.bin" };
-    cases.push({ what: "whole-file hash wrong", link: serve(rawPublicManifest({ ...fields, sha256: rng.bytes(32) })), error: /does not match the manifest's SHA-256/ });
+    cases.push({ what: "whole-file hash wrong", link: serve(rawPublicManifest({ ...fields, sha256: rng.bytes(32) })), error: /does not match the manifest's file digest/ });
     const liedChunk = rng.bytes(32);
     serve(rng.bytes(777), liedChunk);
     cases.push({ what: "chunk bytes that do not hash to its id", link: serve(rawPublicManifest({ ...fields, ids: [liedChunk], size: 777n, sizes: [777], name: "lied.bin" })), error: /could not be fetched/ });
@@ -430,7 +430,7 @@ test("a holder serving crafted manifests: `peershare fetch` ends with a clear er
     const many = Array.from({ length: 5000 }, () => rng.bytes(32));
     cases.push({ what: "5,000 chunks nobody has", link: serve(rawPublicManifest({ ids: many, size: 5000n * 1000n, sizes: new Array<number>(5000).fill(1000), name: "many.bin", sha256: rng.bytes(32) })), error: /could not be fetched/ });
     // an odd but safe name: fetched, into the output dir and nowhere else
-    cases.push({ what: "safe name ..x", link: serve(rawPublicManifest({ ...fields, sha256: sha256Of(chunk), name: "..x" })), error: null });
+    cases.push({ what: "safe name ..x", link: serve(rawPublicManifest({ ...fields, sha256: fileDigestOfChunkDigests([sha256Of(chunk)]), name: "..x" })), error: null });
     for (const c of cases) await dht.provide(Buffer.from(c.link.replace(/^peershare:\/\//, "").slice(0, 64), "hex"));
 
     const failures: string[] = [];
