@@ -55,39 +55,50 @@ function decryptChunk(chunk: ManifestChunk, stored: Buffer, version: ManifestVer
   return plaintext;
 }
 
-/** Reusable buffers for plaintextChunks: two to read into (one is read ahead), one to decrypt into. */
+/** Chunks read (and hash-checked, on the thread pool) ahead of the one being decrypted and written. */
+const READ_AHEAD = 4;
+
+/** Reusable buffers for plaintextChunks: READ_AHEAD + 1 to read into, one to decrypt into. */
 interface ChunkBuffers {
-  read: [Buffer, Buffer];
+  read: Buffer[];
   plain: Buffer;
 }
 
 function chunkBuffersFor(manifest: Manifest): ChunkBuffers {
   // stored bytes of a chunk: its plaintext size, plus the GCM tag of a version 1 private chunk
   const largest = manifest.chunks.reduce((n, c) => Math.max(n, c.size), 0) + (manifest.version === 1 ? TAG_BYTES : 0);
-  return { read: [Buffer.allocUnsafe(largest), Buffer.allocUnsafe(largest)], plain: Buffer.allocUnsafe(largest) };
+  const read = Array.from({ length: Math.min(READ_AHEAD + 1, manifest.chunks.length) }, () => Buffer.allocUnsafe(largest));
+  return { read, plain: Buffer.allocUnsafe(largest) };
 }
 
 /**
- * The plaintext chunk by chunk, reading one chunk ahead; fails if the file digest differs. With
- * `buffers`, each chunk yielded is a view of them, valid only until the next one is asked for (the
- * caller writes it out first); without, each is a buffer of its own.
+ * The plaintext chunk by chunk, reading READ_AHEAD chunks ahead; fails if the file digest differs.
+ * With `buffers`, each chunk yielded is a view of them, valid only until the next one is asked for
+ * (the caller writes it out first); without, each is a buffer of its own.
  */
 async function* plaintextChunks(store: ContentStore, manifest: Manifest, buffers?: ChunkBuffers): AsyncGenerator<Buffer> {
   const fileDigest = new FileDigest(manifest.version);
-  const load = (i: number): Promise<Buffer | null> => {
-    const pending = store.objects.get(manifest.chunks[i].id, buffers?.read[i % 2]);
+  const { chunks } = manifest;
+  const loads: Promise<Buffer | null>[] = [];
+  const load = (i: number): void => {
+    if (i >= chunks.length) return;
+    // chunk i's buffer was last used by chunk i - READ_AHEAD - 1, which has been written out by now
+    const pending = store.objects.get(chunks[i].id, buffers?.read[i % buffers.read.length]);
     pending.catch(() => undefined); // a read-ahead abandoned by an early return must not go unhandled
-    return pending;
+    loads[i] = pending;
   };
-  let next = manifest.chunks.length > 0 ? load(0) : null;
-  for (let i = 0; i < manifest.chunks.length; i++) {
-    const chunk = manifest.chunks[i];
-    const stored = await next;
-    next = i + 1 < manifest.chunks.length ? load(i + 1) : null;
+  for (let i = 0; i < READ_AHEAD; i++) load(i);
+  for (let i = 0; i < chunks.length; i++) {
+    const chunk = chunks[i];
+    const stored = await loads[i];
+    delete loads[i];
+    load(i + READ_AHEAD);
     if (!stored) throw new CasError("EMISSINGCHUNK", `chunk ${chunk.id.toString("hex")} is missing or corrupt`);
     const plaintext = decryptChunk(chunk, stored, manifest.version, buffers?.plain);
-    fileDigest.addChunk(plaintext);
+    const digested = fileDigest.addChunk(plaintext); // on the thread pool while the caller writes the chunk
+    digested.catch(() => undefined); // awaited below, unless the caller stops early
     yield plaintext;
+    await digested;
   }
   if (!fileDigest.matches(manifest.sha256)) {
     throw new CasError("EHASHMISMATCH", "assembled file does not match the manifest's file digest");

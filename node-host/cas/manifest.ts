@@ -24,7 +24,7 @@ import { ConvergentKeys, KEY_BYTES, open, seal } from "./convergent-crypto";
 import { CasError } from "./errors";
 import { isSafeFileName, MAX_NAME_BYTES } from "./file-name";
 import { isValidMediaType } from "./media-type";
-import { ID_BYTES, sha256 } from "./object-store";
+import { ID_BYTES, sha256, sha256Async } from "./object-store";
 
 /** The version this node writes. */
 export const MANIFEST_VERSION = 2;
@@ -184,16 +184,23 @@ export function fileDigestOfChunkDigests(digests: readonly Buffer[]): Buffer {
 /** Computes a manifest's file digest from the plaintext, chunk by chunk in file order, as its version defines it. */
 export class FileDigest {
   private readonly hash: Hash = createHash("sha256");
+  private readonly chunkDigests: Buffer[] = [];
 
   constructor(private readonly version: ManifestVersion) {}
 
-  addChunk(plaintext: Uint8Array): void {
-    this.hash.update(this.version === 1 ? plaintext : createHash("sha256").update(plaintext).digest());
+  /**
+   * Adds the next chunk. Version 2 hashes it on the thread pool (sha256Async): call this, write the
+   * chunk out, then await the promise before `plaintext` changes and before the next call.
+   */
+  async addChunk(plaintext: Uint8Array): Promise<void> {
+    if (this.version === 1) this.hash.update(plaintext);
+    else this.chunkDigests.push(await sha256Async(plaintext));
   }
 
   /** True when the chunks added make the file digest `expected`. */
   matches(expected: Buffer): boolean {
-    return this.hash.digest().equals(expected);
+    const digest = this.version === 1 ? this.hash.digest() : fileDigestOfChunkDigests(this.chunkDigests);
+    return digest.equals(expected);
   }
 }
 
