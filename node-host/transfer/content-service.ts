@@ -151,8 +151,8 @@ export class ContentService {
   private async run(handle: TransferHandle): Promise<FetchInfo> {
     const { link, out } = handle;
     const contentId = Buffer.from(handle.info.contentId, "hex");
-    try {
-      const result = await fetchContent({
+    const fetchMissing = () =>
+      fetchContent({
         link,
         store: this.store,
         bulk: this.bulk,
@@ -160,7 +160,18 @@ export class ContentService {
         signal: handle.abort.signal,
         onProgress: (p) => this.transfers.update(handle, { name: p.name, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate: p.rate, holders: p.holders, etaMs: p.etaMs }),
       });
-      const written = await this.writeOut(result.manifest, out);
+    try {
+      let result = await fetchMissing();
+      let written: string;
+      try {
+        written = await this.writeOut(result.manifest, out);
+      } catch (err) {
+        // A chunk already on disk failed its hash check (a cached copy is not fsynced, so a power cut
+        // can tear one); it is quarantined by now, so fetching again gets just that chunk.
+        if (!(err instanceof CasError && err.code === "EMISSINGCHUNK")) throw err;
+        result = await fetchMissing();
+        written = await this.writeOut(result.manifest, out);
+      }
       await this.store.unpin(this.objectIds(result.manifest, contentId), "fetching");
       const seconds = result.durationMs / 1000;
       this.transfers.update(

@@ -231,3 +231,19 @@ test("verify names a corrupted object and it is never served", async () => {
   assert.deepEqual(report.corrupt, [sub + path.basename(victim)]);
   assert.equal(fs.existsSync(victim), false, "moved to quarantine");
 });
+
+test("a chunk of a cached copy torn on disk (a power cut after an unsynced write) is fetched again, and the file is right", async () => {
+  const fetcher = await addNode("torn");
+  await new Promise((r) => setTimeout(r, 800));
+  const first = await fetchOk(fetcher, big.share.link, path.join(root, "out-torn-1"));
+  assert.equal(sha(first.path), sha(big.file));
+  // tear one chunk: keep its first half only
+  const objects = path.join(fetcher.dataDir, "store", "objects");
+  const chunkFiles = fs.readdirSync(objects).flatMap((sub) => fs.readdirSync(path.join(objects, sub)).map((name) => path.join(objects, sub, name)));
+  const victim = chunkFiles.find((f) => fs.statSync(f).size > 200_000)!;
+  const size = fs.statSync(victim).size;
+  fs.truncateSync(victim, size >> 1);
+  const second = await fetchOk(fetcher, big.share.link, path.join(root, "out-torn-2"));
+  assert.equal(sha(second.path), sha(big.file));
+  assert.ok(second.bytesFetched >= size && second.bytesFetched < big.share.size / 2, `fetched ${second.bytesFetched} bytes again for a torn chunk of ${size}`);
+});
