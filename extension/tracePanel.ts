@@ -4,7 +4,7 @@
 import * as vscode from "vscode";
 import type { LookupResult, RoutingInfo } from "../node-host/rpc/api-types";
 import { isFromTrace, type FromTrace, type ToTrace } from "../webview-ui/traceProtocol";
-import { webviewPage } from "./webviewHtml";
+import { webviewPage, webviewPanelOptions } from "./webviewHtml";
 
 export const TRACE_PANEL_TYPE = "peershare.lookupTrace";
 export const TRACE_PANEL_TITLE = "peershare Lookup Trace";
@@ -25,7 +25,7 @@ export class TracePanel {
     let p = TracePanel.current;
     if (p) p.panel.reveal(undefined, false);
     else {
-      const panel = vscode.window.createWebviewPanel(TRACE_PANEL_TYPE, TRACE_PANEL_TITLE, vscode.ViewColumn.Active, TracePanel.options(extensionUri));
+      const panel = vscode.window.createWebviewPanel(TRACE_PANEL_TYPE, TRACE_PANEL_TITLE, vscode.ViewColumn.Active, webviewPanelOptions(extensionUri));
       p = TracePanel.current = new TracePanel(panel, extensionUri, host);
     }
     p.send({ type: "trace", result, routing, at: Date.now() });
@@ -34,17 +34,13 @@ export class TracePanel {
 
   /** Re-attaches a panel VS Code restored after a reload. */
   static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, host: TracePanelHost): TracePanel {
-    panel.webview.options = TracePanel.options(extensionUri);
+    panel.webview.options = webviewPanelOptions(extensionUri);
     TracePanel.current?.dispose();
     return (TracePanel.current = new TracePanel(panel, extensionUri, host));
   }
 
   static get instance(): TracePanel | undefined {
     return TracePanel.current;
-  }
-
-  private static options(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
-    return { enableScripts: true, retainContextWhenHidden: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, "out", "webview")] };
   }
 
   private constructor(
@@ -86,7 +82,7 @@ export class TracePanel {
     return webviewPage(webview, extensionUri, "trace", TRACE_PANEL_TITLE, `<h1>Lookup trace</h1>
 <div id="empty">No lookup yet. Run "peershare: Look Up Key" and choose Show Trace.</div>
 <div id="trace" hidden>
-  <section id="head" aria-live="polite">
+  <section id="head" class="banner" aria-live="polite">
     <div class="text">
       <div id="outcome"></div>
       <div id="summary"></div>

@@ -2,7 +2,7 @@
 // resources; it keeps its context when hidden and restores its state after a reload.
 import * as vscode from "vscode";
 import { isFromWebview, type FromWebview, type NodeStatus, type ToWebview, type TransferRow } from "../webview-ui/protocol";
-import { webviewPage } from "./webviewHtml";
+import { webviewPage, webviewPanelOptions } from "./webviewHtml";
 
 export const TRANSFER_PANEL_TYPE = "peershare.transfers";
 
@@ -21,13 +21,13 @@ export class TransferPanel {
       TransferPanel.current.panel.reveal();
       return TransferPanel.current;
     }
-    const panel = vscode.window.createWebviewPanel(TRANSFER_PANEL_TYPE, "peershare Transfers", vscode.ViewColumn.Active, TransferPanel.options(extensionUri));
+    const panel = vscode.window.createWebviewPanel(TRANSFER_PANEL_TYPE, "peershare Transfers", vscode.ViewColumn.Active, webviewPanelOptions(extensionUri));
     return (TransferPanel.current = new TransferPanel(panel, extensionUri, host));
   }
 
   /** Re-attaches a panel VS Code restored after a reload. */
   static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, host: TransferPanelHost): TransferPanel {
-    panel.webview.options = TransferPanel.options(extensionUri);
+    panel.webview.options = webviewPanelOptions(extensionUri);
     TransferPanel.current?.dispose();
     return (TransferPanel.current = new TransferPanel(panel, extensionUri, host));
   }
@@ -39,14 +39,6 @@ export class TransferPanel {
   /** Sends a message to the open panel, if any. */
   static post(message: ToWebview): void {
     void TransferPanel.current?.panel.webview.postMessage(message);
-  }
-
-  private static options(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
-    return {
-      enableScripts: true,
-      retainContextWhenHidden: true,
-      localResourceRoots: [vscode.Uri.joinPath(extensionUri, "out", "webview")],
-    };
   }
 
   private constructor(
@@ -77,7 +69,7 @@ export class TransferPanel {
 
   static html(webview: vscode.Webview, extensionUri: vscode.Uri): string {
     return webviewPage(webview, extensionUri, "main", "peershare Transfers", `<h1>Transfers</h1>
-<section id="status" data-state="starting" aria-live="polite">
+<section id="status" class="banner" data-state="starting" aria-live="polite">
   <div class="text">
     <div id="status-headline">Connecting to the node…</div>
     <div id="status-detail"></div>

@@ -4,6 +4,11 @@
 import * as vscode from "vscode";
 import { randomBytes } from "node:crypto";
 
+/** Options of both panels: scripts on, state kept while hidden, files from out/webview/ only. */
+export function webviewPanelOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+  return { enableScripts: true, retainContextWhenHidden: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, "out", "webview")] };
+}
+
 /** A complete HTML page loading out/webview/<bundle>.js and .css around `body`. */
 export function webviewPage(webview: vscode.Webview, extensionUri: vscode.Uri, bundle: string, title: string, body: string): string {
   const nonce = randomBytes(16).toString("base64");

@@ -2,30 +2,10 @@
 // extension (see protocol.ts). No remote resources; state survives hide/show via setState.
 import { isToWebview, reduce, type FromWebview, type PanelState, type TransferRow } from "./protocol";
 import { rowView, statusText } from "./viewModel";
+import { el, vsCodeApi } from "./dom";
 
-interface VsCodeApi {
-  postMessage(message: FromWebview): void;
-  getState(): PanelState | undefined;
-  setState(state: PanelState): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-
-const vscode = acquireVsCodeApi();
+const vscode = vsCodeApi<FromWebview, PanelState>();
 let state: PanelState = vscode.getState() ?? { transfers: [] };
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  props: { className?: string; text?: string; title?: string; attrs?: Record<string, string> } = {},
-  children: (Node | string)[] = [],
-): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (props.className) e.className = props.className;
-  if (props.text !== undefined) e.textContent = props.text;
-  if (props.title) e.title = props.title;
-  for (const [k, v] of Object.entries(props.attrs ?? {})) e.setAttribute(k, v);
-  for (const c of children) e.append(c);
-  return e;
-}
 
 function renderStatus(): void {
   const box = document.getElementById("status")!;

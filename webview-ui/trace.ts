@@ -5,27 +5,10 @@
 import { isToTrace, reduceTrace, type FromTrace, type TraceState } from "./traceProtocol";
 import { pluralize } from "../extension/format";
 import { heatMap, traceView, type HeatCell, type HopGroup, type HopRow } from "./traceModel";
+import { el, vsCodeApi } from "./dom";
 
-interface VsCodeApi {
-  postMessage(message: FromTrace): void;
-  getState(): TraceState | undefined;
-  setState(state: TraceState): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-
-const vscode = acquireVsCodeApi();
+const vscode = vsCodeApi<FromTrace, TraceState>();
 let state: TraceState = vscode.getState() ?? {};
-
-type Child = Node | string;
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: { className?: string; text?: string; title?: string; attrs?: Record<string, string> } = {}, children: Child[] = []): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  if (props.className) e.className = props.className;
-  if (props.text !== undefined) e.textContent = props.text;
-  if (props.title) e.title = props.title;
-  for (const [k, v] of Object.entries(props.attrs ?? {})) e.setAttribute(k, v);
-  for (const c of children) e.append(c);
-  return e;
-}
 
 function bar(percent: number, className: string): HTMLElement {
   const fill = el("div", { className: "fill" });
