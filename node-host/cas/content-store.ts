@@ -134,7 +134,7 @@ export class ContentStore {
     const hex = result.id.toString("hex");
     const before = this.index.entries.get(hex);
     // kept from now on, but already on disk from an earlier write that may not have been synced
-    if (!result.written && isKept(options.pin) && !(before && [...before.pins].some(isKept))) await this.objects.sync([result.id]);
+    if (!result.written && becomesKept(before, options.pin)) await this.objects.sync([result.id]);
     const entry = this.index.upsert(hex, byteLength(bytes), options.kind ?? sniffKind(bytes));
     if (options.pin) entry.pins.add(options.pin);
     this.dirty = true;
@@ -174,7 +174,7 @@ export class ContentStore {
       // an object on disk that a put still in progress has not recorded yet is recorded here, so
       // the pin is not lost (the put's own record keeps the entry and its pins)
       const entry = this.index.entries.get(id.toString("hex")) ?? (await this.recordFromDisk(id));
-      if (entry && isKept(reason) && ![...entry.pins].some(isKept)) toSync.push(id); // cache until now: maybe never synced
+      if (entry && becomesKept(entry, reason)) toSync.push(id); // cache until now: maybe never synced
       entry?.pins.add(reason);
     }
     await this.objects.sync(toSync);
@@ -322,4 +322,9 @@ function sniffKind(data: FileData): ObjectKind {
 /** Pins that keep a copy for good (as opposed to cache and a fetch in progress): such objects are fsynced. */
 function isKept(pin: PinReason | undefined): boolean {
   return pin === "own" || pin === "replica";
+}
+
+/** Whether `pin` makes an object kept that was not (absent from the index, or cache until now). */
+function becomesKept(entry: IndexEntry | undefined, pin: PinReason | undefined): boolean {
+  return isKept(pin) && !(entry && [...entry.pins].some(isKept));
 }
