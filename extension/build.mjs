@@ -22,7 +22,7 @@ const wanted = new Set(targets.length ? targets : ["extension", "node-host", "we
 for (const t of wanted) if (!all.includes(t)) throw new Error(`unknown target ${t}; one of ${all.join(", ")}`);
 
 /** Packages with native parts: never bundled, shipped as files next to the bundle. */
-const NATIVE = ["node-datachannel"];
+const NATIVE = ["node-datachannel", "@napi-rs/blake-hash"];
 
 const common = {
   bundle: true,
@@ -62,7 +62,10 @@ async function buildNodeHost() {
   });
   const used = new Set();
   for (const input of Object.values(result.metafile.inputs)) {
-    for (const imp of input.imports) if (imp.external && NATIVE.some((n) => imp.path === n || imp.path.startsWith(`${n}/`))) used.add(imp.path.split("/")[0]);
+    for (const imp of input.imports) {
+      const name = NATIVE.find((n) => imp.path === n || imp.path.startsWith(`${n}/`));
+      if (imp.external && name) used.add(name);
+    }
   }
   const modulesDir = path.join(out, "node_modules");
   fs.rmSync(modulesDir, { recursive: true, force: true });

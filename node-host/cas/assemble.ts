@@ -14,7 +14,7 @@ import { renameDurably } from "./durable-write";
 import { CasError } from "./errors";
 import { isSafeFileName } from "./file-name";
 import { decodeManifest, FileDigest, MANIFEST_VERSION, type Manifest, type ManifestChunk, type ManifestVersion } from "./manifest";
-import { sha256 } from "./object-store";
+import { isIdOf } from "./object-hash";
 import { parseShareLink } from "./share-link";
 
 /** Loads and decodes the manifest a link (or bare content ID, for public shares) names. */
@@ -40,7 +40,7 @@ export async function missingChunks(store: ContentStore, manifest: Manifest): Pr
  * the chunk's id, then decrypts them for private shares.
  */
 export function openChunk(chunk: ManifestChunk, stored: Buffer, version: ManifestVersion = MANIFEST_VERSION): Buffer {
-  if (!sha256(stored).equals(chunk.id)) {
+  if (!isIdOf(chunk.id, stored)) {
     throw new CasError("EHASHMISMATCH", `bytes do not hash to chunk ${chunk.id.toString("hex")}`);
   }
   return decryptChunk(chunk, stored, version);
@@ -55,7 +55,7 @@ function decryptChunk(chunk: ManifestChunk, stored: Buffer, version: ManifestVer
   return plaintext;
 }
 
-/** Chunks read (and hash-checked, on the thread pool) ahead of the one being decrypted and written. */
+/** Chunks read (and hash-checked) ahead of the one being decrypted and written. */
 const READ_AHEAD = 4;
 
 /** Reusable buffers for plaintextChunks: READ_AHEAD + 1 to read into, one to decrypt into. */
@@ -95,12 +95,10 @@ async function* plaintextChunks(store: ContentStore, manifest: Manifest, buffers
     load(i + READ_AHEAD);
     if (!stored) throw new CasError("EMISSINGCHUNK", `chunk ${chunk.id.toString("hex")} is missing or corrupt`);
     const plaintext = decryptChunk(chunk, stored, manifest.version, buffers?.plain);
-    const digested = fileDigest.addChunk(plaintext); // on the thread pool while the caller writes the chunk
-    digested.catch(() => undefined); // awaited below, unless the caller stops early
+    fileDigest.addChunk(plaintext);
     yield plaintext;
-    await digested;
   }
-  if (!fileDigest.matches(manifest.sha256)) {
+  if (!fileDigest.matches(manifest.digest)) {
     throw new CasError("EHASHMISMATCH", "assembled file does not match the manifest's file digest");
   }
 }

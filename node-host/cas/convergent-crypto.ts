@@ -1,15 +1,15 @@
 // Convergent encryption for private shares (AES from node:crypto).
 //
-// A chunk's key is HMAC-SHA256 over the SHA-256 digest of its plaintext, keyed by the team's
-// convergence secret: the same chunk shared by two teammates with the same secret encrypts to the
+// A chunk's key is HMAC-SHA256 over the digest of its plaintext (BLAKE3; SHA-256 in version 2),
+// keyed by the team's convergence secret: the same chunk shared by two teammates with the same secret encrypts to the
 // same object (so it deduplicates), while anyone without the secret can neither compute the key nor
 // confirm that a known file is stored. Keying the HMAC with the digest rather than the plaintext costs
 // nothing extra: the digest is also what the manifest's file digest is made of (manifest.ts), so the
 // plaintext is hashed once per share instead of twice.
 //
-// Chunks (manifest version 2) are encrypted with AES-256-CTR and carry no tag: each key encrypts
+// Chunks (manifest versions 2 and 3) are encrypted with AES-256-CTR and carry no tag: each key encrypts
 // exactly one plaintext, the one it was derived from, so the counter block can be derived from the
-// key; and a chunk is authenticated by its object id, a SHA-256 of the ciphertext named in a manifest
+// key; and a chunk is authenticated by its object id, a hash of the ciphertext named in a manifest
 // whose own id is the content ID. A GCM tag would authenticate it a second time, and GHASH cost more
 // than the encryption itself (0.87 against 0.26 s per GiB here). Version 1 chunks were AES-256-GCM
 // (ciphertext || 16-byte tag) keyed by HMAC over the plaintext; they are still read.
@@ -43,7 +43,7 @@ export class ConvergentKeys {
     this.manifestSecret = hmac(convergenceSecret, "peershare/v1/manifest-key");
   }
 
-  /** The key of the chunk whose plaintext has SHA-256 `digest`. */
+  /** The key of the chunk whose plaintext has the digest `digest` (manifest.ts' hashOfVersion). */
   chunkKey(digest: Uint8Array): Buffer {
     return hmac(this.chunkSecret, digest);
   }
@@ -68,7 +68,7 @@ export function chunkKeySecret(convergenceSecret: Uint8Array): Buffer {
 export const CRYPT_SLICE_BYTES = 65536;
 
 /**
- * A version 2 chunk's ciphertext from its plaintext, or the plaintext from its ciphertext (CTR is its
+ * A version 2 or 3 chunk's ciphertext from its plaintext, or the plaintext from its ciphertext (CTR is its
  * own inverse), written into `out` (at least data.length bytes; returned as a view of that length).
  * It goes in 64 KiB slices: one update() over a whole chunk allocates a fresh chunk-sized buffer,
  * whose page faults cost more than the cipher (seal-pool.ts repeats this loop on its workers).

@@ -6,7 +6,8 @@ export { ContentStore, DEFAULT_CACHE_LIMIT_BYTES, type ContentStoreOptions, type
 export { ConvergentKeys, loadOrCreateNodeSecret } from "./convergent-crypto";
 export { CasError, type CasErrorCode } from "./errors";
 export { decodeManifest, decodeManifestHeader, encodeManifest, MAX_MANIFEST_BYTES, type EncryptionMode, type Manifest, type ManifestChunk } from "./manifest";
-export { ObjectStore, isObjectId, sha256, type PutResult } from "./object-store";
+export { ObjectStore, isObjectId, type PutResult } from "./object-store";
+export { isIdOf, objectIdOf, sha256 } from "./object-hash";
 export { formatShareLink, parseShareLink, type ShareLink } from "./share-link";
 export { shareFile, type ShareOptions, type ShareResult } from "./share";
 export { assembleFile, missingChunks, openChunk, openManifest, readContent, type AssembleOptions, type AssembleTarget } from "./assemble";

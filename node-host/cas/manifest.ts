@@ -1,16 +1,18 @@
 // Manifests: what a shared file is made of. Binary and canonical (one encoding per manifest, so the
-// same file shared twice gives the same bytes and therefore the same content ID = SHA-256 of them).
+// same file shared twice gives the same bytes and therefore the same content ID = the hash of them,
+// object-hash.ts).
 //
 //   header, in the clear (and authenticated as AES-GCM additional data when private):
-//     "PSHM" | version u8 = 2 | mode u8 (0 public, 1 private) | chunk count u32 | chunk object ids, 32 bytes each
+//     "PSHM" | version u8 = 3 | mode u8 (0 public, 1 private) | chunk count u32 | chunk object ids, 32 bytes each
 //   body, plaintext when public, sealed with the manifest key (ciphertext || tag) when private:
 //     file size u64 | file digest (32) | name (u16 length, UTF-8) | media type (u16 length, ASCII)
 //     | per chunk: plaintext size u32, and for private shares its 32-byte key
 //
-// The file digest (version 2) is the SHA-256 of the chunks' plaintext SHA-256 digests, concatenated in
-// file order: a share hashes each chunk once, on its workers, for its key and this digest together,
-// instead of hashing the whole file again on one thread. Version 1 (still read) had the SHA-256 of the
-// whole file there, and AES-256-GCM chunks (convergent-crypto.ts).
+// The file digest is the BLAKE3 of the chunks' plaintext BLAKE3 digests, concatenated in file order: a
+// share hashes each chunk once, on its workers, for its key and this digest together, instead of
+// hashing the whole file again on one thread. Older versions, still read: version 2 was the same with
+// SHA-256 (and SHA-256 object ids); version 1 had the SHA-256 of the whole file there, and AES-256-GCM
+// chunks (convergent-crypto.ts).
 //
 // The chunk ids are left in the clear on purpose: a node holding a manifest for others (a replica, a
 // cache) can find and keep the chunks it references without being able to read the file; an id is the
@@ -20,17 +22,19 @@
 
 import { BinaryReader, BinaryWriter } from "../util/binary";
 import { createHash, type Hash } from "node:crypto";
+import type { FileData } from "./durable-write";
+import { objectIdOf, sha256 } from "./object-hash";
 import { ConvergentKeys, KEY_BYTES, open, seal } from "./convergent-crypto";
 import { CasError } from "./errors";
 import { isSafeFileName, MAX_NAME_BYTES } from "./file-name";
 import { isValidMediaType } from "./media-type";
-import { ID_BYTES, sha256, sha256Async } from "./object-store";
+import { ID_BYTES } from "./object-store";
 
 /** The version this node writes. */
-export const MANIFEST_VERSION = 2;
+export const MANIFEST_VERSION = 3;
 /** The versions this node reads. */
-export type ManifestVersion = 1 | 2;
-const isReadableVersion = (v: number): v is ManifestVersion => v === 1 || v === 2;
+export type ManifestVersion = 1 | 2 | 3;
+const isReadableVersion = (v: number): v is ManifestVersion => v === 1 || v === 2 || v === 3;
 export const MAX_MANIFEST_BYTES = 8 * 1024 * 1024;
 /** Bound on one chunk's plaintext size (the chunkers emit at most 4 MiB). */
 export const MAX_CHUNK_BYTES = 16 * 1024 * 1024;
@@ -42,7 +46,7 @@ const MAX_MEDIA_TYPE_BYTES = 127;
 export type EncryptionMode = "public" | "private";
 
 export interface ManifestChunk {
-  /** The stored object's id (SHA-256 of the bytes on disk: ciphertext for private shares). */
+  /** The stored object's id (hash of the bytes on disk: ciphertext for private shares). */
   id: Buffer;
   /** Plaintext size in bytes. */
   size: number;
@@ -57,15 +61,15 @@ export interface Manifest {
   name: string;
   size: number;
   mediaType: string;
-  /** The file digest: version 2, SHA-256 of the chunks' plaintext digests (see FileDigest); version 1, SHA-256 of the file. */
-  sha256: Buffer;
+  /** The file digest (see FileDigest): the hash of the chunks' plaintext digests; version 1, SHA-256 of the file. */
+  digest: Buffer;
   chunks: ManifestChunk[];
 }
 
 export interface EncodedManifest {
   /** The manifest object's stored bytes. */
   bytes: Buffer;
-  /** The 64-hex content ID: SHA-256 of `bytes`. */
+  /** The 64-hex content ID: the object id of `bytes` (hashOfVersion). */
   contentId: string;
   /** The manifest key a private share link carries; null for public manifests. */
   key: Buffer | null;
@@ -85,7 +89,7 @@ export function encodeManifest(manifest: Manifest, keys: ConvergentKeys | null):
     bytes = Buffer.concat([header, body]);
   }
   if (bytes.length > MAX_MANIFEST_BYTES) throw new RangeError("file has too many chunks for one manifest");
-  return { bytes, key, contentId: sha256(bytes).toString("hex") };
+  return { bytes, key, contentId: hashOfVersion(bytes, manifest.version).toString("hex") };
 }
 
 function encodeHeader(m: Manifest): Buffer {
@@ -97,7 +101,7 @@ function encodeHeader(m: Manifest): Buffer {
 }
 
 function encodeBody(m: Manifest): Buffer {
-  const w = new BinaryWriter().u64(m.size).bytes(m.sha256);
+  const w = new BinaryWriter().u64(m.size).bytes(m.digest);
   w.varBytes(Buffer.from(m.name, "utf8")).varBytes(Buffer.from(m.mediaType, "ascii"));
   for (const c of m.chunks) {
     w.u32(c.size);
@@ -126,7 +130,7 @@ export function decodeManifestHeader(bytes: Buffer): ManifestHeader {
     const r = new BinaryReader(bytes);
     if (!r.bytes(MAGIC.length).equals(MAGIC)) throw bad("not a peershare manifest");
     const version = r.u8();
-    if (!isReadableVersion(version)) throw bad(`unsupported manifest version ${version} (this node reads versions 1 and 2)`);
+    if (!isReadableVersion(version)) throw bad(`unsupported manifest version ${version} (this node reads versions 1 to 3)`);
     const modeByte = r.u8();
     if (modeByte > 1) throw bad(`unknown encryption mode ${modeByte}`);
     const count = r.u32();
@@ -171,14 +175,20 @@ function decodeBody(body: Buffer, header: ManifestHeader): Manifest {
   }
   r.end();
   if (total !== size) throw bad(`chunk sizes add up to ${total}, not the file size ${size}`);
-  return { version: header.version, mode: header.mode, name, size, mediaType, sha256: fileHash, chunks };
+  return { version: header.version, mode: header.mode, name, size, mediaType, digest: fileHash, chunks };
 }
 
-/** A version 2 file digest from the chunks' plaintext digests, in file order. */
-export function fileDigestOfChunkDigests(digests: readonly Buffer[]): Buffer {
-  const hash = createHash("sha256");
-  for (const d of digests) hash.update(d);
-  return hash.digest();
+/**
+ * The hash a manifest version names things with (object ids, the content ID, chunk digests): BLAKE3
+ * from version 3, SHA-256 before.
+ */
+export function hashOfVersion(data: FileData, version: ManifestVersion = MANIFEST_VERSION): Buffer {
+  return version >= 3 ? objectIdOf(data) : sha256(data);
+}
+
+/** A file digest (version 2 or later) from the chunks' plaintext digests, in file order. */
+export function fileDigestOfChunkDigests(digests: readonly Buffer[], version: ManifestVersion = MANIFEST_VERSION): Buffer {
+  return hashOfVersion(digests, version);
 }
 
 /** Computes a manifest's file digest from the plaintext, chunk by chunk in file order, as its version defines it. */
@@ -188,18 +198,15 @@ export class FileDigest {
 
   constructor(private readonly version: ManifestVersion) {}
 
-  /**
-   * Adds the next chunk. Version 2 hashes it on the thread pool (sha256Async): call this, write the
-   * chunk out, then await the promise before `plaintext` changes and before the next call.
-   */
-  async addChunk(plaintext: Uint8Array): Promise<void> {
+  /** Adds the next chunk. */
+  addChunk(plaintext: Uint8Array): void {
     if (this.version === 1) this.hash.update(plaintext);
-    else this.chunkDigests.push(await sha256Async(plaintext));
+    else this.chunkDigests.push(hashOfVersion(plaintext, this.version));
   }
 
   /** True when the chunks added make the file digest `expected`. */
   matches(expected: Buffer): boolean {
-    const digest = this.version === 1 ? this.hash.digest() : fileDigestOfChunkDigests(this.chunkDigests);
+    const digest = this.version === 1 ? this.hash.digest() : fileDigestOfChunkDigests(this.chunkDigests, this.version);
     return digest.equals(expected);
   }
 }

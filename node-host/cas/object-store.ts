@@ -1,4 +1,4 @@
-// Objects on disk, named by the SHA-256 of their stored bytes: DIR/objects/ab/cdef... (fan-out by the
+// Objects on disk, named by the hash of their stored bytes (object-hash.ts): DIR/objects/ab/cdef... (fan-out by the
 // first byte keeps directories small). Every write is atomic (see durable-write.ts), so a name under
 // objects/ is the hash of that file's complete content, and durable (fsynced before its rename) unless
 // the caller says the copy can be had again; every read re-hashes, and a file that no longer matches
@@ -7,10 +7,10 @@
 // fan-out directory instead of one per object, which halved write throughput): a power cut can lose
 // an object written since the last sync, never corrupt one.
 
-import { createHash, webcrypto } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { CasError } from "./errors";
+import { isIdOf, objectIdOf } from "./object-hash";
 import { emptyDir, fsyncDir, fsyncFile, renameDurably, writeFileAtomically, type FileData } from "./durable-write";
 import { readFileHead, readFileInto } from "../util/read-head";
 
@@ -24,33 +24,16 @@ export interface PutResult {
   written: boolean;
 }
 
-export function sha256(data: FileData): Buffer {
-  const hash = createHash("sha256");
-  for (const part of data instanceof Uint8Array ? [data] : data) hash.update(part);
-  return hash.digest();
-}
-
-/**
- * sha256() on libuv's thread pool (WebCrypto's digest), leaving the event loop free: the store's
- * verification of what it reads and receives runs beside decryption, TLS and disk I/O instead of
- * after them (SHA-256 of 1 MiB pieces, 4 at a time: ~2 GB/s on the 2-core machine, against 1.6 GB/s
- * on the main thread alone). `data` must not change until the promise settles.
- */
-export async function sha256Async(data: FileData): Promise<Buffer> {
-  if (!(data instanceof Uint8Array)) return sha256(data);
-  return Buffer.from(await webcrypto.subtle.digest("SHA-256", data));
-}
-
-/** SHA-256 digests computed by the caller, keyed by the data they are of (see withKnownDigest). */
-const knownDigests = new WeakMap<object, Buffer>();
+/** Object ids computed by the caller, keyed by the data they are of (see withKnownId). */
+const knownIds = new WeakMap<object, Buffer>();
 
 /**
  * Tells put() that `data` hashes to `id`, so it does not hash it again: for a caller that computed the
- * SHA-256 itself (a share does, on a worker thread). Trusted, so only for digests this process made;
+ * id itself (a share does, on a worker thread). Trusted, so only for digests this process made;
  * `data` must not change afterwards. Reads re-hash every object regardless.
  */
-export function withKnownDigest<T extends FileData>(data: T, id: Buffer): T {
-  knownDigests.set(data, id);
+export function withKnownId<T extends FileData>(data: T, id: Buffer): T {
+  knownIds.set(data, id);
   return data;
 }
 
@@ -102,13 +85,13 @@ export class ObjectStore {
    * object torn, which its hash check on read catches (for copies that can be had again: cache).
    */
   async put(bytes: FileData, durable = true): Promise<PutResult> {
-    return this.write(knownDigests.get(bytes) ?? sha256(bytes), bytes, durable);
+    return this.write(knownIds.get(bytes) ?? objectIdOf(bytes), bytes, durable);
   }
 
   /** Stores bytes fetched under a known id; throws EHASHMISMATCH when they are not that object. */
   async putVerified(id: Buffer, bytes: FileData, durable = true): Promise<PutResult> {
     checkedHex(id);
-    if (!(await sha256Async(bytes)).equals(id)) {
+    if (!isIdOf(id, bytes)) {
       throw new CasError("EHASHMISMATCH", `bytes do not hash to object ${id.toString("hex")}`);
     }
     return this.write(id, bytes, durable);
@@ -171,7 +154,7 @@ export class ObjectStore {
       if (isNotFound(err)) return null;
       throw err;
     }
-    if ((await sha256Async(bytes)).equals(id)) return bytes;
+    if (isIdOf(id, bytes)) return bytes;
     await this.quarantine(id);
     return null;
   }
@@ -230,7 +213,7 @@ export class ObjectStore {
     const corrupt: Buffer[] = [];
     for await (const id of this.ids()) {
       const bytes = await fsp.readFile(this.pathOf(id)).catch(() => null);
-      if (bytes !== null && !(await sha256Async(bytes)).equals(id)) {
+      if (bytes !== null && !isIdOf(id, bytes)) {
         await this.quarantine(id);
         corrupt.push(id);
       }

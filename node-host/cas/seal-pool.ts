@@ -1,8 +1,8 @@
-// Sealing the chunks of a share: per chunk the SHA-256 of the plaintext (its digest), then for a private
-// share the convergent key (HMAC of the digest), AES-256-CTR and the object id (SHA-256 of the
+// Sealing the chunks of a share: per chunk the BLAKE3 of the plaintext (its digest), then for a private
+// share the convergent key (HMAC of the digest), AES-256-CTR and the object id (BLAKE3 of the
 // ciphertext); for a public share the digest is the id. That is up to three passes over every byte,
-// more than reading and chunking the file, so a large share runs them on a small pool of worker
-// threads while the main thread reads and chunks the file.
+// so a large share runs them on a small pool of worker threads while the main thread reads and
+// chunks the file.
 //
 // Copies: a chunk is copied once, from the chunker's window into one of the pool's reusable buffers,
 // which goes to a worker and back by transfer (no copy), with a second reusable buffer the worker
@@ -11,9 +11,10 @@
 // per MiB of CPU on the 2-core machine, against ~0.8 ms for 64 KiB pieces copied into a reused buffer.
 //
 // Where the workers' code comes from: it is evaluated from the source text of `sealChunk` and
-// `sealWorkerMain` below, which use only node:crypto and node:worker_threads, so there is no worker file
-// to find: it runs the same from dist/ (tsc) and from the esbuild bundle out/node-host.js (checked with
-// esbuild's node-host options, minified and not). `sealChunk` repeats the few lines of
+// `sealWorkerMain` below, which use only node:crypto, node:worker_threads and the BLAKE3 package
+// (loaded by the absolute path the main thread resolved), so there is no worker file to find: it runs
+// the same from dist/ (tsc) and from the esbuild bundle out/node-host.js (checked with esbuild's
+// node-host options, minified and not). `sealChunk` repeats the few lines of
 // convergent-crypto.ts that define a chunk's key, counter block and encryption; the unit tests
 // (cas-share.test.ts) check it against convergent-crypto.ts and the worker path against the in-thread
 // one, byte for byte.
@@ -22,15 +23,16 @@ import * as nodeCrypto from "node:crypto";
 import * as os from "node:os";
 import { Worker } from "node:worker_threads";
 import { chunkKeySecret, CHUNK_IV_LABEL, CRYPT_SLICE_BYTES } from "./convergent-crypto";
+import { BLAKE3_PACKAGE, objectIdOf } from "./object-hash";
 
 export interface SealedChunk {
   /** The chunk's convergent key (private shares); null for public shares. */
   key: Buffer | null;
   /** The object's bytes as stored: the ciphertext (private) or the plaintext (public). */
   data: Buffer;
-  /** SHA-256 of the stored bytes: the object id. */
+  /** BLAKE3 of the stored bytes: the object id. */
   id: Buffer;
-  /** SHA-256 of the plaintext (the id, for a public share). */
+  /** BLAKE3 of the plaintext (the id, for a public share). */
   digest: Buffer;
   /** Hands the buffers back for reuse; call once the data is written (and not used any more). */
   release(): void;
@@ -68,7 +70,12 @@ interface SealConfig {
   ivLabel: string;
   /** Bytes fed to the cipher at a time. */
   slice: number;
+  /** Absolute path of the BLAKE3 package, for the workers' require(). */
+  blake3Module: string;
 }
+
+/** What sealing hashes with: objectIdOf over one buffer. */
+type Blake3 = (data: Uint8Array) => Buffer;
 
 /** Bytes of the small result of sealing a chunk: key (32) | id (32) | digest (32), or id (32) alone when public. */
 const META_PRIVATE = 96;
@@ -80,15 +87,15 @@ const META_PUBLIC = 32;
  * and cryptChunk of convergent-crypto.ts. Self-contained, as its source text also runs on the workers:
  * it uses only its arguments.
  */
-function sealChunk(crypto: typeof import("node:crypto"), config: SealConfig, plaintext: Uint8Array, out: Uint8Array): Uint8Array {
-  const digest = crypto.createHash("sha256").update(plaintext).digest();
+function sealChunk(crypto: typeof import("node:crypto"), blake3: Blake3, config: SealConfig, plaintext: Uint8Array, out: Uint8Array): Uint8Array {
+  const digest = blake3(plaintext);
   if (config.chunkSecret === null) return new Uint8Array(digest);
   const key = crypto.createHmac("sha256", config.chunkSecret).update(digest).digest();
   const iv = crypto.createHmac("sha256", key).update(config.ivLabel).digest().subarray(0, 16);
   const cipher = crypto.createCipheriv("aes-256-ctr", key, iv);
   for (let at = 0; at < plaintext.length; at += config.slice) out.set(cipher.update(plaintext.subarray(at, at + config.slice)), at);
   cipher.final(); // CTR is a stream mode: nothing is held back
-  const id = crypto.createHash("sha256").update(out.subarray(0, plaintext.length)).digest();
+  const id = blake3(out.subarray(0, plaintext.length));
   const meta = new Uint8Array(96);
   meta.set(key, 0);
   meta.set(id, 32);
@@ -123,11 +130,12 @@ function sealWorkerMain(require: NodeJS.Require, seal: typeof sealChunk): void {
   const { parentPort, workerData } = require("node:worker_threads") as typeof import("node:worker_threads");
   const crypto = require("node:crypto") as typeof import("node:crypto");
   const config = workerData as SealConfig;
+  const { blake3 } = require(config.blake3Module) as typeof import("@napi-rs/blake-hash");
   const port = parentPort!;
   port.on("message", (job: Job) => {
     let reply: Reply;
     try {
-      const meta = seal(crypto, config, new Uint8Array(job.input, 0, job.length), new Uint8Array(job.output));
+      const meta = seal(crypto, blake3, config, new Uint8Array(job.input, 0, job.length), new Uint8Array(job.output));
       reply = { seq: job.seq, length: job.length, input: job.input, output: job.output, meta };
     } catch (err) {
       reply = { seq: job.seq, length: job.length, input: job.input, output: job.output, meta: new Uint8Array(0), error: String((err as Error)?.stack ?? err) };
@@ -141,7 +149,7 @@ const WORKER_SOURCE = `"use strict";\nconst sealChunk = ${String(sealChunk)};\n(
 
 function sealConfig(mode: SealMode): SealConfig {
   const chunkSecret = mode.public ? null : new Uint8Array(chunkKeySecret(mode.convergenceSecret));
-  return { chunkSecret, ivLabel: CHUNK_IV_LABEL, slice: CRYPT_SLICE_BYTES };
+  return { chunkSecret, ivLabel: CHUNK_IV_LABEL, slice: CRYPT_SLICE_BYTES, blake3Module: require.resolve(BLAKE3_PACKAGE) };
 }
 
 /** The SealedChunk of sealChunk's result; `data` holds the stored bytes (ciphertext, or the plaintext when public). */
@@ -198,7 +206,7 @@ export function inThreadSealer(mode: SealMode, bufferBytes: number): ChunkSealer
         const buffer = buffers.take(plaintext.length);
         const data = Buffer.from(buffer, 0, plaintext.length);
         if (config.chunkSecret === null) data.set(plaintext);
-        const meta = sealChunk(nodeCrypto, config, plaintext, data);
+        const meta = sealChunk(nodeCrypto, objectIdOf, config, plaintext, data);
         return Promise.resolve(sealedChunk(meta, data, once(() => buffers.give(buffer))));
       } catch (err) {
         return Promise.reject(err);

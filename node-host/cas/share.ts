@@ -3,8 +3,8 @@
 // chunker's window plus the chunks in flight (at most CHUNKS_IN_FLIGHT, each at most the chunker's
 // maximum size, twice for a private chunk: plaintext copy and ciphertext).
 //
-// Work per byte: the main thread reads and chunks the file (FastCDC); the per-chunk work (SHA-256 of
-// the plaintext, convergent key, AES-256-CTR, SHA-256 of the stored bytes for its id) runs on a pool
+// Work per byte: the main thread reads and chunks the file (FastCDC); the per-chunk work (BLAKE3 of
+// the plaintext, convergent key, AES-256-CTR, BLAKE3 of the stored bytes for its id) runs on a pool
 // of worker threads (seal-pool.ts) for files of POOL_MIN_BYTES and more. The manifest's file digest is
 // made from the chunks' digests (manifest.ts), so no pass over the whole file is left on the main thread. Chunks are sealed and written out of
 // order, but each lands in its own slot of the manifest's chunk list, so the manifest is the same as
@@ -19,7 +19,7 @@ import { ConvergentKeys, loadOrCreateNodeSecret } from "./convergent-crypto";
 import { sanitizeFileName } from "./file-name";
 import { encodeManifest, fileDigestOfChunkDigests, MANIFEST_VERSION, type Manifest, type ManifestChunk } from "./manifest";
 import { mediaTypeFor } from "./media-type";
-import { withKnownDigest } from "./object-store";
+import { withKnownId } from "./object-store";
 import { defaultSealWorkers, inThreadSealer, startSealPool, type ChunkSealer, type SealMode } from "./seal-pool";
 import { formatShareLink } from "./share-link";
 
@@ -60,7 +60,7 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
   const total = (await fs.promises.stat(filePath)).size; // for progress and the pool choice only: the file may still change
   const workers = options.sealWorkers ?? (total >= POOL_MIN_BYTES ? defaultSealWorkers() : 0);
   const chunks: ManifestChunk[] = [];
-  /** SHA-256 of each chunk's plaintext, in file order (filled in as chunks are sealed). */
+  /** The digest of each chunk's plaintext, in file order (filled in as chunks are sealed). */
   const digests: Buffer[] = [];
   const tasks = new BoundedTasks(CHUNKS_IN_FLIGHT);
   let bytesWritten = 0;
@@ -80,7 +80,7 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
       await tasks.add(
         sealer.seal(plaintext).then(async (sealed) => {
           try {
-            const result = await store.put(withKnownDigest(sealed.data, sealed.id), { pin: "own", kind: "chunk" });
+            const result = await store.put(withKnownId(sealed.data, sealed.id), { pin: "own", kind: "chunk" });
             chunk.id = result.id;
             chunk.key = sealed.key;
             digests[slot] = sealed.digest;
@@ -108,7 +108,7 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
     name,
     size: done,
     mediaType: mediaTypeFor(name),
-    sha256: fileDigestOfChunkDigests(digests),
+    digest: fileDigestOfChunkDigests(digests),
     chunks,
   };
   const encoded = encodeManifest(manifest, keys);

@@ -2,7 +2,7 @@
 // here, which nodes hold a content and are alive, which live nodes are near it, and copying a
 // content to a peer without sending what the peer already has.
 
-import { ContentStore, decodeManifestHeader, sha256 } from "../cas";
+import { ContentStore, decodeManifestHeader, isIdOf } from "../cas";
 import { Dht } from "../dht/dht";
 import { toHex } from "../dht/id";
 import { BulkPeer } from "../transport/bulk";
@@ -113,7 +113,7 @@ export class Replicator {
   async fetchObject(peer: BulkPeer, id: Buffer): Promise<Buffer | null> {
     if (peer.id.equals(this.self.id)) return null;
     const bytes = await this.bulk.getObject(peer, id).catch(() => null);
-    return bytes && sha256(bytes).equals(id) ? bytes : null;
+    return bytes && isIdOf(id, bytes) ? bytes : null;
   }
 
   /**

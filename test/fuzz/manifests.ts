@@ -1,7 +1,6 @@
 // Crafted manifests (cas/manifest.ts) for the decoder and the fetch path: written byte by byte, so
 // counts, sizes, names and lengths can say anything a hostile holder likes.
 
-import { createHash } from "node:crypto";
 import { MANIFEST_VERSION } from "../../node-host/cas/manifest";
 
 export interface RawManifestFields {
@@ -13,7 +12,8 @@ export interface RawManifestFields {
   ids: Buffer[];
   /** File size as written (u64; may exceed 2^53). */
   size: bigint;
-  sha256?: Buffer;
+  /** The file digest (default: zeros). */
+  digest?: Buffer;
   name: Buffer | string;
   /** Name length as written (default: the name's byte length). */
   nameLength?: number;
@@ -35,7 +35,7 @@ export function rawPublicManifest(f: RawManifestFields): Buffer {
   const media = typeof f.mediaType === "string" || f.mediaType === undefined ? Buffer.from(f.mediaType ?? "application/octet-stream", "latin1") : f.mediaType;
   const fixed = Buffer.alloc(8 + 32);
   fixed.writeBigUInt64BE(BigInt.asUintN(64, f.size), 0);
-  (f.sha256 ?? Buffer.alloc(32)).copy(fixed, 8);
+  (f.digest ?? Buffer.alloc(32)).copy(fixed, 8);
   const nameLength = Buffer.alloc(2);
   nameLength.writeUInt16BE((f.nameLength ?? name.length) & 0xffff, 0);
   const mediaLength = Buffer.alloc(2);
@@ -44,8 +44,6 @@ export function rawPublicManifest(f: RawManifestFields): Buffer {
   f.sizes.forEach((s, i) => sizes.writeUInt32BE(s >>> 0, 4 * i));
   return Buffer.concat([header, ...f.ids, fixed, nameLength, name, mediaLength, media, sizes, f.trailing ?? Buffer.alloc(0)]);
 }
-
-export const sha256 = (b: Buffer) => createHash("sha256").update(b).digest();
 
 /** Names a manifest must never be allowed to carry (each escapes, or could escape, the output directory). */
 export const UNSAFE_NAMES: readonly string[] = [
@@ -92,7 +90,7 @@ export function craftedManifests(chunkId: Buffer, chunkSize: number): CraftedMan
     { what: "name length past the end", bytes: rawPublicManifest({ ...ok, nameLength: 60_000 }), error: /malformed manifest/ },
     { what: "name of invalid UTF-8", bytes: rawPublicManifest({ ...ok, name: Buffer.from([0x66, 0xff, 0xfe]) }), error: /malformed manifest/ },
     { what: "media type with a path", bytes: rawPublicManifest({ ...ok, mediaType: "../../etc/passwd" }), error: /invalid media type/ },
-    { what: "version 3", bytes: rawPublicManifest({ ...ok, version: 3 }), error: /unsupported manifest version/ },
+    { what: "version 4", bytes: rawPublicManifest({ ...ok, version: 4 }), error: /unsupported manifest version/ },
     { what: "version 0", bytes: rawPublicManifest({ ...ok, version: 0 }), error: /unsupported manifest version/ },
     { what: "mode 7", bytes: rawPublicManifest({ ...ok, mode: 7 }), error: /unknown encryption mode/ },
     { what: "trailing bytes", bytes: rawPublicManifest({ ...ok, trailing: Buffer.from("extra") }), error: /trailing bytes/ },

@@ -24,7 +24,8 @@ import { createBulkNode } from "../../node-host/transport/bulk-client";
 import { ConvergentKeys } from "../../node-host/cas/convergent-crypto";
 import { encodeManifest, fileDigestOfChunkDigests, MANIFEST_VERSION } from "../../node-host/cas/manifest";
 import { formatShareLink } from "../../node-host/cas/share-link";
-import { craftedManifests, rawPublicManifest, sha256 as sha256Of } from "../fuzz/manifests";
+import { craftedManifests, rawPublicManifest } from "../fuzz/manifests";
+import { objectIdOf } from "../../node-host/cas/object-hash";
 
 const SEED = fuzzSeed();
 const DATAGRAMS = Number(process.env.FUZZ_DATAGRAMS ?? 100_000);
@@ -401,7 +402,7 @@ test("a holder serving crafted manifests: `peershare fetch` ends with a clear er
   });
   /** Serves `bytes` under their hash (or under `as`, which they then do not hash to). */
   const serve = (bytes: Buffer, as?: Buffer): string => {
-    const id = as ?? sha256Of(bytes);
+    const id = as ?? objectIdOf(bytes);
     served.set(id.toString("hex"), bytes);
     return id.toString("hex");
   };
@@ -417,20 +418,20 @@ test("a holder serving crafted manifests: `peershare fetch` ends with a clear er
     for (const c of craftedManifests(chunkId, chunk.length).filter((c) => wanted.has(c.what))) cases.push({ what: c.what, link: serve(c.bytes), error: c.error });
     // a private manifest whose encrypted name climbs out
     const keys = new ConvergentKeys(rng.bytes(32));
-    const evil = encodeManifest({ version: MANIFEST_VERSION, mode: "private", name: "../../x", size: chunk.length, mediaType: "application/octet-stream", sha256: sha256Of(chunk), chunks: [{ id: chunkId, size: chunk.length, key: rng.bytes(32) }] }, keys);
+    const evil = encodeManifest({ version: MANIFEST_VERSION, mode: "private", name: "../../x", size: chunk.length, mediaType: "application/octet-stream", digest: objectIdOf(chunk), chunks: [{ id: chunkId, size: chunk.length, key: rng.bytes(32) }] }, keys);
     cases.push({ what: "private, name ../../x", link: formatShareLink(serve(evil.bytes), evil.key), error: /unsafe file name/ });
     // wrong hashes: of the whole file, of a chunk, of the manifest itself
     const fields = { ids: [chunkId], size: BigInt(chunk.length), sizes: [chunk.length], name: "wrong-hash.bin" };
-    cases.push({ what: "whole-file hash wrong", link: serve(rawPublicManifest({ ...fields, sha256: rng.bytes(32) })), error: /does not match the manifest's file digest/ });
+    cases.push({ what: "whole-file hash wrong", link: serve(rawPublicManifest({ ...fields, digest: rng.bytes(32) })), error: /does not match the manifest's file digest/ });
     const liedChunk = rng.bytes(32);
     serve(rng.bytes(777), liedChunk);
     cases.push({ what: "chunk bytes that do not hash to its id", link: serve(rawPublicManifest({ ...fields, ids: [liedChunk], size: 777n, sizes: [777], name: "lied.bin" })), error: /could not be fetched/ });
     cases.push({ what: "manifest bytes that do not hash to the content ID", link: serve(rawPublicManifest(fields), rng.bytes(32)), error: /could send its manifest|could not/ });
     // many chunks, none of which the holder has
     const many = Array.from({ length: 5000 }, () => rng.bytes(32));
-    cases.push({ what: "5,000 chunks nobody has", link: serve(rawPublicManifest({ ids: many, size: 5000n * 1000n, sizes: new Array<number>(5000).fill(1000), name: "many.bin", sha256: rng.bytes(32) })), error: /could not be fetched/ });
+    cases.push({ what: "5,000 chunks nobody has", link: serve(rawPublicManifest({ ids: many, size: 5000n * 1000n, sizes: new Array<number>(5000).fill(1000), name: "many.bin", digest: rng.bytes(32) })), error: /could not be fetched/ });
     // an odd but safe name: fetched, into the output dir and nowhere else
-    cases.push({ what: "safe name ..x", link: serve(rawPublicManifest({ ...fields, sha256: fileDigestOfChunkDigests([sha256Of(chunk)]), name: "..x" })), error: null });
+    cases.push({ what: "safe name ..x", link: serve(rawPublicManifest({ ...fields, digest: fileDigestOfChunkDigests([objectIdOf(chunk)]), name: "..x" })), error: null });
     for (const c of cases) await dht.provide(Buffer.from(c.link.replace(/^peershare:\/\//, "").slice(0, 64), "hex"));
 
     const failures: string[] = [];

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { ContentStore } from "../../node-host/cas/content-store";
 import { encodeManifest, MANIFEST_VERSION, type Manifest } from "../../node-host/cas/manifest";
-import { sha256 } from "../../node-host/cas/object-store";
+import { objectIdOf } from "../../node-host/cas/object-hash";
 
 function tempDir(t: TestContext): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peershare-cas-content-"));
@@ -101,7 +101,7 @@ function sampleManifest(chunkIds: Buffer[]): Manifest {
     name: "a.txt",
     size: chunkIds.length,
     mediaType: "text/plain",
-    sha256: sha256(Buffer.alloc(0)),
+    digest: objectIdOf(Buffer.alloc(0)),
     chunks: chunkIds.map((id) => ({ id, size: 1, key: null })),
   };
 }
@@ -144,8 +144,8 @@ test("kept objects (own, replica) are fsynced; cache is not until a keeping pin 
   assert.equal(await syncsDuring(() => store.put(cached, { kind: "chunk" })), 0, "cache: no fsync");
   assert.equal(await syncsDuring(() => store.put(randomBytes(3000), { pin: "fetching", kind: "chunk" })), 0, "a fetch in progress: no fsync");
   assert.ok((await syncsDuring(() => store.put(randomBytes(3000), { pin: "own", kind: "chunk" }))) >= 1, "own share: fsynced");
-  assert.ok((await syncsDuring(() => store.putVerified(sha256(cached), cached, { pin: "replica", kind: "chunk" }))) >= 1, "a cached copy taken as a replica is fsynced");
+  assert.ok((await syncsDuring(() => store.putVerified(objectIdOf(cached), cached, { pin: "replica", kind: "chunk" }))) >= 1, "a cached copy taken as a replica is fsynced");
   const other = randomBytes(3000);
   await store.put(other, { kind: "chunk" });
-  assert.ok((await syncsDuring(() => store.pin([sha256(other)], "replica"))) >= 1, "a cached copy pinned as a replica is fsynced");
+  assert.ok((await syncsDuring(() => store.pin([objectIdOf(other)], "replica"))) >= 1, "a cached copy pinned as a replica is fsynced");
 });

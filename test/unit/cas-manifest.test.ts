@@ -18,7 +18,7 @@ function manifest(mode: EncryptionMode, overrides: Partial<Manifest> = {}): Mani
     name: "report.pdf",
     size: 300,
     mediaType: "application/pdf",
-    sha256: randomBytes(32),
+    digest: randomBytes(32),
     chunks: [100, 200].map((size) => ({ id: randomBytes(32), size, key: mode === "private" ? randomBytes(32) : null })),
     ...overrides,
   };
@@ -87,8 +87,8 @@ test("hostile manifests are rejected with a clean error", () => {
   assertRejected(encodeManifest(manifest("public", { size: 0, chunks: [{ id: randomBytes(32), size: 0, key: null }] }), null).bytes, null);
 
   const future = Buffer.from(bytes);
-  future[4] = 3;
-  assertRejected(future, null, /unsupported manifest version 3/);
+  future[4] = 4;
+  assertRejected(future, null, /unsupported manifest version 4/);
   assertRejected(Buffer.concat([bytes, Buffer.from([0])]), null, /trailing/);
   assertRejected(Buffer.alloc(9 * 1024 * 1024), null, /exceeds/);
   for (let n = 0; n < bytes.length; n++) assertRejected(bytes.subarray(0, n), null);

@@ -5,7 +5,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { CasError } from "../../node-host/cas/errors";
-import { ObjectStore, sha256 } from "../../node-host/cas/object-store";
+import { ObjectStore } from "../../node-host/cas/object-store";
+import { objectIdOf } from "../../node-host/cas/object-hash";
 
 function tempDir(t: TestContext): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peershare-cas-objects-"));
@@ -18,7 +19,7 @@ test("put stores under the SHA-256 fan-out path, get verifies, a second put writ
   const store = await ObjectStore.open(dir);
   const bytes = randomBytes(1000);
   const first = await store.put(bytes);
-  assert.deepEqual(first.id, sha256(bytes));
+  assert.deepEqual(first.id, objectIdOf(bytes));
   assert.equal(first.written, true);
   const hex = first.id.toString("hex");
   assert.equal(store.pathOf(first.id), path.join(dir, "objects", hex.slice(0, 2), hex.slice(2)));
@@ -48,7 +49,7 @@ test("concurrent puts of the same object write it once", async (t) => {
 
 test("putVerified rejects bytes that are not the object asked for", async (t) => {
   const store = await ObjectStore.open(tempDir(t));
-  const id = sha256(Buffer.from("the real object"));
+  const id = objectIdOf(Buffer.from("the real object"));
   await assert.rejects(store.putVerified(id, Buffer.from("something else")), (err: unknown) => err instanceof CasError && err.code === "EHASHMISMATCH");
   assert.equal(await store.has(id), false);
   assert.equal((await store.putVerified(id, Buffer.from("the real object"))).written, true);
@@ -92,7 +93,7 @@ test("temp files a crash left behind are removed at open and never served", asyn
   const ids: Buffer[] = [];
   for await (const id of store.ids()) ids.push(id);
   assert.deepEqual(ids, []);
-  assert.equal(await store.get(sha256(Buffer.from("half-written"))), null);
+  assert.equal(await store.get(objectIdOf(Buffer.from("half-written"))), null);
 });
 
 test("objects can be written as parts and are stored as their concatenation", async (t) => {

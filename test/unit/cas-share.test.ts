@@ -9,7 +9,7 @@ import { fixedSizeChunker, KiB, MiB } from "../../node-host/cas/chunker";
 import { ConvergentKeys, cryptChunk, seal } from "../../node-host/cas/convergent-crypto";
 import { encodeManifest, fileDigestOfChunkDigests } from "../../node-host/cas/manifest";
 import { formatShareLink } from "../../node-host/cas/share-link";
-import { sha256 } from "../../node-host/cas/object-store";
+import { objectIdOf, sha256 } from "../../node-host/cas/object-hash";
 import { ContentStore } from "../../node-host/cas/content-store";
 import { CasError } from "../../node-host/cas/errors";
 import { shareFile, type ShareOptions } from "../../node-host/cas/share";
@@ -177,17 +177,43 @@ test("a version 1 share (AES-GCM chunks, whole-file SHA-256) still opens and ass
   const chunks = [];
   for (const plaintext of plaintexts) {
     const key = randomBytes(32);
-    const { id } = await store.put(seal(key, plaintext), { kind: "chunk" });
+    const sealed = seal(key, plaintext);
+    const id = sha256(sealed);
+    await store.putVerified(id, sealed, { kind: "chunk" });
     chunks.push({ id, size: plaintext.length, key });
   }
   const whole = Buffer.concat(plaintexts);
-  const v1 = encodeManifest({ version: 1, mode: "private", name: "old.bin", size: whole.length, mediaType: "application/octet-stream", sha256: createHash("sha256").update(whole).digest(), chunks }, keys);
-  await store.put(v1.bytes, { kind: "manifest" });
+  const v1 = encodeManifest({ version: 1, mode: "private", name: "old.bin", size: whole.length, mediaType: "application/octet-stream", digest: createHash("sha256").update(whole).digest(), chunks }, keys);
+  await store.putVerified(Buffer.from(v1.contentId, "hex"), v1.bytes, { kind: "manifest" });
   const manifest = await openManifest(store, formatShareLink(v1.contentId, v1.key));
   assert.equal(manifest.version, 1);
   assert.deepEqual(fs.readFileSync(await assembleFile(store, manifest, { dir })), whole);
   // a version 2 digest of the same chunks is not what version 1 checks
-  await assert.rejects(assembleFile(store, { ...manifest, sha256: fileDigestOfChunkDigests(plaintexts.map(sha256)) }, { path: path.join(dir, "x") }), isCasError("EHASHMISMATCH"));
+  await assert.rejects(assembleFile(store, { ...manifest, digest: fileDigestOfChunkDigests(plaintexts.map(sha256), 2) }, { path: path.join(dir, "x") }), isCasError("EHASHMISMATCH"));
+});
+
+test("a version 2 share (SHA-256 object ids and digests) still opens and assembles", async (t) => {
+  const dir = tempDir(t);
+  const store = await ContentStore.open(path.join(dir, "store"));
+  const keys = new ConvergentKeys(randomBytes(32));
+  const plaintexts = [randomBytes(1000), randomBytes(777)];
+  const chunks = [];
+  for (const plaintext of plaintexts) {
+    const key = keys.chunkKey(sha256(plaintext));
+    const sealed = cryptChunk(key, plaintext);
+    const id = sha256(sealed);
+    await store.putVerified(id, sealed, { kind: "chunk" });
+    chunks.push({ id, size: plaintext.length, key });
+  }
+  const digest = fileDigestOfChunkDigests(plaintexts.map(sha256), 2);
+  const v2 = encodeManifest({ version: 2, mode: "private", name: "old.bin", size: 1777, mediaType: "application/octet-stream", digest, chunks }, keys);
+  assert.equal(v2.contentId, sha256(v2.bytes).toString("hex"), "a version 2 content ID is a SHA-256");
+  await store.putVerified(Buffer.from(v2.contentId, "hex"), v2.bytes, { kind: "manifest" });
+  const manifest = await openManifest(store, formatShareLink(v2.contentId, v2.key));
+  assert.equal(manifest.version, 2);
+  assert.deepEqual(fs.readFileSync(await assembleFile(store, manifest, { dir })), Buffer.concat(plaintexts));
+  // a version 3 (BLAKE3) digest of the same chunks is not what version 2 checks
+  await assert.rejects(assembleFile(store, { ...manifest, digest: fileDigestOfChunkDigests(plaintexts.map(objectIdOf), 3) }, { path: path.join(dir, "x") }), isCasError("EHASHMISMATCH"));
 });
 
 test("shared objects are pinned as own, so the cache never evicts them", async (t) => {
@@ -268,19 +294,19 @@ test("chunks sealed on worker threads are convergent-crypto's: the same keys, ci
     const store = await ContentStore.open(path.join(dir, `private-${sealWorkers}`));
     const shared = await shareFile(store, file, { convergenceSecret: secret, chunker: fixedSizeChunker(chunkSize), sealWorkers });
     assert.equal(shared.manifest.chunks.length, plaintexts.length);
-    assert.deepEqual(shared.manifest.sha256, fileDigestOfChunkDigests(plaintexts.map(sha256)), "file digest");
+    assert.deepEqual(shared.manifest.digest, fileDigestOfChunkDigests(plaintexts.map(objectIdOf)), "file digest");
     for (const [i, plaintext] of plaintexts.entries()) {
       const chunk = shared.manifest.chunks[i];
-      const key = keys.chunkKey(sha256(plaintext));
+      const key = keys.chunkKey(objectIdOf(plaintext));
       const sealed = cryptChunk(key, plaintext);
       assert.deepEqual(chunk.key, key, `chunk ${i}: key`);
-      assert.deepEqual(chunk.id, sha256(sealed), `chunk ${i}: id`);
+      assert.deepEqual(chunk.id, objectIdOf(sealed), `chunk ${i}: id`);
       assert.deepEqual(await store.get(chunk.id), sealed, `chunk ${i}: stored bytes`);
     }
     const publicStore = await ContentStore.open(path.join(dir, `public-${sealWorkers}`));
     const publicShare = await shareFile(publicStore, file, { public: true, chunker: fixedSizeChunker(chunkSize), sealWorkers });
     for (const [i, plaintext] of plaintexts.entries()) {
-      assert.deepEqual(publicShare.manifest.chunks[i].id, sha256(plaintext), `public chunk ${i}: id`);
+      assert.deepEqual(publicShare.manifest.chunks[i].id, objectIdOf(plaintext), `public chunk ${i}: id`);
       assert.deepEqual(await publicStore.get(publicShare.manifest.chunks[i].id), plaintext, `public chunk ${i}: stored bytes`);
     }
   }

@@ -14,7 +14,8 @@ import { decodeManifest, decodeManifestHeader, encodeManifest, fileDigestOfChunk
 import { parseShareLink, formatShareLink } from "../../node-host/cas/share-link";
 import { ContentStore } from "../../node-host/cas/content-store";
 import { assembleFile, openChunk, openManifest } from "../../node-host/cas/assemble";
-import { craftedManifests, rawPublicManifest, sha256, UNSAFE_NAMES } from "../fuzz/manifests";
+import { craftedManifests, rawPublicManifest, UNSAFE_NAMES } from "../fuzz/manifests";
+import { objectIdOf } from "../../node-host/cas/object-hash";
 import { mutateMany } from "../fuzz/mutators";
 import { fuzzSeed, Prng } from "../fuzz/prng";
 
@@ -75,7 +76,7 @@ const arbManifest = fc
       name,
       size: sizes.reduce((a, b) => a + b, 0),
       mediaType,
-      sha256: rng.bytes(32),
+      digest: rng.bytes(32),
       chunks: sizes.map((size) => ({ id: rng.bytes(32), size, key: mode === "private" ? rng.bytes(32) : null })),
     };
   });
@@ -115,7 +116,7 @@ test("mutated valid manifests (public and private) are refused cleanly or keep e
 
 test("crafted manifests: path traversal, NUL, huge chunk counts, negative and overflowing sizes, bad lengths", () => {
   const chunk = Buffer.from("one chunk");
-  for (const c of craftedManifests(sha256(chunk), chunk.length)) {
+  for (const c of craftedManifests(objectIdOf(chunk), chunk.length)) {
     const r = decodeOrCasError(c.bytes, null);
     assert.ok(r instanceof CasError, `${c.what}: accepted`);
     assert.match(r.message, c.error, c.what);
@@ -123,7 +124,7 @@ test("crafted manifests: path traversal, NUL, huge chunk counts, negative and ov
   // encodeManifest does not check names: a sharer's forged manifest must still be refused by readers
   for (const name of UNSAFE_NAMES) {
     for (const mode of ["public", "private"] as const) {
-      const m: Manifest = { version: MANIFEST_VERSION, mode, name, size: 9, mediaType: "text/plain", sha256: sha256(chunk), chunks: [{ id: sha256(chunk), size: 9, key: mode === "private" ? Buffer.alloc(32) : null }] };
+      const m: Manifest = { version: MANIFEST_VERSION, mode, name, size: 9, mediaType: "text/plain", digest: objectIdOf(chunk), chunks: [{ id: objectIdOf(chunk), size: 9, key: mode === "private" ? Buffer.alloc(32) : null }] };
       let encoded;
       try {
         encoded = encodeManifest(m, keys);
@@ -157,12 +158,12 @@ test("openManifest reads crafted manifests from a real store and refuses them wi
   const store = await ContentStore.open(tmp());
   try {
     const chunk = Buffer.from("one chunk");
-    for (const c of craftedManifests(sha256(chunk), chunk.length)) {
+    for (const c of craftedManifests(objectIdOf(chunk), chunk.length)) {
       const { id } = await store.put(c.bytes, { kind: "manifest" });
       await assert.rejects(openManifest(store, id.toString("hex")), (err: unknown) => err instanceof CasError && c.error.test(err.message), c.what);
     }
     // a private manifest opened with the wrong key, without one, and through a link with a key that is not one
-    const { bytes, key, contentId } = encodeManifest({ version: MANIFEST_VERSION, mode: "private", name: "p.bin", size: 9, mediaType: "text/plain", sha256: sha256(chunk), chunks: [{ id: sha256(chunk), size: 9, key: Buffer.alloc(32) }] }, keys);
+    const { bytes, key, contentId } = encodeManifest({ version: MANIFEST_VERSION, mode: "private", name: "p.bin", size: 9, mediaType: "text/plain", digest: objectIdOf(chunk), chunks: [{ id: objectIdOf(chunk), size: 9, key: Buffer.alloc(32) }] }, keys);
     await store.put(bytes, { kind: "manifest" });
     await assert.rejects(openManifest(store, formatShareLink(contentId, Buffer.alloc(32, 9))), (err: unknown) => err instanceof CasError && err.code === "EDECRYPT");
     await assert.rejects(openManifest(store, contentId), (err: unknown) => err instanceof CasError && /key/.test(err.message));
@@ -181,10 +182,10 @@ test("wrong hashes: chunks that do not match their id or size, and a file digest
   try {
     const chunk = Buffer.from("the only chunk of the file");
     const { id } = await store.put(chunk, { kind: "chunk" });
-    const base: Manifest = { version: MANIFEST_VERSION, mode: "public", name: "victim.txt", size: chunk.length, mediaType: "text/plain", sha256: fileDigestOfChunkDigests([sha256(chunk)]), chunks: [{ id, size: chunk.length, key: null }] };
+    const base: Manifest = { version: MANIFEST_VERSION, mode: "public", name: "victim.txt", size: chunk.length, mediaType: "text/plain", digest: fileDigestOfChunkDigests([objectIdOf(chunk)]), chunks: [{ id, size: chunk.length, key: null }] };
     assert.throws(() => openChunk(base.chunks[0], Buffer.from("other bytes")), (err: unknown) => err instanceof CasError && err.code === "EHASHMISMATCH");
     assert.throws(() => openChunk({ ...base.chunks[0], size: chunk.length - 1 }, chunk), (err: unknown) => err instanceof CasError && err.code === "EHASHMISMATCH");
-    await assert.rejects(assembleFile(store, { ...base, sha256: Buffer.alloc(32) }, { dir: out }), (err: unknown) => err instanceof CasError && err.code === "EHASHMISMATCH");
+    await assert.rejects(assembleFile(store, { ...base, digest: Buffer.alloc(32) }, { dir: out }), (err: unknown) => err instanceof CasError && err.code === "EHASHMISMATCH");
     await assert.rejects(assembleFile(store, { ...base, chunks: [{ ...base.chunks[0], size: chunk.length + 1 }], size: chunk.length + 1 }, { dir: out }), (err: unknown) => err instanceof CasError);
     await assert.rejects(assembleFile(store, { ...base, name: "../escape.txt" }, { dir: out }), (err: unknown) => err instanceof CasError && err.code === "EBADMANIFEST");
     assert.deepEqual(fs.readdirSync(out), [], "no file and no temp file left behind");
