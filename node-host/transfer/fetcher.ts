@@ -92,7 +92,8 @@ export async function fetchFromFirst(
 ): Promise<boolean> {
   for (const peer of peers) {
     try {
-      await store.putVerified(id, await bulk.getObject(peer, id, signal), options);
+      const bytes = await bulk.getObject(peer, id, signal);
+      await store.putVerified(id, bytes, options).finally(() => bulk.release?.(bytes));
       return true;
     } catch (err) {
       if (signal?.aborted) throw err;
@@ -207,6 +208,7 @@ export async function fetchContent(p: FetchParams): Promise<FetchResult> {
       })
       .catch((err: unknown) => failed(h, id, err))
       .finally(() => {
+        p.bulk.release?.(bytes); // the store is done with them: hashed and written
         storing.delete(run);
         storeFreed.shift()?.();
       });

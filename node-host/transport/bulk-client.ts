@@ -7,13 +7,14 @@
 
 import { Id, toHex } from "../dht/id";
 import { Identity, SignatureVerifier } from "../security/identity";
+import { BufferPool } from "../util/buffer-pool";
 import { LruMap } from "../util/lru";
 import { BulkClient, BulkPath, BulkPeer, ObjectNotFoundError, ObjectSource } from "./bulk";
 import { AccessDeniedError, BulkRemoteError, BulkStats, CredentialExchange, newBulkStats, ObjectSink, PutResult } from "./bulk-api";
 import { BulkContext } from "./bulk-context";
 import { SessionPool } from "./bulk-pool";
-import { Audience, ErrorCodes, MAX_OBJECT_BYTES } from "./bulk-protocol";
-import { BulkSession, DEFAULT_WINDOW, OutgoingRequest, ServeHandler } from "./bulk-session";
+import { Audience, BulkRequest, ErrorCodes, MAX_OBJECT_BYTES } from "./bulk-protocol";
+import { BulkSession, DEFAULT_WINDOW, OutgoingRequest, Reply, ServeHandler } from "./bulk-session";
 import { dialTls, TlsUnavailableError, TlsBulkServer } from "./tls-bulk";
 import { DEFAULT_WEBRTC_OPTIONS, Signaller, WebRtcBulk } from "./webrtc-bulk";
 
@@ -72,10 +73,15 @@ export interface BulkNode {
 }
 
 const WEBRTC_MEMORY_MS = 5 * 60_000;
+/** Objects up to this size are received into pooled buffers; most are chunks of ~1 MiB. */
+const OBJECT_BUFFER_MAX_BYTES = MAX_OBJECT_BYTES;
+/** Most bytes of pooled object buffers kept while unused. */
+const OBJECT_BUFFERS_IDLE_BYTES = 32 * 1024 * 1024;
 
 export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
   const idleMs = opts.idleMs ?? 30_000;
   const stats = newBulkStats();
+  const buffers = new BufferPool(OBJECT_BUFFER_MAX_BYTES, OBJECT_BUFFERS_IDLE_BYTES);
   const timing = { stallMs: opts.stallMs ?? 4000, handshakeMs: opts.handshakeMs ?? 5000 };
   const ctx: BulkContext = {
     identity: opts.identity,
@@ -84,6 +90,7 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
     window: opts.window ?? DEFAULT_WINDOW,
     serve: serveHandler(opts.source, opts.sink),
     credentials: opts.credentials,
+    buffers,
     log: opts.log,
     // Acceptors wait longer before closing an idle connection, so the dialler (which knows when it
     // is done) normally closes first and no request is sent into a connection that is closing.
@@ -147,6 +154,9 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
       }
       return out;
     },
+    release(bytes) {
+      ctx.buffers.give(bytes);
+    },
     async pathTo(peer): Promise<BulkPath> {
       return (await pool.get(peer)).path;
     },
@@ -177,7 +187,7 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
 function serveHandler(source: ObjectSource, sink?: ObjectSink): ServeHandler {
   return async (peer, req) => {
     try {
-      return await serveOne(source, sink, peer, req);
+      return req.type === "get" ? await serveGet(source, peer, req.objectId) : await serveReplication(sink, peer, req);
     } catch (err) {
       if (err instanceof AccessDeniedError) return { type: "error", code: ErrorCodes.forbidden, text: err.message };
       throw err;
@@ -185,13 +195,14 @@ function serveHandler(source: ObjectSource, sink?: ObjectSink): ServeHandler {
   };
 }
 
-async function serveOne(source: ObjectSource, sink: ObjectSink | undefined, peer: Id, req: Parameters<ServeHandler>[1]): ReturnType<ServeHandler> {
-  if (req.type === "get") {
-    const bytes = await source.getObject(peer, req.objectId);
-    if (!bytes) return { type: "not_found" };
-    if (bytes.length > MAX_OBJECT_BYTES) return { type: "error", code: ErrorCodes.tooLarge, text: "object too large to send" };
-    return { type: "object", bytes };
-  }
+async function serveGet(source: ObjectSource, peer: Id, id: Buffer): Promise<Reply> {
+  const bytes = await source.getObject(peer, id);
+  if (!bytes) return { type: "not_found" };
+  if (bytes.length > MAX_OBJECT_BYTES) return { type: "error", code: ErrorCodes.tooLarge, text: "object too large to send" };
+  return { type: "object", bytes };
+}
+
+async function serveReplication(sink: ObjectSink | undefined, peer: Id, req: Exclude<BulkRequest, { type: "get" }>): Promise<Reply> {
   if (!sink || (req.type === "has" && !sink.offer)) return { type: "error", code: ErrorCodes.unsupported, text: "this node does not accept replicas" };
   if (req.type === "has") return { type: "have", bits: packBits(await sink.offer!(peer, req.objectIds, req.replication, req.audience)) };
   const result = await sink.putObject(peer, req.objectId, req.bytes);

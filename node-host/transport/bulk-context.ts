@@ -4,6 +4,7 @@ import { Identity, SignatureVerifier } from "../security/identity";
 import { BulkStats, CredentialExchange } from "./bulk-api";
 import { Role } from "./bulk-handshake";
 import { ServeHandler, SessionTiming } from "./bulk-session";
+import { BufferPool } from "../util/buffer-pool";
 
 export interface BulkContext {
   identity: Identity;
@@ -15,5 +16,7 @@ export interface BulkContext {
   window: number;
   serve: ServeHandler;
   credentials?: CredentialExchange;
+  /** Buffers for the objects this node receives (and sends): see BufferPool. */
+  buffers: BufferPool;
   log?: (msg: string) => void;
 }

@@ -13,6 +13,8 @@ export abstract class ByteLink {
   private early: Buffer[] = [];
   private closeError: Error | null = null;
   closed = false;
+  /** True when a received piece's memory is reused once the data callback returns (it must be copied to be kept). */
+  readonly reusesPieces: boolean = false;
 
   constructor(
     readonly path: BulkPath,
@@ -58,7 +60,7 @@ export abstract class ByteLink {
     if (this.closed) return;
     this.stats.bytesIn += piece.length;
     if (this.onData) this.onData(piece);
-    else this.early.push(piece);
+    else this.early.push(this.reusesPieces ? Buffer.from(piece) : piece);
   }
 
   /** Sends one frame's parts; resolves when more may be sent. Rejects if the transport fails. */

@@ -20,6 +20,8 @@
 // HAS_OBJECTS = replication u8 | audience u8 (0 unstated, 0xff public, else that many 32-byte team
 //               keys follow) | object ids
 
+import type { BufferPool } from "../util/buffer-pool";
+
 export const ID_BYTES = 32;
 /**
  * Largest object: manifests are at most 8 MiB (cas/manifest.ts MAX_MANIFEST_BYTES); chunks are at most
@@ -248,74 +250,120 @@ class PieceReader {
   }
 }
 
+/** OBJECT bodies from this size up are received into a pooled buffer (see FrameDecoder). */
+export const POOLED_BODY_BYTES = 64 * 1024;
+
 /**
  * Reassembles frames from stream pieces. It holds at most one frame (a length above MAX_FRAME_BYTES is
  * refused as soon as its 4 bytes arrive), so a peer cannot make it buffer without bound. After a
  * ProtocolError the decoder is unusable and the connection must be closed.
+ *
+ * The body of a large OBJECT frame is copied, piece by piece as it arrives, into one buffer taken from
+ * `bodies` (a buffer in use whose pages are already mapped, instead of a fresh one whose pages fault in
+ * as the copy fills it); whoever gets the object gives that buffer back once done with the bytes.
+ * Other frames are views of the pieces they arrived in when one piece holds them, copies otherwise;
+ * with `transient` pieces (the caller reuses a piece's memory once push returns) every byte kept
+ * is copied.
  */
 export class FrameDecoder {
+  /** The partial frame's bytes (not yet its whole header, or a frame not received into `body`). */
   private pieces: Buffer[] = [];
   private buffered = 0;
+  /** Length field of the partial frame, once its 4 bytes are in. */
+  private length = -1;
+  /** The OBJECT body being filled, and the request it answers. */
+  private body: Buffer | null = null;
+  private filled = 0;
+  private bodyRequestId = 0;
 
   /** Frames longer than this are refused (raised once the peer's HELLO is accepted). */
-  constructor(public maxFrameBytes = MAX_FRAME_BYTES) {}
+  constructor(
+    public maxFrameBytes = MAX_FRAME_BYTES,
+    private readonly bodies?: BufferPool,
+    private readonly transient = false,
+  ) {}
 
   /** Feeds one piece of the stream; returns the messages it completed. Throws ProtocolError. */
   push(piece: Buffer): BulkMessage[] {
-    if (piece.length > 0) {
-      this.pieces.push(piece);
-      this.buffered += piece.length;
-    }
     const out: BulkMessage[] = [];
-    while (this.buffered >= 4) {
-      const length = this.peekLength();
-      if (length < 5 || length > this.maxFrameBytes) throw new ProtocolError(`frame length ${length} out of range`);
-      if (this.buffered < 4 + length) break;
-      const frame = this.take(4 + length);
-      out.push(decodeBody(frame[4], frame.readUInt32BE(5), frame.subarray(HEADER_BYTES)));
-    }
-    return out;
-  }
-
-  private peekLength(): number {
-    const first = this.pieces[0];
-    if (first.length >= 4) return first.readUInt32BE(0);
-    return this.copyPrefix(4).readUInt32BE(0);
-  }
-
-  private copyPrefix(n: number): Buffer {
-    const out = Buffer.allocUnsafe(n);
-    let off = 0;
-    for (const p of this.pieces) {
-      off += p.copy(out, off, 0, Math.min(p.length, n - off));
-      if (off === n) break;
-    }
-    return out;
-  }
-
-  /** Removes n bytes from the front: a view when they lie in one piece, one copy otherwise. */
-  private take(n: number): Buffer {
-    const first = this.pieces[0];
-    let out: Buffer;
-    if (first.length >= n) {
-      out = first.subarray(0, n);
-      if (first.length === n) this.pieces.shift();
-      else this.pieces[0] = first.subarray(n);
-    } else {
-      out = this.copyPrefix(n);
-      let left = n;
-      while (left > 0) {
-        const p = this.pieces[0];
-        if (p.length <= left) {
-          left -= p.length;
-          this.pieces.shift();
-        } else {
-          this.pieces[0] = p.subarray(left);
-          left = 0;
-        }
+    let rest = piece;
+    while (rest.length > 0) {
+      if (this.body) {
+        rest = this.fillBody(rest, out);
+        continue;
+      }
+      const n = Math.min(rest.length, this.missing());
+      this.keep(rest.subarray(0, n));
+      rest = rest.subarray(n);
+      if (this.length < 0 && this.buffered >= 4) {
+        this.length = this.gather(4).readUInt32BE(0);
+        if (this.length < 5 || this.length > this.maxFrameBytes) throw new ProtocolError(`frame length ${this.length} out of range`);
+      }
+      if (this.buffered === HEADER_BYTES && this.bodies && this.startsPooledBody()) continue;
+      if (this.length >= 0 && this.buffered === 4 + this.length) {
+        const frame = this.gather(this.buffered);
+        this.reset();
+        out.push(decodeBody(frame[4], frame.readUInt32BE(5), frame.subarray(HEADER_BYTES)));
       }
     }
-    this.buffered -= n;
     return out;
+  }
+
+  /** Gives back the buffer of an OBJECT body cut short (the connection closed under it). */
+  dispose(): void {
+    if (this.body) this.bodies?.give(this.body);
+    this.body = null;
+  }
+
+  /** Bytes still missing from what the partial frame needs next: its length, its header, or the rest of it. */
+  private missing(): number {
+    if (this.buffered < 4) return 4 - this.buffered;
+    if (this.buffered < HEADER_BYTES) return HEADER_BYTES - this.buffered;
+    return 4 + this.length - this.buffered;
+  }
+
+  private keep(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.pieces.push(this.transient ? Buffer.from(bytes) : bytes);
+    this.buffered += bytes.length;
+  }
+
+  /** The first n buffered bytes as one buffer: a view when they lie in one piece, one copy otherwise. */
+  private gather(n: number): Buffer {
+    if (this.pieces[0].length >= n) return this.pieces[0].subarray(0, n);
+    const whole = Buffer.concat(this.pieces, this.buffered);
+    this.pieces = [whole];
+    return whole.subarray(0, n);
+  }
+
+  private reset(): void {
+    this.pieces = [];
+    this.buffered = 0;
+    this.length = -1;
+  }
+
+  /** With the header of a large OBJECT frame in, takes the buffer its body will be copied into. */
+  private startsPooledBody(): boolean {
+    const header = this.gather(HEADER_BYTES);
+    const size = this.length - 5;
+    if (header[4] !== FrameTypes.object || size < POOLED_BODY_BYTES) return false;
+    if (size > MAX_OBJECT_BYTES) throw new ProtocolError(`malformed OBJECT frame (${size} bytes)`);
+    this.bodyRequestId = header.readUInt32BE(5);
+    this.body = this.bodies!.take(size);
+    this.filled = 0;
+    this.reset();
+    return true;
+  }
+
+  private fillBody(rest: Buffer, out: BulkMessage[]): Buffer {
+    const body = this.body!;
+    const n = Math.min(rest.length, body.length - this.filled);
+    rest.copy(body, this.filled, 0, n);
+    this.filled += n;
+    if (this.filled === body.length) {
+      this.body = null;
+      out.push({ type: "object", requestId: this.bodyRequestId, bytes: body });
+    }
+    return rest.subarray(n);
   }
 }

@@ -12,6 +12,7 @@ import { Identity, SignatureVerifier } from "../security/identity";
 import { BulkConnectionError, BulkStats, CredentialExchange, PeerIdentityError } from "./bulk-api";
 import { checkHello, makeHello, Role } from "./bulk-handshake";
 import { ByteLink } from "./bulk-link";
+import { BufferPool } from "../util/buffer-pool";
 import { BulkMessage, BulkRequest, BulkResponse, encodeMessage, ErrorCodes, FrameDecoder, isRequest, MAX_FRAME_BYTES, MAX_HELLO_FRAME_BYTES, ProtocolError } from "./bulk-protocol";
 
 /** Most requests an acceptor takes in flight on one connection; more is a protocol error. */
@@ -47,6 +48,8 @@ export interface SessionOptions {
   serve?: ServeHandler;
   /** Team credentials shown in HELLO and learnt from the peer's. */
   credentials?: CredentialExchange;
+  /** Where large received objects are put (see FrameDecoder); the requester gives the buffer back. */
+  buffers?: BufferPool;
 }
 
 interface Pending {
@@ -63,7 +66,7 @@ export class BulkSession {
   peerId: Id | null = null;
   closed = false;
 
-  private readonly decoder = new FrameDecoder(MAX_HELLO_FRAME_BYTES);
+  private readonly decoder: FrameDecoder;
   private readonly pending = new Map<number, Pending>();
   private readonly waiters: { go: () => void; fail: (err: Error) => void }[] = [];
   private readonly closeListeners: ((err?: Error) => void)[] = [];
@@ -81,6 +84,7 @@ export class BulkSession {
   constructor(private readonly o: SessionOptions) {
     this.path = o.link.path;
     this.window = Math.max(1, o.window ?? DEFAULT_WINDOW);
+    this.decoder = new FrameDecoder(MAX_HELLO_FRAME_BYTES, o.buffers, o.link.reusesPieces);
     this.ready = new Promise<Id>((resolve, reject) => (this.settleReady = { resolve, reject }));
     this.ready.catch(() => undefined); // observed through request() or by the dialler
     const t = o.timing;
@@ -142,6 +146,7 @@ export class BulkSession {
     }
     this.pending.clear();
     for (const w of this.waiters.splice(0)) w.fail(failure);
+    this.decoder.dispose();
     this.o.link.close(err);
     for (const l of this.closeListeners.splice(0)) l(err);
   }
@@ -231,6 +236,7 @@ export class BulkSession {
     this.releaseSlot();
     p.detach();
     if (!p.abandoned) p.resolve(m);
+    else if (m.type === "object") this.o.buffers?.give(m.bytes); // nobody will read it
   }
 
   private async serveOne(peer: Id, req: BulkRequest): Promise<void> {

@@ -33,6 +33,11 @@ export interface BulkClient {
    * ObjectNotFoundError, or with an Error naming the peer when the connection fails.
    */
   getObject(peer: BulkPeer, id: Buffer, signal?: AbortSignal): Promise<Buffer>;
+  /**
+   * Optional: hands back the bytes of a fetched object once nothing reads them any more, so their
+   * memory receives a later object. Bytes not given back are garbage-collected as usual.
+   */
+  release?(bytes: Buffer): void;
   /** Which path a connection to this peer uses (connecting if needed). */
   pathTo(peer: BulkPeer): Promise<BulkPath>;
   close(): Promise<void>;

@@ -63,13 +63,43 @@ export function writeBatches(parts: Buffer[]): Buffer[] {
   return out;
 }
 
+/**
+ * What a dialled socket reads into (tls.connect's onread): one buffer for all its received bytes,
+ * instead of a new buffer, and a stream 'data' event, for each TLS record (16 KiB). Bytes that
+ * arrive before the link takes them are copied and kept.
+ */
+class ReceiveBuffer {
+  private sink: ((piece: Buffer) => void) | null = null;
+  private early: Buffer[] = [];
+  readonly onread: net.OnReadOpts = {
+    buffer: Buffer.allocUnsafe(64 * 1024),
+    callback: (n: number, buffer: Uint8Array): boolean => {
+      const piece = Buffer.from(buffer.buffer, buffer.byteOffset, n);
+      if (this.sink) this.sink(piece);
+      else this.early.push(Buffer.from(piece));
+      return true; // go on reading
+    },
+  };
+
+  attach(sink: (piece: Buffer) => void): void {
+    this.sink = sink;
+    for (const piece of this.early.splice(0)) sink(piece);
+  }
+}
+
 class TlsLink extends ByteLink {
+  /** With a ReceiveBuffer, each piece is a view of its buffer, overwritten by the next read. */
+  override readonly reusesPieces: boolean;
+
   constructor(
     private readonly socket: tls.TLSSocket,
     ctx: BulkContext,
+    receiver?: ReceiveBuffer,
   ) {
     super("tls", ctx.stats.tls);
-    socket.on("data", (piece: Buffer) => this.received(piece));
+    this.reusesPieces = receiver !== undefined;
+    if (receiver) receiver.attach((piece) => this.received(piece));
+    else socket.on("data", (piece: Buffer) => this.received(piece));
     socket.on("error", (err) => this.close(err));
     socket.on("close", () => this.close());
   }
@@ -100,10 +130,10 @@ class TlsLink extends ByteLink {
   }
 }
 
-function startSession(ctx: BulkContext, socket: tls.TLSSocket, role: Role, peer: BulkPeer | null): BulkSession {
+function startSession(ctx: BulkContext, socket: tls.TLSSocket, role: Role, peer: BulkPeer | null, receiver?: ReceiveBuffer): BulkSession {
   const label = peer ? `node ${shortId(peer.id)} over TLS at ${peer.host}:${peer.port}` : `TLS peer ${socket.remoteAddress}:${socket.remotePort}`;
   return new BulkSession({
-    link: new TlsLink(socket, ctx),
+    link: new TlsLink(socket, ctx, receiver),
     role,
     identity: ctx.identity,
     binding: socket.exportKeyingMaterial(32, EXPORTER_LABEL, Buffer.alloc(0)),
@@ -115,6 +145,7 @@ function startSession(ctx: BulkContext, socket: tls.TLSSocket, role: Role, peer:
     window: ctx.window,
     serve: role === "acceptor" ? ctx.serve : undefined,
     credentials: ctx.credentials,
+    buffers: ctx.buffers,
   });
 }
 
@@ -164,42 +195,41 @@ export class TlsBulkServer {
 
 /** Connects to the peer's TLS port and proves both identities; the session is ready when this resolves. */
 export async function dialTls(ctx: BulkContext, peer: BulkPeer, tcpConnectTimeoutMs: number): Promise<BulkSession> {
-  const tcp = await connectTcp(peer, tcpConnectTimeoutMs);
-  tcp.setNoDelay(true);
-  const socket = await new Promise<tls.TLSSocket>((resolve, reject) => {
-    const s = tls.connect({ socket: tcp, rejectUnauthorized: false, minVersion: "TLSv1.3", ALPNProtocols: ALPN });
-    const ms = ctx.timing.dialler.handshakeMs;
-    const timer = setTimeout(() => fail(new Error(`no TLS handshake within ${ms} ms`)), ms);
-    const fail = (err: Error) => {
-      clearTimeout(timer);
-      s.destroy();
-      reject(new TlsUnavailableError(`node ${shortId(peer.id)} at ${peer.host}:${peer.port}: ${err.message}`));
-    };
-    s.once("error", fail);
-    s.once("secureConnect", () => {
-      clearTimeout(timer);
-      s.off("error", fail);
-      resolve(s);
-    });
-  });
-  const session = startSession(ctx, socket, "dialler", peer);
+  const receiver = new ReceiveBuffer();
+  const socket = await connectTls(peer, tcpConnectTimeoutMs, ctx.timing.dialler.handshakeMs, receiver);
+  const session = startSession(ctx, socket, "dialler", peer, receiver);
   await session.ready;
   return session;
 }
 
-function connectTcp(peer: BulkPeer, timeoutMs: number): Promise<net.Socket> {
+/**
+ * TCP, then the TLS handshake, each within its own time. tls.connect dials the TCP connection itself
+ * (given a connected socket instead, it would not read into `receiver`).
+ */
+function connectTls(peer: BulkPeer, tcpTimeoutMs: number, handshakeMs: number, receiver: ReceiveBuffer): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ host: peer.host, port: peer.port });
+    // onread is supported by tls.connect (when it dials) but missing from its option types
+    const options: tls.ConnectionOptions & { onread: net.OnReadOpts } = { host: peer.host, port: peer.port, rejectUnauthorized: false, minVersion: "TLSv1.3", ALPNProtocols: ALPN, onread: receiver.onread };
+    const s = tls.connect(options);
+    let tcpConnected = false;
     const fail = (why: string) => {
       clearTimeout(timer);
       s.destroy();
-      reject(new TlsUnavailableError(`node ${shortId(peer.id)}: no TCP connection to ${peer.host}:${peer.port} (${why})`));
+      const where = tcpConnected ? `node ${shortId(peer.id)} at ${peer.host}:${peer.port}: ${why}` : `node ${shortId(peer.id)}: no TCP connection to ${peer.host}:${peer.port} (${why})`;
+      reject(new TlsUnavailableError(where));
     };
-    const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
-    s.once("error", (err) => fail(err.message));
+    const onError = (err: Error) => fail(err.message);
+    let timer = setTimeout(() => fail(`no answer within ${tcpTimeoutMs} ms`), tcpTimeoutMs);
     s.once("connect", () => {
+      tcpConnected = true;
+      s.setNoDelay(true);
       clearTimeout(timer);
-      s.removeAllListeners("error");
+      timer = setTimeout(() => fail(`no TLS handshake within ${handshakeMs} ms`), handshakeMs);
+    });
+    s.once("error", onError);
+    s.once("secureConnect", () => {
+      clearTimeout(timer);
+      s.off("error", onError);
       resolve(s);
     });
   });

@@ -190,6 +190,7 @@ export class WebRtcBulk {
       window: this.ctx.window,
       serve: role === "acceptor" ? this.ctx.serve : undefined,
       credentials: this.ctx.credentials,
+      buffers: this.ctx.buffers,
     });
     this.sessions.add(session);
     session.onClose(() => this.sessions.delete(session));

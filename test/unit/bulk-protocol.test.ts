@@ -10,6 +10,7 @@ import { compactFromSdp, decodeSignal, encodeSignal, sdpFromCompact, SignalForma
 import { MESSAGE_BYTES, toMessages } from "../../node-host/transport/webrtc-link";
 import { makeSelfSignedCert } from "../../node-host/transport/tls-cert";
 import { writeBatches } from "../../node-host/transport/tls-bulk";
+import { BufferPool } from "../../node-host/util/buffer-pool";
 
 const samples: BulkMessage[] = [
   { type: "hello", requestId: 0, publicKey: randomBytes(32), signature: randomBytes(64), memberships: [], revocations: [] },
@@ -83,6 +84,36 @@ test("the frame limit fits the largest manifest and the largest chunk the chunke
   assert.ok(MAX_OBJECT_BYTES >= DEFAULT_CDC_PARAMS.maxSize + 64, "a maximal chunk plus encryption overhead");
   const put = bytesOf({ type: "put", requestId: 1, objectId: randomBytes(32), bytes: Buffer.alloc(MAX_OBJECT_BYTES) });
   assert.equal(new FrameDecoder().push(put).length, 1);
+});
+
+test("a large OBJECT body is received into a pooled buffer, small frames are not", () => {
+  const pool = new BufferPool(MAX_OBJECT_BYTES, 32 << 20);
+  const big: BulkMessage = { type: "object", requestId: 9, bytes: randomBytes(300_000) };
+  const stream = Buffer.concat([bytesOf(samples[5]), bytesOf(big), bytesOf(samples[7])]);
+  const d = new FrameDecoder(MAX_FRAME_BYTES, pool);
+  const out: BulkMessage[] = [];
+  for (let off = 0; off < stream.length; off += 16 * 1024) out.push(...d.push(stream.subarray(off, off + 16 * 1024)));
+  assert.deepEqual(out, [samples[5], big, samples[7]]);
+  const received = (out[1] as { bytes: Buffer }).bytes;
+  pool.give(received);
+  assert.equal(pool.idleBytes, received.buffer.byteLength, "its buffer came from the pool and went back");
+  assert.equal(pool.take(300_000).buffer, received.buffer);
+});
+
+test("pieces whose memory is reused after each push (transient) decode to intact messages", () => {
+  const all = [...samples, { type: "object", requestId: 11, bytes: randomBytes(200_000) } as BulkMessage, samples[2]];
+  const stream = Buffer.concat(all.map(bytesOf));
+  for (const cut of [1, 7, 4096, 16 * 1024, stream.length]) {
+    const d = new FrameDecoder(MAX_FRAME_BYTES, new BufferPool(MAX_OBJECT_BYTES, 32 << 20), true);
+    const scratch = Buffer.alloc(cut);
+    const out: BulkMessage[] = [];
+    for (let off = 0; off < stream.length; off += cut) {
+      const n = stream.copy(scratch, 0, off, off + cut);
+      out.push(...d.push(scratch.subarray(0, n)));
+      scratch.fill(0xee); // the next read overwrites it
+    }
+    assert.deepEqual(out, all, `pieces of ${cut} bytes`);
+  }
 });
 
 test("frames are cut into data-channel messages of at most 64 KiB that rejoin to the same bytes", () => {

@@ -112,6 +112,39 @@ test("requests go on while received chunks are being stored", async () => {
   assert.equal(sha(out), sha(file));
 });
 
+test("each received object's memory is given back to the transport once it is stored, not before", async () => {
+  const { dir, file, source, shared } = await sharedFixture(8 << 20);
+  const h = { peer: peer(), store: source, served: 0 } as FakeHolder;
+  const store = await ContentStore.open(path.join(dir, "fetcher"));
+  const stored = new Set<string>();
+  const putVerified = store.putVerified.bind(store);
+  store.putVerified = async (id, bytes, options) => {
+    const r = await putVerified(id, bytes, options);
+    stored.add(id.toString("hex"));
+    return r;
+  };
+  const handedOut = new Map<Buffer, string>();
+  const inner = fakeBulk([h]);
+  const bulk: BulkClient = {
+    ...inner,
+    async getObject(p, id, signal) {
+      const bytes = await inner.getObject(p, id, signal);
+      handedOut.set(bytes, id.toString("hex"));
+      return bytes;
+    },
+    release(bytes) {
+      const id = handedOut.get(bytes);
+      assert.ok(id, "released once, and only what was handed out");
+      assert.ok(stored.has(id), "released after the store has it (hashed and written), not before");
+      handedOut.delete(bytes);
+    },
+  };
+  const r = await fetchContent({ link: shared.link, store, bulk, findHolders: async () => [h.peer] });
+  assert.equal(handedOut.size, 0, "every object given back");
+  const out = await assembleFile(store, r.manifest, { dir });
+  assert.equal(sha(out), sha(file));
+});
+
 test("an interrupted fetch resumes without fetching what is already on disk", async () => {
   const { dir, file, source, shared } = await sharedFixture(10 << 20);
   const h = { peer: peer(), store: source, served: 0 } as FakeHolder;

@@ -1,0 +1,44 @@
+// The pool of large reusable buffers (util/buffer-pool.ts).
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { BufferPool } from "../../node-host/util/buffer-pool";
+
+const MiB = 1024 * 1024;
+
+test("a buffer is handed out again only after it is given back", () => {
+  const pool = new BufferPool(8 * MiB, 32 * MiB);
+  const a = pool.take(MiB);
+  const b = pool.take(MiB);
+  assert.notEqual(a.buffer, b.buffer, "two buffers out at once never share memory");
+  assert.equal(a.length, MiB);
+  pool.give(a);
+  const c = pool.take(700 * 1024);
+  assert.equal(c.buffer, a.buffer, "the given-back buffer is reused for a size of its class");
+  assert.equal(c.length, 700 * 1024);
+  assert.notEqual(pool.take(MiB).buffer, a.buffer, "not twice at once");
+});
+
+test("a stale or foreign view cannot give back a buffer someone else holds", () => {
+  const pool = new BufferPool(8 * MiB, 32 * MiB);
+  const first = pool.take(MiB);
+  pool.give(first);
+  const second = pool.take(MiB); // the same memory, lent again
+  assert.equal(second.buffer, first.buffer);
+  pool.give(first); // the first holder gives back twice: ignored
+  pool.give(second.subarray(0, 10)); // another view of the memory: ignored
+  pool.give(Buffer.alloc(MiB)); // never lent: ignored
+  assert.notEqual(pool.take(MiB).buffer, second.buffer, "still lent to its second holder");
+  assert.equal(pool.idleBytes, 0);
+});
+
+test("idle buffers are bounded in bytes, and oversized ones are never pooled", () => {
+  const pool = new BufferPool(4 * MiB, 3 * MiB);
+  const out = [pool.take(MiB), pool.take(MiB), pool.take(MiB), pool.take(MiB)];
+  for (const b of out) pool.give(b);
+  assert.equal(pool.idleBytes, 3 * MiB);
+  const big = pool.take(5 * MiB);
+  assert.equal(big.length, 5 * MiB);
+  pool.give(big);
+  assert.equal(pool.idleBytes, 3 * MiB);
+});
