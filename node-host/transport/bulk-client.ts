@@ -73,8 +73,13 @@ export interface BulkNode {
 }
 
 const WEBRTC_MEMORY_MS = 5 * 60_000;
-/** Objects up to this size are received into pooled buffers; most are chunks of ~1 MiB. */
+/** Objects up to this size are received into (and sent from) pooled buffers; most are chunks of ~1 MiB. */
 const OBJECT_BUFFER_MAX_BYTES = MAX_OBJECT_BYTES;
+/**
+ * What an object to send is read into (one more byte and it is read into a buffer of its own): most
+ * chunks fit, the largest ones and big manifests do not.
+ */
+const READ_BUFFER_BYTES = 4 * 1024 * 1024;
 /** Most bytes of pooled object buffers kept while unused. */
 const OBJECT_BUFFERS_IDLE_BYTES = 32 * 1024 * 1024;
 
@@ -88,7 +93,7 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
     stats,
     verifier: new SignatureVerifier(),
     window: opts.window ?? DEFAULT_WINDOW,
-    serve: serveHandler(opts.source, opts.sink),
+    serve: serveHandler(opts.source, buffers, opts.sink),
     credentials: opts.credentials,
     buffers,
     log: opts.log,
@@ -184,10 +189,10 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
   };
 }
 
-function serveHandler(source: ObjectSource, sink?: ObjectSink): ServeHandler {
+function serveHandler(source: ObjectSource, buffers: BufferPool, sink?: ObjectSink): ServeHandler {
   return async (peer, req) => {
     try {
-      return req.type === "get" ? await serveGet(source, peer, req.objectId) : await serveReplication(sink, peer, req);
+      return req.type === "get" ? await serveGet(source, buffers, peer, req.objectId) : await serveReplication(sink, peer, req);
     } catch (err) {
       if (err instanceof AccessDeniedError) return { type: "error", code: ErrorCodes.forbidden, text: err.message };
       throw err;
@@ -195,11 +200,19 @@ function serveHandler(source: ObjectSource, sink?: ObjectSink): ServeHandler {
   };
 }
 
-async function serveGet(source: ObjectSource, peer: Id, id: Buffer): Promise<Reply> {
-  const bytes = await source.getObject(peer, id);
-  if (!bytes) return { type: "not_found" };
-  if (bytes.length > MAX_OBJECT_BYTES) return { type: "error", code: ErrorCodes.tooLarge, text: "object too large to send" };
-  return { type: "object", bytes };
+/** An object read into a pooled buffer, which goes back to the pool once the reply is sent. */
+async function serveGet(source: ObjectSource, buffers: BufferPool, peer: Id, id: Buffer): Promise<Reply> {
+  const into = buffers.take(READ_BUFFER_BYTES);
+  const giveBack = () => buffers.give(into);
+  try {
+    const bytes = await source.getObject(peer, id, into);
+    if (bytes && bytes.length <= MAX_OBJECT_BYTES) return { type: "object", bytes, sent: giveBack };
+    giveBack();
+    return bytes ? { type: "error", code: ErrorCodes.tooLarge, text: "object too large to send" } : { type: "not_found" };
+  } catch (err) {
+    giveBack();
+    throw err;
+  }
 }
 
 async function serveReplication(sink: ObjectSink | undefined, peer: Id, req: Exclude<BulkRequest, { type: "get" }>): Promise<Reply> {

@@ -34,7 +34,10 @@ export abstract class ByteLink {
     if (this.closed) onClose(this.closeError ?? undefined);
   }
 
-  /** Writes one frame after any earlier one; resolves once the transport accepts more (back-pressure). */
+  /**
+   * Writes one frame after any earlier one; resolves once the transport accepts more (back-pressure).
+   * Once it settles (either way), the transport no longer reads the parts' memory.
+   */
   write(parts: Buffer[]): Promise<void> {
     const next = this.tail.then(() => {
       if (this.closed) throw new BulkConnectionError("connection closed");
@@ -63,7 +66,7 @@ export abstract class ByteLink {
     else this.early.push(this.reusesPieces ? Buffer.from(piece) : piece);
   }
 
-  /** Sends one frame's parts; resolves when more may be sent. Rejects if the transport fails. */
+  /** Sends one frame's parts; resolves when more may be sent and the parts are no longer read. Rejects if the transport fails. */
   protected abstract send(parts: Buffer[]): Promise<void>;
   /** Releases the transport (called once, from close). */
   protected abstract destroy(err?: Error): void;

@@ -21,7 +21,8 @@ export const DEFAULT_WINDOW = 16;
 
 type Without<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 export type OutgoingRequest = Without<BulkRequest, "requestId">;
-export type Reply = Without<BulkResponse, "requestId">;
+/** A response to send; `sent` is called once the transport no longer needs its bytes (sent, or failed). */
+export type Reply = Without<BulkResponse, "requestId"> & { sent?: () => void };
 export type ServeHandler = (peer: Id, request: BulkRequest) => Promise<Reply>;
 
 export interface SessionTiming {
@@ -48,7 +49,10 @@ export interface SessionOptions {
   serve?: ServeHandler;
   /** Team credentials shown in HELLO and learnt from the peer's. */
   credentials?: CredentialExchange;
-  /** Where large received objects are put (see FrameDecoder); the requester gives the buffer back. */
+  /**
+   * Where large received objects are put (see FrameDecoder); the requester gives the buffer back.
+   * Also what the caller may take buffers from for objects it sends (see BulkNode).
+   */
   buffers?: BufferPool;
 }
 
@@ -156,8 +160,11 @@ export class BulkSession {
     return new BulkConnectionError(`${this.o.label}: connection closed${why}`);
   }
 
-  private writeFrame(m: BulkMessage): void {
-    this.o.link.write(encodeMessage(m)).catch((err: Error) => this.close(err));
+  private writeFrame(m: BulkMessage, sent?: () => void): void {
+    this.o.link
+      .write(encodeMessage(m))
+      .catch((err: Error) => this.close(err))
+      .finally(sent);
   }
 
   private acquireSlot(signal?: AbortSignal): Promise<void> {
@@ -252,7 +259,9 @@ export class BulkSession {
     this.serving--;
     this.lastActivity = Date.now();
     this.o.stats.requestsServed++;
-    if (!this.closed) this.writeFrame({ ...reply, requestId: req.requestId } as BulkResponse);
+    const { sent, ...response } = reply;
+    if (!this.closed) this.writeFrame({ ...response, requestId: req.requestId } as BulkResponse, sent);
+    else sent?.();
   }
 
   private onTick(): void {

@@ -16,7 +16,11 @@ export type BulkPath = "tls" | "webrtc";
 
 /** What a node serves: an object's stored bytes, or null when it does not have it (or will not give it). */
 export interface ObjectSource {
-  getObject(requester: Id, id: Buffer): Promise<Buffer | null>;
+  /**
+   * `into` is a buffer the bytes may be read into (returning a view of it) when they fit: it stays
+   * the source's until the reply carrying them has been sent. A source may ignore it.
+   */
+  getObject(requester: Id, id: Buffer, into?: Buffer): Promise<Buffer | null>;
 }
 
 export class ObjectNotFoundError extends Error {

@@ -103,6 +103,40 @@ for (const path_ of ["tls", "webrtc"] as BulkPath[]) {
       }
     });
 
+    test("objects read into pooled buffers: a buffer is reused only after the reply it carried is sent", async () => {
+      const a = await makeNode({ forceWebRtc, window: 16 });
+      const objects = new Map<string, Buffer>();
+      const lent = new Set<ArrayBufferLike>();
+      let reused = 0;
+      const b = await makeNode({
+        source: {
+          // reads like the store does: into the buffer offered, returning a view of it
+          getObject: async (_from, id, into) => {
+            const bytes = objects.get(id.toString("hex"));
+            if (!bytes || !into) return null;
+            if (lent.has(into.buffer)) reused++;
+            lent.add(into.buffer);
+            bytes.copy(into);
+            return into.subarray(0, bytes.length);
+          },
+        },
+      });
+      try {
+        const ids = Array.from({ length: 64 }, (_, i) => {
+          const bytes = randomBytes(256 * 1024 + i);
+          const id = sha(bytes);
+          objects.set(id.toString("hex"), bytes);
+          return id;
+        });
+        const got = await Promise.all(ids.map((id) => a.node.client.getObject(b.peer, id)));
+        got.forEach((bytes, i) => assert.ok(sha(bytes).equals(ids[i]), `object ${i} arrived intact`));
+        assert.ok(reused > 0, "buffers were reused");
+        assert.ok(lent.size <= 32, `${lent.size} buffers for 64 objects, at most 16 in flight`);
+      } finally {
+        await Promise.all([closeNode(a), closeNode(b)]);
+      }
+    });
+
     test("a missing object is NOT_FOUND, and the connection keeps serving", async () => {
       const a = await makeNode({ forceWebRtc });
       const b = await makeNode();
