@@ -1,29 +1,26 @@
-// The replication factor of each content this node holds, kept in DATA_DIR/replication.json: set by
+// The replication factor of each content this node holds, kept in DATA_DIR/replication.jsonl: set by
 // the sharer (peershare share --replication N) and passed on to every replica holder with the
 // content, so whichever holder repairs it aims for the sharer's r rather than its own default.
 
-import * as fs from "node:fs";
 import * as path from "node:path";
-import { writeFileAtomic } from "../util/fs-atomic";
+import { JsonJournal } from "../util/json-journal";
 
-const FILE = "replication.json";
+const FILE = "replication.jsonl";
+/** The whole-map JSON file of earlier versions, migrated on first open. */
+const LEGACY_FILE = "replication.json";
 export const MAX_REPLICATION = 20;
 
+const isFactor = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= MAX_REPLICATION;
+
 export class ReplicationFactors {
-  private readonly byContent = new Map<string, number>();
-  private readonly file: string;
+  private readonly byContent: JsonJournal<number>;
 
   constructor(
     dataDir: string,
     /** The node's default (the `replication` setting), read at each use since it can change live. */
     private readonly fallback: () => number,
   ) {
-    this.file = path.join(dataDir, FILE);
-    try {
-      for (const [id, r] of Object.entries(JSON.parse(fs.readFileSync(this.file, "utf8")) as Record<string, number>)) this.byContent.set(id, r);
-    } catch {
-      // none yet, or unreadable: the default applies
-    }
+    this.byContent = JsonJournal.open(path.join(dataDir, FILE), { isValue: isFactor, legacyFile: path.join(dataDir, LEGACY_FILE) });
   }
 
   get(contentId: string): number {
@@ -34,6 +31,5 @@ export class ReplicationFactors {
     const clamped = Math.min(MAX_REPLICATION, Math.max(1, Math.floor(r)));
     if (this.byContent.get(contentId) === clamped) return;
     this.byContent.set(contentId, clamped);
-    writeFileAtomic(this.file, JSON.stringify(Object.fromEntries(this.byContent)));
   }
 }

@@ -1,17 +1,31 @@
 // Who may read each content this node holds: its audience (anyone, members of some teams, or
 // unstated), recorded when the node shares a file or accepts a replica, and looked up for every
 // object it is asked to send. A chunk's audience is that of the contents listing it (a chunk in two
-// contents may be sent to the readers of either). Saved in DATA_DIR/audiences.json, atomically.
+// contents may be sent to the readers of either). Saved in DATA_DIR/audiences.jsonl, one line per
+// change (util/json-journal.ts).
 
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { toHex } from "../dht/id";
 import { Audience } from "../transport/bulk-protocol";
-import { writeFileAtomic } from "../util/fs-atomic";
+import { JsonJournal } from "../util/json-journal";
 
-const FILE = "audiences.json";
+const FILE = "audiences.jsonl";
+/** The whole-map JSON file of earlier versions, migrated on first open. */
+const LEGACY_FILE = "audiences.json";
 
 type SavedAudience = "public" | "unstated" | string[];
+
+/** What is saved per content: its audience and the chunks it lists (hex). */
+interface Saved {
+  a: SavedAudience;
+  c: string[];
+}
+
+const isHexList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string" && /^[0-9a-f]{64}$/.test(x));
+const isSaved = (v: unknown): v is Saved => {
+  const { a, c } = (v ?? {}) as Partial<Saved>;
+  return (a === "public" || a === "unstated" || isHexList(a)) && isHexList(c);
+};
 
 interface Entry {
   audience: Audience;
@@ -40,25 +54,22 @@ export class AudienceIndex {
   /** Chunk (hex) → the contents (hex) listing it. */
   private readonly chunkOwners = new Map<string, Set<string>>();
 
-  private constructor(private readonly file: string) {}
+  private constructor(private readonly journal: JsonJournal<Saved>) {}
 
+  /** Reads DATA_DIR's index; contents it does not name (none saved yet, unreadable) count as "unstated" until shared or offered again. */
   static load(dataDir: string): AudienceIndex {
-    const index = new AudienceIndex(path.join(dataDir, FILE));
-    try {
-      const saved = JSON.parse(fs.readFileSync(index.file, "utf8")) as Record<string, { a: SavedAudience; c: string[] }>;
-      for (const [content, e] of Object.entries(saved)) index.remember(content, load(e.a), e.c);
-    } catch {
-      // none yet, or unreadable: contents then count as "unstated" until shared or offered again
-    }
+    const journal = JsonJournal.open(path.join(dataDir, FILE), { mode: 0o600, isValue: isSaved, legacyFile: path.join(dataDir, LEGACY_FILE) });
+    const index = new AudienceIndex(journal);
+    for (const [content, e] of journal.entries) index.remember(content, load(e.a), e.c);
     return index;
   }
 
   /** Records a content's audience and the chunks it lists (a later call for the same content replaces it). */
   set(contentId: Buffer, audience: Audience, chunkIds: Buffer[]): void {
-    this.remember(toHex(contentId), audience, chunkIds.map(toHex));
-    const out: Record<string, { a: SavedAudience; c: string[] }> = {};
-    for (const [content, e] of this.contents) out[content] = { a: save(e.audience), c: e.chunks };
-    writeFileAtomic(this.file, JSON.stringify(out), 0o600);
+    const content = toHex(contentId);
+    const chunks = chunkIds.map(toHex);
+    this.journal.set(content, { a: save(audience), c: chunks });
+    this.remember(content, audience, chunks);
   }
 
   /** The audience of a content (by its manifest id). */

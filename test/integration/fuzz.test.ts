@@ -185,7 +185,7 @@ test("malformed bulk frames over TLS and WebRTC data channels close only their c
   const identity = seededIdentity(rng);
   const before = await info(target);
   const rss = { before: rssMiB(target.proc.pid!), after: 0 };
-  const factorsFile = path.join(target.dataDir, "replication.json");
+  const factorsFile = path.join(target.dataDir, "replication.jsonl");
   const factorsBefore = fs.existsSync(factorsFile) ? fs.statSync(factorsFile).size : 0;
   const started = performance.now();
 
@@ -236,7 +236,7 @@ test("malformed bulk frames over TLS and WebRTC data channels close only their c
   const factorsAfter = fs.existsSync(factorsFile) ? fs.statSync(factorsFile).size : 0;
   process.stdout.write(
     `bulk: TLS ${tlsCounts.connections} connections, ${tlsCounts.frames} frames in ${tlsCounts.pieces} writes; WebRTC ${rtcCounts.connections} channels, ${rtcCounts.frames} frames in ${messages} messages; ` +
-      `${((performance.now() - started) / 1000).toFixed(1)} s; rss ${rss.before.toFixed(0)} → ${rss.after.toFixed(0)} MiB; replication.json ${factorsBefore} → ${factorsAfter} bytes\n` +
+      `${((performance.now() - started) / 1000).toFixed(1)} s; rss ${rss.before.toFixed(0)} → ${rss.after.toFixed(0)} MiB; replication.jsonl ${factorsBefore} → ${factorsAfter} bytes\n` +
       `  tls ${JSON.stringify(tlsCounts)}\n  webrtc ${JSON.stringify(rtcCounts)}\n` +
       `  target: protocol errors +${d("bulkProtocolErrors")}, handshake failures +${d("bulkHandshakeFailures")}, requests served +${d("bulkRequestsServed")}\n`,
   );
