@@ -58,14 +58,21 @@ export function defaultChunker(): Chunker {
 }
 
 /**
- * Turns a cut-point search into a streaming chunker. Bytes land in one reusable window of twice the
- * maximum chunk size (the scanner's, one per stream); a chunk is cut whenever a full maximum-size span
- * is pending (or at the end), and the remainder moves to the front when the window fills. Memory: the
- * window, nothing more.
+ * Turns a cut-point search into a streaming chunker. Bytes land in one reusable window of
+ * WINDOW_CHUNKS maximum chunk sizes (the scanner's, one per stream); a chunk is cut whenever a full
+ * maximum-size span is pending (or at the end), and the remainder moves to the front when the window
+ * fills. Memory: the window, nothing more.
  */
+/**
+ * The window in maximum chunk sizes. The pending bytes (up to one maximum chunk) are copied to the
+ * front each time the window fills: with a window of 2 that copied ~0.8 bytes per byte chunked, with 4
+ * it copies ~0.3.
+ */
+const WINDOW_CHUNKS = 4;
+
 function makeChunker(name: string, maxSize: number, newScanner: (windowBytes: number) => CutScanner): Chunker {
   async function* chunkViews(source: ChunkSource): AsyncIterable<Buffer> {
-    const scanner = newScanner(2 * maxSize);
+    const scanner = newScanner(WINDOW_CHUNKS * maxSize);
     const window = scanner.window;
     const input = filler(source);
     let start = 0; // first pending byte
