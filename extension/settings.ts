@@ -15,6 +15,8 @@ export interface PeershareSettings {
   forceWebRtc: boolean;
   /** Sharing a file larger than this many MB asks for confirmation first (node config shareWarnMB; 0 = never). */
   shareWarnMB: number;
+  /** Announce the node on the LAN and join nodes found there (node config lanDiscovery "on" | "off"). */
+  lanDiscovery: boolean;
   /** Node.js executable for the node-host; empty = the extension host's own runtime. */
   nodePath: string;
 }
@@ -32,6 +34,7 @@ export const DEFAULT_SETTINGS: PeershareSettings = {
   iceServers: [],
   forceWebRtc: false,
   shareWarnMB: 1024,
+  lanDiscovery: true,
   nodePath: "",
 };
 
@@ -52,16 +55,18 @@ export const CONFIG_KEYS: Partial<Record<SettingKey, string>> = {
   iceServers: "iceServers",
   forceWebRtc: "bulkPath",
   shareWarnMB: "shareWarnMB",
+  lanDiscovery: "lanDiscovery",
 };
 
 /** The node's value for a setting, where it differs in type or meaning from the extension's. */
 export function nodeValue(setting: SettingKey, s: PeershareSettings): PeershareSettings[SettingKey] {
   if (setting === "forceWebRtc") return s.forceWebRtc ? "webrtc" : "auto";
+  if (setting === "lanDiscovery") return s.lanDiscovery ? "on" : "off";
   return s[setting];
 }
 
 /** Keys the extension syncs into the node's config after it starts (bootstrap peers go on the command line). */
-export const SYNCED_AT_START: SettingKey[] = ["replicationFactor", "k", "alpha", "cacheSizeMB", "iceServers", "forceWebRtc", "shareWarnMB"];
+export const SYNCED_AT_START: SettingKey[] = ["replicationFactor", "k", "alpha", "cacheSizeMB", "iceServers", "forceWebRtc", "shareWarnMB", "lanDiscovery"];
 
 /** Coerces raw values (from VS Code's configuration) into settings, falling back to defaults. */
 export function normalizeSettings(raw: Partial<Record<SettingKey, unknown>>): PeershareSettings {
@@ -82,6 +87,7 @@ export function normalizeSettings(raw: Partial<Record<SettingKey, unknown>>): Pe
     iceServers: strList(raw.iceServers, d.iceServers),
     forceWebRtc: typeof raw.forceWebRtc === "boolean" ? raw.forceWebRtc : d.forceWebRtc,
     shareWarnMB: int(raw.shareWarnMB, d.shareWarnMB, 0, 1_048_576),
+    lanDiscovery: typeof raw.lanDiscovery === "boolean" ? raw.lanDiscovery : d.lanDiscovery,
     nodePath: str(raw.nodePath, d.nodePath),
   };
 }

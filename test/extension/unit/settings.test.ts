@@ -47,7 +47,7 @@ test("configChanges: only keys the node knows and whose values differ, encoded a
   const nodeConfig = { k: 20, alpha: 3, replication: 3, port: 0, host: "127.0.0.1", bootstrap: [] };
   const settings = { ...DEFAULT_SETTINGS, alpha: 5, replicationFactor: 3, cacheSizeMB: 10 };
   assert.deepEqual(configChanges(settings, nodeConfig, SYNCED_AT_START), [{ setting: "alpha", key: "alpha", value: "5" }]);
-  assert.deepEqual(unsupportedKeys(nodeConfig, SYNCED_AT_START), ["cacheSizeMB", "iceServers", "forceWebRtc", "shareWarnMB"]);
+  assert.deepEqual(unsupportedKeys(nodeConfig, SYNCED_AT_START), ["cacheSizeMB", "iceServers", "forceWebRtc", "shareWarnMB", "lanDiscovery"]);
   assert.equal(encodeConfigValue(["stun:a:1", "stun:b:2"]), "stun:a:1,stun:b:2");
   assert.equal(encodeConfigValue(7), "7");
 });
@@ -83,4 +83,14 @@ test("shareWarnMB maps onto the node's shareWarnMB, applied at once; 0 (never as
   assert.equal(normalizeSettings({ shareWarnMB: 0 }).shareWarnMB, 0);
   assert.equal(normalizeSettings({ shareWarnMB: -1 }).shareWarnMB, 1024);
   assert.equal(normalizeSettings({ shareWarnMB: 2.5 }).shareWarnMB, 1024);
+});
+
+test("lanDiscovery maps onto the node's lanDiscovery (on | off), applied at once", () => {
+  const nodeConfig = { lanDiscovery: "on" };
+  assert.deepEqual(configChanges(DEFAULT_SETTINGS, nodeConfig, SYNCED_AT_START), []);
+  assert.deepEqual(configChanges({ ...DEFAULT_SETTINGS, lanDiscovery: false }, nodeConfig, SYNCED_AT_START), [{ setting: "lanDiscovery", key: "lanDiscovery", value: "off" }]);
+  assert.deepEqual(configChanges(DEFAULT_SETTINGS, { lanDiscovery: "off" }, ["lanDiscovery"]), [{ setting: "lanDiscovery", key: "lanDiscovery", value: "on" }]);
+  assert.deepEqual(planSettingsChange(["lanDiscovery"]), { live: ["lanDiscovery"], restart: [] });
+  assert.equal(normalizeSettings({ lanDiscovery: "no" }).lanDiscovery, true);
+  assert.equal(normalizeSettings({ lanDiscovery: false }).lanDiscovery, false);
 });
