@@ -155,7 +155,7 @@ export class PeershareNode extends EventEmitter {
       host: config.host,
       port: transport.local.port,
       source: {
-        getObject: async (requester, id) => {
+        getObject: async (requester, id, into) => {
           // requests for one of this node's own shares (its manifest: every fetch starts there) are audited
           const audited = content.isOwnShare(id);
           try {
@@ -164,7 +164,7 @@ export class PeershareNode extends EventEmitter {
             if (audited) audit.record(requester, id, "refused");
             throw err;
           }
-          const bytes = await store.get(id);
+          const bytes = await store.get(id, into);
           if (bytes && audited) audit.record(requester, id, "served");
           if (bytes) await uploadLimit.take(bytes.length);
           return bytes;

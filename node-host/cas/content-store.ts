@@ -142,9 +142,12 @@ export class ContentStore {
     return result;
   }
 
-  /** The object's verified bytes, or null when absent or corrupt (a corrupt one is quarantined). */
-  async get(id: Buffer): Promise<Buffer | null> {
-    const bytes = await this.objects.get(id);
+  /**
+   * The object's verified bytes, or null when absent or corrupt (a corrupt one is quarantined). With
+   * `into`, read into that buffer when they fit (as ObjectStore.get).
+   */
+  async get(id: Buffer, into?: Buffer): Promise<Buffer | null> {
+    const bytes = await this.objects.get(id, into);
     const hex = id.toString("hex");
     if (bytes === null) {
       if (this.index.entries.delete(hex)) {
