@@ -169,23 +169,39 @@ test("fetch flow: missing chunks, verified chunk bytes, refusal of tampered chun
   assert.equal(sha(fs.readFileSync(out)), sha(original));
 });
 
-test("a version 1 share (AES-GCM chunks, whole-file SHA-256) still opens and assembles", async (t) => {
+/**
+ * A store holding two chunks as a version 1 or 2 share stored them: sealed by `sealOne`, named by
+ * their SHA-256; and the manifest chunk list naming them.
+ */
+async function storeWithOldChunks(t: TestContext, sealOne: (plaintext: Buffer, keys: ConvergentKeys) => { key: Buffer; sealed: Buffer }) {
   const dir = tempDir(t);
   const store = await ContentStore.open(path.join(dir, "store"));
   const keys = new ConvergentKeys(randomBytes(32));
   const plaintexts = [randomBytes(1000), randomBytes(777)];
   const chunks = [];
   for (const plaintext of plaintexts) {
-    const key = randomBytes(32);
-    const sealed = seal(key, plaintext);
+    const { key, sealed } = sealOne(plaintext, keys);
     const id = sha256(sealed);
     await store.putVerified(id, sealed, { kind: "chunk" });
     chunks.push({ id, size: plaintext.length, key });
   }
+  return { dir, store, keys, plaintexts, chunks };
+}
+
+/** Stores an encoded manifest under its content ID and opens it by its link. */
+async function storeAndOpen(store: ContentStore, encoded: { bytes: Buffer; contentId: string; key: Buffer | null }) {
+  await store.putVerified(Buffer.from(encoded.contentId, "hex"), encoded.bytes, { kind: "manifest" });
+  return openManifest(store, formatShareLink(encoded.contentId, encoded.key));
+}
+
+test("a version 1 share (AES-GCM chunks, whole-file SHA-256) still opens and assembles", async (t) => {
+  const { dir, store, keys, plaintexts, chunks } = await storeWithOldChunks(t, (plaintext) => {
+    const key = randomBytes(32);
+    return { key, sealed: seal(key, plaintext) };
+  });
   const whole = Buffer.concat(plaintexts);
-  const v1 = encodeManifest({ version: 1, mode: "private", name: "old.bin", size: whole.length, mediaType: "application/octet-stream", digest: createHash("sha256").update(whole).digest(), chunks }, keys);
-  await store.putVerified(Buffer.from(v1.contentId, "hex"), v1.bytes, { kind: "manifest" });
-  const manifest = await openManifest(store, formatShareLink(v1.contentId, v1.key));
+  const v1 = encodeManifest({ version: 1, mode: "private", name: "old.bin", size: whole.length, mediaType: "application/octet-stream", digest: sha256(whole), chunks }, keys);
+  const manifest = await storeAndOpen(store, v1);
   assert.equal(manifest.version, 1);
   assert.deepEqual(fs.readFileSync(await assembleFile(store, manifest, { dir })), whole);
   // a version 2 digest of the same chunks is not what version 1 checks
@@ -193,23 +209,14 @@ test("a version 1 share (AES-GCM chunks, whole-file SHA-256) still opens and ass
 });
 
 test("a version 2 share (SHA-256 object ids and digests) still opens and assembles", async (t) => {
-  const dir = tempDir(t);
-  const store = await ContentStore.open(path.join(dir, "store"));
-  const keys = new ConvergentKeys(randomBytes(32));
-  const plaintexts = [randomBytes(1000), randomBytes(777)];
-  const chunks = [];
-  for (const plaintext of plaintexts) {
+  const { dir, store, keys, plaintexts, chunks } = await storeWithOldChunks(t, (plaintext, keys) => {
     const key = keys.chunkKey(sha256(plaintext));
-    const sealed = cryptChunk(key, plaintext);
-    const id = sha256(sealed);
-    await store.putVerified(id, sealed, { kind: "chunk" });
-    chunks.push({ id, size: plaintext.length, key });
-  }
+    return { key, sealed: cryptChunk(key, plaintext) };
+  });
   const digest = fileDigestOfChunkDigests(plaintexts.map(sha256), 2);
   const v2 = encodeManifest({ version: 2, mode: "private", name: "old.bin", size: 1777, mediaType: "application/octet-stream", digest, chunks }, keys);
   assert.equal(v2.contentId, sha256(v2.bytes).toString("hex"), "a version 2 content ID is a SHA-256");
-  await store.putVerified(Buffer.from(v2.contentId, "hex"), v2.bytes, { kind: "manifest" });
-  const manifest = await openManifest(store, formatShareLink(v2.contentId, v2.key));
+  const manifest = await storeAndOpen(store, v2);
   assert.equal(manifest.version, 2);
   assert.deepEqual(fs.readFileSync(await assembleFile(store, manifest, { dir })), Buffer.concat(plaintexts));
   // a version 3 (BLAKE3) digest of the same chunks is not what version 2 checks
