@@ -19,10 +19,15 @@ export const BLAKE3_PACKAGE = "@napi-rs/blake-hash";
 
 /** BLAKE3 of the bytes (parts are hashed as if concatenated): the id of new objects. */
 export function objectIdOf(data: FileData): Buffer {
-  if (data instanceof Uint8Array) return blake3(data);
+  if (data instanceof Uint8Array) return blake3(asBuffer(data));
   const hasher = new Blake3Hasher();
-  for (const part of data) hasher.update(part);
+  for (const part of data) hasher.update(asBuffer(part));
   return hasher.digestBuffer();
+}
+
+/** A Buffer view of the same bytes (the package takes Buffers only); no copy. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** SHA-256 of the bytes: object ids and digests of manifest versions 1 and 2. */

@@ -133,7 +133,8 @@ function sealWorkerMain(require: NodeJS.Require, seal: typeof sealChunk): void {
   const { parentPort, workerData } = require("node:worker_threads") as typeof import("node:worker_threads");
   const crypto = require("node:crypto") as typeof import("node:crypto");
   const config = workerData as SealConfig;
-  const { blake3 } = require(config.blake3Module) as typeof import("@napi-rs/blake-hash");
+  const { blake3: blake3OfBuffer } = require(config.blake3Module) as typeof import("@napi-rs/blake-hash");
+  const blake3 = (data: Uint8Array) => blake3OfBuffer(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   const port = parentPort!;
   port.on("message", (job: Job) => {
     let reply: Reply;
