@@ -1,7 +1,7 @@
 // The hash that names objects. An object id is the BLAKE3 hash (32 bytes) of the object's stored
 // bytes, and so is a content ID (the id of a manifest object). BLAKE3 from the native Rust crate
-// (@napi-rs/blake-hash, prebuilt for each platform on npm, no build step) hashes ~6 GB/s here with
-// AVX-512, against ~1.6 GB/s for node:crypto's SHA-256 with SHA-NI; a share hashes every byte twice
+// (@napi-rs/blake-hash, prebuilt for each platform on npm, no build step) hashes 5.4–5.7 GB/s here
+// with AVX-512, against ~1.6 GB/s for node:crypto's SHA-256 with SHA-NI; a share hashes every byte twice
 // (plaintext for its key, stored bytes for its id) and every transfer verifies what it reads and
 // receives, so this is the largest single cost of sharing that can be cut.
 //
