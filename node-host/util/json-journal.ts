@@ -51,6 +51,8 @@ export class JsonJournal<V> {
       for (const line of text.split("\n")) journal.replay(line, options.isValue);
       // a torn last line would swallow the next append: start again from what was read
       if (!text.endsWith("\n") && text !== "") journal.compact();
+      // a crash between migrating and removing the old file left it behind: the journal supersedes it
+      if (options.legacyFile) fs.rmSync(options.legacyFile, { force: true });
     } else if (options.legacyFile) {
       journal.migrate(options.legacyFile, options.isValue);
     }

@@ -71,6 +71,10 @@ test("replication factors and audiences move from their old whole-map JSON files
   const audiences = AudienceIndex.load(dir);
   assert.deepEqual(audiences.of(Buffer.from(chunk, "hex")), { kind: "teams", teams: [Buffer.from(team, "hex")] });
   assert.ok(!fs.existsSync(path.join(dir, "replication.json")) && !fs.existsSync(path.join(dir, "audiences.json")), "old files removed");
+  // an old file left beside the journal (a crash before its removal) is not read again, and goes
+  fs.writeFileSync(path.join(dir, "replication.json"), JSON.stringify({ [content]: 9 }));
+  assert.equal(new ReplicationFactors(dir, () => 3).get(content), 5);
+  assert.ok(!fs.existsSync(path.join(dir, "replication.json")));
 
   factors.set(content, 2);
   audiences.set(Buffer.from(content, "hex"), { kind: "public" }, [Buffer.from(chunk, "hex")]);
