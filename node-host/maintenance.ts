@@ -1,10 +1,13 @@
 // The node's periodic work: health checks of known peers, refresh of idle buckets, republishing
-// of records, re-joining while the routing table is empty, and the jobs the node adds (repair). Each job runs on its own interval
-// (configurable, so tests can run them fast) and never overlaps itself.
+// of records, re-joining while the routing table is empty, and the jobs the node adds (repair).
+// Each job runs on its own interval (configurable, so tests can run them fast) and never overlaps
+// itself. Each wait is jittered by ±25%, so nodes started together drift apart instead of checking
+// and sweeping in the same instant.
 
 import { Dht } from "./dht/dht";
 import { Config } from "./config";
 import { Address } from "./dht/transport";
+import { jittered } from "./util/jitter";
 
 export interface JobSpec {
   name: string;
@@ -87,11 +90,18 @@ export class Maintenance {
 
   /** (Re)arms every job's timer with its current interval. */
   reschedule(): void {
-    for (const job of this.jobs) {
-      if (job.timer) clearInterval(job.timer);
-      job.timer = setInterval(() => this.runJob(job), job.intervalMs());
-      job.timer.unref();
-    }
+    for (const job of this.jobs) this.arm(job);
+  }
+
+  /** The job's next run, one jittered interval from now; the one after is armed as it starts. */
+  private arm(job: Job): void {
+    clearTimeout(job.timer);
+    job.timer = setTimeout(() => {
+      if (!this.jobs.includes(job)) return; // stopped
+      this.arm(job);
+      void this.runJob(job);
+    }, jittered(job.intervalMs()));
+    job.timer.unref();
   }
 
   private async runJob(job: Job): Promise<void> {
@@ -110,7 +120,7 @@ export class Maintenance {
   async stop(waitMs = 2000): Promise<void> {
     const jobs = this.jobs;
     this.jobs = [];
-    for (const job of jobs) if (job.timer) clearInterval(job.timer);
+    for (const job of jobs) clearTimeout(job.timer);
     const deadline = Date.now() + waitMs;
     while (jobs.some((j) => j.running) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }

@@ -23,6 +23,7 @@ import * as dgram from "node:dgram";
 import { toHex } from "../dht/id";
 import { Address } from "../dht/transport";
 import { Identity, SignatureVerifier } from "../security/identity";
+import { jittered } from "../util/jitter";
 import { LruMap } from "../util/lru";
 import { RateLimiter } from "../util/rate-limiter";
 import { AnnouncementKind, decodeAnnouncement, encodeAnnouncement, MAX_ANNOUNCEMENT_BYTES } from "./announcement";
@@ -175,7 +176,7 @@ export class LanDiscovery {
 
   /** Re-arms the periodic announcement with the current interval. */
   reschedule(): void {
-    if (this.running) this.schedule(this.jittered(), () => this.tick());
+    if (this.running) this.schedule(this.nextAnnounceDelay(), () => this.tick());
   }
 
   /** Leaves the group and closes the sockets; for good (start() does nothing afterwards). */
@@ -280,9 +281,8 @@ export class LanDiscovery {
     });
   }
 
-  private jittered(): number {
-    const base = this.opts.intervalMs();
-    return Math.max(100, Math.round(base * (0.75 + Math.random() * 0.5)));
+  private nextAnnounceDelay(): number {
+    return jittered(this.opts.intervalMs(), 0.25, 100);
   }
 
   private schedule(ms: number, run: () => void): void {
