@@ -31,6 +31,8 @@ export class JsonJournal<V> {
   private readonly lineBytes = new Map<string, number>();
   private liveBytes = 0;
   private fileBytes = 0;
+  /** An append failed part-way: the file may end in part of a line. */
+  private mayBeTorn = false;
 
   private constructor(
     private readonly file: string,
@@ -67,18 +69,38 @@ export class JsonJournal<V> {
     return this.map.get(key);
   }
 
-  /** Sets `key` and appends the change to the journal (fsynced) before returning. */
+  /**
+   * Sets `key` and appends the change to the journal (fsynced) before returning. When the write
+   * fails (a full disk), it throws and the journal keeps the value it had, in memory as on disk.
+   */
   set(key: string, value: V): void {
     const line = lineOf(key, value);
+    const had = this.map.has(key) ? { value: this.map.get(key) as V, bytes: this.lineBytes.get(key)! } : null;
     this.remember(key, value, Buffer.byteLength(line));
-    if (this.fileBytes + Buffer.byteLength(line) > Math.max(COMPACT_MIN_BYTES, COMPACT_FACTOR * this.liveBytes)) {
+    try {
+      this.persist(line);
+    } catch (err) {
+      if (had) this.remember(key, had.value, had.bytes);
+      else this.forget(key);
+      throw err;
+    }
+  }
+
+  /**
+   * Appends `line`; rewrites the whole journal instead when it has grown enough to compact, or when
+   * an append failed (it may have left part of a line, which the next append would run into).
+   */
+  private persist(line: string): void {
+    if (this.mayBeTorn || this.fileBytes + Buffer.byteLength(line) > Math.max(COMPACT_MIN_BYTES, COMPACT_FACTOR * this.liveBytes)) {
       this.compact();
       return;
     }
     const fd = fs.openSync(this.file, "a", this.mode);
     try {
+      this.mayBeTorn = true;
       fs.writeSync(fd, line);
       fs.fsyncSync(fd);
+      this.mayBeTorn = false;
     } finally {
       fs.closeSync(fd);
     }
@@ -110,6 +132,12 @@ export class JsonJournal<V> {
     fs.rmSync(legacyFile, { force: true });
   }
 
+  private forget(key: string): void {
+    this.liveBytes -= this.lineBytes.get(key) ?? 0;
+    this.lineBytes.delete(key);
+    this.map.delete(key);
+  }
+
   private remember(key: string, value: V, bytes: number): void {
     this.liveBytes += bytes - (this.lineBytes.get(key) ?? 0);
     this.lineBytes.set(key, bytes);
@@ -121,6 +149,7 @@ export class JsonJournal<V> {
     const text = [...this.map].map(([k, v]) => lineOf(k, v)).join("");
     writeFileAtomic(this.file, text, this.mode);
     this.fileBytes = Buffer.byteLength(text);
+    this.mayBeTorn = false;
   }
 }
 

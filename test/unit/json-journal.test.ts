@@ -82,3 +82,20 @@ test("replication factors and audiences move from their old whole-map JSON files
   assert.deepEqual(AudienceIndex.load(dir).of(Buffer.from(chunk, "hex")), { kind: "public" });
   assert.equal((fs.statSync(path.join(dir, "audiences.jsonl")).mode & 0o777).toString(8), "600", "audiences stay owner-only");
 });
+
+test("a change that cannot be written throws, and leaves the journal as it was, in memory and on disk", (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, "j.jsonl");
+  const j = JsonJournal.open(file, { isValue: isNumber });
+  j.set("a", 1);
+  // a full disk: the journal's file swapped for /dev/full, where every write fails with ENOSPC
+  fs.renameSync(file, `${file}.saved`);
+  fs.symlinkSync("/dev/full", file);
+  assert.throws(() => j.set("a", 2), /ENOSPC/);
+  assert.deepEqual([...j.entries], [["a", 1]]);
+  fs.rmSync(file);
+  fs.renameSync(`${file}.saved`, file);
+  fs.appendFileSync(file, '{"k":"a","v":'); // what the failed append may have left
+  j.set("b", 3);
+  assert.deepEqual([...JsonJournal.open(file, { isValue: isNumber }).entries], [["a", 1], ["b", 3]], "the next change rewrites the journal whole");
+});
