@@ -168,8 +168,12 @@ function sealedChunk(meta: Uint8Array, data: Buffer, release: () => void): Seale
   return { key: field(0, 32), data, id: field(32, 64), digest: field(64, 96), release };
 }
 
-/** Reusable buffers of one size (allocated on demand, kept for reuse); a larger request gets one of its own. */
-class BufferPool<B extends ArrayBufferLike> {
+/**
+ * Reusable buffers of one size (allocated on demand, kept for reuse); a larger request gets one of its
+ * own. Not util/buffer-pool.ts: that one lends Buffer views in size classes, these are the whole
+ * (Shared)ArrayBuffers a job names.
+ */
+class SealBuffers<B extends ArrayBufferLike> {
   private readonly free: B[] = [];
 
   constructor(
@@ -205,7 +209,7 @@ function once(fn: () => void): () => void {
 /** Seals on the calling thread (small files, or when asked). `bufferBytes`: the chunker's largest chunk. */
 export function inThreadSealer(mode: SealMode, bufferBytes: number): ChunkSealer {
   const config = sealConfig(mode);
-  const buffers = new BufferPool(bufferBytes, (n) => new ArrayBuffer(n));
+  const buffers = new SealBuffers(bufferBytes, (n) => new ArrayBuffer(n));
   return {
     seal: (plaintext) => {
       try {
@@ -254,7 +258,7 @@ const EMPTY = new SharedArrayBuffer(0);
 class SealPool implements ChunkSealer {
   private readonly workers: PoolWorker[] = [];
   private readonly pending = new Map<number, Pending>();
-  private readonly buffers: BufferPool<SharedArrayBuffer>;
+  private readonly buffers: SealBuffers<SharedArrayBuffer>;
   private nextSeq = 0;
   private failure: Error | null = null;
   private closed: Promise<void> | null = null;
@@ -263,7 +267,7 @@ class SealPool implements ChunkSealer {
     private readonly config: SealConfig,
     options: SealPoolOptions,
   ) {
-    this.buffers = new BufferPool(options.bufferBytes, (n) => new SharedArrayBuffer(n));
+    this.buffers = new SealBuffers(options.bufferBytes, (n) => new SharedArrayBuffer(n));
     for (let i = 0; i < options.workers; i++) {
       const thread = new Worker(WORKER_SOURCE, { eval: true, workerData: config, name: "peershare-seal" });
       const worker: PoolWorker = { thread, load: 0 };

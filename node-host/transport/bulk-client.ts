@@ -73,8 +73,6 @@ export interface BulkNode {
 }
 
 const WEBRTC_MEMORY_MS = 5 * 60_000;
-/** Objects up to this size are received into (and sent from) pooled buffers; most are chunks of ~1 MiB. */
-const OBJECT_BUFFER_MAX_BYTES = MAX_OBJECT_BYTES;
 /**
  * What an object to send is read into (one more byte and it is read into a buffer of its own): most
  * chunks fit, the largest ones and big manifests do not.
@@ -86,7 +84,8 @@ const OBJECT_BUFFERS_IDLE_BYTES = 32 * 1024 * 1024;
 export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
   const idleMs = opts.idleMs ?? 30_000;
   const stats = newBulkStats();
-  const buffers = new BufferPool(OBJECT_BUFFER_MAX_BYTES, OBJECT_BUFFERS_IDLE_BYTES);
+  // every object the protocol allows may be received into (and sent from) a pooled buffer
+  const buffers = new BufferPool(MAX_OBJECT_BYTES, OBJECT_BUFFERS_IDLE_BYTES);
   const timing = { stallMs: opts.stallMs ?? 4000, handshakeMs: opts.handshakeMs ?? 5000 };
   const ctx: BulkContext = {
     identity: opts.identity,
