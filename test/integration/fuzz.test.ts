@@ -5,9 +5,8 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash } from "node:crypto";
-import { runInNewContext } from "node:vm";
-import { setFlagsFromString } from "node:v8";
 import { cli, cliJson, RunningNode, startNode, stopNode, tempDir, waitFor, writeConfig } from "../helpers/cli";
+import { letDataChannelsGo } from "../helpers/datachannel-exit";
 import { connectLocal, LocalClient } from "../../node-host/rpc/local-socket";
 import type { ClosestResult, FetchInfo, LookupResult, NodeInfo, ShareInfo } from "../../node-host/rpc/api-types";
 import { UdpRpc } from "../../node-host/transport/udp-rpc";
@@ -78,12 +77,7 @@ after(async () => {
   await Promise.all(nodes.map((n) => stopNode(n, "SIGKILL")));
   fs.rmSync(root, { recursive: true, force: true });
   process.stdout.write(`total at the target: ${total.datagrams} datagrams + ${total.dataChannelMessages} data-channel messages = ${total.datagrams + total.dataChannelMessages} (and ${total.tlsFrames} frames over TLS)\n`);
-  // node-datachannel's native callbacks keep the event loop alive until their closed objects are
-  // collected: collect them so this test process can exit on its own
-  setFlagsFromString("--expose-gc");
-  const gc = runInNewContext("gc") as () => void;
-  gc();
-  setInterval(gc, 500).unref();
+  letDataChannelsGo();
 });
 
 const sha = (file: string) => createHash("sha256").update(fs.readFileSync(file)).digest("hex");

@@ -6,11 +6,10 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { runInNewContext } from "node:vm";
-import { setFlagsFromString } from "node:v8";
 import { ChildProcess, spawn } from "node:child_process";
 import * as path from "node:path";
 import { once } from "node:events";
+import { letDataChannelsGo } from "../helpers/datachannel-exit";
 import { Identity } from "../../node-host/security/identity";
 import { BulkPath, BulkPeer, ObjectNotFoundError } from "../../node-host/transport/bulk";
 import { BulkConnectionError, BulkRemoteError, ObjectSink, PeerIdentityError } from "../../node-host/transport/bulk-api";
@@ -69,14 +68,7 @@ async function closeNode(n: TestNode): Promise<void> {
 
 after(async () => {
   await Promise.all([...live].map((n) => n.close()));
-  // node-datachannel's native callbacks keep the event loop alive until their closed objects are
-  // collected; collect them so this test process can exit on its own.
-  // Collect now and, while anything closed late still holds the loop open, every half second.
-  setFlagsFromString("--expose-gc");
-  const gc = runInNewContext("gc") as () => void;
-  await sleep(200);
-  gc();
-  setInterval(gc, 500).unref();
+  letDataChannelsGo();
 });
 
 for (const path_ of ["tls", "webrtc"] as BulkPath[]) {
