@@ -2,7 +2,6 @@
 
 import { ChildProcess, execFile, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { once } from "node:events";
 
@@ -50,9 +49,7 @@ export function writeConfig(dataDir: string, config: Record<string, unknown>): v
   fs.writeFileSync(path.join(dataDir, "config.json"), JSON.stringify(config));
 }
 
-export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `peershare-${prefix}-`));
-}
+export { tempDir } from "./temp-dir";
 
 /**
  * Starts `peershare start` as its own process and waits until it listens. Its keys go to a key

@@ -3,13 +3,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { AuditLog } from "../../node-host/security/audit-log";
 import { Identity } from "../../node-host/security/identity";
+import { tempDir } from "../helpers/temp-dir";
 
-const dir = () => fs.mkdtempSync(path.join(os.tmpdir(), "peershare-audit-"));
+const dir = () => tempDir("audit");
 
 test("entries are kept in order across a restart, and repeats within a minute fold into one", () => {
   const d = dir();

@@ -4,14 +4,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { createHash, randomBytes } from "node:crypto";
 import { ContentStore, shareFile, assembleFile } from "../../node-host/cas";
 import { fetchContent, FetchError } from "../../node-host/transfer/fetcher";
 import { BulkClient, BulkPeer, ObjectNotFoundError } from "../../node-host/transport/bulk";
+import { tempDir } from "../helpers/temp-dir";
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "peershare-fetch-"));
+const tmp = () => tempDir("fetch");
 
 interface FakeHolder {
   peer: BulkPeer;

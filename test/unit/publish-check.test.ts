@@ -4,12 +4,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { checkBeforeSharing } from "../../node-host/transfer/publish-check";
+import { tempDir } from "../helpers/temp-dir";
 
 function repo(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peershare-publish-"));
+  const dir = tempDir("publish");
   execFileSync("git", ["init", "-q", dir]);
   fs.writeFileSync(path.join(dir, ".gitignore"), "build/\n*.log\n");
   return dir;
@@ -28,7 +28,7 @@ test("an ordinary tracked file shares without a question", async () => {
   const dir = repo();
   assert.deepEqual(await kinds(write(dir, "notes.md", "# notes\nnothing secret here\n")), []);
   // outside any git work tree nothing counts as ignored
-  const loose = fs.mkdtempSync(path.join(os.tmpdir(), "peershare-loose-"));
+  const loose = tempDir("loose");
   assert.deepEqual(await kinds(write(loose, "data.log", "x")), []);
 });
 

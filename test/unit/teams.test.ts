@@ -4,7 +4,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { Identity, SignatureVerifier } from "../../node-host/security/identity";
@@ -16,13 +15,11 @@ import { AccessDeniedError } from "../../node-host/transport/bulk-api";
 import { ReplicaSink } from "../../node-host/replication/replica-sink";
 import { ReplicationFactors } from "../../node-host/replication/factors";
 import { ContentStore, shareFile } from "../../node-host/cas";
+import { tempDir } from "../helpers/temp-dir";
 
 const verifier = new SignatureVerifier();
 const HOUR = 3600_000;
 
-function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), "peershare-teams-unit-"));
-}
 
 class MemorySecrets implements SecretStore {
   readonly map = new Map<string, Buffer>();
@@ -97,7 +94,7 @@ test("revocation lists: checked against the team key, the highest sequence numbe
 });
 
 async function bookWithTeam() {
-  const dir = tempDir();
+  const dir = tempDir("teams-unit");
   const me = Identity.generate();
   const secrets = new MemorySecrets();
   const book = TeamBook.load(dir, me, secrets);
@@ -109,7 +106,7 @@ test("the team book: members prove roles in HELLO credentials; revocation ends t
   const { dir, me, secrets, book } = await bookWithTeam();
   const teamKey = book.keyOf("core");
   const { invite } = await book.invite("core", "read");
-  const readerDir = tempDir();
+  const readerDir = tempDir("teams-unit");
   const reader = Identity.generate();
   const readerBook = TeamBook.load(readerDir, reader, new MemorySecrets());
   await readerBook.join(invite);
@@ -136,7 +133,7 @@ test("the team book: members prove roles in HELLO credentials; revocation ends t
 
 test("the access policy: open without teams; public to anyone; team content to members; pushes from writers only", async () => {
   const stranger = Identity.generate();
-  const open = new AccessPolicy(TeamBook.load(tempDir(), Identity.generate(), new MemorySecrets()), AudienceIndex.load(tempDir()));
+  const open = new AccessPolicy(TeamBook.load(tempDir("teams-unit"), Identity.generate(), new MemorySecrets()), AudienceIndex.load(tempDir("teams-unit")));
   open.checkGet(stranger.id, randomBytes(32));
   open.checkPush(stranger.id);
 
@@ -155,7 +152,7 @@ test("the access policy: open without teams; public to anyone; team content to m
   const reader = Identity.generate();
   const writer = Identity.generate();
   for (const [who, role] of [[reader, "read"], [writer, "write"]] as const) {
-    const b = TeamBook.load(tempDir(), who, new MemorySecrets());
+    const b = TeamBook.load(tempDir("teams-unit"), who, new MemorySecrets());
     await b.join((await book.invite("core", role)).invite);
     book.received(who.id, who.publicKey, b.own());
   }
@@ -168,7 +165,7 @@ test("the access policy: open without teams; public to anyone; team content to m
 });
 
 test("the replica sink refuses what it must: unauthorised peers, stray chunks, over-quota pushes, bytes that do not hash to their id", async () => {
-  const dir = tempDir();
+  const dir = tempDir("teams-unit");
   const store = await ContentStore.open(path.join(dir, "store"));
   const source = await ContentStore.open(path.join(dir, "source"));
   const file = path.join(dir, "f.bin");
