@@ -10,4 +10,6 @@ export { ObjectStore, isObjectId, type PutResult } from "./object-store";
 export { isIdOf, objectIdOf, sha256 } from "./object-hash";
 export { formatShareLink, parseShareLink, type ShareLink } from "./share-link";
 export { shareFile, type ShareOptions, type ShareResult } from "./share";
-export { assembleFile, missingChunks, openChunk, openManifest, readContent, type AssembleOptions, type AssembleTarget } from "./assemble";
+export { assembleFile, missingChunks, openManifest, readContent } from "./assemble";
+export { openChunk } from "./chunk-plaintext";
+export { OutputFile, type AssembleOptions, type AssembleTarget } from "./output-file";

@@ -13,7 +13,8 @@ import { isSafeFileName, MAX_NAME_BYTES, sanitizeFileName } from "../../node-hos
 import { decodeManifest, decodeManifestHeader, encodeManifest, fileDigestOfChunkDigests, MANIFEST_VERSION, MAX_CHUNK_BYTES, MAX_MANIFEST_BYTES, type EncryptionMode, type Manifest } from "../../node-host/cas/manifest";
 import { parseShareLink, formatShareLink } from "../../node-host/cas/share-link";
 import { ContentStore } from "../../node-host/cas/content-store";
-import { assembleFile, openChunk, openManifest } from "../../node-host/cas/assemble";
+import { assembleFile, openManifest } from "../../node-host/cas/assemble";
+import { openChunk } from "../../node-host/cas/chunk-plaintext";
 import { craftedManifests, rawPublicManifest, UNSAFE_NAMES } from "../fuzz/manifests";
 import { objectIdOf } from "../../node-host/cas/object-hash";
 import { mutateMany } from "../fuzz/mutators";

@@ -1,0 +1,239 @@
+// The file a fetch writes: chunks go in as they arrive, in any order, each decrypted and written at
+// its place (every place, when the same chunk occurs more than once) in a temp file beside the target.
+// commit() checks that every chunk is in, that the plaintext matches the manifest's file digest, then
+// fsyncs and renames the temp file into place, so the target is either absent or complete.
+//
+// Why while the transfer runs rather than after it: writing 1 GiB out of the store afterwards (read,
+// decrypt, the kernel's copy into the page cache, then an fsync that waits for all of it to reach the
+// disk) took as long as the transfer itself on the 2-core machine. Done as chunks arrive, the same
+// work overlaps with the network, and the fdatasync every SYNC_EVERY_BYTES gets the disk writing
+// early, so the fsync at the end finds little left to do.
+
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream, promises as fsp } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
+import * as path from "node:path";
+import { BufferPool } from "../util/buffer-pool";
+import { chunkPlaintext } from "./chunk-plaintext";
+import type { ContentStore } from "./content-store";
+import { renameDurably } from "./durable-write";
+import { CasError } from "./errors";
+import { isSafeFileName } from "./file-name";
+import { fileDigestOfChunkDigests, hashOfVersion, type Manifest, type ManifestChunk } from "./manifest";
+
+export type AssembleTarget = { dir: string } | { path: string };
+
+export interface AssembleOptions {
+  /** Replace an existing file at the target path (default: fail with EEXIST). */
+  overwrite?: boolean;
+}
+
+/** Where a distinct chunk goes: its manifest entry, and the indexes of its places in the file. */
+interface Placement {
+  chunk: ManifestChunk;
+  indexes: number[];
+}
+
+/** Chunks read from the store at once by fillFrom. */
+const READ_AHEAD = 4;
+/** Bytes written between the fdatasyncs that start the disk writing before commit(). */
+const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
+
+/** Decryption buffers, shared by every output file: at most a few chunks are in flight per fetch. */
+const buffers = new BufferPool(8 * 1024 * 1024, 32 * 1024 * 1024);
+
+export class OutputFile {
+  private readonly placements = new Map<string, Placement>();
+  /** Byte offset of each chunk of the manifest, by index. */
+  private readonly offsets: number[] = [];
+  /** Plaintext digest of each chunk, by index (versions 2 and 3 make the file digest from them). */
+  private readonly digests: (Buffer | undefined)[];
+  /** Chunks (by id) whose writing has started; a chunk is written once. */
+  private readonly started = new Set<string>();
+  private readonly writing = new Set<Promise<void>>();
+  private chunksWritten = 0;
+  private unsyncedBytes = 0;
+  private syncing: Promise<void> | null = null;
+  private failure: { error: unknown } | null = null;
+  private closed = false;
+
+  private constructor(
+    readonly manifest: Manifest,
+    /** Where commit() puts the file. */
+    readonly finalPath: string,
+    private readonly tmpPath: string,
+    private readonly fh: FileHandle,
+    private readonly overwrite: boolean,
+  ) {
+    let offset = 0;
+    manifest.chunks.forEach((chunk, index) => {
+      this.offsets.push(offset);
+      offset += chunk.size;
+      const hex = chunk.id.toString("hex");
+      const placement = this.placements.get(hex);
+      if (placement) placement.indexes.push(index);
+      else this.placements.set(hex, { chunk, indexes: [index] });
+    });
+    this.digests = new Array(manifest.chunks.length);
+  }
+
+  /**
+   * Creates the temp file for `manifest`'s file at `target` (a directory, where it goes under the
+   * manifest's name, or an exact path). Fails at once with EEXIST when the target exists and
+   * `overwrite` is not set, rather than after the transfer.
+   */
+  static async create(manifest: Manifest, target: AssembleTarget, options: AssembleOptions = {}): Promise<OutputFile> {
+    const finalPath = resolveTarget(manifest, target);
+    const overwrite = options.overwrite ?? false;
+    if (!overwrite && (await exists(finalPath))) throw new CasError("EEXIST", `${finalPath} already exists`);
+    const tmpPath = path.join(path.dirname(finalPath), `.${randomBytes(6).toString("hex")}.peershare-part`);
+    const fh = await fsp.open(tmpPath, "wx+", 0o644); // read too: a version 1 digest is read back
+    return new OutputFile(manifest, finalPath, tmpPath, fh, overwrite);
+  }
+
+  /** True when `id` is a chunk of this file that has not been written yet. */
+  wants(id: Buffer): boolean {
+    const hex = id.toString("hex");
+    return this.placements.has(hex) && !this.started.has(hex);
+  }
+
+  /**
+   * Writes chunk `id` from its stored bytes, which the caller has checked against the id (a
+   * verified put or read). Resolves once the bytes are written (not yet durable): the caller may
+   * reuse `stored` then. A chunk written before is skipped.
+   */
+  async writeChunk(id: Buffer, stored: Buffer): Promise<void> {
+    const hex = id.toString("hex");
+    const placement = this.placements.get(hex);
+    if (!placement) throw new Error(`chunk ${hex} is not part of ${this.manifest.name}`);
+    if (this.closed) throw new Error(`${this.finalPath}: the output file is closed`);
+    if (this.started.has(hex)) return;
+    this.started.add(hex);
+    const run = this.place(placement, stored);
+    this.writing.add(run);
+    try {
+      await run;
+    } catch (err) {
+      this.started.delete(hex); // it may be given again
+      throw err;
+    } finally {
+      this.writing.delete(run);
+    }
+  }
+
+  private async place({ chunk, indexes }: Placement, stored: Buffer): Promise<void> {
+    const out = chunk.key ? buffers.take(chunk.size) : undefined;
+    try {
+      const plaintext = chunkPlaintext(chunk, stored, this.manifest.version, out);
+      const digest = this.manifest.version === 1 ? undefined : hashOfVersion(plaintext, this.manifest.version);
+      for (const index of indexes) await this.writeAt(plaintext, this.offsets[index]);
+      for (const index of indexes) this.digests[index] = digest;
+      this.chunksWritten += indexes.length;
+      this.unsyncedBytes += plaintext.length * indexes.length;
+    } finally {
+      if (out) buffers.give(out);
+    }
+    if (this.unsyncedBytes >= SYNC_EVERY_BYTES && !this.syncing) {
+      this.unsyncedBytes = 0;
+      // Not awaited: it starts the writeback. A failure here (EIO, ENOSPC on some file systems) is
+      // kept and thrown by commit(), whose own fsync would meet it anyway.
+      this.syncing = this.fh
+        .datasync()
+        .catch((error: unknown) => void (this.failure ??= { error }))
+        .finally(() => (this.syncing = null));
+    }
+  }
+
+  private async writeAt(bytes: Buffer, position: number): Promise<void> {
+    for (let done = 0; done < bytes.length; ) done += (await this.fh.write(bytes, done, bytes.length - done, position + done)).bytesWritten;
+  }
+
+  /**
+   * Writes every chunk not written yet from the store (chunks it held before the fetch, or all of
+   * them). A chunk the store does not have, or whose copy fails its hash check (it is quarantined),
+   * fails with EMISSINGCHUNK: fetch it, then fill again.
+   */
+  async fillFrom(store: ContentStore): Promise<void> {
+    const todo = [...this.placements.values()].filter((p) => this.wants(p.chunk.id));
+    const missing: string[] = [];
+    const next = async (): Promise<void> => {
+      for (let p = todo.shift(); p; p = todo.shift()) {
+        const into = buffers.take(p.chunk.size + (this.manifest.version === 1 ? 16 : 0));
+        try {
+          const stored = await store.get(p.chunk.id, into);
+          if (stored) await this.writeChunk(p.chunk.id, stored);
+          else missing.push(p.chunk.id.toString("hex"));
+        } finally {
+          buffers.give(into);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: READ_AHEAD }, next));
+    if (missing.length > 0) throw new CasError("EMISSINGCHUNK", `chunk ${missing[0]} is missing or corrupt${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ""}`);
+  }
+
+  /**
+   * Checks that the file is whole and matches the manifest's file digest, fsyncs it and renames it
+   * into place. Returns the path written. On failure the temp file is removed.
+   */
+  async commit(): Promise<string> {
+    try {
+      await Promise.all(this.writing);
+      await this.syncing;
+      if (this.failure) throw this.failure.error;
+      if (this.chunksWritten < this.manifest.chunks.length) {
+        throw new CasError("EMISSINGCHUNK", `${this.manifest.chunks.length - this.chunksWritten} chunk(s) of ${this.manifest.name} were not written`);
+      }
+      if (!(await this.digestMatches())) throw new CasError("EHASHMISMATCH", "assembled file does not match the manifest's file digest");
+      await this.fh.sync();
+      await this.close();
+      if (!this.overwrite && (await exists(this.finalPath))) throw new CasError("EEXIST", `${this.finalPath} already exists`);
+      await renameDurably(this.tmpPath, this.finalPath);
+      return this.finalPath;
+    } catch (err) {
+      await this.discard();
+      throw err;
+    }
+  }
+
+  /** Closes and removes the temp file (a fetch that failed or was cancelled); safe to call again. */
+  async discard(): Promise<void> {
+    await Promise.allSettled(this.writing);
+    await this.syncing;
+    await this.close();
+    await fsp.rm(this.tmpPath, { force: true });
+  }
+
+  private async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.fh.close();
+  }
+
+  private async digestMatches(): Promise<boolean> {
+    const { version, digest } = this.manifest;
+    if (version !== 1) return fileDigestOfChunkDigests(this.digests as Buffer[], version).equals(digest);
+    // Version 1's digest is a SHA-256 of the whole plaintext, so it is read back in order.
+    const hash = createHash("sha256");
+    for await (const piece of createReadStream("", { fd: this.fh, autoClose: false, start: 0, highWaterMark: 1024 * 1024 })) hash.update(piece as Buffer);
+    return hash.digest().equals(digest);
+  }
+}
+
+/** The path a file goes to: `target.path`, or the manifest's name (checked again here) in `target.dir`. */
+function resolveTarget(manifest: Manifest, target: AssembleTarget): string {
+  if ("path" in target) return path.resolve(target.path);
+  // decodeManifest already rejects unsafe names; checked again because this is where it matters.
+  if (!isSafeFileName(manifest.name)) throw new CasError("EBADMANIFEST", `unsafe file name ${JSON.stringify(manifest.name)}`);
+  const dir = path.resolve(target.dir);
+  const finalPath = path.join(dir, manifest.name);
+  if (path.dirname(finalPath) !== dir) throw new CasError("EBADMANIFEST", `file name escapes ${dir}`);
+  return finalPath;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fsp.stat(file).then(
+    () => true,
+    () => false,
+  );
+}
