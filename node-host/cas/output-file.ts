@@ -3,13 +3,17 @@
 // commit() checks that every chunk is in, that the plaintext matches the manifest's file digest, then
 // fsyncs and renames the temp file into place, so the target is either absent or complete.
 //
+// The temp file is named after its target (.NAME.peershare-part), so a fetch killed part-way leaves
+// one such file, which the next fetch to the same target replaces (its chunks are in the store by
+// then, and go into the new file from there).
+//
 // Why while the transfer runs rather than after it: writing 1 GiB out of the store afterwards (read,
 // decrypt, the kernel's copy into the page cache, then an fsync that waits for all of it to reach the
 // disk) took as long as the transfer itself on the 2-core machine. Done as chunks arrive, the same
 // work overlaps with the network, and the fdatasync every SYNC_EVERY_BYTES gets the disk writing
 // early, so the fsync at the end finds little left to do.
 
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { createReadStream, promises as fsp } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import * as path from "node:path";
@@ -39,6 +43,9 @@ const READ_AHEAD = 4;
 /** Bytes written between the fdatasyncs that start the disk writing before commit(). */
 const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
 
+/** Temp files being written by this process: a second fetch to the same target must not take one over. */
+const partsInUse = new Set<string>();
+
 /** Decryption buffers, shared by every output file: at most a few chunks are in flight per fetch. */
 const buffers = new BufferPool(8 * 1024 * 1024, 32 * 1024 * 1024);
 
@@ -56,6 +63,8 @@ export class OutputFile {
   private syncing: Promise<void> | null = null;
   private failure: { error: unknown } | null = null;
   private closed = false;
+  /** Committed or discarded. */
+  private finished = false;
 
   private constructor(
     readonly manifest: Manifest,
@@ -86,9 +95,17 @@ export class OutputFile {
     const finalPath = resolveTarget(manifest, target);
     const overwrite = options.overwrite ?? false;
     if (!overwrite && (await exists(finalPath))) throw new CasError("EEXIST", `${finalPath} already exists`);
-    const tmpPath = path.join(path.dirname(finalPath), `.${randomBytes(6).toString("hex")}.peershare-part`);
-    const fh = await fsp.open(tmpPath, "wx+", 0o644); // read too: a version 1 digest is read back
-    return new OutputFile(manifest, finalPath, tmpPath, fh, overwrite);
+    const tmpPath = partFileOf(finalPath);
+    if (partsInUse.has(tmpPath)) throw new CasError("EEXIST", `another fetch is writing ${finalPath}`);
+    partsInUse.add(tmpPath);
+    try {
+      await fsp.rm(tmpPath, { force: true }); // left by a fetch that was killed
+      const fh = await fsp.open(tmpPath, "wx+", 0o644); // read too: a version 1 digest is read back
+      return new OutputFile(manifest, finalPath, tmpPath, fh, overwrite);
+    } catch (err) {
+      partsInUse.delete(tmpPath);
+      throw err;
+    }
   }
 
   /** True when `id` is a chunk of this file that has not been written yet. */
@@ -189,6 +206,8 @@ export class OutputFile {
       await this.close();
       if (!this.overwrite && (await exists(this.finalPath))) throw new CasError("EEXIST", `${this.finalPath} already exists`);
       await renameDurably(this.tmpPath, this.finalPath);
+      this.finished = true;
+      partsInUse.delete(this.tmpPath);
       return this.finalPath;
     } catch (err) {
       await this.discard();
@@ -196,12 +215,21 @@ export class OutputFile {
     }
   }
 
-  /** Closes and removes the temp file (a fetch that failed or was cancelled); safe to call again. */
+  /**
+   * Closes and removes the temp file (a fetch that failed or was cancelled). Does nothing once the
+   * file is committed or discarded: the same temp name may belong to a later fetch by then.
+   */
   async discard(): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
     await Promise.allSettled(this.writing);
     await this.syncing;
-    await this.close();
-    await fsp.rm(this.tmpPath, { force: true });
+    try {
+      await this.close();
+      await fsp.rm(this.tmpPath, { force: true });
+    } finally {
+      partsInUse.delete(this.tmpPath);
+    }
   }
 
   private async close(): Promise<void> {
@@ -218,6 +246,13 @@ export class OutputFile {
     for await (const piece of createReadStream("", { fd: this.fh, autoClose: false, start: 0, highWaterMark: 1024 * 1024 })) hash.update(piece as Buffer);
     return hash.digest().equals(digest);
   }
+}
+
+/** The temp file of `finalPath`, beside it: .NAME.peershare-part, or a hash of the path for a very long NAME. */
+function partFileOf(finalPath: string): string {
+  const name = path.basename(finalPath);
+  const short = Buffer.byteLength(name) <= 200 ? name : createHash("sha256").update(finalPath).digest("hex").slice(0, 32);
+  return path.join(path.dirname(finalPath), `.${short}.peershare-part`);
 }
 
 /** The path a file goes to: `target.path`, or the manifest's name (checked again here) in `target.dir`. */

@@ -167,6 +167,7 @@ export interface FetchInfo {
   holdersUsed: number;
   /** Holders dropped for sending bytes that failed verification (node IDs). */
   badHolders: string[];
+  /** From the start of the fetch until the file is in place (fsynced and renamed). */
   durationMs: number;
 }
 

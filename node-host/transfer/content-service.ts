@@ -3,7 +3,7 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ContentStore, shareFile, openManifest, parseShareLink, assembleFile, Manifest, CasError, decodeManifestHeader } from "../cas";
+import { ContentStore, shareFile, openManifest, parseShareLink, OutputFile, Manifest, CasError, decodeManifestHeader } from "../cas";
 import { Dht } from "../dht/dht";
 import { BulkClient, BulkPeer } from "../transport/bulk";
 import { fetchContent, fetchFromFirst, nothingFetched } from "./fetcher";
@@ -151,6 +151,10 @@ export class ContentService {
   private async run(handle: TransferHandle): Promise<FetchInfo> {
     const { link, out } = handle;
     const contentId = Buffer.from(handle.info.contentId, "hex");
+    // The file is written as its chunks arrive (output-file.ts); chunks the store held already go in
+    // after the transfer.
+    let output = null as OutputFile | null;
+    const started = performance.now();
     const fetchMissing = () =>
       fetchContent({
         link,
@@ -159,21 +163,24 @@ export class ContentService {
         findHolders: () => this.findHolders(contentId),
         signal: handle.abort.signal,
         onProgress: (p) => this.transfers.update(handle, { name: p.name, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate: p.rate, holders: p.holders, etaMs: p.etaMs }),
+        onManifest: async (manifest) => void (output ??= await this.createOutput(manifest, out)),
+        onChunk: (id, stored) => output!.writeChunk(id, stored),
       });
     try {
       let result = await fetchMissing();
-      let written: string;
       try {
-        written = await this.writeOut(result.manifest, out);
+        await output!.fillFrom(this.store);
       } catch (err) {
         // A chunk already on disk failed its hash check (a cached copy is not fsynced, so a power cut
         // can tear one); it is quarantined by now, so fetching again gets just that chunk.
         if (!(err instanceof CasError && err.code === "EMISSINGCHUNK")) throw err;
         result = await fetchMissing();
-        written = await this.writeOut(result.manifest, out);
+        await output!.fillFrom(this.store);
       }
+      const written = await output!.commit();
       await this.store.unpin(this.objectIds(result.manifest, contentId), "fetching");
-      const seconds = result.durationMs / 1000;
+      const durationMs = performance.now() - started; // until the file is in place
+      const seconds = durationMs / 1000;
       this.transfers.update(
         handle,
         { state: "done", path: written, bytesDone: result.manifest.size, etaMs: 0, finishedAt: Date.now(), holdersUsed: result.holdersUsed, rate: seconds > 0 ? result.bytesFetched / seconds : 0 },
@@ -192,9 +199,10 @@ export class ContentService {
         bytesReused: result.bytesReused,
         holdersUsed: result.holdersUsed,
         badHolders: result.badHolders,
-        durationMs: result.durationMs,
+        durationMs,
       };
     } catch (err) {
+      await output?.discard();
       if (handle.info.state === "running") this.transfers.update(handle, { state: handle.abort.signal.aborted ? "cancelled" : "failed", error: (err as Error).message, finishedAt: Date.now() }, true);
       throw err;
     }
@@ -204,15 +212,15 @@ export class ContentService {
     return [manifestId, ...manifest.chunks.map((c) => c.id)];
   }
 
-  /** Writes the fetched file: into a directory under its own name, or to the exact path given. */
-  private async writeOut(manifest: Manifest, out: string | undefined): Promise<string> {
+  /** The fetched file's output: into a directory under its own name, or at the exact path given. */
+  private async createOutput(manifest: Manifest, out: string | undefined): Promise<OutputFile> {
     const target = out ? path.resolve(out) : this.downloadsDir;
     const isDir = !out || out.endsWith(path.sep) || (await fs.promises.stat(target).then((s) => s.isDirectory(), () => false));
     if (isDir) {
       await fs.promises.mkdir(target, { recursive: true });
-      return assembleFile(this.store, manifest, { dir: target }, { overwrite: !out });
+      return OutputFile.create(manifest, { dir: target }, { overwrite: !out });
     }
-    return assembleFile(this.store, manifest, { path: target }, { overwrite: true });
+    return OutputFile.create(manifest, { path: target }, { overwrite: true });
   }
 
   pause(id: string): TransferInfo {

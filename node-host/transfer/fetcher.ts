@@ -3,8 +3,10 @@
 // simply takes fewer chunks); every chunk is verified against its hash before it is stored; a
 // holder that sends bad bytes is dropped and its chunk fetched elsewhere. Chunks already in the
 // store are never fetched again, so a fetch cut short by a crash resumes where it stopped.
-// Storing a chunk (hash, write, fsync) takes longer than receiving one, so it runs beside the
-// request loops: they go on fetching while up to STORE_AHEAD received chunks wait to be stored.
+// Storing a chunk (hash, write, and the caller's onChunk, e.g. writing it into the output file)
+// takes longer than receiving one, so it runs beside the request loops: they go on fetching while up
+// to STORE_AHEAD received chunks wait to be stored. A failure on this node's side (a full disk) ends
+// the fetch with that error; it is no holder's fault.
 
 import { ContentStore, Manifest, CasError, openManifest, missingChunks, parseShareLink, type PutOptions } from "../cas";
 import { BulkClient, BulkPeer, ObjectNotFoundError } from "../transport/bulk";
@@ -37,6 +39,13 @@ export interface FetchParams {
   /** How often findHolders may be asked again before the fetch gives up. */
   holderRefreshes?: number;
   onProgress?: (p: FetchProgress) => void;
+  /** Called with the manifest before any chunk is fetched (to open the output file). */
+  onManifest?: (manifest: Manifest) => Promise<void>;
+  /**
+   * Called with each fetched chunk once its verified bytes are stored; `stored` is reused after the
+   * returned promise settles. Its failure ends the fetch.
+   */
+  onChunk?: (id: Buffer, stored: Buffer) => Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -151,6 +160,7 @@ export async function fetchContent(p: FetchParams): Promise<FetchResult> {
   }
   const manifest = await openManifest(p.store, p.link);
   await p.store.pin([manifestId], "fetching");
+  await p.onManifest?.(manifest);
 
   // 2. the chunks not yet on disk
   const sizeOf = new Map(manifest.chunks.map((c) => [hex(c.id), c.size] as const));
@@ -195,18 +205,26 @@ export async function fetchContent(p: FetchParams): Promise<FetchResult> {
 
   const storing = new Set<Promise<void>>();
   const storeFreed: (() => void)[] = [];
-  /** Verifies and stores a received chunk in the background; a failure puts it back in the queue. */
+  /** What went wrong on this node's side (the store or onChunk): it ends the fetch. */
+  let localFailure = null as { error: unknown } | null;
+  const storeChunk = async (h: HolderState, id: Buffer, bytes: Buffer): Promise<void> => {
+    try {
+      await p.store.putVerified(id, bytes, { pin: "fetching", kind: "chunk" });
+    } catch (err) {
+      if (err instanceof CasError && err.code === "EHASHMISMATCH") return failed(h, id, err); // the holder's bytes
+      throw err;
+    }
+    await p.onChunk?.(id, bytes);
+    used.add(hex(h.peer.id));
+    chunksDone++;
+    bytesDone += sizeOf.get(hex(id)) ?? 0;
+    bytesFetched += bytes.length;
+    report();
+  };
+  /** Verifies and stores a received chunk in the background; bad bytes put it back in the queue. */
   const store = (h: HolderState, id: Buffer, bytes: Buffer) => {
-    const run: Promise<void> = p.store
-      .putVerified(id, bytes, { pin: "fetching", kind: "chunk" })
-      .then(() => {
-        used.add(hex(h.peer.id));
-        chunksDone++;
-        bytesDone += sizeOf.get(hex(id)) ?? 0;
-        bytesFetched += bytes.length;
-        report();
-      })
-      .catch((err: unknown) => failed(h, id, err))
+    const run: Promise<void> = storeChunk(h, id, bytes)
+      .catch((error: unknown) => void (localFailure ??= { error }))
       .finally(() => {
         p.bulk.release?.(bytes); // the store is done with them: hashed and written
         storing.delete(run);
@@ -218,7 +236,7 @@ export async function fetchContent(p: FetchParams): Promise<FetchResult> {
   /** One of a holder's `window` request loops: takes chunks this holder may have until none is left. */
   const worker = async (h: HolderState): Promise<void> => {
     for (;;) {
-      if (h.dropped || p.signal?.aborted) return;
+      if (h.dropped || p.signal?.aborted || localFailure) return;
       const i = queue.findIndex((id) => !h.lacks.has(hex(id)));
       if (i < 0) return;
       const [id] = queue.splice(i, 1);
@@ -242,7 +260,8 @@ export async function fetchContent(p: FetchParams): Promise<FetchResult> {
       throw nothingFetched(`${queue.length} chunk(s) of ${contentId} could not be fetched: no live holder has them${badHolders.length ? ` (${badHolders.length} holder(s) sent corrupt data)` : ""}`, holders.size, refusals);
     }
     await Promise.all(candidates.flatMap((h) => Array.from({ length: window }, () => worker(h))));
-    await Promise.all(storing); // a chunk that fails to store goes back in the queue
+    await Promise.all(storing); // a chunk with bad bytes goes back in the queue
+    if (localFailure) throw localFailure.error;
   }
   if (p.signal?.aborted) throw new FetchError("fetch cancelled"); // even if the stores under way completed it
   report();

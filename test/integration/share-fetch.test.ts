@@ -178,6 +178,7 @@ test("the fetching node killed mid-fetch resumes after a restart without fetchin
   assert.equal(sha(r2.path), sha(big.file));
   assert.ok(r2.bytesReused >= big.share.size * 0.35, `reused ${r2.bytesReused} of ${big.share.size}`);
   assert.ok(r2.bytesFetched <= big.share.size * 0.65, `moved ${r2.bytesFetched} bytes the second time`);
+  assert.deepEqual(fs.readdirSync(path.join(root, "out-k2")), [path.basename(r2.path)], "the killed fetch's temp file was replaced, not left beside the file");
 });
 
 test("a holder that serves corrupted bytes is caught and dropped; the file is still right", async () => {

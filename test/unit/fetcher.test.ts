@@ -183,3 +183,28 @@ test("no holders, or holders without the content, end in a clear error", async (
   const empty = { peer: peer(), store: null, served: 0 } as FakeHolder;
   await assert.rejects(fetchContent({ link: shared.link, store, bulk: fakeBulk([empty]), findHolders: async () => [empty.peer] }), FetchError);
 });
+
+test("a failure on the fetching node's side (a full disk) ends the fetch with that error, and no holder is blamed", async () => {
+  const { dir, source, shared } = await sharedFixture(6 << 20);
+  const full = () => Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+  for (const where of ["store", "output"] as const) {
+    const h = { peer: peer(), store: source, served: 0 } as FakeHolder;
+    const store = await ContentStore.open(path.join(dir, `fetcher-${where}`));
+    if (where === "store") {
+      const putVerified = store.putVerified.bind(store);
+      store.putVerified = async (id, bytes, options) => {
+        if (options?.kind === "chunk") throw full();
+        return putVerified(id, bytes, options);
+      };
+    }
+    const fetching = fetchContent({
+      link: shared.link,
+      store,
+      bulk: fakeBulk([h]),
+      findHolders: async () => [h.peer],
+      onChunk: where === "output" ? async () => Promise.reject(full()) : undefined,
+    });
+    await assert.rejects(fetching, (e: Error & { code?: string }) => e.code === "ENOSPC", `${where}: the disk's error, not "no live holder"`);
+    assert.ok(h.served < 8, `${where}: the fetch stopped soon (${h.served} objects served)`);
+  }
+});
