@@ -17,6 +17,7 @@ import { BulkNode, createBulkNode } from "./transport/bulk-client";
 import { Signaller } from "./transport/webrtc-bulk";
 import { ByteRateLimiter } from "./util/byte-rate-limiter";
 import { ReplicationFactors } from "./replication/factors";
+import { ReplicaPlacements } from "./replication/placements";
 import { ReplicaSink } from "./replication/replica-sink";
 import { Replicator } from "./replication/replicator";
 import { Repair } from "./replication/repair";
@@ -144,6 +145,7 @@ export class PeershareNode extends EventEmitter {
       store,
       factors,
       quotaBytesPerPeer: () => config.replicaQuotaMB * MiB,
+      placements: new ReplicaPlacements(opts.dataDir, store),
       authorize: (from, action) => (action === "push" ? policy.checkPush(from) : policy.checkQuery(from)),
       recordAudience: (contentId, audience, chunkIds) => audiences.set(contentId, audience, chunkIds),
       onComplete: async (contentId) => void (await dht.provide(contentId)),

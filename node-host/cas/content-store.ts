@@ -165,6 +165,11 @@ export class ContentStore {
     return this.objects.has(id);
   }
 
+  /** The object's size in bytes, or null when the store does not know it. */
+  sizeOf(id: Buffer): number | null {
+    return this.index.entries.get(id.toString("hex"))?.size ?? null;
+  }
+
   /** The object's pins, or null when the store does not know it. */
   pinsOf(id: Buffer): PinReason[] | null {
     const entry = this.index.entries.get(id.toString("hex"));

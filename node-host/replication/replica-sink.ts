@@ -2,8 +2,8 @@
 // manifest and all its chunks are here this node announces itself as a provider of the content.
 //
 // What a node accepts is bounded: objects no larger than the protocol allows, that hash to their id,
-// that are a manifest or a chunk of a manifest it holds, and at most a quota of bytes per peer (kept
-// in memory: it bounds what one peer can push between restarts). Who may push at all is decided by
+// that are a manifest or a chunk of a manifest it holds, and at most a quota of bytes per peer: what
+// the replicas it placed here still take (placements.ts, kept across restarts). Who may push at all is decided by
 // `authorize` (team membership with write role, see security/access-policy.ts), which throws
 // AccessDeniedError; the audience an offer names is recorded once the manifest's chunks are known.
 
@@ -14,12 +14,15 @@ import { ObjectSink, PutResult } from "../transport/bulk-api";
 import { Audience, MAX_OBJECT_BYTES } from "../transport/bulk-protocol";
 import { LruMap } from "../util/lru";
 import { ReplicationFactors } from "./factors";
+import type { ReplicaPlacements } from "./placements";
 
 export interface ReplicaSinkOptions {
   store: ContentStore;
   factors: ReplicationFactors;
-  /** Bytes one peer may push to this node (read at each push: the setting can change live). */
+  /** Bytes of replicas one peer may have placed on this node (read at each push: the setting can change live). */
   quotaBytesPerPeer: () => number;
+  /** Who placed which replica, and the bytes each peer's replicas take here. */
+  placements: ReplicaPlacements;
   /** Throws AccessDeniedError unless `from` may push replicas here (`query`: it only asks what is held). */
   authorize?: (from: Id, action: "push" | "query") => void;
   /** Records who may read a replicated content, once its chunks are known. */
@@ -44,8 +47,6 @@ export class ReplicaSink implements ObjectSink {
   private readonly missing = new Map<string, { waiting: Set<string>; announce: boolean }>();
   /** Chunk (hex) → the manifests waiting for it. */
   private readonly wantedBy = new Map<string, Set<string>>();
-  /** Peer (hex) → bytes accepted from it. */
-  private readonly accepted = new Map<string, number>();
   /**
    * Manifest (hex) → what its offer named (factor, audience), until the manifest arrives: only then
    * are they saved, so offers that are never followed by a manifest leave nothing behind.
@@ -61,10 +62,12 @@ export class ReplicaSink implements ObjectSink {
       const bytes = await this.o.store.get(info.id);
       const chunks = bytes && manifestChunks(bytes);
       if (!chunks) continue;
+      this.o.placements.knowManifest(toHex(info.id), chunks);
       await this.track(toHex(info.id), chunks, false);
       const entry = this.missing.get(toHex(info.id));
       if (entry) entry.announce = true; // completed later by a push: announce it then
     }
+    this.o.placements.recountAll();
   }
 
   async offer(from: Id, ids: Buffer[], replication: number, audience: Audience = { kind: "unstated" }): Promise<boolean[]> {
@@ -82,6 +85,7 @@ export class ReplicaSink implements ObjectSink {
       if (chunks) {
         this.o.factors.set(toHex(ids[0]), replication);
         this.o.recordAudience?.(ids[0], audience, chunks);
+        this.placed(toHex(ids[0]), chunks, toHex(from));
         await this.o.store.pin([ids[0]], "replica");
         await this.track(toHex(ids[0]), chunks, true);
       }
@@ -100,16 +104,16 @@ export class ReplicaSink implements ObjectSink {
       await this.o.store.pin([id], "replica");
     } else {
       const peer = toHex(from);
-      const used = this.accepted.get(peer) ?? 0;
-      if (used + bytes.length > this.o.quotaBytesPerPeer()) return "refused";
+      if (!this.o.placements.allows(peer, bytes.length, this.o.quotaBytesPerPeer())) return "refused";
       try {
         await this.o.store.putVerified(id, bytes, { pin: "replica", kind: chunks ? "manifest" : "chunk" });
       } catch {
         return "refused"; // does not hash to its id, or the disk refused it
       }
-      this.accepted.set(peer, used + bytes.length);
+      this.o.placements.add(peer, bytes.length);
     }
     if (chunks) {
+      this.placed(hex, chunks, toHex(from));
       const offer = this.offered.get(hex);
       if (offer) {
         this.o.factors.set(hex, offer.replication);
@@ -119,6 +123,16 @@ export class ReplicaSink implements ObjectSink {
     }
     else await this.arrived(hex);
     return "stored";
+  }
+
+  /** Records who placed a replica manifest (for the quota); a journal that cannot be written is logged. */
+  private placed(manifest: string, chunks: Buffer[], peer: string): void {
+    this.o.placements.knowManifest(manifest, chunks);
+    try {
+      this.o.placements.placed(manifest, peer);
+    } catch (err) {
+      this.o.log?.(`recording who placed replica ${manifest.slice(0, 12)}… failed: ${(err as Error).message}`);
+    }
   }
 
   /**

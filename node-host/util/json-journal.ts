@@ -2,7 +2,8 @@
 // and fsyncs it, so it costs the size of that entry; rewriting the whole map as one JSON file on
 // every change cost the size of everything held (a node holding many contents rewrote megabytes,
 // on the event loop, for each replica it accepted). Loading replays the lines in order, later ones
-// replacing earlier ones; a line a crash left torn (the last one) is skipped. When the file has
+// replacing earlier ones (a deletion is a tombstone line); a line a crash left torn (the last one) is
+// skipped. When the file has
 // grown to COMPACT_FACTOR times what its live entries need, it is rewritten atomically with one line
 // per entry.
 
@@ -86,6 +87,19 @@ export class JsonJournal<V> {
     }
   }
 
+  /** Removes `key`, appending a tombstone line (fsynced); throws like set() when it cannot be written. */
+  delete(key: string): void {
+    if (!this.map.has(key)) return;
+    const had = { value: this.map.get(key) as V, bytes: this.lineBytes.get(key)! };
+    this.forget(key);
+    try {
+      this.persist(`${JSON.stringify({ k: key, deleted: true })}\n`);
+    } catch (err) {
+      this.remember(key, had.value, had.bytes);
+      throw err;
+    }
+  }
+
   /**
    * Appends `line`; rewrites the whole journal instead when it has grown enough to compact, or when
    * an append failed (it may have left part of a line, which the next append would run into).
@@ -115,8 +129,10 @@ export class JsonJournal<V> {
     } catch {
       return; // torn by a crash mid-append
     }
-    const { k, v } = (parsed ?? {}) as { k?: unknown; v?: unknown };
-    if (typeof k === "string" && isValue(v)) this.remember(k, v, Buffer.byteLength(line) + 1);
+    const { k, v, deleted } = (parsed ?? {}) as { k?: unknown; v?: unknown; deleted?: unknown };
+    if (typeof k !== "string") return;
+    if (deleted === true) this.forget(k);
+    else if (isValue(v)) this.remember(k, v, Buffer.byteLength(line) + 1);
   }
 
   private migrate(legacyFile: string, isValue: (v: unknown) => v is V): void {

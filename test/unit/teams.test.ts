@@ -14,7 +14,8 @@ import { AccessPolicy } from "../../node-host/security/access-policy";
 import { AccessDeniedError } from "../../node-host/transport/bulk-api";
 import { ReplicaSink } from "../../node-host/replication/replica-sink";
 import { ReplicationFactors } from "../../node-host/replication/factors";
-import { ContentStore, shareFile } from "../../node-host/cas";
+import { ReplicaPlacements } from "../../node-host/replication/placements";
+import { ContentStore, fixedSizeChunker, shareFile } from "../../node-host/cas";
 import { tempDir } from "../helpers/temp-dir";
 
 const verifier = new SignatureVerifier();
@@ -180,6 +181,7 @@ test("the replica sink refuses what it must: unauthorised peers, stray chunks, o
     store,
     factors: new ReplicationFactors(dir, () => 3),
     quotaBytesPerPeer: () => quota,
+    placements: new ReplicaPlacements(dir, store),
     authorize: (from) => {
       if (!from.equals(allowed.id)) throw new AccessDeniedError("not a writer");
     },
@@ -203,4 +205,49 @@ test("the replica sink refuses what it must: unauthorised peers, stray chunks, o
   quota = 1 << 30;
   for (const c of chunkIds) assert.equal(await sink.putObject(allowed.id, c, await bytesOf(c)), "stored");
   assert.deepEqual(store.pinsOf(manifestId), ["replica"]);
+});
+
+test("the replica quota counts what a peer's replicas still take here, across a restart", async () => {
+  const dir = tempDir("teams-unit");
+  const source = await ContentStore.open(path.join(dir, "source"));
+  const shareOf = async (name: string) => {
+    fs.writeFileSync(path.join(dir, name), randomBytes(200_000));
+    const shared = await shareFile(source, path.join(dir, name), { public: true, chunker: fixedSizeChunker(64 * 1024) });
+    const objects = await Promise.all(shared.objectIds.map(async (id) => ({ id, bytes: (await source.get(id))! })));
+    return { ids: shared.objectIds, objects, bytes: objects.reduce((n, o) => n + o.bytes.length, 0) };
+  };
+  const [a, b] = [await shareOf("a.bin"), await shareOf("b.bin")];
+  const pusher = Identity.generate();
+  const quota = a.bytes + 1000; // room for a, not for a and b's manifest and chunks
+  const openSink = async (store: ContentStore) => {
+    const placements = new ReplicaPlacements(dir, store);
+    const sink = new ReplicaSink({ store, factors: new ReplicationFactors(dir, () => 3), quotaBytesPerPeer: () => quota, placements, onComplete: async () => undefined });
+    await sink.load();
+    return { sink, placements };
+  };
+  const push = async (sink: ReplicaSink, share: typeof a) => {
+    await sink.offer(pusher.id, share.ids, 2, { kind: "public" });
+    const results = [];
+    for (const o of share.objects) results.push(await sink.putObject(pusher.id, o.id, o.bytes));
+    return results;
+  };
+
+  let store = await ContentStore.open(path.join(dir, "store"));
+  let { sink, placements } = await openSink(store);
+  assert.deepEqual(await push(sink, a), a.objects.map(() => "stored"));
+  assert.ok((await push(sink, b)).includes("refused"), "b does not fit beside a");
+  assert.equal(placements.usedBy(pusher.id.toString("hex")) >= a.bytes, true);
+
+  // a restart: the quota is what a still takes, not zero
+  await store.close();
+  store = await ContentStore.open(path.join(dir, "store"));
+  ({ sink, placements } = await openSink(store));
+  assert.ok(placements.usedBy(pusher.id.toString("hex")) >= a.bytes, "the count survives a restart");
+  const bManifest = b.objects[0];
+  if (!(await store.has(bManifest.id))) assert.equal(await sink.putObject(pusher.id, bManifest.id, bManifest.bytes), "refused", "still over quota after the restart");
+
+  // a dropped replica stops counting: b fits now
+  await store.unpin(a.ids, "replica");
+  assert.equal(placements.usedBy(pusher.id.toString("hex")), (await store.has(bManifest.id)) ? bManifest.bytes.length : 0, "only what is still held counts");
+  assert.deepEqual(await push(sink, b), b.objects.map(() => "stored"));
 });
