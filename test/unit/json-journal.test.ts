@@ -25,6 +25,25 @@ test("a journal keeps the latest value of each key across reopening", (t) => {
   assert.deepEqual([...b.entries], [["x", 3], ["y", 2]]);
 });
 
+test("a deleted key stays deleted across reopening, and a key set again after its deletion comes back", (t) => {
+  const file = path.join(tempDir(t), "j.jsonl");
+  const a = JsonJournal.open(file, { isValue: isNumber });
+  a.set("x", 1);
+  a.set("y", 2);
+  a.delete("x");
+  a.delete("absent"); // nothing to do
+  assert.deepEqual([...JsonJournal.open(file, { isValue: isNumber }).entries], [["y", 2]]);
+  a.set("x", 5);
+  a.delete("y");
+  assert.deepEqual([...JsonJournal.open(file, { isValue: isNumber }).entries], [["x", 5]]);
+  for (let i = 0; i < 5000; i++) {
+    a.set(`k${i}`, i);
+    a.delete(`k${i}`);
+  }
+  assert.ok(fs.statSync(file).size < 64 * 1024 + 100, `tombstones are compacted away (${fs.statSync(file).size} bytes)`);
+  assert.deepEqual([...JsonJournal.open(file, { isValue: isNumber }).entries], [["x", 5]]);
+});
+
 test("a change appends one line instead of rewriting the map, and compaction keeps the file bounded", (t) => {
   const dir = tempDir(t);
   const file = path.join(dir, "j.jsonl");
