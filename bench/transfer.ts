@@ -259,7 +259,8 @@ function sha256sum(file: string): Promise<{ hex: string; ms: number }> {
  * and is not announced), so each fetch has exactly the holders this benchmark gave it.
  */
 function nodeSettings(uploadLimitMBps: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { healthCheckIntervalMs: 1000, offlineAfterMisses: 3, rpcTimeoutMs: 1000, cacheSizeMB: 1_048_576, replication: 1, replicaQuotaMB: 0, uploadLimitMBps, ...extra };
+  // shareWarnMB 0: files above 1 GiB (a 4 GiB run) share without the confirmation a user would get
+  return { healthCheckIntervalMs: 1000, offlineAfterMisses: 3, rpcTimeoutMs: 1000, cacheSizeMB: 1_048_576, replication: 1, replicaQuotaMB: 0, shareWarnMB: 0, uploadLimitMBps, ...extra };
 }
 
 export async function runTransferBench(opts: TransferBenchOptions): Promise<Row[]> {
