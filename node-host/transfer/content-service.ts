@@ -5,7 +5,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ContentStore, shareFile, openManifest, parseShareLink, OutputFile, Manifest, CasError, decodeManifestHeader } from "../cas";
 import { Dht } from "../dht/dht";
-import { BulkClient, BulkPeer } from "../transport/bulk";
+import { BulkPeer } from "../transport/bulk";
+import type { BulkNodeClient } from "../transport/bulk-client";
 import { fetchContent, fetchFromFirst, nothingFetched } from "./fetcher";
 import { AccessDeniedError } from "../transport/bulk-api";
 import { TransferHandle, Transfers } from "./transfers";
@@ -32,6 +33,9 @@ interface OwnShare {
 
 const SHARES_FILE = "shares.json";
 
+/** Nodes closest to a content ID asked whether they hold it when no provider record names a holder. */
+const CLOSEST_ASKED = 8;
+
 export class ContentService {
   readonly transfers = new Transfers();
   /** This node's own shares, with their links (the data dir is private to its owner). */
@@ -44,7 +48,7 @@ export class ContentService {
   constructor(
     readonly store: ContentStore,
     private readonly dht: Dht,
-    private readonly bulk: BulkClient,
+    private readonly bulk: BulkNodeClient,
     private readonly downloadsDir: string,
     private readonly dataDir: string,
     private readonly access: ShareAccess,
@@ -134,12 +138,19 @@ export class ContentService {
   /**
    * Holders of a content ID: nodes with a valid provider record for it, other than this one, that
    * are alive (a crashed holder's record outlives it, and dialling it costs a connect timeout).
+   * When no record names a live holder (records expired, or their holders have not announced again
+   * since a restart), the nodes closest to the content ID are asked directly with HAS_OBJECTS:
+   * replication places copies there.
    */
   async findHolders(contentId: Buffer): Promise<BulkPeer[]> {
-    const { providers } = await this.dht.findProviders(contentId);
+    const { providers, lookup } = await this.dht.findProviders(contentId);
     const others = providers.filter((p) => !p.provider.id.equals(this.dht.id)).map((p) => p.provider);
     const alive = await Promise.all(others.map((p) => this.dht.isAlive(p)));
-    return others.filter((_, i) => alive[i]);
+    const recorded = others.filter((_, i) => alive[i]);
+    if (recorded.length > 0) return recorded;
+    const closest = lookup.closest.filter((c) => !c.id.equals(this.dht.id)).slice(0, CLOSEST_ASKED);
+    const holds = await Promise.all(closest.map((c) => this.bulk.hasObjects(c, [contentId]).then(([has]) => has === true, () => false)));
+    return closest.filter((_, i) => holds[i]);
   }
 
   /** Starts a fetch and resolves when the file is written. */
