@@ -69,19 +69,25 @@ async function main(): Promise<void> {
   }
 }
 
-function cleanup(): void {
-  for (const p of procs) p.kill("SIGTERM");
-  setTimeout(() => fs.rmSync(root, { recursive: true, force: true }), 1500).unref();
+/** Stops the nodes (a graceful leave; SIGKILL after 10 s), then removes the demo's temp dir. */
+async function cleanup(): Promise<void> {
+  const running = procs.filter((p) => p.exitCode === null && p.signalCode === null);
+  const gone = running.map((p) => new Promise((resolve) => p.once("exit", resolve)));
+  for (const p of running) p.kill("SIGTERM");
+  const killer = setTimeout(() => running.forEach((p) => p.kill("SIGKILL")), 10_000);
+  await Promise.all(gone);
+  clearTimeout(killer);
+  fs.rmSync(root, { recursive: true, force: true });
 }
 
 main().then(
-  () => {
+  async () => {
     process.stdout.write(`\nDemo done; stopping the nodes.\n`);
-    cleanup();
+    await cleanup();
   },
-  (err) => {
+  async (err) => {
     process.stderr.write(`demo failed: ${(err as Error).message}\n`);
-    cleanup();
     process.exitCode = 1;
+    await cleanup();
   },
 );
