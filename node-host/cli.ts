@@ -51,7 +51,7 @@ DHT:
   audit [ID|LINK]       who fetched this node's shares, and who was refused
 Teams:
   team create NAME      make a team; this node holds its key (invites, revocations)
-  team invite           print an invite for a teammate  [--role read|write] [--expires 7d]
+  team invite           print an invite for a teammate  [--role read|write] [--expires 7d] [--for NODE_ID]
   team join INVITE      redeem an invite: this node becomes a member
   team list             the teams this node is in
   team members          members seen, with role and revocation  [--team NAME]
@@ -116,7 +116,7 @@ and signed by this node; a line that was edited or removed is reported. It keeps
 to 10,000 entries.`,
   team: `Usage:
   peershare team create NAME [--json]
-  peershare team invite [--team NAME] [--role read|write] [--expires DURATION] [--json]
+  peershare team invite [--team NAME] [--role read|write] [--expires DURATION] [--for NODE_ID] [--json]
   peershare team join INVITE [--json]
   peershare team list [--json]
   peershare team members [--team NAME] [--json]
@@ -126,8 +126,9 @@ A team is a key pair held by the node that created it. Its members prove members
 certificate signed through that key and bound to their node key; a node in a team serves private
 shares only to members of the teams they were shared with, and stores replicas only for members
 with write role. An invite (default role read, valid 7 days; DURATION like 30m, 12h, 7d) is a
-secret: whoever holds it can join until it expires. Only the team's creator can invite and revoke;
-revocations spread to other nodes as they connect.`,
+secret: whoever holds it can join until it expires. An invite made --for a node ID (what
+\`peershare id\` prints on the teammate's node) lets only that node join. Only the team's creator
+can invite and revoke; revocations spread to other nodes as they connect.`,
   status: `Usage: peershare status ID|LINK [--json]
 
 Lists the nodes that announced they hold the file, whether each answers now and holds every chunk,
@@ -184,6 +185,7 @@ const OPTIONS = {
   trace: { type: "boolean" },
   role: { type: "string" },
   expires: { type: "string" },
+  for: { type: "string" },
 } satisfies ParseArgsConfig["options"];
 
 type Flags = ReturnType<typeof parse>["values"];
@@ -322,11 +324,13 @@ async function cmdTeam(flags: Flags, args: string[]): Promise<void> {
       return print(flags, r, () => `created team "${r.name}" (${r.teamKey.slice(0, 16)}…); this node holds its key\n  invite a teammate with: peershare team invite --role read|write`);
     }
     case "invite": {
-      needArgs(rest, 0, "team invite [--team NAME] [--role read|write] [--expires 7d]");
+      needArgs(rest, 0, "team invite [--team NAME] [--role read|write] [--expires 7d] [--for NODE_ID]");
       const role = flags.role ?? "read";
       if (role !== "read" && role !== "write") throw new UsageError('--role is "read" or "write"');
-      const r = await withNode(flags, "team.invite", { team: oneTeam(flags), role, expiresInMs: flags.expires ? durationMs(flags.expires) : undefined });
-      return print(flags, r, () => `${r.invite}\n  joins team "${r.team}" with role ${r.role}, until ${new Date(r.expires).toISOString()}; keep it secret\n  the teammate runs: peershare team join '<the line above>'`);
+      if (flags.for !== undefined && !/^[0-9a-f]{64}$/i.test(flags.for)) throw new UsageError("--for takes a node ID: 64 hex digits, as `peershare id` prints it on the teammate's node");
+      const r = await withNode(flags, "team.invite", { team: oneTeam(flags), role, expiresInMs: flags.expires ? durationMs(flags.expires) : undefined, forNode: flags.for });
+      const who = r.forNode ? `only node ${r.forNode.slice(0, 16)}… can use it` : "whoever holds it can join: keep it secret";
+      return print(flags, r, () => `${r.invite}\n  joins team "${r.team}" with role ${r.role}, until ${new Date(r.expires).toISOString()}; ${who}\n  the teammate runs: peershare team join '<the line above>'`);
     }
     case "join": {
       needArgs(rest, 1, "team join INVITE");

@@ -255,11 +255,16 @@ export interface TeamSummary {
 }
 
 export interface TeamInvite {
-  /** The invite string to give the teammate (a secret until it expires: whoever holds it can join). */
+  /**
+   * The invite string to give the teammate: a secret until it expires. Whoever holds it can join,
+   * unless it was made for one node (`forNode`).
+   */
   invite: string;
   team: string;
   role: TeamRole;
   expires: number;
+  /** The only node (ID, hex) that can join with it; null for any holder of the invite. */
+  forNode: string | null;
 }
 
 export interface TeamMember {
@@ -337,7 +342,7 @@ export interface Api {
   "audit.list": [{ content?: string }, AuditListing];
   "team.create": [{ name: string }, TeamSummary];
   /** `expiresInMs` defaults to 7 days; only the node that created the team can invite. */
-  "team.invite": [{ team?: string; role?: TeamRole; expiresInMs?: number }, TeamInvite];
+  "team.invite": [{ team?: string; role?: TeamRole; expiresInMs?: number; forNode?: string }, TeamInvite];
   "team.join": [{ invite: string }, TeamSummary];
   "team.list": [Record<string, never>, TeamSummary[]];
   "team.members": [{ team?: string }, TeamMember[]];

@@ -280,12 +280,14 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       return created;
     },
     "team.invite": (params) => {
-      const p = params as { team?: unknown; role?: unknown; expiresInMs?: unknown };
+      const p = params as { team?: unknown; role?: unknown; expiresInMs?: unknown; forNode?: unknown };
       const role = p.role ?? "read";
       if (role !== "read" && role !== "write") invalid('"role" is "read" or "write"');
       const ttl = p.expiresInMs;
       if (ttl !== undefined && (typeof ttl !== "number" || !Number.isInteger(ttl) || ttl < 60_000 || ttl > 366 * 24 * 3600_000)) invalid("an invite expires after 1 minute to 1 year");
-      return node.teams.invite(optionalString(p.team, "team"), role, ttl);
+      const forNode = optionalString(p.forNode, "forNode");
+      if (forNode !== undefined && !/^[0-9a-f]{64}$/i.test(forNode)) invalid('"forNode" is a node ID: 64 hex digits (`peershare id` on that node)');
+      return node.teams.invite(optionalString(p.team, "team"), role, ttl, forNode === undefined ? null : Buffer.from(forNode, "hex"));
     },
     "team.join": async (params) => {
       const joined = await node.teams.join(stringParam(params, "invite"));

@@ -2,6 +2,7 @@
 //
 //   invitation = "PSTI" | v1 | team key (32) | invite key (32) | role u8 | expires u64 (ms)
 //                | issuer node key (32) | name (u8 length, UTF-8) | team signature (64)
+//                (v2, an invitation for one node: the same with that node's ID (32) after the name)
 //   binding    = "PSTB" | v1 | SHA-256(invitation) (32) | member node key (32) | invite signature (64)
 //
 // The team's admin signs an invitation with the team key; it names a one-off invite key whose
@@ -9,13 +10,15 @@
 // of their own node key with that invite key. A membership (invitation + binding) is therefore
 // checkable by anyone who knows the team key, needs no server and no round trip to the admin, and is
 // worthless to anyone but the bound node (bulk connections prove the node key, see bulk-handshake.ts).
-// An invite is a bearer secret until it expires: whoever holds it can join (see README, threat model).
+// An invite is a bearer secret until it expires: whoever holds it can join (see README, threat model),
+// unless it was made for one node (`team invite --for NODE_ID`): then only that node can bind it.
 //
 // Revocations are a list signed by the team key with a sequence number; the highest valid list wins:
 //   revocations = "PSTR" | v1 | team key (32) | seq u64 | count u16 | node ids (32 each) | team signature (64)
 
 import { createHash, createPrivateKey } from "node:crypto";
 import { BinaryReader, BinaryWriter, WireFormatError } from "../util/binary";
+import { nodeIdFromPublicKey } from "../dht/id";
 import { Identity, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, SignatureVerifier } from "./identity";
 
 import type { TeamRole } from "../rpc/api-types";
@@ -27,6 +30,8 @@ const INVITATION_MAGIC = Buffer.from("PSTI");
 const BINDING_MAGIC = Buffer.from("PSTB");
 const REVOCATIONS_MAGIC = Buffer.from("PSTR");
 const VERSION = 1;
+/** Version of an invitation made for one node (it carries that node's ID). */
+const INVITATION_FOR_NODE_VERSION = 2;
 export const MAX_TEAM_NAME_BYTES = 64;
 /** Revocations per team: a list must fit a bulk HELLO item (bulk-protocol.ts, 40 KiB). */
 export const MAX_REVOCATIONS = 1024;
@@ -41,6 +46,8 @@ export interface Invitation {
   /** The node that created the team (its admin). */
   issuer: Buffer;
   teamName: string;
+  /** The ID of the only node that may bind this invitation; null: any node holding the invite. */
+  forNode: Buffer | null;
   signature: Buffer;
   /** The encoded bytes (what the binding signs the hash of). */
   bytes: Buffer;
@@ -80,27 +87,33 @@ const sha256 = (b: Buffer) => createHash("sha256").update(b).digest();
 function invitationBody(i: Omit<Invitation, "signature" | "bytes">): Buffer {
   const name = Buffer.from(i.teamName, "utf8");
   if (name.length === 0 || name.length > MAX_TEAM_NAME_BYTES) throw new TeamCertError(`a team name is 1 to ${MAX_TEAM_NAME_BYTES} bytes`);
-  return new BinaryWriter()
+  if (i.forNode && i.forNode.length !== ID_BYTES) throw new TeamCertError(`a node ID is ${ID_BYTES} bytes`);
+  const w = new BinaryWriter()
     .bytes(INVITATION_MAGIC)
-    .u8(VERSION)
+    .u8(i.forNode ? INVITATION_FOR_NODE_VERSION : VERSION)
     .bytes(i.teamKey)
     .bytes(i.inviteKey)
     .u8(ROLE_CODES[i.role])
     .u64(i.expires)
     .bytes(i.issuer)
     .u8(name.length)
-    .bytes(name)
-    .finish();
+    .bytes(name);
+  if (i.forNode) w.bytes(i.forNode);
+  return w.finish();
 }
 
-export function createInvitation(team: Identity, invite: Identity, role: TeamRole, expires: number, issuer: Buffer, teamName: string): Invitation {
-  const body = invitationBody({ teamKey: team.publicKey, inviteKey: invite.publicKey, role, expires, issuer, teamName });
+/** An invitation signed by the team key; with `forNode`, only the node with that ID can bind it. */
+export function createInvitation(team: Identity, invite: Identity, role: TeamRole, expires: number, issuer: Buffer, teamName: string, forNode: Buffer | null = null): Invitation {
+  const fields = { teamKey: team.publicKey, inviteKey: invite.publicKey, role, expires, issuer, teamName, forNode };
+  const body = invitationBody(fields);
   const signature = team.sign(body);
-  return { teamKey: team.publicKey, inviteKey: invite.publicKey, role, expires, issuer, teamName, signature, bytes: Buffer.concat([body, signature]) };
+  return { ...fields, signature, bytes: Buffer.concat([body, signature]) };
 }
 
 function readInvitation(r: BinaryReader): Invitation {
-  if (!r.bytes(4).equals(INVITATION_MAGIC) || r.u8() !== VERSION) throw new WireFormatError("not a team invitation");
+  if (!r.bytes(4).equals(INVITATION_MAGIC)) throw new WireFormatError("not a team invitation");
+  const version = r.u8();
+  if (version !== VERSION && version !== INVITATION_FOR_NODE_VERSION) throw new WireFormatError(`unknown invitation version ${version}`);
   const teamKey = Buffer.from(r.bytes(PUBLIC_KEY_BYTES));
   const inviteKey = Buffer.from(r.bytes(PUBLIC_KEY_BYTES));
   const code = r.u8();
@@ -111,9 +124,10 @@ function readInvitation(r: BinaryReader): Invitation {
   const nameLength = r.u8();
   if (nameLength === 0 || nameLength > MAX_TEAM_NAME_BYTES) throw new WireFormatError("bad team name length");
   const teamName = r.bytes(nameLength).toString("utf8");
+  const forNode = version === INVITATION_FOR_NODE_VERSION ? Buffer.from(r.bytes(ID_BYTES)) : null;
   const signature = Buffer.from(r.bytes(SIGNATURE_BYTES));
-  const body = invitationBody({ teamKey, inviteKey, role, expires, issuer, teamName });
-  return { teamKey, inviteKey, role, expires, issuer, teamName, signature, bytes: Buffer.concat([body, signature]) };
+  const body = invitationBody({ teamKey, inviteKey, role, expires, issuer, teamName, forNode });
+  return { teamKey, inviteKey, role, expires, issuer, teamName, forNode, signature, bytes: Buffer.concat([body, signature]) };
 }
 
 export function bindMember(invitation: Invitation, invite: Identity, member: Buffer): Membership {
@@ -149,6 +163,7 @@ export function decodeMembership(bytes: Buffer): Membership {
 export function membershipProblem(m: Membership, member: Buffer, now: number, verifier: SignatureVerifier): string | null {
   const inv = m.invitation;
   if (!m.member.equals(member)) return "bound to another node";
+  if (inv.forNode && !inv.forNode.equals(nodeIdFromPublicKey(member))) return "the invitation is for another node";
   if (inv.expires <= now) return "expired";
   const body = inv.bytes.subarray(0, inv.bytes.length - SIGNATURE_BYTES);
   if (!verifier.verify(inv.teamKey, body, inv.signature)) return "invitation not signed by the team key";

@@ -15,7 +15,7 @@ import { Credentials, CredentialExchange } from "../transport/bulk-api";
 import { LruMap } from "../util/lru";
 import { writeFileAtomic } from "../util/fs-atomic";
 import { Identity, SignatureVerifier } from "./identity";
-import type { TeamMember, TeamSummary } from "../rpc/api-types";
+import type { TeamInvite, TeamMember, TeamSummary } from "../rpc/api-types";
 import {
   bindMember,
   createInvitation,
@@ -168,20 +168,26 @@ export class TeamBook implements CredentialExchange {
     return { ...this.list().find((t) => t.teamKey === toHex(team.publicKey))!, admin: true };
   }
 
-  /** An invite for a new member; only the node holding the team key can make one. */
-  async invite(ref: string | undefined, role: TeamRole, ttlMs = DEFAULT_INVITE_TTL_MS): Promise<{ invite: string; team: string; role: TeamRole; expires: number }> {
+  /**
+   * An invite for a new member; only the node holding the team key can make one. With `forNode`
+   * (a node ID), only that node can join with it.
+   */
+  async invite(ref: string | undefined, role: TeamRole, ttlMs = DEFAULT_INVITE_TTL_MS, forNode: Buffer | null = null): Promise<TeamInvite> {
     const t = this.find(ref);
     const team = await this.signer(t);
     const inviteSeed = randomBytes(32);
     const expires = this.now() + ttlMs;
-    const invitation = createInvitation(team, signerFromSeed(inviteSeed), role, expires, this.identity.publicKey, t.name);
+    const invitation = createInvitation(team, signerFromSeed(inviteSeed), role, expires, this.identity.publicKey, t.name, forNode);
     const convergenceSecret = await this.keys.get(convergenceKeyName(t.key));
     if (!convergenceSecret) throw new TeamCertError(`the convergence secret of team "${t.name}" is missing from the key store`);
-    return { invite: formatInvite({ invitation, inviteSeed, convergenceSecret }), team: t.name, role, expires };
+    return { invite: formatInvite({ invitation, inviteSeed, convergenceSecret }), team: t.name, role, expires, forNode: forNode ? toHex(forNode) : null };
   }
 
   async join(text: string): Promise<TeamSummary> {
     const { invitation, inviteSeed, convergenceSecret } = parseInvite(text);
+    if (invitation.forNode && !invitation.forNode.equals(this.identity.id)) {
+      throw new TeamCertError(`this invite was made for node ${toHex(invitation.forNode).slice(0, 16)}…, not this one (${toHex(this.identity.id).slice(0, 16)}…); ask for an invite for this node's ID (\`peershare id\`)`);
+    }
     const membership = bindMember(invitation, signerFromSeed(inviteSeed), this.identity.publicKey);
     const problem = membershipProblem(membership, this.identity.publicKey, this.now(), this.verifier);
     if (problem) throw new TeamCertError(`this invite cannot be used: ${problem === "expired" ? "it has expired; ask for a new one" : problem}`);

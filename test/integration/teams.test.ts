@@ -12,7 +12,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { cli, cliJson, RunningNode, startNode, stopNode, tempDir, waitFor, writeConfig } from "../helpers/cli";
 import { connectLocal } from "../../node-host/rpc/local-socket";
 import { RpcErrors } from "../../node-host/rpc/api-types";
-import type { AuditListing, FetchInfo, ShareInfo, StoreListing, TeamInvite, TeamMember, TeamSummary } from "../../node-host/rpc/api-types";
+import type { AuditListing, FetchInfo, NodeInfo, ShareInfo, StoreListing, TeamInvite, TeamMember, TeamSummary } from "../../node-host/rpc/api-types";
 
 const root = tempDir("teams");
 const nodes: Record<string, RunningNode> = {};
@@ -45,8 +45,8 @@ async function fetchJson(node: RunningNode, link: string, out: string): Promise<
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as FetchInfo;
 }
 
-async function invite(role: "read" | "write"): Promise<string> {
-  return (await json<TeamInvite>(nodes.admin, ["team", "invite", "--role", role])).invite;
+async function invite(role: "read" | "write", forNode?: string): Promise<string> {
+  return (await json<TeamInvite>(nodes.admin, ["team", "invite", "--role", role, ...(forNode ? ["--for", forNode] : [])])).invite;
 }
 
 before(async () => {
@@ -59,7 +59,12 @@ before(async () => {
   assert.equal(team.name, "core");
   assert.equal(team.admin, true);
   assert.equal((await json<TeamSummary>(nodes.reader, ["team", "join", await invite("read")])).role, "read");
-  assert.equal((await json<TeamSummary>(nodes.writer, ["team", "join", await invite("write")])).role, "write");
+  // the writer's invite is made for its node ID: the stranger, holding the same string, cannot join
+  const forWriter = await invite("write", (await json<NodeInfo>(nodes.writer, ["id"])).id);
+  const stolen = await run(nodes.stranger, ["team", "join", forWriter]);
+  assert.notEqual(stolen.code, 0);
+  assert.match(stolen.stderr, /this invite was made for node/);
+  assert.equal((await json<TeamSummary>(nodes.writer, ["team", "join", forWriter])).role, "write");
 });
 
 after(async () => {

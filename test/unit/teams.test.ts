@@ -132,6 +132,33 @@ test("the team book: members prove roles in HELLO credentials; revocation ends t
   await assert.rejects(readerBook.invite("core", "read"), /only the node that created team "core"/);
 });
 
+test("an invite made for one node: only that node can join with it, or bind it by hand", async () => {
+  const { book } = await bookWithTeam();
+  const alice = Identity.generate();
+  const mallory = Identity.generate();
+  const made = await book.invite("core", "write", undefined, alice.id);
+  assert.equal(made.forNode, alice.id.toString("hex"));
+  const parsed = parseInvite(made.invite);
+  assert.ok(parsed.invitation.forNode?.equals(alice.id));
+
+  // someone else who got hold of the invite string cannot use it
+  const malloryBook = TeamBook.load(tempDir("teams-unit"), mallory, new MemorySecrets());
+  await assert.rejects(malloryBook.join(made.invite), /this invite was made for node .*not this one/);
+  assert.deepEqual(malloryBook.list(), []);
+  // nor a membership bound by hand: the team signed the node ID into the invitation
+  const stolen = bindMember(parsed.invitation, signerFromSeed(parsed.inviteSeed), mallory.publicKey);
+  assert.equal(membershipProblem(decodeMembership(encodeMembership(stolen)), mallory.publicKey, Date.now(), verifier), "the invitation is for another node");
+
+  const aliceBook = TeamBook.load(tempDir("teams-unit"), alice, new MemorySecrets());
+  await aliceBook.join(made.invite);
+  book.received(alice.id, alice.publicKey, aliceBook.own());
+  assert.equal(book.roleOf(alice.id, book.keyOf("core")), "write");
+  // an invite for anyone is the version 1 format, as before
+  const open = parseInvite((await book.invite("core", "read")).invite).invitation;
+  assert.equal(open.forNode, null);
+  assert.equal(open.bytes[4], 1);
+});
+
 test("the access policy: open without teams; public to anyone; team content to members; pushes from writers only", async () => {
   const stranger = Identity.generate();
   const open = new AccessPolicy(TeamBook.load(tempDir("teams-unit"), Identity.generate(), new MemorySecrets()), AudienceIndex.load(tempDir("teams-unit")));
