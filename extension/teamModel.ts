@@ -140,11 +140,17 @@ export function teamNameProblem(text: string): string | undefined {
 }
 
 /** The notification shown with a fresh invite: what it grants, until when, and that it is a secret. */
-export function inviteMessage(inv: { team: string; role: TeamRole; expires: number }, now: number): string {
-  return (
-    `peershare: an invite to team "${inv.team}" (role ${inv.role}) is ready; it works until ${new Date(inv.expires).toISOString().slice(0, 16).replace("T", " ")} UTC (${formatExpiry(inv.expires, now)}). ` +
-    "Keep it secret: whoever holds it can join the team until then. Send it to your teammate privately."
-  );
+export function inviteMessage(inv: { team: string; role: TeamRole; expires: number; forNode?: string | null }, now: number): string {
+  const who = inv.forNode
+    ? `Only node ${inv.forNode.slice(0, 16)}… can use it; keep it secret all the same (it carries the team's convergence secret).`
+    : "Keep it secret: whoever holds it can join the team until then. Send it to your teammate privately.";
+  return `peershare: an invite to team "${inv.team}" (role ${inv.role}) is ready; it works until ${new Date(inv.expires).toISOString().slice(0, 16).replace("T", " ")} UTC (${formatExpiry(inv.expires, now)}). ${who}`;
+}
+
+/** Why `text` is not a node ID for an invite (64 hex digits), or undefined; empty is fine (an invite for anyone). */
+export function inviteNodeProblem(text: string): string | undefined {
+  const t = text.trim();
+  return t === "" || /^[0-9a-f]{64}$/i.test(t) ? undefined : "A node ID is 64 hex digits (`peershare id` on the teammate's node); leave it empty for an invite anyone holding it can use";
 }
 
 /** True for the error of a fetch (or open) that every holder refused by its access policy. */

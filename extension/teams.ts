@@ -8,6 +8,7 @@ import { errorText, type NodeHost } from "./nodeHost";
 import {
   findTeam,
   inviteMessage,
+  inviteNodeProblem,
   inviteProblem,
   revocableMembers,
   ROLE_CHOICES,
@@ -201,11 +202,12 @@ export class TeamsUi implements vscode.Disposable {
       return t;
     });
 
-    register("peershare.inviteToTeam", async (teamArg?: unknown, roleArg?: unknown) => {
+    register("peershare.inviteToTeam", async (teamArg?: unknown, roleArg?: unknown, forNodeArg?: unknown) => {
       if (!(await requireNode())) return;
       const team = await this.pickTeam(teamArg, "peershare: Invite to Team", true);
       if (!team) return;
       let role: TeamRole | undefined = roleArg === "read" || roleArg === "write" ? roleArg : undefined;
+      let forNode = typeof forNodeArg === "string" && forNodeArg.trim() !== "" ? forNodeArg.trim() : undefined;
       if (!role) {
         const pick = await vscode.window.showQuickPick(
           ROLE_CHOICES.map((c) => ({ label: c.label, detail: c.detail, role: c.role })),
@@ -213,10 +215,18 @@ export class TeamsUi implements vscode.Disposable {
         );
         role = pick?.role;
         if (!role) return;
+        const node = await vscode.window.showInputBox({
+          title: `peershare: Invite to ${team.name}`,
+          prompt: "For one node only? Its node ID (`peershare id` on the teammate's node). Leave empty for an invite anyone holding it can use.",
+          placeHolder: "node ID (optional)",
+          validateInput: inviteNodeProblem,
+        });
+        if (node === undefined) return;
+        forNode = node.trim() || undefined;
       }
       let inv: TeamInvite;
       try {
-        inv = await this.host.nodeHost.request("team.invite", { team: team.teamKey, role });
+        inv = await this.host.nodeHost.request("team.invite", { team: team.teamKey, role, forNode });
       } catch (err) {
         return failed(`could not make an invite to team "${team.name}"`, err);
       }

@@ -671,6 +671,10 @@ try {
     await page.locator(".quick-input-widget input[type='text']").fill("read");
     await page.locator(".quick-input-list .monaco-list-row", { hasText: "Can fetch the team's private shares" }).first().waitFor({ timeout: 5000 });
     await page.keyboard.press("Enter");
+    // then the optional node ID: left empty, the invite is for whoever holds it
+    await page.locator(".quick-input-widget", { hasText: "For one node only?" }).waitFor({ timeout: 10_000 });
+    await shot("team-invite-node");
+    await page.keyboard.press("Enter");
     const t = toast('an invite to team "e2e-team"');
     await t.waitFor({ timeout: 15_000 });
     const text = await t.locator(".notification-list-item-message").innerText();

@@ -6,6 +6,7 @@ import {
   findTeam,
   formatExpiry,
   inviteMessage,
+  inviteNodeProblem,
   inviteProblem,
   isForbidden,
   revocableMembers,
@@ -103,6 +104,16 @@ test("the invite notification says what it grants, until when, and that it is a 
   assert.match(text, /until 2026-01-17 00:00 UTC \(in 7d\)/);
   assert.match(text, /secret/);
   assert.doesNotMatch(text, /peershare-invite:/, "the invite itself is not in the message");
+});
+
+test("an invite for one node says so; the node ID box takes 64 hex digits or nothing", () => {
+  const text = inviteMessage({ team: "core", role: "write", expires: NOW + DAY, forNode: "ab".repeat(32) }, NOW);
+  assert.match(text, /Only node abababababababab… can use it/);
+  assert.doesNotMatch(text, /whoever holds it can join/);
+  assert.equal(inviteNodeProblem(""), undefined);
+  assert.equal(inviteNodeProblem(` ${"0f".repeat(32)} `), undefined);
+  assert.match(inviteNodeProblem("0f".repeat(31))!, /64 hex digits/);
+  assert.match(inviteNodeProblem("peershare-invite:abc")!, /64 hex digits/);
 });
 
 test("isForbidden: the node's refusal code only", () => {
