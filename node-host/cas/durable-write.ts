@@ -4,6 +4,7 @@
 // temp file is the only debris, and its directory is emptied at open.
 
 import { promises as fsp } from "node:fs";
+import type { FileHandle } from "node:fs/promises";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 
@@ -25,7 +26,7 @@ export async function writeFileAtomically(tmpDir: string, target: string, data: 
   const tmp = path.join(tmpDir, `${randomBytes(8).toString("hex")}.tmp`);
   const fh = await fsp.open(tmp, "wx", options.mode ?? 0o644);
   try {
-    for (const part of data instanceof Uint8Array ? [data] : data) await fh.writeFile(part); // each appends
+    for (const part of data instanceof Uint8Array ? [data] : data) await writeAll(fh, part);
     if (options.sync) await fh.sync();
   } catch (err) {
     await fh.close();
@@ -39,6 +40,14 @@ export async function writeFileAtomically(tmpDir: string, target: string, data: 
     await fsp.rm(tmp, { force: true });
     throw err;
   }
+}
+
+/**
+ * Appends `bytes` with as few write calls as the kernel allows: one, as a rule. (FileHandle.writeFile
+ * writes in 512 KiB pieces, each its own trip to the thread pool: three for a 1.2 MB chunk.)
+ */
+async function writeAll(fh: FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let done = 0; done < bytes.length; ) done += (await fh.write(bytes, done, bytes.length - done)).bytesWritten;
 }
 
 /** Rename, then fsync the target's directory; the source is removed if the rename fails. */
