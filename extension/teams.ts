@@ -217,7 +217,7 @@ export class TeamsUi implements vscode.Disposable {
         if (!role) return;
         const node = await vscode.window.showInputBox({
           title: `peershare: Invite to ${team.name}`,
-          prompt: "For one node only? Its node ID (`peershare id` on the teammate's node). Leave empty for an invite anyone holding it can use.",
+          prompt: "For one node only? Its node ID (Copy Node ID on its row in Peers, or `peershare id` on that node). Leave empty for an invite anyone holding it can use.",
           placeHolder: "node ID (optional)",
           validateInput: inviteNodeProblem,
         });
