@@ -171,7 +171,22 @@ export class OutputFile {
    * fails with EMISSINGCHUNK: fetch it, then fill again.
    */
   async fillFrom(store: ContentStore): Promise<void> {
-    const todo = [...this.placements.values()].filter((p) => this.wants(p.chunk.id));
+    const missing = await this.fill(store, () => true);
+    if (missing.length > 0) throw new CasError("EMISSINGCHUNK", `chunk ${missing[0]} is missing or corrupt${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ""}`);
+  }
+
+  /**
+   * Writes the chunks not written yet that the store knows it holds (its index: no disk is asked
+   * about the others), and skips the rest: for a fetch that resumes, the chunks it has go in while
+   * the others are being fetched.
+   */
+  async fillPresentFrom(store: ContentStore): Promise<void> {
+    await this.fill(store, (id) => store.pinsOf(id) !== null);
+  }
+
+  /** Writes what the store has of the chunks not written yet that `tryId` accepts; returns the ids (hex) it lacks. */
+  private async fill(store: ContentStore, tryId: (id: Buffer) => boolean): Promise<string[]> {
+    const todo = [...this.placements.values()].filter((p) => this.wants(p.chunk.id) && tryId(p.chunk.id));
     const missing: string[] = [];
     const next = async (): Promise<void> => {
       for (let p = todo.shift(); p; p = todo.shift()) {
@@ -186,7 +201,7 @@ export class OutputFile {
       }
     };
     await Promise.all(Array.from({ length: READ_AHEAD }, next));
-    if (missing.length > 0) throw new CasError("EMISSINGCHUNK", `chunk ${missing[0]} is missing or corrupt${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ""}`);
+    return missing;
   }
 
   /**

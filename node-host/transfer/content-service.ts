@@ -162,9 +162,10 @@ export class ContentService {
   private async run(handle: TransferHandle): Promise<FetchInfo> {
     const { link, out } = handle;
     const contentId = Buffer.from(handle.info.contentId, "hex");
-    // The file is written as its chunks arrive (output-file.ts); chunks the store held already go in
-    // after the transfer.
+    // The file is written as its chunks arrive (output-file.ts); chunks the store held already (a
+    // resumed or repeated fetch) go in alongside, and whatever is left after the transfer.
     let output = null as OutputFile | null;
+    let prefilled: Promise<void> = Promise.resolve();
     const started = performance.now();
     const fetchMissing = () =>
       fetchContent({
@@ -174,12 +175,17 @@ export class ContentService {
         findHolders: () => this.findHolders(contentId),
         signal: handle.abort.signal,
         onProgress: (p) => this.transfers.update(handle, { name: p.name, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate: p.rate, holders: p.holders, etaMs: p.etaMs }),
-        onManifest: async (manifest) => void (output ??= await this.createOutput(manifest, out)),
+        onManifest: async (manifest) => {
+          output ??= await this.createOutput(manifest, out);
+          prefilled = output.fillPresentFrom(this.store);
+          prefilled.catch(() => undefined); // awaited once the transfer is done; a failed fetch discards the file
+        },
         onChunk: (id, stored) => output!.writeChunk(id, stored),
       });
     try {
       let result = await fetchMissing();
       try {
+        await prefilled;
         await output!.fillFrom(this.store);
       } catch (err) {
         // A chunk already on disk failed its hash check (a cached copy is not fsynced, so a power cut

@@ -185,7 +185,8 @@ test("no holders, or holders without the content, end in a clear error", async (
 });
 
 test("a failure on the fetching node's side (a full disk) ends the fetch with that error, and no holder is blamed", async () => {
-  const { dir, source, shared } = await sharedFixture(6 << 20);
+  const { dir, source, shared } = await sharedFixture(32 << 20);
+  const chunks = shared.manifest.chunks.length;
   const full = () => Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
   for (const where of ["store", "output"] as const) {
     const h = { peer: peer(), store: source, served: 0 } as FakeHolder;
@@ -205,6 +206,7 @@ test("a failure on the fetching node's side (a full disk) ends the fetch with th
       onChunk: where === "output" ? async () => Promise.reject(full()) : undefined,
     });
     await assert.rejects(fetching, (e: Error & { code?: string }) => e.code === "ENOSPC", `${where}: the disk's error, not "no live holder"`);
-    assert.ok(h.served < 8, `${where}: the fetch stopped soon (${h.served} objects served)`);
+    // what was already requested still arrives (a window per holder), but no new request goes out
+    assert.ok(h.served < chunks / 2, `${where}: the fetch stopped early (${h.served} of ${chunks + 1} objects served)`);
   }
 });

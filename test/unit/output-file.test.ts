@@ -86,6 +86,20 @@ test("a chunk the store lacks: fillFrom fails with EMISSINGCHUNK, and the file c
   assert.equal(rest.length, manifest.chunks.length - 2);
 });
 
+test("fillPresentFrom writes what the store has and leaves the rest to the transfer, without failing", async () => {
+  const { store, manifest, original, out } = await fixture();
+  const [first] = await storedChunks(store, manifest);
+  await store.delete(first[0]); // gone from disk and from the index: the fetch has still to get it
+  const output = await OutputFile.create(manifest, { dir: out });
+  await output.fillPresentFrom(store);
+  assert.equal(output.wants(first[0]), true, "the absent chunk is still wanted");
+  await assert.rejects(output.commit(), isCasError("EMISSINGCHUNK"));
+  const again = await OutputFile.create(manifest, { dir: out });
+  await again.fillPresentFrom(store);
+  await again.writeChunk(...first); // as the transfer delivers it
+  assert.deepEqual(fs.readFileSync(await again.commit()), original);
+});
+
 test("plaintext that does not match the manifest's file digest is never renamed into place", async () => {
   const { store, manifest, out } = await fixture();
   const forged: Manifest = { ...manifest, digest: randomBytes(32) };
