@@ -1,7 +1,7 @@
 // The Teams view and the questions the team commands ask, built from node-host API results. Pure:
 // teams.ts maps these onto VS Code's tree view, quick picks and notifications.
 import { RpcErrors, type TeamMember, type TeamRole, type TeamSummary } from "../node-host/rpc/api-types";
-import { formatAgo, pluralize, shortId } from "./format";
+import { formatAgo, normalizeKey, pluralize, shortId } from "./format";
 import type { TreeNode } from "./treeModel";
 
 /** What every invite string starts with (node-host/security/team-cert.ts). */
@@ -149,8 +149,7 @@ export function inviteMessage(inv: { team: string; role: TeamRole; expires: numb
 
 /** Why `text` is not a node ID for an invite (64 hex digits), or undefined; empty is fine (an invite for anyone). */
 export function inviteNodeProblem(text: string): string | undefined {
-  const t = text.trim();
-  return t === "" || /^[0-9a-f]{64}$/i.test(t) ? undefined : "A node ID is 64 hex digits (`peershare id` on the teammate's node); leave it empty for an invite anyone holding it can use";
+  return text.trim() === "" || normalizeKey(text) ? undefined : "A node ID is 64 hex digits (`peershare id` on the teammate's node); leave it empty for an invite anyone holding it can use";
 }
 
 /** True for the error of a fetch (or open) that every holder refused by its access policy. */

@@ -3,7 +3,7 @@
 // share, and a fetch every holder refused. The view's content comes from teamModel.ts.
 import * as vscode from "vscode";
 import type { TeamInvite, TeamMember, TeamRole, TeamSummary } from "../node-host/rpc/api-types";
-import { formatAgo, shortId } from "./format";
+import { formatAgo, normalizeKey, shortId } from "./format";
 import { errorText, type NodeHost } from "./nodeHost";
 import {
   findTeam,
@@ -207,6 +207,7 @@ export class TeamsUi implements vscode.Disposable {
       const team = await this.pickTeam(teamArg, "peershare: Invite to Team", true);
       if (!team) return;
       let role: TeamRole | undefined = roleArg === "read" || roleArg === "write" ? roleArg : undefined;
+      // an argument goes to the node as given: a malformed one is refused there, never widened to anyone
       let forNode = typeof forNodeArg === "string" && forNodeArg.trim() !== "" ? forNodeArg.trim() : undefined;
       if (!role) {
         const pick = await vscode.window.showQuickPick(
@@ -222,7 +223,7 @@ export class TeamsUi implements vscode.Disposable {
           validateInput: inviteNodeProblem,
         });
         if (node === undefined) return;
-        forNode = node.trim() || undefined;
+        forNode = normalizeKey(node); // empty: an invite for anyone (validateInput let nothing else through)
       }
       let inv: TeamInvite;
       try {

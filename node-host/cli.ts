@@ -327,7 +327,6 @@ async function cmdTeam(flags: Flags, args: string[]): Promise<void> {
       needArgs(rest, 0, "team invite [--team NAME] [--role read|write] [--expires 7d] [--for NODE_ID]");
       const role = flags.role ?? "read";
       if (role !== "read" && role !== "write") throw new UsageError('--role is "read" or "write"');
-      if (flags.for !== undefined && !/^[0-9a-f]{64}$/i.test(flags.for)) throw new UsageError("--for takes a node ID: 64 hex digits, as `peershare id` prints it on the teammate's node");
       const r = await withNode(flags, "team.invite", { team: oneTeam(flags), role, expiresInMs: flags.expires ? durationMs(flags.expires) : undefined, forNode: flags.for });
       const who = r.forNode ? `only node ${r.forNode.slice(0, 16)}… can use it` : "whoever holds it can join: keep it secret";
       return print(flags, r, () => `${r.invite}\n  joins team "${r.team}" with role ${r.role}, until ${new Date(r.expires).toISOString()}; ${who}\n  the teammate runs: peershare team join '<the line above>'`);

@@ -1,8 +1,8 @@
 // Reading shares back: open a manifest by content ID or link, list the chunks still to fetch, and
 // turn chunks into plaintext, either as a stream (cat, the editor's file system) or as a file written
-// atomically into a chosen directory (output-file.ts). Every chunk's stored bytes are checked against its id (the store
-// re-hashes every object it reads), version 1 private chunks also against their AES-GCM tag, and the
-// plaintext against the manifest's file digest.
+// atomically into a chosen directory (output-file.ts). Every chunk's stored bytes are checked against
+// its id (the store re-hashes every object it reads), version 1 private chunks also against their
+// AES-GCM tag, and the plaintext against the manifest's file digest.
 
 import { Readable } from "node:stream";
 import { chunkPlaintext } from "./chunk-plaintext";

@@ -43,11 +43,14 @@ export async function writeFileAtomically(tmpDir: string, target: string, data: 
 }
 
 /**
- * Appends `bytes` with as few write calls as the kernel allows: one, as a rule. (FileHandle.writeFile
- * writes in 512 KiB pieces, each its own trip to the thread pool: three for a 1.2 MB chunk.)
+ * Writes all of `bytes` at `position` (null: at the file's current offset, appending) with as few
+ * write calls as the kernel allows: one, as a rule. (FileHandle.writeFile writes in 512 KiB pieces,
+ * each its own trip to the thread pool: three for a 1.2 MB chunk.)
  */
-async function writeAll(fh: FileHandle, bytes: Uint8Array): Promise<void> {
-  for (let done = 0; done < bytes.length; ) done += (await fh.write(bytes, done, bytes.length - done)).bytesWritten;
+export async function writeAll(fh: FileHandle, bytes: Uint8Array, position: number | null = null): Promise<void> {
+  for (let done = 0; done < bytes.length; ) {
+    done += (await fh.write(bytes, done, bytes.length - done, position === null ? null : position + done)).bytesWritten;
+  }
 }
 
 /** Rename, then fsync the target's directory; the source is removed if the rename fails. */

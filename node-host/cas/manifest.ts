@@ -198,7 +198,7 @@ export class FileDigest {
 
   constructor(private readonly version: ManifestVersion) {}
 
-  /** Adds the next chunk. */
+  /** Adds the next chunk (version 1: any next piece of the plaintext; its digest is of the whole). */
   addChunk(plaintext: Uint8Array): void {
     if (this.version === 1) this.hash.update(plaintext);
     else this.chunkDigests.push(hashOfVersion(plaintext, this.version));

@@ -13,17 +13,17 @@
 // work overlaps with the network, and the fdatasync every SYNC_EVERY_BYTES gets the disk writing
 // early, so the fsync at the end finds little left to do.
 
-import { createHash } from "node:crypto";
 import { createReadStream, promises as fsp } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import * as path from "node:path";
 import { BufferPool } from "../util/buffer-pool";
 import { chunkPlaintext } from "./chunk-plaintext";
 import type { ContentStore } from "./content-store";
-import { renameDurably } from "./durable-write";
+import { renameDurably, writeAll } from "./durable-write";
 import { CasError } from "./errors";
 import { isSafeFileName } from "./file-name";
-import { fileDigestOfChunkDigests, hashOfVersion, type Manifest, type ManifestChunk } from "./manifest";
+import { FileDigest, fileDigestOfChunkDigests, hashOfVersion, type Manifest, type ManifestChunk } from "./manifest";
+import { sha256 } from "./object-hash";
 
 export type AssembleTarget = { dir: string } | { path: string };
 
@@ -143,7 +143,7 @@ export class OutputFile {
     try {
       const plaintext = chunkPlaintext(chunk, stored, this.manifest.version, out);
       const digest = this.manifest.version === 1 ? undefined : hashOfVersion(plaintext, this.manifest.version);
-      for (const index of indexes) await this.writeAt(plaintext, this.offsets[index]);
+      for (const index of indexes) await writeAll(this.fh, plaintext, this.offsets[index]);
       for (const index of indexes) this.digests[index] = digest;
       this.chunksWritten += indexes.length;
       this.unsyncedBytes += plaintext.length * indexes.length;
@@ -159,10 +159,6 @@ export class OutputFile {
         .catch((error: unknown) => void (this.failure ??= { error }))
         .finally(() => (this.syncing = null));
     }
-  }
-
-  private async writeAt(bytes: Buffer, position: number): Promise<void> {
-    for (let done = 0; done < bytes.length; ) done += (await this.fh.write(bytes, done, bytes.length - done, position + done)).bytesWritten;
   }
 
   /**
@@ -256,17 +252,17 @@ export class OutputFile {
   private async digestMatches(): Promise<boolean> {
     const { version, digest } = this.manifest;
     if (version !== 1) return fileDigestOfChunkDigests(this.digests as Buffer[], version).equals(digest);
-    // Version 1's digest is a SHA-256 of the whole plaintext, so it is read back in order.
-    const hash = createHash("sha256");
-    for await (const piece of createReadStream("", { fd: this.fh, autoClose: false, start: 0, highWaterMark: 1024 * 1024 })) hash.update(piece as Buffer);
-    return hash.digest().equals(digest);
+    // Version 1's digest covers the whole plaintext in order, so the file is read back.
+    const fileDigest = new FileDigest(version);
+    for await (const piece of createReadStream("", { fd: this.fh, autoClose: false, start: 0, highWaterMark: 1024 * 1024 })) fileDigest.addChunk(piece as Buffer);
+    return fileDigest.matches(digest);
   }
 }
 
 /** The temp file of `finalPath`, beside it: .NAME.peershare-part, or a hash of the path for a very long NAME. */
 function partFileOf(finalPath: string): string {
   const name = path.basename(finalPath);
-  const short = Buffer.byteLength(name) <= 200 ? name : createHash("sha256").update(finalPath).digest("hex").slice(0, 32);
+  const short = Buffer.byteLength(name) <= 200 ? name : sha256(Buffer.from(finalPath)).toString("hex").slice(0, 32);
   return path.join(path.dirname(finalPath), `.${short}.peershare-part`);
 }
 

@@ -74,16 +74,19 @@ export class ReplicaPlacements {
       if (!this.store.pinsOf(Buffer.from(manifest, "hex"))?.includes("replica")) this.forget(manifest);
     }
     this.used.clear();
-    for (const peer of new Set(this.placers.entries.values())) this.used.set(peer, this.count(peer));
+    for (const [manifest, placer] of this.placers.entries) this.used.set(placer, (this.used.get(placer) ?? 0) + this.manifestBytes(manifest));
   }
 
   private count(peer: string): number {
     let total = 0;
-    for (const [manifest, placer] of this.placers.entries) {
-      if (placer !== peer) continue;
-      total += this.replicaBytes(manifest);
-      for (const chunk of this.chunksOf.get(manifest) ?? []) total += this.replicaBytes(chunk);
-    }
+    for (const [manifest, placer] of this.placers.entries) if (placer === peer) total += this.manifestBytes(manifest);
+    return total;
+  }
+
+  /** Bytes a replica manifest and its chunks take here (what is still held as a replica). */
+  private manifestBytes(manifest: string): number {
+    let total = this.replicaBytes(manifest);
+    for (const chunk of this.chunksOf.get(manifest) ?? []) total += this.replicaBytes(chunk);
     return total;
   }
 

@@ -3,9 +3,10 @@
 //
 // What a node accepts is bounded: objects no larger than the protocol allows, that hash to their id,
 // that are a manifest or a chunk of a manifest it holds, and at most a quota of bytes per peer: what
-// the replicas it placed here still take (placements.ts, kept across restarts). Who may push at all is decided by
-// `authorize` (team membership with write role, see security/access-policy.ts), which throws
-// AccessDeniedError; the audience an offer names is recorded once the manifest's chunks are known.
+// the replicas it placed here still take (placements.ts, kept across restarts). Who may push at all
+// is decided by `authorize` (team membership with write role, see security/access-policy.ts), which
+// throws AccessDeniedError; the audience an offer names is recorded once the manifest's chunks are
+// known.
 
 import { ContentStore, decodeManifestHeader } from "../cas";
 import { looksLikeManifest } from "../cas/manifest";

@@ -5,7 +5,7 @@ import { JSONRPCErrorException } from "json-rpc-2.0";
 import { Api, ApiMethod, ContactInfo, LookupHop, ValueRecordInfo } from "./api-types";
 import { RpcErrors } from "./api-types";
 import { PeershareNode, VERSION } from "../node";
-import { keyFromText, nodeIdFromPublicKey, toHex, xorDistance, Id } from "../dht/id";
+import { isHexId, keyFromText, nodeIdFromPublicKey, toHex, xorDistance, Id } from "../dht/id";
 import { TableEntry } from "../dht/routing-table";
 import { ValueRecord } from "../dht/messages";
 import { valueKey } from "../dht/records";
@@ -286,7 +286,7 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       const ttl = p.expiresInMs;
       if (ttl !== undefined && (typeof ttl !== "number" || !Number.isInteger(ttl) || ttl < 60_000 || ttl > 366 * 24 * 3600_000)) invalid("an invite expires after 1 minute to 1 year");
       const forNode = optionalString(p.forNode, "forNode");
-      if (forNode !== undefined && !/^[0-9a-f]{64}$/i.test(forNode)) invalid('"forNode" is a node ID: 64 hex digits (`peershare id` on that node)');
+      if (forNode !== undefined && !isHexId(forNode)) invalid('"forNode" is a node ID: 64 hex digits (`peershare id` on that node)');
       return node.teams.invite(optionalString(p.team, "team"), role, ttl, forNode === undefined ? null : Buffer.from(forNode, "hex"));
     },
     "team.join": async (params) => {

@@ -185,12 +185,9 @@ export class TeamBook implements CredentialExchange {
 
   async join(text: string): Promise<TeamSummary> {
     const { invitation, inviteSeed, convergenceSecret } = parseInvite(text);
-    if (invitation.forNode && !invitation.forNode.equals(this.identity.id)) {
-      throw new TeamCertError(`this invite was made for node ${toHex(invitation.forNode).slice(0, 16)}…, not this one (${toHex(this.identity.id).slice(0, 16)}…); ask for an invite for this node's ID (\`peershare id\`)`);
-    }
     const membership = bindMember(invitation, signerFromSeed(inviteSeed), this.identity.publicKey);
     const problem = membershipProblem(membership, this.identity.publicKey, this.now(), this.verifier);
-    if (problem) throw new TeamCertError(`this invite cannot be used: ${problem === "expired" ? "it has expired; ask for a new one" : problem}`);
+    if (problem) throw new TeamCertError(`this invite cannot be used: ${this.explainInviteProblem(problem, invitation.forNode)}`);
     const key = toHex(invitation.teamKey);
     const existing = this.teams.get(key);
     if (!existing && this.teams.size >= MAX_TEAMS) throw new TeamCertError(`a node can be in at most ${MAX_TEAMS} teams`);
@@ -198,6 +195,15 @@ export class TeamBook implements CredentialExchange {
     this.teams.set(key, { key: invitation.teamKey, name: invitation.teamName, membership, revocations: existing?.revocations ?? this.foreignRevocations.get(key) ?? null, members: existing?.members ?? new Map() });
     this.save();
     return this.list().find((t) => t.teamKey === key)!;
+  }
+
+  /** What to tell the user who tries an invite that membershipProblem() refuses. */
+  private explainInviteProblem(problem: string, forNode: Buffer | null): string {
+    if (problem === "expired") return "it has expired; ask for a new one";
+    if (forNode && !forNode.equals(this.identity.id)) {
+      return `it was made for node ${toHex(forNode).slice(0, 16)}…, not this one (${toHex(this.identity.id).slice(0, 16)}…); ask for an invite for this node's ID (\`peershare id\`)`;
+    }
+    return problem;
   }
 
   members(ref?: string): TeamMember[] {

@@ -3,9 +3,8 @@
 // every change cost the size of everything held (a node holding many contents rewrote megabytes,
 // on the event loop, for each replica it accepted). Loading replays the lines in order, later ones
 // replacing earlier ones (a deletion is a tombstone line); a line a crash left torn (the last one) is
-// skipped. When the file has
-// grown to COMPACT_FACTOR times what its live entries need, it is rewritten atomically with one line
-// per entry.
+// skipped. When the file has grown to COMPACT_FACTOR times what its live entries need, it is
+// rewritten atomically with one line per entry.
 
 import * as fs from "node:fs";
 import { writeFileAtomic } from "./fs-atomic";
@@ -76,26 +75,23 @@ export class JsonJournal<V> {
    */
   set(key: string, value: V): void {
     const line = lineOf(key, value);
+    this.change(key, line, () => this.remember(key, value, Buffer.byteLength(line)));
+  }
+
+  /** Removes `key`, appending a tombstone line (fsynced); throws like set() when it cannot be written. */
+  delete(key: string): void {
+    if (this.map.has(key)) this.change(key, `${JSON.stringify({ k: key, deleted: true })}\n`, () => this.forget(key));
+  }
+
+  /** Applies a change to `key` in memory and persists `line`; when that fails, puts `key` back as it was. */
+  private change(key: string, line: string, apply: () => void): void {
     const had = this.map.has(key) ? { value: this.map.get(key) as V, bytes: this.lineBytes.get(key)! } : null;
-    this.remember(key, value, Buffer.byteLength(line));
+    apply();
     try {
       this.persist(line);
     } catch (err) {
       if (had) this.remember(key, had.value, had.bytes);
       else this.forget(key);
-      throw err;
-    }
-  }
-
-  /** Removes `key`, appending a tombstone line (fsynced); throws like set() when it cannot be written. */
-  delete(key: string): void {
-    if (!this.map.has(key)) return;
-    const had = { value: this.map.get(key) as V, bytes: this.lineBytes.get(key)! };
-    this.forget(key);
-    try {
-      this.persist(`${JSON.stringify({ k: key, deleted: true })}\n`);
-    } catch (err) {
-      this.remember(key, had.value, had.bytes);
       throw err;
     }
   }

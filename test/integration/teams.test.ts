@@ -63,7 +63,7 @@ before(async () => {
   const forWriter = await invite("write", (await json<NodeInfo>(nodes.writer, ["id"])).id);
   const stolen = await run(nodes.stranger, ["team", "join", forWriter]);
   assert.notEqual(stolen.code, 0);
-  assert.match(stolen.stderr, /this invite was made for node/);
+  assert.match(stolen.stderr, /this invite cannot be used: it was made for node/);
   assert.equal((await json<TeamSummary>(nodes.writer, ["team", "join", forWriter])).role, "write");
 });
 
