@@ -1,5 +1,5 @@
 // Bulk transport throughput on loopback, each beside the raw baseline it is built on:
-//   (a) raw TCP, Node socket to socket, 1 MiB writes
+//   (a) raw TCP, Node socket to socket, 1 MiB writes (and, for fetches to a file, file to socket to file)
 //   (b) one raw node-datachannel channel, paced messages
 //   (c) peershare's TLS path and (d) its WebRTC path, moving 1 MiB objects with getObject
 //   node dist/bench/transport-baselines.js [MiB=256]
@@ -8,6 +8,8 @@
 import { mbPerSecond } from "./stats";
 import { runScript } from "../scripts/run-script";
 import * as net from "node:net";
+import { createReadStream, createWriteStream, promises as fsp } from "node:fs";
+import { pipeline } from "node:stream/promises";
 import { randomBytes } from "node:crypto";
 import { PeerConnection } from "node-datachannel";
 import { Identity } from "../node-host/security/identity";
@@ -43,6 +45,32 @@ export async function rawTcpCopy(totalBytes: number): Promise<number> {
   client.destroy();
   server.close();
   return mbPerSecond(totalBytes, ms);
+}
+
+/**
+ * (a) for fetches that end in a file: `source` read in 1 MiB pieces, sent through a loopback TCP
+ * connection and written to `target` by a write stream, timed until the stream has closed the file.
+ * This is the "raw Node TCP file copy" that ../shared/PERF-FACTS.md measures WebTorrent and Helia
+ * against (560-640 MB/s there). It does not fsync, although a fetch does before its file goes into
+ * place: an fsync made the copy slower still (270-470 against 340-680 MB/s here), and a baseline that
+ * leaves out work a fetch does is the stricter one.
+ */
+export async function rawTcpFileCopy(source: string, target: string): Promise<number> {
+  const { size } = await fsp.stat(source);
+  let written: Promise<void> | null = null;
+  const server = net.createServer((s) => (written = pipeline(s, createWriteStream(target))));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  try {
+    const started = performance.now();
+    const client = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
+    await pipeline(createReadStream(source, { highWaterMark: MiB }), client);
+    while (!written) await new Promise((r) => setImmediate(r));
+    await written;
+    return mbPerSecond(size, performance.now() - started);
+  } finally {
+    server.close();
+    await fsp.rm(target, { force: true });
+  }
 }
 
 /** (b) N bytes over one ordered, reliable data channel between two in-process peers. */

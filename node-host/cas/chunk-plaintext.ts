@@ -1,10 +1,10 @@
 // A chunk's plaintext from its stored bytes: the decryption each version defines (none for public
 // shares), and the size check against the manifest. Shared by the stream reader (assemble.ts) and
-// the output file a fetch writes (output-file.ts).
+// the output file a fetch writes (output-file.ts), which also checks plaintext it finds on disk.
 
-import { cryptChunk, open } from "./convergent-crypto";
+import { cryptChunk, open, seal } from "./convergent-crypto";
 import { CasError } from "./errors";
-import { MANIFEST_VERSION, type ManifestChunk, type ManifestVersion } from "./manifest";
+import { hashOfVersion, MANIFEST_VERSION, type ManifestChunk, type ManifestVersion } from "./manifest";
 import { isIdOf } from "./object-hash";
 
 /**
@@ -29,4 +29,15 @@ export function chunkPlaintext(chunk: ManifestChunk, stored: Buffer, version: Ma
     throw new CasError("EHASHMISMATCH", `chunk ${chunk.id.toString("hex")} is ${plaintext.length} bytes, the manifest says ${chunk.size}`);
   }
   return plaintext;
+}
+
+/**
+ * True when `plaintext` is the chunk's plaintext: sealed again as its share sealed it (the manifest
+ * holds the key), it hashes to the chunk's id. `scratch` (at least the chunk's size) takes a version
+ * 2 or 3 private chunk's ciphertext.
+ */
+export function isPlaintextOf(chunk: ManifestChunk, plaintext: Buffer, version: ManifestVersion, scratch?: Buffer): boolean {
+  if (plaintext.length !== chunk.size) return false;
+  const stored = !chunk.key ? plaintext : version === 1 ? seal(chunk.key, plaintext) : cryptChunk(chunk.key, plaintext, scratch);
+  return hashOfVersion(stored, version).equals(chunk.id);
 }

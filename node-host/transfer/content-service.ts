@@ -162,40 +162,29 @@ export class ContentService {
   private async run(handle: TransferHandle): Promise<FetchInfo> {
     const { link, out } = handle;
     const contentId = Buffer.from(handle.info.contentId, "hex");
-    // The file is written as its chunks arrive (output-file.ts); chunks the store held already (a
-    // resumed or repeated fetch) go in alongside, and whatever is left after the transfer.
+    // The file is written as its chunks arrive (output-file.ts) and is the fetch's only copy of them:
+    // they do not go into the store too. What the file lacks is fetched, less what the store holds
+    // already (cached by a cat); a temp file left by a fetch cut short gives its right chunks back.
     let output = null as OutputFile | null;
-    let prefilled: Promise<void> = Promise.resolve();
     const started = performance.now();
-    const fetchMissing = () =>
-      fetchContent({
+    try {
+      const result = await fetchContent({
         link,
         store: this.store,
         bulk: this.bulk,
         findHolders: () => this.findHolders(contentId),
         signal: handle.abort.signal,
         onProgress: (p) => this.transfers.update(handle, { name: p.name, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate: p.rate, holders: p.holders, etaMs: p.etaMs }),
-        onManifest: async (manifest) => {
-          output ??= await this.createOutput(manifest, out);
-          prefilled = output.fillPresentFrom(this.store);
-          prefilled.catch(() => undefined); // awaited once the transfer is done; a failed fetch discards the file
+        plan: async (manifest) => {
+          output = await this.createOutput(manifest, out);
+          await output.fillPresentFrom(this.store);
+          return output.unwritten();
         },
-        onChunk: (id, stored) => output!.writeChunk(id, stored),
+        keepChunks: false,
+        onChunk: (id, bytes) => output!.writeChunk(id, bytes),
       });
-    try {
-      let result = await fetchMissing();
-      try {
-        await prefilled;
-        await output!.fillFrom(this.store);
-      } catch (err) {
-        // A chunk already on disk failed its hash check (a cached copy is not fsynced, so a power cut
-        // can tear one); it is quarantined by now, so fetching again gets just that chunk.
-        if (!(err instanceof CasError && err.code === "EMISSINGCHUNK")) throw err;
-        result = await fetchMissing();
-        await output!.fillFrom(this.store);
-      }
       const written = await output!.commit();
-      await this.store.unpin(this.objectIds(result.manifest, contentId), "fetching");
+      await this.store.unpin([contentId], "fetching");
       const durationMs = performance.now() - started; // until the file is in place
       const seconds = durationMs / 1000;
       this.transfers.update(
@@ -203,9 +192,9 @@ export class ContentService {
         { state: "done", path: written, bytesDone: result.manifest.size, etaMs: 0, finishedAt: Date.now(), holdersUsed: result.holdersUsed, rate: seconds > 0 ? result.bytesFetched / seconds : 0 },
         true,
       );
-      // A fetched copy is cache (evicted when the cache is full), so this node does not announce
-      // itself as its holder: provider records name only pinned copies (own shares and replicas),
-      // which fetchers can rely on and repair can count.
+      // A fetch leaves the file, not a copy in the store, so this node does not announce itself as
+      // a holder: provider records name only pinned copies (own shares and replicas), which fetchers
+      // can rely on and repair can count.
       return {
         transferId: handle.info.id,
         contentId: handle.info.contentId,
@@ -219,14 +208,12 @@ export class ContentService {
         durationMs,
       };
     } catch (err) {
-      await output?.discard();
+      // a cancelled fetch leaves nothing; one that failed or was paused leaves its temp file to resume from
+      if (handle.info.state === "cancelled") await output?.discard();
+      else await output?.suspend();
       if (handle.info.state === "running") this.transfers.update(handle, { state: handle.abort.signal.aborted ? "cancelled" : "failed", error: (err as Error).message, finishedAt: Date.now() }, true);
       throw err;
     }
-  }
-
-  private objectIds(manifest: Manifest, manifestId: Buffer): Buffer[] {
-    return [manifestId, ...manifest.chunks.map((c) => c.id)];
   }
 
   /** The fetched file's output: into a directory under its own name, or at the exact path given. */

@@ -2,13 +2,14 @@
 // at once. Each holder gets a window of requests in flight (its pipe stays full, and a slow holder
 // simply takes fewer chunks); every chunk is verified against its hash before it is stored; a
 // holder that sends bad bytes is dropped and its chunk fetched elsewhere. Chunks already in the
-// store are never fetched again, so a fetch cut short by a crash resumes where it stopped.
+// store (or, for a fetch to a file, already in its temp file: the caller's plan) are never fetched
+// again, so a fetch cut short by a crash resumes where it stopped.
 // Storing a chunk (hash, write, and the caller's onChunk, e.g. writing it into the output file)
 // takes longer than receiving one, so it runs beside the request loops: they go on fetching while up
 // to STORE_AHEAD received chunks wait to be stored. A failure on this node's side (a full disk) ends
 // the fetch with that error; it is no holder's fault.
 
-import { ContentStore, Manifest, CasError, openManifest, missingChunks, parseShareLink, type PutOptions } from "../cas";
+import { ContentStore, Manifest, CasError, isIdOf, openManifest, missingChunks, parseShareLink, type PutOptions } from "../cas";
 import { BulkClient, BulkPeer, ObjectNotFoundError } from "../transport/bulk";
 import { AccessDeniedError } from "../transport/bulk-api";
 
@@ -39,11 +40,16 @@ export interface FetchParams {
   /** How often findHolders may be asked again before the fetch gives up. */
   holderRefreshes?: number;
   onProgress?: (p: FetchProgress) => void;
-  /** Called with the manifest before any chunk is fetched (to open the output file). */
-  onManifest?: (manifest: Manifest) => Promise<void>;
   /**
-   * Called with each fetched chunk once its verified bytes are stored; `stored` is reused after the
-   * returned promise settles. Its failure ends the fetch.
+   * Called with the manifest before any chunk is fetched; returns the chunks to fetch (default: those
+   * not in the store). A fetch to a file opens it here, and fetches what the file lacks.
+   */
+  plan?: (manifest: Manifest) => Promise<Buffer[]>;
+  /** Whether fetched chunks go into the store (as cache; default true), or only to onChunk. */
+  keepChunks?: boolean;
+  /**
+   * Called with each fetched chunk once its bytes are verified (and stored, with keepChunks);
+   * `stored` is reused after the returned promise settles. Its failure ends the fetch.
    */
   onChunk?: (id: Buffer, stored: Buffer) => Promise<void>;
   signal?: AbortSignal;
@@ -160,11 +166,10 @@ export async function fetchContent(p: FetchParams): Promise<FetchResult> {
   }
   const manifest = await openManifest(p.store, p.link);
   await p.store.pin([manifestId], "fetching");
-  await p.onManifest?.(manifest);
 
   // 2. the chunks not yet on disk
   const sizeOf = new Map(manifest.chunks.map((c) => [hex(c.id), c.size] as const));
-  const missing = await missingChunks(p.store, manifest);
+  const missing = p.plan ? await p.plan(manifest) : await missingChunks(p.store, manifest);
   const missingBytes = missing.reduce((n, id) => n + (sizeOf.get(hex(id)) ?? 0), 0);
   const bytesReused = manifest.size - missingBytes;
   const queue = [...missing];
@@ -209,7 +214,9 @@ export async function fetchContent(p: FetchParams): Promise<FetchResult> {
   let localFailure = null as { error: unknown } | null;
   const storeChunk = async (h: HolderState, id: Buffer, bytes: Buffer): Promise<void> => {
     try {
-      await p.store.putVerified(id, bytes, { pin: "fetching", kind: "chunk" });
+      if (p.keepChunks === false) {
+        if (!isIdOf(id, bytes)) throw new CasError("EHASHMISMATCH", `bytes do not hash to chunk ${hex(id)}`);
+      } else await p.store.putVerified(id, bytes, { pin: "fetching", kind: "chunk" });
     } catch (err) {
       if (err instanceof CasError && err.code === "EHASHMISMATCH") return failed(h, id, err); // the holder's bytes
       throw err;

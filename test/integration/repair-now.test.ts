@@ -63,7 +63,7 @@ test("repair on a node without the file says where to run it", async () => {
   const r = await cli(["repair", share.contentId, "--data-dir", other.dataDir]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /this node does not hold all of .*run repair on a node that does/);
-  // once it has fetched the file, its cached copy still makes it no holder, in its own status too
+  // once it has fetched the file it is still no holder, in its own status too
   const got = await cli(["fetch", share.link, "-o", path.join(root, "fetched") + path.sep, "--data-dir", other.dataDir]);
   assert.equal(got.code, 0, got.stderr);
   const st = await cliJson<ContentStatus>(other.dataDir, ["status", share.contentId]);

@@ -163,8 +163,8 @@ test("replication, repair after a crash of several holders, graceful hand-off, f
     assert.equal(sha(got.path), s.sha, `${s.share.name} fetched by ${fetcher.id.slice(0, 12)}`);
     fetchedBy.set(s.share.contentId, fetcher.id);
   }
-  // 6. a fetched copy is cache, not a replica: no node lists a fetcher as a holder (the observer
-  // may be a fetcher itself) unless repair has since made its copy a replica
+  // 6. a fetch makes no replica: no node lists a fetcher as a holder (the observer may be a fetcher
+  // itself) unless repair has since placed a replica on it
   for (const st of await statusAll(observer)) {
     const fetcher = nodes.find((n) => n.id === fetchedBy.get(st.contentId))!;
     if (!st.holders.some((h) => h.id === fetcher.id)) continue;

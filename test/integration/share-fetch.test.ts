@@ -22,8 +22,8 @@ const files = path.join(root, "files");
 
 function configure(dataDir: string, extra: Record<string, unknown> = {}): void {
   fs.mkdirSync(dataDir, { recursive: true });
-  // replication 3: a share is held by the sharer and two replica holders; a fetcher keeps its copy
-  // as cache and does not become a holder (replication.test.ts covers repair)
+  // replication 3: a share is held by the sharer and two replica holders; a fetcher keeps the file,
+  // not a copy in its store, and does not become a holder (replication.test.ts covers repair)
   const config = { healthCheckIntervalMs: 500, offlineAfterMisses: 2, rpcTimeoutMs: 500, uploadLimitMBps: 20, replication: 3, ...extra };
   fs.writeFileSync(path.join(dataDir, "config.json"), JSON.stringify(config));
 }
@@ -115,7 +115,7 @@ test("a private share is fetched byte-identical from its three holders at once; 
     assert.equal(sha(r.path), sha(big.file));
     assert.equal(r.holdersUsed, 3, "chunks came from the sharer and both replica holders");
   }
-  // a fetched copy is cache: it is not announced, so the holders are still the three pinned copies
+  // a fetcher is not announced as a holder, so the holders are still the three pinned copies
   assert.deepEqual(await liveHolders(nodes[5], big.share.link), big.holders);
   for (const n of nodes) assert.deepEqual(filesWithMarker(path.join(n.dataDir, "store")), [], `plaintext in ${n.dataDir}`);
 });
@@ -233,18 +233,20 @@ test("verify names a corrupted object and it is never served", async () => {
   assert.equal(fs.existsSync(victim), false, "moved to quarantine");
 });
 
-test("a chunk of a cached copy torn on disk (a power cut after an unsynced write) is fetched again, and the file is right", async () => {
+test("a temp file left beside the target gives back its right chunks, and a chunk torn in it is fetched again", async () => {
   const fetcher = await addNode("torn");
   await new Promise((r) => setTimeout(r, 800));
   const first = await fetchOk(fetcher, big.share.link, path.join(root, "out-torn-1"));
   assert.equal(sha(first.path), sha(big.file));
-  // tear one chunk: keep its first half only
-  const objects = path.join(fetcher.dataDir, "store", "objects");
-  const chunkFiles = fs.readdirSync(objects).flatMap((sub) => fs.readdirSync(path.join(objects, sub)).map((name) => path.join(objects, sub, name)));
-  const victim = chunkFiles.find((f) => fs.statSync(f).size > 200_000)!;
-  const size = fs.statSync(victim).size;
-  fs.truncateSync(victim, size >> 1);
-  const second = await fetchOk(fetcher, big.share.link, path.join(root, "out-torn-2"));
+  // what a fetch cut short by a power cut could leave: the file's bytes as its temp file, 4 KiB torn
+  const dir = path.join(root, "out-torn-2");
+  fs.mkdirSync(dir);
+  const bytes = fs.readFileSync(first.path);
+  bytes.fill(0, bytes.length >> 1, (bytes.length >> 1) + 4096);
+  fs.writeFileSync(path.join(dir, `.${path.basename(first.path)}.peershare-part`), bytes);
+  const second = await fetchOk(fetcher, big.share.link, dir);
   assert.equal(sha(second.path), sha(big.file));
-  assert.ok(second.bytesFetched >= size && second.bytesFetched < big.share.size / 2, `fetched ${second.bytesFetched} bytes again for a torn chunk of ${size}`);
+  assert.ok(second.bytesFetched >= 4096 && second.bytesFetched < big.share.size / 2, `fetched ${second.bytesFetched} bytes again for 4 KiB torn`);
+  assert.equal(second.bytesReused, big.share.size - second.bytesFetched);
+  assert.deepEqual(fs.readdirSync(dir), [path.basename(second.path)]);
 });

@@ -119,11 +119,13 @@ test("an existing target fails at once without overwrite; with overwrite it is r
   assert.deepEqual(fs.readFileSync(await output.commit()), original);
 });
 
-test("a temp file left by a killed fetch is replaced; a second fetch to the same target at once is refused", async () => {
+test("a temp file that holds nothing right is written over; a second fetch to the same target at once is refused", async () => {
   const { store, manifest, original, out } = await fixture();
   const leftover = path.join(out, ".report.bin.peershare-part");
   fs.writeFileSync(leftover, randomBytes(300 * KiB));
   const output = await OutputFile.create(manifest, { dir: out });
+  assert.equal(output.bytesRecovered, 0);
+  assert.equal(output.unwritten().length, manifest.chunks.length - 1, "every distinct chunk is still to be written");
   await assert.rejects(OutputFile.create(manifest, { dir: out }), isCasError("EEXIST"));
   await output.fillFrom(store);
   assert.deepEqual(fs.readFileSync(await output.commit()), original);
@@ -132,4 +134,42 @@ test("a temp file left by a killed fetch is replaced; a second fetch to the same
   const again = await OutputFile.create(manifest, { dir: out }, { overwrite: true });
   await again.discard();
   assert.deepEqual(fs.readdirSync(out), ["report.bin"]);
+});
+
+for (const mode of ["private", "public"] as const) {
+  test(`${mode}: a suspended fetch's temp file gives its right chunks to the next one; a torn chunk or an unwritten place is not trusted`, async () => {
+    const { store, manifest, original, out } = await fixture({ public: mode === "public" });
+    const chunks = await storedChunks(store, manifest); // file order: c0, a (places 1 and 3), c2, c4
+    const first = await OutputFile.create(manifest, { dir: out });
+    for (const [id, bytes] of chunks.slice(0, 3)) await first.writeChunk(id, bytes);
+    await first.suspend();
+    const part = path.join(out, ".report.bin.peershare-part");
+    assert.ok(fs.existsSync(part), "a suspended fetch keeps its temp file");
+    // a power cut: one byte of c0 torn, and a's second place never reached the disk
+    const fd = fs.openSync(part, "r+");
+    fs.writeSync(fd, Buffer.from([original[100] ^ 0xff]), 0, 1, 100);
+    fs.writeSync(fd, Buffer.alloc(64 * KiB), 0, 64 * KiB, 3 * 64 * KiB);
+    fs.closeSync(fd);
+    const second = await OutputFile.create(manifest, { dir: out });
+    const hexes = (ids: Buffer[]) => ids.map((id) => id.toString("hex")).sort();
+    assert.deepEqual(hexes(second.unwritten()), hexes([chunks[0][0], chunks[3][0]]), "c0 (torn) and c4 (never written) are still to do");
+    assert.equal(second.bytesRecovered, 3 * 64 * KiB, "a at both places, and c2");
+    for (const [id, bytes] of [chunks[0], chunks[3]]) await second.writeChunk(id, bytes);
+    assert.deepEqual(fs.readFileSync(await second.commit()), original);
+    assert.deepEqual(fs.readdirSync(out), ["report.bin"]);
+  });
+}
+
+test("a discarded fetch leaves no temp file; a symlink in the temp file's place is removed, not written through", async () => {
+  const { store, manifest, original, out } = await fixture();
+  const discarded = await OutputFile.create(manifest, { dir: out });
+  await discarded.discard();
+  assert.deepEqual(fs.readdirSync(out), []);
+  const victim = path.join(path.dirname(out), "victim.txt");
+  fs.writeFileSync(victim, "keep me");
+  fs.symlinkSync(victim, path.join(out, ".report.bin.peershare-part"));
+  const output = await OutputFile.create(manifest, { dir: out });
+  await output.fillFrom(store);
+  assert.deepEqual(fs.readFileSync(await output.commit()), original);
+  assert.equal(fs.readFileSync(victim, "utf8"), "keep me");
 });
