@@ -108,7 +108,7 @@ export class OutputFile {
     try {
       const left = await openLeftover(tmpPath);
       fh = left ?? (await fsp.open(tmpPath, "wx+", 0o644)); // read too: a version 1 digest is read back
-      await fh.truncate(manifest.size);
+      if (left && (await left.stat()).size > manifest.size) await left.truncate(manifest.size);
       const output = new OutputFile(manifest, finalPath, tmpPath, fh, overwrite);
       if (left) await output.recover();
       return output;
@@ -285,10 +285,11 @@ export class OutputFile {
 
   /**
    * Closes the temp file and leaves it for the next fetch to the same target (a fetch that failed or
-   * was paused), which keeps the chunks it holds. Does nothing once committed, discarded or suspended.
+   * was paused), which keeps the chunks it holds; one that holds none is removed. Does nothing once
+   * committed, discarded or suspended.
    */
   suspend(): Promise<void> {
-    return this.release(false);
+    return this.release(this.chunksWritten === 0);
   }
 
   private async release(remove: boolean): Promise<void> {

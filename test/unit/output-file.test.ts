@@ -160,10 +160,13 @@ for (const mode of ["private", "public"] as const) {
   });
 }
 
-test("a discarded fetch leaves no temp file; a symlink in the temp file's place is removed, not written through", async () => {
+test("a discarded fetch, or one suspended before any chunk, leaves no temp file; a symlink in its place is removed, not written through", async () => {
   const { store, manifest, original, out } = await fixture();
   const discarded = await OutputFile.create(manifest, { dir: out });
   await discarded.discard();
+  assert.deepEqual(fs.readdirSync(out), []);
+  const empty = await OutputFile.create(manifest, { dir: out });
+  await empty.suspend();
   assert.deepEqual(fs.readdirSync(out), []);
   const victim = path.join(path.dirname(out), "victim.txt");
   fs.writeFileSync(victim, "keep me");
