@@ -454,8 +454,8 @@ export function formatTransferTable(rows: Row[]): string {
 /** How the figures were taken, printed under the table. */
 export const TRANSFER_NOTES = [
   "share MB/s: wall time around `peershare share` (CLI call, chunk + encrypt + store with fsync + provider announce).",
-  "fetch MB/s: durationMs of the `fetch --json` done event: holder lookup, manifest, chunks verified into the store and",
-  "  written into the output file as they arrive, until the file is fsynced and in place (the CLI's wall time adds its own start).",
+  "fetch MB/s: durationMs of the `fetch --json` done event: holder lookup, manifest, chunks verified and written into the",
+  "  output file as they arrive, until the file is fsynced and in place (the CLI's wall time adds its own start).",
   "baselines run in this process on the same bytes: Node stream read + SHA-256 with 1 MiB reads and sha256sum (best of 3),",
   "  raw TCP 1 MiB writes, file to socket to file without fsync (rawTcpFileCopy; the TLS target's baseline, as PERF-FACTS",
   "  measures WebTorrent's 0.27x) and memory to memory (rawTcpCopy), medians of 3; one node-datachannel channel with",

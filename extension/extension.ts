@@ -771,7 +771,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
     {
       ensureRunning: () => ensureNode("a peershare: file is opened"),
       info: (link) => nodeHost.request("content.info", { link }),
-      fetch: (link, out) => nodeHost.request("content.fetch", { link, out }, LONG_REQUEST_MS),
+      fetch: (link, out) => nodeHost.request("content.fetch", { link, out, cache: true }, LONG_REQUEST_MS), // the editor's copy goes when the window closes; the store's stays
       cancel: (id) => nodeHost.request("transfer.cancel", { id }),
       onTransfer,
     },

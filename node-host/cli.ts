@@ -38,7 +38,7 @@ Files:
   share PATH            share a file (private unless --public); prints its link  [--replication N]
   status ID|LINK        which live nodes hold a shared file, and whether it has its r copies
   repair ID|LINK        copy a file this node holds to more nodes now, until r keep it
-  fetch ID|LINK         fetch a shared file from its holders  [-o PATH]
+  fetch ID|LINK         fetch a shared file from its holders  [-o PATH] [--cache]
   cat ID|LINK           write a shared file to stdout
   ls                    what the store holds: own shares, replicas, cache
   verify                re-hash every stored object and name the corrupt ones
@@ -138,14 +138,19 @@ and whether the file has its r live copies.`,
 Repairs one shared file now instead of at the next sweep: when fewer than r live nodes keep it,
 this node (which must hold it) copies it to the nearest live nodes lacking it, sending only the
 objects they lack, within one sweep's budget (setting repairMBPerSweep). Prints the copies made.`,
-  fetch: `Usage: peershare fetch ID|LINK [-o PATH] [--json]
+  fetch: `Usage: peershare fetch ID|LINK [-o PATH] [--cache] [--json]
 
-Fetches a shared file from its holders (several at once), verifying every chunk. An interrupted
-fetch resumes where it stopped. -o names a directory or a file (default: DATA_DIR/downloads/).
+Fetches a shared file from its holders (several at once), verifying every chunk. -o names a
+directory or a file (default: DATA_DIR/downloads/). The file is written as .NAME.peershare-part
+beside its target and renamed into place when whole: a fetch that was interrupted, failed or paused
+resumes from the chunks that file holds when run again to the same target.
+--cache also keeps the chunks in the node's store (as cache, up to cacheSizeMB), so fetching the
+same content again needs no holder; without it the file is the only copy.
 --json prints progress as one JSON event per line, then the result.`,
   cat: `Usage: peershare cat ID|LINK
 
-Fetches a shared file and writes it to stdout.`,
+Fetches a shared file and writes it to stdout. Its chunks stay in the node's cache (up to
+cacheSizeMB), so a second cat of the same content needs no holder.`,
   ls: `Usage: peershare ls [--json]
 
 Lists the shared files in the store (own shares, replicas, cache) and its size.`,
@@ -182,6 +187,7 @@ const OPTIONS = {
   replication: { type: "string" },
   team: { type: "string", multiple: true },
   force: { type: "boolean" },
+  cache: { type: "boolean" },
   trace: { type: "boolean" },
   role: { type: "string" },
   expires: { type: "string" },
@@ -372,7 +378,7 @@ function progressLine(t: TransferInfo): string {
 }
 
 /** Runs a fetch, showing progress (a bar on a terminal, JSON lines with --json). */
-async function fetchWithProgress(flags: Flags, link: string, out: string | undefined): Promise<FetchInfo> {
+async function fetchWithProgress(flags: Flags, link: string, out: string | undefined, cache: boolean): Promise<FetchInfo> {
   const client = await connectLocal(dataDirOf(flags));
   const tty = process.stderr.isTTY && !flags.json;
   const transferId = randomBytes(8).toString("hex"); // ours, so progress events can be told apart
@@ -383,7 +389,7 @@ async function fetchWithProgress(flags: Flags, link: string, out: string | undef
     else if (tty) process.stderr.write(`\r${progressLine(t)}`);
   });
   try {
-    return await client.call("content.fetch", { link, out, transferId }, 24 * 3600_000);
+    return await client.call("content.fetch", { link, out, transferId, cache }, 24 * 3600_000);
   } finally {
     if (tty) process.stderr.write("\n");
     client.close();
@@ -414,7 +420,7 @@ async function cmdFiles(flags: Flags, command: string, args: string[]): Promise<
       needArgs(args, 1, "fetch ID|LINK");
       // a trailing separator means "into this directory", even if it does not exist yet
       const out = flags.out ? path.resolve(flags.out) + (/[\\/]$/.test(flags.out) ? path.sep : "") : undefined;
-      const r = await fetchWithProgress(flags, args[0], out);
+      const r = await fetchWithProgress(flags, args[0], out, flags.cache === true);
       if (flags.json) return void process.stdout.write(JSON.stringify({ event: "done", ...r }) + "\n");
       const reused = r.bytesReused ? `, ${humanBytes(r.bytesReused)} already here` : "";
       return void process.stdout.write(`${r.path}\n  ${humanBytes(r.size)} from ${r.holdersUsed} holder(s) in ${(r.durationMs / 1000).toFixed(1)} s${reused}\n`);
@@ -423,7 +429,7 @@ async function cmdFiles(flags: Flags, command: string, args: string[]): Promise<
       needArgs(args, 1, "cat ID|LINK");
       const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "peershare-cat-"));
       try {
-        const r = await fetchWithProgress({ ...flags, json: false }, args[0], path.join(tmp, "content"));
+        const r = await fetchWithProgress({ ...flags, json: false }, args[0], path.join(tmp, "content"), true);
         await pipeline(fs.createReadStream(r.path), process.stdout);
       } finally {
         fs.rmSync(tmp, { recursive: true, force: true });

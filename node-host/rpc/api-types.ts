@@ -329,7 +329,7 @@ export interface Api {
   "content.status": [{ link: string }, ContentStatus];
   /** Fetches into `out` (a directory, or a file path); default: the data dir's downloads/. */
   /** `transferId` (optional, 1-64 of [A-Za-z0-9_-]) names the transfer in transfer.progress events. */
-  "content.fetch": [{ link: string; out?: string; transferId?: string }, FetchInfo];
+  "content.fetch": [{ link: string; out?: string; transferId?: string; cache?: boolean }, FetchInfo];
   "content.info": [{ link: string }, ContentInfo];
   "content.ls": [Record<string, never>, StoreListing];
   "content.verify": [Record<string, never>, { checked: number; corrupt: string[] }];

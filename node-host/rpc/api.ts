@@ -255,7 +255,9 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       if (out !== undefined && typeof out !== "string") invalid('"out" must be a path');
       const transferId = (params as { transferId?: unknown }).transferId;
       if (transferId !== undefined && (typeof transferId !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(transferId))) invalid('"transferId" must be 1 to 64 letters, digits, "-" or "_"');
-      return node.content.fetch(stringParam(params, "link"), out, transferId);
+      const cache = (params as { cache?: unknown }).cache;
+      if (cache !== undefined && typeof cache !== "boolean") invalid('"cache" must be true or false');
+      return node.content.fetch(stringParam(params, "link"), out, transferId, { cache: cache === true });
     },
 
     "content.info": (params) => node.content.info(stringParam(params, "link")),

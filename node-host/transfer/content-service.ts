@@ -153,18 +153,22 @@ export class ContentService {
     return closest.filter((_, i) => holds[i]);
   }
 
-  /** Starts a fetch and resolves when the file is written. */
-  fetch(link: string, out?: string, transferId?: string): Promise<FetchInfo> {
+  /**
+   * Starts a fetch and resolves when the file is written. With `cache` the chunks also go into the
+   * store (as cache: bounded, least recently used first out), so the next fetch of the same content
+   * needs no holder; `cat` and VS Code's editor tabs ask for that.
+   */
+  fetch(link: string, out?: string, transferId?: string, options: { cache?: boolean } = {}): Promise<FetchInfo> {
     const { contentId } = parseShareLink(link); // throws a clear error for a bad link first
-    return this.run(this.transfers.create(contentId, link, out, transferId));
+    return this.run(this.transfers.create(contentId, link, out, transferId, options.cache === true));
   }
 
   private async run(handle: TransferHandle): Promise<FetchInfo> {
     const { link, out } = handle;
     const contentId = Buffer.from(handle.info.contentId, "hex");
-    // The file is written as its chunks arrive (output-file.ts) and is the fetch's only copy of them:
-    // they do not go into the store too. What the file lacks is fetched, less what the store holds
-    // already (cached by a cat); a temp file left by a fetch cut short gives its right chunks back.
+    // The file is written as its chunks arrive (output-file.ts) and is the fetch's only copy of them
+    // unless it asked for them to be cached. What the file lacks is fetched, less what the store
+    // holds already; a temp file left by a fetch cut short gives its right chunks back.
     let output = null as OutputFile | null;
     const started = performance.now();
     try {
@@ -180,11 +184,11 @@ export class ContentService {
           await output.fillPresentFrom(this.store);
           return output.unwritten();
         },
-        keepChunks: false,
+        keepChunks: handle.cache,
         onChunk: (id, bytes) => output!.writeChunk(id, bytes),
       });
       const written = await output!.commit();
-      await this.store.unpin([contentId], "fetching");
+      await this.store.unpin(this.objectIds(result.manifest, contentId), "fetching");
       const durationMs = performance.now() - started; // until the file is in place
       const seconds = durationMs / 1000;
       this.transfers.update(
@@ -214,6 +218,10 @@ export class ContentService {
       if (handle.info.state === "running") this.transfers.update(handle, { state: handle.abort.signal.aborted ? "cancelled" : "failed", error: (err as Error).message, finishedAt: Date.now() }, true);
       throw err;
     }
+  }
+
+  private objectIds(manifest: Manifest, manifestId: Buffer): Buffer[] {
+    return [manifestId, ...manifest.chunks.map((c) => c.id)];
   }
 
   /** The fetched file's output: into a directory under its own name, or at the exact path given. */

@@ -1,5 +1,5 @@
 // The node's transfers: each fetch gets an ID, progress that clients can list or be notified of,
-// and can be paused (its chunks stay on disk), resumed, or cancelled. Finished transfers are kept
+// and can be paused (what it wrote stays on disk), resumed, or cancelled. Finished transfers are kept
 // for display, up to a bound.
 
 import { randomBytes } from "node:crypto";
@@ -15,6 +15,8 @@ export interface TransferHandle {
   /** What the fetch was asked for, so a paused one can resume. */
   link: string;
   out?: string;
+  /** Whether the fetched chunks also go into the store, as cache. */
+  cache: boolean;
   abort: AbortController;
   lastEmit: number;
 }
@@ -23,12 +25,13 @@ export class Transfers extends EventEmitter {
   private readonly all = new Map<string, TransferHandle>();
 
   /** A new transfer; `id` may be chosen by the client (so it can match progress events to its request). */
-  create(contentId: string, link: string, out?: string, id = randomBytes(6).toString("hex")): TransferHandle {
+  create(contentId: string, link: string, out?: string, id = randomBytes(6).toString("hex"), cache = false): TransferHandle {
     if (this.all.get(id)?.info.state === "running") throw new Error(`a transfer ${id} is already running`);
     const handle: TransferHandle = {
       info: { id, contentId, name: "", direction: "download", state: "running", bytesDone: 0, bytesTotal: 0, rate: 0, holders: 0, etaMs: null, startedAt: Date.now() },
       link,
       out,
+      cache,
       abort: new AbortController(),
       lastEmit: 0,
     };

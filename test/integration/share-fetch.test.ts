@@ -13,7 +13,7 @@ import { UdpRpc } from "../../node-host/transport/udp-rpc";
 import { Dht } from "../../node-host/dht/dht";
 import { createBulkNode } from "../../node-host/transport/bulk-client";
 import { ContentStore } from "../../node-host/cas";
-import type { ContentStatus, FetchInfo, NodeInfo, ShareInfo, TransferInfo } from "../../node-host/rpc/api-types";
+import type { ContentStatus, FetchInfo, NodeInfo, ShareInfo, StoreListing, TransferInfo } from "../../node-host/rpc/api-types";
 
 const MARKER = "PEERSHARE-PLAINTEXT-MARKER-7f3a";
 const root = tempDir("share");
@@ -62,8 +62,8 @@ function filesWithMarker(dir: string): string[] {
 }
 
 /** Runs `peershare fetch --json`, calling onProgress for each event; resolves with the exit code and the done event. */
-function fetchStreaming(node: RunningNode, link: string, outDir: string, onProgress: (t: TransferInfo) => void = () => undefined) {
-  const proc = spawn(process.execPath, [BIN, "fetch", link, "-o", outDir + path.sep, "--json", "--data-dir", node.dataDir], { stdio: ["ignore", "pipe", "pipe"] });
+function fetchStreaming(node: RunningNode, link: string, outDir: string, onProgress: (t: TransferInfo) => void = () => undefined, extra: string[] = []) {
+  const proc = spawn(process.execPath, [BIN, "fetch", link, "-o", outDir + path.sep, "--json", "--data-dir", node.dataDir, ...extra], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   proc.stderr.on("data", (d) => (stderr += d));
   let done: FetchInfo | null = null;
@@ -76,8 +76,8 @@ function fetchStreaming(node: RunningNode, link: string, outDir: string, onProgr
   return { proc, exited };
 }
 
-async function fetchOk(node: RunningNode, link: string, outDir: string): Promise<FetchInfo> {
-  const { exited } = fetchStreaming(node, link, outDir);
+async function fetchOk(node: RunningNode, link: string, outDir: string, extra: string[] = []): Promise<FetchInfo> {
+  const { exited } = fetchStreaming(node, link, outDir, undefined, extra);
   const r = await exited;
   assert.equal(r.code, 0, r.stderr);
   return r.done!;
@@ -139,6 +139,21 @@ test("a fetch over WebRTC data channels (bulkPath = webrtc) gives the same bytes
   const info = await cliJson<NodeInfo>(rtc.dataDir, ["id"]);
   assert.ok(info.stats.webrtcBytesIn > 40e6, `webrtc bytes in: ${info.stats.webrtcBytesIn}`);
   assert.equal(info.stats.tlsBytesIn, 0);
+});
+
+test("fetch --cache keeps the chunks in the store, so fetching again needs no holder; a plain fetch keeps only the file", async () => {
+  const cached = await addNode("cached");
+  const plain = await addNode("plain");
+  await new Promise((r) => setTimeout(r, 800));
+  const first = await fetchOk(cached, big.share.link, path.join(root, "out-cached-1"), ["--cache"]);
+  assert.equal(sha(first.path), sha(big.file));
+  assert.ok((await cliJson<StoreListing>(cached.dataDir, ["ls"])).cacheBytes >= big.share.size, "the chunks are cached");
+  const again = await fetchOk(cached, big.share.link, path.join(root, "out-cached-2"));
+  assert.equal(sha(again.path), sha(big.file));
+  assert.deepEqual([again.bytesFetched, again.bytesReused, again.holdersUsed], [0, big.share.size, 0]);
+  await fetchOk(plain, big.share.link, path.join(root, "out-plain"));
+  const kept = (await cliJson<StoreListing>(plain.dataDir, ["ls"])).cacheBytes;
+  assert.ok(kept < 1 << 20, `a plain fetch cached ${kept} bytes (its manifest only)`);
 });
 
 test("a holder killed mid-fetch: the fetch completes from the others", async () => {
