@@ -10,10 +10,11 @@ import { randomBytes } from "node:crypto";
 import { ContentStore, shareFile } from "../../node-host/cas";
 import { fixedSizeChunker, KiB } from "../../node-host/cas/chunker";
 import type { Dht } from "../../node-host/dht/dht";
-import { BulkClient, BulkPeer, ObjectNotFoundError } from "../../node-host/transport/bulk";
+import type { BulkPeer } from "../../node-host/transport/bulk";
 import type { BulkNodeClient } from "../../node-host/transport/bulk-client";
 import { ContentService } from "../../node-host/transfer/content-service";
 import type { TransferInfo } from "../../node-host/rpc/api-types";
+import { bulkFrom } from "../helpers/bulk-from-store";
 import { tempDir } from "../helpers/temp-dir";
 
 test("a paused fetch resumes from its temp file: only the chunks it lacked are asked for again", async () => {
@@ -27,19 +28,10 @@ test("a paused fetch resumes from its temp file: only the chunks it lacked are a
 
   // one holder, slowed so that the pause lands mid-fetch (progress goes out at most 4 times a second)
   const asked: string[] = [];
-  const bulk: BulkClient = {
-    async getObject(_peer, id) {
-      asked.push(id.toString("hex"));
-      await new Promise((r) => setTimeout(r, 100));
-      const bytes = await source.get(id);
-      if (!bytes) throw new ObjectNotFoundError(id);
-      return bytes;
-    },
-    async pathTo() {
-      return "tls";
-    },
-    async close() {},
-  };
+  const bulk = bulkFrom(source, async (id) => {
+    asked.push(id.toString("hex"));
+    await new Promise((r) => setTimeout(r, 100));
+  });
   const holder: BulkPeer = { id: randomBytes(32), publicKey: randomBytes(32), host: "127.0.0.1", port: 1 };
   const dht = { id: randomBytes(32), findProviders: async () => ({ providers: [{ provider: holder }], lookup: { closest: [] } }), isAlive: async () => true };
   const store = await ContentStore.open(path.join(dir, "fetcher"));

@@ -13,8 +13,9 @@ import { ContentStore, shareFile } from "../../node-host/cas";
 import { Dht } from "../../node-host/dht/dht";
 import { Identity } from "../../node-host/security/identity";
 import { MemoryNetwork } from "../../node-host/transport/memory";
-import { BulkClient, ObjectNotFoundError } from "../../node-host/transport/bulk";
 import { ContentService } from "../../node-host/transfer/content-service";
+import type { BulkClient } from "../../node-host/transport/bulk";
+import { bulkFrom } from "../helpers/bulk-from-store";
 
 const TTL_MS = 3600_000;
 const REPUBLISH_MS = 600_000;
@@ -40,21 +41,6 @@ async function network(count: number): Promise<Node[]> {
     nodes.push({ identity, dht });
   }
   return nodes;
-}
-
-/** A bulk client whose every peer serves from `source` (the sharer's store). */
-function bulkFrom(source: ContentStore): BulkClient {
-  return {
-    async getObject(_peer, id) {
-      const bytes = await source.get(id);
-      if (!bytes) throw new ObjectNotFoundError(id);
-      return bytes;
-    },
-    async pathTo() {
-      return "tls";
-    },
-    async close() {},
-  };
 }
 
 /** A ContentService for fetching; the constructor's trailing parameters (access rules) play no part in it. */
