@@ -78,10 +78,21 @@ export async function rawDataChannel(totalBytes: number, messageBytes = 64 * 102
   const a = new PeerConnection("bench-a", { iceServers: [] });
   const b = new PeerConnection("bench-b", { iceServers: [] });
   const log = (m: string) => process.stderr.write(`${m}\n`);
-  a.onLocalDescription(guard(log, (sdp, type) => b.setRemoteDescription(sdp, type)));
-  b.onLocalDescription(guard(log, (sdp, type) => a.setRemoteDescription(sdp, type)));
-  a.onLocalCandidate(guard(log, (c, mid) => b.addRemoteCandidate(c, mid)));
-  b.onLocalCandidate(guard(log, (c, mid) => a.addRemoteCandidate(c, mid)));
+  // a candidate can come before its description; libdatachannel refuses it until the description is set
+  const signal = (from: PeerConnection, to: PeerConnection) => {
+    let described = false;
+    const early: [string, string][] = [];
+    from.onLocalDescription(
+      guard(log, (sdp, type) => {
+        to.setRemoteDescription(sdp, type);
+        described = true;
+        for (const [c, mid] of early.splice(0)) to.addRemoteCandidate(c, mid);
+      }),
+    );
+    from.onLocalCandidate(guard(log, (c, mid) => (described ? to.addRemoteCandidate(c, mid) : early.push([c, mid]))));
+  };
+  signal(a, b);
+  signal(b, a);
   let received = 0;
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
