@@ -288,7 +288,7 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       const ttl = p.expiresInMs;
       if (ttl !== undefined && (typeof ttl !== "number" || !Number.isInteger(ttl) || ttl < 60_000 || ttl > 366 * 24 * 3600_000)) invalid("an invite expires after 1 minute to 1 year");
       const forNode = optionalString(p.forNode, "forNode");
-      if (forNode !== undefined && !isHexId(forNode)) invalid('"forNode" is a node ID: 64 hex digits (`peershare id` on that node)');
+      if (forNode !== undefined && !isHexId(forNode)) invalid('the node to invite ("forNode", on the CLI --for) is a node ID: 64 hex digits (`peershare id` on that node)');
       return node.teams.invite(optionalString(p.team, "team"), role, ttl, forNode === undefined ? null : Buffer.from(forNode, "hex"));
     },
     "team.join": async (params) => {

@@ -60,6 +60,9 @@ before(async () => {
   assert.equal(team.admin, true);
   assert.equal((await json<TeamSummary>(nodes.reader, ["team", "join", await invite("read")])).role, "read");
   // the writer's invite is made for its node ID: the stranger, holding the same string, cannot join
+  const typo = await run(nodes.admin, ["team", "invite", "--for", "not-a-node-id"]);
+  assert.notEqual(typo.code, 0);
+  assert.match(typo.stderr, /--for\) is a node ID: 64 hex digits/);
   const forWriter = await invite("write", (await json<NodeInfo>(nodes.writer, ["id"])).id);
   const stolen = await run(nodes.stranger, ["team", "join", forWriter]);
   assert.notEqual(stolen.code, 0);
