@@ -76,6 +76,17 @@ export class ContentService {
     writeFileAtomic(path.join(this.dataDir, SHARES_FILE), JSON.stringify([...this.own.values()], null, 1));
   }
 
+  /**
+   * Releases the "fetching" pins fetches left when the node stopped mid-fetch (none runs at start):
+   * their objects become cache. A fetch resumed later pins what it fetches again, and its part file
+   * keeps what it wrote. Returns how many objects were released.
+   */
+  async releaseFetchPins(): Promise<number> {
+    const stale = this.store.ls().filter((o) => o.pins.includes("fetching"));
+    if (stale.length > 0) await this.store.unpin(stale.map((o) => o.id), "fetching");
+    return stale.length;
+  }
+
   /** Announces this node as holder of each of its own shares (after a restart). Returns how many. */
   async announceOwnShares(): Promise<number> {
     let n = 0;

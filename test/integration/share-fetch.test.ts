@@ -188,6 +188,9 @@ test("the fetching node killed mid-fetch resumes after a restart without fetchin
   assert.ok(killed && r1.code !== 0, "the fetch was cut short");
   const restarted = await startNode(fetcher.dataDir, [`127.0.0.1:${nodes[0].port}`]);
   nodes.push(restarted);
+  // the killed fetch's pin on its manifest was released at the start: it is cache now
+  const left = (await cliJson<StoreListing>(restarted.dataDir, ["ls"])).contents.find((c) => c.contentId === big.share.contentId);
+  assert.deepEqual(left?.pins, [], JSON.stringify(left));
   await new Promise((r) => setTimeout(r, 800));
   const r2 = await fetchOk(restarted, big.share.link, path.join(root, "out-k2"));
   assert.equal(sha(r2.path), sha(big.file));
