@@ -153,7 +153,9 @@ Fetches a shared file and writes it to stdout. Its chunks stay in the node's cac
 cacheSizeMB), so a second cat of the same content needs no holder.`,
   ls: `Usage: peershare ls [--json]
 
-Lists the shared files in the store (own shares, replicas, cache) and its size.`,
+Lists the shared files in the store (own shares, replicas, cache), how many of each one's chunks
+are held here ("manifest only" after a fetch without --cache: the file is the copy), and the
+store's size.`,
   verify: `Usage: peershare verify [--json]
 
 Re-hashes every stored object; corrupt ones are quarantined and named. Exit status 1 if any.`,
@@ -440,7 +442,10 @@ async function cmdFiles(flags: Flags, command: string, args: string[]): Promise<
       const r = await withNode(flags, "content.ls", {});
       return print(flags, r, () =>
         [
-          table(["CONTENT ID", "NAME", "SIZE", "PINNED"], r.contents.map((c) => [c.contentId, c.name ?? "(private)", c.name ? humanBytes(c.size) : "?", c.pins.join(",") || "cache"])),
+          table(
+            ["CONTENT ID", "NAME", "SIZE", "PINNED", "HELD HERE"],
+            r.contents.map((c) => [c.contentId, c.name ?? "(private)", c.name ? humanBytes(c.size) : "?", c.pins.join(",") || "cache", c.chunksHeld === c.chunks ? "all" : c.chunksHeld === 0 ? "manifest only" : `${c.chunksHeld} of ${c.chunks} chunks`]),
+          ),
           `${r.objects} object(s), ${humanBytes(r.bytes)}; cache ${humanBytes(r.cacheBytes)} of ${humanBytes(r.cacheLimitBytes)}`,
         ].join("\n"),
       );

@@ -219,6 +219,9 @@ export interface StoredContent {
   name: string | null;
   size: number;
   pins: string[];
+  /** Its distinct chunks, and how many of them this node holds (0: the manifest only, e.g. after a fetch that was not cached). */
+  chunks: number;
+  chunksHeld: number;
   /** For this node's own shares: the share link and when it was shared. */
   link?: string;
   sharedAt?: number;

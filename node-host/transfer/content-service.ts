@@ -297,15 +297,21 @@ export class ContentService {
       const mine = this.own.get(o.id.toString("hex"));
       let size = mine?.size ?? 0;
       let name: string | null = mine?.name ?? null;
-      if (bytes && !mine) {
-        const header = decodeManifestHeader(bytes);
-        if (header.mode === "public") {
-          const m = await openManifest(this.store, o.id.toString("hex")).catch(() => null);
-          name = m?.name ?? null;
-          size = m?.size ?? 0;
-        }
+      let header = null as ReturnType<typeof decodeManifestHeader> | null;
+      try {
+        header = bytes && decodeManifestHeader(bytes);
+      } catch {
+        // stored under its hash but not a manifest this node reads: listed without its chunks
       }
-      contents.push({ contentId: o.id.toString("hex"), name, size, pins: o.pins, link: mine?.link, sharedAt: mine?.sharedAt });
+      if (header?.mode === "public" && !mine) {
+        const m = await openManifest(this.store, o.id.toString("hex")).catch(() => null);
+        name = m?.name ?? null;
+        size = m?.size ?? 0;
+      }
+      // the header's chunk IDs are clear, so what is held here is known without the key
+      const chunkIds = new Set(header?.chunkIds.map((id) => id.toString("hex")));
+      const chunksHeld = [...chunkIds].filter((id) => this.store.sizeOf(Buffer.from(id, "hex")) !== null).length;
+      contents.push({ contentId: o.id.toString("hex"), name, size, pins: o.pins, chunks: chunkIds.size, chunksHeld, link: mine?.link, sharedAt: mine?.sharedAt });
     }
     return {
       contents,

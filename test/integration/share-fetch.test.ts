@@ -147,13 +147,19 @@ test("fetch --cache keeps the chunks in the store, so fetching again needs no ho
   await new Promise((r) => setTimeout(r, 800));
   const first = await fetchOk(cached, big.share.link, path.join(root, "out-cached-1"), ["--cache"]);
   assert.equal(sha(first.path), sha(big.file));
-  assert.ok((await cliJson<StoreListing>(cached.dataDir, ["ls"])).cacheBytes >= big.share.size, "the chunks are cached");
+  const cachedListing = await cliJson<StoreListing>(cached.dataDir, ["ls"]);
+  assert.ok(cachedListing.cacheBytes >= big.share.size, "the chunks are cached");
+  const entry = cachedListing.contents.find((c) => c.contentId === big.share.contentId);
+  assert.deepEqual([entry?.chunks, entry?.chunksHeld], [big.share.chunks, big.share.chunks]);
   const again = await fetchOk(cached, big.share.link, path.join(root, "out-cached-2"));
   assert.equal(sha(again.path), sha(big.file));
   assert.deepEqual([again.bytesFetched, again.bytesReused, again.holdersUsed], [0, big.share.size, 0]);
   await fetchOk(plain, big.share.link, path.join(root, "out-plain"));
-  const kept = (await cliJson<StoreListing>(plain.dataDir, ["ls"])).cacheBytes;
-  assert.ok(kept < 1 << 20, `a plain fetch cached ${kept} bytes (its manifest only)`);
+  const plainListing = await cliJson<StoreListing>(plain.dataDir, ["ls"]);
+  assert.ok(plainListing.cacheBytes < 1 << 20, `a plain fetch cached ${plainListing.cacheBytes} bytes (its manifest only)`);
+  assert.equal(plainListing.contents.find((c) => c.contentId === big.share.contentId)?.chunksHeld, 0);
+  const shown = await cli(["ls", "--data-dir", plain.dataDir]);
+  assert.match(shown.stdout, new RegExp(`${big.share.contentId} .*manifest only`));
 });
 
 test("a holder killed mid-fetch: the fetch completes from the others", async () => {

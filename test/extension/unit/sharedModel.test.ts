@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { ContentStatus, StoreListing } from "../../../node-host/rpc/api-types";
+import type { ContentStatus, StoredContent, StoreListing } from "../../../node-host/rpc/api-types";
 import { ownContentIds, remember, rememberFetch, sharedNodes, type FetchRecord, type ShareRecord } from "../../../extension/sharedModel";
 
 const id = (c: string) => c.repeat(64);
@@ -23,7 +23,8 @@ const fetched = (over: Partial<FetchRecord> = {}): FetchRecord => ({
   fetchedAt: 2000,
   ...over,
 });
-const listing = (contents: StoreListing["contents"]): StoreListing => ({ contents, objects: 3, bytes: 1, cacheBytes: 0, cacheLimitBytes: 1 });
+/** A store listing of `contents`, each held whole here (the model does not look at the chunk counts). */
+const listing = (contents: Omit<StoredContent, "chunks" | "chunksHeld">[]): StoreListing => ({ contents: contents.map((c) => ({ chunks: 1, chunksHeld: 1, ...c })), objects: 3, bytes: 1, cacheBytes: 0, cacheLimitBytes: 1 });
 
 test("no shares, no fetches: empty (the view shows its welcome text)", () => {
   assert.deepEqual(sharedNodes([], [], undefined, 0), []);
