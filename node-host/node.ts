@@ -181,7 +181,6 @@ export class PeershareNode extends EventEmitter {
     });
     if (!bulk.tcpListening) log(`TCP port ${transport.local.port} unavailable (${bulk.tcpError}); serving over WebRTC only`);
     const content = new ContentService(store, dht, bulk.client, path.join(opts.dataDir, "downloads"), opts.dataDir, { teams, audiences });
-    await content.releaseFetchPins();
     const replicator = new Replicator(store, dht, bulk.client, factors, transport.local, (c) => audiences.ofContent(c) ?? { kind: "unstated" });
     const repair = new Repair(replicator, { bytesPerSweep: () => config.repairMBPerSweep * MiB }, log);
     const node = new PeershareNode(opts.dataDir, config, identity, transport, dht, bulk, content, uploadLimit, replicator, repair, teams, audit, log, keys);

@@ -94,8 +94,18 @@ export class ContentStore {
       // missing or corrupt: rebuilt below from what is on disk
     }
     const store = new ContentStore(objects, index ?? new PinIndex(), index === null, options);
+    store.releaseFetchingPins();
     await store.reconcile();
     return store;
+  }
+
+  /**
+   * A "fetching" pin lasts as long as the fetch that set it, so none survives a restart: what a fetch
+   * cut short by a stop or a crash pinned becomes cache (a resumed fetch pins again what it fetches;
+   * a fetch to a file resumes from its part file).
+   */
+  private releaseFetchingPins(): void {
+    for (const entry of this.index.entries.values()) if (entry.pins.delete("fetching")) this.dirty = true;
   }
 
   /** Brings the index in line with objects/: adds objects it does not know, forgets vanished ones. */

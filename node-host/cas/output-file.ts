@@ -22,6 +22,7 @@ import * as path from "node:path";
 import { BufferPool } from "../util/buffer-pool";
 import { chunkPlaintext, isPlaintextOf } from "./chunk-plaintext";
 import type { ContentStore } from "./content-store";
+import { TAG_BYTES } from "./convergent-crypto";
 import { renameDurably, writeAll } from "./durable-write";
 import { CasError } from "./errors";
 import { isSafeFileName } from "./file-name";
@@ -62,8 +63,7 @@ export class OutputFile {
   private readonly started = new Set<string>();
   private readonly writing = new Set<Promise<void>>();
   private chunksWritten = 0;
-  /** Bytes of the file found right in a temp file left by an earlier fetch. */
-  bytesRecovered = 0;
+  private recovered = 0;
   private unsyncedBytes = 0;
   private syncing: Promise<void> | null = null;
   private failure: { error: unknown } | null = null;
@@ -106,9 +106,8 @@ export class OutputFile {
     partsInUse.add(tmpPath);
     let fh: FileHandle | null = null;
     try {
-      const left = await openLeftover(tmpPath);
+      const left = await openLeftover(tmpPath, manifest.size);
       fh = left ?? (await fsp.open(tmpPath, "wx+", 0o644)); // read too: a version 1 digest is read back
-      if (left && (await left.stat()).size > manifest.size) await left.truncate(manifest.size);
       const output = new OutputFile(manifest, finalPath, tmpPath, fh, overwrite);
       if (left) await output.recover();
       return output;
@@ -121,13 +120,16 @@ export class OutputFile {
 
   /** The chunks not written yet, each once however often it occurs in the file. */
   unwritten(): Buffer[] {
-    return [...this.placements.values()].filter((p) => this.wants(p.chunk.id)).map((p) => p.chunk.id);
+    return this.unwrittenPlacements().map((p) => p.chunk.id);
   }
 
-  /** True when `id` is a chunk of this file that has not been written yet. */
-  wants(id: Buffer): boolean {
-    const hex = id.toString("hex");
-    return this.placements.has(hex) && !this.started.has(hex);
+  /** Bytes of the file found right in a temp file left by an earlier fetch. */
+  get bytesRecovered(): number {
+    return this.recovered;
+  }
+
+  private unwrittenPlacements(): Placement[] {
+    return [...this.placements.values()].filter((p) => !this.started.has(p.chunk.id.toString("hex")));
   }
 
   /**
@@ -154,15 +156,10 @@ export class OutputFile {
     }
   }
 
-  private async place({ chunk, indexes }: Placement, stored: Buffer): Promise<void> {
-    const out = chunk.key ? buffers.take(chunk.size) : undefined;
+  private async place(placement: Placement, stored: Buffer): Promise<void> {
+    const out = placement.chunk.key ? buffers.take(placement.chunk.size) : undefined;
     try {
-      const plaintext = chunkPlaintext(chunk, stored, this.manifest.version, out);
-      const digest = this.manifest.version === 1 ? undefined : hashOfVersion(plaintext, this.manifest.version);
-      for (const index of indexes) await writeAll(this.fh, plaintext, this.offsets[index]);
-      for (const index of indexes) this.digests[index] = digest;
-      this.chunksWritten += indexes.length;
-      this.unsyncedBytes += plaintext.length * indexes.length;
+      await this.putPlaintext(placement, chunkPlaintext(placement.chunk, stored, this.manifest.version, out));
     } finally {
       if (out) buffers.give(out);
     }
@@ -177,6 +174,21 @@ export class OutputFile {
     }
   }
 
+  /**
+   * Writes a chunk's plaintext at each of its places but `rightAt` (where the file holds it already),
+   * and records it: its digest at each place, and the places as written.
+   */
+  private async putPlaintext({ indexes }: Placement, plaintext: Buffer, rightAt = -1): Promise<void> {
+    for (const index of indexes) {
+      if (index === rightAt) continue;
+      await writeAll(this.fh, plaintext, this.offsets[index]);
+      this.unsyncedBytes += plaintext.length;
+    }
+    const digest = this.manifest.version === 1 ? undefined : hashOfVersion(plaintext, this.manifest.version);
+    for (const index of indexes) this.digests[index] = digest;
+    this.chunksWritten += indexes.length;
+  }
+
   /** Counts as written each chunk that a leftover temp file holds right at one of its places (see the top). */
   private async recover(): Promise<void> {
     const todo = [...this.placements.values()];
@@ -186,7 +198,8 @@ export class OutputFile {
     await Promise.all(Array.from({ length: READ_AHEAD }, next));
   }
 
-  private async recoverChunk({ chunk, indexes }: Placement): Promise<void> {
+  private async recoverChunk(placement: Placement): Promise<void> {
+    const { chunk, indexes } = placement;
     const plaintext = buffers.take(chunk.size);
     const scratch = buffers.take(chunk.size);
     try {
@@ -197,13 +210,10 @@ export class OutputFile {
       let found = -1;
       for (const index of indexes) if (found < 0 && (await right(index))) found = index;
       if (found < 0) return;
-      // the chunk's other places may not have been written yet when the earlier fetch stopped
-      for (const index of indexes) if (index !== found) await writeAll(this.fh, plaintext, this.offsets[index]);
-      const digest = this.manifest.version === 1 ? undefined : hashOfVersion(plaintext, this.manifest.version);
-      for (const index of indexes) this.digests[index] = digest;
       this.started.add(chunk.id.toString("hex"));
-      this.chunksWritten += indexes.length;
-      this.bytesRecovered += chunk.size * indexes.length;
+      // the chunk's other places may not have been written yet when the earlier fetch stopped
+      await this.putPlaintext(placement, plaintext, found);
+      this.recovered += chunk.size * indexes.length;
     } finally {
       buffers.give(plaintext);
       buffers.give(scratch);
@@ -231,11 +241,11 @@ export class OutputFile {
 
   /** Writes what the store has of the chunks not written yet that `tryId` accepts; returns the ids (hex) it lacks. */
   private async fill(store: ContentStore, tryId: (id: Buffer) => boolean): Promise<string[]> {
-    const todo = [...this.placements.values()].filter((p) => this.wants(p.chunk.id) && tryId(p.chunk.id));
+    const todo = this.unwrittenPlacements().filter((p) => tryId(p.chunk.id));
     const missing: string[] = [];
     const next = async (): Promise<void> => {
       for (let p = todo.shift(); p; p = todo.shift()) {
-        const into = buffers.take(p.chunk.size + (this.manifest.version === 1 ? 16 : 0));
+        const into = buffers.take(p.chunk.size + (this.manifest.version === 1 && p.chunk.key ? TAG_BYTES : 0));
         try {
           const stored = await store.get(p.chunk.id, into);
           if (stored) await this.writeChunk(p.chunk.id, stored);
@@ -340,10 +350,11 @@ function resolveTarget(manifest: Manifest, target: AssembleTarget): string {
 }
 
 /**
- * The temp file a fetch to the same target left, opened for reading and writing; null when there is
- * none. A symlink there is removed, not followed (it could point the writes at another file).
+ * The temp file a fetch to the same target left, opened for reading and writing and cut to `size`
+ * when longer; null when there is none. A symlink there is removed, not followed (it could point
+ * the writes at another file).
  */
-async function openLeftover(tmpPath: string): Promise<FileHandle | null> {
+async function openLeftover(tmpPath: string, size: number): Promise<FileHandle | null> {
   let fh: FileHandle;
   try {
     fh = await fsp.open(tmpPath, fsConstants.O_RDWR | fsConstants.O_NOFOLLOW);
@@ -354,7 +365,11 @@ async function openLeftover(tmpPath: string): Promise<FileHandle | null> {
     await fsp.rm(tmpPath, { force: true });
     return null;
   }
-  if ((await fh.stat()).isFile()) return fh;
+  const stat = await fh.stat();
+  if (stat.isFile()) {
+    if (stat.size > size) await fh.truncate(size);
+    return fh;
+  }
   await fh.close();
   throw new CasError("EEXIST", `${tmpPath} is in the way: it is not a file`);
 }

@@ -10,11 +10,12 @@
 
 import * as path from "node:path";
 import type { ContentStore } from "../cas";
+import { isHexId } from "../dht/id";
 import { JsonJournal } from "../util/json-journal";
 
 const FILE = "replica-placers.jsonl";
 
-const isPeerHex = (v: unknown): v is string => typeof v === "string" && /^[0-9a-f]{64}$/.test(v);
+const isPeerHex = (v: unknown): v is string => typeof v === "string" && isHexId(v);
 
 export class ReplicaPlacements {
   /** Manifest (hex) → the peer (hex) that placed it. */

@@ -76,17 +76,6 @@ export class ContentService {
     writeFileAtomic(path.join(this.dataDir, SHARES_FILE), JSON.stringify([...this.own.values()], null, 1));
   }
 
-  /**
-   * Releases the "fetching" pins fetches left when the node stopped mid-fetch (none runs at start):
-   * their objects become cache. A fetch resumed later pins what it fetches again, and its part file
-   * keeps what it wrote. Returns how many objects were released.
-   */
-  async releaseFetchPins(): Promise<number> {
-    const stale = this.store.ls().filter((o) => o.pins.includes("fetching"));
-    if (stale.length > 0) await this.store.unpin(stale.map((o) => o.id), "fetching");
-    return stale.length;
-  }
-
   /** Announces this node as holder of each of its own shares (after a restart). Returns how many. */
   async announceOwnShares(): Promise<number> {
     let n = 0;
@@ -309,9 +298,9 @@ export class ContentService {
         size = m?.size ?? 0;
       }
       // the header's chunk IDs are clear, so what is held here is known without the key
-      const chunkIds = new Set(header?.chunkIds.map((id) => id.toString("hex")));
-      const chunksHeld = [...chunkIds].filter((id) => this.store.sizeOf(Buffer.from(id, "hex")) !== null).length;
-      contents.push({ contentId: o.id.toString("hex"), name, size, pins: o.pins, chunks: chunkIds.size, chunksHeld, link: mine?.link, sharedAt: mine?.sharedAt });
+      const distinct = new Map(header?.chunkIds.map((id) => [id.toString("hex"), id]));
+      const chunksHeld = [...distinct.values()].filter((id) => this.store.sizeOf(id) !== null).length;
+      contents.push({ contentId: o.id.toString("hex"), name, size, pins: o.pins, chunks: distinct.size, chunksHeld, link: mine?.link, sharedAt: mine?.sharedAt });
     }
     return {
       contents,

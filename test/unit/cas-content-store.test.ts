@@ -119,6 +119,23 @@ test("a pin on an object a put has written but not yet recorded is not lost", as
   assert.deepEqual(store.pinsOf(id), ["replica"]);
 });
 
+test("pins a fetch left when its node stopped are released when the store opens again: its objects become cache", async (t) => {
+  const dir = tempDir(t);
+  const store = await ContentStore.open(dir);
+  // what a cached fetch killed part-way leaves: some objects pinned "fetching"
+  const left = [];
+  for (let i = 0; i < 4; i++) left.push(await store.put(randomBytes(3000), { pin: "fetching", kind: "chunk" }));
+  const own = await store.put(randomBytes(5000), { pin: "own", kind: "chunk" });
+  await store.close();
+
+  const reopened = await ContentStore.open(dir);
+  t.after(() => reopened.close());
+  for (const o of left) assert.deepEqual(reopened.pinsOf(o.id), [], "cache now");
+  assert.deepEqual(reopened.pinsOf(own.id), ["own"], "other pins stay");
+  reopened.cacheLimitBytes = 0;
+  assert.ok((await reopened.gc()) >= 4 * 3000, "the released objects can be evicted");
+});
+
 test("kept objects (own, replica) are fsynced; cache is not until a keeping pin arrives", async (t) => {
   const store = await ContentStore.open(tempDir(t));
   t.after(() => store.close());

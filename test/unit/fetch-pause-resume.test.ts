@@ -1,5 +1,5 @@
 // Pausing and resuming a fetch (ContentService): the temp file keeps the chunks that came before the
-// pause, and the resumed fetch asks holders only for the rest; pins a killed fetch left are released. A real store and real files; the
+// pause, and the resumed fetch asks holders only for the rest. A real store and real files; the
 // holder and the DHT are stand-ins in this process (integration tests run real nodes).
 
 import { test } from "node:test";
@@ -66,29 +66,5 @@ test("a paused fetch resumes from its temp file: only the chunks it lacked are a
   assert.ok(askedBefore.size >= chunks * 0.3, `${askedBefore.size} of ${chunks} chunks asked for before the pause`);
   assert.ok(asked.length <= chunks - askedBefore.size + 12, `${asked.length} chunks asked for after the resume, ${askedBefore.size} of ${chunks} before`);
   await store.close();
-  await source.close();
-});
-
-test("pins a fetch left when its node stopped are released at the next start: its chunks become cache", async () => {
-  const dir = tempDir("stale-pins");
-  const source = await ContentStore.open(path.join(dir, "source"));
-  const file = path.join(dir, "data.bin");
-  fs.writeFileSync(file, randomBytes(1 << 20));
-  await shareFile(source, file, { chunker: fixedSizeChunker(128 * KiB) });
-  const store = await ContentStore.open(path.join(dir, "fetcher"));
-  // what a cached fetch killed part-way leaves: some objects pinned "fetching"
-  const left = source.ls().slice(0, 4);
-  for (const o of left) await store.putVerified(o.id, (await source.get(o.id))!, { pin: "fetching", kind: o.kind });
-  const own = await store.put(randomBytes(5000), { pin: "own", kind: "chunk" });
-  await store.close();
-
-  const reopened = await ContentStore.open(path.join(dir, "fetcher"));
-  const service = fetchingService(reopened, bulkFrom(source), dir);
-  assert.equal(await service.releaseFetchPins(), left.length);
-  for (const o of left) assert.deepEqual(reopened.pinsOf(o.id), [], "cache now");
-  assert.deepEqual(reopened.pinsOf(own.id), ["own"], "other pins stay");
-  reopened.cacheLimitBytes = 0;
-  assert.ok((await reopened.gc()) > 0, "the released objects can be evicted");
-  await reopened.close();
   await source.close();
 });
