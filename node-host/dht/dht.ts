@@ -173,6 +173,11 @@ export class Dht extends EventEmitter {
     this.credentialsShown.set(key, this.now());
   }
 
+  /** Shows a contact this node's memberships now, unless it saw them lately (e.g. a new member tells its team's admin). */
+  showCredentialsTo(to: Contact): Promise<void> {
+    return this.showCredentials(to);
+  }
+
   /** Forgets which peers saw this node's credentials (after it joined or left a team). */
   credentialsChanged(): void {
     this.credentialsShown.clear();

@@ -190,6 +190,8 @@ export interface HolderStatus {
   live: boolean;
   /** Holds the manifest and every chunk (asked of live holders); null when it could not be told. */
   complete: boolean | null;
+  /** Why its copy does not count toward r (a share made for teams, and this holder showed no membership of them); absent when it counts. */
+  notCounted?: string;
 }
 
 export interface ContentStatus {
@@ -202,6 +204,8 @@ export interface ContentStatus {
   liveHolders: number;
   /** True when at least r such holders are live. */
   met: boolean;
+  /** Why this node's last attempt to bring it to r copies fell short (e.g. "too few live members of team \"core\""); null when it did not, or it made none. */
+  shortfall?: string | null;
   /** This node's repair work on the content. */
   repair?: RepairState;
 }
@@ -305,6 +309,8 @@ export interface RepairReport {
   /** New complete copies made, and the bytes sent for them. */
   copies: number;
   bytes: number;
+  /** Why r was not reached (e.g. "too few live members of team \"core\""); null when it was, or nothing was needed. */
+  shortfall: string | null;
 }
 
 /** Method name → [params, result]. */

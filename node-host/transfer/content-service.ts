@@ -61,14 +61,9 @@ export class ContentService {
     store.onRelease((ids) => this.released(ids));
   }
 
-  /** Whether this node keeps the object: stored and pinned as its own share or as a replica. */
-  private keeps(id: Buffer): boolean {
-    return this.store.pinsOf(id)?.some((p) => p === "own" || p === "replica") ?? false;
-  }
-
   /** Contents no longer kept here (evicted, removed, unpinned) are no longer announced. */
   private released(ids: Buffer[]): void {
-    for (const id of ids) if (!this.keeps(id)) this.dht.unprovide(id);
+    for (const id of ids) if (!this.store.keeps(id)) this.dht.unprovide(id);
   }
 
   private rememberShare(s: OwnShare): void {
@@ -81,7 +76,7 @@ export class ContentService {
     let n = 0;
     for (const s of this.own.values()) {
       const id = Buffer.from(s.contentId, "hex");
-      if (!this.keeps(id) || !(await this.store.has(id))) continue;
+      if (!this.store.keeps(id) || !(await this.store.has(id))) continue;
       await this.dht.provide(id).catch(() => undefined);
       n++;
     }
