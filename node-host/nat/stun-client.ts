@@ -28,8 +28,8 @@ export interface BindingOptions {
   software?: string;
 }
 
-/** Sends a datagram to an address (a dgram socket's send, or a test's). */
-export type SendDatagram = (datagram: Buffer, address: string, port: number) => void;
+/** Sends a datagram to an address (a dgram socket's send, or a test's), calling `done` with its outcome. */
+export type SendDatagram = (datagram: Buffer, address: string, port: number, done: (err?: Error | null) => void) => void;
 
 export class StunError extends Error {
   constructor(message: string) {
@@ -68,16 +68,18 @@ export class StunClient {
     return new Promise<StunAddress>((resolve, reject) => {
       const entry: Pending = { server, resolve, reject, timers: [] };
       this.pending.set(key, entry);
+      const failed = (err: Error) => this.settle(key, new StunError(`cannot send to ${server.address}:${server.port}: ${err.message}`));
       const transmit = () => {
         try {
-          this.send(request, server.address, server.port);
+          this.send(request, server.address, server.port, (err) => err && failed(err));
         } catch (err) {
-          this.settle(key, new StunError(`cannot send to ${server.address}:${server.port}: ${(err as Error).message}`));
+          failed(err as Error);
         }
       };
-      // sends at 0, rto, 3·rto, 7·rto, …: each wait twice the one before
-      for (let i = 0, at = 0; i < maxSends && at < timeoutMs; i++, at = rtoMs * (2 ** i - 1)) entry.timers.push(setTimeout(transmit, at));
       entry.timers.push(setTimeout(() => this.settle(key, new StunError(`no STUN answer from ${server.address}:${server.port} in ${timeoutMs} ms`)), timeoutMs));
+      // sends now, then at rto, 3·rto, 7·rto, …: each wait twice the one before
+      for (let i = 1, at = rtoMs; i < maxSends && at < timeoutMs; i++, at = rtoMs * (2 ** i - 1)) entry.timers.push(setTimeout(transmit, at));
+      transmit();
     });
   }
 
@@ -118,7 +120,7 @@ export class StunClient {
 
 /** One Binding transaction from a socket that nothing else reads STUN answers from. */
 export async function stunBinding(socket: dgram.Socket, server: StunServer, options: BindingOptions = {}): Promise<StunAddress> {
-  const client = new StunClient((datagram, address, port) => socket.send(datagram, port, address));
+  const client = new StunClient((datagram, address, port, done) => socket.send(datagram, port, address, done));
   const onMessage = (datagram: Buffer, rinfo: dgram.RemoteInfo) => void client.handle(datagram, rinfo);
   socket.on("message", onMessage);
   try {
