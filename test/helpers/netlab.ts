@@ -127,12 +127,17 @@ export class NetLab {
     return typeof backend === "string" ? backend : null;
   }
 
+  /** Removes the labs of processes that died without cleaning up (SIGKILL): create() does it first. */
+  static removeStale(): void {
+    removeStaleNamespaces(TAG);
+  }
+
   /** Builds the lab; on any failure removes what it had built and throws. */
   static async create(spec: NetLabSpec): Promise<NetLab> {
     validate(spec);
     const backend = iptablesBackend(`${TAG}${process.pid}-probe`);
     if (typeof backend === "string") throw new Error(backend);
-    removeStaleNamespaces(TAG);
+    NetLab.removeStale();
     const lab = new NetLab(`${TAG}${process.pid}-${labsMade++}-`, backend);
     track(lab);
     try {

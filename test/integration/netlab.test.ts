@@ -14,6 +14,12 @@
 
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as readline from "node:readline";
+import { once } from "node:events";
+import { exited } from "../helpers/cli";
 import { listNamespaces } from "../helpers/netns";
 import { NetLab } from "../helpers/netlab";
 import { Arrival, SocketAgent } from "../helpers/socket-agent";
@@ -21,6 +27,25 @@ import { hasTurnServer, startTurnServer } from "../helpers/turn-server";
 
 /** How long a datagram that should not arrive is waited for (the lab delivers in well under 1 ms). */
 const SILENCE_MS = 500;
+
+const namespacesOf = (prefix: string) => listNamespaces().filter((ns) => ns.startsWith(prefix));
+
+/** Whether a process runs (a zombie no longer does). */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+/** A process holding a small lab with a `sleep` running inside it (netlab-holder-main.ts), once the lab is up. */
+async function holder() {
+  const proc = spawn(process.execPath, [path.join(__dirname, "..", "helpers", "netlab-holder-main.js")], { stdio: ["pipe", "pipe", "inherit"] });
+  const [line] = (await once(readline.createInterface({ input: proc.stdout! }), "line")) as [string];
+  const { prefix, sleeper } = JSON.parse(line) as { prefix: string; sleeper: number };
+  return { proc, prefix, sleeper };
+}
 
 const problem = NetLab.problem();
 
@@ -58,7 +83,7 @@ if (problem) {
     after(() => {
       const prefix = lab?.prefix;
       lab?.destroy();
-      if (prefix) assert.deepEqual(listNamespaces().filter((ns) => ns.startsWith(prefix)), [], "namespaces left behind");
+      if (prefix) assert.deepEqual(namespacesOf(prefix), [], "namespaces left behind");
     });
 
     /** The address and port s1 sees a datagram from `sock` on `host` come from. */
@@ -189,6 +214,26 @@ if (problem) {
         await agents.o.udpSend(os.sock, got.from, got.port, "reply");
         assert.deepEqual(await agents.s1.nextArrival(ss.sock, 2000), { from: oAddr, port: os.port, text: "reply" }, `IPv${family}`);
       }
+    });
+
+    test("a lab goes away with its process (exit, SIGTERM, SIGINT); one a SIGKILL left is removed by the next lab", async () => {
+      const ends = ["exit", "SIGTERM", "SIGINT", "SIGKILL"] as const;
+      const holders = await Promise.all(ends.map(() => holder()));
+      for (const [i, h] of holders.entries()) {
+        assert.ok(namespacesOf(h.prefix).length >= 3 && running(h.sleeper), `${ends[i]}: the lab is not up`);
+        if (ends[i] === "exit") h.proc.stdin!.write("exit\n");
+        else h.proc.kill(ends[i]);
+        await exited(h.proc);
+      }
+      for (const [i, h] of holders.slice(0, 3).entries()) {
+        assert.deepEqual(namespacesOf(h.prefix), [], ends[i]);
+        assert.equal(running(h.sleeper), false, `${ends[i]}: the process inside the lab still runs`);
+      }
+      const killed = holders[3];
+      assert.ok(namespacesOf(killed.prefix).length >= 3 && running(killed.sleeper), "SIGKILL left nothing behind to clean up");
+      NetLab.removeStale();
+      assert.deepEqual(namespacesOf(killed.prefix), [], "a dead process's lab is still there");
+      assert.equal(running(killed.sleeper), false);
     });
 
     const turn = hasTurnServer();
