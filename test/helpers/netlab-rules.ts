@@ -36,38 +36,23 @@ const BACKENDS: IptablesBackend[] = [
 export function ipv4Rules(p: RouterPolicy): string {
   const guardRouter = p.firewall || p.nat !== "none";
   const masquerade = p.nat === "none" ? [] : [`-A POSTROUTING -o ${WAN} -j MASQUERADE${p.nat === "random-fully" ? " --random-fully" : ""}`];
-  return [
-    "*filter",
-    ":INPUT ACCEPT [0:0]",
-    ":FORWARD ACCEPT [0:0]",
-    ":OUTPUT ACCEPT [0:0]",
-    ...(p.blockUdp ? ["-A FORWARD -p udp -j DROP"] : []),
-    ...(p.firewall ? statefulDrop("FORWARD") : []),
-    ...(guardRouter ? statefulDrop("INPUT") : []),
-    "COMMIT",
-    "*nat",
-    ":PREROUTING ACCEPT [0:0]",
-    ":INPUT ACCEPT [0:0]",
-    ":OUTPUT ACCEPT [0:0]",
-    ":POSTROUTING ACCEPT [0:0]",
-    ...masquerade,
-    "COMMIT",
-    "",
-  ].join("\n");
+  const filter = [...udpBlock(p), ...(p.firewall ? statefulDrop("FORWARD") : []), ...(guardRouter ? statefulDrop("INPUT") : [])];
+  return [...table("filter", ["INPUT", "FORWARD", "OUTPUT"], filter), ...table("nat", ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"], masquerade), ""].join("\n");
 }
 
 /** The IPv6 rules: no NAT; the same firewall, with ICMPv6 to the router let in (neighbour discovery needs it). */
 export function ipv6Rules(p: RouterPolicy): string {
-  return [
-    "*filter",
-    ":INPUT ACCEPT [0:0]",
-    ":FORWARD ACCEPT [0:0]",
-    ":OUTPUT ACCEPT [0:0]",
-    ...(p.blockUdp ? ["-A FORWARD -p udp -j DROP"] : []),
-    ...(p.firewall ? [...statefulDrop("FORWARD"), `-A INPUT -i ${WAN} -p ipv6-icmp -j ACCEPT`, ...statefulDrop("INPUT")] : []),
-    "COMMIT",
-    "",
-  ].join("\n");
+  const firewall = p.firewall ? [...statefulDrop("FORWARD"), `-A INPUT -i ${WAN} -p ipv6-icmp -j ACCEPT`, ...statefulDrop("INPUT")] : [];
+  return [...table("filter", ["INPUT", "FORWARD", "OUTPUT"], [...udpBlock(p), ...firewall]), ""].join("\n");
+}
+
+/** One table of a rule set: its chains with policy ACCEPT, then its rules. */
+function table(name: string, chains: string[], rules: string[]): string[] {
+  return [`*${name}`, ...chains.map((c) => `:${c} ACCEPT [0:0]`), ...rules, "COMMIT"];
+}
+
+function udpBlock(p: RouterPolicy): string[] {
+  return p.blockUdp ? ["-A FORWARD -p udp -j DROP"] : [];
 }
 
 function statefulDrop(chain: "INPUT" | "FORWARD"): string[] {

@@ -200,6 +200,16 @@ test("isStunMessage tells STUN from the DHT's datagrams on the same port", () =>
   }));
 });
 
+/** A STUN header (type, length, cookie, transaction ID) over these attribute bytes, as they are. */
+function framedMessage(type: number, id: Buffer, attrs: Buffer): Buffer {
+  const header = Buffer.alloc(20);
+  header.writeUInt16BE(type, 0);
+  header.writeUInt16BE(attrs.length, 2);
+  header.writeUInt32BE(0x2112a442, 4);
+  id.copy(header, 8);
+  return Buffer.concat([header, attrs]);
+}
+
 test("the decoder returns null for malformed input and never throws", () => {
   const check = (bytes: Uint8Array) => {
     const buf = Buffer.from(bytes);
@@ -211,14 +221,7 @@ test("the decoder returns null for malformed input and never throws", () => {
   fc.assert(fc.property(fc.uint8Array({ maxLength: 600 }), check), { numRuns: 2000 });
   // well framed headers over arbitrary attribute bytes, where the attribute walk is exercised
   const framed = fc.tuple(fc.integer({ min: 0, max: 0x3fff }), txid, fc.integer({ min: 0, max: 150 })).chain(([type, id, words]) =>
-    fc.uint8Array({ minLength: words * 4, maxLength: words * 4 }).map((body) => {
-      const header = Buffer.alloc(20);
-      header.writeUInt16BE(type, 0);
-      header.writeUInt16BE(body.length, 2);
-      header.writeUInt32BE(0x2112a442, 4);
-      id.copy(header, 8);
-      return Buffer.concat([header, body]);
-    }),
+    fc.uint8Array({ minLength: words * 4, maxLength: words * 4 }).map((body) => framedMessage(type, id, Buffer.from(body))),
   );
   fc.assert(fc.property(framed, check), { numRuns: 2000 });
   // valid messages with attribute headers lying about their lengths
@@ -234,14 +237,7 @@ test("the decoder returns null for malformed input and never throws", () => {
 
 test("malformed attributes make the whole message null", () => {
   const id = newTransactionId();
-  const base = (attrs: Buffer) => {
-    const header = Buffer.alloc(20);
-    header.writeUInt16BE(BINDING_SUCCESS, 0);
-    header.writeUInt16BE(attrs.length, 2);
-    header.writeUInt32BE(0x2112a442, 4);
-    id.copy(header, 8);
-    return Buffer.concat([header, attrs]);
-  };
+  const base = (attrs: Buffer) => framedMessage(BINDING_SUCCESS, id, attrs);
   assert.equal(decodeStun(base(hex("0020 0008 0003 a147 e112a643"))), null, "unknown address family");
   assert.equal(decodeStun(base(hex("0020 0014 0001 a147 e112a643 00000000 00000000 00000000"))), null, "IPv4 family, IPv6 length");
   assert.equal(decodeStun(base(hex("0020 000c 0001 a147 e112a643"))), null, "length past the end");
