@@ -28,6 +28,7 @@ import { AccessPolicy } from "./security/access-policy";
 import { CopyConfinement } from "./security/copy-confinement";
 import { AuditLog } from "./security/audit-log";
 import { LanDiscovery } from "./discovery/lan";
+import { NatService } from "./nat/nat-service";
 
 /** The package version: from the nearest peershare package.json above this file (dist/ or the bundle in out/). */
 export const VERSION: string = (() => {
@@ -96,6 +97,8 @@ export class PeershareNode extends EventEmitter {
     readonly log: (line: string) => void,
     /** Where the node's secrets are kept, encrypted at rest (OS keychain or passphrase-protected file). */
     readonly keys: KeyStore,
+    /** How others reach this node, and how it reaches nodes behind NAT. */
+    readonly nat: NatService,
   ) {
     super();
     this.maintenance = new Maintenance(dht, config, log, [{ name: "repair", intervalMs: () => config.repairIntervalMs, run: () => repair.sweep() }]);
@@ -141,6 +144,7 @@ export class PeershareNode extends EventEmitter {
     const confinement = new CopyConfinement(teams, audiences, identity.id);
     const dht = new Dht(transport, dhtSettings(config), identity);
     dht.recordPolicy = policy.recordPolicy();
+    const nat = await NatService.start({ rpc: transport, dht, identity, log });
     const uploadLimit = new ByteRateLimiter(config.uploadLimitMBps * 1e6);
     const MiB = 1024 * 1024;
     const factors = new ReplicationFactors(opts.dataDir, () => config.replication);
@@ -185,10 +189,10 @@ export class PeershareNode extends EventEmitter {
       log,
     });
     if (!bulk.tcpListening) log(`TCP port ${transport.local.port} unavailable (${bulk.tcpError}); serving over WebRTC only`);
-    const content = new ContentService(store, dht, bulk.client, path.join(opts.dataDir, "downloads"), opts.dataDir, { teams, audiences });
+    const content = new ContentService(store, dht, bulk.client, path.join(opts.dataDir, "downloads"), opts.dataDir, { teams, audiences }, (p) => nat.route(p));
     const replicator = new Replicator(store, dht, bulk.client, factors, transport.local, (c) => audiences.ofContent(c) ?? { kind: "unstated" }, confinement);
     const repair = new Repair(replicator, { bytesPerSweep: () => config.repairMBPerSweep * MiB }, log);
-    const node = new PeershareNode(opts.dataDir, config, identity, transport, dht, bulk, content, uploadLimit, replicator, repair, teams, audit, log, keys);
+    const node = new PeershareNode(opts.dataDir, config, identity, transport, dht, bulk, content, uploadLimit, replicator, repair, teams, audit, log, keys, nat);
     node.loadPublished();
     log(`node ${identity.id.toString("hex")} listening on udp ${transport.local.host}:${transport.local.port}`);
     node.maintenance.start(bootstrap);
@@ -296,6 +300,7 @@ export class PeershareNode extends EventEmitter {
         await this.maintenance.stop();
         await this.handOff();
         await this.dht.leave().catch(() => undefined);
+        await this.nat.stop().catch(() => undefined);
         await this.bulk.close().catch(() => undefined);
         await this.content.store.close().catch(() => undefined);
         await this.transport.close();

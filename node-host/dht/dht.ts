@@ -241,7 +241,7 @@ export class Dht extends EventEmitter {
   /** Sends a request to a known node, keeping the table's view of it up to date. */
   private async call(to: Contact, req: Request, options?: RequestOptions): Promise<Reply> {
     try {
-      const reply = await this.transport.request({ host: to.host, port: to.port, id: to.id, publicKey: to.publicKey }, req, options);
+      const reply = await this.transport.request({ host: to.host, port: to.port, id: to.id, publicKey: to.publicKey, via: to.via }, req, options);
       this.observe(reply.from, reply.rttMs);
       if (reply.response.type === "error") throw new RpcRemoteError(reply.response.code, reply.response.message);
       return reply;

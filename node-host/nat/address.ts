@@ -5,6 +5,7 @@
 
 import * as net from "node:net";
 import { BinaryReader, BinaryWriter, WireFormatError } from "../util/binary";
+import { ipBytes, ipText, unmapIpv4 } from "../util/ip-address";
 
 export interface HostPort {
   host: string;
@@ -13,59 +14,10 @@ export interface HostPort {
 
 /** The one text form of an address: IPv4-mapped IPv6 becomes plain IPv4, IPv6 is lower-case and compressed. */
 export function normalizeHost(host: string): string {
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(host);
-  if (mapped) return mapped[1];
-  if (net.isIPv6(host)) return bytesToIpv6(ipv6ToBytes(host));
-  return host;
-}
-
-/** An IPv6 address as 16 bytes (any valid text form, embedded IPv4 included). */
-export function ipv6ToBytes(host: string): Buffer {
-  const text = host.replace(/%.*$/, ""); // a zone index names a local interface, not part of the address
-  if (!net.isIPv6(text)) throw new WireFormatError(`not an IPv6 address: ${host}`);
-  let groups: number[] = [];
-  const parse = (part: string): number[] => {
-    if (part === "") return [];
-    const out: number[] = [];
-    for (const g of part.split(":")) {
-      if (g.includes(".")) {
-        const [a, b, c, d] = g.split(".").map(Number);
-        out.push((a << 8) | b, (c << 8) | d);
-      } else out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  const [head, tail] = text.split("::");
-  if (tail === undefined) groups = parse(head);
-  else {
-    const a = parse(head);
-    const b = parse(tail);
-    groups = [...a, ...new Array<number>(8 - a.length - b.length).fill(0), ...b];
-  }
-  const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(g & 0xffff, i * 2));
-  return out;
-}
-
-/** 16 bytes as compressed IPv6 text (the longest run of zero groups as "::"). */
-export function bytesToIpv6(b: Buffer): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i));
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best < 0) return hex.join(":");
-  return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLen).join(":")}`;
+  const plain = unmapIpv4(host);
+  if (!net.isIPv6(plain)) return plain;
+  const bytes = ipBytes(plain);
+  return bytes ? ipText(bytes) : plain;
 }
 
 function ipv4Bytes(host: string): number[] {
@@ -89,7 +41,8 @@ export function isPublicAddress(host: string): boolean {
     return true;
   }
   if (!net.isIPv6(h)) return false;
-  const bytes = ipv6ToBytes(h);
+  const bytes = ipBytes(h);
+  if (!bytes) return false;
   if (bytes.every((x, i) => x === 0 || (i === 15 && x === 1))) return false; // :: and ::1
   if ((bytes[0] & 0xfe) === 0xfc) return false; // unique local
   if (bytes[0] === 0xfe && (bytes[1] & 0xc0) === 0x80) return false; // link-local
@@ -108,7 +61,9 @@ export function writeAddress(w: BinaryWriter, a: HostPort): void {
     w.u8(4);
     for (const x of ipv4Bytes(host)) w.u8(x);
   } else {
-    w.u8(6).bytes(ipv6ToBytes(host));
+    const bytes = ipBytes(host);
+    if (!bytes || bytes.length !== 16) throw new WireFormatError(`not an IP address: ${a.host}`);
+    w.u8(6).bytes(bytes);
   }
   w.u16(a.port);
 }
@@ -117,7 +72,7 @@ export function readAddress(r: BinaryReader): HostPort {
   const family = r.u8();
   let host: string;
   if (family === 4) host = Array.from(r.bytes(4)).join(".");
-  else if (family === 6) host = bytesToIpv6(Buffer.from(r.bytes(16)));
+  else if (family === 6) host = normalizeHost(ipText(r.bytes(16)));
   else throw new WireFormatError(`unknown address family ${family}`);
   const port = r.u16();
   if (port === 0) throw new WireFormatError("port 0");

@@ -31,6 +31,22 @@ export interface NodeInfo {
   stats: Record<string, number>;
   /** Where the node's secrets are kept, encrypted at rest. */
   keyStore: { kind: "keychain" | "passphrase-file"; location: string };
+  /** How others reach this node (absent from older nodes). */
+  nat?: NatInfo;
+}
+
+export interface NatInfo {
+  /** "reachable": a dial-back from a port it never sent to arrived; "unreachable": behind NAT or a firewall that drops it; "unknown" until checked. */
+  reachability: "unknown" | "reachable" | "unreachable";
+  /** The address peers see this node's datagrams come from. */
+  external: { host: string; port: number } | null;
+  /** What its NAT does: "none", "endpoint-independent" (hole punching works), "endpoint-dependent" (it needs a relay), or "unknown". */
+  mapping: "unknown" | "none" | "endpoint-independent" | "endpoint-dependent";
+  /** The reachable nodes requests to this node go through, while it is behind NAT. */
+  rendezvous: { id: string; host: string; port: number }[];
+  /** Nodes behind NAT that use this node as their rendezvous. */
+  rendezvousClients: number;
+  forwarded: number;
 }
 
 export interface BucketInfo {

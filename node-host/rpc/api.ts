@@ -115,6 +115,7 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       startedAt: node.startedAt,
       peers: dht.table.size,
       keyStore: { kind: node.keys.kind, location: node.keys.location },
+      nat: node.nat.status(),
       stats: {
         ...node.transport.stats,
         values: dht.records.valueCount,

@@ -52,6 +52,8 @@ export class ContentService {
     private readonly downloadsDir: string,
     private readonly dataDir: string,
     private readonly access: ShareAccess,
+    /** A holder's contact as it can be reached: through its rendezvous nodes when it is behind NAT (nat/). */
+    private readonly route: (peer: BulkPeer) => Promise<BulkPeer> = async (p) => p,
   ) {
     try {
       for (const s of JSON.parse(fs.readFileSync(path.join(dataDir, SHARES_FILE), "utf8")) as OwnShare[]) this.own.set(s.contentId, s);
@@ -139,7 +141,7 @@ export class ContentService {
    */
   async findHolders(contentId: Buffer): Promise<BulkPeer[]> {
     const { providers, lookup } = await this.dht.findProviders(contentId);
-    const others = providers.filter((p) => !p.provider.id.equals(this.dht.id)).map((p) => p.provider);
+    const others = await Promise.all(providers.filter((p) => !p.provider.id.equals(this.dht.id)).map((p) => this.route(p.provider)));
     const alive = await Promise.all(others.map((p) => this.dht.isAlive(p)));
     const recorded = others.filter((_, i) => alive[i]);
     if (recorded.length > 0) return recorded;

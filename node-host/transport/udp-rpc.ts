@@ -111,6 +111,8 @@ export class UdpRpc implements RpcTransport {
     sendErrors: 0,
   };
   local: Contact;
+  /** The address the socket is bound to (0.0.0.0 or :: when it listens on every interface). */
+  readonly boundHost: string;
   timeoutMs: number;
 
   private handler: RequestHandler = () => null;
@@ -133,6 +135,7 @@ export class UdpRpc implements RpcTransport {
     opts: UdpRpcOptions,
   ) {
     const addr = socket.address();
+    this.boundHost = addr.address;
     this.local = { id: identity.id, publicKey: identity.publicKey, host: opts.host === "0.0.0.0" ? "127.0.0.1" : addr.address, port: addr.port };
     this.pairKeys = new PairKeys(identity.seed(), identity.publicKey);
     this.timeoutMs = opts.timeoutMs ?? 1000;
