@@ -29,6 +29,7 @@ import { CopyConfinement } from "./security/copy-confinement";
 import { AuditLog } from "./security/audit-log";
 import { LanDiscovery } from "./discovery/lan";
 import { NatService } from "./nat/nat-service";
+import { RelayMode } from "./nat/relay-server";
 
 /** The package version: from the nearest peershare package.json above this file (dist/ or the bundle in out/). */
 export const VERSION: string = (() => {
@@ -144,7 +145,20 @@ export class PeershareNode extends EventEmitter {
     const confinement = new CopyConfinement(teams, audiences, identity.id);
     const dht = new Dht(transport, dhtSettings(config), identity);
     dht.recordPolicy = policy.recordPolicy();
-    const nat = await NatService.start({ rpc: transport, dht, identity, log });
+    const nat = await NatService.start({
+      rpc: transport,
+      dht,
+      identity,
+      relay: {
+        mode: () => config.relay as RelayMode,
+        circuitBytesPerSecond: () => config.relayMBps * 1e6,
+        totalBytesPerSecond: () => config.relayTotalMBps * 1e6,
+        circuitLifetimeMs: () => config.relayMinutes * 60_000,
+      },
+      // a team node relays for members of its teams (the relay handshake shows the requester's memberships)
+      isMember: (requester, publicKey, memberships) => teams.open || (teams.received(requester, publicKey, { memberships, revocations: [] }), teams.sharedTeams(requester).length > 0),
+      log,
+    });
     const uploadLimit = new ByteRateLimiter(config.uploadLimitMBps * 1e6);
     const MiB = 1024 * 1024;
     const factors = new ReplicationFactors(opts.dataDir, () => config.replication);
@@ -186,6 +200,10 @@ export class PeershareNode extends EventEmitter {
       signaller: dhtSignaller(dht),
       forceWebRtc: config.bulkPath === "webrtc",
       iceServers: config.iceServers,
+      selfReach: () => nat.selfReach(),
+      ownRendezvous: () => nat.rendezvous,
+      iceServersFor: (peer) => nat.stunServersFor(peer),
+      onRawConnection: (socket, first) => nat.relay.accept(socket, first),
       log,
     });
     if (!bulk.tcpListening) log(`TCP port ${transport.local.port} unavailable (${bulk.tcpError}); serving over WebRTC only`);

@@ -14,10 +14,12 @@ import { UdpRpc } from "../transport/udp-rpc";
 import { LruMap } from "../util/lru";
 import { RateLimiter } from "../util/rate-limiter";
 import { jittered } from "../util/jitter";
-import { HostPort, isLoopbackAddress, normalizeHost } from "./address";
+import { formatAddress, HostPort, isLoopbackAddress, normalizeHost } from "./address";
+import { Reach } from "./nat-paths";
 import { ReachabilityCheck } from "./reachability-check";
 import { ReachabilitySnapshot, ReachabilityState } from "./reachability";
 import { RendezvousServer } from "./rendezvous-server";
+import { RelayOptions, RelayServer, RelaySettings, RelayStats } from "./relay-server";
 import { forwardThrough, RendezvousClient } from "./rendezvous-client";
 import { decodeReach, encodeReach, REACH_RECORD_MAX_AGE_MS, REACH_RECORD_NAME, ReachInfo } from "./reach-record";
 import { bindingResponseFor } from "./stun";
@@ -36,12 +38,16 @@ export interface NatStatus extends ReachabilitySnapshot {
   rendezvousClients: number;
   /** Requests this node passed on to its rendezvous clients. */
   forwarded: number;
+  /** Connections this node relays (now, in all), refused, and the bytes it passed. */
+  relay: RelayStats;
 }
 
 export interface NatServiceOptions {
   rpc: UdpRpc;
   dht: Dht;
   identity: Identity;
+  relay: RelaySettings;
+  isMember: RelayOptions["isMember"];
   log?: (line: string) => void;
 }
 
@@ -54,6 +60,8 @@ export class NatService extends EventEmitter {
   private readonly reachCache = new LruMap<string, { info: ReachInfo | null; at: number }>(1024);
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Relays bulk connections between nodes that cannot connect to each other (on the node's TCP port). */
+  readonly relay: RelayServer;
 
   private constructor(
     private readonly o: NatServiceOptions,
@@ -66,6 +74,7 @@ export class NatService extends EventEmitter {
     this.checker = new ReachabilityCheck({ rpc, secondary, state: this.state, peers: servers, log: o.log });
     this.server = new RendezvousServer({ rpc, serving: () => this.state.reachability !== "unreachable" });
     this.client = new RendezvousClient({ rpc, candidates: servers, log: o.log });
+    this.relay = new RelayServer({ self: o.identity.id, settings: o.relay, isMember: o.isMember, log: o.log });
     rpc.forwarder = forwardThrough(rpc);
     rpc.onForeignDatagram((datagram, source) => (this.stunLimit.take(`${source.host}:${source.port}`) ? bindingResponseFor(datagram, { address: source.host, port: source.port }) : null));
     this.checker.on("changed", (s: ReachabilitySnapshot) => void this.onChanged(s));
@@ -91,7 +100,30 @@ export class NatService extends EventEmitter {
       rendezvous: this.client.via.map((c) => ({ id: toHex(c.id), host: c.host, port: c.port })),
       rendezvousClients: this.server.clientCount,
       forwarded: this.server.forwardedCount,
+      relay: { ...this.relay.stats },
     };
+  }
+
+  /** How this node is reached, for choosing the ways to a peer behind NAT (nat-paths.ts). */
+  selfReach(): Reach {
+    const s = this.state.snapshot();
+    return { reachable: s.reachability !== "unreachable", mapping: s.mapping, udp: true };
+  }
+
+  /** This node's rendezvous nodes (empty unless it is behind NAT). */
+  get rendezvous(): Contact[] {
+    return this.client.via;
+  }
+
+  /**
+   * STUN servers for a WebRTC connection with `peer`: reachable peershare nodes (this node's
+   * rendezvous nodes and the peer's), which answer STUN on their UDP port. None when neither end is
+   * behind NAT: host candidates are enough, and a STUN server costs gathering time.
+   */
+  stunServersFor(peer: { via?: Contact[] }): string[] {
+    const nodes = [...this.client.via, ...(peer.via ?? [])];
+    const urls = nodes.map((c) => `stun:${formatAddress(c)}`);
+    return [...new Set(urls)].slice(0, 3);
   }
 
   /** Runs a reachability check now (and keeps the schedule). */
@@ -149,13 +181,17 @@ export class NatService extends EventEmitter {
   async route(peer: Contact): Promise<Contact & { via?: Contact[]; reach?: ReachInfo }> {
     const reach = await this.reachOf(peer);
     if (!reach || reach.reachable || reach.rendezvous.length === 0) return reach ? { ...peer, reach } : peer;
-    return { ...peer, via: reach.rendezvous, reach };
+    // this node is the peer's rendezvous: the peer's mapping to it is open, so it is asked directly
+    const registered = this.server.clientAddress(peer.id);
+    if (registered) return { ...peer, host: registered.host, port: registered.port, reach };
+    return { ...peer, via: reach.rendezvous.filter((r) => !r.id.equals(this.o.identity.id)), reach };
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.client.stop();
+    this.relay.close();
     await this.secondary.close();
   }
 }

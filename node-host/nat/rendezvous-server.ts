@@ -60,6 +60,12 @@ export class RendezvousServer {
     return n;
   }
 
+  /** Where a registered client is reached from here (its NAT's mapping toward this node), or null. */
+  clientAddress(id: Buffer): { host: string; port: number } | null {
+    const c = this.clients.get(toHex(id));
+    return c && c.expires > this.now() ? { host: c.contact.host, port: c.contact.port } : null;
+  }
+
   private register(from: Contact, payload: Buffer): RawMessage | null {
     if (!this.o.serving()) return null;
     const key = toHex(from.id);

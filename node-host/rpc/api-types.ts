@@ -47,6 +47,8 @@ export interface NatInfo {
   /** Nodes behind NAT that use this node as their rendezvous. */
   rendezvousClients: number;
   forwarded: number;
+  /** Bulk connections this node relays for others: open now, opened in all, refused, bytes passed. */
+  relay: { circuits: number; circuitsOpened: number; refused: number; bytesRelayed: number };
 }
 
 export interface BucketInfo {

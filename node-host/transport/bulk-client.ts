@@ -10,13 +10,14 @@ import { Identity, SignatureVerifier } from "../security/identity";
 import { BufferPool } from "../util/buffer-pool";
 import { LruMap } from "../util/lru";
 import { BulkClient, BulkPath, BulkPeer, ObjectNotFoundError, ObjectSource } from "./bulk";
-import { AccessDeniedError, BulkRemoteError, BulkStats, CredentialExchange, newBulkStats, ObjectSink, PutResult } from "./bulk-api";
+import { AccessDeniedError, BulkConnectionError, BulkRemoteError, BulkStats, CredentialExchange, newBulkStats, ObjectSink, PutResult } from "./bulk-api";
 import { BulkContext } from "./bulk-context";
 import { SessionPool } from "./bulk-pool";
 import { Audience, BulkRequest, ErrorCodes, MAX_OBJECT_BYTES } from "./bulk-protocol";
 import { BulkSession, DEFAULT_WINDOW, OutgoingRequest, Reply, ServeHandler } from "./bulk-session";
-import { dialTls, TlsUnavailableError, TlsBulkServer } from "./tls-bulk";
+import { dialTls, RawConnectionHandler, TlsUnavailableError, TlsBulkServer } from "./tls-bulk";
 import { DEFAULT_WEBRTC_OPTIONS, Signaller, WebRtcBulk } from "./webrtc-bulk";
+import { isNatSignal, NatPaths, natPathsTo, Reach } from "../nat/nat-paths";
 
 export interface BulkNodeOptions {
   identity: Identity;
@@ -44,6 +45,14 @@ export interface BulkNodeOptions {
   handshakeMs?: number;
   /** WebRTC set-up from offer to verified HELLO (default 10 s). */
   webrtcConnectTimeoutMs?: number;
+  /** How this node itself is reached (nat/): decides the ways to a peer behind NAT. Default: reachable, no NAT. */
+  selfReach?: () => Reach;
+  /** This node's rendezvous nodes, while it is behind NAT. */
+  ownRendezvous?: () => BulkPeer[];
+  /** STUN servers for a WebRTC connection with this peer. */
+  iceServersFor?: (peer: BulkPeer) => string[];
+  /** Takes TCP connections to the bulk port that are not TLS (a relay's handshake); false: closed. */
+  onRawConnection?: RawConnectionHandler;
   log?: (msg: string) => void;
 }
 
@@ -105,18 +114,48 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
   let tcpError: string | null = null;
   try {
     server = await TlsBulkServer.listen(ctx, opts.host, opts.port);
+    server.rawHandler = opts.onRawConnection ?? null;
   } catch (err) {
     tcpError = (err as Error).message;
     opts.log?.(`bulk: TCP port ${opts.port} unavailable (${tcpError}); serving over WebRTC only`);
   }
-  const webrtc = new WebRtcBulk(ctx, opts.signaller, {
+  // signals asking for a connection back or to a relay go to natPaths, WebRTC descriptions to webrtc
+  let webrtcAnswer: Parameters<Signaller["onSignal"]>[0] | null = null;
+  const toWebRtc: Signaller = { signal: (peer, payload) => opts.signaller.signal(peer, payload), onSignal: (h) => (webrtcAnswer = h) };
+  const webrtc = new WebRtcBulk(ctx, toWebRtc, {
     ...DEFAULT_WEBRTC_OPTIONS,
     iceServers: opts.iceServers ?? [],
+    iceServersFor: opts.iceServersFor,
     connectTimeoutMs: opts.webrtcConnectTimeoutMs ?? DEFAULT_WEBRTC_OPTIONS.connectTimeoutMs,
   });
+  const natPaths = new NatPaths({
+    ctx,
+    server,
+    signaller: opts.signaller,
+    ownRendezvous: opts.ownRendezvous ?? (() => []),
+    memberships: () => ctx.credentials?.own().memberships ?? [],
+    timeoutMs: opts.webrtcConnectTimeoutMs ?? DEFAULT_WEBRTC_OPTIONS.connectTimeoutMs,
+    log: opts.log,
+  });
+  opts.signaller.onSignal(async (from, payload) => (isNatSignal(payload) ? natPaths.answer(from, payload) : (webrtcAnswer?.(from, payload) ?? null)));
+  const selfReach = opts.selfReach ?? (() => ({ reachable: true, mapping: "none" as const, udp: true }));
+
+  /** A peer behind NAT: each way its NAT and ours allow, in order, until one connects. */
+  const dialBehindNat = async (peer: BulkPeer): Promise<BulkSession> => {
+    const errors: string[] = [];
+    for (const path of natPathsTo(selfReach(), peer.reach ?? { reachable: false, mapping: "unknown", udp: true })) {
+      try {
+        return path === "webrtc" ? await webrtc.dial(peer) : await natPaths.dial(peer, path);
+      } catch (err) {
+        errors.push(`${path}: ${(err as Error).message}`);
+      }
+    }
+    throw new BulkConnectionError(`node ${toHex(peer.id).slice(0, 12)}… (behind NAT) could not be reached: ${errors.join("; ")}`);
+  };
 
   const preferWebRtc = new LruMap<string, number>(4096);
   const dial = async (peer: BulkPeer): Promise<BulkSession> => {
+    if (peer.via?.length) return dialBehindNat(peer);
     const key = toHex(peer.id);
     const until = preferWebRtc.get(key);
     if (!opts.forceWebRtc && !(until && until > Date.now())) {
@@ -183,6 +222,7 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
     },
     async close() {
       await client.close();
+      natPaths.close();
       await Promise.all([server?.close(), webrtc.close()]);
     },
   };

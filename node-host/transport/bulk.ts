@@ -10,6 +10,9 @@ export interface BulkPeer {
   publicKey: Buffer;
   host: string;
   port: number;
+  /** A peer behind NAT: its rendezvous nodes (signals go through them; they also relay) and what its reach record says. */
+  via?: BulkPeer[];
+  reach?: { reachable: boolean; mapping: "unknown" | "none" | "endpoint-independent" | "endpoint-dependent"; udp: boolean };
 }
 
 export type BulkPath = "tls" | "webrtc";
