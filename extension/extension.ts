@@ -4,16 +4,16 @@
 // and one register line here.
 import type * as vscode from "vscode";
 import { createApi, type PeershareApi } from "./api";
-import { registerAudit } from "./features/audit";
 import { registerCompare } from "./features/compare";
-import { registerContentFiles } from "./features/contentFiles";
+import { registerDhtRecords } from "./features/dhtRecords";
+import { registerFetchAuditView } from "./features/fetchAuditView";
 import { registerFetching } from "./features/fetching";
+import { registerFileSystemAndLinks } from "./features/fileSystemAndLinks";
 import { registerLookup } from "./features/lookup";
 import { registerNodeLifecycle } from "./features/nodeLifecycle";
 import { registerPeerViews } from "./features/peerViews";
-import { registerRecords } from "./features/records";
 import { registerSettingsSync } from "./features/settingsSync";
-import { registerSharedFiles } from "./features/sharedFiles";
+import { registerSharedFilesView } from "./features/sharedFilesView";
 import { registerSharing } from "./features/sharing";
 import { registerTeams } from "./features/teams";
 import { registerTransfers } from "./features/transfers";
@@ -30,15 +30,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
   registerSettingsSync(context, services); // peershare.* settings into the running node
   registerPeerViews(context, services); // Peers and Routing Table views
   registerLookup(context, services); // Look Up Key, the lookup trace panel
-  registerRecords(context, services); // Put Value, Get Value
+  registerDhtRecords(context, services); // Put Value, Get Value
   registerTransfers(context, services); // the Transfers panel and status bar item
-  registerContentFiles(context, services); // the peershare: file system, clickable links
+  registerFileSystemAndLinks(context, services); // the peershare: file system, clickable links
   registerSharing(context, services); // Share File to Peers
   registerFetching(context, services); // Fetch by Hash, Open Shared Hash
-  registerSharedFiles(context, services); // Shared Files view, Copy Share Link, Repair Now
+  registerSharedFilesView(context, services); // Shared Files view, Copy Share Link, Repair Now
   registerCompare(context, services); // Compare Shared File with Local File…
   registerTeams(context, services); // Teams view and the team verbs
-  registerAudit(context, services); // Fetch Audit view
+  registerFetchAuditView(context, services); // Fetch Audit view
 
   services.data.render(); // every view's first state
   services.node.startAtActivation(services.views.shown());

@@ -12,7 +12,7 @@ import { ownContentIds, sharedNodes } from "../sharedModel";
 import type { TreeNode } from "../treeModel";
 import { VIEW } from "../views";
 
-export function registerSharedFiles(context: vscode.ExtensionContext, s: Services): void {
+export function registerSharedFilesView(context: vscode.ExtensionContext, s: Services): void {
   const { view, provider } = s.views.create(VIEW.shared);
   // Live holders against r for own shares: asked only while the view is visible, a few at a time,
   // each answer cached for a few seconds (content.status costs the node a lookup and pings).

@@ -5,7 +5,7 @@ import { ContentFileSystem } from "../contentFs";
 import { ShareLinkProvider } from "../links";
 import type { Services } from "../services";
 
-export function registerContentFiles(context: vscode.ExtensionContext, s: Services): void {
+export function registerFileSystemAndLinks(context: vscode.ExtensionContext, s: Services): void {
   s.files.clearCache();
   ContentFileSystem.register(context, s.files);
   ShareLinkProvider.register(context);

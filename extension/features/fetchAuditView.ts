@@ -15,7 +15,7 @@ import { parseLinkOrId } from "../shareLink";
 import type { TreeNode } from "../treeModel";
 import { VIEW, type NodeTreeView } from "../views";
 
-export function registerAudit(context: vscode.ExtensionContext, s: Services): void {
+export function registerFetchAuditView(context: vscode.ExtensionContext, s: Services): void {
   const audit = new FetchAudit(s, s.views.create(VIEW.audit, true));
   const { view } = audit.tree;
   const refreshSoon = debounce(() => void (view.visible && audit.refresh()), 2000, 10_000);

@@ -5,7 +5,7 @@ import { askParsed, keyArg, registerCommands } from "../commands";
 import { normalizeKey, pluralize, shortId } from "../format";
 import type { Services } from "../services";
 
-export function registerRecords(context: vscode.ExtensionContext, s: Services): void {
+export function registerDhtRecords(context: vscode.ExtensionContext, s: Services): void {
   registerCommands(context, {
     "peershare.putValue": () => putValue(s),
     "peershare.getValue": (arg?: unknown) => getValue(s, arg),
