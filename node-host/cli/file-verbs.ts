@@ -81,7 +81,7 @@ objects they lack, within one sweep's budget (setting repairMBPerSweep). Prints 
       needArgs(args, 1, "repair ID|LINK");
       const r = await withNode(flags, "content.repair", { link: args[0] });
       const after = r.holdersBefore + r.copies;
-      print(flags, r, () => (r.holdersBefore >= r.replication ? `${r.contentId.slice(0, 16)}… already has ${r.holdersBefore} of ${r.replication} live holders: nothing to do` : `${r.contentId.slice(0, 16)}…: ${r.holdersBefore} → ${after} of ${r.replication} live holders (${r.copies} copy(ies), ${humanBytes(r.bytes)} sent)${after < r.replication ? "; r not reached: too few live nodes took a copy" : ""}`));
+      print(flags, r, () => (r.holdersBefore >= r.replication ? `${r.contentId.slice(0, 16)}… already has ${r.holdersBefore} of ${r.replication} live holders: nothing to do` : `${r.contentId.slice(0, 16)}…: ${r.holdersBefore} → ${after} of ${r.replication} live holders (${r.copies} copy(ies), ${humanBytes(r.bytes)} sent)${after < r.replication ? `; r not reached: ${r.shortfall ?? "too few live nodes took a copy"}` : ""}`));
     },
   },
   {

@@ -95,10 +95,11 @@ export function formatClosest(r: ClosestResult): string {
 
 export function formatStatus(s: ContentStatus): string {
   const yesNo = (v: boolean | null) => (v === null ? "?" : v ? "yes" : "no");
-  const rows = s.holders.map((h) => [shortId(h.id) + (h.self ? " (this node)" : ""), `${h.host}:${h.port}`, h.live ? "live" : "not answering", yesNo(h.complete)]);
+  const state = (h: ContentStatus["holders"][number]) => (!h.live ? "not answering" : h.notCounted ? "live, not counted: not a member" : "live");
+  const rows = s.holders.map((h) => [shortId(h.id) + (h.self ? " (this node)" : ""), `${h.host}:${h.port}`, state(h), yesNo(h.complete)]);
   return [
     `${s.contentId}`,
-    `  ${s.liveHolders} live holder(s) of r = ${s.replication}: ${s.met ? "replication met" : "UNDER-REPLICATED"}`,
+    `  ${s.liveHolders} live holder(s) of r = ${s.replication}: ${s.met ? "replication met" : `UNDER-REPLICATED${s.shortfall ? ` (${s.shortfall})` : ""}`}`,
     ...(s.repair ? [`  repair on this node: ${s.repair.busy ? "checking or copying it now" : s.repair.lastSweepAt ? `last sweep ${ago(s.repair.lastSweepAt)}` : "no sweep yet"}${s.met ? "" : " (peershare repair ID copies it now)"}`] : []),
     rows.length ? table(["HOLDER", "ADDRESS", "STATE", "ALL CHUNKS"], rows) : "  no node announced it",
   ].join("\n");

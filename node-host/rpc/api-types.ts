@@ -31,6 +31,22 @@ export interface NodeInfo {
   stats: Record<string, number>;
   /** Where the node's secrets are kept, encrypted at rest. */
   keyStore: { kind: "keychain" | "passphrase-file"; location: string };
+  /** How others reach this node (absent from older nodes). */
+  nat?: NatInfo;
+}
+
+export interface NatInfo {
+  /** "reachable": a dial-back from a port it never sent to arrived; "unreachable": behind NAT or a firewall that drops it; "unknown" until checked. */
+  reachability: "unknown" | "reachable" | "unreachable";
+  /** The address peers see this node's datagrams come from. */
+  external: { host: string; port: number } | null;
+  /** What its NAT does: "none", "endpoint-independent" (hole punching works), "endpoint-dependent" (it needs a relay), or "unknown". */
+  mapping: "unknown" | "none" | "endpoint-independent" | "endpoint-dependent";
+  /** The reachable nodes requests to this node go through, while it is behind NAT. */
+  rendezvous: { id: string; host: string; port: number }[];
+  /** Nodes behind NAT that use this node as their rendezvous. */
+  rendezvousClients: number;
+  forwarded: number;
 }
 
 export interface BucketInfo {
@@ -190,6 +206,8 @@ export interface HolderStatus {
   live: boolean;
   /** Holds the manifest and every chunk (asked of live holders); null when it could not be told. */
   complete: boolean | null;
+  /** Why its copy does not count toward r (a share made for teams, and this holder showed no membership of them); absent when it counts. */
+  notCounted?: string;
 }
 
 export interface ContentStatus {
@@ -202,6 +220,8 @@ export interface ContentStatus {
   liveHolders: number;
   /** True when at least r such holders are live. */
   met: boolean;
+  /** Why this node's last attempt to bring it to r copies fell short (e.g. "too few live members of team \"core\""); null when it did not, or it made none. */
+  shortfall?: string | null;
   /** This node's repair work on the content. */
   repair?: RepairState;
 }
@@ -305,6 +325,8 @@ export interface RepairReport {
   /** New complete copies made, and the bytes sent for them. */
   copies: number;
   bytes: number;
+  /** Why r was not reached (e.g. "too few live members of team \"core\""); null when it was, or nothing was needed. */
+  shortfall: string | null;
 }
 
 /** Method name → [params, result]. */
