@@ -1,7 +1,7 @@
 // Replica health of this node's own shares: live holders against the replication factor r, from
 // the node's content.status. Each status costs the node a provider lookup and a ping per holder, so
 // answers are cached per content for a few seconds and asked with a small concurrency limit. Pure
-// (no VS Code API): extension.ts supplies the request and re-renders on change.
+// (no VS Code API): features/sharedFilesView.ts supplies the request and re-renders on change.
 import type { ContentStatus } from "../node-host/rpc/api-types";
 import { shortId } from "./format";
 
