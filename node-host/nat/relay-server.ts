@@ -187,12 +187,11 @@ export class RelayServer {
 
   /** Counts the bytes and holds them back to the circuit's and the relay's caps. */
   private meter(circuit: ByteRateLimiter): Transform {
-    const self = this;
     this.total.bytesPerSecond = this.o.settings.totalBytesPerSecond();
     return new Transform({
-      transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
-        self.stats.bytesRelayed += chunk.length;
-        Promise.all([circuit.take(chunk.length), self.total.take(chunk.length)]).then(() => done(null, chunk), done);
+      transform: (chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) => {
+        this.stats.bytesRelayed += chunk.length;
+        Promise.all([circuit.take(chunk.length), this.total.take(chunk.length)]).then(() => done(null, chunk), done);
       },
     });
   }
