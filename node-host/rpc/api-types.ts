@@ -163,6 +163,8 @@ export interface TransferInfo {
   /** Bytes per second. */
   rate: number;
   holders: number;
+  /** How each holder with an open connection is reached: "tls" (direct), "tls-reverse" (it connected back from behind NAT), "webrtc", or "relay" through the node `relay`. */
+  routes?: { node: string; path: "tls" | "tls-reverse" | "webrtc" | "relay"; relay?: string }[];
   etaMs: number | null;
   startedAt: number;
   /** When the transfer ended (done, failed or cancelled). */
@@ -183,6 +185,8 @@ export interface FetchInfo {
   bytesFetched: number;
   bytesReused: number;
   holdersUsed: number;
+  /** How the holders that sent chunks were reached (see TransferInfo.routes). */
+  routes?: TransferInfo["routes"];
   /** Holders dropped for sending bytes that failed verification (node IDs). */
   badHolders: string[];
   /** From the start of the fetch until the file is in place (fsynced and renamed). */

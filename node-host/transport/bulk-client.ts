@@ -9,7 +9,7 @@ import { Id, toHex } from "../dht/id";
 import { Identity, SignatureVerifier } from "../security/identity";
 import { BufferPool } from "../util/buffer-pool";
 import { LruMap } from "../util/lru";
-import { BulkClient, BulkPath, BulkPeer, ObjectNotFoundError, ObjectSource } from "./bulk";
+import { BulkClient, BulkPath, BulkPeer, ObjectNotFoundError, ObjectSource, SessionRoute } from "./bulk";
 import { AccessDeniedError, BulkConnectionError, BulkRemoteError, BulkStats, CredentialExchange, newBulkStats, ObjectSink, PutResult } from "./bulk-api";
 import { BulkContext } from "./bulk-context";
 import { SessionPool } from "./bulk-pool";
@@ -63,6 +63,8 @@ export interface BulkNodeClient extends BulkClient {
   hasObjects(peer: BulkPeer, ids: Buffer[], replication?: number, audience?: Audience, signal?: AbortSignal): Promise<boolean[]>;
   /** Closes every connection, so the next ones show this node's current credentials. */
   reconnect(): Promise<void>;
+  /** How the open connection to a peer reaches it, or null when none is open. */
+  routeOf(peer: Buffer): SessionRoute | null;
 }
 
 /** Ids asked about per HAS_OBJECTS request (a manifest may list far more chunks). */
@@ -155,7 +157,7 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
 
   const preferWebRtc = new LruMap<string, number>(4096);
   const dial = async (peer: BulkPeer): Promise<BulkSession> => {
-    if (peer.via?.length) return dialBehindNat(peer);
+    if (peer.reach && !peer.reach.reachable) return dialBehindNat(peer);
     const key = toHex(peer.id);
     const until = preferWebRtc.get(key);
     if (!opts.forceWebRtc && !(until && until > Date.now())) {
@@ -202,6 +204,9 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
     },
     async pathTo(peer): Promise<BulkPath> {
       return (await pool.get(peer)).path;
+    },
+    routeOf(peer) {
+      return pool.current(toHex(peer))?.route ?? null;
     },
     async reconnect() {
       await pool.close();
