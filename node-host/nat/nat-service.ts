@@ -25,9 +25,10 @@ import { decodeReach, encodeReach, REACH_RECORD_MAX_AGE_MS, REACH_RECORD_NAME, R
 import { bindingResponseFor } from "./stun";
 import { Identity } from "../security/identity";
 
-/** Reachability is checked this often, and sooner while it is unknown. */
+/** Reachability is checked this often, and sooner while it is unknown (5 s, doubling up to a minute). */
 const CHECK_EVERY_MS = 10 * 60_000;
-const RECHECK_UNKNOWN_MS = 30_000;
+const RECHECK_UNKNOWN_MS = 5000;
+const RECHECK_UNKNOWN_MAX_MS = 60_000;
 /** Other nodes' reach records are kept this long. */
 const REACH_CACHE_MS = 60_000;
 
@@ -60,6 +61,7 @@ export class NatService extends EventEmitter {
   private readonly reachCache = new LruMap<string, { info: ReachInfo | null; at: number }>(1024);
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private unknownRetryMs = RECHECK_UNKNOWN_MS;
   /** Relays bulk connections between nodes that cannot connect to each other (on the node's TCP port). */
   readonly relay: RelayServer;
 
@@ -136,9 +138,19 @@ export class NatService extends EventEmitter {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      void this.checker.check().finally(() => this.schedule(jittered(this.state.reachability === "unknown" ? RECHECK_UNKNOWN_MS : CHECK_EVERY_MS)));
+      void this.checker.check().finally(() => this.schedule(jittered(this.nextCheckMs())));
     }, ms);
     this.timer.unref();
+  }
+
+  private nextCheckMs(): number {
+    if (this.state.reachability !== "unknown") {
+      this.unknownRetryMs = RECHECK_UNKNOWN_MS;
+      return CHECK_EVERY_MS;
+    }
+    const wait = this.unknownRetryMs;
+    this.unknownRetryMs = Math.min(RECHECK_UNKNOWN_MAX_MS, wait * 2);
+    return wait;
   }
 
   /** Reachability changed: a node others cannot reach becomes a DHT client with rendezvous nodes, and back. */
