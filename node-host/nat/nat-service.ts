@@ -189,9 +189,15 @@ export class NatService extends EventEmitter {
     return info;
   }
 
-  /** The contact to use for a peer: with its rendezvous nodes when its reach record says it cannot be reached directly. */
+  /**
+   * The contact to use for a peer: as it is when it answers a ping there (its reach record is
+   * looked up meanwhile, not waited for), else with its rendezvous nodes when its reach record says
+   * it cannot be reached directly.
+   */
   async route(peer: Contact): Promise<Contact & { via?: Contact[]; reach?: ReachInfo }> {
-    const reach = await this.reachOf(peer);
+    const record = this.reachOf(peer);
+    if (await this.o.dht.ping(peer)) return peer;
+    const reach = await record;
     if (!reach || reach.reachable || reach.rendezvous.length === 0) return reach ? { ...peer, reach } : peer;
     // this node is the peer's rendezvous: the peer's mapping to it is open, so it is asked directly
     const registered = this.server.clientAddress(peer.id);
