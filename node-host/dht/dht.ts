@@ -8,7 +8,7 @@ import { RoutingTable, TableEntry } from "./routing-table";
 import { RecordStore } from "./record-store";
 import { iterativeLookup, LookupOutcome } from "./lookup";
 import { Address, Reply, RequestOptions, RpcRemoteError, RpcTimeoutError, RpcTransport } from "./transport";
-import { createProviderRecord, createValueRecord, validateProviderRecord, validateValueRecord, valueKey } from "./records";
+import { createProviderRecord, createValueRecord, providerRecordUsable, validateProviderRecord, validateValueRecord, valueKey } from "./records";
 import { Identity, SignatureVerifier } from "../security/identity";
 import { LruMap } from "../util/lru";
 import { mapLimit } from "../util/concurrency";
@@ -337,7 +337,7 @@ export class Dht extends EventEmitter {
       const { response } = await this.call(c, { type: "get_providers", key });
       if (response.type !== "providers") return { contacts: [] };
       for (const p of response.providers) {
-        if (!p.key.equals(key) || validateProviderRecord(p, this.verifier, this.now())) continue;
+        if (!p.key.equals(key) || providerRecordUsable(p, this.now())) continue;
         // a node's own record names the address it knows itself by (127.0.0.1 when it listens on
         // 0.0.0.0); the address it was just reached at is the one that works from here
         const self = p.provider.id.equals(c.id);

@@ -7,13 +7,13 @@ import * as dgram from "node:dgram";
 import { randomBytes } from "node:crypto";
 import { Address, Reply, RequestHandler, RequestOptions, RpcTimeoutError, RpcTransport } from "../dht/transport";
 import { Contact, Request, Response } from "../dht/messages";
-import { nodeIdFromPublicKey } from "../dht/id";
 import { Identity, SignatureVerifier } from "../security/identity";
 import { LruMap } from "../util/lru";
 import { PairKeys, macOf } from "../security/pair-keys";
 import { timingSafeEqual } from "node:crypto";
 import { RateLimiter } from "../util/rate-limiter";
 import { Envelope, MAX_DATAGRAM_BYTES, MAX_PAYLOAD_BYTES, openEnvelope, sealEnvelope } from "./envelope";
+import { senderContact } from "./contact-codec";
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, isResponseType } from "./wire";
 
 export interface UdpRpcOptions {
@@ -201,7 +201,9 @@ export class UdpRpc implements RpcTransport {
       this.stats.droppedStale++;
       return;
     }
-    const replayKey = env.publicKey.toString("hex") + env.txid.toString("hex");
+    // The txid alone: it is random, so no sender can foresee another's, and it is 8 bytes where
+    // key + txid in hex was 80 characters per remembered datagram.
+    const replayKey = env.txid.toString("latin1");
     if (this.seen.has(replayKey)) {
       this.stats.droppedReplayed++;
       return;
@@ -211,8 +213,7 @@ export class UdpRpc implements RpcTransport {
       return;
     }
     this.seen.set(replayKey, now);
-    const publicKey = Buffer.from(env.publicKey);
-    const from: Contact = { id: nodeIdFromPublicKey(publicKey), publicKey, host, port };
+    const from = senderContact(env.publicKey, host, port);
     if (from.id.equals(this.local.id)) {
       this.stats.droppedUnexpected++;
       return;
@@ -227,7 +228,7 @@ export class UdpRpc implements RpcTransport {
       return this.verifier.verify(env.publicKey, env.signed, env.tag);
     }
     this.stats.macsChecked++;
-    const key = this.pairKeys.keyFor(Buffer.from(env.publicKey));
+    const key = this.pairKeys.keyFor(env.publicKey);
     return key !== null && timingSafeEqual(macOf(key, env.signed), env.tag);
   }
 
