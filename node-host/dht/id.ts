@@ -79,8 +79,8 @@ export function bucketIndex(self: Id, other: Id): number {
 }
 
 /** A random ID that falls in bucket `index` as seen from `self`. */
-export function randomIdInBucket(self: Id, index: number): Id {
-  const id = randomBytes(ID_BYTES);
+export function randomIdInBucket(self: Id, index: number, random: (n: number) => Buffer = randomBytes): Id {
+  const id = random(ID_BYTES);
   const prefix = ID_BITS - 1 - index; // bits shared with self
   for (let bit = 0; bit <= prefix; bit++) {
     const byte = bit >> 3;

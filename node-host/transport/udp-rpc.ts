@@ -4,7 +4,6 @@
 // and counted in `stats`.
 
 import * as dgram from "node:dgram";
-import { randomBytes } from "node:crypto";
 import { Address, Reply, RequestHandler, RequestOptions, RpcTimeoutError, RpcTransport } from "../dht/transport";
 import { Contact, Request, Response } from "../dht/messages";
 import { Identity, SignatureVerifier } from "../security/identity";
@@ -14,6 +13,7 @@ import { timingSafeEqual } from "node:crypto";
 import { RateLimiter } from "../util/rate-limiter";
 import { Envelope, MAX_DATAGRAM_BYTES, MAX_PAYLOAD_BYTES, openEnvelope, sealEnvelope } from "./envelope";
 import { senderContact } from "./contact-codec";
+import { matchKey, replyTxid, requestTxid, SenderFlags, senderFlags } from "./txid";
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, isResponseType } from "./wire";
 
 export interface UdpRpcOptions {
@@ -47,18 +47,6 @@ export type UdpStats = Record<
   | "sendErrors",
   number
 >;
-
-// randomBytes() per request costs ~9 µs; slicing a pooled buffer costs nothing.
-let txidPool = Buffer.alloc(0);
-let txidOffset = 0;
-function nextTxid(): Buffer {
-  if (txidOffset + 8 > txidPool.length) {
-    txidPool = randomBytes(8 * 512);
-    txidOffset = 0;
-  }
-  txidOffset += 8;
-  return txidPool.subarray(txidOffset - 8, txidOffset);
-}
 
 interface Pending {
   to: Address;
@@ -95,6 +83,8 @@ export class UdpRpc implements RpcTransport {
   private readonly limiter: RateLimiter;
   private readonly freshnessMs: number;
   private readonly maxPending: number;
+  /** Sender flags carried in every txid this node sends (txid.ts). */
+  private flags = 0;
   private closed = false;
 
   private constructor(
@@ -130,6 +120,10 @@ export class UdpRpc implements RpcTransport {
     this.handler = handler;
   }
 
+  setClientMode(on: boolean): void {
+    this.flags = on ? this.flags | SenderFlags.client : this.flags & ~SenderFlags.client;
+  }
+
   async request(to: Address, req: Request, options: RequestOptions = {}): Promise<Reply> {
     const attempts = 1 + (options.retries ?? 0);
     for (let i = 1; ; i++) {
@@ -144,17 +138,22 @@ export class UdpRpc implements RpcTransport {
   private attempt(to: Address, req: Request, timeoutMs: number): Promise<Reply> {
     if (this.closed) return Promise.reject(new Error("transport closed"));
     if (this.pending.size >= this.maxPending) return Promise.reject(new Error("too many requests in flight"));
-    const txid = nextTxid();
-    const key = txid.toString("hex");
+    const txid = requestTxid(this.flags);
+    const key = matchKey(txid);
     const { type, payload } = encodeRequest(req);
     // a MAC when we know who we are talking to; a signature for a first contact by address only
     const pairKey = to.publicKey ? this.pairKeys.keyFor(to.publicKey) : null;
     const datagram = sealEnvelope(this.identity, type, txid, Date.now(), payload, pairKey);
     return new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.pending.delete(key);
-        this.stats.requestTimeouts++;
-        reject(new RpcTimeoutError(to, req.type));
+        // After a stall of the event loop, timers run before the datagrams that arrived meanwhile
+        // are read. Let those in first (setImmediate runs after the poll phase), so that a stalled
+        // loop does not make a live peer look dead: timeouts are short now (a few round trips).
+        setImmediate(() => {
+          if (!this.pending.delete(key)) return;
+          this.stats.requestTimeouts++;
+          reject(new RpcTimeoutError(to, req.type));
+        });
       }, timeoutMs);
       this.pending.set(key, {
         to,
@@ -201,8 +200,8 @@ export class UdpRpc implements RpcTransport {
       this.stats.droppedStale++;
       return;
     }
-    // The txid alone: it is random, so no sender can foresee another's, and it is 8 bytes where
-    // key + txid in hex was 80 characters per remembered datagram.
+    // The txid alone: its last 6 bytes are random, so no sender can foresee another's, and it is 8
+    // bytes where key + txid in hex was 80 characters per remembered datagram.
     const replayKey = env.txid.toString("latin1");
     if (this.seen.has(replayKey)) {
       this.stats.droppedReplayed++;
@@ -233,7 +232,7 @@ export class UdpRpc implements RpcTransport {
   }
 
   private onResponse(env: Envelope, from: Contact): void {
-    const key = env.txid.toString("hex");
+    const key = matchKey(env.txid);
     const p = this.pending.get(key);
     // A reply must come from the address we asked, and from the node we meant to ask.
     if (!p || p.to.port !== from.port || p.to.host !== from.host || (p.to.id && !p.to.id.equals(from.id))) {
@@ -248,7 +247,7 @@ export class UdpRpc implements RpcTransport {
       return;
     }
     this.pending.delete(key);
-    p.resolve({ from, response, rttMs: performance.now() - p.sentAt });
+    p.resolve({ from, response, rttMs: performance.now() - p.sentAt, client: (senderFlags(env.txid, true) & SenderFlags.client) !== 0 });
   }
 
   private onRequestDatagram(env: Envelope, from: Contact): void {
@@ -260,9 +259,10 @@ export class UdpRpc implements RpcTransport {
       return;
     }
     this.stats.requestsHandled++;
-    const txid = Buffer.from(env.txid);
+    const sender = { client: (senderFlags(env.txid, false) & SenderFlags.client) !== 0 };
+    const txid = replyTxid(env.txid, this.flags);
     Promise.resolve()
-      .then(() => this.handler(from, req))
+      .then(() => this.handler(from, req, sender))
       .then((response) => {
         if (!response || this.closed) return;
         const { type, payload } = encodeResponse(response, MAX_PAYLOAD_BYTES);
