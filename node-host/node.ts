@@ -54,7 +54,7 @@ export interface NodeOptions {
 
 const PUBLISHED_FILE = "published.json";
 
-function dhtSettings(c: Config): DhtSettings {
+function dhtSettings(c: Config): Partial<DhtSettings> {
   return {
     k: c.k,
     alpha: c.alpha,
@@ -63,6 +63,7 @@ function dhtSettings(c: Config): DhtSettings {
     healthCheckIntervalMs: c.healthCheckIntervalMs,
     refreshIntervalMs: c.refreshIntervalMs,
     republishIntervalMs: c.republishIntervalMs,
+    rpcTimeoutMs: c.rpcTimeoutMs,
   };
 }
 

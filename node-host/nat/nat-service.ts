@@ -157,7 +157,7 @@ export class NatService extends EventEmitter {
   private async onChanged(s: ReachabilitySnapshot): Promise<void> {
     const behind = s.reachability === "unreachable";
     this.o.log?.(behind ? `behind NAT (${s.mapping} mapping, seen as ${s.external ? `${s.external.host}:${s.external.port}` : "?"}): a DHT client, reached through rendezvous nodes` : `reachable${s.external ? ` at ${s.external.host}:${s.external.port}` : ""} (${s.reachability})`);
-    (this.o.dht as Dht & { setClientMode?: (on: boolean) => void }).setClientMode?.(behind);
+    await this.o.dht.setClientMode(behind);
     if (behind) await this.client.start();
     else await this.client.stop();
     await this.publishReach();
