@@ -74,12 +74,15 @@ export class NatService extends EventEmitter {
     this.state = new ReachabilityState(() => localAddresses(rpc.boundHost));
     const servers = () => dht.table.entries().map((e) => e.contact);
     this.checker = new ReachabilityCheck({ rpc, secondary, state: this.state, peers: servers, log: o.log });
-    this.server = new RendezvousServer({ rpc, serving: () => this.state.reachability !== "unreachable" });
+    // only a node proven reachable serves: one still finding out may be behind NAT itself
+    this.server = new RendezvousServer({ rpc, serving: () => this.state.reachability === "reachable" });
     this.client = new RendezvousClient({ rpc, candidates: servers, log: o.log });
     this.relay = new RelayServer({ self: o.identity.id, settings: o.relay, isMember: o.isMember, log: o.log });
     rpc.forwarder = forwardThrough(rpc);
     rpc.onForeignDatagram((datagram, source) => (this.stunLimit.take(`${source.host}:${source.port}`) ? bindingResponseFor(datagram, { address: source.host, port: source.port }) : null));
     this.checker.on("changed", (s: ReachabilitySnapshot) => void this.onChanged(s));
+    // a rendezvous node that left the table (it became a DHT client itself, or left) is replaced at once
+    dht.on("changed", () => this.client.replaceLost());
     this.client.on("changed", () => void this.publishReach());
   }
 
@@ -190,13 +193,15 @@ export class NatService extends EventEmitter {
   }
 
   /**
-   * The contact to use for a peer: as it is when it answers a ping there (its reach record is
-   * looked up meanwhile, not waited for), else with its rendezvous nodes when its reach record says
-   * it cannot be reached directly.
+   * The contact to use for a peer: as it is when it answers a ping there as a DHT server (its reach
+   * record is looked up meanwhile, not waited for); else, when its reach record says it cannot be
+   * reached directly, with its rendezvous nodes. A client may answer too, through a NAT mapping
+   * this node happens to hold (it is this node's rendezvous client): that answer says only that.
    */
   async route(peer: Contact): Promise<Contact & { via?: Contact[]; reach?: ReachInfo }> {
     const record = this.reachOf(peer);
-    if (await this.o.dht.ping(peer)) return peer;
+    const pong = await this.o.rpc.request(peer, { type: "ping" }).catch(() => null);
+    if (pong && !pong.client) return peer;
     const reach = await record;
     if (!reach || reach.reachable || reach.rendezvous.length === 0) return reach ? { ...peer, reach } : peer;
     // this node is the peer's rendezvous: the peer's mapping to it is open, so it is asked directly

@@ -94,7 +94,7 @@ if (problem) {
         // its rendezvous nodes are reachable ones: the server, or the routed node e
         assert.ok(nat.rendezvous.length > 0 && nat.rendezvous.every((r) => [lab.host("s1").ipv4, lab.host("e").ipv4].includes(r.host)), `${n}'s rendezvous: ${JSON.stringify(nat.rendezvous)}`);
       }
-      assert.equal((await natOf("s1")).rendezvousClients + (await natOf("e")).rendezvousClients, 4 * 2, "each NATed node keeps two rendezvous nodes");
+      await waitFor("each NATed node to keep two rendezvous nodes (s1 and e)", async () => (await natOf("s1")).rendezvousClients + (await natOf("e")).rendezvousClients === 4 * 2);
       const text = await cli(["id", "--data-dir", nodes.a.dataDir]);
       assert.match(text.stdout, /behind NAT .*reachable through/);
     });
