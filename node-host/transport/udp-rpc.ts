@@ -15,6 +15,7 @@ import { Envelope, MAX_DATAGRAM_BYTES, MAX_PAYLOAD_BYTES, openEnvelope, sealEnve
 import { senderContact } from "./contact-codec";
 import { matchKey, replyTxid, requestTxid, SenderFlags, senderFlags } from "./txid";
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, isResponseType } from "./wire";
+import { WireFormatError } from "../util/binary";
 
 /** A request type handled beside the DHT (NAT traversal, nat/): raw payload in, raw response (or nothing) out. */
 export type ExtensionHandler = (from: Contact, type: number, payload: Buffer) => RawMessage | null | Promise<RawMessage | null>;
@@ -394,8 +395,10 @@ export class UdpRpc implements RpcTransport {
         if (!response || this.closed) return;
         reply(sealEnvelope(this.identity, response.type, txid, Date.now(), response.payload, this.pairKeys.keyFor(from.publicKey)));
       })
-      .catch(() => {
-        this.stats.handlerErrors++;
+      .catch((err: unknown) => {
+        // a payload the extension cannot parse is a malformed datagram, not a fault of the handler
+        if (err instanceof WireFormatError) this.stats.droppedMalformed++;
+        else this.stats.handlerErrors++;
       });
   }
 
