@@ -26,6 +26,7 @@ import { AudienceIndex } from "./security/audiences";
 import { AccessPolicy } from "./security/access-policy";
 import { AuditLog } from "./security/audit-log";
 import { LanDiscovery } from "./discovery/lan";
+import { restrictToOwner } from "./platform/owner-only";
 
 /** The package version: from the nearest peershare package.json above this file (dist/ or the bundle in out/). */
 export const VERSION: string = (() => {
@@ -115,6 +116,8 @@ export class PeershareNode extends EventEmitter {
   static async start(opts: NodeOptions): Promise<PeershareNode> {
     const log = opts.log ?? (() => undefined);
     fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+    const aclProblem = await restrictToOwner(opts.dataDir); // Windows: what mode 0700 does elsewhere
+    if (aclProblem) log(aclProblem);
     const config = loadConfig(opts.dataDir);
     if (opts.port !== undefined) config.port = opts.port;
     if (opts.host !== undefined) config.host = opts.host;

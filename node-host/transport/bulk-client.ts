@@ -10,13 +10,14 @@ import { Identity, SignatureVerifier } from "../security/identity";
 import { BufferPool } from "../util/buffer-pool";
 import { LruMap } from "../util/lru";
 import { BulkClient, BulkPath, BulkPeer, ObjectNotFoundError, ObjectSource } from "./bulk";
-import { AccessDeniedError, BulkRemoteError, BulkStats, CredentialExchange, newBulkStats, ObjectSink, PutResult } from "./bulk-api";
+import { AccessDeniedError, BulkConnectionError, BulkRemoteError, BulkStats, CredentialExchange, newBulkStats, ObjectSink, PutResult } from "./bulk-api";
 import { BulkContext } from "./bulk-context";
 import { SessionPool } from "./bulk-pool";
 import { Audience, BulkRequest, ErrorCodes, MAX_OBJECT_BYTES } from "./bulk-protocol";
 import { BulkSession, DEFAULT_WINDOW, OutgoingRequest, Reply, ServeHandler } from "./bulk-session";
 import { dialTls, TlsUnavailableError, TlsBulkServer } from "./tls-bulk";
 import { DEFAULT_WEBRTC_OPTIONS, Signaller, WebRtcBulk } from "./webrtc-bulk";
+import { loadWebRtc } from "./webrtc-module";
 
 export interface BulkNodeOptions {
   identity: Identity;
@@ -66,6 +67,8 @@ export interface BulkNode {
   /** The bound TCP port (equal to `port` unless that was 0), or null. */
   tcpPort: number | null;
   tcpError: string | null;
+  /** Whether WebRTC data channels can be used here (node-datachannel loads); if not, why: TLS only. */
+  webrtc: { available: true } | { available: false; reason: string };
   stats: BulkStats;
   /** Outgoing connections open or opening. */
   readonly connections: number;
@@ -109,16 +112,23 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
     tcpError = (err as Error).message;
     opts.log?.(`bulk: TCP port ${opts.port} unavailable (${tcpError}); serving over WebRTC only`);
   }
-  const webrtc = new WebRtcBulk(ctx, opts.signaller, {
-    ...DEFAULT_WEBRTC_OPTIONS,
-    iceServers: opts.iceServers ?? [],
-    connectTimeoutMs: opts.webrtcConnectTimeoutMs ?? DEFAULT_WEBRTC_OPTIONS.connectTimeoutMs,
-  });
+  const rtc = loadWebRtc();
+  // Without node-datachannel: no data channels either way (offers are answered "not accepted").
+  const webrtc = rtc.ok
+    ? new WebRtcBulk(
+        ctx,
+        opts.signaller,
+        { ...DEFAULT_WEBRTC_OPTIONS, iceServers: opts.iceServers ?? [], connectTimeoutMs: opts.webrtcConnectTimeoutMs ?? DEFAULT_WEBRTC_OPTIONS.connectTimeoutMs },
+        rtc.module,
+      )
+    : null;
+  if (!rtc.ok) opts.log?.(`bulk: WebRTC unavailable (${rtc.reason}); TLS only${opts.forceWebRtc ? ` (bulkPath "webrtc" cannot apply)` : ""}`);
 
   const preferWebRtc = new LruMap<string, number>(4096);
   const dial = async (peer: BulkPeer): Promise<BulkSession> => {
     const key = toHex(peer.id);
     const until = preferWebRtc.get(key);
+    if (!webrtc) return dialTlsOnly(ctx, peer, opts.tcpConnectTimeoutMs ?? 1500, rtc.ok ? "not started" : rtc.reason);
     if (!opts.forceWebRtc && !(until && until > Date.now())) {
       try {
         return await dialTls(ctx, peer, opts.tcpConnectTimeoutMs ?? 1500);
@@ -177,15 +187,26 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
     tcpListening: server !== null,
     tcpPort: server?.port ?? null,
     tcpError,
+    webrtc: rtc.ok ? { available: true } : { available: false, reason: rtc.reason },
     stats,
     get connections() {
       return pool.size;
     },
     async close() {
       await client.close();
-      await Promise.all([server?.close(), webrtc.close()]);
+      await Promise.all([server?.close(), webrtc?.close()]);
     },
   };
+}
+
+/** TLS, the only path where WebRTC does not load: a peer not reachable over TCP cannot be reached. */
+async function dialTlsOnly(ctx: BulkContext, peer: BulkPeer, timeoutMs: number, whyNoWebRtc: string): Promise<BulkSession> {
+  try {
+    return await dialTls(ctx, peer, timeoutMs);
+  } catch (err) {
+    if (!(err instanceof TlsUnavailableError)) throw err;
+    throw new BulkConnectionError(`${err.message}; WebRTC, the way to peers behind NAT, is unavailable on this node (${whyNoWebRtc})`);
+  }
 }
 
 function serveHandler(source: ObjectSource, buffers: BufferPool, sink?: ObjectSink): ServeHandler {
