@@ -33,7 +33,7 @@ function nextDelay(previous: number): number {
 }
 
 /** Renames `from` onto `to`, replacing it (retried on Windows while `to` is held open). */
-export async function replaceFile(from: string, to: string, rename = fsp.rename, env = realEnv): Promise<void> {
+export async function replaceFile(from: string, to: string, rename: (from: string, to: string) => Promise<void> = fsp.rename, env = realEnv): Promise<void> {
   const deadline = env.now() + RETRY_FOR_MS;
   for (let delay = 0; ; ) {
     try {
@@ -47,7 +47,7 @@ export async function replaceFile(from: string, to: string, rename = fsp.rename,
 }
 
 /** replaceFile for synchronous callers: the waits between tries block the thread (Windows only, rare). */
-export function replaceFileSync(from: string, to: string, rename = renameSync, env = realEnv): void {
+export function replaceFileSync(from: string, to: string, rename: (from: string, to: string) => void = renameSync, env = realEnv): void {
   const deadline = env.now() + RETRY_FOR_MS;
   for (let delay = 0; ; ) {
     try {
