@@ -15,6 +15,7 @@ import { formatAudit, formatClosest, formatLookup, formatMembers, formatPeers, f
 import { MAX_REPLICATION } from "./replication/factors";
 import { VERSION } from "./node";
 import { randomBytes } from "node:crypto";
+import { nativeStatusLines } from "./platform/native-status";
 
 class UsageError extends Error {}
 
@@ -481,7 +482,8 @@ async function run(argv: string[]): Promise<void> {
     }
     case "id": {
       const info = await withNode(flags, "node.info", {});
-      return print(flags, info, () => `${info.id}\n  udp ${info.host}:${info.port}, ${info.peers} peer(s), pid ${info.pid}, version ${info.version}\n  keys in ${info.keyStore.location}`);
+      const degraded = nativeStatusLines(info.native).map((line) => `\n  ${line}`).join("");
+      return print(flags, info, () => `${info.id}\n  udp ${info.host}:${info.port}, ${info.peers} peer(s), pid ${info.pid}, version ${info.version}\n  keys in ${info.keyStore.location}${degraded}`);
     }
     case "peers": {
       const peers = await withNode(flags, "dht.peers", {});

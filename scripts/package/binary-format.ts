@@ -68,6 +68,7 @@ function libcOf(needed: string[]): "glibc" | "musl" | null {
 
 /** The DT_NEEDED names of an ELF file (the shared libraries it loads); empty when it has none. */
 export function neededLibraries(bytes: Buffer, is64: boolean): string[] {
+  if (bytes.length < (is64 ? 64 : 52)) return []; // shorter than an ELF header
   const word = (at: number) => (is64 ? Number(bytes.readBigUInt64LE(at)) : bytes.readUInt32LE(at));
   const shoff = word(is64 ? 0x28 : 0x20);
   const shentsize = bytes.readUInt16LE(is64 ? 0x3a : 0x2e);
