@@ -57,14 +57,22 @@ export { tempDir } from "./temp-dir";
  * `wrap` is a command prefix that execs node (e.g. `ip netns exec NS`); `extra` may override --host.
  */
 export async function startNode(dataDir: string, bootstrap: string[] = [], extra: string[] = [], env?: NodeJS.ProcessEnv, wrap: string[] = []): Promise<RunningNode> {
-  const args = [BIN, "start", "--data-dir", dataDir, "--port", "0", "--host", "127.0.0.1", "--json", ...bootstrap.flatMap((b) => ["--bootstrap", b]), ...extra];
-  const [command, ...prefix] = [...wrap, process.execPath];
-  const proc = spawn(command, [...prefix, ...args], { stdio: ["ignore", "pipe", "pipe"], env: env ?? { ...process.env, PEERSHARE_PASSPHRASE: TEST_PASSPHRASE } });
+  return launchNode(dataDir, [...wrap, process.execPath, BIN], bootstrap, extra, env);
+}
+
+/**
+ * startNode with the command that runs the `peershare` CLI given whole (another Node.js and script:
+ * a packaged node-host under an emulator, say), and a start time to allow for it.
+ */
+export async function launchNode(dataDir: string, command: string[], bootstrap: string[] = [], extra: string[] = [], env?: NodeJS.ProcessEnv, startTimeoutMs = 20_000): Promise<RunningNode> {
+  const args = ["start", "--data-dir", dataDir, "--port", "0", "--host", "127.0.0.1", "--json", ...bootstrap.flatMap((b) => ["--bootstrap", b]), ...extra];
+  const [program, ...prefix] = command;
+  const proc = spawn(program, [...prefix, ...args], { stdio: ["ignore", "pipe", "pipe"], env: env ?? { ...process.env, PEERSHARE_PASSPHRASE: TEST_PASSPHRASE } });
   let out = "";
   let err = "";
   proc.stderr!.on("data", (d) => (err += d));
   proc.stdout!.on("data", (d) => (out += d));
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + startTimeoutMs;
   while (!out.includes("}")) {
     if (proc.exitCode !== null) throw new Error(`node exited early: ${err}`);
     if (Date.now() > deadline) throw new Error(`node did not start: ${err}`);
