@@ -39,6 +39,7 @@ import { TRANSFER_PANEL_TYPE, TransferPanel } from "./transferPanel";
 import { TransferSet, transfersStatus } from "./transferModel";
 import { peerCounts, peerNodes, routingNodes, routingSummary, type TreeNode } from "./treeModel";
 import { NodeTreeProvider } from "./views";
+import { nativeStatusSuffix, nativeStatusTooltip } from "./nativeStatus";
 
 const VIEW_PEERS = "peershare.peers";
 const VIEW_ROUTING = "peershare.routing";
@@ -196,9 +197,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
     status.backgroundColor = undefined;
     if (s.kind === "running") {
       const c = peerCounts(peers);
-      status.text = `$(broadcast) ${pluralize(c.online, "peer")}`;
+      status.text = `$(broadcast) ${pluralize(c.online, "peer")}${nativeStatusSuffix(info?.native)}`;
       status.tooltip = new vscode.MarkdownString(
-        `**peershare** node \`${shortId(info?.id ?? "", 16)}\` on ${info?.host}:${info?.port}\n\n${c.online} of ${pluralize(c.total, "known peer")} online`,
+        `**peershare** node \`${shortId(info?.id ?? "", 16)}\` on ${info?.host}:${info?.port}\n\n${c.online} of ${pluralize(c.total, "known peer")} online${nativeStatusTooltip(info?.native)}`,
       );
     } else if (!startRequested && s.kind === "stopped") {
       status.text = "$(circle-outline) peershare: not started";
