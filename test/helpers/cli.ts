@@ -4,6 +4,9 @@ import { ChildProcess, execFile, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { once } from "node:events";
+import { randomBytes } from "node:crypto";
+import type { FetchInfo } from "../../node-host/rpc/api-types";
+import { tempDir } from "./temp-dir";
 
 export const ROOT = path.resolve(__dirname, "..", "..", "..");
 export const BIN = path.join(ROOT, "bin", "peershare.js");
@@ -50,6 +53,21 @@ export function writeConfig(dataDir: string, config: Record<string, unknown>): v
 }
 
 export { tempDir } from "./temp-dir";
+
+/** Writes `bytes` random bytes to `file` (making its folder); returns `file`. */
+export function randomFile(file: string, bytes: number): string {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, randomBytes(bytes));
+  return file;
+}
+
+/** `peershare fetch LINK --json` on a node, into a fresh temp folder; the fetch's result (its done event). */
+export async function fetchInto(node: { dataDir: string }, link: string, timeoutMs = 60_000): Promise<FetchInfo> {
+  const out = tempDir("fetched");
+  const r = await cli(["fetch", link, "-o", out + path.sep, "--json", "--data-dir", node.dataDir], timeoutMs);
+  if (r.code !== 0) throw new Error(`peershare fetch failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop()!) as FetchInfo;
+}
 
 /**
  * Starts `peershare start` as its own process and waits until it listens. Its keys go to a key

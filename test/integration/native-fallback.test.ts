@@ -8,9 +8,9 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createHash, randomBytes } from "node:crypto";
-import { cli, cliJson, RunningNode, startNode, stopNode, tempDir, TEST_PASSPHRASE, waitFor, writeConfig } from "../helpers/cli";
-import type { FetchInfo, NodeInfo, ShareInfo } from "../../node-host/rpc/api-types";
+import { createHash } from "node:crypto";
+import { cli, cliJson, fetchInto, randomFile, RunningNode, startNode, stopNode, tempDir, TEST_PASSPHRASE, waitFor, writeConfig } from "../helpers/cli";
+import type { NodeInfo, ShareInfo } from "../../node-host/rpc/api-types";
 import { choiceFor, platformChoices, type Lockfile, type PlatformPackage } from "../../scripts/package/platform-packages";
 import { currentTarget } from "../../scripts/package/targets";
 import { ROOT } from "../helpers/cli";
@@ -63,12 +63,7 @@ async function addNode(name: string, env?: NodeJS.ProcessEnv, config: Record<str
   return node;
 }
 
-function makeFile(name: string, bytes: number): string {
-  const file = path.join(root, "files", name);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, randomBytes(bytes));
-  return file;
-}
+const makeFile = (name: string, bytes: number) => randomFile(path.join(root, "files", name), bytes);
 
 const sha = (file: string) => createHash("sha256").update(fs.readFileSync(file)).digest("hex");
 
@@ -76,19 +71,11 @@ async function share(node: RunningNode, file: string, ...flags: string[]): Promi
   return cliJson<ShareInfo>(node.dataDir, ["share", file, ...flags]);
 }
 
-/** Fetches a link into a fresh folder on `node`; the done event of `fetch --json`. */
-async function fetchOn(node: RunningNode, link: string): Promise<FetchInfo> {
-  const out = tempDir("native-out");
-  const r = await cli(["fetch", link, "-o", out + path.sep, "--json", "--data-dir", node.dataDir]);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout.trim().split("\n").pop()!) as FetchInfo;
-}
-
 /** Shares a file on each node and fetches it on the other: the bytes arrive whole both ways. */
 async function shareBothWays(node: RunningNode, label: string): Promise<void> {
   for (const [from, to] of [[full, node], [node, full]]) {
     const file = makeFile(`${label}-${from === full ? "to" : "from"}.bin`, 3 << 20);
-    const fetched = await fetchOn(to, (await share(from, file)).link);
+    const fetched = await fetchInto(to, (await share(from, file)).link);
     assert.equal(sha(fetched.path), sha(file), `${label}: fetched from the ${from === full ? "full" : "degraded"} node`);
   }
 }

@@ -13,10 +13,10 @@ import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { promisify } from "node:util";
-import { cli, cliJson, launchNode, ROOT, RunningNode, startNode, stopNode, tempDir, TEST_PASSPHRASE, waitFor, writeConfig } from "../helpers/cli";
-import type { FetchInfo, NodeInfo, ShareInfo } from "../../node-host/rpc/api-types";
+import { cliJson, fetchInto, launchNode, randomFile, ROOT, RunningNode, startNode, stopNode, tempDir, TEST_PASSPHRASE, waitFor, writeConfig } from "../helpers/cli";
+import type { NodeInfo, ShareInfo } from "../../node-host/rpc/api-types";
 import { binaryFormatOf, type BinaryFormat } from "../../scripts/package/binary-format";
 import { zipEntries, type ZipEntry } from "../../scripts/package/zip-reader";
 import { fetchTarball } from "../../scripts/package/npm-fetch";
@@ -156,8 +156,7 @@ test("the linux-arm64 package's node-host, under qemu-user with Node.js for arm6
   assert.deepEqual(info.native, { webrtc: { available: true }, blake3: { native: true } }, "node-datachannel and BLAKE3 for arm64 load");
 
   // shared by the arm64 CLI itself (a client of the arm64 node), fetched by this machine's nodes
-  const file = path.join(root, "from-arm64.bin");
-  fs.writeFileSync(file, randomBytes(3 << 20));
+  const file = randomFile(path.join(root, "from-arm64.bin"), 3 << 20);
   const shared = spawnSync(arm64[0], [...arm64.slice(1), "share", file, "--data-dir", arm.dataDir, "--json"], {
     encoding: "utf8",
     env: { ...process.env, PEERSHARE_PASSPHRASE: TEST_PASSPHRASE },
@@ -167,7 +166,7 @@ test("the linux-arm64 package's node-host, under qemu-user with Node.js for arm6
   const link = (JSON.parse(shared.stdout) as ShareInfo).link;
   const sha = (f: string) => createHash("sha256").update(fs.readFileSync(f)).digest("hex");
   for (const fetcher of [x64, rtc]) {
-    const fetched = await fetchOn(fetcher, link);
+    const fetched = await fetchInto(fetcher, link, 180_000);
     assert.equal(sha(fetched.path), sha(file), `fetched from the arm64 node by ${path.basename(fetcher.dataDir)}`);
   }
   const stats = (await cliJson<NodeInfo>(arm.dataDir, ["id"])).stats;
@@ -175,15 +174,7 @@ test("the linux-arm64 package's node-host, under qemu-user with Node.js for arm6
   assert.ok(stats.webrtcBytesOut > 3 << 20, `and over a WebRTC data channel (${stats.webrtcBytesOut} bytes)`);
 
   // and the other way: the arm64 node fetches, verifying every chunk with its BLAKE3
-  const other = path.join(root, "to-arm64.bin");
-  fs.writeFileSync(other, randomBytes(3 << 20));
-  const back = await fetchOn(arm, (await cliJson<ShareInfo>(x64.dataDir, ["share", other])).link);
+  const other = randomFile(path.join(root, "to-arm64.bin"), 3 << 20);
+  const back = await fetchInto(arm, (await cliJson<ShareInfo>(x64.dataDir, ["share", other])).link, 180_000);
   assert.equal(sha(back.path), sha(other));
 });
-
-async function fetchOn(node: RunningNode, link: string): Promise<FetchInfo> {
-  const dir = tempDir("arm64-out");
-  const r = await cli(["fetch", link, "-o", dir + path.sep, "--json", "--data-dir", node.dataDir], 180_000);
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout.trim().split("\n").pop()!) as FetchInfo;
-}
