@@ -3,8 +3,11 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { isTransientRenameError, replaceFile, replaceFileSync, RETRY_FOR_MS } from "../../node-host/platform/replace-file";
-import { ownerOnlyAclArgs, restrictToOwner, sidFromWhoami } from "../../node-host/platform/owner-only";
+import { OWNER_ONLY_MARKER, ownerOnlyAclArgs, restrictToOwner, sidFromWhoami } from "../../node-host/platform/owner-only";
+import { tempDir } from "../helpers/temp-dir";
 import { localFileName } from "../../node-host/platform/local-file-name";
 import { shutdownSignals } from "../../node-host/platform/signals";
 import { isSafeFileName } from "../../node-host/cas/file-name";
@@ -65,13 +68,19 @@ test("Windows: the data dir's access list gives full control to this account and
     runs.push([file, ...args]);
     return file.endsWith("whoami.exe") ? '"pc\\ann","S-1-5-21-9-9-9-1001"\r\n' : "";
   };
-  assert.equal(await restrictToOwner("D:\\peershare", "win32", run), null);
+  const dir = tempDir("acl");
+  assert.equal(await restrictToOwner(dir, "win32", run), null);
   assert.match(runs[0][0], /System32\\whoami\.exe$/, "Windows' own whoami, not one found in PATH");
   assert.match(runs[1][0], /System32\\icacls\.exe$/);
-  assert.deepEqual(runs[1].slice(1), ownerOnlyAclArgs("D:\\peershare", "S-1-5-21-9-9-9-1001"));
+  assert.deepEqual(runs[1].slice(1), ownerOnlyAclArgs(dir, "S-1-5-21-9-9-9-1001"));
+  assert.ok(fs.existsSync(path.join(dir, OWNER_ONLY_MARKER)));
+  assert.equal(await restrictToOwner(dir, "win32", run), null);
+  assert.equal(runs.length, 2, "done once per data dir: not again at the next start");
   const failing = async () => Promise.reject(new Error("icacls: access denied"));
-  assert.match((await restrictToOwner("D:\\peershare", "win32", failing)) ?? "", /could not limit D:\\peershare to this account \(icacls: access denied\)/);
-  assert.equal(await restrictToOwner("/home/ann/.peershare", "linux", failing), null, "Linux and macOS: modes 0700/0600 do it");
+  const other = tempDir("acl");
+  assert.match((await restrictToOwner(other, "win32", failing)) ?? "", /could not limit .* to this account \(icacls: access denied\)/);
+  assert.ok(!fs.existsSync(path.join(other, OWNER_ONLY_MARKER)), "tried again at the next start");
+  assert.equal(await restrictToOwner(tempDir("acl"), "linux", failing), null, "Linux and macOS: modes 0700/0600 do it");
 });
 
 test("Windows: a shared file's name that Windows cannot store as it reads is changed locally", () => {
