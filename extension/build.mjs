@@ -1,6 +1,6 @@
 // Builds the extension with esbuild into out/ (the extension's dist, packaged into the .vsix):
 //   out/extension.js      the extension (CommonJS, `vscode` external)
-//   out/node-host.js      the node-host bundled from node-host/cli.ts (native packages external,
+//   out/node-host.js      the node-host bundled from node-host/cli/index.ts (native packages external,
 //                         copied with their dependencies into out/node_modules/)
 //   out/webview/          the webviews' scripts and styles: main.* (transfer panel), trace.* (lookup trace)
 //   out/test/unit/        unit tests of the extension's pure logic (`node --test out/test/unit`)
@@ -46,9 +46,9 @@ async function buildExtension() {
 }
 
 async function buildNodeHost() {
-  const entry = path.join(root, "node-host/cli.ts");
+  const entry = path.join(root, "node-host/cli/index.ts");
   if (!fs.existsSync(entry)) {
-    const msg = "node-host/cli.ts does not exist yet: out/node-host.js not built";
+    const msg = "node-host/cli/index.ts does not exist yet: out/node-host.js not built";
     if (allowMissingNodeHost) {
       console.warn(`warning: ${msg}`);
       return;

@@ -6,40 +6,19 @@
 import * as vscode from "vscode";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { ContentInfo, FetchInfo, TransferInfo } from "../node-host/rpc/api-types";
+import type { ContentInfo, FetchInfo } from "../node-host/rpc/api-types";
+import { withFetchProgress, type TransferFeed } from "./fetchProgress";
 import { formatBytes, shortId } from "./format";
 import { errorText } from "./nodeHost";
 import { formatLink, parseContentUri, safeName, SCHEME, type ContentRef } from "./shareLink";
 import { localFileName } from "../node-host/platform/local-file-name";
 
-export interface ContentFsHost {
+export interface ContentFsHost extends TransferFeed {
   /** True once the node runs; opening a `peershare:` file starts it if the window has not yet. */
   ensureRunning(): Promise<boolean>;
   info(link: string): Promise<ContentInfo>;
   fetch(link: string, out: string): Promise<FetchInfo>;
-  cancel(transferId: string): Promise<unknown>;
-  onTransfer(listener: (t: TransferInfo) => void): vscode.Disposable;
   onFetched?(info: FetchInfo, link: string): void;
-}
-
-/** Reports a transfer of `contentId` as progress increments; returns the transfer's ID once seen. */
-export function followTransfer(
-  host: Pick<ContentFsHost, "onTransfer">,
-  contentId: string,
-  progress: vscode.Progress<{ message?: string; increment?: number }>,
-): { id(): string | undefined; dispose(): void } {
-  let id: string | undefined;
-  let reported = 0;
-  const sub = host.onTransfer((t) => {
-    if (t.contentId !== contentId || (id && t.id !== id)) return;
-    if (!id && t.state !== "running") return;
-    id = t.id;
-    const pct = t.bytesTotal > 0 ? Math.min(100, (t.bytesDone / t.bytesTotal) * 100) : 0;
-    const message = t.bytesTotal > 0 ? `${formatBytes(t.bytesDone)} of ${formatBytes(t.bytesTotal)}${t.holders ? ` from ${t.holders} holder${t.holders === 1 ? "" : "s"}` : ""}` : "finding holders…";
-    progress.report({ message, increment: pct > reported ? pct - reported : undefined });
-    reported = Math.max(reported, pct);
-  });
-  return { id: () => id, dispose: () => sub.dispose() };
 }
 
 export class ContentFileSystem implements vscode.FileSystemProvider {
@@ -82,6 +61,11 @@ export class ContentFileSystem implements vscode.FileSystemProvider {
       p.catch(() => this.infos.delete(link));
     }
     return p;
+  }
+
+  /** info() under a "looking up" notification (a command about to open or compare the file). */
+  infoWithProgress(ref: ContentRef): Thenable<ContentInfo> {
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `peershare: looking up ${shortId(ref.contentId, 12)}` }, () => this.info(ref));
   }
 
   watch(): vscode.Disposable {
@@ -136,23 +120,11 @@ export class ContentFileSystem implements vscode.FileSystemProvider {
     const link = formatLink(ref);
     await fs.promises.mkdir(path.dirname(file), { recursive: true });
     try {
-      await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `peershare: fetching ${info.name || shortId(ref.contentId, 12)} (${formatBytes(info.size)})`, cancellable: true },
-        async (progress, token) => {
-          const follow = followTransfer(this.host, ref.contentId, progress);
-          const cancel = token.onCancellationRequested(() => {
-            const id = follow.id();
-            if (id) void this.host.cancel(id).catch(() => undefined);
-          });
-          try {
-            const r = await this.host.fetch(link, file);
-            this.host.onFetched?.(r, link);
-          } finally {
-            cancel.dispose();
-            follow.dispose();
-          }
-        },
-      );
+      const title = `peershare: fetching ${info.name || shortId(ref.contentId, 12)} (${formatBytes(info.size)})`;
+      await withFetchProgress(this.host, title, ref.contentId, async () => {
+        const r = await this.host.fetch(link, file);
+        this.host.onFetched?.(r, link);
+      });
     } catch (err) {
       throw toFsError(err, uri);
     }

@@ -186,6 +186,12 @@ export class ContentStore {
     return entry ? [...entry.pins] : null;
   }
 
+  /** Whether the object is kept for good: pinned as an own share or a replica (not cache, not a fetch under way). */
+  keeps(id: Buffer): boolean {
+    const entry = this.index.entries.get(id.toString("hex"));
+    return entry ? [...entry.pins].some(isKept) : false;
+  }
+
   async pin(ids: Buffer[], reason: PinReason): Promise<void> {
     const toSync: Buffer[] = [];
     for (const id of ids) {

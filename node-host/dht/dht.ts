@@ -173,6 +173,11 @@ export class Dht extends EventEmitter {
     this.credentialsShown.set(key, this.now());
   }
 
+  /** Shows a contact this node's memberships now, unless it saw them lately (e.g. a new member tells its team's admin). */
+  showCredentialsTo(to: Contact): Promise<void> {
+    return this.showCredentials(to);
+  }
+
   /** Forgets which peers saw this node's credentials (after it joined or left a team). */
   credentialsChanged(): void {
     this.credentialsShown.clear();
@@ -236,7 +241,7 @@ export class Dht extends EventEmitter {
   /** Sends a request to a known node, keeping the table's view of it up to date. */
   private async call(to: Contact, req: Request, options?: RequestOptions): Promise<Reply> {
     try {
-      const reply = await this.transport.request({ host: to.host, port: to.port, id: to.id, publicKey: to.publicKey }, req, options);
+      const reply = await this.transport.request({ host: to.host, port: to.port, id: to.id, publicKey: to.publicKey, via: to.via }, req, options);
       this.observe(reply.from, reply.rttMs);
       if (reply.response.type === "error") throw new RpcRemoteError(reply.response.code, reply.response.message);
       return reply;

@@ -26,6 +26,10 @@ export interface ReplicaSinkOptions {
   placements: ReplicaPlacements;
   /** Throws AccessDeniedError unless `from` may push replicas here (`query`: it only asks what is held). */
   authorize?: (from: Id, action: "push" | "query") => void;
+  /** Throws AccessDeniedError unless this node may hold copies readable by `audience` (a team share: only its members). */
+  acceptAudience?: (audience: Audience) => void;
+  /** Whether `from` may learn that this node holds object `id` (only what it may also fetch is said to be held). */
+  mayKnow?: (from: Id, id: Buffer) => boolean;
   /** Records who may read a replicated content, once its chunks are known. */
   recordAudience?: (contentId: Buffer, audience: Audience, chunkIds: Buffer[]) => void;
   /** Awaited once the manifest `contentId` and every chunk it lists are stored. */
@@ -73,7 +77,8 @@ export class ReplicaSink implements ObjectSink {
 
   async offer(from: Id, ids: Buffer[], replication: number, audience: Audience = { kind: "unstated" }): Promise<boolean[]> {
     this.o.authorize?.(from, replication > 0 ? "push" : "query");
-    const held = await Promise.all(ids.map((id) => this.o.store.has(id)));
+    if (replication > 0) this.o.acceptAudience?.(audience);
+    const held = await Promise.all(ids.map(async (id) => (await this.o.store.has(id)) && (this.o.mayKnow?.(from, id) ?? true)));
     if (replication === 0 || ids.length === 0) return held;
     // a node's own share keeps the factor (and audience) its owner chose
     if (this.o.store.pinsOf(ids[0])?.includes("own")) return held;

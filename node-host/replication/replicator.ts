@@ -4,13 +4,35 @@
 
 import { ContentStore, decodeManifestHeader, isIdOf } from "../cas";
 import { Dht } from "../dht/dht";
-import { toHex } from "../dht/id";
+import { Id, toHex } from "../dht/id";
 import { BulkPeer } from "../transport/bulk";
 import { BulkRemoteError } from "../transport/bulk-api";
 import { BulkNodeClient } from "../transport/bulk-client";
 import { Audience, ErrorCodes } from "../transport/bulk-protocol";
 import { mapLimit } from "../util/concurrency";
 import { ReplicationFactors } from "./factors";
+import type { Eligibility } from "./placement";
+
+/** Which nodes may hold a content's copies (a share made for teams stays with their members); see security/copy-confinement.ts. */
+export interface Confinement {
+  /** Who may hold and place the content's copies; null when any node may. */
+  eligibility(contentId: Buffer): Eligibility | null;
+  /** Why `peer` may not hold the content's copies (asked once its connection showed its credentials); null when it may. */
+  refusal(peer: Id, contentId: Buffer): string | null;
+  /** Why the content cannot reach r when no allowed node is left to copy it to ("too few live members of team …"); null when copies are not confined. */
+  shortfall(contentId: Buffer): string | null;
+}
+
+/** Copies go anywhere (a node without teams, and the unit tests' default). */
+export const UNCONFINED: Confinement = { eligibility: () => null, refusal: () => null, shortfall: () => null };
+
+/** The receiver of a copy may not hold it; the text says why. */
+export class NotAllowedHolderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NotAllowedHolderError";
+  }
+}
 
 /** What one sweep (or one hand-off) may still send; shared by every copy it makes. */
 export interface Budget {
@@ -36,6 +58,8 @@ export class Replicator {
     readonly self: BulkPeer,
     /** Who may read a content (sent with each offer, so holders enforce it too). */
     private readonly audienceOf: (contentId: Buffer) => Audience = () => ({ kind: "unstated" }),
+    /** Which nodes may hold each content's copies. */
+    readonly confinement: Confinement = UNCONFINED,
   ) {}
 
   /** The manifest then its distinct chunks, when every one of them is stored here; else null. */
@@ -59,7 +83,7 @@ export class Replicator {
    * A fetched copy is cache (it may be evicted at any time): it makes this node no holder.
    */
   async keeps(contentId: Buffer): Promise<boolean> {
-    if (!this.store.pinsOf(contentId)?.some((p) => p === "own" || p === "replica")) return false;
+    if (!this.store.keeps(contentId)) return false;
     return (await this.objectsOf(contentId).catch(() => null)) !== null;
   }
 
@@ -87,6 +111,7 @@ export class Replicator {
   async copyTo(peer: BulkPeer, contentId: Buffer, budget: Budget = { bytes: Infinity }): Promise<CopyResult> {
     const ids = await this.objectsOf(contentId);
     if (!ids) throw new Error(`${toHex(contentId).slice(0, 12)}… is not held in full here`);
+    await this.checkHolder(peer, contentId);
     const has = (await this.peerHas(peer, ids, this.factors.get(toHex(contentId)))) ?? ids.map(() => false);
     const missing = ids.filter((_, i) => !has[i]);
     let sent = 0;
@@ -107,6 +132,18 @@ export class Replicator {
     if (!complete) return { sent, complete };
     await mapLimit(missing, PUSH_PARALLEL, push);
     return { sent, complete };
+  }
+
+  /**
+   * Throws NotAllowedHolderError when the peer may not hold the content's copies. Where copies are
+   * confined, the connection is opened first: its HELLO shows the peer's current memberships, and
+   * nothing about the content (not even its ID) is sent to a node that shows none of the right ones.
+   */
+  private async checkHolder(peer: BulkPeer, contentId: Buffer): Promise<void> {
+    if (!this.confinement.eligibility(contentId)) return;
+    await this.bulk.pathTo(peer);
+    const refusal = this.confinement.refusal(peer.id, contentId);
+    if (refusal) throw new NotAllowedHolderError(refusal);
   }
 
   /** One object from a peer, checked against its id; null when the peer cannot give it. */
@@ -140,8 +177,15 @@ export class Replicator {
     return live;
   }
 
-  /** Live nodes near the content other than this one: the closest that answered a lookup of its ID. */
+  /**
+   * Nodes to copy the content to: the closest that answered a lookup of its ID and, where its copies
+   * are confined to teams, the routing table's contacts known to be members (in a DHT shared with
+   * other teams, members need not be near the content ID).
+   */
   async liveNear(contentId: Buffer): Promise<BulkPeer[]> {
-    return (await this.dht.lookupNodes(contentId)).closest;
+    const near = (await this.dht.lookupNodes(contentId)).closest;
+    const eligible = this.confinement.eligibility(contentId);
+    if (!eligible) return near;
+    return [...near, ...this.dht.table.entries().map((e) => e.contact).filter((c) => eligible.holder(c.id) === true)];
   }
 }

@@ -1,6 +1,6 @@
 // `peershare status`: which nodes hold a content, which of them are live, whether each holds every
 // chunk (one HAS_OBJECTS request per live holder), and whether the content has its r copies (live
-// holders that hold every chunk).
+// holders that hold every chunk and, for a share made for teams, have shown membership of them).
 
 import { decodeManifestHeader } from "../cas";
 import { toHex } from "../dht/id";
@@ -20,7 +20,9 @@ export async function contentStatus(replicator: Replicator, contentId: Buffer): 
       let complete: boolean | null = null;
       if (self) complete = selfComplete;
       else if (live && ids) complete = await replicator.peerHas(peer, ids).then((has) => (has ? has.every(Boolean) : null), () => null);
-      return { id: toHex(peer.id), host: peer.host, port: peer.port, self, live, complete };
+      // asked once its connection showed the holder's credentials (the HAS_OBJECTS above, for live ones)
+      const refusal = self || !live ? null : replicator.confinement.refusal(peer.id, contentId);
+      return { id: toHex(peer.id), host: peer.host, port: peer.port, self, live, complete, ...(refusal ? { notCounted: refusal } : {}) };
     }),
   );
   const replication = replicator.factors.get(toHex(contentId));
@@ -28,8 +30,9 @@ export async function contentStatus(replicator: Replicator, contentId: Buffer): 
   // announced, and a copy no longer kept is no longer republished). HAS_OBJECTS cannot tell pinned
   // from cached, but a live holder that says it lacks objects (a record outliving its copy) does not
   // count; one that cannot say (null) does.
-  const liveHolders = holders.filter((h) => h.live && h.complete !== false).length;
-  return { contentId: toHex(contentId), replication, holders, liveHolders, met: liveHolders >= replication };
+  // a copy on a node outside the content's teams does not count either: repair treats it as gone
+  const liveHolders = holders.filter((h) => h.live && h.complete !== false && !h.notCounted).length;
+  return { contentId: toHex(contentId), replication, holders, liveHolders, met: liveHolders >= replication, shortfall: null };
 }
 
 /** The manifest and its chunk ids: from the store, else the manifest as a live holder has it. */

@@ -33,6 +33,8 @@ export interface NodeInfo {
   keyStore: { kind: "keychain" | "passphrase-file"; location: string };
   /** The parts that need native code and whether they loaded (absent from nodes of 0.1.0). */
   native?: NativeStatus;
+  /** How others reach this node (absent from older nodes). */
+  nat?: NatInfo;
 }
 
 /** What a node runs without where a native package does not load (platform without its binary, broken install). */
@@ -41,6 +43,22 @@ export interface NativeStatus {
   webrtc: { available: true } | { available: false; reason: string };
   /** BLAKE3 from @napi-rs/blake-hash; if not, the JavaScript BLAKE3 (the same ids, slower). */
   blake3: { native: true } | { native: false; reason: string };
+}
+
+export interface NatInfo {
+  /** "reachable": a dial-back from a port it never sent to arrived; "unreachable": behind NAT or a firewall that drops it; "unknown" until checked. */
+  reachability: "unknown" | "reachable" | "unreachable";
+  /** The address peers see this node's datagrams come from. */
+  external: { host: string; port: number } | null;
+  /** What its NAT does: "none", "endpoint-independent" (hole punching works), "endpoint-dependent" (it needs a relay), or "unknown". */
+  mapping: "unknown" | "none" | "endpoint-independent" | "endpoint-dependent";
+  /** The reachable nodes requests to this node go through, while it is behind NAT. */
+  rendezvous: { id: string; host: string; port: number }[];
+  /** Nodes behind NAT that use this node as their rendezvous. */
+  rendezvousClients: number;
+  forwarded: number;
+  /** Bulk connections this node relays for others: open now, opened in all, refused, bytes passed. */
+  relay: { circuits: number; circuitsOpened: number; refused: number; bytesRelayed: number };
 }
 
 export interface BucketInfo {
@@ -155,6 +173,8 @@ export interface TransferInfo {
   /** Bytes per second. */
   rate: number;
   holders: number;
+  /** How each holder with an open connection is reached: "tls" (direct), "tls-reverse" (it connected back from behind NAT), "webrtc", or "relay" through the node `relay`. */
+  routes?: { node: string; path: "tls" | "tls-reverse" | "webrtc" | "relay"; relay?: string }[];
   etaMs: number | null;
   startedAt: number;
   /** When the transfer ended (done, failed or cancelled). */
@@ -175,6 +195,8 @@ export interface FetchInfo {
   bytesFetched: number;
   bytesReused: number;
   holdersUsed: number;
+  /** How the holders that sent chunks were reached (see TransferInfo.routes). */
+  routes?: TransferInfo["routes"];
   /** Holders dropped for sending bytes that failed verification (node IDs). */
   badHolders: string[];
   /** From the start of the fetch until the file is in place (fsynced and renamed). */
@@ -200,6 +222,8 @@ export interface HolderStatus {
   live: boolean;
   /** Holds the manifest and every chunk (asked of live holders); null when it could not be told. */
   complete: boolean | null;
+  /** Why its copy does not count toward r (a share made for teams, and this holder showed no membership of them); absent when it counts. */
+  notCounted?: string;
 }
 
 export interface ContentStatus {
@@ -212,6 +236,8 @@ export interface ContentStatus {
   liveHolders: number;
   /** True when at least r such holders are live. */
   met: boolean;
+  /** Why this node's last attempt to bring it to r copies fell short (e.g. "too few live members of team \"core\""); null when it did not, or it made none. */
+  shortfall?: string | null;
   /** This node's repair work on the content. */
   repair?: RepairState;
 }
@@ -315,6 +341,8 @@ export interface RepairReport {
   /** New complete copies made, and the bytes sent for them. */
   copies: number;
   bytes: number;
+  /** Why r was not reached (e.g. "too few live members of team \"core\""); null when it was, or nothing was needed. */
+  shortfall: string | null;
 }
 
 /** Method name → [params, result]. */

@@ -117,6 +117,7 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       peers: dht.table.size,
       keyStore: { kind: node.keys.kind, location: node.keys.location },
       native: { webrtc: node.bulk.webrtc, blake3: blake3Implementation() },
+      nat: node.nat.status(),
       stats: {
         ...node.transport.stats,
         values: dht.records.valueCount,
@@ -243,7 +244,8 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
     "content.status": async (params) => {
       const contentId = contentIdParam(stringParam(params, "link"));
       const id = Buffer.from(contentId, "hex");
-      return { ...(await contentStatus(node.replicator, id)), repair: node.repair.stateOf(id, node.config.repairIntervalMs) };
+      const status = await contentStatus(node.replicator, id);
+      return { ...status, shortfall: status.met ? null : node.repair.shortfallOf(id), repair: node.repair.stateOf(id, node.config.repairIntervalMs) };
     },
 
     "content.repair": async (params) => {
@@ -297,6 +299,7 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       const joined = await node.teams.join(stringParam(params, "invite"));
       await node.bulk.client.reconnect(); // peers learn the new membership from the next HELLOs
       node.dht.credentialsChanged(); // and from the next records this node stores
+      await node.tellAdmin(Buffer.from(joined.teamKey, "hex")); // and the admin at once, who places copies of the team's shares
       return joined;
     },
     "team.list": () => node.teams.summaries(),

@@ -52,6 +52,8 @@ export class ContentService {
     private readonly downloadsDir: string,
     private readonly dataDir: string,
     private readonly access: ShareAccess,
+    /** A holder's contact as it can be reached: through its rendezvous nodes when it is behind NAT (nat/). */
+    private readonly route: (peer: BulkPeer) => Promise<BulkPeer> = async (p) => p,
   ) {
     try {
       for (const s of JSON.parse(fs.readFileSync(path.join(dataDir, SHARES_FILE), "utf8")) as OwnShare[]) this.own.set(s.contentId, s);
@@ -61,14 +63,9 @@ export class ContentService {
     store.onRelease((ids) => this.released(ids));
   }
 
-  /** Whether this node keeps the object: stored and pinned as its own share or as a replica. */
-  private keeps(id: Buffer): boolean {
-    return this.store.pinsOf(id)?.some((p) => p === "own" || p === "replica") ?? false;
-  }
-
   /** Contents no longer kept here (evicted, removed, unpinned) are no longer announced. */
   private released(ids: Buffer[]): void {
-    for (const id of ids) if (!this.keeps(id)) this.dht.unprovide(id);
+    for (const id of ids) if (!this.store.keeps(id)) this.dht.unprovide(id);
   }
 
   private rememberShare(s: OwnShare): void {
@@ -81,7 +78,7 @@ export class ContentService {
     let n = 0;
     for (const s of this.own.values()) {
       const id = Buffer.from(s.contentId, "hex");
-      if (!this.keeps(id) || !(await this.store.has(id))) continue;
+      if (!this.store.keeps(id) || !(await this.store.has(id))) continue;
       await this.dht.provide(id).catch(() => undefined);
       n++;
     }
@@ -144,7 +141,7 @@ export class ContentService {
    */
   async findHolders(contentId: Buffer): Promise<BulkPeer[]> {
     const { providers, lookup } = await this.dht.findProviders(contentId);
-    const others = providers.filter((p) => !p.provider.id.equals(this.dht.id)).map((p) => p.provider);
+    const others = await Promise.all(providers.filter((p) => !p.provider.id.equals(this.dht.id)).map((p) => this.route(p.provider)));
     const alive = await Promise.all(others.map((p) => this.dht.isAlive(p)));
     const recorded = others.filter((_, i) => alive[i]);
     if (recorded.length > 0) return recorded;
@@ -178,7 +175,7 @@ export class ContentService {
         bulk: this.bulk,
         findHolders: () => this.findHolders(contentId),
         signal: handle.abort.signal,
-        onProgress: (p) => this.transfers.update(handle, { name: p.name, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate: p.rate, holders: p.holders, etaMs: p.etaMs }),
+        onProgress: (p) => this.transfers.update(handle, { name: p.name, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate: p.rate, holders: p.holders, routes: this.routesOf(p.holderIds), etaMs: p.etaMs }),
         plan: async (manifest) => {
           output = await this.createOutput(manifest, out);
           await output.fillPresentFrom(this.store);
@@ -208,6 +205,7 @@ export class ContentService {
         bytesFetched: result.bytesFetched,
         bytesReused: result.bytesReused,
         holdersUsed: result.holdersUsed,
+        routes: this.routesOf(result.usedHolderIds),
         badHolders: result.badHolders,
         durationMs,
       };
@@ -218,6 +216,14 @@ export class ContentService {
       if (handle.info.state === "running") this.transfers.update(handle, { state: handle.abort.signal.aborted ? "cancelled" : "failed", error: (err as Error).message, finishedAt: Date.now() }, true);
       throw err;
     }
+  }
+
+  /** How the fetch's holders are reached, for those with a connection open. */
+  private routesOf(holderIds: string[]): NonNullable<TransferInfo["routes"]> {
+    return holderIds.flatMap((node) => {
+      const route = this.bulk.routeOf(Buffer.from(node, "hex"));
+      return route ? [{ node, ...route }] : [];
+    });
   }
 
   private objectIds(manifest: Manifest, manifestId: Buffer): Buffer[] {

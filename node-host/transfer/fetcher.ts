@@ -23,6 +23,8 @@ export interface FetchProgress {
   /** Bytes per second over the fetch so far. */
   rate: number;
   holders: number;
+  /** The live holders' node IDs (hex). */
+  holderIds: string[];
   etaMs: number | null;
   /** Bytes that were already in the store when the fetch started (resumed). */
   bytesReused: number;
@@ -60,6 +62,8 @@ export interface FetchResult {
   bytesFetched: number;
   bytesReused: number;
   holdersUsed: number;
+  /** The node IDs (hex) of the holders that sent chunks. */
+  usedHolderIds: string[];
   badHolders: string[];
   durationMs: number;
 }
@@ -125,125 +129,182 @@ interface HolderState {
   dropped: boolean;
 }
 
-export async function fetchContent(p: FetchParams): Promise<FetchResult> {
-  const started = performance.now();
-  const { contentId } = parseShareLink(p.link);
-  const manifestId = Buffer.from(contentId, "hex");
-  const window = p.window ?? 4;
-  const holders = new Map<string, HolderState>();
-  const badHolders: string[] = [];
-  /** Why holders refused this node (access policy), one entry per refusing holder. */
-  const refusals: string[] = [];
-  let refreshesLeft = p.holderRefreshes ?? 3;
+const isHashMismatch = (err: unknown) => err instanceof CasError && err.code === "EHASHMISMATCH";
 
-  const refreshHolders = async (): Promise<boolean> => {
-    const found = await p.findHolders();
+/** The holders a fetch knows of: those still asked, those dropped, and why some refused. */
+class Holders {
+  private readonly all = new Map<string, HolderState>();
+  /** Holders that sent bytes not matching their hash (not taken back when found again). */
+  readonly bad: string[] = [];
+  /** Why holders refused this node (access policy), one entry per refusing holder. */
+  private readonly refusals: string[] = [];
+
+  constructor(
+    private readonly find: () => Promise<BulkPeer[]>,
+    /** How often find may be asked again once every holder has failed. */
+    private refreshesLeft: number,
+  ) {}
+
+  get size(): number {
+    return this.all.size;
+  }
+
+  /** Asks for holders; true when new ones turned up. */
+  async refresh(): Promise<boolean> {
+    const found = await this.find();
     let added = false;
     for (const peer of found) {
       const key = hex(peer.id);
-      if (holders.has(key) || badHolders.includes(key)) continue;
-      holders.set(key, { peer, lacks: new Set(), dropped: false });
+      if (this.all.has(key) || this.bad.includes(key)) continue;
+      this.all.set(key, { peer, lacks: new Set(), dropped: false });
       added = true;
     }
     return added;
-  };
-  const live = () => [...holders.values()].filter((h) => !h.dropped);
-  const drop = (h: HolderState, bad: boolean) => {
-    if (h.dropped) return; // several of its request loops may fail at once
-    h.dropped = true;
-    if (bad) badHolders.push(hex(h.peer.id));
-  };
+  }
 
-  // 1. the manifest: from the store, or from the first holder that has valid bytes for it
+  /** Asks for holders again, unless that was done holderRefreshes times already; true when new ones turned up. */
+  async refreshAgain(): Promise<boolean> {
+    return this.refreshesLeft-- > 0 && (await this.refresh());
+  }
+
+  live(): HolderState[] {
+    return [...this.all.values()].filter((h) => !h.dropped);
+  }
+
+  get(peer: BulkPeer): HolderState | undefined {
+    return this.all.get(hex(peer.id));
+  }
+
+  /** A holder failed a request: it is asked no more; a refusal is noted, bad bytes mark it bad. */
+  drop(h: HolderState, err: unknown): void {
+    if (h.dropped) return; // several of its request loops may fail at once
+    if (err instanceof AccessDeniedError) this.refusals.push(err.message);
+    h.dropped = true;
+    if (isHashMismatch(err)) this.bad.push(hex(h.peer.id));
+  }
+
+  /** The error of a fetch that could not go on: a refusal when every holder that answered refused. */
+  failure(what: string): FetchError {
+    return nothingFetched(what, this.all.size, this.refusals);
+  }
+}
+
+export async function fetchContent(p: FetchParams): Promise<FetchResult> {
+  const started = performance.now();
+  const { contentId } = parseShareLink(p.link);
+  const holders = new Holders(p.findHolders, p.holderRefreshes ?? 3);
+  const manifest = await fetchManifest(p, contentId, holders);
+  const missing = p.plan ? await p.plan(manifest) : await missingChunks(p.store, manifest);
+  const chunks = new ChunkFetch(p, contentId, manifest, missing, holders, started);
+  await chunks.run();
+  if (p.signal?.aborted) throw new FetchError("fetch cancelled"); // even if the stores under way completed it
+  chunks.report();
+  await p.store.flush();
+  return { manifest, bytesFetched: chunks.bytesFetched, bytesReused: chunks.bytesReused, holdersUsed: chunks.holdersUsed, usedHolderIds: chunks.usedHolderIds, badHolders: holders.bad, durationMs: performance.now() - started };
+}
+
+/** The manifest, from the store or from the first holder with valid bytes for it; pinned while the fetch runs. */
+async function fetchManifest(p: FetchParams, contentId: string, holders: Holders): Promise<Manifest> {
+  const manifestId = Buffer.from(contentId, "hex");
   if (!(await p.store.has(manifestId))) {
-    await refreshHolders();
-    const failed = (peer: BulkPeer, err: unknown) => {
-      if (err instanceof AccessDeniedError) refusals.push(err.message);
-      drop(holders.get(hex(peer.id))!, err instanceof CasError && err.code === "EHASHMISMATCH");
-    };
-    const got = await fetchFromFirst(p.store, p.bulk, live().map((h) => h.peer), manifestId, { pin: "fetching", kind: "manifest" }, failed, p.signal);
-    if (!got) throw nothingFetched(holders.size === 0 ? `no node holds ${contentId} (no provider records found)` : `none of the ${holders.size} holder(s) of ${contentId} could send its manifest`, holders.size, refusals);
+    await holders.refresh();
+    const failed = (peer: BulkPeer, err: unknown) => holders.drop(holders.get(peer)!, err);
+    const peers = holders.live().map((h) => h.peer);
+    const got = await fetchFromFirst(p.store, p.bulk, peers, manifestId, { pin: "fetching", kind: "manifest" }, failed, p.signal);
+    if (!got) throw holders.failure(holders.size === 0 ? `no node holds ${contentId} (no provider records found)` : `none of the ${holders.size} holder(s) of ${contentId} could send its manifest`);
   }
   const manifest = await openManifest(p.store, p.link);
   await p.store.pin([manifestId], "fetching");
+  return manifest;
+}
 
-  // 2. the chunks not yet on disk
-  const sizeOf = new Map(manifest.chunks.map((c) => [hex(c.id), c.size] as const));
-  const missing = p.plan ? await p.plan(manifest) : await missingChunks(p.store, manifest);
-  const missingBytes = missing.reduce((n, id) => n + (sizeOf.get(hex(id)) ?? 0), 0);
-  const bytesReused = manifest.size - missingBytes;
-  const queue = [...missing];
-  const total = new Set(manifest.chunks.map((c) => hex(c.id))).size;
-  let chunksDone = total - missing.length;
-  let bytesDone = bytesReused;
-  let bytesFetched = 0;
-  const used = new Set<string>();
-
-  const report = () => {
-    const elapsed = (performance.now() - started) / 1000;
-    const rate = elapsed > 0 ? bytesFetched / elapsed : 0;
-    p.onProgress?.({
-      contentId,
-      name: manifest.name,
-      bytesDone,
-      bytesTotal: manifest.size,
-      chunksDone,
-      chunksTotal: total,
-      rate,
-      holders: live().length,
-      etaMs: rate > 0 ? ((manifest.size - bytesDone) / rate) * 1000 : null,
-      bytesReused,
-    });
-  };
-  report();
-
-  /** Why a holder could not give chunk `id`: it lacks it, refused, failed, or sent bad bytes. */
-  const failed = (h: HolderState, id: Buffer, err: unknown) => {
-    queue.push(id);
-    if (p.signal?.aborted) return;
-    if (err instanceof ObjectNotFoundError) h.lacks.add(hex(id));
-    else {
-      if (err instanceof AccessDeniedError && !h.dropped) refusals.push(err.message);
-      drop(h, err instanceof CasError && err.code === "EHASHMISMATCH");
-    }
-  };
-
-  const storing = new Set<Promise<void>>();
-  const storeFreed: (() => void)[] = [];
+/**
+ * The chunks a fetch lacks, pulled from every live holder at once: `window` request loops per
+ * holder take chunks from one queue; received chunks are verified and stored beside them.
+ */
+class ChunkFetch {
+  private readonly queue: Buffer[];
+  private readonly sizeOf: Map<string, number>;
+  private readonly chunksTotal: number;
+  /** Bytes that were here before the fetch started. */
+  readonly bytesReused: number;
+  private chunksDone: number;
+  private bytesDone: number;
+  bytesFetched = 0;
+  /** Holders that sent at least one chunk. */
+  private readonly used = new Set<string>();
+  private readonly storing = new Set<Promise<void>>();
+  private readonly storeFreed: (() => void)[] = [];
   /** What went wrong on this node's side (the store or onChunk): it ends the fetch. */
-  let localFailure = null as { error: unknown } | null;
-  const storeChunk = async (h: HolderState, id: Buffer, bytes: Buffer): Promise<void> => {
-    try {
-      if (p.keepChunks === false) {
-        if (!isIdOf(id, bytes)) throw new CasError("EHASHMISMATCH", `bytes do not hash to chunk ${hex(id)}`);
-      } else await p.store.putVerified(id, bytes, { pin: "fetching", kind: "chunk" });
-    } catch (err) {
-      if (err instanceof CasError && err.code === "EHASHMISMATCH") return failed(h, id, err); // the holder's bytes
-      throw err;
+  private localFailure: { error: unknown } | null = null;
+
+  constructor(
+    private readonly p: FetchParams,
+    private readonly contentId: string,
+    private readonly manifest: Manifest,
+    missing: Buffer[],
+    private readonly holders: Holders,
+    private readonly started: number,
+  ) {
+    this.sizeOf = new Map(manifest.chunks.map((c) => [hex(c.id), c.size] as const));
+    this.queue = [...missing];
+    this.chunksTotal = new Set(manifest.chunks.map((c) => hex(c.id))).size;
+    this.chunksDone = this.chunksTotal - missing.length;
+    this.bytesReused = manifest.size - missing.reduce((n, id) => n + (this.sizeOf.get(hex(id)) ?? 0), 0);
+    this.bytesDone = this.bytesReused;
+    this.report();
+  }
+
+  get holdersUsed(): number {
+    return this.used.size;
+  }
+
+  get usedHolderIds(): string[] {
+    return [...this.used];
+  }
+
+  /** Tells onProgress where the fetch stands. */
+  report(): void {
+    const { manifest } = this;
+    const elapsed = (performance.now() - this.started) / 1000;
+    const rate = elapsed > 0 ? this.bytesFetched / elapsed : 0;
+    this.p.onProgress?.({
+      contentId: this.contentId,
+      name: manifest.name,
+      bytesDone: this.bytesDone,
+      bytesTotal: manifest.size,
+      chunksDone: this.chunksDone,
+      chunksTotal: this.chunksTotal,
+      rate,
+      holders: this.holders.live().length,
+      holderIds: this.holders.live().map((h) => hex(h.peer.id)),
+      etaMs: rate > 0 ? ((manifest.size - this.bytesDone) / rate) * 1000 : null,
+      bytesReused: this.bytesReused,
+    });
+  }
+
+  /** Rounds of request loops until the queue is empty; between rounds, new holders where none is left. */
+  async run(): Promise<void> {
+    const { queue, p } = this;
+    while (queue.length > 0) {
+      if (p.signal?.aborted) throw new FetchError("fetch cancelled");
+      const candidates = this.holders.live().filter((h) => queue.some((id) => !h.lacks.has(hex(id))));
+      if (candidates.length === 0) {
+        if (await this.holders.refreshAgain()) continue;
+        const bad = this.holders.bad.length;
+        throw this.holders.failure(`${queue.length} chunk(s) of ${this.contentId} could not be fetched: no live holder has them${bad ? ` (${bad} holder(s) sent corrupt data)` : ""}`);
+      }
+      await Promise.all(candidates.flatMap((h) => Array.from({ length: p.window ?? 4 }, () => this.worker(h))));
+      await Promise.all(this.storing); // a chunk with bad bytes goes back in the queue
+      if (this.localFailure) throw this.localFailure.error;
     }
-    await p.onChunk?.(id, bytes);
-    used.add(hex(h.peer.id));
-    chunksDone++;
-    bytesDone += sizeOf.get(hex(id)) ?? 0;
-    bytesFetched += bytes.length;
-    report();
-  };
-  /** Verifies and stores a received chunk in the background; bad bytes put it back in the queue. */
-  const store = (h: HolderState, id: Buffer, bytes: Buffer) => {
-    const run: Promise<void> = storeChunk(h, id, bytes)
-      .catch((error: unknown) => void (localFailure ??= { error }))
-      .finally(() => {
-        p.bulk.release?.(bytes); // the store is done with them: hashed and written
-        storing.delete(run);
-        storeFreed.shift()?.();
-      });
-    storing.add(run);
-  };
+  }
 
   /** One of a holder's `window` request loops: takes chunks this holder may have until none is left. */
-  const worker = async (h: HolderState): Promise<void> => {
+  private async worker(h: HolderState): Promise<void> {
+    const { queue, p } = this;
     for (;;) {
-      if (h.dropped || p.signal?.aborted || localFailure) return;
+      if (h.dropped || p.signal?.aborted || this.localFailure) return;
       const i = queue.findIndex((id) => !h.lacks.has(hex(id)));
       if (i < 0) return;
       const [id] = queue.splice(i, 1);
@@ -251,27 +312,49 @@ export async function fetchContent(p: FetchParams): Promise<FetchResult> {
       try {
         bytes = await p.bulk.getObject(h.peer, id, p.signal);
       } catch (err) {
-        failed(h, id, err);
+        this.failed(h, id, err);
         continue;
       }
-      while (storing.size >= STORE_AHEAD) await new Promise<void>((resolve) => storeFreed.push(resolve));
-      store(h, id, bytes);
+      while (this.storing.size >= STORE_AHEAD) await new Promise<void>((resolve) => this.storeFreed.push(resolve));
+      this.store(h, id, bytes);
     }
-  };
-
-  while (queue.length > 0) {
-    if (p.signal?.aborted) throw new FetchError("fetch cancelled");
-    const candidates = live().filter((h) => queue.some((id) => !h.lacks.has(hex(id))));
-    if (candidates.length === 0) {
-      if (refreshesLeft-- > 0 && (await refreshHolders())) continue;
-      throw nothingFetched(`${queue.length} chunk(s) of ${contentId} could not be fetched: no live holder has them${badHolders.length ? ` (${badHolders.length} holder(s) sent corrupt data)` : ""}`, holders.size, refusals);
-    }
-    await Promise.all(candidates.flatMap((h) => Array.from({ length: window }, () => worker(h))));
-    await Promise.all(storing); // a chunk with bad bytes goes back in the queue
-    if (localFailure) throw localFailure.error;
   }
-  if (p.signal?.aborted) throw new FetchError("fetch cancelled"); // even if the stores under way completed it
-  report();
-  await p.store.flush();
-  return { manifest, bytesFetched, bytesReused, holdersUsed: used.size, badHolders, durationMs: performance.now() - started };
+
+  /** Why a holder could not give chunk `id`: it lacks it, refused, failed, or sent bad bytes. */
+  private failed(h: HolderState, id: Buffer, err: unknown): void {
+    this.queue.push(id);
+    if (this.p.signal?.aborted) return;
+    if (err instanceof ObjectNotFoundError) h.lacks.add(hex(id));
+    else this.holders.drop(h, err);
+  }
+
+  /** Verifies and stores a received chunk in the background; bad bytes put it back in the queue. */
+  private store(h: HolderState, id: Buffer, bytes: Buffer): void {
+    const run: Promise<void> = this.storeChunk(h, id, bytes)
+      .catch((error: unknown) => void (this.localFailure ??= { error }))
+      .finally(() => {
+        this.p.bulk.release?.(bytes); // the store is done with them: hashed and written
+        this.storing.delete(run);
+        this.storeFreed.shift()?.();
+      });
+    this.storing.add(run);
+  }
+
+  private async storeChunk(h: HolderState, id: Buffer, bytes: Buffer): Promise<void> {
+    const { p } = this;
+    try {
+      if (p.keepChunks === false) {
+        if (!isIdOf(id, bytes)) throw new CasError("EHASHMISMATCH", `bytes do not hash to chunk ${hex(id)}`);
+      } else await p.store.putVerified(id, bytes, { pin: "fetching", kind: "chunk" });
+    } catch (err) {
+      if (isHashMismatch(err)) return this.failed(h, id, err); // the holder's bytes
+      throw err;
+    }
+    await p.onChunk?.(id, bytes);
+    this.used.add(hex(h.peer.id));
+    this.chunksDone++;
+    this.bytesDone += this.sizeOf.get(hex(id)) ?? 0;
+    this.bytesFetched += bytes.length;
+    this.report();
+  }
 }

@@ -9,15 +9,16 @@ import { Id, toHex } from "../dht/id";
 import { Identity, SignatureVerifier } from "../security/identity";
 import { BufferPool } from "../util/buffer-pool";
 import { LruMap } from "../util/lru";
-import { BulkClient, BulkPath, BulkPeer, ObjectNotFoundError, ObjectSource } from "./bulk";
+import { BulkClient, BulkPath, BulkPeer, ObjectNotFoundError, ObjectSource, SessionRoute } from "./bulk";
 import { AccessDeniedError, BulkConnectionError, BulkRemoteError, BulkStats, CredentialExchange, newBulkStats, ObjectSink, PutResult } from "./bulk-api";
 import { BulkContext } from "./bulk-context";
 import { SessionPool } from "./bulk-pool";
 import { Audience, BulkRequest, ErrorCodes, MAX_OBJECT_BYTES } from "./bulk-protocol";
 import { BulkSession, DEFAULT_WINDOW, OutgoingRequest, Reply, ServeHandler } from "./bulk-session";
-import { dialTls, TlsUnavailableError, TlsBulkServer } from "./tls-bulk";
+import { dialTls, RawConnectionHandler, TlsUnavailableError, TlsBulkServer } from "./tls-bulk";
 import { DEFAULT_WEBRTC_OPTIONS, Signaller, WebRtcBulk } from "./webrtc-bulk";
 import { loadWebRtc } from "./webrtc-module";
+import { isNatSignal, NatPaths, natPathsTo, Reach } from "../nat/nat-paths";
 
 export interface BulkNodeOptions {
   identity: Identity;
@@ -45,6 +46,14 @@ export interface BulkNodeOptions {
   handshakeMs?: number;
   /** WebRTC set-up from offer to verified HELLO (default 10 s). */
   webrtcConnectTimeoutMs?: number;
+  /** How this node itself is reached (nat/): decides the ways to a peer behind NAT. Default: reachable, no NAT. */
+  selfReach?: () => Reach;
+  /** This node's rendezvous nodes, while it is behind NAT. */
+  ownRendezvous?: () => BulkPeer[];
+  /** STUN servers for a WebRTC connection with this peer. */
+  iceServersFor?: (peer: BulkPeer) => string[];
+  /** Takes TCP connections to the bulk port that are not TLS (a relay's handshake); false: closed. */
+  onRawConnection?: RawConnectionHandler;
   log?: (msg: string) => void;
 }
 
@@ -55,6 +64,8 @@ export interface BulkNodeClient extends BulkClient {
   hasObjects(peer: BulkPeer, ids: Buffer[], replication?: number, audience?: Audience, signal?: AbortSignal): Promise<boolean[]>;
   /** Closes every connection, so the next ones show this node's current credentials. */
   reconnect(): Promise<void>;
+  /** How the open connection to a peer reaches it, or null when none is open. */
+  routeOf(peer: Buffer): SessionRoute | null;
 }
 
 /** Ids asked about per HAS_OBJECTS request (a manifest may list far more chunks). */
@@ -108,27 +119,64 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
   let tcpError: string | null = null;
   try {
     server = await TlsBulkServer.listen(ctx, opts.host, opts.port);
+    server.rawHandler = opts.onRawConnection ?? null;
   } catch (err) {
     tcpError = (err as Error).message;
     opts.log?.(`bulk: TCP port ${opts.port} unavailable (${tcpError}); serving over WebRTC only`);
   }
+  // signals asking for a connection back or to a relay go to natPaths, WebRTC descriptions to webrtc
+  let webrtcAnswer: Parameters<Signaller["onSignal"]>[0] | null = null;
+  const toWebRtc: Signaller = { signal: (peer, payload) => opts.signaller.signal(peer, payload), onSignal: (h) => (webrtcAnswer = h) };
   const rtc = loadWebRtc();
   // Without node-datachannel: no data channels either way (offers are answered "not accepted").
   const webrtc = rtc.ok
     ? new WebRtcBulk(
         ctx,
-        opts.signaller,
-        { ...DEFAULT_WEBRTC_OPTIONS, iceServers: opts.iceServers ?? [], connectTimeoutMs: opts.webrtcConnectTimeoutMs ?? DEFAULT_WEBRTC_OPTIONS.connectTimeoutMs },
+        toWebRtc,
+        {
+          ...DEFAULT_WEBRTC_OPTIONS,
+          iceServers: opts.iceServers ?? [],
+          iceServersFor: opts.iceServersFor,
+          connectTimeoutMs: opts.webrtcConnectTimeoutMs ?? DEFAULT_WEBRTC_OPTIONS.connectTimeoutMs,
+        },
         rtc.module,
       )
     : null;
-  if (!rtc.ok) opts.log?.(`bulk: WebRTC unavailable (${rtc.reason}); TLS only${opts.forceWebRtc ? ` (bulkPath "webrtc" cannot apply)` : ""}`);
+  const whyNoWebRtc = rtc.ok ? "" : rtc.reason;
+  if (!webrtc) opts.log?.(`bulk: WebRTC unavailable (${whyNoWebRtc}); TLS only${opts.forceWebRtc ? ` (bulkPath "webrtc" cannot apply)` : ""}`);
+  const natPaths = new NatPaths({
+    ctx,
+    server,
+    signaller: opts.signaller,
+    ownRendezvous: opts.ownRendezvous ?? (() => []),
+    memberships: () => ctx.credentials?.own().memberships ?? [],
+    timeoutMs: opts.webrtcConnectTimeoutMs ?? DEFAULT_WEBRTC_OPTIONS.connectTimeoutMs,
+    log: opts.log,
+  });
+  opts.signaller.onSignal(async (from, payload) => (isNatSignal(payload) ? natPaths.answer(from, payload) : (webrtcAnswer?.(from, payload) ?? null)));
+  const selfReach = opts.selfReach ?? (() => ({ reachable: true, mapping: "none" as const, udp: true }));
+
+  /** A peer behind NAT: each way its NAT and ours allow, in order, until one connects. */
+  const dialBehindNat = async (peer: BulkPeer): Promise<BulkSession> => {
+    const errors: string[] = [];
+    for (const path of natPathsTo(selfReach(), peer.reach ?? { reachable: false, mapping: "unknown", udp: true })) {
+      try {
+        if (path !== "webrtc") return await natPaths.dial(peer, path);
+        if (!webrtc) throw new Error(`unavailable on this node (${whyNoWebRtc})`);
+        return await webrtc.dial(peer);
+      } catch (err) {
+        errors.push(`${path}: ${(err as Error).message}`);
+      }
+    }
+    throw new BulkConnectionError(`node ${toHex(peer.id).slice(0, 12)}… (behind NAT) could not be reached: ${errors.join("; ")}`);
+  };
 
   const preferWebRtc = new LruMap<string, number>(4096);
   const dial = async (peer: BulkPeer): Promise<BulkSession> => {
+    if (peer.reach && !peer.reach.reachable) return dialBehindNat(peer);
     const key = toHex(peer.id);
     const until = preferWebRtc.get(key);
-    if (!webrtc) return dialTlsOnly(ctx, peer, opts.tcpConnectTimeoutMs ?? 1500, rtc.ok ? "not started" : rtc.reason);
+    if (!webrtc) return dialTlsOnly(ctx, peer, opts.tcpConnectTimeoutMs ?? 1500, whyNoWebRtc);
     if (!opts.forceWebRtc && !(until && until > Date.now())) {
       try {
         return await dialTls(ctx, peer, opts.tcpConnectTimeoutMs ?? 1500);
@@ -174,6 +222,9 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
     async pathTo(peer): Promise<BulkPath> {
       return (await pool.get(peer)).path;
     },
+    routeOf(peer) {
+      return pool.current(toHex(peer))?.route ?? null;
+    },
     async reconnect() {
       await pool.close();
     },
@@ -194,6 +245,7 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
     },
     async close() {
       await client.close();
+      natPaths.close();
       await Promise.all([server?.close(), webrtc?.close()]);
     },
   };

@@ -16,6 +16,25 @@ import { RateLimiter } from "../util/rate-limiter";
 import { Envelope, MAX_DATAGRAM_BYTES, MAX_PAYLOAD_BYTES, openEnvelope, sealEnvelope } from "./envelope";
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, isResponseType } from "./wire";
 
+/** A request type handled beside the DHT (NAT traversal, nat/): raw payload in, raw response (or nothing) out. */
+export type ExtensionHandler = (from: Contact, type: number, payload: Buffer) => RawMessage | null | Promise<RawMessage | null>;
+
+export interface RawMessage {
+  type: number;
+  payload: Buffer;
+}
+
+export interface RawReply extends RawMessage {
+  from: Contact;
+  rttMs: number;
+}
+
+/** Answers a datagram that is not a peershare envelope (a STUN request); returns the bytes to send back to its source, or null. */
+export type ForeignHandler = (datagram: Buffer, source: { host: string; port: number }) => Buffer | null;
+
+/** Every envelope starts with "PS"; a datagram that does not is someone else's protocol (STUN's first byte is 0 or 1). */
+const ENVELOPE_FIRST_BYTE = 0x50;
+
 export interface UdpRpcOptions {
   identity: Identity;
   host: string;
@@ -62,9 +81,16 @@ function nextTxid(): Buffer {
 
 interface Pending {
   to: Address;
-  resolve: (reply: Reply) => void;
+  resolve: (reply: Reply | RawReply) => void;
   sentAt: number;
+  /** An extension request: its response is handed over undecoded. */
+  raw: boolean;
+  /** Sent through a rendezvous node: the response arrives wrapped, not from the peer's address. */
+  forwarded: boolean;
 }
+
+/** Sends a sealed datagram to `to` through one of its rendezvous nodes and returns the wrapped reply datagram (set by nat/). */
+export type Forwarder = (via: Address, target: Address, datagram: Buffer, timeoutMs: number) => Promise<Buffer>;
 
 export class UdpRpc implements RpcTransport {
   readonly stats: UdpStats = {
@@ -85,9 +111,15 @@ export class UdpRpc implements RpcTransport {
     sendErrors: 0,
   };
   local: Contact;
+  /** The address the socket is bound to (0.0.0.0 or :: when it listens on every interface). */
+  readonly boundHost: string;
   timeoutMs: number;
 
   private handler: RequestHandler = () => null;
+  private readonly extensions = new Map<number, ExtensionHandler>();
+  private foreign: ForeignHandler | null = null;
+  /** How a request reaches a peer that names rendezvous nodes (Address.via); set by the NAT layer. */
+  forwarder: Forwarder | null = null;
   private readonly pending = new Map<string, Pending>();
   private readonly verifier = new SignatureVerifier();
   private readonly pairKeys: PairKeys;
@@ -103,6 +135,7 @@ export class UdpRpc implements RpcTransport {
     opts: UdpRpcOptions,
   ) {
     const addr = socket.address();
+    this.boundHost = addr.address;
     this.local = { id: identity.id, publicKey: identity.publicKey, host: opts.host === "0.0.0.0" ? "127.0.0.1" : addr.address, port: addr.port };
     this.pairKeys = new PairKeys(identity.seed(), identity.publicKey);
     this.timeoutMs = opts.timeoutMs ?? 1000;
@@ -130,42 +163,92 @@ export class UdpRpc implements RpcTransport {
     this.handler = handler;
   }
 
+  /** Hands requests of these types to `handler` instead of the DHT. */
+  extend(types: number[], handler: ExtensionHandler): void {
+    for (const t of types) this.extensions.set(t, handler);
+  }
+
+  /** Answers datagrams that are not envelopes (STUN binding requests on the DHT port). */
+  onForeignDatagram(handler: ForeignHandler): void {
+    this.foreign = handler;
+  }
+
+  /** An extension request; resolves with its undecoded response. */
+  requestRaw(to: Address, message: RawMessage, timeoutMs = this.timeoutMs): Promise<RawReply> {
+    return this.attempt(to, message, timeoutMs, true) as Promise<RawReply>;
+  }
+
+  /** Sends one extension request that expects no answer (a dial-back probe). */
+  notify(to: Address, message: RawMessage): void {
+    if (this.closed) return;
+    const pairKey = to.publicKey ? this.pairKeys.keyFor(to.publicKey) : null;
+    this.send(sealEnvelope(this.identity, message.type, nextTxid(), Date.now(), message.payload, pairKey), to.host, to.port);
+  }
+
   async request(to: Address, req: Request, options: RequestOptions = {}): Promise<Reply> {
     const attempts = 1 + (options.retries ?? 0);
     for (let i = 1; ; i++) {
       try {
-        return await this.attempt(to, req, options.timeoutMs ?? this.timeoutMs);
+        return (await this.attempt(to, req, options.timeoutMs ?? this.timeoutMs)) as Reply;
       } catch (err) {
         if (i >= attempts || !(err instanceof RpcTimeoutError)) throw err;
       }
     }
   }
 
-  private attempt(to: Address, req: Request, timeoutMs: number): Promise<Reply> {
+  private attempt(to: Address, req: Request | RawMessage, timeoutMs: number, raw = false): Promise<Reply | RawReply> {
     if (this.closed) return Promise.reject(new Error("transport closed"));
     if (this.pending.size >= this.maxPending) return Promise.reject(new Error("too many requests in flight"));
     const txid = nextTxid();
     const key = txid.toString("hex");
-    const { type, payload } = encodeRequest(req);
+    const { type, payload } = raw ? (req as RawMessage) : encodeRequest(req as Request);
     // a MAC when we know who we are talking to; a signature for a first contact by address only
     const pairKey = to.publicKey ? this.pairKeys.keyFor(to.publicKey) : null;
     const datagram = sealEnvelope(this.identity, type, txid, Date.now(), payload, pairKey);
-    return new Promise<Reply>((resolve, reject) => {
+    const forwarded = (to.via?.length ?? 0) > 0 && this.forwarder !== null;
+    // through a rendezvous the answer takes two more hops
+    const wait = forwarded ? timeoutMs * 3 : timeoutMs;
+    return new Promise<Reply | RawReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(key);
         this.stats.requestTimeouts++;
-        reject(new RpcTimeoutError(to, req.type));
-      }, timeoutMs);
+        reject(new RpcTimeoutError(to, raw ? `message 0x${type.toString(16)}` : (req as Request).type));
+      }, wait);
       this.pending.set(key, {
         to,
         sentAt: performance.now(),
+        raw,
+        forwarded,
         resolve: (reply) => {
           clearTimeout(timer);
           resolve(reply);
         },
       });
-      this.send(datagram, to.host, to.port);
+      if (forwarded) void this.sendVia(to, datagram, wait);
+      else this.send(datagram, to.host, to.port);
     });
+  }
+
+  /** Tries the peer's rendezvous nodes in turn; the first wrapped answer is taken in like a datagram from the peer. */
+  private async sendVia(to: Address, datagram: Buffer, timeoutMs: number): Promise<void> {
+    for (const via of to.via!) {
+      try {
+        const inner = await this.forwarder!(via, to, datagram, timeoutMs / to.via!.length);
+        this.receiveInner(inner, to);
+        return;
+      } catch {
+        // that rendezvous did not answer or no longer serves the peer: try the next
+      }
+    }
+  }
+
+  /** A datagram that came wrapped (from a rendezvous node): checked like any other, answered into `reply`. */
+  receiveInner(datagram: Buffer, source: { host: string; port: number }, reply?: (answer: Buffer) => void): void {
+    const opened = this.open(datagram, source.host, source.port);
+    if (!opened) return;
+    if (isResponseType(opened.env.type)) this.onResponse(opened.env, opened.from);
+    else if (reply) this.onRequestDatagram(opened.env, opened.from, reply);
+    else this.stats.droppedUnexpected++;
   }
 
   private send(datagram: Buffer, host: string, port: number): void {
@@ -189,36 +272,55 @@ export class UdpRpc implements RpcTransport {
       this.stats.droppedRateLimited++;
       return;
     }
+    if (msg.length > 0 && msg[0] !== ENVELOPE_FIRST_BYTE) return this.onForeign(msg, host, port);
+    const opened = this.open(msg, host, port);
+    if (!opened) return;
+    if (isResponseType(opened.env.type)) this.onResponse(opened.env, opened.from);
+    else this.onRequestDatagram(opened.env, opened.from, (answer) => this.send(answer, host, port));
+  }
+
+  private onForeign(msg: Buffer, host: string, port: number): void {
+    let answer: Buffer | null = null;
+    try {
+      answer = this.foreign?.(msg, { host, port }) ?? null;
+    } catch {
+      answer = null;
+    }
+    if (answer) this.send(answer, host, port);
+    else this.stats.droppedMalformed++;
+  }
+
+  /** Parses and authenticates a datagram from host:port; null (and counted) when it must be dropped. */
+  private open(msg: Buffer, host: string, port: number): { env: Envelope; from: Contact } | null {
     let env: Envelope;
     try {
       env = openEnvelope(msg);
     } catch {
       this.stats.droppedMalformed++;
-      return;
+      return null;
     }
     const now = Date.now();
     if (Math.abs(now - env.timestamp) > this.freshnessMs) {
       this.stats.droppedStale++;
-      return;
+      return null;
     }
     const replayKey = env.publicKey.toString("hex") + env.txid.toString("hex");
     if (this.seen.has(replayKey)) {
       this.stats.droppedReplayed++;
-      return;
+      return null;
     }
     if (!this.authentic(env)) {
       this.stats.droppedBadSignature++;
-      return;
+      return null;
     }
     this.seen.set(replayKey, now);
     const publicKey = Buffer.from(env.publicKey);
     const from: Contact = { id: nodeIdFromPublicKey(publicKey), publicKey, host, port };
     if (from.id.equals(this.local.id)) {
       this.stats.droppedUnexpected++;
-      return;
+      return null;
     }
-    if (isResponseType(env.type)) this.onResponse(env, from);
-    else this.onRequestDatagram(env, from);
+    return { env, from };
   }
 
   private authentic(env: Envelope): boolean {
@@ -234,9 +336,16 @@ export class UdpRpc implements RpcTransport {
   private onResponse(env: Envelope, from: Contact): void {
     const key = env.txid.toString("hex");
     const p = this.pending.get(key);
-    // A reply must come from the address we asked, and from the node we meant to ask.
-    if (!p || p.to.port !== from.port || p.to.host !== from.host || (p.to.id && !p.to.id.equals(from.id))) {
+    // A reply must come from the node we meant to ask and, unless it came through a rendezvous node, from the address we asked.
+    const wrongAddress = p && !p.forwarded && (p.to.port !== from.port || p.to.host !== from.host);
+    if (!p || wrongAddress || (p.to.id && !p.to.id.equals(from.id))) {
       this.stats.droppedUnexpected++;
+      return;
+    }
+    const rttMs = performance.now() - p.sentAt;
+    if (p.raw) {
+      this.pending.delete(key);
+      p.resolve({ from, type: env.type, payload: Buffer.from(env.payload), rttMs });
       return;
     }
     let response: Response;
@@ -247,10 +356,12 @@ export class UdpRpc implements RpcTransport {
       return;
     }
     this.pending.delete(key);
-    p.resolve({ from, response, rttMs: performance.now() - p.sentAt });
+    p.resolve({ from, response, rttMs });
   }
 
-  private onRequestDatagram(env: Envelope, from: Contact): void {
+  private onRequestDatagram(env: Envelope, from: Contact, reply: (answer: Buffer) => void): void {
+    const extension = this.extensions.get(env.type);
+    if (extension) return this.onExtensionRequest(extension, env, from, reply);
     let req: Request;
     try {
       req = decodeRequest(env.type, env.payload, from);
@@ -265,7 +376,22 @@ export class UdpRpc implements RpcTransport {
       .then((response) => {
         if (!response || this.closed) return;
         const { type, payload } = encodeResponse(response, MAX_PAYLOAD_BYTES);
-        this.send(sealEnvelope(this.identity, type, txid, Date.now(), payload, this.pairKeys.keyFor(from.publicKey)), from.host, from.port);
+        reply(sealEnvelope(this.identity, type, txid, Date.now(), payload, this.pairKeys.keyFor(from.publicKey)));
+      })
+      .catch(() => {
+        this.stats.handlerErrors++;
+      });
+  }
+
+  private onExtensionRequest(handler: ExtensionHandler, env: Envelope, from: Contact, reply: (answer: Buffer) => void): void {
+    this.stats.requestsHandled++;
+    const txid = Buffer.from(env.txid);
+    const payload = Buffer.from(env.payload);
+    Promise.resolve()
+      .then(() => handler(from, env.type, payload))
+      .then((response) => {
+        if (!response || this.closed) return;
+        reply(sealEnvelope(this.identity, response.type, txid, Date.now(), response.payload, this.pairKeys.keyFor(from.publicKey)));
       })
       .catch(() => {
         this.stats.handlerErrors++;

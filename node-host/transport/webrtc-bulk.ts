@@ -24,6 +24,8 @@ export interface Signaller {
 
 export interface WebRtcOptions {
   iceServers: string[];
+  /** More ICE servers for a connection with this peer (STUN at reachable peershare nodes, when either end is behind NAT). */
+  iceServersFor?: (peer: BulkPeer) => string[];
   /** Whole set-up, signalling to verified HELLO. ~17-43% of DTLS handshakes lose ~1 s to a retry. */
   connectTimeoutMs: number;
   /** Longest wait for candidate gathering; an unreachable STUN server can stall it for >12 s. */
@@ -83,7 +85,7 @@ export class WebRtcBulk {
 
   private async attempt(peer: BulkPeer, timeoutMs: number): Promise<BulkSession> {
     if (this.closed) throw new BulkConnectionError("bulk transport closed");
-    const pc = this.newPeerConnection(`bulk-to-${shortId(peer.id)}`);
+    const pc = this.newPeerConnection(`bulk-to-${shortId(peer.id)}`, peer);
     const dc = pc.createDataChannel(CHANNEL_LABEL);
     const link = new DataChannelLink(pc, dc, this.ctx.stats.webrtc, this.ctx.log);
     const what = `node ${shortId(peer.id)} over WebRTC`;
@@ -120,7 +122,7 @@ export class WebRtcBulk {
     }
     this.accepted++;
     this.acceptedFrom.set(peerKey, fromPeer + 1);
-    const pc = this.newPeerConnection(`bulk-from-${shortId(from.id)}`);
+    const pc = this.newPeerConnection(`bulk-from-${shortId(from.id)}`, from);
     let released = false;
     const release = () => {
       if (released) return;
@@ -173,8 +175,8 @@ export class WebRtcBulk {
     }
   }
 
-  private newPeerConnection(name: string): PeerConnection {
-    const pc = new this.rtc.PeerConnection(name, { iceServers: this.opts.iceServers });
+  private newPeerConnection(name: string, peer: BulkPeer): PeerConnection {
+    const pc = new this.rtc.PeerConnection(name, { iceServers: [...this.opts.iceServers, ...(this.opts.iceServersFor?.(peer) ?? [])] });
     this.connecting.add(pc);
     return pc;
   }

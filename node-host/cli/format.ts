@@ -1,11 +1,30 @@
 // Plain-text rendering of API results for the terminal (scripts use --json instead).
 
-import { AuditListing, ClosestResult, ContactInfo, ContentStatus, LookupResult, RoutingInfo, TeamMember, TeamSummary, ValueRecordInfo } from "./rpc/api-types";
+import { AuditListing, ClosestResult, ContactInfo, ContentStatus, LookupResult, RoutingInfo, StoreListing, TeamMember, TeamSummary, TransferInfo, ValueRecordInfo } from "../rpc/api-types";
 
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ")).join("\n");
+}
+
+/** A byte count in B, KiB, MiB, GiB or TiB. */
+export function humanBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
+}
+
+/** A fetch's progress bar line (on a terminal's stderr). */
+export function progressLine(t: TransferInfo): string {
+  const frac = t.bytesTotal ? t.bytesDone / t.bytesTotal : 0;
+  const bar = "#".repeat(Math.round(frac * 24)).padEnd(24, "-");
+  const eta = t.etaMs === null ? "" : ` ETA ${Math.ceil(t.etaMs / 1000)}s`;
+  return `[${bar}] ${(frac * 100).toFixed(0).padStart(3)}% ${humanBytes(t.bytesDone)}/${humanBytes(t.bytesTotal)} ${humanBytes(t.rate)}/s ${t.holders} holder(s)${eta}`;
 }
 
 export function ago(ms: number, now = Date.now()): string {
@@ -76,16 +95,28 @@ export function formatClosest(r: ClosestResult): string {
 
 export function formatStatus(s: ContentStatus): string {
   const yesNo = (v: boolean | null) => (v === null ? "?" : v ? "yes" : "no");
-  const rows = s.holders.map((h) => [shortId(h.id) + (h.self ? " (this node)" : ""), `${h.host}:${h.port}`, h.live ? "live" : "not answering", yesNo(h.complete)]);
+  const state = (h: ContentStatus["holders"][number]) => (!h.live ? "not answering" : h.notCounted ? "live, not counted: not a member" : "live");
+  const rows = s.holders.map((h) => [shortId(h.id) + (h.self ? " (this node)" : ""), `${h.host}:${h.port}`, state(h), yesNo(h.complete)]);
   return [
     `${s.contentId}`,
-    `  ${s.liveHolders} live holder(s) of r = ${s.replication}: ${s.met ? "replication met" : "UNDER-REPLICATED"}`,
+    `  ${s.liveHolders} live holder(s) of r = ${s.replication}: ${s.met ? "replication met" : `UNDER-REPLICATED${s.shortfall ? ` (${s.shortfall})` : ""}`}`,
     ...(s.repair ? [`  repair on this node: ${s.repair.busy ? "checking or copying it now" : s.repair.lastSweepAt ? `last sweep ${ago(s.repair.lastSweepAt)}` : "no sweep yet"}${s.met ? "" : " (peershare repair ID copies it now)"}`] : []),
     rows.length ? table(["HOLDER", "ADDRESS", "STATE", "ALL CHUNKS"], rows) : "  no node announced it",
   ].join("\n");
 }
 
 const until = (ms: number) => (ms >= Date.UTC(9999, 0, 1) ? "never" : new Date(ms).toISOString().slice(0, 16).replace("T", " "));
+
+/** What the store holds (ls): each content with its pins and the chunks held here, then the totals. */
+export function formatListing(r: StoreListing): string {
+  return [
+    table(
+      ["CONTENT ID", "NAME", "SIZE", "PINNED", "HELD HERE"],
+      r.contents.map((c) => [c.contentId, c.name ?? "(private)", c.name ? humanBytes(c.size) : "?", c.pins.join(",") || "cache", c.chunksHeld === c.chunks ? "all" : c.chunksHeld === 0 ? "manifest only" : `${c.chunksHeld} of ${c.chunks} chunks`]),
+    ),
+    `${r.objects} object(s), ${humanBytes(r.bytes)}; cache ${humanBytes(r.cacheBytes)} of ${humanBytes(r.cacheLimitBytes)}`,
+  ].join("\n");
+}
 
 export function formatTeams(teams: TeamSummary[]): string {
   if (teams.length === 0) return "this node is in no team (it serves its shares to any node with the link); create one with: peershare team create NAME";

@@ -1,0 +1,206 @@
+// NAT traversal for one node, put together: it learns how it is reached (reachability-check.ts),
+// serves as a rendezvous and STUN server while others can reach it, and while they cannot it
+// becomes a DHT client, keeps rendezvous nodes (rendezvous-client.ts) and publishes a reach record
+// naming them (reach-record.ts). It also finds other nodes' reach records, so requests and
+// connections to a node behind NAT go through its rendezvous nodes.
+
+import * as os from "node:os";
+import { EventEmitter } from "node:events";
+import { Dht } from "../dht/dht";
+import { Contact } from "../dht/messages";
+import { toHex } from "../dht/id";
+import { valueKey } from "../dht/records";
+import { UdpRpc } from "../transport/udp-rpc";
+import { LruMap } from "../util/lru";
+import { RateLimiter } from "../util/rate-limiter";
+import { jittered } from "../util/jitter";
+import { formatAddress, HostPort, isLoopbackAddress, normalizeHost } from "./address";
+import { Reach } from "./nat-paths";
+import { ReachabilityCheck } from "./reachability-check";
+import { ReachabilitySnapshot, ReachabilityState } from "./reachability";
+import { RendezvousServer } from "./rendezvous-server";
+import { RelayOptions, RelayServer, RelaySettings, RelayStats } from "./relay-server";
+import { forwardThrough, RendezvousClient } from "./rendezvous-client";
+import { decodeReach, encodeReach, REACH_RECORD_MAX_AGE_MS, REACH_RECORD_NAME, ReachInfo } from "./reach-record";
+import { bindingResponseFor } from "./stun";
+import { Identity } from "../security/identity";
+
+/** Reachability is checked this often, and sooner while it is unknown. */
+const CHECK_EVERY_MS = 10 * 60_000;
+const RECHECK_UNKNOWN_MS = 30_000;
+/** Other nodes' reach records are kept this long. */
+const REACH_CACHE_MS = 60_000;
+
+export interface NatStatus extends ReachabilitySnapshot {
+  /** This node's rendezvous nodes, while it is behind NAT. */
+  rendezvous: { id: string; host: string; port: number }[];
+  /** Nodes behind NAT using this node as their rendezvous. */
+  rendezvousClients: number;
+  /** Requests this node passed on to its rendezvous clients. */
+  forwarded: number;
+  /** Connections this node relays (now, in all), refused, and the bytes it passed. */
+  relay: RelayStats;
+}
+
+export interface NatServiceOptions {
+  rpc: UdpRpc;
+  dht: Dht;
+  identity: Identity;
+  relay: RelaySettings;
+  isMember: RelayOptions["isMember"];
+  log?: (line: string) => void;
+}
+
+export class NatService extends EventEmitter {
+  private readonly state: ReachabilityState;
+  private readonly checker: ReachabilityCheck;
+  private readonly server: RendezvousServer;
+  private readonly client: RendezvousClient;
+  private readonly stunLimit = new RateLimiter(10, 20, 4096);
+  private readonly reachCache = new LruMap<string, { info: ReachInfo | null; at: number }>(1024);
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  /** Relays bulk connections between nodes that cannot connect to each other (on the node's TCP port). */
+  readonly relay: RelayServer;
+
+  private constructor(
+    private readonly o: NatServiceOptions,
+    private readonly secondary: UdpRpc,
+  ) {
+    super();
+    const { rpc, dht } = o;
+    this.state = new ReachabilityState(() => localAddresses(rpc.boundHost));
+    const servers = () => dht.table.entries().map((e) => e.contact);
+    this.checker = new ReachabilityCheck({ rpc, secondary, state: this.state, peers: servers, log: o.log });
+    this.server = new RendezvousServer({ rpc, serving: () => this.state.reachability !== "unreachable" });
+    this.client = new RendezvousClient({ rpc, candidates: servers, log: o.log });
+    this.relay = new RelayServer({ self: o.identity.id, settings: o.relay, isMember: o.isMember, log: o.log });
+    rpc.forwarder = forwardThrough(rpc);
+    rpc.onForeignDatagram((datagram, source) => (this.stunLimit.take(`${source.host}:${source.port}`) ? bindingResponseFor(datagram, { address: source.host, port: source.port }) : null));
+    this.checker.on("changed", (s: ReachabilitySnapshot) => void this.onChanged(s));
+    this.client.on("changed", () => void this.publishReach());
+  }
+
+  /** Opens the second socket (on the main one's host, any port) and starts checking once the node has peers. */
+  static async start(o: NatServiceOptions): Promise<NatService> {
+    const secondary = await UdpRpc.bind({ identity: o.identity, host: o.rpc.boundHost, port: 0 });
+    const nat = new NatService(o, secondary);
+    const firstCheck = () => {
+      if (o.dht.table.size === 0) return;
+      o.dht.off("changed", firstCheck);
+      nat.schedule(1000);
+    };
+    o.dht.on("changed", firstCheck);
+    return nat;
+  }
+
+  status(): NatStatus {
+    return {
+      ...this.state.snapshot(),
+      rendezvous: this.client.via.map((c) => ({ id: toHex(c.id), host: c.host, port: c.port })),
+      rendezvousClients: this.server.clientCount,
+      forwarded: this.server.forwardedCount,
+      relay: { ...this.relay.stats },
+    };
+  }
+
+  /** How this node is reached, for choosing the ways to a peer behind NAT (nat-paths.ts). */
+  selfReach(): Reach {
+    const s = this.state.snapshot();
+    return { reachable: s.reachability !== "unreachable", mapping: s.mapping, udp: true };
+  }
+
+  /** This node's rendezvous nodes (empty unless it is behind NAT). */
+  get rendezvous(): Contact[] {
+    return this.client.via;
+  }
+
+  /**
+   * STUN servers for a WebRTC connection with `peer`: reachable peershare nodes (this node's
+   * rendezvous nodes and the peer's), which answer STUN on their UDP port. None when neither end is
+   * behind NAT: host candidates are enough, and a STUN server costs gathering time.
+   */
+  stunServersFor(peer: { via?: Contact[] }): string[] {
+    const nodes = [...this.client.via, ...(peer.via ?? [])];
+    const urls = nodes.map((c) => `stun:${formatAddress(c)}`);
+    return [...new Set(urls)].slice(0, 3);
+  }
+
+  /** Runs a reachability check now (and keeps the schedule). */
+  async check(): Promise<NatStatus> {
+    await this.checker.check();
+    return this.status();
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      void this.checker.check().finally(() => this.schedule(jittered(this.state.reachability === "unknown" ? RECHECK_UNKNOWN_MS : CHECK_EVERY_MS)));
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** Reachability changed: a node others cannot reach becomes a DHT client with rendezvous nodes, and back. */
+  private async onChanged(s: ReachabilitySnapshot): Promise<void> {
+    const behind = s.reachability === "unreachable";
+    this.o.log?.(behind ? `behind NAT (${s.mapping} mapping, seen as ${s.external ? `${s.external.host}:${s.external.port}` : "?"}): a DHT client, reached through rendezvous nodes` : `reachable${s.external ? ` at ${s.external.host}:${s.external.port}` : ""} (${s.reachability})`);
+    (this.o.dht as Dht & { setClientMode?: (on: boolean) => void }).setClientMode?.(behind);
+    if (behind) await this.client.start();
+    else await this.client.stop();
+    await this.publishReach();
+    this.emit("changed", this.status());
+  }
+
+  /** Publishes this node's reach record while it is behind NAT (and once more when it no longer is). */
+  private async publishReach(): Promise<void> {
+    const s = this.state.snapshot();
+    if (s.reachability !== "unreachable" && !this.o.dht.published.has(toHex(valueKey(this.o.rpc.local.publicKey, REACH_RECORD_NAME)))) return;
+    const info: ReachInfo = { reachable: s.reachability !== "unreachable", udp: true, mapping: s.mapping, external: s.external ? [s.external] : [], rendezvous: this.client.via, updated: Date.now() };
+    await this.o.dht.putValue(REACH_RECORD_NAME, encodeReach(info)).catch((err: Error) => this.o.log?.(`publishing the reach record failed: ${err.message}`));
+  }
+
+  /** A peer's reach record (cached for a minute): null when it has none, or none recent enough. */
+  async reachOf(peer: Contact): Promise<ReachInfo | null> {
+    const key = toHex(peer.id);
+    const cached = this.reachCache.get(key);
+    if (cached && cached.at > Date.now() - REACH_CACHE_MS) return cached.info;
+    let info: ReachInfo | null = null;
+    try {
+      const { record } = await this.o.dht.findValue(valueKey(peer.publicKey, REACH_RECORD_NAME), { network: true });
+      const decoded = record && decodeReach(record.value);
+      if (decoded && decoded.updated > Date.now() - REACH_RECORD_MAX_AGE_MS) info = decoded;
+    } catch {
+      info = null; // unreadable or not found: the peer is dialled directly
+    }
+    this.reachCache.set(key, { info, at: Date.now() });
+    return info;
+  }
+
+  /** The contact to use for a peer: with its rendezvous nodes when its reach record says it cannot be reached directly. */
+  async route(peer: Contact): Promise<Contact & { via?: Contact[]; reach?: ReachInfo }> {
+    const reach = await this.reachOf(peer);
+    if (!reach || reach.reachable || reach.rendezvous.length === 0) return reach ? { ...peer, reach } : peer;
+    // this node is the peer's rendezvous: the peer's mapping to it is open, so it is asked directly
+    const registered = this.server.clientAddress(peer.id);
+    if (registered) return { ...peer, host: registered.host, port: registered.port, reach };
+    return { ...peer, via: reach.rendezvous.filter((r) => !r.id.equals(this.o.identity.id)), reach };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.client.stop();
+    this.relay.close();
+    await this.secondary.close();
+  }
+}
+
+/** The node's own addresses: the one it is bound to, or every interface's when it listens on all. */
+function localAddresses(bound: string): HostPort[] {
+  if (bound !== "0.0.0.0" && bound !== "::" && !isLoopbackAddress(bound)) return [{ host: normalizeHost(bound), port: 0 }];
+  return Object.values(os.networkInterfaces())
+    .flat()
+    .filter((i): i is os.NetworkInterfaceInfo => !!i)
+    .map((i) => ({ host: normalizeHost(i.address), port: 0 }));
+}
