@@ -47,13 +47,10 @@ function canConnect(socketPath: string): Promise<boolean> {
 export async function listenLocal(dataDir: string, state: Omit<NodeStateFile, "socket" | "pid">, onConnection: (socket: net.Socket, token: string) => void): Promise<net.Server> {
   const endpoint = listenEndpoint(dataDir);
   const running = new Error(`a peershare node is already running for ${dataDir}`);
-  // A Unix socket outlives a node that was killed; a named pipe goes with its last handle.
-  if (endpoint.kind === "unix-socket" && fs.existsSync(endpoint.path)) {
-    if (await canConnect(endpoint.path)) throw running;
-    fs.rmSync(endpoint.path, { force: true });
-  }
+  if (await canConnect(endpoint.path)) throw running;
+  // A Unix socket outlives a node that was killed (a named pipe goes with its last handle).
+  if (endpoint.kind === "unix-socket") fs.rmSync(endpoint.path, { force: true });
   const token = randomBytes(32).toString("hex");
-  writeFileAtomic(path.join(dataDir, TOKEN_FILE), token, 0o600);
   const server = net.createServer((socket) => onConnection(socket, token));
   await new Promise<void>((resolve, reject) => {
     server.once("error", (err: NodeJS.ErrnoException) => reject(err.code === "EADDRINUSE" ? running : err));
@@ -63,6 +60,8 @@ export async function listenLocal(dataDir: string, state: Omit<NodeStateFile, "s
     });
   });
   if (endpoint.kind === "unix-socket") fs.chmodSync(endpoint.path, 0o600);
+  // only once the channel is this node's: a second node that lost the race leaves the first one's token alone
+  writeFileAtomic(path.join(dataDir, TOKEN_FILE), token, 0o600);
   const file: NodeStateFile = { ...state, pid: process.pid, socket: endpoint.path };
   writeFileAtomic(path.join(dataDir, STATE_FILE), JSON.stringify(file, null, 2) + "\n");
   return server;
