@@ -55,7 +55,7 @@ export interface NodeOptions {
 
 const PUBLISHED_FILE = "published.json";
 
-function dhtSettings(c: Config): DhtSettings {
+function dhtSettings(c: Config): Partial<DhtSettings> {
   return {
     k: c.k,
     alpha: c.alpha,
@@ -64,6 +64,7 @@ function dhtSettings(c: Config): DhtSettings {
     healthCheckIntervalMs: c.healthCheckIntervalMs,
     refreshIntervalMs: c.refreshIntervalMs,
     republishIntervalMs: c.republishIntervalMs,
+    rpcTimeoutMs: c.rpcTimeoutMs,
   };
 }
 

@@ -221,7 +221,7 @@ export class ContentService {
   /** How the fetch's holders are reached, for those with a connection open. */
   private routesOf(holderIds: string[]): NonNullable<TransferInfo["routes"]> {
     return holderIds.flatMap((node) => {
-      const route = this.bulk.routeOf(Buffer.from(node, "hex"));
+      const route = this.bulk.routeOf?.(Buffer.from(node, "hex"));
       return route ? [{ node, ...route }] : [];
     });
   }

@@ -9,7 +9,7 @@ import { Id, toHex } from "../dht/id";
 import { Identity, SignatureVerifier } from "../security/identity";
 import { BufferPool } from "../util/buffer-pool";
 import { LruMap } from "../util/lru";
-import { BulkClient, BulkPath, BulkPeer, ObjectNotFoundError, ObjectSource, SessionRoute } from "./bulk";
+import { BulkClient, BulkPath, BulkPeer, ObjectNotFoundError, ObjectSource } from "./bulk";
 import { AccessDeniedError, BulkConnectionError, BulkRemoteError, BulkStats, CredentialExchange, newBulkStats, ObjectSink, PutResult } from "./bulk-api";
 import { BulkContext } from "./bulk-context";
 import { SessionPool } from "./bulk-pool";
@@ -64,8 +64,6 @@ export interface BulkNodeClient extends BulkClient {
   hasObjects(peer: BulkPeer, ids: Buffer[], replication?: number, audience?: Audience, signal?: AbortSignal): Promise<boolean[]>;
   /** Closes every connection, so the next ones show this node's current credentials. */
   reconnect(): Promise<void>;
-  /** How the open connection to a peer reaches it, or null when none is open. */
-  routeOf(peer: Buffer): SessionRoute | null;
 }
 
 /** Ids asked about per HAS_OBJECTS request (a manifest may list far more chunks). */

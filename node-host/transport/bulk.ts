@@ -58,6 +58,8 @@ export interface BulkClient {
    * memory receives a later object. Bytes not given back are garbage-collected as usual.
    */
   release?(bytes: Buffer): void;
+  /** How the open connection to a peer (by ID) reaches it, or null when none is open; never connects. */
+  routeOf?(peer: Id): SessionRoute | null;
   /** Which path a connection to this peer uses (connecting if needed). */
   pathTo(peer: BulkPeer): Promise<BulkPath>;
   close(): Promise<void>;
