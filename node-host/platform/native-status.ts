@@ -7,7 +7,7 @@ import type { NativeStatus } from "../rpc/api-types";
 export function nativeStatusLines(native: NativeStatus | undefined): string[] {
   if (!native) return [];
   const lines: string[] = [];
-  if (!native.webrtc.available) lines.push(`TLS only: WebRTC is unavailable (${native.webrtc.reason}), so peers reachable only through NAT cannot be reached`);
+  if (!native.webrtc.available) lines.push(`TLS only: WebRTC is unavailable (${native.webrtc.reason}); a peer behind NAT is reached only by a connection back or through a relay`);
   if (!native.blake3.native) lines.push(`BLAKE3 in JavaScript: the native BLAKE3 is unavailable (${native.blake3.reason}); the same ids, computed more slowly`);
   return lines;
 }
