@@ -31,8 +31,18 @@ export interface NodeInfo {
   stats: Record<string, number>;
   /** Where the node's secrets are kept, encrypted at rest. */
   keyStore: { kind: "keychain" | "passphrase-file"; location: string };
+  /** The parts that need native code and whether they loaded (absent from nodes of 0.1.0). */
+  native?: NativeStatus;
   /** How others reach this node (absent from older nodes). */
   nat?: NatInfo;
+}
+
+/** What a node runs without where a native package does not load (platform without its binary, broken install). */
+export interface NativeStatus {
+  /** WebRTC data channels (node-datachannel); unavailable: bulk transfers over TLS only. */
+  webrtc: { available: true } | { available: false; reason: string };
+  /** BLAKE3 from @napi-rs/blake-hash; if not, the JavaScript BLAKE3 (the same ids, slower). */
+  blake3: { native: true } | { native: false; reason: string };
 }
 
 export interface NatInfo {
