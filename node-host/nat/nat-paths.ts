@@ -29,12 +29,15 @@ export interface Reach {
   udp: boolean;
 }
 
-/** The ways to try to a peer behind NAT, in order (pure: unit-tested). */
-export function natPathsTo(self: Reach, peer: Reach, webrtcAvailable = true): NatPath[] {
+/**
+ * The ways to try to a peer behind NAT, in order (pure: unit-tested). With a TURN server configured
+ * here, WebRTC is tried even where no hole can be punched: ICE then relays through it.
+ */
+export function natPathsTo(self: Reach, peer: Reach, webrtcAvailable = true, turnConfigured = false): NatPath[] {
   const paths: NatPath[] = [];
   if (self.reachable) paths.push("reverse");
   const punchable = self.mapping !== "endpoint-dependent" && peer.mapping !== "endpoint-dependent";
-  if (webrtcAvailable && self.udp && peer.udp && punchable) paths.push("webrtc");
+  if (webrtcAvailable && self.udp && peer.udp && (punchable || turnConfigured)) paths.push("webrtc");
   paths.push("relay");
   return paths;
 }

@@ -81,8 +81,9 @@ export class NatService extends EventEmitter {
     rpc.forwarder = forwardThrough(rpc);
     rpc.onForeignDatagram((datagram, source) => (this.stunLimit.take(`${source.host}:${source.port}`) ? bindingResponseFor(datagram, { address: source.host, port: source.port }) : null));
     this.checker.on("changed", (s: ReachabilitySnapshot) => void this.onChanged(s));
-    // a rendezvous node that left the table (it became a DHT client itself, or left) is replaced at once
-    dht.on("changed", () => this.client.replaceLost());
+    // a rendezvous node that left the table (it became a DHT client itself, or left) is replaced at
+    // once, and a missing one taken as soon as a candidate turns up
+    dht.on("changed", () => this.client.refill());
     this.client.on("changed", () => void this.publishReach());
   }
 

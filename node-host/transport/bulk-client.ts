@@ -157,7 +157,8 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
   /** A peer behind NAT: each way its NAT and ours allow, in order, until one connects. */
   const dialBehindNat = async (peer: BulkPeer): Promise<BulkSession> => {
     const errors: string[] = [];
-    for (const path of natPathsTo(selfReach(), peer.reach ?? { reachable: false, mapping: "unknown", udp: true })) {
+    const turn = (opts.iceServers ?? []).some((url) => /^turns?:/i.test(url));
+    for (const path of natPathsTo(selfReach(), peer.reach ?? { reachable: false, mapping: "unknown", udp: true }, true, turn)) {
       try {
         if (path !== "webrtc") return await natPaths.dial(peer, path);
         if (!webrtc) throw new Error(`unavailable on this node (${whyNoWebRtc})`);
