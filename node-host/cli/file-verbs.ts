@@ -10,6 +10,7 @@ import { FetchInfo, TransferInfo } from "../rpc/api-types";
 import { connectLocal } from "../rpc/local-socket";
 import { MAX_REPLICATION } from "../replication/factors";
 import { dataDirOf, Flags, intFlag, needArgs, UsageError } from "./args";
+import { routeText } from "../nat/reach-text";
 import { formatAudit, formatListing, formatStatus, humanBytes, progressLine } from "./format";
 import { print, Verb, VerbGroup, withNode } from "./verb";
 
@@ -103,7 +104,8 @@ same content again needs no holder; without it the file is the only copy.
       const r = await fetchWithProgress(flags, args[0], out, flags.cache === true);
       if (flags.json) return void process.stdout.write(JSON.stringify({ event: "done", ...r }) + "\n");
       const reused = r.bytesReused ? `, ${humanBytes(r.bytesReused)} already here` : "";
-      process.stdout.write(`${r.path}\n  ${humanBytes(r.size)} from ${r.holdersUsed} holder(s) in ${(r.durationMs / 1000).toFixed(1)} s${reused}\n`);
+      const routes = r.routes?.length ? `\n  ${r.routes.map((h) => `${h.node.slice(0, 12)}…: ${routeText(h)}`).join("\n  ")}` : "";
+      process.stdout.write(`${r.path}\n  ${humanBytes(r.size)} from ${r.holdersUsed} holder(s) in ${(r.durationMs / 1000).toFixed(1)} s${reused}${routes}\n`);
     },
   },
   {

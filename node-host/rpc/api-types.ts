@@ -16,6 +16,8 @@ export interface ContactInfo {
   failures: number;
   /** "lan": the peer announces itself on this node's LAN (LAN discovery); absent: known from a bootstrap contact or DHT traffic only. */
   via?: "lan";
+  /** How the open bulk connection to it (if any) reaches it: see TransferInfo.routes. */
+  route?: { path: "tls" | "tls-reverse" | "webrtc" | "relay"; relay?: string };
 }
 
 export interface NodeInfo {
