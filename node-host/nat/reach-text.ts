@@ -12,7 +12,8 @@ export function reachText(nat: NodeInfo["nat"]): string {
   if (nat.reachability === "reachable") return `reachable at ${at ?? "its address"}${serving}`;
   if (nat.reachability === "unknown") return `reachability not known yet${at ? ` (seen as ${at})` : ""}`;
   const through = nat.rendezvous.length ? `reachable through ${nat.rendezvous.map((r) => `${r.id.slice(0, 12)}… at ${formatAddress(r)}`).join(", ")}` : "no rendezvous node yet";
-  return `behind NAT (${nat.mapping} mapping${at ? `, seen as ${at}` : ""}), ${through}`;
+  const tunnel = nat.tunnel ? `; no UDP on this network: DHT traffic over TCP through ${formatAddress(nat.tunnel)}` : "";
+  return `behind NAT (${nat.mapping} mapping${at ? `, seen as ${at}` : ""}), ${through}${tunnel}`;
 }
 
 export type Route = NonNullable<TransferInfo["routes"]>[number];

@@ -61,6 +61,10 @@ export interface NatInfo {
   forwarded: number;
   /** Bulk connections this node relays for others: open now, opened in all, refused, bytes passed. */
   relay: { circuits: number; circuitsOpened: number; refused: number; bytesRelayed: number };
+  /** Where this node's DHT traffic goes over TCP because its network blocks UDP (absent or null: it has UDP). */
+  tunnel?: { host: string; port: number } | null;
+  /** Nodes whose DHT traffic comes to this node over TCP. */
+  tunnelClients?: number;
 }
 
 export interface BucketInfo {

@@ -5,6 +5,7 @@
 // fails the identity check is an error, not a reason to try another path: whoever holds that
 // address is not the node we want, and the caller should try another holder.
 
+import type * as tls from "node:tls";
 import { Id, toHex } from "../dht/id";
 import { Identity, SignatureVerifier } from "../security/identity";
 import { BufferPool } from "../util/buffer-pool";
@@ -54,6 +55,8 @@ export interface BulkNodeOptions {
   iceServersFor?: (peer: BulkPeer) => string[];
   /** Takes TCP connections to the bulk port that are not TLS (a relay's handshake); false: closed. */
   onRawConnection?: RawConnectionHandler;
+  /** Takes datagram tunnels (TLS with ALPN peershare-dgram/1) of nodes whose networks block UDP. */
+  onTunnel?: (socket: tls.TLSSocket) => void;
   log?: (msg: string) => void;
 }
 
@@ -118,6 +121,7 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
   try {
     server = await TlsBulkServer.listen(ctx, opts.host, opts.port);
     server.rawHandler = opts.onRawConnection ?? null;
+    server.tunnelHandler = opts.onTunnel ?? null;
   } catch (err) {
     tcpError = (err as Error).message;
     opts.log?.(`bulk: TCP port ${opts.port} unavailable (${tcpError}); serving over WebRTC only`);

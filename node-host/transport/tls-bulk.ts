@@ -23,6 +23,8 @@ import { makeSelfSignedCert } from "./tls-cert";
 const EXPORTER_LABEL = "peershare bulk v1";
 const ALPN = ["peershare-bulk/1"];
 const REVERSE_ALPN = "peershare-bulk-reverse/1";
+/** A datagram tunnel (nat/datagram-tunnel.ts): handed to `tunnelHandler`. */
+const TUNNEL_ALPN = "peershare-dgram/1";
 /** How long a new TCP connection may take to send the bytes that tell TLS from a relay handshake. */
 const FIRST_BYTES_MS = 5000;
 
@@ -171,6 +173,8 @@ export class TlsBulkServer {
   private readonly reverseWaiters = new Map<string, (session: BulkSession) => void>();
   /** The relay's handshake, when this node relays (set by the node). */
   rawHandler: RawConnectionHandler | null = null;
+  /** Datagram tunnels of nodes whose networks block UDP (set by the node); without it they are closed. */
+  tunnelHandler: ((socket: tls.TLSSocket) => void) | null = null;
 
   private constructor(
     private readonly ctx: BulkContext,
@@ -183,7 +187,7 @@ export class TlsBulkServer {
   static listen(ctx: BulkContext, host: string, port: number): Promise<TlsBulkServer> {
     const tlsServer = tls.createServer({
       ...tlsServerOptions(),
-      ALPNProtocols: [...ALPN, REVERSE_ALPN],
+      ALPNProtocols: [...ALPN, REVERSE_ALPN, TUNNEL_ALPN],
       handshakeTimeout: ctx.timing.acceptor.handshakeMs,
     });
     const tcp = net.createServer({ noDelay: true });
@@ -222,6 +226,7 @@ export class TlsBulkServer {
   private accept(socket: tls.TLSSocket): void {
     socket.setNoDelay(true);
     if (socket.alpnProtocol === REVERSE_ALPN) return this.acceptReverse(socket);
+    if (socket.alpnProtocol === TUNNEL_ALPN) return this.tunnelHandler ? this.tunnelHandler(socket) : void socket.destroy();
     this.track(startSession(this.ctx, socket, "acceptor", null));
   }
 

@@ -7,7 +7,8 @@
 //                                                ├─ routed, no NAT, no firewall ── e (the control)
 //                                                ├─ IPv6 only, stateful firewall, no NAT ── v
 //                                                ├─ IPv4 NAT and an IPv6 firewall ── w (dual-stack)
-//                                                └─ NAT --random-fully ── g (configured with a TURN server)
+//                                                ├─ NAT --random-fully ── g (configured with a TURN server)
+//                                                └─ NAT that drops all UDP ── t (TCP only)
 //   turn (public: Debian's coturn) ── internet
 //
 // Every router with NAT drops what its hosts did not ask for. All nodes join through s1 and are
@@ -88,6 +89,7 @@ if (problem) {
           v6only: { nat: "none", ipv4: false, ipv6: true, hosts: ["v"] },
           dual: { nat: "eim", ipv6: true, hosts: ["w"] },
           rndc: { nat: "random-fully", hosts: ["g"] },
+          tcponly: { nat: "eim", blockUdp: true, hosts: ["t"] },
         },
       });
       if (hasTurnServer()) {
@@ -98,7 +100,7 @@ if (problem) {
       // s1 listens on both families (the default, ::); v has IPv6 only and joins at s1's IPv6 address
       nodes.s1 = await startNode(path.join(root, "s1"), [], ["--host", "::", "--port", "7420"], undefined, s1.wrap);
       const join = (n: string) => (n === "v" ? `[${s1.ipv6}]:7420` : `${s1.ipv4}:7420`);
-      await Promise.all(["a", "b", "c", "d", "e", "v", "w", "g"].map(async (n) => (nodes[n] = await startNode(path.join(root, n), [join(n)], ["--host", "::"], undefined, lab.host(n).wrap))));
+      await Promise.all(["a", "b", "c", "d", "e", "v", "w", "g", "t"].map(async (n) => (nodes[n] = await startNode(path.join(root, n), [join(n)], ["--host", "::"], undefined, lab.host(n).wrap))));
       const known = async () => Object.fromEntries(await Promise.all(Object.keys(nodes).map(async (n) => [n, (await natOf(n)).reachability])));
       await waitFor("every node to know how it is reached", async () => Object.values(await known()).every((r) => r !== "unknown"), 30_000, 500).catch(async (err: Error) => {
         throw new Error(`${err.message}: ${JSON.stringify(await known())}`);
@@ -173,6 +175,18 @@ if (problem) {
       assert.equal((await cliJson<{ value: string }>(nodes.w.dataDir, ["dht", "get", put.key])).value, "yes");
       await moves("v", "w", "webrtc");
       await moves("w", "v", "webrtc");
+    });
+
+    test("a network that blocks UDP: DHT traffic over a TCP tunnel through the server, files relayed over TCP, each way", async () => {
+      const nat = await natOf("t");
+      assert.deepEqual(nat.tunnel, { host: lab.host("s1").ipv4, port: 7420 });
+      assert.equal(nat.reachability, "unreachable");
+      assert.match((await cli(["id", "--data-dir", nodes.t.dataDir])).stdout, /no UDP on this network: DHT traffic over TCP through 203\.0\.113\.10:7420/);
+      const put = await cliJson<{ key: string; storedOn: number }>(nodes.t.dataDir, ["dht", "put", "tcp", "only"]);
+      assert.equal((await cliJson<{ value: string }>(nodes.a.dataDir, ["dht", "get", put.key])).value, "only");
+      await moves("t", "a", "relay");
+      await moves("a", "t", "relay");
+      await moves("t", "s1", "tls-reverse");
     });
 
     const turnSkip = hasTurnServer() || process.env.CI === "true" ? false : "Debian's coturn (turnserver) is not installed";
