@@ -223,6 +223,7 @@ export class PeershareNode extends EventEmitter {
       iceServers: config.iceServers,
       selfReach: () => nat.selfReach(),
       ownRendezvous: () => nat.rendezvous,
+      ownExternal: (ipv6) => nat.ownExternal(ipv6),
       iceServersFor: (peer) => nat.stunServersFor(peer),
       onRawConnection: (socket, first) => nat.relay.accept(socket, first),
       onTunnel: (socket) => nat.tunnels.accept(socket),

@@ -14,7 +14,7 @@ import { UdpRpc } from "../transport/udp-rpc";
 import { LruMap } from "../util/lru";
 import { RateLimiter } from "../util/rate-limiter";
 import { jittered } from "../util/jitter";
-import { formatAddress, HostPort, isLoopbackAddress, normalizeHost } from "./address";
+import { formatAddress, HostPort, isLoopbackAddress, isPublicAddress, normalizeHost } from "./address";
 import { Reach } from "./nat-paths";
 import { ReachabilityCheck } from "./reachability-check";
 import { ReachabilitySnapshot, ReachabilityState } from "./reachability";
@@ -161,6 +161,23 @@ export class NatService extends EventEmitter {
     return false;
   }
 
+  /** This node's external IP address in a family, as peers see it; null when no peer of that family reported one. */
+  ownExternal(ipv6: boolean): string | null {
+    return this.externals().find((a) => a.host.includes(":") === ipv6)?.host ?? null;
+  }
+
+  /**
+   * The addresses others see this node at: what peers reported, plus its global IPv6 addresses no
+   * peer reported yet (IPv6 has no NAT to hide one behind; a peer that also has IPv6 may punch
+   * through both firewalls to it, the direct path both prefer).
+   */
+  private externals(): HostPort[] {
+    const seen = this.state.externals;
+    const port = this.o.rpc.local.port;
+    const v6 = this.o.rpc.boundHost === "::" && !seen.some((a) => a.host.includes(":")) ? localAddresses("::").filter((a) => a.host.includes(":") && isPublicAddress(a.host)).slice(0, 1) : [];
+    return [...seen, ...v6.map((a) => ({ host: a.host, port }))];
+  }
+
   /** This node's rendezvous nodes (empty unless it is behind NAT). */
   get rendezvous(): Contact[] {
     return this.client.via;
@@ -219,7 +236,7 @@ export class NatService extends EventEmitter {
   private async publishReach(): Promise<void> {
     const s = this.state.snapshot();
     if (s.reachability !== "unreachable" && !this.o.dht.published.has(toHex(valueKey(this.o.rpc.local.publicKey, REACH_RECORD_NAME)))) return;
-    const info: ReachInfo = { reachable: s.reachability !== "unreachable", udp: this.ownTunnel === null, mapping: s.mapping, external: s.external ? [s.external] : [], rendezvous: this.client.via, updated: Date.now() };
+    const info: ReachInfo = { reachable: s.reachability !== "unreachable", udp: this.ownTunnel === null, mapping: s.mapping, external: this.externals(), rendezvous: this.client.via, updated: Date.now() };
     await this.o.dht.putValue(REACH_RECORD_NAME, encodeReach(info)).catch((err: Error) => this.o.log?.(`publishing the reach record failed: ${err.message}`));
   }
 

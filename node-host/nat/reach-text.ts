@@ -25,6 +25,8 @@ export function routeText(r: Pick<Route, "path" | "relay">): string {
       return "direct TLS";
     case "tls-reverse":
       return "direct TLS (it connected back)";
+    case "tls-punched":
+      return "direct TLS (a hole punched through NAT)";
     case "webrtc":
       return "direct WebRTC";
     case "relay":

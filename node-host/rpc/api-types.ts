@@ -17,7 +17,7 @@ export interface ContactInfo {
   /** "lan": the peer announces itself on this node's LAN (LAN discovery); absent: known from a bootstrap contact or DHT traffic only. */
   via?: "lan";
   /** How the open bulk connection to it (if any) reaches it: see TransferInfo.routes. */
-  route?: { path: "tls" | "tls-reverse" | "webrtc" | "relay"; relay?: string };
+  route?: { path: "tls" | "tls-reverse" | "tls-punched" | "webrtc" | "relay"; relay?: string };
 }
 
 export interface NodeInfo {
@@ -180,7 +180,7 @@ export interface TransferInfo {
   rate: number;
   holders: number;
   /** How each holder with an open connection is reached: "tls" (direct), "tls-reverse" (it connected back from behind NAT), "webrtc", or "relay" through the node `relay`. */
-  routes?: { node: string; path: "tls" | "tls-reverse" | "webrtc" | "relay"; relay?: string }[];
+  routes?: { node: string; path: "tls" | "tls-reverse" | "tls-punched" | "webrtc" | "relay"; relay?: string }[];
   etaMs: number | null;
   startedAt: number;
   /** When the transfer ended (done, failed or cancelled). */

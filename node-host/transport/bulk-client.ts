@@ -51,6 +51,8 @@ export interface BulkNodeOptions {
   selfReach?: () => Reach;
   /** This node's rendezvous nodes, while it is behind NAT. */
   ownRendezvous?: () => BulkPeer[];
+  /** This node's external IP address in a family, as peers see it (for TCP hole punching). */
+  ownExternal?: (ipv6: boolean) => string | null;
   /** STUN servers for a WebRTC connection with this peer. */
   iceServersFor?: (peer: BulkPeer) => string[];
   /** Takes TCP connections to the bulk port that are not TLS (a relay's handshake); false: closed. */
@@ -152,6 +154,7 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
     signaller: opts.signaller,
     ownRendezvous: opts.ownRendezvous ?? (() => []),
     memberships: () => ctx.credentials?.own().memberships ?? [],
+    ownExternal: opts.ownExternal ?? (() => null),
     timeoutMs: opts.webrtcConnectTimeoutMs ?? DEFAULT_WEBRTC_OPTIONS.connectTimeoutMs,
     log: opts.log,
   });

@@ -61,12 +61,14 @@ async function fetchOn(name: string, link: string, from?: string): Promise<Fetch
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as FetchInfo;
 }
 
-async function moves(from: string, to: string, expected: string): Promise<void> {
+/** A 64 MiB share moves from one node to another, byte-identical, over one of the `expected` ways. */
+async function moves(from: string, to: string, ...expected: string[]): Promise<void> {
   const s = await shareOn(from);
   const got = await fetchOn(to, s.share.link, from);
   assert.equal(sha(got.path), s.sha, `${from} → ${to}: bytes differ`);
-  assert.deepEqual(got.routes?.map((r) => r.path), [expected], `${from} → ${to}: ${JSON.stringify(got.routes)}`);
-  process.stdout.write(`# ${from} → ${to}: 64 MiB in ${(got.durationMs / 1000).toFixed(2)} s over ${expected}\n`);
+  const paths = got.routes?.map((r) => r.path) ?? [];
+  assert.ok(paths.length === 1 && expected.includes(paths[0]), `${from} → ${to}: ${JSON.stringify(got.routes)}, expected ${expected.join(" or ")}`);
+  process.stdout.write(`# ${from} → ${to}: 64 MiB in ${(got.durationMs / 1000).toFixed(2)} s over ${paths[0]}\n`);
 }
 
 if (problem) {
@@ -102,7 +104,7 @@ if (problem) {
       const join = (n: string) => (n === "v" ? `[${s1.ipv6}]:7420` : `${s1.ipv4}:7420`);
       await Promise.all(["a", "b", "c", "d", "e", "v", "w", "g", "t"].map(async (n) => (nodes[n] = await startNode(path.join(root, n), [join(n)], ["--host", "::"], undefined, lab.host(n).wrap))));
       const known = async () => Object.fromEntries(await Promise.all(Object.keys(nodes).map(async (n) => [n, (await natOf(n)).reachability])));
-      await waitFor("every node to know how it is reached", async () => Object.values(await known()).every((r) => r !== "unknown"), 30_000, 500).catch(async (err: Error) => {
+      await waitFor("every node to know how it is reached", async () => Object.values(await known()).every((r) => r !== "unknown"), 60_000, 500).catch(async (err: Error) => {
         throw new Error(`${err.message}: ${JSON.stringify(await known())}`);
       });
     });
@@ -151,8 +153,8 @@ if (problem) {
       await moves("s1", "a", "tls");
     });
 
-    test("two endpoint-independent NATs: a punched WebRTC hole, no relay", async () => {
-      await moves("a", "b", "webrtc");
+    test("two endpoint-independent NATs: a TCP hole punched by a simultaneous open, no relay", async () => {
+      await moves("a", "b", "tls-punched");
     });
 
     test("an endpoint-independent and an endpoint-dependent NAT: relayed through a reachable node", async () => {
@@ -170,22 +172,24 @@ if (problem) {
       await moves("a", "e", "tls-reverse");
     });
 
-    test("IPv6 only and dual-stack behind firewalls: a punched WebRTC hole over IPv6, each way; DHT records cross too", async () => {
+    // direct either way: a TCP hole needs the requester's address to be the one its signal came from
+    // (w's came over IPv4), else a WebRTC hole (ICE checks the candidates itself)
+    test("IPv6 only and dual-stack behind firewalls: a hole punched over IPv6, each way; DHT records cross too", async () => {
       const put = await cliJson<{ key: string; storedOn: number }>(nodes.v.dataDir, ["dht", "put", "v6", "yes"]);
       assert.equal((await cliJson<{ value: string }>(nodes.w.dataDir, ["dht", "get", put.key])).value, "yes");
-      await moves("v", "w", "webrtc");
-      await moves("w", "v", "webrtc");
+      await moves("v", "w", "tls-punched", "webrtc");
+      await moves("w", "v", "tls-punched", "webrtc");
     });
 
-    test("a network that blocks UDP: DHT traffic over a TCP tunnel through the server, files relayed over TCP, each way", async () => {
+    test("a network that blocks UDP: DHT traffic over a TCP tunnel through the server, files over TCP (a punched hole, else a relay), each way", async () => {
       const nat = await natOf("t");
       assert.deepEqual(nat.tunnel, { host: lab.host("s1").ipv4, port: 7420 });
       assert.equal(nat.reachability, "unreachable");
       assert.match((await cli(["id", "--data-dir", nodes.t.dataDir])).stdout, /no UDP on this network: DHT traffic over TCP through 203\.0\.113\.10:7420/);
       const put = await cliJson<{ key: string; storedOn: number }>(nodes.t.dataDir, ["dht", "put", "tcp", "only"]);
       assert.equal((await cliJson<{ value: string }>(nodes.a.dataDir, ["dht", "get", put.key])).value, "only");
-      await moves("t", "a", "relay");
-      await moves("a", "t", "relay");
+      await moves("t", "a", "tls-punched", "relay");
+      await moves("a", "t", "tls-punched", "relay");
       await moves("t", "s1", "tls-reverse");
     });
 
@@ -202,7 +206,7 @@ if (problem) {
       assert.equal(again.contentId, s.share.contentId);
       const got = await fetchOn("b", s.share.link);
       assert.equal(sha(got.path), s.sha);
-      assert.deepEqual(got.routes?.map((r) => r.path).sort(), ["relay", "webrtc"], JSON.stringify(got.routes));
+      assert.deepEqual(got.routes?.map((r) => r.path).sort(), ["relay", "tls-punched"], JSON.stringify(got.routes));
       assert.equal(got.holdersUsed, 2);
     });
   });

@@ -126,13 +126,13 @@ test("reachability of a dual-stack node: a verdict per family, unreachable when 
   assert.equal(state.reachability, "unreachable", "IPv4 peers cannot reach it");
 });
 
-test("the ways to a node behind NAT: connect back when reachable, punch where neither NAT maps per destination, relay last (TURN makes WebRTC worth a try)", () => {
+test("the ways to a node behind NAT: connect back when reachable, a TCP then a WebRTC hole where neither NAT maps per destination, relay last (TURN makes WebRTC worth a try)", () => {
   const reach = (reachable: boolean, mapping: "none" | "endpoint-independent" | "endpoint-dependent", udp = true) => ({ reachable, mapping, udp });
   assert.deepEqual(natPathsTo(reach(true, "none"), reach(false, "endpoint-dependent")), ["reverse", "relay"]);
-  assert.deepEqual(natPathsTo(reach(true, "none"), reach(false, "endpoint-independent")), ["reverse", "webrtc", "relay"]);
-  assert.deepEqual(natPathsTo(reach(false, "endpoint-independent"), reach(false, "endpoint-independent")), ["webrtc", "relay"]);
+  assert.deepEqual(natPathsTo(reach(true, "none"), reach(false, "endpoint-independent")), ["reverse", "punch", "webrtc", "relay"]);
+  assert.deepEqual(natPathsTo(reach(false, "endpoint-independent"), reach(false, "endpoint-independent")), ["punch", "webrtc", "relay"]);
   assert.deepEqual(natPathsTo(reach(false, "endpoint-independent"), reach(false, "endpoint-dependent")), ["relay"]);
   assert.deepEqual(natPathsTo(reach(false, "endpoint-dependent"), reach(false, "endpoint-dependent"), true, true), ["webrtc", "relay"]);
-  assert.deepEqual(natPathsTo(reach(false, "none", false), reach(false, "endpoint-independent")), ["relay"], "no UDP: TCP through a relay");
-  assert.deepEqual(natPathsTo(reach(false, "none"), reach(false, "none"), false), ["relay"], "no WebRTC on this node");
+  assert.deepEqual(natPathsTo(reach(false, "none", false), reach(false, "endpoint-independent")), ["punch", "relay"], "no UDP: a TCP hole, else TCP through a relay");
+  assert.deepEqual(natPathsTo(reach(false, "none"), reach(false, "none"), false), ["punch", "relay"], "no WebRTC on this node");
 });
