@@ -105,7 +105,11 @@ export async function launchNode(dataDir: string, command: string[], bootstrap: 
  * or `seed` as raw bytes, hex or base64. Empty when nothing leaks.
  */
 export function plaintextKeyFiles(dir: string, seed: Buffer): string[] {
-  const needles = [Buffer.from("PRIVATE KEY-----"), seed, Buffer.from(seed.toString("hex")), Buffer.from(seed.toString("base64").replace(/=+$/, "")), Buffer.from(seed.toString("base64url"))];
+  return filesContaining(dir, [Buffer.from("PRIVATE KEY-----"), seed, Buffer.from(seed.toString("hex")), Buffer.from(seed.toString("base64").replace(/=+$/, "")), Buffer.from(seed.toString("base64url"))]);
+}
+
+/** Files under `dir` (recursively) whose bytes contain any of `needles`. */
+export function filesContaining(dir: string, needles: Buffer[]): string[] {
   const found: string[] = [];
   const walk = (d: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {

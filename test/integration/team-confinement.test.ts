@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash, randomBytes } from "node:crypto";
-import { cli, cliJson, exited, RunningNode, startNode, stopNode, tempDir, waitFor, writeConfig } from "../helpers/cli";
+import { cli, cliJson, exited, filesContaining, RunningNode, startNode, stopNode, tempDir, waitFor, writeConfig } from "../helpers/cli";
 import type { ContentStatus, FetchInfo, RepairReport, ShareInfo, StoreListing, TeamInvite, TeamSummary } from "../../node-host/rpc/api-types";
 
 const root = tempDir("team-confinement");
@@ -51,20 +51,10 @@ async function status(observer: RunningNode, link: string): Promise<ContentStatu
 /** Names of the live holders whose copy counts. */
 const counted = (st: ContentStatus) => st.holders.filter((h) => h.live && h.complete !== false && !h.notCounted).map((h) => byId(h.id)).sort();
 
-/** Every file under `dir` that contains a 64-byte piece of `file` (its plaintext), or anything stored by the store. */
+/** Every file under `dir` that contains a 64-byte piece of `file` (its plaintext). */
 function traces(dir: string, file: string): string[] {
   const data = fs.readFileSync(file);
-  const needles = [0, data.length >> 1, data.length - 64].map((at) => data.subarray(at, at + 64));
-  const found: string[] = [];
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile() && needles.some((n) => fs.readFileSync(p).includes(n))) found.push(p);
-    }
-  };
-  walk(dir);
-  return found;
+  return filesContaining(dir, [0, data.length >> 1, data.length - 64].map((at) => data.subarray(at, at + 64)));
 }
 
 /** An outsider holds nothing of any share: no object in its store, no plaintext anywhere in its data dir. */
