@@ -13,6 +13,8 @@ import { CasError } from "./errors";
 import { isIdOf, objectIdOf } from "./object-hash";
 import { emptyDir, fsyncDir, fsyncFile, renameDurably, writeFileAtomically, type FileData } from "./durable-write";
 import { readFileHead, readFileInto } from "../util/read-head";
+import { mapLimit } from "../util/concurrency";
+import { syncFileSystem } from "../util/sync-fs";
 
 export type { FileData } from "./durable-write";
 
@@ -101,6 +103,19 @@ export class ObjectStore {
   async sync(ids: Buffer[]): Promise<void> {
     if (ids.length === 0) return;
     for (const id of ids) if (await fsyncFile(this.pathOf(id))) this.unsyncedDirs.add(path.dirname(this.pathOf(id)));
+    await this.syncDirs();
+  }
+
+  /**
+   * Makes many objects durable at once (written with `durable` false): one sync of the whole file
+   * system where it can be done (util/sync-fs.ts), else an fsync of each, then of their directories.
+   */
+  async syncMany(ids: Buffer[]): Promise<void> {
+    if (ids.length === 0) return;
+    if (await syncFileSystem(this.dir)) return void this.unsyncedDirs.clear();
+    await mapLimit(ids, 16, async (id) => {
+      if (await fsyncFile(this.pathOf(id))) this.unsyncedDirs.add(path.dirname(this.pathOf(id)));
+    });
     await this.syncDirs();
   }
 

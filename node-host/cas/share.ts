@@ -34,12 +34,21 @@ export interface ShareOptions {
    * for a file of POOL_MIN_BYTES or more, else 0. The result is the same either way.
    */
   sealWorkers?: number;
+  /**
+   * False: objects are written without an fsync each and the store's index is not saved; the
+   * caller syncs them all at once (ContentStore.syncObjects) and flushes (a folder share). Default true.
+   */
+  durable?: boolean;
+  /** The name the manifest gives the file; default: the file's own (a folder share names a symlinked file after its link). */
+  name?: string;
   onProgress?(bytesDone: number, bytesTotal: number): void;
 }
 
 export interface ShareResult {
   contentId: string;
   link: string;
+  /** The manifest key the link carries (private shares); null for public ones. */
+  key: Buffer | null;
   manifest: Manifest;
   /** The manifest's id first, then each distinct chunk id in file order. */
   objectIds: Buffer[];
@@ -66,21 +75,22 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
   let bytesWritten = 0;
   let done = 0;
 
+  const durable = options.durable ?? true;
   const file = await fs.promises.open(filePath, "r");
   let sealer: ChunkSealer | null = null;
   try {
     sealer = workers > 0 ? startPoolOrNull(sealMode, workers, chunker.maxSize) : null;
-    sealer ??= inThreadSealer(sealMode, chunker.maxSize);
+    sealer ??= inThreadSealer(sealMode, Math.min(chunker.maxSize, Math.max(total, 1)));
     // Views into the chunker's window, each handed to the sealer (which copies it, or seals it before
     // returning) before the next is asked for.
-    for await (const plaintext of chunker.chunkViews(file)) {
+    for await (const plaintext of chunksOf(file, total, chunker)) {
       // The id, key and digest are filled in when the chunk is stored; drain() below waits for all of them.
       const chunk: ManifestChunk = { id: Buffer.alloc(0), size: plaintext.length, key: null };
       const slot = chunks.push(chunk) - 1;
       await tasks.add(
         sealer.seal(plaintext).then(async (sealed) => {
           try {
-            const result = await store.put(withKnownId(sealed.data, sealed.id), { pin: "own", kind: "chunk" });
+            const result = await store.put(withKnownId(sealed.data, sealed.id), { pin: "own", kind: "chunk", durable });
             chunk.id = result.id;
             chunk.key = sealed.key;
             digests[slot] = sealed.digest;
@@ -101,7 +111,7 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
   }
 
   const keys = convergenceSecret ? new ConvergentKeys(convergenceSecret) : null;
-  const name = sanitizeFileName(path.basename(filePath));
+  const name = sanitizeFileName(options.name ?? path.basename(filePath));
   const manifest: Manifest = {
     version: MANIFEST_VERSION,
     mode,
@@ -112,18 +122,37 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
     chunks,
   };
   const encoded = encodeManifest(manifest, keys);
-  const manifestPut = await store.put(encoded.bytes, { pin: "own", kind: "manifest" });
+  const manifestPut = await store.put(encoded.bytes, { pin: "own", kind: "manifest", durable });
   if (manifestPut.written) bytesWritten += encoded.bytes.length;
-  await store.flush();
+  if (durable) await store.flush();
 
   const distinctChunkIds = new Map(chunks.map((c) => [c.id.toString("hex"), c.id]));
   return {
     contentId: encoded.contentId,
     link: formatShareLink(encoded.contentId, encoded.key),
+    key: encoded.key,
     manifest,
     objectIds: [manifestPut.id, ...distinctChunkIds.values()],
     bytesWritten,
   };
+}
+
+/**
+ * The file's chunks. A file no larger than the chunker's wholeUpTo is one chunk whatever the
+ * chunker: it is read whole, sparing the chunker's window (16 MiB for FastCDC), which a folder of
+ * thousands of small files would otherwise allocate and fault in once per file. A file that grew
+ * since it was measured goes through the chunker after all.
+ */
+async function* chunksOf(file: fs.promises.FileHandle, total: number, chunker: Chunker): AsyncIterable<Buffer> {
+  if (total <= chunker.wholeUpTo) {
+    const buf = Buffer.allocUnsafe(total + 1);
+    const { bytesRead } = await file.read(buf, 0, buf.length, 0);
+    if (bytesRead <= total) {
+      if (bytesRead > 0) yield buf.subarray(0, bytesRead);
+      return;
+    }
+  }
+  yield* chunker.chunkViews(file); // reads from the start: the read above did not move the file's position
 }
 
 /** A seal pool, or null (then the share seals in-thread) where worker threads cannot be started. */

@@ -148,6 +148,38 @@ export interface ShareInfo {
   /** The replication factor asked for, and the other nodes that now hold a full copy. */
   replication: number;
   replicas: number;
+  /** "folder" for a shared folder (`size` is then all its files together); absent from older nodes: a file. */
+  kind?: "file" | "folder";
+  /** A shared folder's files and directories, and what the share left out (with why). */
+  folder?: { files: number; dirs: number; leftOut: LeftOutEntry[] };
+}
+
+/** A file or directory a folder share left out, or a fetch refused to write, and why. */
+export interface LeftOutEntry {
+  /** "/"-separated, relative to the folder. */
+  path: string;
+  reason: string;
+}
+
+/** One file or directory of a shared folder (`peershare ls LINK`, VS Code's Explorer). */
+export interface FolderEntryInfo {
+  path: string;
+  kind: "file" | "dir";
+  size: number;
+  executable: boolean;
+  /** Why a fetch would not write it (a name that could escape the target, a case clash); absent when it would. */
+  refused?: string;
+}
+
+export interface FolderListingInfo {
+  contentId: string;
+  name: string;
+  files: number;
+  dirs: number;
+  size: number;
+  public: boolean;
+  /** Sorted by path. */
+  entries: FolderEntryInfo[];
 }
 
 export type TransferState = "running" | "paused" | "done" | "failed" | "cancelled";
@@ -187,6 +219,8 @@ export interface FetchInfo {
   badHolders: string[];
   /** From the start of the fetch until the file is in place (fsynced and renamed). */
   durationMs: number;
+  /** A shared folder (`path` is its directory): its files, those fetched now and those found complete already, and the entries refused. */
+  folder?: { files: number; dirs: number; filesFetched: number; filesKept: number; refused: LeftOutEntry[] };
 }
 
 export interface ContentInfo {
@@ -196,6 +230,10 @@ export interface ContentInfo {
   mediaType: string;
   chunks: number;
   public: boolean;
+  /** "folder" for a shared folder (`size`: its files together; `chunks`: its objects); absent from older nodes: a file. */
+  kind?: "file" | "folder";
+  files?: number;
+  dirs?: number;
 }
 
 export interface HolderStatus {
@@ -354,10 +392,16 @@ export interface Api {
   "content.repair": [{ link: string }, RepairReport];
   /** Which live nodes hold a content (by ID or link) and whether it has its r copies. */
   "content.status": [{ link: string }, ContentStatus];
-  /** Fetches into `out` (a directory, or a file path); default: the data dir's downloads/. */
-  /** `transferId` (optional, 1-64 of [A-Za-z0-9_-]) names the transfer in transfer.progress events. */
-  "content.fetch": [{ link: string; out?: string; transferId?: string; cache?: boolean }, FetchInfo];
+  /**
+   * Fetches into `out` (a directory, or a file path); default: the data dir's downloads/. A folder
+   * goes into `out` itself (created if missing), or downloads/<its name>. With `path`, only that file
+   * of a shared folder is fetched (into `out` as a file would be).
+   * `transferId` (optional, 1-64 of [A-Za-z0-9_-]) names the transfer in transfer.progress events.
+   */
+  "content.fetch": [{ link: string; out?: string; transferId?: string; cache?: boolean; path?: string }, FetchInfo];
   "content.info": [{ link: string }, ContentInfo];
+  /** A shared folder's tree, from its folder manifest alone (no file is fetched). */
+  "content.list": [{ link: string }, FolderListingInfo];
   "content.ls": [Record<string, never>, StoreListing];
   "content.verify": [Record<string, never>, { checked: number; corrupt: string[] }];
   "content.gc": [Record<string, never>, { freedBytes: number }];
