@@ -41,10 +41,11 @@ export const MAX_CONTENT_OBJECTS = 1_000_000;
 
 /**
  * Every object of a content, distinct, in the order a copy must travel: the content's manifest, a
- * folder's parts, then what they list. Null when the manifest or a part cannot be had (`get` gives
+ * folder's parts (together the `lead`: a receiver takes what they list only once it holds them),
+ * then what they list. Null when the manifest or a part cannot be had (`get` gives
  * null), or the manifest is not one; throws when a crafted folder lists more than MAX_CONTENT_OBJECTS.
  */
-export async function contentObjects(contentId: Buffer, get: (id: Buffer) => Promise<Buffer | null>): Promise<{ kind: ManifestKind; ids: Buffer[] } | null> {
+export async function contentObjects(contentId: Buffer, get: (id: Buffer) => Promise<Buffer | null>): Promise<{ kind: ManifestKind; ids: Buffer[]; lead: number } | null> {
   const bytes = await get(contentId);
   const links = bytes && manifestLinks(bytes);
   if (!links || links.kind === "folder-part") return null;
@@ -56,7 +57,7 @@ export async function contentObjects(contentId: Buffer, get: (id: Buffer) => Pro
     if (!partLinks || partLinks.kind !== "folder-part") return null;
     ids.addAll(partLinks.objects);
   }
-  return { kind: links.kind, ids: ids.list };
+  return { kind: links.kind, ids: ids.list, lead: 1 + links.parts.length };
 }
 
 /** A list of ids without repeats, bounded by MAX_CONTENT_OBJECTS. */

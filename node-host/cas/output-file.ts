@@ -34,6 +34,10 @@ export type AssembleTarget = { dir: string } | { path: string };
 export interface AssembleOptions {
   /** Replace an existing file at the target path (default: fail with EEXIST). */
   overwrite?: boolean;
+  /** Make the file executable (where its read bits are set: the umask still applies). */
+  executable?: boolean;
+  /** fsync the target's directory after the rename (default true); a folder fetch syncs each directory once at the end. */
+  syncDir?: boolean;
 }
 
 /** Where a distinct chunk goes: its manifest entry, and the indexes of its places in the file. */
@@ -77,7 +81,7 @@ export class OutputFile {
     readonly finalPath: string,
     private readonly tmpPath: string,
     private readonly fh: FileHandle,
-    private readonly overwrite: boolean,
+    private readonly options: AssembleOptions,
   ) {
     let offset = 0;
     manifest.chunks.forEach((chunk, index) => {
@@ -108,7 +112,7 @@ export class OutputFile {
     try {
       const left = await openLeftover(tmpPath, manifest.size);
       fh = left ?? (await fsp.open(tmpPath, "wx+", 0o644)); // read too: a version 1 digest is read back
-      const output = new OutputFile(manifest, finalPath, tmpPath, fh, overwrite);
+      const output = new OutputFile(manifest, finalPath, tmpPath, fh, options);
       if (left) await output.recover();
       return output;
     } catch (err) {
@@ -272,10 +276,12 @@ export class OutputFile {
         throw new CasError("EMISSINGCHUNK", `${this.manifest.chunks.length - this.chunksWritten} chunk(s) of ${this.manifest.name} were not written`);
       }
       if (!(await this.digestMatches())) throw new CasError("EHASHMISMATCH", "assembled file does not match the manifest's file digest");
+      if (this.options.executable) await this.makeExecutable();
       await this.fh.sync();
       await this.close();
-      if (!this.overwrite && (await exists(this.finalPath))) throw new CasError("EEXIST", `${this.finalPath} already exists`);
-      await renameDurably(this.tmpPath, this.finalPath);
+      if (!this.options.overwrite && (await exists(this.finalPath))) throw new CasError("EEXIST", `${this.finalPath} already exists`);
+      if (this.options.syncDir === false) await fsp.rename(this.tmpPath, this.finalPath);
+      else await renameDurably(this.tmpPath, this.finalPath);
       this.finished = true;
       partsInUse.delete(this.tmpPath);
       return this.finalPath;
@@ -313,6 +319,12 @@ export class OutputFile {
     } finally {
       partsInUse.delete(this.tmpPath);
     }
+  }
+
+  /** Adds an execute bit wherever the temp file has a read bit (so the umask it was created under still holds). */
+  private async makeExecutable(): Promise<void> {
+    const mode = (await this.fh.stat()).mode & 0o777;
+    await this.fh.chmod(mode | ((mode & 0o444) >> 2));
   }
 
   private async close(): Promise<void> {

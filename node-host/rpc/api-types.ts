@@ -285,6 +285,8 @@ export interface StoredContent {
   /** For this node's own shares: the share link and when it was shared. */
   link?: string;
   sharedAt?: number;
+  /** "folder" for a shared folder (`chunks`: all its objects); absent: a file. */
+  kind?: "folder";
 }
 
 export interface StoreListing {

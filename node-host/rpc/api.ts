@@ -259,10 +259,12 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       if (transferId !== undefined && (typeof transferId !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(transferId))) invalid('"transferId" must be 1 to 64 letters, digits, "-" or "_"');
       const cache = (params as { cache?: unknown }).cache;
       if (cache !== undefined && typeof cache !== "boolean") invalid('"cache" must be true or false');
-      return node.content.fetch(stringParam(params, "link"), out, transferId, { cache: cache === true });
+      const filePath = optionalString((params as { path?: unknown }).path, "path");
+      return node.content.fetch(stringParam(params, "link"), out, transferId, { cache: cache === true, path: filePath });
     },
 
     "content.info": (params) => node.content.info(stringParam(params, "link")),
+    "content.list": (params) => node.content.list(stringParam(params, "link")),
     "content.ls": () => node.content.ls(),
     "content.verify": () => node.content.verify(),
     "content.gc": () => node.content.gc(),

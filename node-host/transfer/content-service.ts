@@ -3,19 +3,29 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ContentStore, shareFile, openManifest, parseShareLink, OutputFile, Manifest, CasError, decodeManifestHeader } from "../cas";
+import { ContentStore, shareFile, openManifest, parseShareLink, OutputFile, Manifest, CasError } from "../cas";
+import { contentRoots } from "../cas/content-roots";
+import { contentObjects, manifestLinks } from "../cas/manifest-links";
+import { entryLink, isFolderManifest, readFolder, type OpenFolder } from "../cas/open-folder";
+import { pathProblem } from "../cas/folder-path";
+import { shareFolder } from "../cas/share-folder";
 import { Dht } from "../dht/dht";
 import { BulkPeer } from "../transport/bulk";
 import type { BulkNodeClient } from "../transport/bulk-client";
-import { fetchContent, fetchFromFirst, nothingFetched } from "./fetcher";
-import { AccessDeniedError } from "../transport/bulk-api";
+import { fetchContent, manifestObject } from "./fetcher";
+import { FetchError, FetchRefusedError, Holders } from "./holders";
+import { ObjectSource } from "./object-source";
+import { fetchFolder } from "./folder-fetch";
+import { FolderTarget } from "./folder-target";
+import { leaveOutUnsafe, walkFolder } from "./folder-walk";
 import { TransferHandle, Transfers } from "./transfers";
 import { writeFileAtomic } from "../util/fs-atomic";
-import { ContentInfo, FetchInfo, ShareInfo, StoreListing, TransferInfo } from "../rpc/api-types";
+import { ContentInfo, FetchInfo, FolderListingInfo, ShareInfo, StoredContent, StoreListing, TransferInfo } from "../rpc/api-types";
 import { TeamBook } from "../security/teams";
 import { AudienceIndex } from "../security/audiences";
 import { shareAudience } from "../security/access-policy";
-import { checkBeforeSharing, ShareNeedsConfirmationError } from "./publish-check";
+import { checkBeforeSharing, gitIgnores, ignoredWarning, ShareNeedsConfirmationError, sizeWarning } from "./publish-check";
+import type { PublishWarning } from "../rpc/api-types";
 
 /** What decides who may read a share: the node's teams, and where each content's audience is kept. */
 export interface ShareAccess {
@@ -29,6 +39,16 @@ interface OwnShare {
   name: string;
   size: number;
   sharedAt: number;
+  /** A shared folder (absent: a file). */
+  folder?: true;
+}
+
+export interface ShareOptions {
+  public?: boolean;
+  replication?: number;
+  teams?: string[];
+  force?: boolean;
+  onProgress?: (done: number, total: number) => void;
 }
 
 const SHARES_FILE = "shares.json";
@@ -95,41 +115,85 @@ export class ContentService {
   }
 
   /**
-   * Shares a file. A private share is readable by the members of `teams` (names or key prefixes;
-   * default: every team of this node); with one team it is encrypted under that team's convergence
-   * secret, so teammates' copies of the same file deduplicate.
+   * Shares a file or a folder. A private share is readable by the members of `teams` (names or key
+   * prefixes; default: every team of this node); with one team it is encrypted under that team's
+   * convergence secret, so teammates' copies of the same file deduplicate.
    */
-  async share(filePath: string, options: { public?: boolean; replication?: number; teams?: string[]; force?: boolean; onProgress?: (done: number, total: number) => void } = {}): Promise<ShareInfo> {
+  async share(filePath: string, options: ShareOptions = {}): Promise<ShareInfo> {
     const absolute = path.resolve(filePath);
     const stat = await fs.promises.stat(absolute).catch(() => null);
-    if (!stat) throw new Error(`no such file: ${absolute}`);
-    if (!stat.isFile()) throw new Error(`not a regular file: ${absolute}`);
+    if (!stat) throw new Error(`no such file or folder: ${absolute}`);
+    if (stat.isDirectory()) return this.shareDirectory(absolute, options);
+    if (!stat.isFile()) throw new Error(`not a regular file or a folder: ${absolute}`);
     if (!options.force) {
       const warnings = await checkBeforeSharing(absolute, this.shareWarnBytes());
       if (warnings.length > 0) throw new ShareNeedsConfirmationError(warnings);
     }
-    if (options.public && options.teams?.length) throw new Error("a public share is readable by anyone: it takes no team");
-    const teamKeys = options.public ? [] : options.teams?.length ? options.teams.map((t) => this.access.teams.keyOf(t)) : this.access.teams.teamKeys();
-    const convergenceSecret = teamKeys.length === 1 ? ((await this.access.teams.convergenceSecret(teamKeys[0])) ?? undefined) : undefined;
+    const { teamKeys, convergenceSecret } = await this.readersOf(options);
     const result = await shareFile(this.store, absolute, { public: options.public, convergenceSecret, onProgress: options.onProgress });
-    this.access.audiences.set(Buffer.from(result.contentId, "hex"), shareAudience(options.public === true, teamKeys), result.objectIds.slice(1));
-    this.rememberShare({ contentId: result.contentId, link: result.link, name: result.manifest.name, size: result.manifest.size, sharedAt: Date.now() });
-    const announcedTo = await this.dht.provide(Buffer.from(result.contentId, "hex"));
-    const replication = options.replication ?? 1;
-    const replicas = this.replicate ? await this.replicate(Buffer.from(result.contentId, "hex"), replication) : 0;
-    return {
-      contentId: result.contentId,
-      link: result.link,
-      name: result.manifest.name,
-      size: result.manifest.size,
-      chunks: result.manifest.chunks.length,
-      public: result.manifest.mode === "public",
-      teams: teamKeys.map((k) => this.access.teams.nameOf(k) ?? k.toString("hex")),
+    const m = result.manifest;
+    return this.publish({ contentId: result.contentId, link: result.link, name: m.name, size: m.size, sharedAt: Date.now() }, result.objectIds, teamKeys, options, {
+      chunks: m.chunks.length,
+      public: m.mode === "public",
       bytesWritten: result.bytesWritten,
-      announcedTo,
-      replication,
-      replicas,
-    };
+    });
+  }
+
+  /**
+   * Shares a folder: its files (less what the walk and safe publishing leave out, unless forced)
+   * and its directories. A folder git ignores as a whole, or one whose files together are over the
+   * size limit, is shared only when forced, as a file would be.
+   */
+  private async shareDirectory(absolute: string, options: ShareOptions): Promise<ShareInfo> {
+    const name = path.basename(absolute);
+    const warnings: PublishWarning[] = [];
+    if (!options.force && (await gitIgnores(absolute))) warnings.push(ignoredWarning(name));
+    const walk = await walkFolder(absolute, { force: options.force });
+    if (!options.force) await leaveOutUnsafe(absolute, walk);
+    const total = walk.files.reduce((n, f) => n + f.size, 0);
+    const large = options.force ? null : sizeWarning(name, total, this.shareWarnBytes());
+    if (large) warnings.push(large);
+    if (warnings.length > 0) throw new ShareNeedsConfirmationError(warnings);
+    const { teamKeys, convergenceSecret } = await this.readersOf(options);
+    const r = await shareFolder(this.store, name, walk.files, walk.dirs, { public: options.public, convergenceSecret, onProgress: options.onProgress });
+    const own: OwnShare = { contentId: r.contentId, link: r.link, name: r.summary.name, size: r.summary.size, sharedAt: Date.now(), folder: true };
+    return this.publish(own, r.objectIds, teamKeys, options, {
+      chunks: r.chunks,
+      public: options.public === true,
+      bytesWritten: r.bytesWritten,
+      kind: "folder",
+      folder: { files: r.summary.files, dirs: r.summary.dirs, leftOut: walk.leftOut },
+    });
+  }
+
+  /** Who may read a new share (team keys) and the convergence secret it is encrypted under. */
+  private async readersOf(options: ShareOptions): Promise<{ teamKeys: Buffer[]; convergenceSecret: Buffer | undefined }> {
+    if (options.public && options.teams?.length) throw new Error("a public share is readable by anyone: it takes no team");
+    const teams = this.access.teams;
+    const teamKeys = options.public ? [] : options.teams?.length ? options.teams.map((t) => teams.keyOf(t)) : teams.teamKeys();
+    const convergenceSecret = teamKeys.length === 1 ? ((await teams.convergenceSecret(teamKeys[0])) ?? undefined) : undefined;
+    return { teamKeys, convergenceSecret };
+  }
+
+  /**
+   * A new share's last steps: every object it has (a folder's every part, file manifest and chunk)
+   * recorded under its audience, the share remembered, announced and copied to r - 1 nodes.
+   */
+  private async publish(
+    own: OwnShare,
+    objectIds: Buffer[],
+    teamKeys: Buffer[],
+    options: ShareOptions,
+    info: Pick<ShareInfo, "chunks" | "public" | "bytesWritten" | "kind" | "folder">,
+  ): Promise<ShareInfo> {
+    const id = Buffer.from(own.contentId, "hex");
+    this.access.audiences.set(id, shareAudience(options.public === true, teamKeys), objectIds.slice(1));
+    this.rememberShare(own);
+    const announcedTo = await this.dht.provide(id);
+    const replication = options.replication ?? 1;
+    const replicas = this.replicate ? await this.replicate(id, replication) : 0;
+    const teams = teamKeys.map((k) => this.access.teams.nameOf(k) ?? k.toString("hex"));
+    return { contentId: own.contentId, link: own.link, name: own.name, size: own.size, teams, announcedTo, replication, replicas, ...info };
   }
 
   /**
@@ -151,29 +215,58 @@ export class ContentService {
   }
 
   /**
-   * Starts a fetch and resolves when the file is written. With `cache` the chunks also go into the
-   * store (as cache: bounded, least recently used first out), so the next fetch of the same content
-   * needs no holder; `cat` and VS Code's editor tabs ask for that.
+   * Starts a fetch and resolves when the file (or folder) is written. With `cache` the chunks also go
+   * into the store (as cache: bounded, least recently used first out), so the next fetch of the same
+   * content needs no holder; `cat` and VS Code's editor tabs ask for that. With `path`, the one file
+   * of a shared folder at that path is fetched, from the folder's holders.
    */
-  fetch(link: string, out?: string, transferId?: string, options: { cache?: boolean } = {}): Promise<FetchInfo> {
+  fetch(link: string, out?: string, transferId?: string, options: { cache?: boolean; path?: string } = {}): Promise<FetchInfo> {
     const { contentId } = parseShareLink(link); // throws a clear error for a bad link first
+    if (options.path !== undefined) return this.fetchFolderFile(link, options.path, out, transferId, options.cache === true);
     return this.run(this.transfers.create(contentId, link, out, transferId, options.cache === true));
   }
 
+  /** One file of a shared folder: fetched as a file is, by its own manifest, from the holders of the folder. */
+  private async fetchFolderFile(link: string, rel: string, out: string | undefined, transferId: string | undefined, cache: boolean): Promise<FetchInfo> {
+    const problem = pathProblem(rel);
+    if (problem) throw new Error(`${JSON.stringify(rel)} cannot be in a shared folder: ${problem}`);
+    const folder = await this.openFolder(link);
+    const entry = folder.entries.find((e) => e.kind === "file" && e.path === rel);
+    if (!entry) throw new CasError("ENOTFOUND", `the shared folder ${folder.summary.name} has no file ${rel}`);
+    const handle = this.transfers.create(entry.manifestId!.toString("hex"), entryLink(entry), out, transferId, cache);
+    handle.holdersOf = folder.contentId;
+    return this.run(handle);
+  }
+
+  /** Runs a fetch: the content's manifest first, which tells a file's fetch from a folder's. */
   private async run(handle: TransferHandle): Promise<FetchInfo> {
+    const contentId = Buffer.from(handle.info.contentId, "hex");
+    const holders = new Holders(() => this.findHolders(handle.holdersOf ? Buffer.from(handle.holdersOf, "hex") : contentId), 3);
+    const started = performance.now();
+    let manifest: Buffer;
+    try {
+      manifest = await manifestObject(this.store, this.bulk, holders, contentId, { pin: "fetching", signal: handle.abort.signal });
+    } catch (err) {
+      this.ended(handle, err);
+      throw err;
+    }
+    return isFolderManifest(manifest) ? this.runFolder(handle, holders, started) : this.runFile(handle, holders, started);
+  }
+
+  private async runFile(handle: TransferHandle, holders: Holders, started: number): Promise<FetchInfo> {
     const { link, out } = handle;
     const contentId = Buffer.from(handle.info.contentId, "hex");
     // The file is written as its chunks arrive (output-file.ts) and is the fetch's only copy of them
     // unless it asked for them to be cached. What the file lacks is fetched, less what the store
     // holds already; a temp file left by a fetch cut short gives its right chunks back.
     let output = null as OutputFile | null;
-    const started = performance.now();
     try {
       const result = await fetchContent({
         link,
         store: this.store,
         bulk: this.bulk,
         findHolders: () => this.findHolders(contentId),
+        holders,
         signal: handle.abort.signal,
         onProgress: (p) => this.transfers.update(handle, { name: p.name, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate: p.rate, holders: p.holders, etaMs: p.etaMs }),
         plan: async (manifest) => {
@@ -187,12 +280,7 @@ export class ContentService {
       const written = await output!.commit();
       await this.store.unpin(this.objectIds(result.manifest, contentId), "fetching");
       const durationMs = performance.now() - started; // until the file is in place
-      const seconds = durationMs / 1000;
-      this.transfers.update(
-        handle,
-        { state: "done", path: written, bytesDone: result.manifest.size, etaMs: 0, finishedAt: Date.now(), holdersUsed: result.holdersUsed, rate: seconds > 0 ? result.bytesFetched / seconds : 0 },
-        true,
-      );
+      this.done(handle, written, result.manifest.size, result.holdersUsed, result.bytesFetched, durationMs);
       // A fetch leaves the file, not a copy in the store, so this node does not announce itself as
       // a holder: provider records name only pinned copies (own shares and replicas), which fetchers
       // can rely on and repair can count.
@@ -212,9 +300,68 @@ export class ContentService {
       // a cancelled fetch leaves nothing; one that failed or was paused leaves its temp file to resume from
       if (handle.info.state === "cancelled") await output?.discard();
       else await output?.suspend();
-      if (handle.info.state === "running") this.transfers.update(handle, { state: handle.abort.signal.aborted ? "cancelled" : "failed", error: (err as Error).message, finishedAt: Date.now() }, true);
+      this.ended(handle, err);
       throw err;
     }
+  }
+
+  /**
+   * A whole folder into `out` (the folder itself: created if missing), or downloads/<its name>.
+   * Entries the target refuses are listed in the result; the transfer still ends "done".
+   */
+  private async runFolder(handle: TransferHandle, holders: Holders, started: number): Promise<FetchInfo> {
+    const signal = handle.abort.signal;
+    try {
+      const folder = await readFolder(handle.link, (id) => manifestObject(this.store, this.bulk, holders, id, { pin: "fetching", signal }));
+      const { summary } = folder;
+      const target = await FolderTarget.open(handle.out ? path.resolve(handle.out) : path.join(this.downloadsDir, summary.name));
+      const source = new ObjectSource({ bulk: this.bulk, holders, signal });
+      const r = await fetchFolder({
+        folder,
+        store: this.store,
+        source,
+        target,
+        overwrite: !handle.out, // downloads/ is the node's own: a file there that differs is replaced
+        cache: handle.cache,
+        signal,
+        cancelled: () => handle.info.state === "cancelled",
+        onProgress: (p) => this.transfers.update(handle, { name: summary.name, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate: p.rate, holders: p.holders, etaMs: p.etaMs }),
+      });
+      await this.store.unpin([Buffer.from(folder.contentId, "hex"), ...folder.partIds], "fetching");
+      const durationMs = performance.now() - started;
+      this.done(handle, target.root, summary.size, source.holdersUsed, r.bytesFetched, durationMs, r.refused.length ? `${r.refused.length} entry(ies) refused: ${r.refused[0].path}: ${r.refused[0].reason}` : undefined);
+      return {
+        transferId: handle.info.id,
+        contentId: folder.contentId,
+        name: summary.name,
+        path: target.root,
+        size: summary.size,
+        bytesFetched: r.bytesFetched,
+        bytesReused: r.bytesReused,
+        holdersUsed: source.holdersUsed,
+        badHolders: holders.bad,
+        durationMs,
+        folder: { files: summary.files, dirs: summary.dirs, filesFetched: r.filesFetched, filesKept: r.filesKept, refused: r.refused },
+      };
+    } catch (err) {
+      this.ended(handle, err);
+      throw err;
+    }
+  }
+
+  /** A transfer finished: the file (or folder) is in place. */
+  private done(handle: TransferHandle, written: string, size: number, holdersUsed: number, bytesFetched: number, durationMs: number, error?: string): void {
+    const seconds = durationMs / 1000;
+    this.transfers.update(
+      handle,
+      { state: "done", path: written, bytesDone: size, bytesTotal: size, etaMs: 0, finishedAt: Date.now(), holdersUsed, rate: seconds > 0 ? bytesFetched / seconds : 0, ...(error ? { error } : {}) },
+      true,
+    );
+  }
+
+  /** A transfer ended without its content: failed, or cancelled or paused (then its state says so already). */
+  private ended(handle: TransferHandle, err: unknown): void {
+    if (handle.info.state === "running") this.transfers.update(handle, { state: handle.abort.signal.aborted ? "cancelled" : "failed", error: (err as Error).message, finishedAt: Date.now() }, true);
   }
 
   private objectIds(manifest: Manifest, manifestId: Buffer): Buffer[] {
@@ -229,6 +376,7 @@ export class ContentService {
       await fs.promises.mkdir(target, { recursive: true });
       return OutputFile.create(manifest, { dir: target }, { overwrite: !out });
     }
+    await fs.promises.mkdir(path.dirname(target), { recursive: true }); // -o into a folder that does not exist yet
     return OutputFile.create(manifest, { path: target }, { overwrite: true });
   }
 
@@ -258,47 +406,63 @@ export class ContentService {
     return { ...h.info };
   }
 
-  /** A shared file's details, from a manifest in the store or fetched from a holder. */
+  /** A shared file's or folder's details, from its manifest in the store or fetched from a holder. */
   async info(link: string): Promise<ContentInfo> {
     const { contentId } = parseShareLink(link);
-    const id = Buffer.from(contentId, "hex");
-    if (!(await this.store.has(id))) {
-      const holders = await this.findHolders(id);
-      const refusals: string[] = [];
-      const got = await fetchFromFirst(this.store, this.bulk, holders, id, { kind: "manifest" }, (_peer, err) => {
-        if (err instanceof AccessDeniedError) refusals.push(err.message);
-      });
-      if (!got && holders.length > 0 && refusals.length === holders.length) throw nothingFetched(`cannot open ${contentId}`, holders.length, refusals);
-      if (!got) throw new CasError("ENOTFOUND", `no reachable node holds ${contentId}`);
+    const bytes = await this.lookUp(contentId, (holders) => manifestObject(this.store, this.bulk, holders, Buffer.from(contentId, "hex")));
+    if (isFolderManifest(bytes)) {
+      const f = await this.openFolder(link);
+      const { summary } = f;
+      return { contentId, name: summary.name, size: summary.size, mediaType: "inode/directory", chunks: f.objectIds.length, public: f.mode === "public", kind: "folder", files: summary.files, dirs: summary.dirs };
     }
     const m = await openManifest(this.store, link);
-    return { contentId, name: m.name, size: m.size, mediaType: m.mediaType, chunks: m.chunks.length, public: m.mode === "public" };
+    return { contentId, name: m.name, size: m.size, mediaType: m.mediaType, chunks: m.chunks.length, public: m.mode === "public", kind: "file" };
   }
 
+  /** An object the store holds; throws ENOTFOUND when it does not. */
+  private async fromStore(id: Buffer): Promise<Buffer> {
+    const bytes = await this.store.get(id);
+    if (!bytes) throw new CasError("ENOTFOUND", `object ${id.toString("hex")} is not in the store`);
+    return bytes;
+  }
+
+  /** A shared folder's tree (`peershare ls LINK`, VS Code's Explorer), from its manifests alone. */
+  async list(link: string): Promise<FolderListingInfo> {
+    const f = await this.openFolder(link);
+    const { summary } = f;
+    const entries = f.entries.map((e) => {
+      const refused = e.badUtf8 ? "its path is not valid UTF-8" : pathProblem(e.path);
+      return { path: e.path, kind: e.kind, size: e.size, executable: e.executable, ...(refused ? { refused } : {}) };
+    });
+    return { contentId: f.contentId, name: summary.name, files: summary.files, dirs: summary.dirs, size: summary.size, public: f.mode === "public", entries };
+  }
+
+  /** A shared folder's root and parts, from the store or its holders (kept in the store as cache). */
+  private openFolder(link: string): Promise<OpenFolder> {
+    const { contentId } = parseShareLink(link);
+    return this.lookUp(contentId, (holders) => readFolder(link, (id) => manifestObject(this.store, this.bulk, holders, id)));
+  }
+
+  /**
+   * Runs `get` with the content's holders (looked up only when needed) and turns its failure into
+   * what a look-up reports: a refusal when every holder refused, else "no reachable node holds it".
+   */
+  private async lookUp<T>(contentId: string, get: (holders: Holders) => Promise<T>): Promise<T> {
+    try {
+      return await get(new Holders(() => this.findHolders(Buffer.from(contentId, "hex")), 0));
+    } catch (err) {
+      if (err instanceof FetchRefusedError || !(err instanceof FetchError)) throw err;
+      throw new CasError("ENOTFOUND", `no reachable node holds ${contentId}`);
+    }
+  }
+
+  /** Own shares, replicas and cache: each shared file or folder once (a folder's parts and files are in it). */
   async ls(): Promise<StoreListing> {
     const objects = this.store.ls();
+    const manifests = objects.filter((x) => x.kind === "manifest");
+    const roots = new Set((await contentRoots(this.store, manifests.map((o) => o.id), (id) => this.own.has(id.toString("hex")))).map((id) => id.toString("hex")));
     const contents = [];
-    for (const o of objects.filter((x) => x.kind === "manifest")) {
-      const bytes = await this.store.get(o.id);
-      const mine = this.own.get(o.id.toString("hex"));
-      let size = mine?.size ?? 0;
-      let name: string | null = mine?.name ?? null;
-      let header = null as ReturnType<typeof decodeManifestHeader> | null;
-      try {
-        header = bytes && decodeManifestHeader(bytes);
-      } catch {
-        // stored under its hash but not a manifest this node reads: listed without its chunks
-      }
-      if (header?.mode === "public" && !mine) {
-        const m = await openManifest(this.store, o.id.toString("hex")).catch(() => null);
-        name = m?.name ?? null;
-        size = m?.size ?? 0;
-      }
-      // the header's chunk IDs are clear, so what is held here is known without the key
-      const distinct = new Map(header?.chunkIds.map((id) => [id.toString("hex"), id]));
-      const chunksHeld = [...distinct.values()].filter((id) => this.store.sizeOf(id) !== null).length;
-      contents.push({ contentId: o.id.toString("hex"), name, size, pins: o.pins, chunks: distinct.size, chunksHeld, link: mine?.link, sharedAt: mine?.sharedAt });
-    }
+    for (const o of manifests.filter((m) => roots.has(m.id.toString("hex")))) contents.push(await this.stored(o.id, o.pins));
     return {
       contents,
       objects: objects.length,
@@ -306,6 +470,29 @@ export class ContentService {
       cacheBytes: this.store.cacheBytes(),
       cacheLimitBytes: this.store.cacheLimitBytes,
     };
+  }
+
+  /** One content of the store for ls(): its name and size where known (own shares, public ones), its objects and how many are here. */
+  private async stored(id: Buffer, pins: string[]): Promise<StoredContent> {
+    const hex = id.toString("hex");
+    const mine = this.own.get(hex);
+    let size = mine?.size ?? 0;
+    let name: string | null = mine?.name ?? null;
+    const bytes = await this.store.get(id);
+    const links = bytes && manifestLinks(bytes);
+    if (links?.kind === "file" && !mine) {
+      const m = await openManifest(this.store, hex).catch(() => null); // public manifests only: no key here
+      name = m?.name ?? null;
+      size = m?.size ?? 0;
+    } else if (links?.kind === "folder" && !mine) {
+      const f = await readFolder(hex, (x) => this.fromStore(x)).catch(() => null); // public folders only
+      name = f?.summary.name ?? null;
+      size = f?.summary.size ?? 0;
+    }
+    // the clear headers list every object, so what is held here is known without the key
+    const listed = links ? ((await contentObjects(id, (x) => this.store.get(x)).catch(() => null))?.ids.slice(1) ?? []) : [];
+    const chunksHeld = listed.filter((x) => this.store.sizeOf(x) !== null).length;
+    return { contentId: hex, name, size, pins, chunks: listed.length, chunksHeld, link: mine?.link, sharedAt: mine?.sharedAt, ...(links?.kind === "folder" ? { kind: "folder" as const } : {}) };
   }
 
   async verify(): Promise<{ checked: number; corrupt: string[] }> {
