@@ -31,10 +31,9 @@
 
 import { BinaryReader, BinaryWriter } from "../util/binary";
 import { ConvergentKeys, KEY_BYTES, open, seal } from "./convergent-crypto";
-import { CasError } from "./errors";
 import { isSafeFileName, MAX_NAME_BYTES } from "./file-name";
 import { MAX_PATH_BYTES } from "./folder-path";
-import { hashOfVersion, MAX_MANIFEST_BYTES, type EncryptionMode } from "./manifest";
+import { badManifest as bad, hashOfVersion, MAX_MANIFEST_BYTES, strictly as strictlyDecoded, type EncryptionMode } from "./manifest";
 import { ID_BYTES } from "./object-store";
 
 /** The version byte of folder manifests (high bit: a folder; low bits: format 1). */
@@ -293,15 +292,4 @@ export function assembleFolder(root: FolderObject, parts: FolderObject[]): { sum
   });
 }
 
-function bad(message: string): CasError {
-  return new CasError("EBADMANIFEST", message);
-}
-
-function strictly<T>(decode: () => T): T {
-  try {
-    return decode();
-  } catch (err) {
-    if (err instanceof CasError) throw err;
-    throw bad(`malformed folder manifest: ${err instanceof Error ? err.message : String(err)}`);
-  }
-}
+const strictly = <T>(decode: () => T): T => strictlyDecoded(decode, "folder manifest");

@@ -121,12 +121,14 @@ same content again needs no holder; without it the file is the only copy.
       // a trailing separator means "into this directory", even if it does not exist yet
       const out = flags.out ? path.resolve(flags.out) + (/[\\/]$/.test(flags.out) ? path.sep : "") : undefined;
       const r = await fetchWithProgress(flags, args[0], out, flags.cache === true);
-      if (r.folder?.refused.length) process.exitCode = 1;
+      if (r.folder?.refused.length) {
+        process.exitCode = 1;
+        process.stderr.write(`${formatEntries("refused, not written", r.folder.refused)}\n`);
+      }
       if (flags.json) return void process.stdout.write(JSON.stringify({ event: "done", ...r }) + "\n");
       const reused = r.bytesReused ? `, ${humanBytes(r.bytesReused)} already here` : "";
       const files = r.folder ? `; ${r.folder.filesFetched} file(s) fetched, ${r.folder.filesKept} already complete` : "";
       process.stdout.write(`${r.path}\n  ${humanBytes(r.size)} from ${r.holdersUsed} holder(s) in ${(r.durationMs / 1000).toFixed(1)} s${reused}${files}\n`);
-      if (r.folder?.refused.length) process.stderr.write(`${formatEntries("refused, not written", r.folder.refused)}\n`);
     },
   },
   {
