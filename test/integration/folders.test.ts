@@ -33,23 +33,24 @@ async function addNode(name: string, extra: Record<string, unknown> = {}): Promi
 
 /** The folder to share: 300 files, some identical, some empty, one of 64 MiB, names in several scripts, nested up to 5 deep. */
 function makeTree(dir: string): void {
+  let files = 0;
   const write = (rel: string, bytes: Buffer, mode = 0o644) => {
     const file = path.join(dir, rel);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, bytes, { mode });
+    files++;
   };
   const same = randomBytes(10_000);
   const dirs = ["docs", "docs/api/v1", "données/été", "日本語/フォルダ/深い", "src/lib/a/b", "Ωmega"];
-  let n = 0;
-  for (let i = 0; i < 280; i++) write(`${dirs[i % dirs.length]}/file-${i}.bin`, randomBytes(1 + ((i * 7919) % 40_000))), n++;
-  for (let i = 0; i < 10; i++) write(`copies/${i}/same.dat`, same), n++; // identical files
-  for (let i = 0; i < 5; i++) write(`${dirs[i]}/empty-${i}.txt`, Buffer.alloc(0)), n++;
-  write("café ☕.txt", Buffer.from("crème brûlée\n")), n++;
-  write("emoji 🎉/notes.md", Buffer.from("# 🎉\n")), n++;
-  write("bin/run.sh", Buffer.from("#!/bin/sh\necho hi\n"), 0o755), n++;
-  write("media/big.bin", randomBytes(BIG)), n++;
-  write("README.md", Buffer.from("a folder for the tests\n")), n++;
-  assert.equal(n, 300);
+  for (let i = 0; i < 280; i++) write(`${dirs[i % dirs.length]}/file-${i}.bin`, randomBytes(1 + ((i * 7919) % 40_000)));
+  for (let i = 0; i < 10; i++) write(`copies/${i}/same.dat`, same); // identical files
+  for (let i = 0; i < 5; i++) write(`${dirs[i]}/empty-${i}.txt`, Buffer.alloc(0));
+  write("café ☕.txt", Buffer.from("crème brûlée\n"));
+  write("emoji 🎉/notes.md", Buffer.from("# 🎉\n"));
+  write("bin/run.sh", Buffer.from("#!/bin/sh\necho hi\n"), 0o755);
+  write("media/big.bin", randomBytes(BIG));
+  write("README.md", Buffer.from("a folder for the tests\n"));
+  assert.equal(files, 300);
   fs.mkdirSync(path.join(dir, "empty dir/inside"), { recursive: true });
 }
 
