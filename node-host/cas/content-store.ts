@@ -137,8 +137,14 @@ export class ContentStore {
    * an fsync per chunk, and a torn one is caught by its hash check on read.
    */
   async put(bytes: FileData, options: PutOptions = {}): Promise<PutResult> {
-    return this.record(await this.objects.put(bytes, options.durable ?? isKept(options.pin)), bytes, options);
+    return this.record(await this.objects.put(bytes, options.durable ?? isKept(options.pin), this.mayHold), bytes, options);
   }
+
+  /**
+   * Whether an object may be on disk: the index knows every object written through this store and
+   * every one found at open (reconcile), so one it does not know is written without a stat first.
+   */
+  private readonly mayHold = (id: Buffer): boolean => this.index.entries.has(id.toString("hex"));
 
   /** Makes objects stored with `durable: false` durable, all at once. */
   async syncObjects(ids: Buffer[]): Promise<void> {
@@ -147,7 +153,7 @@ export class ContentStore {
 
   /** Stores bytes fetched under a known id; throws EHASHMISMATCH when they do not hash to it. */
   async putVerified(id: Buffer, bytes: FileData, options: PutOptions = {}): Promise<PutResult> {
-    return this.record(await this.objects.putVerified(id, bytes, options.durable ?? isKept(options.pin)), bytes, options);
+    return this.record(await this.objects.putVerified(id, bytes, options.durable ?? isKept(options.pin), this.mayHold), bytes, options);
   }
 
   private async record(result: PutResult, bytes: FileData, options: PutOptions): Promise<PutResult> {

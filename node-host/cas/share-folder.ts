@@ -64,7 +64,7 @@ export async function shareFolder(store: ContentStore, name: string, files: Fold
   };
   const large = new Limiter(LARGE_FILES_PARALLEL);
   const shared = await mapLimit(files, FILES_PARALLEL, async (f) => {
-    const share = () => shareFile(store, f.abs, { public: options.public, convergenceSecret, durable: false, name: path.posix.basename(f.rel), onProgress: (n) => progress(f.rel, n) });
+    const share = () => shareFile(store, f.abs, { public: options.public, convergenceSecret, durable: false, name: path.posix.basename(f.rel), size: f.size, onProgress: (n) => progress(f.rel, n) });
     const r = await (f.size >= POOL_MIN_BYTES ? large.run(share) : share());
     const entry: FolderEntry = { kind: "file", path: f.rel, size: r.manifest.size, executable: f.executable, manifestId: Buffer.from(r.contentId, "hex"), manifestKey: r.key };
     return { entry, objectIds: r.objectIds, bytesWritten: r.bytesWritten };

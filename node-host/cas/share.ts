@@ -41,6 +41,8 @@ export interface ShareOptions {
   durable?: boolean;
   /** The name the manifest gives the file; default: the file's own (a folder share names a symlinked file after its link). */
   name?: string;
+  /** The file's size as the caller just found it (spares a stat; a folder share has it from its walk). */
+  size?: number;
   onProgress?(bytesDone: number, bytesTotal: number): void;
 }
 
@@ -66,7 +68,7 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
   const convergenceSecret = mode === "private" ? (options.convergenceSecret ?? (await loadOrCreateNodeSecret(store.dir))) : null;
   const sealMode: SealMode = convergenceSecret ? { public: false, convergenceSecret } : { public: true };
   const chunker = options.chunker ?? defaultChunker();
-  const total = (await fs.promises.stat(filePath)).size; // for progress and the pool choice only: the file may still change
+  const total = options.size ?? (await fs.promises.stat(filePath)).size; // for progress and the pool choice only: the file may still change
   const workers = options.sealWorkers ?? (total >= POOL_MIN_BYTES ? defaultSealWorkers() : 0);
   const chunks: ManifestChunk[] = [];
   /** The digest of each chunk's plaintext, in file order (filled in as chunks are sealed). */

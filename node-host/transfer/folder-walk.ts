@@ -116,7 +116,7 @@ export async function leaveOutUnsafe(root: string, walk: FolderWalk): Promise<vo
   const files = walk.files.filter((f) => !underIgnored(f.rel));
   const reasons = await mapLimit(files, SNIFF_PARALLEL, async (f) => {
     if (ignored.has(f.rel)) return "ignored by git (.gitignore)";
-    const secret = secretReason(path.posix.basename(f.rel), await sniffHead(f.abs).catch(() => Buffer.alloc(0)));
+    const secret = secretReason(path.posix.basename(f.rel), await sniffHead(f.abs, f.size).catch(() => Buffer.alloc(0)));
     return secret && `looks like a secret: ${secret}`;
   });
   walk.files = files.filter((f, i) => {

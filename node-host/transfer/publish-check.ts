@@ -70,9 +70,9 @@ export function secretReason(name: string, head: Buffer): string | null {
   return byContent ? `${name} contains what looks like ${byContent[1]}` : null;
 }
 
-/** The first bytes of a file that secretReason() looks at. */
-export function sniffHead(file: string): Promise<Buffer> {
-  return readFileHead(file, SNIFF_BYTES);
+/** The first bytes of a file that secretReason() looks at; `size` (when known) lets a small file be read in one call. */
+export function sniffHead(file: string, size?: number): Promise<Buffer> {
+  return size !== undefined && size <= SNIFF_BYTES ? fs.promises.readFile(file) : readFileHead(file, SNIFF_BYTES);
 }
 
 /** The warning for a share (a file, or a folder's files together) larger than the limit; null when it is not. */
