@@ -106,7 +106,8 @@ directory or a file (default: DATA_DIR/downloads/; missing directories are creat
 written as .NAME.peershare-part beside its target and renamed into place when whole: a fetch that
 was interrupted, failed or paused resumes from the chunks that file holds when run again to the
 same target.
-A shared folder goes into -o PATH itself (created if missing; default DATA_DIR/downloads/NAME),
+A shared folder goes into -o PATH itself (created if missing; with a trailing "/", into PATH under
+its own name; default DATA_DIR/downloads/NAME),
 its files fetched several at once, each written as a file is. Run again to the same PATH, a fetch
 keeps the files found complete (checked against their manifests) and resumes the rest. An entry
 that could be written outside PATH (a name with "..", an absolute path, a drive letter, a device

@@ -388,15 +388,19 @@ export interface Api {
    * `teams`: names (or key prefixes) of the node's teams that may read it; default all of them.
    * Without `force`, a file that is git-ignored, looks like a secret or is over the size limit is not
    * shared: the call fails with NeedsConfirmation, whose data is { warnings: PublishWarning[] }.
+   * `confirmed` (those warnings were accepted) shares it then; for a folder (a git-ignored folder, or
+   * files over the limit together) it still leaves out its git-ignored and secret-looking files,
+   * which only `force` shares.
    */
-  "content.share": [{ path: string; public?: boolean; replication?: number; teams?: string[]; force?: boolean }, ShareInfo];
+  "content.share": [{ path: string; public?: boolean; replication?: number; teams?: string[]; force?: boolean; confirmed?: boolean }, ShareInfo];
   /** Copies a content this node holds to more nodes now, until r live nodes keep it (within one sweep's budget). */
   "content.repair": [{ link: string }, RepairReport];
   /** Which live nodes hold a content (by ID or link) and whether it has its r copies. */
   "content.status": [{ link: string }, ContentStatus];
   /**
    * Fetches into `out` (a directory, or a file path); default: the data dir's downloads/. A folder
-   * goes into `out` itself (created if missing), or downloads/<its name>. With `path`, only that file
+   * goes into `out` itself (created if missing; with a trailing separator, into `out` under its
+   * name), or downloads/<its name>. With `path`, only that file
    * of a shared folder is fetched (into `out` as a file would be).
    * `transferId` (optional, 1-64 of [A-Za-z0-9_-]) names the transfer in transfer.progress events.
    */

@@ -235,8 +235,8 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       if (typeof replication !== "number" || !Number.isInteger(replication) || replication < 1 || replication > MAX_REPLICATION) invalid(`replication must be a whole number from 1 to ${MAX_REPLICATION}`);
       const teams = (params as { teams?: unknown }).teams;
       if (teams !== undefined && (!Array.isArray(teams) || !teams.every((t) => typeof t === "string"))) invalid('"teams" must be a list of team names');
-      const p = params as { public?: unknown; force?: unknown };
-      return node.content.share(filePath, { public: p.public === true, force: p.force === true, replication, teams: teams as string[] | undefined });
+      const p = params as { public?: unknown; force?: unknown; confirmed?: unknown };
+      return node.content.share(filePath, { public: p.public === true, force: p.force === true, confirmed: p.confirmed === true, replication, teams: teams as string[] | undefined });
     },
 
     "content.status": async (params) => {

@@ -47,7 +47,10 @@ export interface ShareOptions {
   public?: boolean;
   replication?: number;
   teams?: string[];
+  /** Share everything: no confirmation asked, and nothing of a folder left out by safe publishing (git-ignored, secret-looking, .git). */
   force?: boolean;
+  /** The reasons a confirmation listed were accepted: shared without asking, but a folder's unsafe files are still left out. */
+  confirmed?: boolean;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -125,7 +128,7 @@ export class ContentService {
     if (!stat) throw new Error(`no such file or folder: ${absolute}`);
     if (stat.isDirectory()) return this.shareDirectory(absolute, options);
     if (!stat.isFile()) throw new Error(`not a regular file or a folder: ${absolute}`);
-    if (!options.force) {
+    if (!options.force && !options.confirmed) {
       const warnings = await checkBeforeSharing(absolute, this.shareWarnBytes());
       if (warnings.length > 0) throw new ShareNeedsConfirmationError(warnings);
     }
@@ -142,16 +145,19 @@ export class ContentService {
   /**
    * Shares a folder: its files (less what the walk and safe publishing leave out, unless forced)
    * and its directories. A folder git ignores as a whole, or one whose files together are over the
-   * size limit, is shared only when forced, as a file would be.
+   * size limit, is shared only when confirmed (or forced), as a file would be.
    */
   private async shareDirectory(absolute: string, options: ShareOptions): Promise<ShareInfo> {
     const name = path.basename(absolute);
+    const ask = !options.force && !options.confirmed;
     const warnings: PublishWarning[] = [];
-    if (!options.force && (await gitIgnores(absolute))) warnings.push(ignoredWarning(name));
+    const ignored = !options.force && (await gitIgnores(absolute));
+    if (ask && ignored) warnings.push(ignoredWarning(name));
     const walk = await walkFolder(absolute, { force: options.force });
-    if (!options.force) await leaveOutUnsafe(absolute, walk);
+    // in a folder git ignores as a whole (shared once confirmed), every file is ignored: only secrets are left out
+    if (!options.force) await leaveOutUnsafe(absolute, walk, { gitIgnored: !ignored });
     const total = walk.files.reduce((n, f) => n + f.size, 0);
-    const large = options.force ? null : sizeWarning(name, total, this.shareWarnBytes());
+    const large = ask ? sizeWarning(name, total, this.shareWarnBytes()) : null;
     if (large) warnings.push(large);
     if (warnings.length > 0) throw new ShareNeedsConfirmationError(warnings);
     const { teamKeys, convergenceSecret } = await this.readersOf(options);
@@ -306,7 +312,8 @@ export class ContentService {
   }
 
   /**
-   * A whole folder into `out` (the folder itself: created if missing), or downloads/<its name>.
+   * A whole folder into `out` (the folder itself, created if missing; with a trailing separator, a
+   * directory it goes into under its name), or downloads/<its name>.
    * Entries the target refuses are listed in the result; the transfer still ends "done".
    */
   private async runFolder(handle: TransferHandle, holders: Holders, started: number): Promise<FetchInfo> {
@@ -314,7 +321,7 @@ export class ContentService {
     try {
       const folder = await readFolder(handle.link, (id) => manifestObject(this.store, this.bulk, holders, id, { pin: "fetching", signal }));
       const { summary } = folder;
-      const target = await FolderTarget.open(handle.out ? path.resolve(handle.out) : path.join(this.downloadsDir, summary.name));
+      const target = await FolderTarget.open(folderTarget(handle.out, this.downloadsDir, summary.name));
       const source = new ObjectSource({ bulk: this.bulk, holders, signal });
       const r = await fetchFolder({
         folder,
@@ -504,4 +511,10 @@ export class ContentService {
   async gc(): Promise<{ freedBytes: number }> {
     return { freedBytes: await this.store.gc() };
   }
+}
+
+/** Where a fetched folder goes: `out` itself, or into `out` under its name when `out` ends in a separator (or is not given: downloads/). */
+function folderTarget(out: string | undefined, downloadsDir: string, name: string): string {
+  if (!out) return path.join(downloadsDir, name);
+  return /[\\/]$/.test(out) ? path.join(path.resolve(out), name) : path.resolve(out);
 }

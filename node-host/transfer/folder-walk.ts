@@ -104,11 +104,12 @@ const SNIFF_PARALLEL = 8;
 
 /**
  * Safe publishing, per file: leaves out of `walk` what git ignores (a directory it ignores goes with
- * everything in it, listed once) and the files that look like secrets (by name, or by key and token
- * patterns in their first bytes), adding each to leftOut.
+ * everything in it, listed once; not asked with `gitIgnored: false`) and the files that look like
+ * secrets (by name, or by key and token patterns in their first bytes), adding each to leftOut.
  */
-export async function leaveOutUnsafe(root: string, walk: FolderWalk): Promise<void> {
-  const ignored = await gitIgnoredAmong(root, [...walk.dirs.map((d) => `${d}/`), ...walk.files.map((f) => f.rel)]);
+export async function leaveOutUnsafe(root: string, walk: FolderWalk, options: { gitIgnored?: boolean } = {}): Promise<void> {
+  const asked = options.gitIgnored === false ? [] : [...walk.dirs.map((d) => `${d}/`), ...walk.files.map((f) => f.rel)];
+  const ignored = await gitIgnoredAmong(root, asked);
   const ignoredDirs = new Set(walk.dirs.filter((d) => ignored.has(`${d}/`)));
   const underIgnored = (p: string) => ancestors(p).some((a) => ignoredDirs.has(a));
   for (const d of walk.dirs) if (ignoredDirs.has(d) && !underIgnored(d)) walk.leftOut.push({ path: d, reason: "ignored by git (.gitignore), with everything in it" });
