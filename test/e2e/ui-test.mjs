@@ -825,6 +825,26 @@ try {
     assert.match(await t.locator(".notification-list-item-message").innerText(), /readable by teams (e2e-team, mate-team|mate-team, e2e-team)/);
   });
 
+  await check("Open Shared Folder: the second node's folder shows in the Explorer at once, and one of its files opens in an editor", async () => {
+    await closeEditors().catch(() => {});
+    await runCommand("peershare: Open Shared Folder");
+    await openDialogValue("Open Shared Folder", SHARED.folder.link);
+    await page.locator('.activitybar .action-item .action-label[aria-label*="Explorer"]').first().click();
+    const explorer = page.locator(".explorer-folders-view");
+    const folderRow = explorer.locator(".monaco-list-row", { hasText: "peer-project (shared)" }).first();
+    await folderRow.waitFor({ timeout: 30_000 });
+    if ((await folderRow.getAttribute("aria-expanded")) !== "true") await folderRow.click();
+    for (const name of ["docs", "assets", "empty", "src", "README.md"]) await explorer.locator(".monaco-list-row", { hasText: name }).first().waitFor({ timeout: 20_000 });
+    await explorer.locator(".monaco-list-row", { hasText: "docs" }).first().click();
+    await explorer.locator(".monaco-list-row", { hasText: "guide.md" }).first().waitFor({ timeout: 20_000 });
+    await page.mouse.move(5, 890);
+    await shot("explorer-shared-folder", page.locator(".part.sidebar"));
+    await explorer.locator(".monaco-list-row", { hasText: "guide.md" }).first().dblclick();
+    await page.locator(".tabs-container .tab.active", { hasText: "guide.md" }).waitFor({ timeout: 30_000 });
+    await waitUntil(async () => /The word to find is zanzibar-/.test(await editorText()), 30_000, "the file's text shows in the editor");
+    await shot("shared-folder-file-open");
+  });
+
 } finally {
   await teammate?.stop().catch(() => {});
   const relevant = errors.filter((e) => !/favicon|ResizeObserver|net::ERR_ABORTED|Failed to load resource.*(404|401)/.test(e));
