@@ -1,4 +1,5 @@
-// `npm run bench`: each figure printed beside a baseline measured in the same run.
+// `npm run bench`: each figure printed beside a baseline measured in the same run (DHT lookups,
+// share and fetch of one file, repair after a crash, share and fetch of folders).
 //   npm run bench -- [nodes] [lookups] [sizeMiB] [repairMiB]
 
 import { runScript } from "../scripts/run-script";
@@ -6,6 +7,7 @@ import { runDhtLookupBench } from "./dht-lookup";
 import { runBittorrentDhtBaseline } from "./bittorrent-dht-baseline";
 import { runTransferBench, formatTransferTable, TRANSFER_NOTES } from "./transfer";
 import { runRepairBench, formatRepairTable, repairHeading, repairNotes } from "./repair";
+import { runFolderBench, formatFolderTable, FOLDER_NOTES } from "./folder";
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "n/a");
 
@@ -31,6 +33,10 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${repairHeading(repairMiB)}\n`);
   const repair = await runRepairBench({ sizeMiB: repairMiB, log });
   process.stdout.write(`\n${formatRepairTable(repair)}\n\n${repairNotes().join("\n")}\n`);
+
+  process.stdout.write(`\nFolders: 10,000 small files and ${sizeMiB} MiB in 1,000 files, shared and fetched by real node processes, next to cp -r and restic\n`);
+  const folders = await runFolderBench({ smallFiles: 10_000, bigMiB: sizeMiB, bigFiles: 1000, log });
+  process.stdout.write(`\n${formatFolderTable(folders)}\n\n${FOLDER_NOTES.join("\n")}\n`);
 }
 
 runScript(main);
