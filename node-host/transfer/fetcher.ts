@@ -9,7 +9,7 @@
 // to STORE_AHEAD received chunks wait to be stored. A failure on this node's side (a full disk) ends
 // the fetch with that error; it is no holder's fault.
 
-import { ContentStore, Manifest, CasError, isIdOf, openManifest, missingChunks, parseShareLink, type PutOptions } from "../cas";
+import { ContentStore, Manifest, CasError, decodeManifest, isIdOf, missingChunks, parseShareLink, type PutOptions } from "../cas";
 import { BulkClient, BulkPeer, ObjectNotFoundError } from "../transport/bulk";
 import { Holders, type HolderState, isHashMismatch, FetchError } from "./holders";
 
@@ -74,7 +74,8 @@ const hex = (b: Buffer) => b.toString("hex");
 const STORE_AHEAD = 8;
 
 /**
- * Stores object `id` from the first of `peers` that sends bytes hashing to it (putVerified checks).
+ * Stores object `id` from the first of `peers` that sends bytes hashing to it (putVerified checks)
+ * and returns a copy of them (the received buffer goes back to the transport); null when none could.
  * `onFailure` hears of each peer that could not; an abort ends the attempt at once.
  */
 export async function fetchFromFirst(
@@ -85,18 +86,22 @@ export async function fetchFromFirst(
   options: PutOptions,
   onFailure: (peer: BulkPeer, err: unknown) => void = () => undefined,
   signal?: AbortSignal,
-): Promise<boolean> {
+): Promise<Buffer | null> {
   for (const peer of peers) {
     try {
       const bytes = await bulk.getObject(peer, id, signal);
-      await store.putVerified(id, bytes, options).finally(() => bulk.release?.(bytes));
-      return true;
+      try {
+        await store.putVerified(id, bytes, options);
+        return Buffer.from(bytes);
+      } finally {
+        bulk.release?.(bytes);
+      }
     } catch (err) {
       if (signal?.aborted) throw err;
       onFailure(peer, err);
     }
   }
-  return false;
+  return null;
 }
 
 export async function fetchContent(p: FetchParams): Promise<FetchResult> {
@@ -115,8 +120,8 @@ export async function fetchContent(p: FetchParams): Promise<FetchResult> {
 
 /** The manifest, from the store or from the first holder with valid bytes for it; pinned while the fetch runs. */
 async function fetchManifest(p: FetchParams, contentId: string, holders: Holders): Promise<Manifest> {
-  await manifestObject(p.store, p.bulk, holders, Buffer.from(contentId, "hex"), { pin: "fetching", signal: p.signal });
-  return openManifest(p.store, p.link);
+  const bytes = await manifestObject(p.store, p.bulk, holders, Buffer.from(contentId, "hex"), { pin: "fetching", signal: p.signal });
+  return decodeManifest(bytes, parseShareLink(p.link).key);
 }
 
 /**
@@ -130,8 +135,7 @@ export async function manifestObject(store: ContentStore, bulk: BulkClient, hold
     await holders.found();
     const failed = (peer: BulkPeer, err: unknown) => holders.drop(holders.get(peer)!, err);
     const peers = holders.live().map((h) => h.peer);
-    const got = await fetchFromFirst(store, bulk, peers, id, { pin: options.pin, kind: "manifest" }, failed, options.signal);
-    bytes = got ? await store.get(id) : null;
+    bytes = await fetchFromFirst(store, bulk, peers, id, { pin: options.pin, kind: "manifest" }, failed, options.signal);
     if (!bytes) throw holders.failure(holders.size === 0 ? `no node holds ${hex(id)} (no provider records found)` : `none of the ${holders.size} holder(s) of ${hex(id)} could send its manifest`);
   }
   if (options.pin) await store.pin([id], options.pin);

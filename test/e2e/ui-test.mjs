@@ -142,7 +142,7 @@ try {
   await check("Shared Files view shows its welcome message", async () => {
     const welcome = pane("Shared Files").locator(".welcome-view-content");
     await welcome.waitFor({ timeout: 10_000 });
-    assert.match(await welcome.innerText(), /No files are shared from this workspace yet/);
+    assert.match(await welcome.innerText(), /No files or folders are shared from this workspace yet/);
     await shot("view-shared-files", pane("Shared Files"));
     await shot("sidebar", page.locator(".part.sidebar"));
   });
@@ -843,6 +843,27 @@ try {
     await page.locator(".tabs-container .tab.active", { hasText: "guide.md" }).waitFor({ timeout: 30_000 });
     await waitUntil(async () => /The word to find is zanzibar-/.test(await editorText()), 30_000, "the file's text shows in the editor");
     await shot("shared-folder-file-open");
+  });
+
+  await check("search in the shared folder: Go to File finds a file not opened yet, and Find in Files finds a word in one", async () => {
+    await closeEditors().catch(() => {});
+    await runCommand("Go to File...");
+    await page.locator(".quick-input-widget input[type='text']").fill("main.ts");
+    const row = page.locator(".quick-input-list .monaco-list-row", { hasText: "main.ts" }).first();
+    await row.waitFor({ timeout: 30_000 });
+    assert.match(await row.innerText(), /src/);
+    await shot("shared-folder-go-to-file");
+    await page.keyboard.press("Escape");
+    const word = /zanzibar-[0-9a-f]{8}/.exec(fs.readFileSync(path.join(FILES.folder, "docs", "guide.md"), "utf8"))[0];
+    await runCommand("Search: Find in Files");
+    const input = page.locator(".search-view .search-widget textarea, .search-view .search-widget input").first();
+    await input.waitFor({ timeout: 10_000 });
+    await input.fill(word);
+    await page.keyboard.press("Enter");
+    await page.locator(".search-view .monaco-list-row", { hasText: "guide.md" }).first().waitFor({ timeout: 45_000 });
+    await page.locator(".search-view .monaco-list-row", { hasText: word }).first().waitFor({ timeout: 10_000 });
+    await page.mouse.move(5, 890);
+    await shot("shared-folder-search", page.locator(".part.sidebar"));
   });
 
 } finally {

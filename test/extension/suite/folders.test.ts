@@ -1,8 +1,10 @@
 // Shared folders through the extension's commands, inside a real extension host: Share Folder to
-// Peers (what it leaves out), Open Shared Folder (a workspace folder whose tree shows from the folder
-// manifest, and whose files arrive one at a time when opened: the bytes are counted), search, the
-// diff editor, and Save Shared Folder As…. With PEERSHARE_E2E_* set (a second node that shares a
-// folder, see test/e2e/run.mjs).
+// Peers (what it leaves out), Open Shared Folder (a tree that shows from the folder manifest, and
+// files that arrive one at a time when opened: the bytes are counted), the diff editor, and Save
+// Shared Folder As…. With PEERSHARE_E2E_* set (a second node that shares a folder, see
+// test/e2e/run.mjs). (Under test, VS Code does not let a single-folder window become a multi-root
+// workspace, so the added workspace folder does not stay: the Explorer and search over it are
+// checked by the UI test, test/e2e/ui-test.mjs.)
 import * as assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -110,27 +112,6 @@ describe("peershare shared folders", () => {
     const row = await until("the file's transfer, done", () => api.snapshot().transfers.find((t) => t.name === "guide.md" && t.state === "done"));
     assert.equal(row.doneBytes, size);
     await vscode.commands.executeCommand("workbench.action.closeAllEditors");
-  });
-
-  it("Quick Open's file search and the Search view's text search find files in the shared folder", async function () {
-    if (!peer) return this.skip();
-    this.timeout(90_000);
-    const found = await vscode.workspace.findFiles("**/guide.md");
-    assert.ok(found.some((u) => u.scheme === "peershare" && u.path.endsWith("/docs/guide.md")), JSON.stringify(found.map((u) => u.toString())));
-    const word = /zanzibar-[0-9a-f]{8}/.exec(fs.readFileSync(path.join(peer.folder, "docs", "guide.md"), "utf8"))![0];
-    await vscode.env.clipboard.writeText("");
-    await vscode.commands.executeCommand("workbench.action.findInFiles", { query: word, triggerSearch: true, isRegex: false });
-    const copied = await until(
-      "the search result",
-      async () => {
-        await vscode.commands.executeCommand("search.action.copyAll");
-        const text = await vscode.env.clipboard.readText();
-        return text.includes("guide.md") && text.includes(word) ? text : undefined;
-      },
-      45_000,
-    );
-    assert.match(copied, /guide\.md/);
-    await vscode.commands.executeCommand("workbench.action.closeSidebar");
   });
 
   it("the diff editor compares a file of the shared folder with a local file", async function () {
