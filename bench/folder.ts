@@ -5,12 +5,13 @@
 //     `restic backup` into a fresh local repository (next to the share) and `restic restore` from it
 //     (next to the fetch).
 // Two folders: many small files (default 10,000 of 4-64 KiB in 100 directories) and fewer large ones
-// (default 1 GiB in 1,000 files). A share runs on a node with replication 1 (its own work only: chunk,
-// encrypt, store, one sync of the store); a fetch runs on a second, fresh node from the sharer, until
-// every file is in place (`durationMs` of `fetch --json`). Each fetched tree is checked against the
-// original (SHA-256 of every file) outside the timings. Every timed step starts after a `sync`, so no
-// step pays for the writeback of the one before.
-//   node dist/bench/folder.js [smallFiles=10000] [bigMiB=1024] [bigFiles=1000]
+// (default 1 GiB in 1,000 files). A share runs on a fresh node with replication 1 (its own work only:
+// chunk, encrypt, store, one sync of the store); a fetch runs on a second, fresh node from the sharer,
+// until every file is in place (`durationMs` of `fetch --json`). Each fetched tree is checked against
+// the original (SHA-256 of every file) outside the timings. Every timed step starts after a `sync`, so
+// no step pays for the writeback of the one before; the steps run `runs` times, alternating, and the
+// figures are medians (on a shared VM one step swung 2-3x from run to run).
+//   node dist/bench/folder.js [smallFiles=10000] [bigMiB=1024] [bigFiles=1000] [runs=3]
 
 import { execFile } from "node:child_process";
 import { createCipheriv, createHash, randomBytes } from "node:crypto";
@@ -29,6 +30,8 @@ export interface FolderBenchOptions {
   smallFiles: number;
   bigMiB: number;
   bigFiles: number;
+  /** Times each step runs (the figures are medians); default 3. */
+  runs?: number;
   log: (line: string) => void;
 }
 
@@ -111,6 +114,7 @@ async function resticVersion(): Promise<string | null> {
 
 export async function runFolderBench(opts: FolderBenchOptions): Promise<FolderRow[]> {
   const { log } = opts;
+  const runs = opts.runs ?? 3;
   const root = tempDir("bench-folder");
   const nodes: RunningNode[] = [];
   const disarm = cleanupOnExit(() => {
@@ -132,7 +136,6 @@ export async function runFolderBench(opts: FolderBenchOptions): Promise<FolderRo
   const resticEnv = { ...process.env, RESTIC_PASSWORD: "peershare bench", RESTIC_CACHE_DIR: path.join(root, "restic-cache") };
   const rows: FolderRow[] = [];
   try {
-    const sharer = await addNode("sharer");
     const folders: [string, number, (i: number) => number][] = [
       [`${opts.smallFiles.toLocaleString("en-US")} small files`, opts.smallFiles, () => 4 * KiB + Math.floor(Math.random() * 60 * KiB)],
       [`${opts.bigMiB} MiB in ${opts.bigFiles.toLocaleString("en-US")} files`, opts.bigFiles, () => Math.floor((opts.bigMiB * MiB) / opts.bigFiles)],
@@ -140,40 +143,53 @@ export async function runFolderBench(opts: FolderBenchOptions): Promise<FolderRo
     for (const [label, count, size] of folders) {
       const src = path.join(root, `src-${count}`);
       const bytes = makeFolder(src, count, size);
-      log(`${label}: ${(bytes / MiB).toFixed(0)} MiB written (load average ${os.loadavg().map((x) => x.toFixed(1)).join(" ")})`);
-      const row = (what: string, ms: number, extra: Partial<FolderRow> = {}) => {
-        rows.push({ folder: label, what, ms, bytes, files: count, ...extra });
-        log(`  ${what}: ${(ms / 1000).toFixed(2)} s`);
+      log(`${label}: ${(bytes / MiB).toFixed(0)} MiB written (load average ${loadAverage()})`);
+      // each step `runs` times, the steps alternating, each run on fresh nodes and a fresh repository;
+      // what a run leaves is removed only after the round, so no timed step follows a mass deletion
+      const times: Record<string, number[]> = { "cp -r": [], "restic backup": [], "restic restore": [], "peershare share": [], "peershare fetch": [] };
+      const scratch: string[] = [];
+      const place = (name: string) => {
+        const dir = path.join(root, `${name}-${count}-${scratch.length}`);
+        scratch.push(dir);
+        return dir;
       };
-      const { ms: cpMs } = await timed(() => run("cp", ["-r", src, path.join(root, "cp-copy")]));
-      fs.rmSync(path.join(root, "cp-copy"), { recursive: true, force: true });
-      row("cp -r", cpMs);
-      let backupMs: number | null = null;
-      let restoreMs: number | null = null;
-      if (restic) {
-        const repo = path.join(root, `restic-${count}`);
-        await run("restic", ["init", "-q", "-r", repo], resticEnv);
-        backupMs = (await timed(() => run("restic", ["backup", "-q", "-r", repo, src], resticEnv))).ms;
-        row("restic backup", backupMs);
-        const restored = path.join(root, "restored");
-        restoreMs = (await timed(() => run("restic", ["restore", "-q", "-r", repo, "latest", "--target", restored], resticEnv))).ms;
-        row("restic restore", restoreMs);
-        fs.rmSync(restored, { recursive: true, force: true });
-        fs.rmSync(repo, { recursive: true, force: true });
+      for (let i = 0; i < runs; i++) {
+        times["cp -r"].push((await timed(() => run("cp", ["-r", src, place("cp")]))).ms);
+        const repo = restic ? place("restic-repo") : null;
+        if (repo) {
+          await run("restic", ["init", "-q", "-r", repo], resticEnv);
+          times["restic backup"].push((await timed(() => run("restic", ["backup", "-q", "-r", repo, src], resticEnv))).ms);
+        }
+        const sharer = await addNode(`sharer-${count}-${i}`);
+        const { ms: shareMs, value: share } = await timed(() => shareSlowly(sharer, src));
+        if (share.folder?.files !== count) throw new Error(`the share holds ${share.folder?.files} files, not ${count}`);
+        times["peershare share"].push(shareMs);
+        if (repo) times["restic restore"].push((await timed(() => run("restic", ["restore", "-q", "-r", repo, "latest", "--target", place("restored")], resticEnv))).ms);
+        const fetcher = await addNode(`fetcher-${count}-${i}`, sharer);
+        const out = place("fetched");
+        await run("sync", []);
+        const done = await fetchOk(fetcher, share.link, out);
+        times["peershare fetch"].push(done.durationMs);
+        if (!sameTree(src, out)) throw new Error(`the fetched folder differs from ${src}`);
+        log(`  run ${i + 1}: ${Object.entries(times).filter(([, t]) => t.length > i).map(([k, t]) => `${k} ${(t[i] / 1000).toFixed(2)} s`).join(", ")}; fetched from ${done.holdersUsed} holder(s), byte-identical`);
+        await Promise.all([sharer, fetcher].map((n) => stopNode(n, "SIGKILL")));
       }
-      const { ms: shareMs, value: share } = await timed(() => shareSlowly(sharer, src));
-      if (share.folder?.files !== count) throw new Error(`the share holds ${share.folder?.files} files, not ${count}`);
-      row("peershare share", shareMs, backupMs ? { against: "restic backup", ratio: backupMs / shareMs, target: count >= 1000 && bytes / count < 128 * KiB ? 1 : undefined } : {});
-      const fetcher = await addNode(`fetcher-${count}`, sharer);
-      const out = path.join(root, `fetched-${count}`);
-      await run("sync", []);
-      const done = await fetchOk(fetcher, share.link, out);
-      if (!sameTree(src, out)) throw new Error(`the fetched folder differs from ${src}`);
-      row("peershare fetch", done.durationMs, restoreMs ? { against: "restic restore", ratio: restoreMs / done.durationMs } : { against: "cp -r", ratio: cpMs / done.durationMs });
-      log(`  fetched from ${done.holdersUsed} holder(s), byte-identical`);
-      await stopNode(fetcher, "SIGKILL");
-      fs.rmSync(out, { recursive: true, force: true });
-      fs.rmSync(src, { recursive: true, force: true });
+      const ms = (what: string) => (times[what].length ? median(times[what]) : null);
+      const row = (what: string, extra: Partial<FolderRow> = {}) => {
+        const t = ms(what);
+        if (t !== null) rows.push({ folder: label, what, ms: t, bytes, files: count, ...extra });
+      };
+      const versus = (what: string, base: string, target?: number): Partial<FolderRow> => {
+        const [t, b] = [ms(what), ms(base)];
+        return t !== null && b !== null ? { against: base, ratio: b / t, ...(target === undefined ? {} : { target }) } : {};
+      };
+      row("cp -r");
+      row("restic backup");
+      row("restic restore");
+      const smallFiles = bytes / count < 128 * KiB;
+      row("peershare share", versus("peershare share", "restic backup", smallFiles ? 1 : undefined));
+      row("peershare fetch", ms("restic restore") === null ? versus("peershare fetch", "cp -r") : versus("peershare fetch", "restic restore"));
+      for (const dir of [...scratch, src]) fs.rmSync(dir, { recursive: true, force: true });
     }
     return rows;
   } finally {
@@ -182,6 +198,9 @@ export async function runFolderBench(opts: FolderBenchOptions): Promise<FolderRo
     disarm();
   }
 }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const loadAverage = () => os.loadavg().map((x) => x.toFixed(1)).join(" ");
 
 /** The rows as a table: seconds, MB/s, files/s, and the ratio to the row each is compared with. */
 export function formatFolderTable(rows: FolderRow[]): string {
@@ -200,14 +219,15 @@ export const FOLDER_NOTES = [
   "ratios are speed ratios: 1.25x restic backup = the share took 0.8 of restic's time.",
   "share: wall time of `peershare share DIR --json` (walk, safe publishing, chunk + encrypt + store, one sync of the store,",
   "  manifests, provider record); fetch: durationMs of `fetch --json` until every file is fsynced and in place.",
-  "cp -r and restic run in this process's shell on the same folder, each after a `sync`; restic into a fresh local repository.",
+  "cp -r and restic run on the same folder, each after a `sync`; restic into a fresh local repository each run;",
+  "  the steps alternate (cp, restic backup, share, restic restore, fetch), medians of the runs.",
 ];
 
 async function main(): Promise<void> {
-  const [smallFiles = 10_000, bigMiB = 1024, bigFiles = 1000] = process.argv.slice(2).map(Number);
+  const [smallFiles = 10_000, bigMiB = 1024, bigFiles = 1000, runs = 3] = process.argv.slice(2).map(Number);
   const log = (line: string) => process.stdout.write(`  ${line}\n`);
-  process.stdout.write(`Folders: real peershare node processes on 127.0.0.1, ${os.cpus().length} CPU(s)\n`);
-  const rows = await runFolderBench({ smallFiles, bigMiB, bigFiles, log });
+  process.stdout.write(`Folders: real peershare node processes on 127.0.0.1, ${os.cpus().length} CPU(s), medians of ${runs} runs\n`);
+  const rows = await runFolderBench({ smallFiles, bigMiB, bigFiles, runs, log });
   process.stdout.write(`\n${formatFolderTable(rows)}\n\n${FOLDER_NOTES.join("\n")}\n`);
 }
 
