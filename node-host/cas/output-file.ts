@@ -268,6 +268,16 @@ export class OutputFile {
    * into place. Returns the path written. On failure the temp file is removed.
    */
   async commit(): Promise<string> {
+    await this.finish();
+    return this.putInPlace();
+  }
+
+  /**
+   * The first half of commit(): checks that the file is whole and matches the manifest's file
+   * digest, fsyncs it (unless `sync` is false: then the caller makes it durable before putInPlace(), as a
+   * folder fetch does for many files at once) and closes it. On failure the temp file is removed.
+   */
+  async finish(options: { sync?: boolean } = {}): Promise<void> {
     try {
       await Promise.all(this.writing);
       await this.syncing;
@@ -277,8 +287,22 @@ export class OutputFile {
       }
       if (!(await this.digestMatches())) throw new CasError("EHASHMISMATCH", "assembled file does not match the manifest's file digest");
       if (this.options.executable) await this.makeExecutable();
-      await this.fh.sync();
+      if (options.sync !== false) await this.fh.sync();
       await this.close();
+    } catch (err) {
+      await this.discard();
+      throw err;
+    }
+  }
+
+  /** The temp file's path (a caller of finish({ sync: false }) makes it durable). */
+  get partPath(): string {
+    return this.tmpPath;
+  }
+
+  /** The second half of commit(): renames the finished file into place. Returns the path written. */
+  async putInPlace(): Promise<string> {
+    try {
       if (!this.options.overwrite && (await exists(this.finalPath))) throw new CasError("EEXIST", `${this.finalPath} already exists`);
       if (this.options.syncDir === false) await fsp.rename(this.tmpPath, this.finalPath);
       else await renameDurably(this.tmpPath, this.finalPath);

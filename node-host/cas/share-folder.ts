@@ -13,7 +13,9 @@ import type { ContentStore } from "./content-store";
 import { ConvergentKeys, loadOrCreateNodeSecret } from "./convergent-crypto";
 import { sanitizeFileName } from "./file-name";
 import { encodeFolder, type FolderEntry, type FolderSummary } from "./folder-manifest";
-import { POOL_MIN_BYTES, shareFile } from "./share";
+import { defaultChunker } from "./chunker";
+import { defaultSealWorkers, type SealMode } from "./seal-pool";
+import { POOL_MIN_BYTES, shareFile, startPoolOrNull } from "./share";
 import { formatShareLink } from "./share-link";
 import { Limiter, mapLimit } from "../util/concurrency";
 
@@ -47,8 +49,11 @@ export interface FolderShareResult {
 
 /** Files shared at once: small files are mostly waiting on the disk, so several keep it busy. */
 const FILES_PARALLEL = 8;
-/** Large files (sealed on worker threads) shared at once: one already keeps the cores busy. */
-const LARGE_FILES_PARALLEL = 1;
+/**
+ * Files sealed on the folder's worker pool at once (those larger than one chunk can be): each has up
+ * to 8 chunks in flight, and the pool's buffers are chunk-sized, so this bounds memory.
+ */
+const POOLED_FILES_PARALLEL = 2;
 
 /** Shares the folder `name` made of `files` and (every) `dirs`, all relative paths. */
 export async function shareFolder(store: ContentStore, name: string, files: FolderFile[], dirs: string[], options: FolderShareOptions = {}): Promise<FolderShareResult> {
@@ -62,13 +67,26 @@ export async function shareFolder(store: ContentStore, name: string, files: Fold
     done.set(rel, bytes);
     options.onProgress?.(doneBytes, Math.max(total, doneBytes));
   };
-  const large = new Limiter(LARGE_FILES_PARALLEL);
-  const shared = await mapLimit(files, FILES_PARALLEL, async (f) => {
-    const share = () => shareFile(store, f.abs, { public: options.public, convergenceSecret, durable: false, name: path.posix.basename(f.rel), size: f.size, onProgress: (n) => progress(f.rel, n) });
-    const r = await (f.size >= POOL_MIN_BYTES ? large.run(share) : share());
-    const entry: FolderEntry = { kind: "file", path: f.rel, size: r.manifest.size, executable: f.executable, manifestId: Buffer.from(r.contentId, "hex"), manifestKey: r.key };
-    return { entry, objectIds: r.objectIds, bytesWritten: r.bytesWritten };
-  });
+  // One pool of sealing workers for the whole folder (files of a chunk or less seal in-thread: a
+  // trip to a worker costs more than sealing them), so files of a few MiB use the other cores too.
+  const chunker = defaultChunker();
+  const sealMode: SealMode = convergenceSecret ? { public: false, convergenceSecret } : { public: true };
+  const pooledBytes = files.filter((f) => f.size > chunker.wholeUpTo).reduce((n, f) => n + f.size, 0);
+  const pool = pooledBytes >= POOL_MIN_BYTES ? startPoolOrNull(sealMode, defaultSealWorkers(), chunker.maxSize) : null;
+  const pooled = new Limiter(POOLED_FILES_PARALLEL);
+  let shared: { entry: FolderEntry; objectIds: Buffer[]; bytesWritten: number }[];
+  try {
+    shared = await mapLimit(files, FILES_PARALLEL, async (f) => {
+      const onPool = pool !== null && f.size > chunker.wholeUpTo;
+      const share = () =>
+        shareFile(store, f.abs, { public: options.public, convergenceSecret, durable: false, name: path.posix.basename(f.rel), size: f.size, chunker, sealWorkers: 0, ...(onPool ? { sealer: pool } : {}), onProgress: (n) => progress(f.rel, n) });
+      const r = await (onPool ? pooled.run(share) : share());
+      const entry: FolderEntry = { kind: "file", path: f.rel, size: r.manifest.size, executable: f.executable, manifestId: Buffer.from(r.contentId, "hex"), manifestKey: r.key };
+      return { entry, objectIds: r.objectIds, bytesWritten: r.bytesWritten };
+    });
+  } finally {
+    await pool?.close();
+  }
   const entries: FolderEntry[] = [...dirs.map((d): FolderEntry => ({ kind: "dir", path: d, size: 0, executable: false, manifestId: null, manifestKey: null })), ...shared.map((s) => s.entry)];
   const summary: FolderSummary = { name: sanitizeFileName(name), files: files.length, dirs: dirs.length, size: shared.reduce((n, s) => n + s.entry.size, 0) };
   const objectsOf = new Map(shared.map((s) => [s.entry.manifestId!.toString("hex"), s.objectIds]));

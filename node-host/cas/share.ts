@@ -43,6 +43,11 @@ export interface ShareOptions {
   name?: string;
   /** The file's size as the caller just found it (spares a stat; a folder share has it from its walk). */
   size?: number;
+  /**
+   * A sealer the caller owns and closes (a folder share's pool, shared by its files): used in place
+   * of one of this share's own. It must seal in the share's mode (public, or this convergence secret).
+   */
+  sealer?: ChunkSealer;
   onProgress?(bytesDone: number, bytesTotal: number): void;
 }
 
@@ -79,9 +84,9 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
 
   const durable = options.durable ?? true;
   const file = await fs.promises.open(filePath, "r");
-  let sealer: ChunkSealer | null = null;
+  let sealer: ChunkSealer | null = options.sealer ?? null;
   try {
-    sealer = workers > 0 ? startPoolOrNull(sealMode, workers, chunker.maxSize) : null;
+    if (!options.sealer) sealer = workers > 0 ? startPoolOrNull(sealMode, workers, chunker.maxSize) : null;
     sealer ??= inThreadSealer(sealMode, Math.min(chunker.maxSize, Math.max(total, 1)));
     // Views into the chunker's window, each handed to the sealer (which copies it, or seals it before
     // returning) before the next is asked for.
@@ -108,7 +113,7 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
     await tasks.drain();
   } finally {
     await tasks.settle();
-    await sealer?.close();
+    if (sealer !== options.sealer) await sealer?.close();
     await file.close();
   }
 
@@ -158,7 +163,7 @@ async function* chunksOf(file: fs.promises.FileHandle, total: number, chunker: C
 }
 
 /** A seal pool, or null (then the share seals in-thread) where worker threads cannot be started. */
-function startPoolOrNull(mode: SealMode, workers: number, bufferBytes: number): ChunkSealer | null {
+export function startPoolOrNull(mode: SealMode, workers: number, bufferBytes: number): ChunkSealer | null {
   try {
     return startSealPool(mode, { workers, bufferBytes });
   } catch {

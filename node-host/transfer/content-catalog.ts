@@ -3,7 +3,7 @@
 // once, never a folder's parts or file manifests on their own). Manifests not in the store are
 // fetched from the content's holders and kept as cache.
 
-import { ContentStore, openManifest, parseShareLink, CasError } from "../cas";
+import { ContentStore, decodeManifest, openManifest, parseShareLink, CasError } from "../cas";
 import { contentRoots } from "../cas/content-roots";
 import { contentObjects, manifestLinks } from "../cas/manifest-links";
 import { isFolderManifest, readFolder, type OpenFolder } from "../cas/open-folder";
@@ -34,14 +34,14 @@ export class ContentCatalog {
 
   /** A shared file's or folder's details, from its manifest in the store or fetched from a holder. */
   async info(link: string): Promise<ContentInfo> {
-    const { contentId } = parseShareLink(link);
+    const { contentId, key } = parseShareLink(link);
     const bytes = await this.lookUp(contentId, (holders) => manifestObject(this.store, this.bulk, holders, Buffer.from(contentId, "hex")));
     if (isFolderManifest(bytes)) {
       const f = await this.openFolder(link);
       const { summary } = f;
       return { contentId, name: summary.name, size: summary.size, mediaType: "inode/directory", chunks: f.objectIds.length, public: f.mode === "public", kind: "folder", files: summary.files, dirs: summary.dirs };
     }
-    const m = await openManifest(this.store, link);
+    const m = decodeManifest(bytes, key);
     return { contentId, name: m.name, size: m.size, mediaType: m.mediaType, chunks: m.chunks.length, public: m.mode === "public", kind: "file" };
   }
 

@@ -2,9 +2,10 @@
 // refuses the ones that could write outside it, each with its reason, and the rest go on), several
 // files at once, each file's chunks from all holders at once through one object source. Each file is
 // written as a single fetched file is (output-file.ts: a temp file beside it, every chunk verified,
-// the whole checked against its manifest's digest, fsynced, renamed into place), so a fetch that is
-// killed leaves complete files and part files, and the next fetch to the same directory keeps the
-// complete ones (after checking them against their manifests) and resumes the part files.
+// the whole checked against its manifest's digest), then made durable with a batch of others and
+// renamed into place (PlacementBatch), so a fetch that is killed leaves complete files and part
+// files, and the next fetch to the same directory keeps the complete ones (after checking them
+// against their manifests) and resumes the part files.
 //
 // A file that exists and differs from the shared one is refused (with `overwrite`, the fetch into
 // downloads/, it is replaced). A failure to get objects (no holder left) or to write (a full disk)
@@ -18,6 +19,8 @@ import { entryManifest, type OpenFolder } from "../cas/open-folder";
 import type { Manifest } from "../cas/manifest";
 import type { LeftOutEntry } from "../rpc/api-types";
 import { mapLimit } from "../util/concurrency";
+import { syncFileSystem } from "../util/sync-fs";
+import { fsyncFile } from "../cas/durable-write";
 import type { FolderTarget } from "./folder-target";
 import { FetchError } from "./holders";
 import type { ObjectSource } from "./object-source";
@@ -60,6 +63,12 @@ export interface FolderFetchResult {
 
 /** Files fetched at once: enough that many small files keep every holder busy. */
 const FILES_PARALLEL = 8;
+/** Written files made durable together (one sync of the file system), then renamed into place: at most this many… */
+const BATCH_FILES = 1000;
+/** …or this many bytes… */
+const BATCH_BYTES = 256 * 1024 * 1024;
+/** …or files that waited this long (so files keep appearing in place, and a killed fetch leaves most in place). */
+const BATCH_MS = 1000;
 /** Chunks of one file asked for at once (the object source spreads them over the holders). */
 const CHUNKS_PER_FILE = 8;
 
@@ -72,7 +81,9 @@ export async function fetchFolder(p: FolderFetchParams): Promise<FolderFetchResu
 
 class FolderFetch {
   private readonly refused: LeftOutEntry[] = [];
+  /** Files being written, or written and waiting in the batch: what a failure suspends (or a cancel removes). */
   private readonly outputs = new Set<OutputFile>();
+  private readonly batch: PlacementBatch;
   private readonly started = performance.now();
   private readonly total: number;
   private readonly fileCount: number;
@@ -85,6 +96,7 @@ class FolderFetch {
   constructor(private readonly p: FolderFetchParams) {
     this.total = p.folder.summary.size;
     this.fileCount = p.folder.summary.files;
+    this.batch = new PlacementBatch(p.target.root, (entry, output, err) => this.placed(entry, output, err));
   }
 
   async run(): Promise<FolderFetchResult> {
@@ -99,8 +111,10 @@ class FolderFetch {
     this.report();
     try {
       await mapLimit(files, FILES_PARALLEL, (entry) => this.asEntry(entry, () => this.file(entry)));
+      await this.batch.flush();
       await target.syncDirs();
     } catch (err) {
+      this.batch.stop();
       // what is written stays: part files for the next fetch (a cancelled fetch removes them)
       await Promise.all([...this.outputs].map((o) => (this.p.cancelled?.() ? o.discard() : o.suspend())));
       throw err;
@@ -165,8 +179,14 @@ class FolderFetch {
       }
       this.addBytes(bytesOf.get(id.toString("hex")) ?? 0);
     });
-    await wrapEntryError(() => output.commit(), (err) => err instanceof CasError && err.code === "EHASHMISMATCH");
+    await wrapEntryError(() => output.finish({ sync: false }), (err) => err instanceof CasError && err.code === "EHASHMISMATCH");
+    await this.batch.add(entry, output);
+  }
+
+  /** A file of the batch was renamed into place (or could not be: that entry is refused). */
+  private placed(entry: FolderEntry, output: OutputFile, err: unknown): void {
     this.outputs.delete(output);
+    if (err) return this.refuse(entry, (err as Error).message);
     this.filesFetched++;
     this.fileDone(0, 0);
   }
@@ -215,6 +235,67 @@ class FolderFetch {
       holders: this.p.source.holders.live().length,
       etaMs: rate > 0 ? ((this.total - this.bytesDone) / rate) * 1000 : null,
     });
+  }
+}
+
+/**
+ * Files written and checked, waiting to be made durable together and renamed into place. One sync
+ * of the file system for a batch (util/sync-fs.ts; else an fsync of each part file) in place of an
+ * fsync per file: 10,000 small files took ~9 s of fsyncs here. A file is renamed into place only
+ * after that, so a power cut never leaves a name over unwritten data; a fetch killed before keeps the
+ * part files, whose chunks the next one takes back.
+ */
+class PlacementBatch {
+  private waiting: { entry: FolderEntry; output: OutputFile }[] = [];
+  private bytes = 0;
+  /** Flushes the files waiting once the first of them has waited BATCH_MS. */
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+  /** A timed flush's failure, thrown by the next flush(). */
+  private failure: { error: unknown } | null = null;
+
+  constructor(
+    private readonly dir: string,
+    private readonly placed: (entry: FolderEntry, output: OutputFile, err: unknown) => void,
+  ) {}
+
+  async add(entry: FolderEntry, output: OutputFile): Promise<void> {
+    this.waiting.push({ entry, output });
+    this.bytes += entry.size;
+    if (this.waiting.length >= BATCH_FILES || this.bytes >= BATCH_BYTES) return this.flush();
+    this.timer ??= setTimeout(() => void this.flush().catch((error: unknown) => (this.failure ??= { error })), BATCH_MS);
+  }
+
+  /** Makes the waiting files durable and renames them into place (one flush at a time). */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const run = this.flushing.then(() => this.flushNow());
+    this.flushing = run.catch(() => undefined);
+    return run.then(() => {
+      if (this.failure) throw this.failure.error;
+    });
+  }
+
+  /** Stops the timer (a fetch that failed: what waits stays in its part files). */
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private async flushNow(): Promise<void> {
+    const files = this.waiting;
+    this.waiting = [];
+    this.bytes = 0;
+    if (files.length === 0) return;
+    if (!(await syncFileSystem(this.dir))) await mapLimit(files, 16, ({ output }) => fsyncFile(output.partPath));
+    for (const { entry, output } of files) {
+      const err = await output.putInPlace().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      this.placed(entry, output, err);
+    }
   }
 }
 
