@@ -53,7 +53,7 @@ const FILES_PARALLEL = 8;
  * Files sealed on the folder's worker pool at once (those larger than one chunk can be): each has up
  * to 8 chunks in flight, and the pool's buffers are chunk-sized, so this bounds memory.
  */
-const POOLED_FILES_PARALLEL = 2;
+const POOLED_FILES_PARALLEL = 4;
 
 /** Shares the folder `name` made of `files` and (every) `dirs`, all relative paths. */
 export async function shareFolder(store: ContentStore, name: string, files: FolderFile[], dirs: string[], options: FolderShareOptions = {}): Promise<FolderShareResult> {
