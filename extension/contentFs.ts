@@ -18,6 +18,7 @@ import { FolderTree } from "./folderTree";
 import { formatBytes, shortId } from "./format";
 import { errorText } from "./nodeHost";
 import { formatLink, parseContentUri, safeName, SCHEME, type ContentRef, type ContentUriRef } from "./shareLink";
+import { localFileName } from "../node-host/platform/local-file-name";
 
 export interface ContentFsHost extends TransferFeed {
   /** True once the node runs; opening a `peershare:` file starts it if the window has not yet. */
@@ -145,7 +146,8 @@ export class ContentFileSystem implements vscode.FileSystemProvider {
     if (item?.kind === "dir") throw vscode.FileSystemError.FileIsADirectory(uri);
     if (item) return this.loadFolderFile(uri, ref, ref.path!, item.size);
     const info = await this.infoOf(uri, ref);
-    const file = path.join(this.cacheDir, ref.contentId, safeName(ref.name, ref.contentId));
+    // the name as this OS can store it (Windows changes a few); the editor tab keeps the shared name
+    const file = path.join(this.cacheDir, ref.contentId, localFileName(safeName(ref.name, ref.contentId)));
     const have = fs.statSync(file, { throwIfNoEntry: false });
     if (have?.isFile() && have.size === info.size) return fs.promises.readFile(file);
     const link = formatLink(ref);

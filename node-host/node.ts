@@ -28,6 +28,7 @@ import { AccessPolicy } from "./security/access-policy";
 import { CopyConfinement } from "./security/copy-confinement";
 import { AuditLog } from "./security/audit-log";
 import { LanDiscovery } from "./discovery/lan";
+import { restrictToOwner } from "./platform/owner-only";
 import { NatService } from "./nat/nat-service";
 import { RelayMode } from "./nat/relay-server";
 
@@ -53,8 +54,10 @@ export interface NodeOptions {
 }
 
 const PUBLISHED_FILE = "published.json";
+/** How long a node waits for a UDP answer from its bootstrap contacts before it tries them over TCP. */
+const BLOCKED_UDP_AFTER_MS = 4000;
 
-function dhtSettings(c: Config): DhtSettings {
+function dhtSettings(c: Config): Partial<DhtSettings> {
   return {
     k: c.k,
     alpha: c.alpha,
@@ -63,6 +66,7 @@ function dhtSettings(c: Config): DhtSettings {
     healthCheckIntervalMs: c.healthCheckIntervalMs,
     refreshIntervalMs: c.refreshIntervalMs,
     republishIntervalMs: c.republishIntervalMs,
+    rpcTimeoutMs: c.rpcTimeoutMs,
   };
 }
 
@@ -74,6 +78,20 @@ function dhtSignaller(dht: Dht): Signaller {
       dht.signalHandler = (from, payload) => handler(from, payload);
     },
   };
+}
+
+/** The node's UDP socket; on a machine without IPv6, the default "::" falls back to IPv4 only (0.0.0.0). */
+async function bindUdp(config: Config, identity: Identity, log: (line: string) => void): Promise<UdpRpc> {
+  const bind = () => UdpRpc.bind({ identity, host: config.host, port: config.port, timeoutMs: config.rpcTimeoutMs, log });
+  try {
+    return await bind();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (config.host !== "::" || (code !== "EAFNOSUPPORT" && code !== "EADDRNOTAVAIL" && code !== "EINVAL")) throw err;
+    log("no IPv6 on this machine: listening on IPv4 only (0.0.0.0)");
+    config.host = "0.0.0.0";
+    return bind();
+  }
 }
 
 export class PeershareNode extends EventEmitter {
@@ -121,6 +139,8 @@ export class PeershareNode extends EventEmitter {
   static async start(opts: NodeOptions): Promise<PeershareNode> {
     const log = opts.log ?? (() => undefined);
     fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+    const aclProblem = await restrictToOwner(opts.dataDir); // Windows: what mode 0700 does elsewhere
+    if (aclProblem) log(aclProblem);
     const config = loadConfig(opts.dataDir);
     if (opts.port !== undefined) config.port = opts.port;
     if (opts.host !== undefined) config.host = opts.host;
@@ -130,7 +150,7 @@ export class PeershareNode extends EventEmitter {
     const identity = await loadOrCreateIdentity(opts.dataDir, keys);
     let transport: UdpRpc;
     try {
-      transport = await UdpRpc.bind({ identity, host: config.host, port: config.port, timeoutMs: config.rpcTimeoutMs, log });
+      transport = await bindUdp(config, identity, log);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       if (e.code === "EADDRINUSE") throw new Error(`UDP port ${config.port} on ${config.host} is in use; choose another with --port (0 picks a free one)`);
@@ -157,6 +177,7 @@ export class PeershareNode extends EventEmitter {
       },
       // a team node relays for members of its teams (the relay handshake shows the requester's memberships)
       isMember: (requester, publicKey, memberships) => teams.open || (teams.received(requester, publicKey, { memberships, revocations: [] }), teams.sharedTeams(requester).length > 0),
+      isKnownMember: (node) => teams.open || teams.sharedTeams(node.id).length > 0,
       log,
     });
     const uploadLimit = new ByteRateLimiter(config.uploadLimitMBps * 1e6);
@@ -204,6 +225,7 @@ export class PeershareNode extends EventEmitter {
       ownRendezvous: () => nat.rendezvous,
       iceServersFor: (peer) => nat.stunServersFor(peer),
       onRawConnection: (socket, first) => nat.relay.accept(socket, first),
+      onTunnel: (socket) => nat.tunnels.accept(socket),
       log,
     });
     if (!bulk.tcpListening) log(`TCP port ${transport.local.port} unavailable (${bulk.tcpError}); serving over WebRTC only`);
@@ -214,8 +236,22 @@ export class PeershareNode extends EventEmitter {
     node.loadPublished();
     log(`node ${identity.id.toString("hex")} listening on udp ${transport.local.host}:${transport.local.port}`);
     node.maintenance.start(bootstrap);
+    node.escapeBlockedUdpLater(bootstrap);
     await node.applyLanDiscovery();
     return node;
+  }
+
+  /**
+   * A few seconds after start, a node that heard nothing over UDP from its bootstrap contacts tries
+   * them over TCP (a network that blocks UDP), and joins again through the tunnel it opens.
+   */
+  private escapeBlockedUdpLater(bootstrap: { host: string; port: number }[]): void {
+    if (bootstrap.length === 0) return;
+    const timer = setTimeout(() => {
+      if (this.dht.table.size > 0 || this.stopping) return;
+      void this.nat.escapeBlockedUdp(bootstrap).then(async (opened) => void (opened && (await this.join())));
+    }, BLOCKED_UDP_AFTER_MS);
+    timer.unref();
   }
 
   /** LAN discovery (discovery/lan.ts), or null when it is off. */

@@ -12,6 +12,7 @@ import { MAX_REPLICATION } from "../replication/factors";
 import { MAX_FOLDER_ENTRIES } from "../cas/folder-manifest";
 import { MAX_COMPONENT_BYTES, MAX_FOLDER_DEPTH, MAX_PATH_BYTES } from "../cas/folder-path";
 import { dataDirOf, Flags, intFlag, needArgs, UsageError } from "./args";
+import { routeText } from "../nat/reach-text";
 import { formatAudit, formatEntries, formatFolderTree, formatListing, formatStatus, humanBytes, progressLine } from "./format";
 import { print, Verb, VerbGroup, withNode } from "./verb";
 
@@ -129,7 +130,8 @@ same content again needs no holder; without it the file is the only copy.
       if (flags.json) return void process.stdout.write(JSON.stringify({ event: "done", ...r }) + "\n");
       const reused = r.bytesReused ? `, ${humanBytes(r.bytesReused)} already here` : "";
       const files = r.folder ? `; ${r.folder.filesFetched} file(s) fetched, ${r.folder.filesKept} already complete` : "";
-      process.stdout.write(`${r.path}\n  ${humanBytes(r.size)} from ${r.holdersUsed} holder(s) in ${(r.durationMs / 1000).toFixed(1)} s${reused}${files}\n`);
+      const routes = r.routes?.length ? `\n  ${r.routes.map((h) => `${h.node.slice(0, 12)}…: ${routeText(h)}`).join("\n  ")}` : "";
+      process.stdout.write(`${r.path}\n  ${humanBytes(r.size)} from ${r.holdersUsed} holder(s) in ${(r.durationMs / 1000).toFixed(1)} s${reused}${files}${routes}\n`);
     },
   },
   {

@@ -29,12 +29,15 @@ export interface Reach {
   udp: boolean;
 }
 
-/** The ways to try to a peer behind NAT, in order (pure: unit-tested). */
-export function natPathsTo(self: Reach, peer: Reach, webrtcAvailable = true): NatPath[] {
+/**
+ * The ways to try to a peer behind NAT, in order (pure: unit-tested). With a TURN server configured
+ * here, WebRTC is tried even where no hole can be punched: ICE then relays through it.
+ */
+export function natPathsTo(self: Reach, peer: Reach, webrtcAvailable = true, turnConfigured = false): NatPath[] {
   const paths: NatPath[] = [];
   if (self.reachable) paths.push("reverse");
   const punchable = self.mapping !== "endpoint-dependent" && peer.mapping !== "endpoint-dependent";
-  if (webrtcAvailable && self.udp && peer.udp && punchable) paths.push("webrtc");
+  if (webrtcAvailable && self.udp && peer.udp && (punchable || turnConfigured)) paths.push("webrtc");
   paths.push("relay");
   return paths;
 }
@@ -90,7 +93,7 @@ export class NatPaths {
         const half = openRelayed(relay, this.o.ctx.identity, peer.id, token, this.o.memberships(), this.o.timeoutMs);
         half.catch(() => undefined);
         await this.ask(peer, Buffer.concat([Buffer.from([SIGNAL_TAG, Kinds.relay]), relay.id, token]));
-        return await startRelayedSession(this.o.ctx, await half, "dialler", peer);
+        return await startRelayedSession(this.o.ctx, await half, "dialler", peer, relay);
       } catch (err) {
         last = err as Error;
       }
@@ -115,7 +118,7 @@ export class NatPaths {
       if (!relay) return null; // only to a relay this node chose itself
       const token = Buffer.from(payload.subarray(34));
       this.serve(
-        acceptRelayed(relay, this.o.ctx.identity, token, this.o.timeoutMs).then((socket) => startRelayedSession(this.o.ctx, socket, "acceptor", from)),
+        acceptRelayed(relay, this.o.ctx.identity, token, this.o.timeoutMs).then((socket) => startRelayedSession(this.o.ctx, socket, "acceptor", from, relay)),
         "joining a relay",
       );
       return ACK;

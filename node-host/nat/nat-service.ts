@@ -23,11 +23,13 @@ import { RelayOptions, RelayServer, RelaySettings, RelayStats } from "./relay-se
 import { forwardThrough, RendezvousClient } from "./rendezvous-client";
 import { decodeReach, encodeReach, REACH_RECORD_MAX_AGE_MS, REACH_RECORD_NAME, ReachInfo } from "./reach-record";
 import { bindingResponseFor } from "./stun";
+import { openTunnel, tcpAnswers, TunnelServer } from "./datagram-tunnel";
 import { Identity } from "../security/identity";
 
-/** Reachability is checked this often, and sooner while it is unknown. */
+/** Reachability is checked this often, and sooner while it is unknown (5 s, doubling up to a minute). */
 const CHECK_EVERY_MS = 10 * 60_000;
-const RECHECK_UNKNOWN_MS = 30_000;
+const RECHECK_UNKNOWN_MS = 5000;
+const RECHECK_UNKNOWN_MAX_MS = 60_000;
 /** Other nodes' reach records are kept this long. */
 const REACH_CACHE_MS = 60_000;
 
@@ -40,6 +42,10 @@ export interface NatStatus extends ReachabilitySnapshot {
   forwarded: number;
   /** Connections this node relays (now, in all), refused, and the bytes it passed. */
   relay: RelayStats;
+  /** Where this node's DHT traffic goes over TCP because its network blocks UDP; null while it has UDP. */
+  tunnel: { host: string; port: number } | null;
+  /** Nodes whose DHT traffic comes to this node over TCP (their networks block UDP). */
+  tunnelClients: number;
 }
 
 export interface NatServiceOptions {
@@ -47,7 +53,10 @@ export interface NatServiceOptions {
   dht: Dht;
   identity: Identity;
   relay: RelaySettings;
+  /** Whether a relay's requester, with the memberships its handshake shows, is in one of this node's teams (true in none). */
   isMember: RelayOptions["isMember"];
+  /** Whether a node already proved membership of one of this node's teams (true in none). */
+  isKnownMember: (node: Contact) => boolean;
   log?: (line: string) => void;
 }
 
@@ -60,8 +69,13 @@ export class NatService extends EventEmitter {
   private readonly reachCache = new LruMap<string, { info: ReachInfo | null; at: number }>(1024);
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private unknownRetryMs = RECHECK_UNKNOWN_MS;
   /** Relays bulk connections between nodes that cannot connect to each other (on the node's TCP port). */
   readonly relay: RelayServer;
+  /** Takes the DHT traffic of nodes whose networks block UDP, over TCP. */
+  readonly tunnels: TunnelServer;
+  /** This node's own tunnel, while its network blocks UDP. */
+  private ownTunnel: { peer: HostPort; close: () => void } | null = null;
 
   private constructor(
     private readonly o: NatServiceOptions,
@@ -72,12 +86,19 @@ export class NatService extends EventEmitter {
     this.state = new ReachabilityState(() => localAddresses(rpc.boundHost));
     const servers = () => dht.table.entries().map((e) => e.contact);
     this.checker = new ReachabilityCheck({ rpc, secondary, state: this.state, peers: servers, log: o.log });
-    this.server = new RendezvousServer({ rpc, serving: () => this.state.reachability !== "unreachable" });
-    this.client = new RendezvousClient({ rpc, candidates: servers, log: o.log });
+    // only a node proven reachable serves: one still finding out may be behind NAT itself
+    this.server = new RendezvousServer({ rpc, serving: () => this.state.reachability === "reachable" });
     this.relay = new RelayServer({ self: o.identity.id, settings: o.relay, isMember: o.isMember, log: o.log });
+    // sends on for tunnel clients within the relay setting: a team node for members only
+    this.tunnels = new TunnelServer(rpc, (client) => o.relay.mode() === "anyone" || (o.relay.mode() === "members" && o.isKnownMember(client)));
+    // a tunnel client registers only with its tunnel's node (its only way in)
+    this.client = new RendezvousClient({ rpc, candidates: () => (this.ownTunnel ? servers().filter((c) => this.isTunnelPeer(c)) : servers()), log: o.log });
     rpc.forwarder = forwardThrough(rpc);
     rpc.onForeignDatagram((datagram, source) => (this.stunLimit.take(`${source.host}:${source.port}`) ? bindingResponseFor(datagram, { address: source.host, port: source.port }) : null));
     this.checker.on("changed", (s: ReachabilitySnapshot) => void this.onChanged(s));
+    // a rendezvous node that left the table (it became a DHT client itself, or left) is replaced at
+    // once, and a missing one taken as soon as a candidate turns up
+    dht.on("changed", () => this.client.refill());
     this.client.on("changed", () => void this.publishReach());
   }
 
@@ -101,13 +122,43 @@ export class NatService extends EventEmitter {
       rendezvousClients: this.server.clientCount,
       forwarded: this.server.forwardedCount,
       relay: { ...this.relay.stats },
+      tunnel: this.ownTunnel ? { ...this.ownTunnel.peer } : null,
+      tunnelClients: this.tunnels.count,
     };
   }
 
   /** How this node is reached, for choosing the ways to a peer behind NAT (nat-paths.ts). */
   selfReach(): Reach {
     const s = this.state.snapshot();
-    return { reachable: s.reachability !== "unreachable", mapping: s.mapping, udp: true };
+    return { reachable: s.reachability !== "unreachable", mapping: s.mapping, udp: this.ownTunnel === null };
+  }
+
+  private isTunnelPeer(c: Contact): boolean {
+    return this.ownTunnel !== null && c.port === this.ownTunnel.peer.port && normalizeHost(c.host) === normalizeHost(this.ownTunnel.peer.host);
+  }
+
+  /**
+   * When no bootstrap contact answers over UDP but one takes a TCP connection, this node's network
+   * blocks UDP: its DHT traffic then goes over TCP through that node (datagram-tunnel.ts). True
+   * when a tunnel was opened (the node should join again through it).
+   */
+  async escapeBlockedUdp(bootstrap: HostPort[]): Promise<boolean> {
+    if (this.ownTunnel || this.o.dht.table.size > 0 || this.stopped) return false;
+    for (const peer of bootstrap) {
+      if (!(await tcpAnswers(peer, 3000))) continue;
+      try {
+        const t = await openTunnel(this.o.rpc, peer, 5000);
+        this.ownTunnel = { peer, close: t.close };
+        void t.closed.then(() => {
+          if (this.ownTunnel?.close === t.close) this.ownTunnel = null;
+        });
+        this.o.log?.(`no UDP answer from any bootstrap contact, but ${formatAddress(peer)} takes TCP: this network seems to block UDP, so DHT traffic goes over TCP through it`);
+        return true;
+      } catch (err) {
+        this.o.log?.(`a TCP tunnel to ${formatAddress(peer)} failed: ${(err as Error).message}`);
+      }
+    }
+    return false;
   }
 
   /** This node's rendezvous nodes (empty unless it is behind NAT). */
@@ -121,7 +172,9 @@ export class NatService extends EventEmitter {
    * behind NAT: host candidates are enough, and a STUN server costs gathering time.
    */
   stunServersFor(peer: { via?: Contact[] }): string[] {
-    const nodes = [...this.client.via, ...(peer.via ?? [])];
+    // IPv4 only: IPv6 has no NAT to learn a mapping of (host candidates do), and libdatachannel
+    // reads no bracketed IPv6 literal in an ICE server URL
+    const nodes = [...this.client.via, ...(peer.via ?? [])].filter((c) => !c.host.includes(":"));
     const urls = nodes.map((c) => `stun:${formatAddress(c)}`);
     return [...new Set(urls)].slice(0, 3);
   }
@@ -136,16 +189,26 @@ export class NatService extends EventEmitter {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      void this.checker.check().finally(() => this.schedule(jittered(this.state.reachability === "unknown" ? RECHECK_UNKNOWN_MS : CHECK_EVERY_MS)));
+      void this.checker.check().finally(() => this.schedule(jittered(this.nextCheckMs())));
     }, ms);
     this.timer.unref();
+  }
+
+  private nextCheckMs(): number {
+    if (this.state.reachability !== "unknown") {
+      this.unknownRetryMs = RECHECK_UNKNOWN_MS;
+      return CHECK_EVERY_MS;
+    }
+    const wait = this.unknownRetryMs;
+    this.unknownRetryMs = Math.min(RECHECK_UNKNOWN_MAX_MS, wait * 2);
+    return wait;
   }
 
   /** Reachability changed: a node others cannot reach becomes a DHT client with rendezvous nodes, and back. */
   private async onChanged(s: ReachabilitySnapshot): Promise<void> {
     const behind = s.reachability === "unreachable";
     this.o.log?.(behind ? `behind NAT (${s.mapping} mapping, seen as ${s.external ? `${s.external.host}:${s.external.port}` : "?"}): a DHT client, reached through rendezvous nodes` : `reachable${s.external ? ` at ${s.external.host}:${s.external.port}` : ""} (${s.reachability})`);
-    (this.o.dht as Dht & { setClientMode?: (on: boolean) => void }).setClientMode?.(behind);
+    await this.o.dht.setClientMode(behind);
     if (behind) await this.client.start();
     else await this.client.stop();
     await this.publishReach();
@@ -156,7 +219,7 @@ export class NatService extends EventEmitter {
   private async publishReach(): Promise<void> {
     const s = this.state.snapshot();
     if (s.reachability !== "unreachable" && !this.o.dht.published.has(toHex(valueKey(this.o.rpc.local.publicKey, REACH_RECORD_NAME)))) return;
-    const info: ReachInfo = { reachable: s.reachability !== "unreachable", udp: true, mapping: s.mapping, external: s.external ? [s.external] : [], rendezvous: this.client.via, updated: Date.now() };
+    const info: ReachInfo = { reachable: s.reachability !== "unreachable", udp: this.ownTunnel === null, mapping: s.mapping, external: s.external ? [s.external] : [], rendezvous: this.client.via, updated: Date.now() };
     await this.o.dht.putValue(REACH_RECORD_NAME, encodeReach(info)).catch((err: Error) => this.o.log?.(`publishing the reach record failed: ${err.message}`));
   }
 
@@ -177,14 +240,25 @@ export class NatService extends EventEmitter {
     return info;
   }
 
-  /** The contact to use for a peer: with its rendezvous nodes when its reach record says it cannot be reached directly. */
+  /**
+   * The contact to use for a peer: as it is when it answers a ping there as a DHT server (its reach
+   * record is looked up meanwhile, not waited for); else, when its reach record says it cannot be
+   * reached directly, with its rendezvous nodes. A client may answer too, through a NAT mapping
+   * this node happens to hold (it is this node's rendezvous client): that answer says only that.
+   */
   async route(peer: Contact): Promise<Contact & { via?: Contact[]; reach?: ReachInfo }> {
-    const reach = await this.reachOf(peer);
+    const record = this.reachOf(peer);
+    const pong = await this.o.rpc.request(peer, { type: "ping" }).catch(() => null);
+    if (pong && !pong.client) return peer;
+    const reach = await record;
     if (!reach || reach.reachable || reach.rendezvous.length === 0) return reach ? { ...peer, reach } : peer;
     // this node is the peer's rendezvous: the peer's mapping to it is open, so it is asked directly
     const registered = this.server.clientAddress(peer.id);
     if (registered) return { ...peer, host: registered.host, port: registered.port, reach };
-    return { ...peer, via: reach.rendezvous.filter((r) => !r.id.equals(this.o.identity.id)), reach };
+    // a rendezvous this node knows (a routing-table contact) is reached at the address it knows:
+    // the record names the address the peer registered at, which may be of another family
+    const via = reach.rendezvous.filter((r) => !r.id.equals(this.o.identity.id)).map((r) => this.o.dht.table.get(r.id)?.contact ?? r);
+    return { ...peer, via, reach };
   }
 
   async stop(): Promise<void> {
@@ -192,6 +266,8 @@ export class NatService extends EventEmitter {
     if (this.timer) clearTimeout(this.timer);
     await this.client.stop();
     this.relay.close();
+    this.tunnels.close();
+    this.ownTunnel?.close();
     await this.secondary.close();
   }
 }

@@ -16,6 +16,8 @@ export interface ContactInfo {
   failures: number;
   /** "lan": the peer announces itself on this node's LAN (LAN discovery); absent: known from a bootstrap contact or DHT traffic only. */
   via?: "lan";
+  /** How the open bulk connection to it (if any) reaches it: see TransferInfo.routes. */
+  route?: { path: "tls" | "tls-reverse" | "webrtc" | "relay"; relay?: string };
 }
 
 export interface NodeInfo {
@@ -31,8 +33,18 @@ export interface NodeInfo {
   stats: Record<string, number>;
   /** Where the node's secrets are kept, encrypted at rest. */
   keyStore: { kind: "keychain" | "passphrase-file"; location: string };
+  /** The parts that need native code and whether they loaded (absent from nodes of 0.1.0). */
+  native?: NativeStatus;
   /** How others reach this node (absent from older nodes). */
   nat?: NatInfo;
+}
+
+/** What a node runs without where a native package does not load (platform without its binary, broken install). */
+export interface NativeStatus {
+  /** WebRTC data channels (node-datachannel); unavailable: bulk transfers over TLS only. */
+  webrtc: { available: true } | { available: false; reason: string };
+  /** BLAKE3 from @napi-rs/blake-hash; if not, the JavaScript BLAKE3 (the same ids, slower). */
+  blake3: { native: true } | { native: false; reason: string };
 }
 
 export interface NatInfo {
@@ -49,6 +61,10 @@ export interface NatInfo {
   forwarded: number;
   /** Bulk connections this node relays for others: open now, opened in all, refused, bytes passed. */
   relay: { circuits: number; circuitsOpened: number; refused: number; bytesRelayed: number };
+  /** Where this node's DHT traffic goes over TCP because its network blocks UDP (absent or null: it has UDP). */
+  tunnel?: { host: string; port: number } | null;
+  /** Nodes whose DHT traffic comes to this node over TCP. */
+  tunnelClients?: number;
 }
 
 export interface BucketInfo {
@@ -195,6 +211,8 @@ export interface TransferInfo {
   /** Bytes per second. */
   rate: number;
   holders: number;
+  /** How each holder with an open connection is reached: "tls" (direct), "tls-reverse" (it connected back from behind NAT), "webrtc", or "relay" through the node `relay`. */
+  routes?: { node: string; path: "tls" | "tls-reverse" | "webrtc" | "relay"; relay?: string }[];
   etaMs: number | null;
   startedAt: number;
   /** When the transfer ended (done, failed or cancelled). */
@@ -215,6 +233,8 @@ export interface FetchInfo {
   bytesFetched: number;
   bytesReused: number;
   holdersUsed: number;
+  /** How the holders that sent chunks were reached (see TransferInfo.routes). */
+  routes?: TransferInfo["routes"];
   /** Holders dropped for sending bytes that failed verification (node IDs). */
   badHolders: string[];
   /** From the start of the fetch until the file is in place (fsynced and renamed). */

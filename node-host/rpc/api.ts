@@ -14,6 +14,7 @@ import { isSettingName, SETTINGS } from "../config";
 import { parseShareLink } from "../cas";
 import { MAX_REPLICATION } from "../replication/factors";
 import { contentStatus } from "../replication/status";
+import { blake3Implementation } from "../cas/object-hash";
 
 export type ApiHandlers = { [M in ApiMethod]: (params: Api[M][0]) => Promise<Api[M][1]> | Api[M][1] };
 
@@ -115,6 +116,7 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       startedAt: node.startedAt,
       peers: dht.table.size,
       keyStore: { kind: node.keys.kind, location: node.keys.location },
+      native: { webrtc: node.bulk.webrtc, blake3: blake3Implementation() },
       nat: node.nat.status(),
       stats: {
         ...node.transport.stats,
@@ -139,7 +141,11 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
 
     "dht.peers": () => {
       const onLan = (c: ContactInfo): ContactInfo => (node.lanDiscovery?.foundOnLan(c.id) ? { ...c, via: "lan" } : c);
-      const online = dht.table.entries().map((e) => onLan(entryInfo(e, misses())));
+      const withRoute = (c: ContactInfo): ContactInfo => {
+        const route = node.bulk.client.routeOf?.(Buffer.from(c.id, "hex"));
+        return route ? { ...c, route } : c;
+      };
+      const online = dht.table.entries().map((e) => withRoute(onLan(entryInfo(e, misses()))));
       const offline = [...dht.offline.entries()].map(([, o]): ContactInfo => ({
         id: toHex(o.contact.id),
         host: o.contact.host,

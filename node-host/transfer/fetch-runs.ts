@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ContentStore, OutputFile, Manifest } from "../cas";
 import { isFolderManifest, readFolder } from "../cas/open-folder";
-import { FetchInfo } from "../rpc/api-types";
+import { FetchInfo, TransferInfo } from "../rpc/api-types";
 import type { BulkPeer } from "../transport/bulk";
 import type { BulkNodeClient } from "../transport/bulk-client";
 import { fetchContent, manifestObject } from "./fetcher";
@@ -56,7 +56,7 @@ export class FetchRuns {
         findHolders: () => this.findHolders(contentId),
         holders,
         signal: handle.abort.signal,
-        onProgress: (p) => this.transfers.update(handle, { name: p.name, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate: p.rate, holders: p.holders, etaMs: p.etaMs }),
+        onProgress: (p) => this.transfers.update(handle, { name: p.name, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate: p.rate, holders: p.holders, routes: this.routesOf(p.holderIds), etaMs: p.etaMs }),
         plan: async (manifest) => {
           output = await this.createOutput(manifest, out);
           await output.fillPresentFrom(this.store);
@@ -81,6 +81,7 @@ export class FetchRuns {
         bytesFetched: result.bytesFetched,
         bytesReused: result.bytesReused,
         holdersUsed: result.holdersUsed,
+        routes: this.routesOf(result.usedHolderIds),
         badHolders: result.badHolders,
         durationMs,
       };
@@ -114,7 +115,8 @@ export class FetchRuns {
         cache: handle.cache,
         signal,
         cancelled: () => handle.info.state === "cancelled",
-        onProgress: (p) => this.transfers.update(handle, { name: summary.name, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate: p.rate, holders: p.holders, etaMs: p.etaMs }),
+        onProgress: (p) =>
+          this.transfers.update(handle, { name: summary.name, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate: p.rate, holders: p.holders, routes: this.routesOf(source.liveHolderIds()), etaMs: p.etaMs }),
       });
       await this.store.unpin([Buffer.from(folder.contentId, "hex"), ...folder.partIds], "fetching");
       const durationMs = performance.now() - started;
@@ -128,6 +130,7 @@ export class FetchRuns {
         bytesFetched: r.bytesFetched,
         bytesReused: r.bytesReused,
         holdersUsed: source.holdersUsed,
+        routes: this.routesOf(source.usedHolderIds),
         badHolders: holders.bad,
         durationMs,
         folder: { files: summary.files, dirs: summary.dirs, filesFetched: r.filesFetched, filesKept: r.filesKept, refused: r.refused },
@@ -136,6 +139,14 @@ export class FetchRuns {
       this.ended(handle, err);
       throw err;
     }
+  }
+
+  /** How the fetch's holders are reached, for those with a connection open. */
+  private routesOf(holderIds: string[]): NonNullable<TransferInfo["routes"]> {
+    return holderIds.flatMap((node) => {
+      const route = this.bulk.routeOf?.(Buffer.from(node, "hex"));
+      return route ? [{ node, ...route }] : [];
+    });
   }
 
   /** A transfer finished: the file (or folder) is in place. */

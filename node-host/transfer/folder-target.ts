@@ -44,6 +44,8 @@ export class FolderTarget {
     if (entry.badUtf8) return "its path is not valid UTF-8";
     const problem = pathProblem(entry.path);
     if (problem) return `unsafe path: ${problem}`;
+    // legal names elsewhere, which the sharer keeps; Windows refuses to create them
+    if (process.platform === "win32" && /[<>"|?*]/.test(entry.path)) return 'Windows cannot store a name with <, >, ", |, ? or *';
     const earlier = this.folding.add(entry.path);
     if (earlier !== null) return `it would overwrite ${JSON.stringify(earlier)} on this case-insensitive file system`;
     return null;

@@ -41,6 +41,16 @@ export class ObjectSource {
     return this.used.size;
   }
 
+  /** The holders that sent at least one object (node IDs, hex). */
+  get usedHolderIds(): string[] {
+    return [...this.used];
+  }
+
+  /** The holders still asked (node IDs, hex). */
+  liveHolderIds(): string[] {
+    return this.holders.live().map((h) => hex(h.peer.id));
+  }
+
   /** The object's bytes, checked against `id`. Hand them back with release() once used. */
   async get(id: Buffer, what = `object ${hex(id).slice(0, 12)}…`): Promise<Buffer> {
     await this.holders.found();

@@ -5,6 +5,7 @@
 // fails the identity check is an error, not a reason to try another path: whoever holds that
 // address is not the node we want, and the caller should try another holder.
 
+import type * as tls from "node:tls";
 import { Id, toHex } from "../dht/id";
 import { Identity, SignatureVerifier } from "../security/identity";
 import { BufferPool } from "../util/buffer-pool";
@@ -17,6 +18,7 @@ import { Audience, BulkRequest, ErrorCodes, MAX_OBJECT_BYTES } from "./bulk-prot
 import { BulkSession, DEFAULT_WINDOW, OutgoingRequest, Reply, ServeHandler } from "./bulk-session";
 import { dialTls, RawConnectionHandler, TlsUnavailableError, TlsBulkServer } from "./tls-bulk";
 import { DEFAULT_WEBRTC_OPTIONS, Signaller, WebRtcBulk } from "./webrtc-bulk";
+import { loadWebRtc } from "./webrtc-module";
 import { isNatSignal, NatPaths, natPathsTo, Reach } from "../nat/nat-paths";
 
 export interface BulkNodeOptions {
@@ -53,6 +55,8 @@ export interface BulkNodeOptions {
   iceServersFor?: (peer: BulkPeer) => string[];
   /** Takes TCP connections to the bulk port that are not TLS (a relay's handshake); false: closed. */
   onRawConnection?: RawConnectionHandler;
+  /** Takes datagram tunnels (TLS with ALPN peershare-dgram/1) of nodes whose networks block UDP. */
+  onTunnel?: (socket: tls.TLSSocket) => void;
   log?: (msg: string) => void;
 }
 
@@ -75,6 +79,8 @@ export interface BulkNode {
   /** The bound TCP port (equal to `port` unless that was 0), or null. */
   tcpPort: number | null;
   tcpError: string | null;
+  /** Whether WebRTC data channels can be used here (node-datachannel loads); if not, why: TLS only. */
+  webrtc: { available: true } | { available: false; reason: string };
   stats: BulkStats;
   /** Outgoing connections open or opening. */
   readonly connections: number;
@@ -115,6 +121,7 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
   try {
     server = await TlsBulkServer.listen(ctx, opts.host, opts.port);
     server.rawHandler = opts.onRawConnection ?? null;
+    server.tunnelHandler = opts.onTunnel ?? null;
   } catch (err) {
     tcpError = (err as Error).message;
     opts.log?.(`bulk: TCP port ${opts.port} unavailable (${tcpError}); serving over WebRTC only`);
@@ -122,12 +129,23 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
   // signals asking for a connection back or to a relay go to natPaths, WebRTC descriptions to webrtc
   let webrtcAnswer: Parameters<Signaller["onSignal"]>[0] | null = null;
   const toWebRtc: Signaller = { signal: (peer, payload) => opts.signaller.signal(peer, payload), onSignal: (h) => (webrtcAnswer = h) };
-  const webrtc = new WebRtcBulk(ctx, toWebRtc, {
-    ...DEFAULT_WEBRTC_OPTIONS,
-    iceServers: opts.iceServers ?? [],
-    iceServersFor: opts.iceServersFor,
-    connectTimeoutMs: opts.webrtcConnectTimeoutMs ?? DEFAULT_WEBRTC_OPTIONS.connectTimeoutMs,
-  });
+  const rtc = loadWebRtc();
+  // Without node-datachannel: no data channels either way (offers are answered "not accepted").
+  const webrtc = rtc.ok
+    ? new WebRtcBulk(
+        ctx,
+        toWebRtc,
+        {
+          ...DEFAULT_WEBRTC_OPTIONS,
+          iceServers: opts.iceServers ?? [],
+          iceServersFor: opts.iceServersFor,
+          connectTimeoutMs: opts.webrtcConnectTimeoutMs ?? DEFAULT_WEBRTC_OPTIONS.connectTimeoutMs,
+        },
+        rtc.module,
+      )
+    : null;
+  const whyNoWebRtc = rtc.ok ? "" : rtc.reason;
+  if (!webrtc) opts.log?.(`bulk: WebRTC unavailable (${whyNoWebRtc}); TLS only${opts.forceWebRtc ? ` (bulkPath "webrtc" cannot apply)` : ""}`);
   const natPaths = new NatPaths({
     ctx,
     server,
@@ -143,11 +161,15 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
   /** A peer behind NAT: each way its NAT and ours allow, in order, until one connects. */
   const dialBehindNat = async (peer: BulkPeer): Promise<BulkSession> => {
     const errors: string[] = [];
-    for (const path of natPathsTo(selfReach(), peer.reach ?? { reachable: false, mapping: "unknown", udp: true })) {
+    const turn = (opts.iceServers ?? []).some((url) => /^turns?:/i.test(url));
+    for (const path of natPathsTo(selfReach(), peer.reach ?? { reachable: false, mapping: "unknown", udp: true }, true, turn)) {
       try {
-        return path === "webrtc" ? await webrtc.dial(peer) : await natPaths.dial(peer, path);
+        if (path !== "webrtc") return await natPaths.dial(peer, path);
+        if (!webrtc) throw new Error(`unavailable on this node (${whyNoWebRtc})`);
+        return await webrtc.dial(peer);
       } catch (err) {
         errors.push(`${path}: ${(err as Error).message}`);
+        opts.log?.(`node ${toHex(peer.id).slice(0, 12)}… (behind NAT): ${path} failed (${(err as Error).message}); trying the next way`);
       }
     }
     throw new BulkConnectionError(`node ${toHex(peer.id).slice(0, 12)}… (behind NAT) could not be reached: ${errors.join("; ")}`);
@@ -155,9 +177,10 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
 
   const preferWebRtc = new LruMap<string, number>(4096);
   const dial = async (peer: BulkPeer): Promise<BulkSession> => {
-    if (peer.via?.length) return dialBehindNat(peer);
+    if (peer.reach && !peer.reach.reachable) return dialBehindNat(peer);
     const key = toHex(peer.id);
     const until = preferWebRtc.get(key);
+    if (!webrtc) return dialTlsOnly(ctx, peer, opts.tcpConnectTimeoutMs ?? 1500, whyNoWebRtc);
     if (!opts.forceWebRtc && !(until && until > Date.now())) {
       try {
         return await dialTls(ctx, peer, opts.tcpConnectTimeoutMs ?? 1500);
@@ -203,6 +226,9 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
     async pathTo(peer): Promise<BulkPath> {
       return (await pool.get(peer)).path;
     },
+    routeOf(peer) {
+      return pool.current(toHex(peer))?.route ?? null;
+    },
     async reconnect() {
       await pool.close();
     },
@@ -216,6 +242,7 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
     tcpListening: server !== null,
     tcpPort: server?.port ?? null,
     tcpError,
+    webrtc: rtc.ok ? { available: true } : { available: false, reason: rtc.reason },
     stats,
     get connections() {
       return pool.size;
@@ -223,9 +250,19 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
     async close() {
       await client.close();
       natPaths.close();
-      await Promise.all([server?.close(), webrtc.close()]);
+      await Promise.all([server?.close(), webrtc?.close()]);
     },
   };
+}
+
+/** TLS, the only path where WebRTC does not load: a peer not reachable over TCP cannot be reached. */
+async function dialTlsOnly(ctx: BulkContext, peer: BulkPeer, timeoutMs: number, whyNoWebRtc: string): Promise<BulkSession> {
+  try {
+    return await dialTls(ctx, peer, timeoutMs);
+  } catch (err) {
+    if (!(err instanceof TlsUnavailableError)) throw err;
+    throw new BulkConnectionError(`${err.message}; WebRTC, the way to peers behind NAT, is unavailable on this node (${whyNoWebRtc})`);
+  }
 }
 
 function serveHandler(source: ObjectSource, buffers: BufferPool, sink?: ObjectSink): ServeHandler {

@@ -4,17 +4,20 @@
 // and counted in `stats`.
 
 import * as dgram from "node:dgram";
-import { randomBytes } from "node:crypto";
+import * as net from "node:net";
+import { unmapIpv4 } from "../util/ip-address";
 import { Address, Reply, RequestHandler, RequestOptions, RpcTimeoutError, RpcTransport } from "../dht/transport";
 import { Contact, Request, Response } from "../dht/messages";
-import { nodeIdFromPublicKey } from "../dht/id";
 import { Identity, SignatureVerifier } from "../security/identity";
 import { LruMap } from "../util/lru";
 import { PairKeys, macOf } from "../security/pair-keys";
 import { timingSafeEqual } from "node:crypto";
 import { RateLimiter } from "../util/rate-limiter";
 import { Envelope, MAX_DATAGRAM_BYTES, MAX_PAYLOAD_BYTES, openEnvelope, sealEnvelope } from "./envelope";
+import { senderContact } from "./contact-codec";
+import { matchKey, replyTxid, requestTxid, SenderFlags, senderFlags } from "./txid";
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, isResponseType } from "./wire";
+import { WireFormatError } from "../util/binary";
 
 /** A request type handled beside the DHT (NAT traversal, nat/): raw payload in, raw response (or nothing) out. */
 export type ExtensionHandler = (from: Contact, type: number, payload: Buffer) => RawMessage | null | Promise<RawMessage | null>;
@@ -32,8 +35,26 @@ export interface RawReply extends RawMessage {
 /** Answers a datagram that is not a peershare envelope (a STUN request); returns the bytes to send back to its source, or null. */
 export type ForeignHandler = (datagram: Buffer, source: { host: string; port: number }) => Buffer | null;
 
+/** Sends a sealed datagram to `to` through one of its rendezvous nodes and returns the wrapped reply datagram (set by nat/). */
+export type Forwarder = (via: Address, target: Address, datagram: Buffer, timeoutMs: number) => Promise<Buffer>;
+
+/**
+ * Where this node's datagrams go when its network lets no UDP through (nat/datagram-tunnel.ts): a
+ * stream to one reachable node, which sends them on (`egress`) and brings back the answers.
+ */
+export interface Tunnel {
+  /** The node at the other end, as this node addresses it. */
+  peer: { host: string; port: number };
+  write(datagram: Buffer): void;
+  /** Sends a sealed request to `target` through the tunnel's node; resolves with the answer datagram. */
+  egress(target: Address, datagram: Buffer, timeoutMs: number): Promise<Buffer>;
+}
+
 /** Every envelope starts with "PS"; a datagram that does not is someone else's protocol (STUN's first byte is 0 or 1). */
 const ENVELOPE_FIRST_BYTE = 0x50;
+/** Where an envelope's txid lies: after magic (2), version, auth and type (transport/envelope.ts). */
+const TXID_START = 5;
+const TXID_END = TXID_START + 8;
 
 export interface UdpRpcOptions {
   identity: Identity;
@@ -67,30 +88,17 @@ export type UdpStats = Record<
   number
 >;
 
-// randomBytes() per request costs ~9 µs; slicing a pooled buffer costs nothing.
-let txidPool = Buffer.alloc(0);
-let txidOffset = 0;
-function nextTxid(): Buffer {
-  if (txidOffset + 8 > txidPool.length) {
-    txidPool = randomBytes(8 * 512);
-    txidOffset = 0;
-  }
-  txidOffset += 8;
-  return txidPool.subarray(txidOffset - 8, txidOffset);
-}
-
 interface Pending {
   to: Address;
   resolve: (reply: Reply | RawReply) => void;
+  /** A datagram this node sent on for a tunnel client: its answer is handed back as it came, unread. */
+  passThrough?: (datagram: Buffer) => void;
   sentAt: number;
   /** An extension request: its response is handed over undecoded. */
   raw: boolean;
   /** Sent through a rendezvous node: the response arrives wrapped, not from the peer's address. */
   forwarded: boolean;
 }
-
-/** Sends a sealed datagram to `to` through one of its rendezvous nodes and returns the wrapped reply datagram (set by nat/). */
-export type Forwarder = (via: Address, target: Address, datagram: Buffer, timeoutMs: number) => Promise<Buffer>;
 
 export class UdpRpc implements RpcTransport {
   readonly stats: UdpStats = {
@@ -120,6 +128,10 @@ export class UdpRpc implements RpcTransport {
   private foreign: ForeignHandler | null = null;
   /** How a request reaches a peer that names rendezvous nodes (Address.via); set by the NAT layer. */
   forwarder: Forwarder | null = null;
+  /** This node's own way out when UDP is blocked; null while it sends UDP itself. */
+  tunnel: Tunnel | null = null;
+  /** Addresses of tunnel clients ("host|port"): what is sent to them goes down their stream. */
+  private readonly streams = new Map<string, (datagram: Buffer) => void>();
   private readonly pending = new Map<string, Pending>();
   private readonly verifier = new SignatureVerifier();
   private readonly pairKeys: PairKeys;
@@ -127,6 +139,8 @@ export class UdpRpc implements RpcTransport {
   private readonly limiter: RateLimiter;
   private readonly freshnessMs: number;
   private readonly maxPending: number;
+  /** Sender flags carried in every txid this node sends (txid.ts). */
+  private flags = 0;
   private closed = false;
 
   private constructor(
@@ -136,7 +150,8 @@ export class UdpRpc implements RpcTransport {
   ) {
     const addr = socket.address();
     this.boundHost = addr.address;
-    this.local = { id: identity.id, publicKey: identity.publicKey, host: opts.host === "0.0.0.0" ? "127.0.0.1" : addr.address, port: addr.port };
+    const wildcard = opts.host === "0.0.0.0" || opts.host === "::";
+    this.local = { id: identity.id, publicKey: identity.publicKey, host: wildcard ? "127.0.0.1" : unmapIpv4(addr.address), port: addr.port };
     this.pairKeys = new PairKeys(identity.seed(), identity.publicKey);
     this.timeoutMs = opts.timeoutMs ?? 1000;
     this.freshnessMs = opts.freshnessMs ?? 30_000;
@@ -147,9 +162,14 @@ export class UdpRpc implements RpcTransport {
     socket.on("error", (err) => opts.log?.(`udp socket error: ${err.message}`));
   }
 
+  /**
+   * Binds the socket: IPv4 for an IPv4 host (0.0.0.0 included), IPv6 for an IPv6 one, and both for
+   * "::" (one dual-stack socket, IPv4 peers seen as ::ffff:a.b.c.d and told apart below).
+   */
   static bind(opts: UdpRpcOptions): Promise<UdpRpc> {
     return new Promise((resolve, reject) => {
-      const socket = dgram.createSocket({ type: "udp4", recvBufferSize: 4 << 20 });
+      const v6 = net.isIPv6(opts.host);
+      const socket = dgram.createSocket({ type: v6 ? "udp6" : "udp4", ipv6Only: false, recvBufferSize: 4 << 20 });
       const onError = (err: Error) => reject(err);
       socket.once("error", onError);
       socket.bind(opts.port, opts.host, () => {
@@ -161,6 +181,10 @@ export class UdpRpc implements RpcTransport {
 
   onRequest(handler: RequestHandler): void {
     this.handler = handler;
+  }
+
+  setClientMode(on: boolean): void {
+    this.flags = on ? this.flags | SenderFlags.client : this.flags & ~SenderFlags.client;
   }
 
   /** Hands requests of these types to `handler` instead of the DHT. */
@@ -182,7 +206,7 @@ export class UdpRpc implements RpcTransport {
   notify(to: Address, message: RawMessage): void {
     if (this.closed) return;
     const pairKey = to.publicKey ? this.pairKeys.keyFor(to.publicKey) : null;
-    this.send(sealEnvelope(this.identity, message.type, nextTxid(), Date.now(), message.payload, pairKey), to.host, to.port);
+    this.send(sealEnvelope(this.identity, message.type, requestTxid(this.flags), Date.now(), message.payload, pairKey), to.host, to.port);
   }
 
   async request(to: Address, req: Request, options: RequestOptions = {}): Promise<Reply> {
@@ -199,33 +223,94 @@ export class UdpRpc implements RpcTransport {
   private attempt(to: Address, req: Request | RawMessage, timeoutMs: number, raw = false): Promise<Reply | RawReply> {
     if (this.closed) return Promise.reject(new Error("transport closed"));
     if (this.pending.size >= this.maxPending) return Promise.reject(new Error("too many requests in flight"));
-    const txid = nextTxid();
-    const key = txid.toString("hex");
+    const txid = requestTxid(this.flags);
+    const key = matchKey(txid);
     const { type, payload } = raw ? (req as RawMessage) : encodeRequest(req as Request);
     // a MAC when we know who we are talking to; a signature for a first contact by address only
     const pairKey = to.publicKey ? this.pairKeys.keyFor(to.publicKey) : null;
     const datagram = sealEnvelope(this.identity, type, txid, Date.now(), payload, pairKey);
     const forwarded = (to.via?.length ?? 0) > 0 && this.forwarder !== null;
-    // through a rendezvous the answer takes two more hops
-    const wait = forwarded ? timeoutMs * 3 : timeoutMs;
+    const egress = !forwarded && this.tunnel !== null && !this.isTunnelPeer(to.host, to.port);
+    // through a rendezvous (or the tunnel's node) the answer takes two more hops
+    const wait = forwarded || egress ? timeoutMs * 3 : timeoutMs;
     return new Promise<Reply | RawReply>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.pending.delete(key);
-        this.stats.requestTimeouts++;
-        reject(new RpcTimeoutError(to, raw ? `message 0x${type.toString(16)}` : (req as Request).type));
+        // After a stall of the event loop, timers run before the datagrams that arrived meanwhile
+        // are read. Let those in first (setImmediate runs after the poll phase), so that a stalled
+        // loop does not make a live peer look dead: timeouts are short now (a few round trips).
+        setImmediate(() => {
+          if (!this.pending.delete(key)) return;
+          this.stats.requestTimeouts++;
+          reject(new RpcTimeoutError(to, raw ? `message 0x${type.toString(16)}` : (req as Request).type));
+        });
       }, wait);
       this.pending.set(key, {
         to,
         sentAt: performance.now(),
         raw,
-        forwarded,
+        forwarded: forwarded || egress,
         resolve: (reply) => {
           clearTimeout(timer);
           resolve(reply);
         },
       });
       if (forwarded) void this.sendVia(to, datagram, wait);
+      else if (egress) void this.tunnel!.egress(to, datagram, wait).then((inner) => this.receiveInner(inner, to), () => undefined);
       else this.send(datagram, to.host, to.port);
+    });
+  }
+
+  private isTunnelPeer(host: string, port: number): boolean {
+    return this.tunnel !== null && this.tunnel.peer.port === port && unmapIpv4(this.tunnel.peer.host) === unmapIpv4(host);
+  }
+
+  /** A tunnel client's stream: what arrives is taken like datagrams from host:port, and what goes there is written to it. */
+  attachStream(host: string, port: number, write: (datagram: Buffer) => void): { receive: (datagram: Buffer) => void; detach: () => void } {
+    const key = `${host}|${port}`;
+    this.streams.set(key, write);
+    return { receive: (datagram) => this.onDatagram(datagram, host, port), detach: () => this.streams.delete(key) };
+  }
+
+  /** Whether host:port is a tunnel client's (its stream's) address. */
+  isStreamAddress(host: string, port: number): boolean {
+    return this.streams.has(`${host}|${port}`);
+  }
+
+  /** Takes a datagram that came down this node's own tunnel (from the tunnel's node). */
+  receiveFromTunnel(datagram: Buffer): void {
+    if (this.tunnel) this.onDatagram(datagram, this.tunnel.peer.host, this.tunnel.peer.port);
+  }
+
+  /**
+   * Sends a tunnel client's sealed request on to `to` and resolves with the answer datagram as it
+   * comes (it is sealed for the client, not for this node, so it is matched by its transaction ID
+   * and source and handed back unread).
+   */
+  passOn(datagram: Buffer, to: { host: string; port: number }, timeoutMs: number): Promise<Buffer> {
+    let env: Envelope;
+    try {
+      env = openEnvelope(datagram);
+    } catch {
+      return Promise.reject(new Error("not a datagram"));
+    }
+    const key = matchKey(env.txid);
+    if (this.pending.has(key) || this.pending.size >= this.maxPending) return Promise.reject(new Error("busy"));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.pending.delete(key)) reject(new RpcTimeoutError(to, "passed-on request"));
+      }, timeoutMs);
+      this.pending.set(key, {
+        to,
+        sentAt: performance.now(),
+        raw: true,
+        forwarded: false,
+        resolve: () => undefined,
+        passThrough: (answer) => {
+          clearTimeout(timer);
+          resolve(answer);
+        },
+      });
+      this.send(datagram, to.host, to.port);
     });
   }
 
@@ -252,8 +337,15 @@ export class UdpRpc implements RpcTransport {
   }
 
   private send(datagram: Buffer, host: string, port: number): void {
+    const stream = this.streams.get(`${host}|${port}`);
+    if (stream) return stream(datagram);
+    if (this.isTunnelPeer(host, port)) return this.tunnel!.write(datagram);
+    // a dual-stack socket sends to IPv4 peers at their IPv4-mapped address; an IPv4 one cannot reach IPv6 at all
+    const family = net.isIPv6(this.boundHost) ? 6 : 4;
+    if (family === 4 && net.isIPv6(host)) return void this.stats.sendErrors++;
+    const to = family === 6 && net.isIPv4(host) ? `::ffff:${host}` : host;
     try {
-      this.socket.send(datagram, port, host, (err) => {
+      this.socket.send(datagram, port, to, (err) => {
         if (err) this.stats.sendErrors++;
       });
       this.stats.sent++;
@@ -262,8 +354,9 @@ export class UdpRpc implements RpcTransport {
     }
   }
 
-  private onDatagram(msg: Buffer, host: string, port: number): void {
+  private onDatagram(msg: Buffer, rawHost: string, port: number): void {
     this.stats.received++;
+    const host = unmapIpv4(rawHost);
     if (msg.length > MAX_DATAGRAM_BYTES) {
       this.stats.droppedOversized++;
       return;
@@ -273,10 +366,21 @@ export class UdpRpc implements RpcTransport {
       return;
     }
     if (msg.length > 0 && msg[0] !== ENVELOPE_FIRST_BYTE) return this.onForeign(msg, host, port);
+    if (this.passedBack(msg, host, port)) return;
     const opened = this.open(msg, host, port);
     if (!opened) return;
     if (isResponseType(opened.env.type)) this.onResponse(opened.env, opened.from);
     else this.onRequestDatagram(opened.env, opened.from, (answer) => this.send(answer, host, port));
+  }
+
+  /** The answer to a request passed on for a tunnel client (passOn): handed back unread. */
+  private passedBack(msg: Buffer, host: string, port: number): boolean {
+    if (msg.length < TXID_END) return false;
+    const p = this.pending.get(matchKey(msg.subarray(TXID_START, TXID_END)));
+    if (!p?.passThrough || p.to.port !== port || unmapIpv4(p.to.host) !== host) return false;
+    this.pending.delete(matchKey(msg.subarray(TXID_START, TXID_END)));
+    p.passThrough(Buffer.from(msg));
+    return true;
   }
 
   private onForeign(msg: Buffer, host: string, port: number): void {
@@ -304,7 +408,9 @@ export class UdpRpc implements RpcTransport {
       this.stats.droppedStale++;
       return null;
     }
-    const replayKey = env.publicKey.toString("hex") + env.txid.toString("hex");
+    // The txid alone: its last 6 bytes are random, so no sender can foresee another's, and it is 8
+    // bytes where key + txid in hex was 80 characters per remembered datagram.
+    const replayKey = env.txid.toString("latin1");
     if (this.seen.has(replayKey)) {
       this.stats.droppedReplayed++;
       return null;
@@ -314,8 +420,7 @@ export class UdpRpc implements RpcTransport {
       return null;
     }
     this.seen.set(replayKey, now);
-    const publicKey = Buffer.from(env.publicKey);
-    const from: Contact = { id: nodeIdFromPublicKey(publicKey), publicKey, host, port };
+    const from = senderContact(env.publicKey, host, port);
     if (from.id.equals(this.local.id)) {
       this.stats.droppedUnexpected++;
       return null;
@@ -329,12 +434,12 @@ export class UdpRpc implements RpcTransport {
       return this.verifier.verify(env.publicKey, env.signed, env.tag);
     }
     this.stats.macsChecked++;
-    const key = this.pairKeys.keyFor(Buffer.from(env.publicKey));
+    const key = this.pairKeys.keyFor(env.publicKey);
     return key !== null && timingSafeEqual(macOf(key, env.signed), env.tag);
   }
 
   private onResponse(env: Envelope, from: Contact): void {
-    const key = env.txid.toString("hex");
+    const key = matchKey(env.txid);
     const p = this.pending.get(key);
     // A reply must come from the node we meant to ask and, unless it came through a rendezvous node, from the address we asked.
     const wrongAddress = p && !p.forwarded && (p.to.port !== from.port || p.to.host !== from.host);
@@ -356,7 +461,7 @@ export class UdpRpc implements RpcTransport {
       return;
     }
     this.pending.delete(key);
-    p.resolve({ from, response, rttMs });
+    p.resolve({ from, response, rttMs, client: (senderFlags(env.txid, true) & SenderFlags.client) !== 0 });
   }
 
   private onRequestDatagram(env: Envelope, from: Contact, reply: (answer: Buffer) => void): void {
@@ -370,9 +475,10 @@ export class UdpRpc implements RpcTransport {
       return;
     }
     this.stats.requestsHandled++;
-    const txid = Buffer.from(env.txid);
+    const sender = { client: (senderFlags(env.txid, false) & SenderFlags.client) !== 0 };
+    const txid = replyTxid(env.txid, this.flags);
     Promise.resolve()
-      .then(() => this.handler(from, req))
+      .then(() => this.handler(from, req, sender))
       .then((response) => {
         if (!response || this.closed) return;
         const { type, payload } = encodeResponse(response, MAX_PAYLOAD_BYTES);
@@ -385,7 +491,7 @@ export class UdpRpc implements RpcTransport {
 
   private onExtensionRequest(handler: ExtensionHandler, env: Envelope, from: Contact, reply: (answer: Buffer) => void): void {
     this.stats.requestsHandled++;
-    const txid = Buffer.from(env.txid);
+    const txid = replyTxid(env.txid, this.flags);
     const payload = Buffer.from(env.payload);
     Promise.resolve()
       .then(() => handler(from, env.type, payload))
@@ -393,8 +499,10 @@ export class UdpRpc implements RpcTransport {
         if (!response || this.closed) return;
         reply(sealEnvelope(this.identity, response.type, txid, Date.now(), response.payload, this.pairKeys.keyFor(from.publicKey)));
       })
-      .catch(() => {
-        this.stats.handlerErrors++;
+      .catch((err: unknown) => {
+        // a payload the extension cannot parse is a malformed datagram, not a fault of the handler
+        if (err instanceof WireFormatError) this.stats.droppedMalformed++;
+        else this.stats.handlerErrors++;
       });
   }
 

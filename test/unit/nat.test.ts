@@ -9,6 +9,7 @@ import { BinaryReader, BinaryWriter } from "../../node-host/util/binary";
 import * as natWire from "../../node-host/nat/nat-wire";
 import { decodeReach, encodeReach, ReachInfo } from "../../node-host/nat/reach-record";
 import { ReachabilityState } from "../../node-host/nat/reachability";
+import { natPathsTo } from "../../node-host/nat/nat-paths";
 import { Identity } from "../../node-host/security/identity";
 
 test("addresses: public or not, one text form, a binary round trip", () => {
@@ -88,16 +89,50 @@ test("reachability: the most reported external address wins, a dial-back decides
   assert.equal(state.mapping, "endpoint-dependent");
   state.observed("c", { host: "203.0.113.9", port: 1 }, true);
   assert.equal(state.mapping, "endpoint-dependent", "a second-port report alone counts for nothing");
-  state.dialBack(false);
+  const seenAs = { host: "203.0.113.101", port: 5000 };
+  state.dialBack(false, seenAs);
   assert.equal(state.reachability, "unreachable");
-  state.dialBack(true);
+  state.dialBack(true, seenAs);
+  assert.equal(state.reachability, "reachable");
+  // behind an endpoint-dependent NAT peers see other ports of the same address: the verdict holds
+  now += 1000;
+  state.observed("e", { host: "203.0.113.101", port: 6002 });
+  state.observed("f", { host: "203.0.113.101", port: 6002 });
+  state.observed("g", { host: "203.0.113.101", port: 6002 });
+  assert.equal(state.external?.port, 6002);
   assert.equal(state.reachability, "reachable");
   // the network changed: every peer now sees another address
   now += 60_000;
-  for (const p of ["a", "b", "c", "d"]) state.observed(p, { host: "203.0.113.200", port: 7000 });
+  for (const p of ["a", "b", "c", "d", "e", "f", "g", "h"]) state.observed(p, { host: "203.0.113.200", port: 7000 });
   assert.equal(state.reachability, "unknown");
   // no NAT: the external address is one of the node's own
   const open = new ReachabilityState(() => [{ host: "203.0.113.10", port: 0 }]);
   open.observed("a", { host: "203.0.113.10", port: 7420 });
   assert.equal(open.mapping, "none");
+});
+
+test("reachability of a dual-stack node: a verdict per family, unreachable when either is disproven", () => {
+  const state = new ReachabilityState(() => [{ host: "203.0.113.10", port: 0 }, { host: "2001:db8::1:1", port: 0 }]);
+  state.observed("v4peer", { host: "203.0.113.10", port: 7420 });
+  state.observed("v6peer", { host: "2001:db8::1:1", port: 7420 });
+  assert.deepEqual(state.externals.map((a) => a.host), ["203.0.113.10", "2001:db8::1:1"]);
+  assert.equal(state.reachability, "unknown");
+  state.dialBack(true, { host: "2001:db8::1:1", port: 7420 });
+  assert.equal(state.reachability, "reachable", "proven over IPv6, not disproven over IPv4");
+  state.dialBack(true, { host: "203.0.113.10", port: 7420 });
+  assert.equal(state.reachability, "reachable");
+  assert.equal(state.mapping, "none");
+  state.dialBack(false, { host: "203.0.113.10", port: 7420 });
+  assert.equal(state.reachability, "unreachable", "IPv4 peers cannot reach it");
+});
+
+test("the ways to a node behind NAT: connect back when reachable, punch where neither NAT maps per destination, relay last (TURN makes WebRTC worth a try)", () => {
+  const reach = (reachable: boolean, mapping: "none" | "endpoint-independent" | "endpoint-dependent", udp = true) => ({ reachable, mapping, udp });
+  assert.deepEqual(natPathsTo(reach(true, "none"), reach(false, "endpoint-dependent")), ["reverse", "relay"]);
+  assert.deepEqual(natPathsTo(reach(true, "none"), reach(false, "endpoint-independent")), ["reverse", "webrtc", "relay"]);
+  assert.deepEqual(natPathsTo(reach(false, "endpoint-independent"), reach(false, "endpoint-independent")), ["webrtc", "relay"]);
+  assert.deepEqual(natPathsTo(reach(false, "endpoint-independent"), reach(false, "endpoint-dependent")), ["relay"]);
+  assert.deepEqual(natPathsTo(reach(false, "endpoint-dependent"), reach(false, "endpoint-dependent"), true, true), ["webrtc", "relay"]);
+  assert.deepEqual(natPathsTo(reach(false, "none", false), reach(false, "endpoint-independent")), ["relay"], "no UDP: TCP through a relay");
+  assert.deepEqual(natPathsTo(reach(false, "none"), reach(false, "none"), false), ["relay"], "no WebRTC on this node");
 });
