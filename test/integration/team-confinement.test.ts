@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash, randomBytes } from "node:crypto";
 import { cli, cliJson, exited, filesContaining, RunningNode, startNode, stopNode, tempDir, waitFor, writeConfig } from "../helpers/cli";
-import type { ContentStatus, FetchInfo, RepairReport, ShareInfo, StoreListing, TeamInvite, TeamSummary } from "../../node-host/rpc/api-types";
+import type { AuditListing, ContentStatus, FetchInfo, RepairReport, ShareInfo, StoreListing, TeamInvite, TeamSummary } from "../../node-host/rpc/api-types";
 
 const root = tempDir("team-confinement");
 const nodes: Record<string, RunningNode> = {};
@@ -129,6 +129,41 @@ test("once writers join, the repair sweep brings the share to r on members only"
   assert.ok(counted(st).every((n) => !OUTSIDERS.includes(n)), counted(st).join());
   assert.equal(st.shortfall ?? null, null);
   await assertOutsidersHoldNothing(files);
+});
+
+test("a folder shared with the team: every object of it goes to members only; an outsider with the link gets nothing of it, and the sharer's audit lists the refusals", async () => {
+  const inFolder = ["plan/a.bin", "plan/deep/b.bin", "notes.bin"].map((rel) => makeFile(`team-folder/${rel}`, 150_000));
+  files.push(...inFolder);
+  const folder = path.join(root, "files", "team-folder");
+  const s = await json<ShareInfo>(nodes.admin, ["share", folder]);
+  assert.equal(s.kind, "folder");
+  assert.deepEqual(s.teams, ["core"]);
+  assert.equal(s.replicas, 2);
+  const st = await status(nodes.admin, s.link);
+  assert.equal(counted(st).length, 3);
+  assert.ok(counted(st).every((n) => !OUTSIDERS.includes(n)), counted(st).join());
+
+  for (const name of OUTSIDERS) {
+    const listed = await run(nodes[name], ["ls", s.link]);
+    assert.equal(listed.code, 1, `${name} listed it: ${listed.stdout}`);
+    assert.match(listed.stderr, /every holder refused this node/);
+    const out = path.join(root, `${name}-folder-out`);
+    const r = await run(nodes[name], ["fetch", s.link, "-o", out]);
+    assert.equal(r.code, 1, `${name}: ${r.stdout}`);
+    assert.match(r.stderr, /every holder refused this node/);
+    assert.match(r.stderr, /shared with team "core"/);
+    assert.deepEqual(fs.existsSync(out) ? fs.readdirSync(out) : [], [], `${name} wrote something`);
+  }
+  await assertOutsidersHoldNothing(files);
+  const audit = await json<AuditListing>(nodes.admin, ["audit", s.link]);
+  const refused = new Set(audit.entries.filter((e) => e.outcome === "refused").map((e) => byId(e.node)));
+  for (const name of OUTSIDERS) assert.ok(refused.has(name), `the audit lists ${name}'s refusal: ${JSON.stringify(audit.entries)}`);
+
+  const member = WRITERS.find((w) => !counted(st).includes(w))!;
+  const out = path.join(root, "member-folder-out");
+  const got = await run(nodes[member], ["fetch", s.link, "-o", out]);
+  assert.equal(got.code, 0, got.stderr);
+  for (const [i, rel] of ["plan/a.bin", "plan/deep/b.bin", "notes.bin"].entries()) assert.equal(sha(path.join(out, rel)), sha(inFolder[i]), rel);
 });
 
 test("repair after member holders are SIGKILLed places the new copies on members only", async () => {
