@@ -74,6 +74,19 @@ export function isNatSignal(payload: Buffer): boolean {
   return payload.length >= 2 && payload[0] === SIGNAL_TAG;
 }
 
+/**
+ * The peer with its rendezvous nodes reached in one address family where it registered with them
+ * in that family: the other end lets a punch go only to the address its signal came from.
+ */
+export function signalledIn(peer: BulkPeer, ipv6: boolean): BulkPeer {
+  const registered = peer.reach?.rendezvous ?? [];
+  const inFamily = (p: BulkPeer): BulkPeer => {
+    if (p.host.includes(":") === ipv6) return p;
+    return registered.find((r) => r.id.equals(p.id) && r.host.includes(":") === ipv6) ?? p;
+  };
+  return peer.via ? { ...peer, via: peer.via.map(inFamily) } : peer;
+}
+
 export interface NatPathsOptions {
   ctx: BulkContext;
   server: TlsBulkServer | null;
@@ -111,8 +124,9 @@ export class NatPaths {
     const theirs = peer.reach?.external ?? [];
     const family = theirs.find((a) => this.o.ownExternal(a.host.includes(":")) !== null);
     if (!family) throw new Error("no external address of a family both ends have");
-    const own = { host: this.o.ownExternal(family.host.includes(":"))!, port: punchPort() };
-    const answer = await this.o.signaller.signal(peer, encodePunch(Kinds.punch, own));
+    const ipv6 = family.host.includes(":");
+    const own = { host: this.o.ownExternal(ipv6)!, port: punchPort() };
+    const answer = await this.o.signaller.signal(signalledIn(peer, ipv6), encodePunch(Kinds.punch, own));
     if (answer[0] !== SIGNAL_TAG || answer[1] !== Kinds.punchAnswer) throw new Error(`node ${toHex(peer.id).slice(0, 12)}… declined`);
     const remote = decodePunch(answer);
     if (!theirs.some((a) => normalizeHost(a.host) === normalizeHost(remote.host))) throw new Error("the answer names an address its reach record does not");
