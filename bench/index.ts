@@ -31,7 +31,7 @@ async function main(): Promise<void> {
 
   // in the network lab (root only; it says so and skips otherwise)
   process.stdout.write("\n");
-  spawnSync(process.execPath, [path.join(__dirname, "nat.js"), "128"], { stdio: "inherit" });
+  spawnSync(process.execPath, [path.join(__dirname, "nat.js")], { stdio: "inherit" });
 }
 
 runScript(main);

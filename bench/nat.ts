@@ -2,7 +2,7 @@
 // pair of networks, the time from `fetch` to the first byte and the throughput of one share fetched
 // by real node processes, beside the control (two nodes routed with no NAT) measured in the same
 // run; how many cells connect directly; and the relaying node's CPU per MB relayed.
-//   node dist/bench/nat.js [sizeMiB]      (default 128)
+//   node dist/bench/nat.js [sizeMiB]      (default 512)
 
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -47,11 +47,16 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
-/** `peershare fetch --json`, timing the first progress event that counts a byte and the result. */
-function timedFetch(node: RunningNode, link: string, out: string): Promise<{ info: FetchInfo; firstByteMs: number; doneMs: number }> {
+/**
+ * `peershare fetch --json`: the time to the first progress event that counts a byte, and the
+ * throughput from then to the end (bytes after that event over the time after it: the path's own
+ * speed, its setup being the first column's).
+ */
+function timedFetch(node: RunningNode, link: string, out: string): Promise<{ info: FetchInfo; firstByteMs: number; mbps: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     let firstByteMs = NaN;
+    let bytesAtFirst = 0;
     let last = "";
     const proc = spawn(process.execPath, [BIN, "fetch", link, "-o", out, "--json", "--data-dir", node.dataDir], { env: { ...process.env, PEERSHARE_PASSPHRASE: TEST_PASSPHRASE } });
     let buffered = "";
@@ -61,17 +66,25 @@ function timedFetch(node: RunningNode, link: string, out: string): Promise<{ inf
       buffered = lines.pop()!;
       for (const line of lines) {
         last = line;
-        if (Number.isNaN(firstByteMs) && /"bytesDone":[1-9]/.test(line)) firstByteMs = performance.now() - started;
+        if (Number.isNaN(firstByteMs) && /"bytesDone":[1-9]/.test(line)) {
+          firstByteMs = performance.now() - started;
+          bytesAtFirst = (JSON.parse(line) as { bytesDone: number }).bytesDone;
+        }
       }
     });
     let err = "";
     proc.stderr.on("data", (d: Buffer) => (err += d));
-    proc.on("close", (code) => (code === 0 ? resolve({ info: JSON.parse(last) as FetchInfo, firstByteMs, doneMs: performance.now() - started }) : reject(new Error(`fetch failed: ${err}`))));
+    proc.on("close", (code) => {
+      if (code !== 0) return reject(new Error(`fetch failed: ${err}`));
+      const info = JSON.parse(last) as FetchInfo;
+      resolve({ info, firstByteMs, mbps: (info.size - bytesAtFirst) / 1e6 / ((performance.now() - started - firstByteMs) / 1000) });
+    });
   });
 }
 
 async function main(): Promise<void> {
-  const sizeMiB = Number(process.argv[2] ?? 128);
+  // large enough that the throughput after the first progress event (4 a second) spans seconds
+  const sizeMiB = Number(process.argv[2] ?? 512);
   const problem = NetLab.problem();
   if (problem) {
     process.stdout.write(`NAT bench skipped: ${problem}\n`);
@@ -90,10 +103,10 @@ async function main(): Promise<void> {
     await Promise.all(
       NAT_HOSTS.map(async (n) => (nodes[n] = await startNode(path.join(root, n), [n === "v" ? `[${s1.ipv6}]:7420` : `${s1.ipv4}:7420`], ["--host", "::"], undefined, lab.host(n).wrap))),
     );
-    await waitFor("every node to know how it is reached", async () => {
-      const all = await Promise.all(Object.values(nodes).map((n) => cliJson<NodeInfo>(n.dataDir, ["id"])));
-      return all.every((i) => i.nat?.reachability !== "unknown");
-    }, 60_000, 500);
+    const known = async () => Object.fromEntries(await Promise.all(Object.entries(nodes).map(async ([n, node]) => [n, (await cliJson<NodeInfo>(node.dataDir, ["id"])).nat?.reachability])));
+    await waitFor("every node to know how it is reached", async () => Object.values(await known()).every((r) => r !== "unknown"), 120_000, 500).catch(async (err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify(await known())}`);
+    });
     process.stdout.write(`NAT traversal: ${sizeMiB} MiB private share, --replication 1, fetched once per cell; relaying uncapped\n`);
     const file = path.join(root, "file.bin");
     const rows: Row[] = [];
@@ -107,10 +120,9 @@ async function main(): Promise<void> {
       fs.writeFileSync(file, randomBytes(sizeMiB * 1024 * 1024)); // new bytes: no fetcher holds any of them
       const share = await cliJson<ShareInfo>(nodes[cell.from].dataDir, ["share", file, "--replication", "1", "--force"]);
       const [cpuBefore, bytesBefore] = [relayCpuNow(), await relayedBytes()];
-      const { info, firstByteMs, doneMs } = await timedFetch(nodes[cell.to], share.link, path.join(root, `out-${cell.to}-${randomBytes(3).toString("hex")}`) + "/");
+      const { info, firstByteMs, mbps } = await timedFetch(nodes[cell.to], share.link, path.join(root, `out-${cell.to}-${randomBytes(3).toString("hex")}`) + "/");
       const seconds = info.durationMs / 1000;
-      // throughput once the path is up (the first byte's time is its own column)
-      rows.push({ cell: cell.name, path: info.routes?.map((r) => r.path).join("+") ?? "?", firstByteMs, seconds, mbps: info.size / 1e6 / ((doneMs - firstByteMs) / 1000) });
+      rows.push({ cell: cell.name, path: info.routes?.map((r) => r.path).join("+") ?? "?", firstByteMs, seconds, mbps });
       if (rows.at(-1)!.path === "relay") [relayCpu, relayed] = [relayCpu + relayCpuNow() - cpuBefore, relayed + (await relayedBytes()) - bytesBefore];
       process.stdout.write(`  ${cell.name}: ${rows.at(-1)!.path}, first byte ${firstByteMs.toFixed(0)} ms, ${seconds.toFixed(2)} s\n`);
       fs.rmSync(info.path, { force: true });
