@@ -43,14 +43,30 @@ function header(): Buffer {
   return h;
 }
 
+/** Parts written by one writev at most (under the kernel's IOV_MAX of 1024). */
+const MAX_PARTS_PER_WRITE = 512;
+
+interface QueuedRecord {
+  start: number;
+  parts: Uint8Array[];
+  written(): void;
+  failed(err: unknown): void;
+}
+
 /**
  * A pack being written. Appends may run concurrently: each reserves its range first (synchronously),
- * then writes there, so records never interleave. Nothing is synced until sync() is called.
+ * so records never interleave, and joins a queue; records queued while a write is under way go out
+ * together in the next one (one writev for many objects: each trip to libuv's thread pool cost more
+ * than the write, and on a loaded machine submitting one could stall the event loop). Nothing is
+ * synced until seal().
  */
 export class PackWriter {
   /** End of the reserved ranges: the pack's size once every append has landed. */
   private end = PACK_HEADER_BYTES;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Reserved records not written yet, in offset order (so contiguous). */
+  private readonly queue: QueuedRecord[] = [];
+  private writing = false;
   /** Set when seal() begins: no append starts after that (it would not be synced). */
   sealing = false;
 
@@ -90,8 +106,9 @@ export class PackWriter {
     const recordHeader = Buffer.alloc(RECORD_HEADER_BYTES);
     id.copy(recordHeader, 0);
     recordHeader.writeUInt32BE(length, ID_BYTES);
-    const write = this.writeRecord(start, [recordHeader, ...parts]).then(() => onWritten(at));
+    const write = new Promise<void>((written, failed) => this.queue.push({ start, parts: [recordHeader, ...parts], written, failed })).then(() => onWritten(at));
     this.inFlight.add(write);
+    this.writeQueued();
     try {
       await write;
     } finally {
@@ -100,8 +117,31 @@ export class PackWriter {
     return at;
   }
 
-  private async writeRecord(start: number, parts: Uint8Array[]): Promise<void> {
-    // one writev for the record header and its bytes: a trip to the thread pool per object, not per part
+  /** Writes the queued records (as many as one writev takes) unless a write is under way; then the next batch. */
+  private writeQueued(): void {
+    if (this.writing || this.queue.length === 0) return;
+    this.writing = true;
+    const batch: QueuedRecord[] = [];
+    let parts = 0;
+    while (this.queue.length > 0 && (batch.length === 0 || parts + this.queue[0].parts.length <= MAX_PARTS_PER_WRITE)) {
+      parts += this.queue[0].parts.length;
+      batch.push(this.queue.shift()!);
+    }
+    this.writeAt(
+      batch[0].start,
+      batch.flatMap((r) => r.parts),
+    )
+      .then(
+        () => batch.forEach((r) => r.written()),
+        (err: unknown) => batch.forEach((r) => r.failed(err)),
+      )
+      .finally(() => {
+        this.writing = false;
+        this.writeQueued();
+      });
+  }
+
+  private async writeAt(start: number, parts: Uint8Array[]): Promise<void> {
     let position = start;
     const total = parts.reduce((n, p) => n + p.length, 0);
     let done = 0;
