@@ -11,7 +11,7 @@ import { readFileHead } from "../util/read-head";
 
 
 /** Bytes read from the start of a file to look for secrets: keys and tokens sit near the top. */
-const SNIFF_BYTES = 64 * 1024;
+export const SNIFF_BYTES = 64 * 1024;
 
 const SECRET_NAMES: [RegExp, string][] = [
   [/^\.env(\..+)?$/i, "an environment file (.env)"],
