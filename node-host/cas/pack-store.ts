@@ -42,6 +42,8 @@ export class PackStore {
   /** The index changed in a way not saved yet (objects deleted, packs sealed or dropped). */
   private dirty = false;
   private committing: Promise<void> = Promise.resolve();
+  /** A pack's fsync failed: commits fail from then on (see seal()). */
+  private broken: Error | null = null;
 
   private constructor(
     private readonly dir: string,
@@ -165,12 +167,17 @@ export class PackStore {
   }
 
   private async commitNow(): Promise<void> {
+    if (this.broken) throw this.broken;
     const current = this.current;
     this.current = null;
     const writers = [...this.full.splice(0), ...(current ? [await current.catch(() => null)] : [])].filter((w) => w !== null);
     if (writers.length > 0) await this.seal(writers);
     await this.saveIndex();
-    for (const pack of this.index.packsToCompact(COMPACT_BELOW_LIVE)) await this.compact(pack);
+    for (const pack of this.index.packsToCompact(COMPACT_BELOW_LIVE)) {
+      // housekeeping: a compaction that fails (a full disk) leaves its pack as it was, and must not
+      // keep the store from saving its pins
+      await this.compact(pack).catch(() => undefined);
+    }
   }
 
   private async seal(writers: PackWriter[]): Promise<void> {
@@ -179,10 +186,11 @@ export class PackStore {
       try {
         this.index.sealPack(writer.pack, await writer.seal());
       } catch (err) {
-        // not durable: its objects must not be indexed as stored (their puts' callers get the error from the flush)
-        this.index.dropPack(writer.pack);
-        await fsp.rm(writer.file, { force: true });
-        throw err;
+        // Not durable, and after a failed fsync nothing written since the last good one can be
+        // trusted to be on disk: every later commit fails too (so no index naming these objects is
+        // saved, whoever put them), until the store is opened again, which removes the unindexed packs.
+        this.broken = err instanceof Error ? err : new Error(String(err));
+        throw this.broken;
       }
     }
     await fsyncDir(this.packsDir);
