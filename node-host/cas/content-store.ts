@@ -35,6 +35,7 @@ export interface PutOptions {
   /**
    * False: written without an fsync even when it is kept; the caller makes it durable with
    * syncObjects() before it relies on it (a folder share syncs its thousands of objects at once).
+   * Such a batch's small objects go into pack files (pack-store.ts): one file for thousands.
    */
   durable?: boolean;
 }
@@ -137,7 +138,7 @@ export class ContentStore {
    * an fsync per chunk, and a torn one is caught by its hash check on read.
    */
   async put(bytes: FileData, options: PutOptions = {}): Promise<PutResult> {
-    return this.record(await this.objects.put(bytes, options.durable ?? isKept(options.pin), this.mayHold), bytes, options);
+    return this.record(await this.objects.put(bytes, options.durable ?? isKept(options.pin), this.mayHold, options.durable === false), bytes, options);
   }
 
   /**
@@ -146,14 +147,14 @@ export class ContentStore {
    */
   private readonly mayHold = (id: Buffer): boolean => this.index.entries.has(id.toString("hex"));
 
-  /** Makes objects stored with `durable: false` durable, all at once. */
+  /** Makes objects stored with `durable: false` durable, all at once (packed ones: their packs, then the pack index). */
   async syncObjects(ids: Buffer[]): Promise<void> {
     await this.objects.syncMany(ids);
   }
 
   /** Stores bytes fetched under a known id; throws EHASHMISMATCH when they do not hash to it. */
   async putVerified(id: Buffer, bytes: FileData, options: PutOptions = {}): Promise<PutResult> {
-    return this.record(await this.objects.putVerified(id, bytes, options.durable ?? isKept(options.pin), this.mayHold), bytes, options);
+    return this.record(await this.objects.putVerified(id, bytes, options.durable ?? isKept(options.pin), this.mayHold, options.durable === false), bytes, options);
   }
 
   private async record(result: PutResult, bytes: FileData, options: PutOptions): Promise<PutResult> {
@@ -329,7 +330,7 @@ export class ContentStore {
       if (!this.dirty) return;
       this.dirty = false;
       try {
-        await this.objects.syncDirs(); // the index must not name objects a power cut could still lose
+        await this.objects.commit(); // the index must not name objects a power cut could still lose
         await writeFileDurably(path.join(this.dir, "tmp"), path.join(this.dir, INDEX_FILE), this.index.serialize());
       } catch (err) {
         this.dirty = true;

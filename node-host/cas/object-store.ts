@@ -6,6 +6,11 @@
 // DIR/quarantine/ and never served. Directory entries are fsynced in batches by syncDirs() (one fsync per touched
 // fan-out directory instead of one per object, which halved write throughput): a power cut can lose
 // an object written since the last sync, never corrupt one.
+//
+// Small objects written in a batch (`packed`: a folder share's) go into pack files instead
+// (pack-store.ts): one file per few thousand objects rather than one each. Every read, check,
+// deletion and listing here sees a packed object exactly as a loose one; where both hold a copy,
+// the packed one is read and both are deleted.
 
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
@@ -15,6 +20,7 @@ import { emptyDir, fsyncDir, fsyncFile, renameDurably, writeFileAtomically, type
 import { readFileHead, readFileInto } from "../util/read-head";
 import { mapLimit } from "../util/concurrency";
 import { syncFileSystem } from "../util/sync-fs";
+import { PACK_MAX_OBJECT_BYTES, PackStore } from "./pack-store";
 
 export type { FileData } from "./durable-write";
 
@@ -65,6 +71,8 @@ export class ObjectStore {
   private readonly writesInFlight = new Map<string, Promise<PutResult>>();
   private readonly unsyncedDirs = new Set<string>();
 
+  private packs!: PackStore;
+
   private constructor(readonly dir: string) {
     this.objectsDir = path.join(dir, "objects");
     this.tmpDir = path.join(dir, "tmp");
@@ -80,6 +88,7 @@ export class ObjectStore {
     await fsp.mkdir(store.objectsDir, { recursive: true });
     await fsp.mkdir(store.quarantineDir, { recursive: true });
     await emptyDir(store.tmpDir);
+    store.packs = await PackStore.open(dir, store.tmpDir, (id, bytes) => store.keepAside(id, bytes));
     return store;
   }
 
@@ -92,25 +101,32 @@ export class ObjectStore {
    * Stores bytes (whole, or as parts stored one after the other) under their hash. `durable` (the
    * default) fsyncs them before they get their name; without, a power cut soon after may leave the
    * object torn, which its hash check on read catches (for copies that can be had again: cache).
+   * `packed` (only with `durable` false): a small object goes into a pack file, made durable by
+   * syncMany() or commit() (a batch's objects: one file and one fsync for thousands).
    */
-  async put(bytes: FileData, durable = true, mayBePresent: MayBePresent = always): Promise<PutResult> {
-    return this.write(knownIds.get(bytes) ?? objectIdOf(bytes), bytes, durable, mayBePresent);
+  async put(bytes: FileData, durable = true, mayBePresent: MayBePresent = always, packed = false): Promise<PutResult> {
+    return this.write(knownIds.get(bytes) ?? objectIdOf(bytes), bytes, durable, mayBePresent, packed);
   }
 
   /** Stores bytes fetched under a known id; throws EHASHMISMATCH when they are not that object. */
-  async putVerified(id: Buffer, bytes: FileData, durable = true, mayBePresent: MayBePresent = always): Promise<PutResult> {
+  async putVerified(id: Buffer, bytes: FileData, durable = true, mayBePresent: MayBePresent = always, packed = false): Promise<PutResult> {
     checkedHex(id);
     if (!isIdOf(id, bytes)) {
       throw new CasError("EHASHMISMATCH", `bytes do not hash to object ${id.toString("hex")}`);
     }
-    return this.write(id, bytes, durable, mayBePresent);
+    return this.write(id, bytes, durable, mayBePresent, packed);
   }
 
   /** fsyncs objects already stored (absent ones are skipped), and the directories they are in. */
   async sync(ids: Buffer[]): Promise<void> {
     if (ids.length === 0) return;
-    for (const id of ids) if (await fsyncFile(this.pathOf(id))) this.unsyncedDirs.add(path.dirname(this.pathOf(id)));
+    let packed = false;
+    for (const id of ids) {
+      if (this.packs.locate(id)) packed ||= this.packs.isUncommitted(id);
+      else if (await fsyncFile(this.pathOf(id))) this.unsyncedDirs.add(path.dirname(this.pathOf(id)));
+    }
     await this.syncDirs();
+    if (packed) await this.packs.commit();
   }
 
   /**
@@ -119,6 +135,12 @@ export class ObjectStore {
    */
   async syncMany(ids: Buffer[]): Promise<void> {
     if (ids.length === 0) return;
+    const loose = ids.filter((id) => !this.packs.locate(id));
+    if (loose.length > 0) await this.syncLoose(loose);
+    await this.packs.commit();
+  }
+
+  private async syncLoose(ids: Buffer[]): Promise<void> {
     if (await syncFileSystem(this.dir)) return void this.unsyncedDirs.clear();
     await mapLimit(ids, 16, async (id) => {
       if (await fsyncFile(this.pathOf(id))) this.unsyncedDirs.add(path.dirname(this.pathOf(id)));
@@ -126,22 +148,37 @@ export class ObjectStore {
     await this.syncDirs();
   }
 
+  /**
+   * Makes everything written so far that a sync was owed durable: the names of loose objects (their
+   * directories), and the packs being written, then the pack index. What the content store saves in
+   * its own index after this can rely on it.
+   */
+  async commit(): Promise<void> {
+    await this.syncDirs();
+    await this.packs.commit();
+  }
+
   /** Concurrent puts of one object share a single write; the later ones report written: false. */
-  private write(id: Buffer, bytes: FileData, durable: boolean, mayBePresent: MayBePresent): Promise<PutResult> {
+  private write(id: Buffer, bytes: FileData, durable: boolean, mayBePresent: MayBePresent, packed: boolean): Promise<PutResult> {
     const hex = id.toString("hex");
     const running = this.writesInFlight.get(hex);
     if (running) return running.then(() => ({ id, written: false }));
-    const write = this.writeOnce(id, bytes, durable, mayBePresent(id)).finally(() => this.writesInFlight.delete(hex));
+    const write = this.writeOnce(id, bytes, durable, mayBePresent(id), packed).finally(() => this.writesInFlight.delete(hex));
     this.writesInFlight.set(hex, write);
     return write;
   }
 
-  private async writeOnce(id: Buffer, bytes: FileData, durable: boolean, mayBePresent: boolean): Promise<PutResult> {
+  private async writeOnce(id: Buffer, bytes: FileData, durable: boolean, mayBePresent: boolean, packed: boolean): Promise<PutResult> {
     const file = this.pathOf(id);
+    const length = byteLength(bytes);
     const present = mayBePresent ? await this.size(id) : null;
     // Same name and same size: the same object (a corrupt copy is caught and replaced on read or verify).
-    if (present === byteLength(bytes)) return { id, written: false };
+    if (present === length) return { id, written: false };
     if (present !== null) await this.quarantine(id);
+    if (packed && !durable && length <= PACK_MAX_OBJECT_BYTES) {
+      await this.packs.append(id, bytes, length);
+      return { id, written: true };
+    }
     const fanOut = path.dirname(file);
     if (!this.knownFanOutDirs.has(fanOut)) {
       await fsp.mkdir(fanOut, { recursive: true });
@@ -169,20 +206,31 @@ export class ObjectStore {
    * With `into`, they are read into that buffer when they fit (a view of it is returned).
    */
   async get(id: Buffer, into?: Buffer): Promise<Buffer | null> {
-    let bytes: Buffer;
-    try {
-      bytes = into ? await readFileInto(this.pathOf(id), into) : await fsp.readFile(this.pathOf(id));
-    } catch (err) {
-      if (isNotFound(err)) return null;
-      throw err;
+    const packed = await this.packs.read(id, into);
+    if (packed !== null) {
+      if (isIdOf(id, packed)) return packed;
+      await this.quarantinePacked(id, packed); // a loose copy, if any, may still be good
     }
+    const bytes = await this.readLoose(id, into);
+    if (bytes === null) return null;
     if (isIdOf(id, bytes)) return bytes;
     await this.quarantine(id);
     return null;
   }
 
+  private async readLoose(id: Buffer, into?: Buffer): Promise<Buffer | null> {
+    try {
+      return into ? await readFileInto(this.pathOf(id), into) : await fsp.readFile(this.pathOf(id));
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
   /** The first `length` bytes, unverified: enough to tell a manifest from a chunk. */
   async readHead(id: Buffer, length: number): Promise<Buffer | null> {
+    const packed = await this.packs.read(id, undefined, length);
+    if (packed) return packed;
     try {
       return await readFileHead(this.pathOf(id), length);
     } catch (err) {
@@ -197,6 +245,8 @@ export class ObjectStore {
 
   /** Stored size in bytes, or null when absent. */
   async size(id: Buffer): Promise<number | null> {
+    const packed = this.packs.size(id);
+    if (packed !== null) return packed;
     try {
       return (await fsp.stat(this.pathOf(id))).size;
     } catch (err) {
@@ -205,19 +255,30 @@ export class ObjectStore {
     }
   }
 
-  /** Removes the object; false when it was not there. */
+  /**
+   * Removes the object; false when it was not there. A packed one is forgotten by the pack index
+   * (saved at the next commit; its pack is compacted once mostly dead).
+   */
   async delete(id: Buffer): Promise<boolean> {
+    const packed = this.packs.remove(id);
     try {
       await fsp.unlink(this.pathOf(id));
       return true;
     } catch (err) {
-      if (isNotFound(err)) return false;
+      if (isNotFound(err)) return packed;
       throw err;
     }
   }
 
   /** Every object id on disk, in no particular order; stray files that are not object names are skipped. */
   async *ids(): AsyncGenerator<Buffer> {
+    const packed = this.packs.ids();
+    yield* packed;
+    const seen = new Set(packed.map((id) => id.toString("hex")));
+    for await (const id of this.looseIds()) if (!seen.has(id.toString("hex"))) yield id;
+  }
+
+  private async *looseIds(): AsyncGenerator<Buffer> {
     for (const fanOut of await fsp.readdir(this.objectsDir)) {
       if (!FAN_OUT_DIR.test(fanOut)) continue;
       let names: string[];
@@ -234,7 +295,7 @@ export class ObjectStore {
   async verify(): Promise<Buffer[]> {
     const corrupt: Buffer[] = [];
     for await (const id of this.ids()) {
-      const bytes = await fsp.readFile(this.pathOf(id)).catch(() => null);
+      const bytes = await this.packs.read(id).catch(() => null) ?? (await fsp.readFile(this.pathOf(id)).catch(() => null));
       if (bytes !== null && !isIdOf(id, bytes)) {
         await this.quarantine(id);
         corrupt.push(id);
@@ -243,14 +304,33 @@ export class ObjectStore {
     return corrupt;
   }
 
-  /** Moves an object aside to DIR/quarantine/ (kept for inspection, never served). */
+  /**
+   * Moves an object aside to DIR/quarantine/ (kept for inspection, never served). A packed copy's
+   * bytes are copied there and its record dropped from the pack index; a loose copy is renamed.
+   */
   async quarantine(id: Buffer): Promise<void> {
-    const target = path.join(this.quarantineDir, `${id.toString("hex")}.${Date.now()}`);
+    const packed = await this.packs.read(id).catch(() => null);
+    if (packed !== null) await this.quarantinePacked(id, packed);
+    const target = this.quarantinePath(id);
     try {
       await renameDurably(this.pathOf(id), target);
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
+  }
+
+  private quarantinePath(id: Buffer): string {
+    return path.join(this.quarantineDir, `${id.toString("hex")}.${Date.now()}`);
+  }
+
+  private async quarantinePacked(id: Buffer, bytes: Buffer): Promise<void> {
+    this.packs.remove(id);
+    await this.keepAside(id, bytes);
+  }
+
+  /** Keeps the bytes of a corrupt packed object in quarantine/ (best effort: they are never served either way). */
+  private async keepAside(id: Buffer, bytes: Buffer): Promise<void> {
+    await fsp.writeFile(`${this.quarantinePath(id)}.packed`, bytes).catch(() => undefined);
   }
 }
 

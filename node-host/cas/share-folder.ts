@@ -8,6 +8,7 @@
 // syncfs on Linux) and only then saves its index, which is what makes them pinned and the share
 // real. A crash before that leaves unpinned objects (cache) and no share.
 
+import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import type { ContentStore } from "./content-store";
 import { ConvergentKeys, loadOrCreateNodeSecret } from "./convergent-crypto";
@@ -29,7 +30,18 @@ export interface FolderFile {
   executable: boolean;
 }
 
+/**
+ * A check of each file's first bytes before it is shared (safe publishing's secret patterns): a
+ * reason leaves the file out. A file of one chunk is read once, for this and for its share.
+ */
+export interface FolderScreen {
+  /** How many of a file's first bytes `check` is given (all of a smaller file). */
+  headBytes: number;
+  check(rel: string, head: Buffer): string | null;
+}
+
 export interface FolderShareOptions {
+  screen?: FolderScreen;
   public?: boolean;
   /** The team's convergence secret; default: this node's own secret from the data dir. */
   convergenceSecret?: Buffer;
@@ -45,6 +57,8 @@ export interface FolderShareResult {
   /** Distinct chunks of all its files. */
   chunks: number;
   bytesWritten: number;
+  /** Files the screen left out, each with its reason. */
+  leftOut: { path: string; reason: string }[];
 }
 
 /** Files shared at once: small files are mostly waiting on the disk, so several keep it busy. */
@@ -74,21 +88,30 @@ export async function shareFolder(store: ContentStore, name: string, files: Fold
   const pooledBytes = files.filter((f) => f.size > chunker.wholeUpTo).reduce((n, f) => n + f.size, 0);
   const pool = pooledBytes >= POOL_MIN_BYTES ? startPoolOrNull(sealMode, defaultSealWorkers(), chunker.maxSize) : null;
   const pooled = new Limiter(POOLED_FILES_PARALLEL);
-  let shared: { entry: FolderEntry; objectIds: Buffer[]; bytesWritten: number }[];
+  type Shared = { entry: FolderEntry; objectIds: Buffer[]; bytesWritten: number };
+  const leftOut: FolderShareResult["leftOut"] = [];
+  let shared: Shared[];
   try {
-    shared = await mapLimit(files, FILES_PARALLEL, async (f) => {
+    const outcomes = await mapLimit(files, FILES_PARALLEL, async (f): Promise<Shared | null> => {
+      const screened = options.screen ? await screen(f, options.screen, chunker.wholeUpTo) : null;
+      if (screened?.reason) {
+        leftOut.push({ path: f.rel, reason: screened.reason });
+        progress(f.rel, f.size);
+        return null;
+      }
       const onPool = pool !== null && f.size > chunker.wholeUpTo;
       const share = () =>
-        shareFile(store, f.abs, { public: options.public, convergenceSecret, durable: false, name: path.posix.basename(f.rel), size: f.size, chunker, sealWorkers: 0, ...(onPool ? { sealer: pool } : {}), onProgress: (n) => progress(f.rel, n) });
+        shareFile(store, f.abs, { public: options.public, convergenceSecret, durable: false, name: path.posix.basename(f.rel), size: f.size, chunker, sealWorkers: 0, contents: screened?.whole ?? undefined, ...(onPool ? { sealer: pool } : {}), onProgress: (n) => progress(f.rel, n) });
       const r = await (onPool ? pooled.run(share) : share());
       const entry: FolderEntry = { kind: "file", path: f.rel, size: r.manifest.size, executable: f.executable, manifestId: Buffer.from(r.contentId, "hex"), manifestKey: r.key };
       return { entry, objectIds: r.objectIds, bytesWritten: r.bytesWritten };
     });
+    shared = outcomes.filter((o) => o !== null);
   } finally {
     await pool?.close();
   }
   const entries: FolderEntry[] = [...dirs.map((d): FolderEntry => ({ kind: "dir", path: d, size: 0, executable: false, manifestId: null, manifestKey: null })), ...shared.map((s) => s.entry)];
-  const summary: FolderSummary = { name: sanitizeFileName(name), files: files.length, dirs: dirs.length, size: shared.reduce((n, s) => n + s.entry.size, 0) };
+  const summary: FolderSummary = { name: sanitizeFileName(name), files: shared.length, dirs: dirs.length, size: shared.reduce((n, s) => n + s.entry.size, 0) };
   const objectsOf = new Map(shared.map((s) => [s.entry.manifestId!.toString("hex"), s.objectIds]));
   const { root, parts } = encodeFolder({ summary, mode, entries, objectsOf }, convergenceSecret ? new ConvergentKeys(convergenceSecret) : null);
   let bytesWritten = shared.reduce((n, s) => n + s.bytesWritten, 0);
@@ -107,5 +130,32 @@ export async function shareFolder(store: ContentStore, name: string, files: Fold
     objectIds,
     chunks: objectIds.length - 1 - parts.length - manifests.size,
     bytesWritten,
+    leftOut: leftOut.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
   };
+}
+
+/**
+ * Screens a file: a file of one chunk is read whole (`whole`, handed to its share, so it is read
+ * once), a larger one only its head. `reason` when the screen leaves it out.
+ */
+async function screen(f: FolderFile, s: FolderScreen, wholeUpTo: number): Promise<{ reason: string | null; whole: Buffer | null }> {
+  if (f.size <= wholeUpTo) {
+    const bytes = await readUpTo(f.abs, f.size + 1);
+    const whole = bytes.length <= f.size ? bytes : null; // grown since the walk: shared from the file
+    return { reason: s.check(f.rel, bytes.subarray(0, s.headBytes)), whole };
+  }
+  return { reason: s.check(f.rel, await readUpTo(f.abs, s.headBytes)), whole: null };
+}
+
+/** Up to `length` bytes from the start of a file (fewer only when it is shorter). */
+async function readUpTo(file: string, length: number): Promise<Buffer> {
+  const fh = await fsp.open(file, "r");
+  try {
+    const buf = Buffer.allocUnsafe(length);
+    let n = 0;
+    for (let got = -1; got !== 0 && n < length; n += got) got = (await fh.read(buf, n, length - n, n)).bytesRead;
+    return buf.subarray(0, n);
+  } finally {
+    await fh.close();
+  }
 }

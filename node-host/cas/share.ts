@@ -48,6 +48,11 @@ export interface ShareOptions {
    * of one of this share's own. It must seal in the share's mode (public, or this convergence secret).
    */
   sealer?: ChunkSealer;
+  /**
+   * The file's whole content, already read by the caller (a folder share reads each small file once,
+   * for its secret check and for this), used in place of reading the file when it is one chunk.
+   */
+  contents?: Buffer;
   onProgress?(bytesDone: number, bytesTotal: number): void;
 }
 
@@ -73,7 +78,8 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
   const convergenceSecret = mode === "private" ? (options.convergenceSecret ?? (await loadOrCreateNodeSecret(store.dir))) : null;
   const sealMode: SealMode = convergenceSecret ? { public: false, convergenceSecret } : { public: true };
   const chunker = options.chunker ?? defaultChunker();
-  const total = options.size ?? (await fs.promises.stat(filePath)).size; // for progress and the pool choice only: the file may still change
+  const given = options.contents !== undefined && options.contents.length <= chunker.wholeUpTo ? options.contents : null;
+  const total = given?.length ?? options.size ?? (await fs.promises.stat(filePath)).size; // for progress and the pool choice only: the file may still change
   const workers = options.sealWorkers ?? (total >= POOL_MIN_BYTES ? defaultSealWorkers() : 0);
   const chunks: ManifestChunk[] = [];
   /** The digest of each chunk's plaintext, in file order (filled in as chunks are sealed). */
@@ -83,14 +89,14 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
   let done = 0;
 
   const durable = options.durable ?? true;
-  const file = await fs.promises.open(filePath, "r");
+  const file = given ? null : await fs.promises.open(filePath, "r");
   let sealer: ChunkSealer | null = options.sealer ?? null;
   try {
     if (!options.sealer) sealer = workers > 0 ? startPoolOrNull(sealMode, workers, chunker.maxSize) : null;
     sealer ??= inThreadSealer(sealMode, Math.min(chunker.maxSize, Math.max(total, 1)));
     // Views into the chunker's window, each handed to the sealer (which copies it, or seals it before
     // returning) before the next is asked for.
-    for await (const plaintext of chunksOf(file, total, chunker)) {
+    for await (const plaintext of file ? chunksOf(file, total, chunker) : given!.length > 0 ? [given!] : []) {
       // The id, key and digest are filled in when the chunk is stored; drain() below waits for all of them.
       const chunk: ManifestChunk = { id: Buffer.alloc(0), size: plaintext.length, key: null };
       const slot = chunks.push(chunk) - 1;
@@ -114,7 +120,7 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
   } finally {
     await tasks.settle();
     if (sealer !== options.sealer) await sealer?.close();
-    await file.close();
+    await file?.close();
   }
 
   const keys = convergenceSecret ? new ConvergentKeys(convergenceSecret) : null;

@@ -13,7 +13,7 @@ import { BulkPeer } from "../transport/bulk";
 import type { BulkNodeClient } from "../transport/bulk-client";
 import { ContentCatalog } from "./content-catalog";
 import { FetchRuns } from "./fetch-runs";
-import { leaveOutUnsafe, walkFolder } from "./folder-walk";
+import { leaveOutUnsafe, secretScreen, walkFolder } from "./folder-walk";
 import { Transfers } from "./transfers";
 import { writeFileAtomic } from "../util/fs-atomic";
 import { ContentInfo, FetchInfo, FolderListingInfo, ShareInfo, StoreListing, TransferInfo } from "../rpc/api-types";
@@ -156,20 +156,22 @@ export class ContentService {
     if (ask && ignored) warnings.push(ignoredWarning(name));
     const walk = await walkFolder(absolute, { force: options.force });
     // in a folder git ignores as a whole (shared once confirmed), every file is ignored: only secrets are left out
-    if (!options.force) await leaveOutUnsafe(absolute, walk, { gitIgnored: !ignored });
+    // (by content: while sharing, which reads each small file once for both)
+    if (!options.force) await leaveOutUnsafe(absolute, walk, { gitIgnored: !ignored, contents: false });
     const total = walk.files.reduce((n, f) => n + f.size, 0);
     const large = ask ? sizeWarning(name, total, this.shareWarnBytes()) : null;
     if (large) warnings.push(large);
     if (warnings.length > 0) throw new ShareNeedsConfirmationError(warnings);
     const { teamKeys, convergenceSecret } = await this.readersOf(options);
-    const r = await shareFolder(this.store, name, walk.files, walk.dirs, { public: options.public, convergenceSecret, onProgress: options.onProgress });
+    const screen = options.force ? undefined : secretScreen;
+    const r = await shareFolder(this.store, name, walk.files, walk.dirs, { public: options.public, convergenceSecret, screen, onProgress: options.onProgress });
     const own: OwnShare = { contentId: r.contentId, link: r.link, name: r.summary.name, size: r.summary.size, sharedAt: Date.now(), folder: true };
     return this.publish(own, r.objectIds, teamKeys, options, {
       chunks: r.chunks,
       public: options.public === true,
       bytesWritten: r.bytesWritten,
       kind: "folder",
-      folder: { files: r.summary.files, dirs: r.summary.dirs, leftOut: walk.leftOut },
+      folder: { files: r.summary.files, dirs: r.summary.dirs, leftOut: [...walk.leftOut, ...r.leftOut] },
     });
   }
 

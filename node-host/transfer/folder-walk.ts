@@ -20,7 +20,8 @@ import * as path from "node:path";
 import { MAX_FOLDER_DEPTH, MAX_PATH_BYTES, nameProblem } from "../cas/folder-path";
 import { MAX_FOLDER_ENTRIES } from "../cas/folder-manifest";
 import { mapLimit } from "../util/concurrency";
-import { gitIgnoredAmong, secretReason, sniffHead } from "./publish-check";
+import { gitIgnoredAmong, secretReason, sniffHead, SNIFF_BYTES } from "./publish-check";
+import type { FolderScreen } from "../cas/share-folder";
 import type { LeftOutEntry } from "../rpc/api-types";
 
 export interface WalkedFile {
@@ -106,8 +107,10 @@ const SNIFF_PARALLEL = 8;
  * Safe publishing, per file: leaves out of `walk` what git ignores (a directory it ignores goes with
  * everything in it, listed once; not asked with `gitIgnored: false`) and the files that look like
  * secrets (by name, or by key and token patterns in their first bytes), adding each to leftOut.
+ * With `contents: false` the first bytes are not read here: the caller screens them as it shares
+ * (secretScreen below, for shareFolder), so that each small file is read once.
  */
-export async function leaveOutUnsafe(root: string, walk: FolderWalk, options: { gitIgnored?: boolean } = {}): Promise<void> {
+export async function leaveOutUnsafe(root: string, walk: FolderWalk, options: { gitIgnored?: boolean; contents?: boolean } = {}): Promise<void> {
   const asked = options.gitIgnored === false ? [] : [...walk.dirs.map((d) => `${d}/`), ...walk.files.map((f) => f.rel)];
   const ignored = await gitIgnoredAmong(root, asked);
   const ignoredDirs = new Set(walk.dirs.filter((d) => ignored.has(`${d}/`)));
@@ -117,14 +120,23 @@ export async function leaveOutUnsafe(root: string, walk: FolderWalk, options: { 
   const files = walk.files.filter((f) => !underIgnored(f.rel));
   const reasons = await mapLimit(files, SNIFF_PARALLEL, async (f) => {
     if (ignored.has(f.rel)) return "ignored by git (.gitignore)";
-    const secret = secretReason(path.posix.basename(f.rel), await sniffHead(f.abs, f.size).catch(() => Buffer.alloc(0)));
-    return secret && `looks like a secret: ${secret}`;
+    const head = options.contents === false ? Buffer.alloc(0) : await sniffHead(f.abs, f.size).catch(() => Buffer.alloc(0));
+    return secretLeftOut(f.rel, head);
   });
   walk.files = files.filter((f, i) => {
     if (reasons[i]) walk.leftOut.push({ path: f.rel, reason: reasons[i]! });
     return !reasons[i];
   });
 }
+
+/** Why a file is left out as a secret (its name, or a pattern in `head`); null when it is not. */
+function secretLeftOut(rel: string, head: Buffer): string | null {
+  const secret = secretReason(path.posix.basename(rel), head);
+  return secret && `looks like a secret: ${secret}`;
+}
+
+/** The content half of the secret check, for shareFolder to run on the bytes it reads anyway. */
+export const secretScreen: FolderScreen = { headBytes: SNIFF_BYTES, check: secretLeftOut };
 
 /** The directories above a relative path, nearest last: "a/b/c" → ["a", "a/b"]. */
 function ancestors(p: string): string[] {

@@ -11,7 +11,7 @@ import { readFileHead } from "../util/read-head";
 
 
 /** Bytes read from the start of a file to look for secrets: keys and tokens sit near the top. */
-const SNIFF_BYTES = 64 * 1024;
+export const SNIFF_BYTES = 64 * 1024;
 
 const SECRET_NAMES: [RegExp, string][] = [
   [/^\.env(\..+)?$/i, "an environment file (.env)"],
@@ -22,17 +22,25 @@ const SECRET_NAMES: [RegExp, string][] = [
   [/^(secrets?|\.secrets?)(\.[a-z]+)?$/i, "a secrets file"],
 ];
 
-const SECRET_PATTERNS: [RegExp, string][] = [
-  [/-----BEGIN ([A-Z]+ )?PRIVATE KEY-----/, "a private key"],
-  [/-----BEGIN OPENSSH PRIVATE KEY-----/, "an SSH private key"],
-  [/\bAKIA[0-9A-Z]{16}\b/, "an AWS access key ID"],
-  [/\bgh[pousr]_[A-Za-z0-9]{36,}\b/, "a GitHub token"],
-  [/\bgithub_pat_[A-Za-z0-9_]{40,}\b/, "a GitHub token"],
-  [/\bxox[abprs]-[A-Za-z0-9-]{10,}\b/, "a Slack token"],
-  [/\bsk_live_[A-Za-z0-9]{20,}\b/, "a Stripe secret key"],
-  [/\bAIza[0-9A-Za-z_-]{35}\b/, "a Google API key"],
-  [/\bnpm_[A-Za-z0-9]{36}\b/, "an npm token"],
-];
+/**
+ * Each pattern with a literal every match of it contains: a pattern is tried only on a head that
+ * holds its literal. Buffer.indexOf finds a literal at memory speed, while decoding 64 KiB and
+ * running nine regular expressions over it cost ~0.2-0.4 ms per file, seconds for a folder of
+ * 10,000 small files (where the literals almost never occur).
+ */
+const SECRET_PATTERNS: [RegExp, string, Buffer][] = (
+  [
+    [/-----BEGIN ([A-Z]+ )?PRIVATE KEY-----/, "a private key", "PRIVATE KEY-----"],
+    [/-----BEGIN OPENSSH PRIVATE KEY-----/, "an SSH private key", "PRIVATE KEY-----"],
+    [/\bAKIA[0-9A-Z]{16}\b/, "an AWS access key ID", "AKIA"],
+    [/\bgh[pousr]_[A-Za-z0-9]{36,}\b/, "a GitHub token", "gh"],
+    [/\bgithub_pat_[A-Za-z0-9_]{40,}\b/, "a GitHub token", "github_pat_"],
+    [/\bxox[abprs]-[A-Za-z0-9-]{10,}\b/, "a Slack token", "xox"],
+    [/\bsk_live_[A-Za-z0-9]{20,}\b/, "a Stripe secret key", "sk_live_"],
+    [/\bAIza[0-9A-Za-z_-]{35}\b/, "a Google API key", "AIza"],
+    [/\bnpm_[A-Za-z0-9]{36}\b/, "an npm token", "npm_"],
+  ] as const
+).map(([re, what, literal]) => [re, what, Buffer.from(literal, "latin1")]);
 
 /** Whether git (if installed, and the file is in a work tree) ignores the file (or directory). */
 export function gitIgnores(file: string): Promise<boolean> {
@@ -65,8 +73,12 @@ export function gitIgnoredAmong(dir: string, relPaths: string[]): Promise<Set<st
 export function secretReason(name: string, head: Buffer): string | null {
   const byName = SECRET_NAMES.find(([re]) => re.test(name));
   if (byName) return `${name} looks like ${byName[1]}`;
+  const found = new Map<Buffer, boolean>();
+  const holds = (literal: Buffer) => found.get(literal) ?? found.set(literal, head.includes(literal)).get(literal)!;
+  const candidates = SECRET_PATTERNS.filter(([, , literal]) => holds(literal));
+  if (candidates.length === 0) return null;
   const text = head.toString("latin1");
-  const byContent = SECRET_PATTERNS.find(([re]) => re.test(text));
+  const byContent = candidates.find(([re]) => re.test(text));
   return byContent ? `${name} contains what looks like ${byContent[1]}` : null;
 }
 

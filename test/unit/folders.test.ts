@@ -19,7 +19,7 @@ import { contentRoots } from "../../node-host/cas/content-roots";
 import { shareFolder } from "../../node-host/cas/share-folder";
 import { formatShareLink } from "../../node-host/cas/share-link";
 import { MAX_MANIFEST_BYTES } from "../../node-host/cas/manifest";
-import { leaveOutUnsafe, walkFolder } from "../../node-host/transfer/folder-walk";
+import { leaveOutUnsafe, secretScreen, walkFolder } from "../../node-host/transfer/folder-walk";
 import { tempDir } from "../helpers/temp-dir";
 import { Prng } from "../fuzz/prng";
 import { mutateMany } from "../fuzz/mutators";
@@ -216,5 +216,27 @@ test("a folder shared next to one of its files shared alone: the store lists two
   const roots = (await contentRoots(store, manifests, standalone)).map((x) => x.toString("hex")).sort();
   assert.deepEqual(roots, [folder.contentId, alone.contentId].sort());
   assert.deepEqual((await contentRoots(store, manifests, () => false)).map((x) => x.toString("hex")), [folder.contentId]);
+  await store.close();
+});
+
+test("a folder share screens each file's first bytes as it reads them: a secret-looking file is left out with its reason, the rest shared", async () => {
+  const dir = tempDir("screen");
+  const src = path.join(dir, "src");
+  fs.mkdirSync(src);
+  const contents: Record<string, Buffer> = {
+    "a.bin": randomBytes(5000),
+    "key.txt": Buffer.from("x = 1\n-----BEGIN PRIVATE KEY-----\nMIIE\n"),
+    "big.bin": Buffer.concat([Buffer.from("token: AKIAIOSFODNN7EXAMPLE\n"), randomBytes(600_000)]),
+    "big-clean.bin": randomBytes(600_000),
+  };
+  for (const [name, bytes] of Object.entries(contents)) fs.writeFileSync(path.join(src, name), bytes);
+  const files = Object.entries(contents).map(([rel, b]) => ({ rel, abs: path.join(src, rel), size: b.length, executable: false }));
+  const store = await ContentStore.open(path.join(dir, "store"));
+  const r = await shareFolder(store, "src", files, [], { convergenceSecret: randomBytes(32), screen: secretScreen });
+  assert.deepEqual(r.leftOut.map((e) => e.path), ["big.bin", "key.txt"]);
+  assert.match(r.leftOut[1].reason, /looks like a secret: .*private key/);
+  assert.equal(r.summary.files, 2);
+  const folder = await readFolder(r.link, async (x) => (await store.get(x)) ?? Promise.reject(new Error("absent")));
+  assert.deepEqual(folder.entries.map((e) => e.path), ["a.bin", "big-clean.bin"]);
   await store.close();
 });

@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { checkBeforeSharing } from "../../node-host/transfer/publish-check";
+import { randomBytes } from "node:crypto";
+import { checkBeforeSharing, secretReason } from "../../node-host/transfer/publish-check";
 import { tempDir } from "../helpers/temp-dir";
 
 function repo(): string {
@@ -64,4 +65,23 @@ test("files over the size limit are flagged; 0 means no limit", async () => {
   assert.deepEqual(await kinds(file, 2 * 1024 * 1024), ["large"]);
   assert.deepEqual(await kinds(file, 0), []);
   assert.match((await checkBeforeSharing(file, 2 * 1024 * 1024))[0].message, /3\.0 MiB, over the 2 MiB limit \(setting shareWarnMB\)/);
+});
+
+test("the secret scan's literal pre-check changes no verdict: every pattern still found amid random bytes, none invented", () => {
+  const plants = [
+    ["-----BEGIN RSA PRIVATE KEY-----", "a private key"],
+    ["-----BEGIN OPENSSH PRIVATE KEY-----", "a private key"],
+    ["AKIAIOSFODNN7EXAMPLE", "an AWS access key ID"],
+    [`gho_${"x9".repeat(18)}`, "a GitHub token"],
+    [`github_pat_${"A_".repeat(20)}`, "a GitHub token"],
+    ["xoxs-0123456789", "a Slack token"],
+    [`sk_live_${"a".repeat(20)}`, "a Stripe secret key"],
+    [`AIza${"b".repeat(35)}`, "a Google API key"],
+    [`npm_${"c".repeat(36)}`, "an npm token"],
+  ];
+  for (const [secret, what] of plants) {
+    const head = Buffer.concat([randomBytes(3000), Buffer.from(` ${secret} `, "latin1"), randomBytes(3000)]);
+    assert.match(secretReason("data.bin", head) ?? "", new RegExp(`looks like ${what}$`), secret);
+  }
+  for (let i = 0; i < 200; i++) assert.equal(secretReason("data.bin", randomBytes(64 * 1024)), null);
 });
