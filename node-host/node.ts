@@ -227,6 +227,7 @@ export class PeershareNode extends EventEmitter {
       iceServersFor: (peer) => nat.stunServersFor(peer),
       onRawConnection: (socket, first) => nat.relay.accept(socket, first),
       onTunnel: (socket) => nat.tunnels.accept(socket),
+      answersPing: (peer) => dht.ping(peer),
       log,
     });
     if (!bulk.tcpListening) log(`TCP port ${transport.local.port} unavailable (${bulk.tcpError}); serving over WebRTC only`);

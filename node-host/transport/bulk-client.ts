@@ -47,6 +47,12 @@ export interface BulkNodeOptions {
   handshakeMs?: number;
   /** WebRTC set-up from offer to verified HELLO (default 10 s). */
   webrtcConnectTimeoutMs?: number;
+  /**
+   * Whether a peer answers over UDP now. After its TCP port refused a connection, a peer that does
+   * not is taken to be down (killed, restarting) and no WebRTC connection is tried; one that does
+   * has no TCP listener and is reached over WebRTC. Without it, WebRTC is always tried.
+   */
+  answersPing?: (peer: BulkPeer) => Promise<boolean>;
   /** How this node itself is reached (nat/): decides the ways to a peer behind NAT. Default: reachable, no NAT. */
   selfReach?: () => Reach;
   /** This node's rendezvous nodes, while it is behind NAT. */
@@ -189,6 +195,8 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
         return await dialTls(ctx, peer, opts.tcpConnectTimeoutMs ?? 1500);
       } catch (err) {
         if (!(err instanceof TlsUnavailableError)) throw err;
+        // refused and silent: the peer's node is down, and WebRTC would only wait out its timeout
+        if (err.refused && opts.answersPing && !(await opts.answersPing(peer))) throw err;
         preferWebRtc.set(key, Date.now() + WEBRTC_MEMORY_MS);
       }
     }

@@ -35,7 +35,11 @@ export type RawConnectionHandler = (socket: net.Socket, first: Buffer) => boolea
  * complete a TLS 1.3 handshake holds the port. Another path may still reach the peer.
  */
 export class TlsUnavailableError extends BulkConnectionError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The peer's host refused the TCP connection: nothing listens there (its node is down or restarting). */
+    readonly refused = false,
+  ) {
     super(message);
     this.name = "TlsUnavailableError";
   }
@@ -329,13 +333,13 @@ function connectTls(peer: BulkPeer, tcpTimeoutMs: number, handshakeMs: number, r
     const options: tls.ConnectionOptions & { onread?: net.OnReadOpts } = { host: peer.host, port: peer.port, rejectUnauthorized: false, minVersion: "TLSv1.3", ALPNProtocols: alpn, ...(receiver ? { onread: receiver.onread } : {}) };
     const s = tls.connect(options);
     let tcpConnected = false;
-    const fail = (why: string) => {
+    const fail = (why: string, refused = false) => {
       clearTimeout(timer);
       s.destroy();
       const where = tcpConnected ? `node ${shortId(peer.id)} at ${peer.host}:${peer.port}: ${why}` : `node ${shortId(peer.id)}: no TCP connection to ${peer.host}:${peer.port} (${why})`;
-      reject(new TlsUnavailableError(where));
+      reject(new TlsUnavailableError(where, refused));
     };
-    const onError = (err: Error) => fail(err.message);
+    const onError = (err: NodeJS.ErrnoException) => fail(err.message, !tcpConnected && err.code === "ECONNREFUSED");
     let timer = setTimeout(() => fail(`no answer within ${tcpTimeoutMs} ms`), tcpTimeoutMs);
     s.once("connect", () => {
       tcpConnected = true;

@@ -16,6 +16,7 @@ import { BulkConnectionError, BulkRemoteError, ObjectSink, PeerIdentityError } f
 import { BulkNode, BulkNodeOptions, createBulkNode } from "../../node-host/transport/bulk-client";
 import { MemorySignalHub } from "../../node-host/transport/bulk-memory-signaller";
 import { Signaller } from "../../node-host/transport/webrtc-bulk";
+import { TlsUnavailableError } from "../../node-host/transport/tls-bulk";
 import { encodeMessage, ErrorCodes } from "../../node-host/transport/bulk-protocol";
 import { makeHello } from "../../node-host/transport/bulk-handshake";
 import { makeSelfSignedCert } from "../../node-host/transport/tls-cert";
@@ -305,6 +306,22 @@ describe("path choice", () => {
       const id = put(b, randomBytes(5000));
       assert.ok(sha(await a.node.client.getObject(unreachable, id)).equals(id));
       assert.equal(await a.node.client.pathTo(unreachable), "webrtc");
+    } finally {
+      await Promise.all([closeNode(a), closeNode(b)]);
+    }
+  });
+
+  test("a peer whose TCP port refuses is tried over WebRTC only while it answers over UDP: a node that is down costs no WebRTC timeout", async () => {
+    const alive = { value: false };
+    const a = await makeNode({ answersPing: async () => alive.value });
+    const b = await makeNode();
+    try {
+      const refusing = { ...b.peer, port: await freePort() };
+      const id = put(b, randomBytes(5000));
+      await assert.rejects(a.node.client.getObject(refusing, id), (err: Error) => err instanceof TlsUnavailableError && err.refused && /ECONNREFUSED/.test(err.message));
+      alive.value = true; // up, without a TCP listener
+      assert.ok(sha(await a.node.client.getObject(refusing, id)).equals(id));
+      assert.equal(await a.node.client.pathTo(refusing), "webrtc");
     } finally {
       await Promise.all([closeNode(a), closeNode(b)]);
     }
