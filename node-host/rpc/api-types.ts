@@ -37,6 +37,17 @@ export interface NodeInfo {
   native?: NativeStatus;
   /** How others reach this node (absent from older nodes). */
   nat?: NatInfo;
+  /** The node process's memory (absent from older nodes). */
+  memory?: MemoryInfo;
+}
+
+/** A node process's memory, as Node.js counts it (process.memoryUsage()). */
+export interface MemoryInfo {
+  rssBytes: number;
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  /** Memory of Buffers and other objects outside the JS heap. */
+  externalBytes: number;
 }
 
 /** What a node runs without where a native package does not load (platform without its binary, broken install). */
