@@ -84,14 +84,13 @@ export class ContentService {
 
   /** Announces this node as holder of each of its own shares (after a restart). Returns how many. */
   async announceOwnShares(): Promise<number> {
-    let n = 0;
+    const held: Buffer[] = [];
     for (const s of this.own.values()) {
       const id = Buffer.from(s.contentId, "hex");
-      if (!this.store.keeps(id) || !(await this.store.has(id))) continue;
-      await this.dht.provide(id).catch(() => undefined);
-      n++;
+      if (this.store.keeps(id) && (await this.store.has(id))) held.push(id);
     }
-    return n;
+    await this.dht.provideMany(held).catch(() => undefined);
+    return held.length;
   }
 
   /** Whether `id` is the content ID (manifest) of one of this node's own shares. */
