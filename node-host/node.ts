@@ -232,7 +232,7 @@ export class PeershareNode extends EventEmitter {
     if (!bulk.tcpListening) log(`TCP port ${transport.local.port} unavailable (${bulk.tcpError}); serving over WebRTC only`);
     const content = new ContentService(store, dht, bulk.client, path.join(opts.dataDir, "downloads"), opts.dataDir, { teams, audiences }, (p) => nat.route(p));
     const replicator = new Replicator(store, dht, bulk.client, factors, transport.local, (c) => audiences.ofContent(c) ?? { kind: "unstated" }, confinement);
-    const repair = new Repair(replicator, { bytesPerSweep: () => config.repairMBPerSweep * MiB }, log);
+    const repair = new Repair(replicator, { bytesPerSweep: () => config.repairMBPerSweep * MiB, contentsPerSweep: () => config.repairContentsPerSweep }, log);
     const node = new PeershareNode(opts.dataDir, config, identity, transport, dht, bulk, content, uploadLimit, replicator, repair, teams, audit, log, keys, nat);
     node.loadPublished();
     log(`node ${identity.id.toString("hex")} listening on udp ${transport.local.host}:${transport.local.port}`);
