@@ -8,6 +8,7 @@ import { Config, loadConfig, parseHostPort, parseSetting, saveSetting, SettingNa
 import { Identity, loadOrCreateIdentity } from "./security/identity";
 import { KeyStore, openKeyStore } from "./security/key-store";
 import { UdpRpc } from "./transport/udp-rpc";
+import { systemClock } from "./dht/clock";
 import { Dht, DhtSettings, PublishedValue } from "./dht/dht";
 import { Maintenance } from "./maintenance";
 import { writeFileAtomic } from "./util/fs-atomic";
@@ -120,7 +121,7 @@ export class PeershareNode extends EventEmitter {
     readonly nat: NatService,
   ) {
     super();
-    this.maintenance = new Maintenance(dht, config, log, [{ name: "repair", intervalMs: () => config.repairIntervalMs, run: () => repair.sweep() }]);
+    this.maintenance = new Maintenance(dht, config, log, [{ name: "repair", intervalMs: () => config.repairIntervalMs, run: () => repair.sweep() }], dht.clock);
     content.shareWarnBytes = () => config.shareWarnMB * 1024 * 1024;
     content.replicate = async (contentId, r) => (await repair.afterShare(contentId, r)).copies;
     content.transfers.on("progress", (t) => this.emit("transfer.progress", t));
@@ -163,7 +164,9 @@ export class PeershareNode extends EventEmitter {
     const store = await ContentStore.open(path.join(opts.dataDir, "store"), { cacheLimitBytes: config.cacheSizeMB * 1024 * 1024 });
     const policy = new AccessPolicy(teams, audiences, (id) => store.keeps(id));
     const confinement = new CopyConfinement(teams, audiences, identity.id);
-    const dht = new Dht(transport, dhtSettings(config), identity);
+    // the DHT's time (record expiries, last-seen times) is the clock corrected to the peers' (clock-offset.ts)
+    const clock = { ...systemClock, now: () => transport.clock.now() };
+    const dht = new Dht(transport, dhtSettings(config), identity, clock);
     dht.recordPolicy = policy.recordPolicy();
     const nat = await NatService.start({
       rpc: transport,

@@ -39,6 +39,20 @@ export interface NodeInfo {
   nat?: NatInfo;
   /** The node process's memory (absent from older nodes). */
   memory?: MemoryInfo;
+  /** How far this computer's clock is from its peers' (absent from older nodes). */
+  clock?: ClockInfo;
+}
+
+/** This computer's clock against its peers' (node-host/transport/clock-offset.ts). */
+export interface ClockInfo {
+  /** Our clock minus the peers' median, ms (negative: behind); null before any peer answered. */
+  offsetMs: number | null;
+  /** The correction peershare applies to its messages, ms (0: none; at most 10 minutes either way). */
+  correctionMs: number;
+  /** Peers the median is taken over. */
+  peers: number;
+  /** A sentence when the clock is off (corrected or not); null when it is in step. */
+  problem: string | null;
 }
 
 /** A node process's memory, as Node.js counts it (process.memoryUsage()). */

@@ -15,6 +15,7 @@ import { parseShareLink } from "../cas";
 import { MAX_REPLICATION } from "../replication/factors";
 import { contentStatus } from "../replication/status";
 import { blake3Implementation } from "../cas/object-hash";
+import { clockProblem } from "../transport/clock-offset";
 
 export type ApiHandlers = { [M in ApiMethod]: (params: Api[M][0]) => Promise<Api[M][1]> | Api[M][1] };
 
@@ -124,6 +125,7 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       native: { webrtc: node.bulk.webrtc, blake3: blake3Implementation() },
       nat: node.nat.status(),
       memory: memoryInfo(),
+      clock: { ...node.transport.clock.status(), problem: clockProblem(node.transport.clock.status()) },
       stats: {
         ...node.transport.stats,
         values: dht.records.valueCount,

@@ -16,6 +16,8 @@ export interface CoverageNow {
   longestBelowMs: number;
   /** That file: its content ID's start and the node that shared it. */
   longestFile: string | null;
+  /** Files below r now, by the node that shared them ("skewed 4, n3 1"). */
+  belowBySharer: string;
   /** Passes that could not ask about a file (the observer busy or restarting), with why. */
   unknown: number;
 }
@@ -68,11 +70,21 @@ export class Coverage {
     let longestBelowMs = 0;
     let longestFile: string | null = null;
     let belowR = 0;
+    const bySharer = new Map<string, number>();
     for (const [id, t] of this.tracks) {
       const ms = Math.max(t.longestMs, t.belowSince === null ? 0 : now - t.belowSince);
-      if (t.belowSince !== null) belowR++;
-      if (ms > longestBelowMs) [longestBelowMs, longestFile] = [ms, `${id.slice(0, 12)}… shared by ${this.ledger.files.find((f) => f.contentId === id)?.sharer}`];
+      if (t.belowSince !== null) {
+        belowR++;
+        const sharer = this.sharerOf(id);
+        bySharer.set(sharer, (bySharer.get(sharer) ?? 0) + 1);
+      }
+      if (ms > longestBelowMs) [longestBelowMs, longestFile] = [ms, `${id.slice(0, 12)}… shared by ${this.sharerOf(id)}`];
     }
-    return { files: this.tracks.size, belowR, longestBelowMs, longestFile, unknown: this.unknown };
+    const belowBySharer = [...bySharer].map(([n, c]) => `${n} ${c}`).join(", ");
+    return { files: this.tracks.size, belowR, longestBelowMs, longestFile, belowBySharer, unknown: this.unknown };
+  }
+
+  private sharerOf(contentId: string): string {
+    return this.ledger.files.find((f) => f.contentId === contentId)?.sharer ?? "?";
   }
 }

@@ -16,6 +16,7 @@ import { UdpAgents } from "../../test/fuzz/udp-agents";
 import { connectTls, FrameFuzzer, newSessionCounts, runSession } from "../../test/fuzz/bulk-frames";
 import { seededIdentity } from "../../test/fuzz/datagrams";
 import { Prng } from "../../test/fuzz/prng";
+export { shiftedClock } from "../../test/helpers/faketime";
 
 /** A holder that flips a bit in every object it serves, reading the real bytes from the fleet's stores. */
 export async function startCorruptHolder(fleet: Fleet, ledger: Ledger): Promise<FakeHolder> {
@@ -74,14 +75,4 @@ export function mountSmallDisk(dir: string, mib: number): (() => void) | null {
       // already gone
     }
   };
-}
-
-/**
- * The command prefix that runs a node with its clock `offset` off (e.g. "-10m"): libfaketime
- * preloaded through `env`, which execs node, so the process the fleet watches is the node itself
- * (the `faketime` command stays as its parent). Null without Debian's faketime.
- */
-export function skewedClock(offset: string): string[] | null {
-  const lib = ["/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1", "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1", "/usr/lib/faketime/libfaketime.so.1"].find((f) => fs.existsSync(f));
-  return lib ? ["env", `LD_PRELOAD=${lib}`, `FAKETIME=${offset}`] : null;
 }

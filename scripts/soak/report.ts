@@ -35,7 +35,7 @@ export function summaryLines(minute: number, ledger: Ledger, coverage: CoverageN
   const kinds = Object.entries(ledger.doneByKind()).map(([k, n]) => `${k} ${n}`).join(", ");
   const lines = [
     `min ${minute}: ops ${done} done (${kinds}), ${failed} failed, ${ledger.interrupted} interrupted by churn; ` +
-      `files ${coverage.files}, below r now ${coverage.belowR}, longest below r ${(coverage.longestBelowMs / 1000).toFixed(1)} s${coverage.longestFile ? ` (${coverage.longestFile})` : ""} (allowed ${(allowedBelowMs / 1000).toFixed(0)} s); crashes ${crashes.length}`,
+      `files ${coverage.files}, below r now ${coverage.belowR}${coverage.belowR ? ` (shared by ${coverage.belowBySharer})` : ""}, longest below r ${(coverage.longestBelowMs / 1000).toFixed(1)} s${coverage.longestFile ? ` (${coverage.longestFile})` : ""} (allowed ${(allowedBelowMs / 1000).toFixed(0)} s); crashes ${crashes.length}`,
   ];
   for (const [reason, n] of ledger.failures().slice(0, 8)) lines.push(`    failed ${n}× ${reason}`);
   return lines;

@@ -9,12 +9,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Fleet, SoakNode, sleep } from "./fleet";
-import { Ledger } from "./ledger";
+import { Ledger, reasonOf } from "./ledger";
 import { Coverage } from "./coverage";
 import { sample, Sample, AUDIT_MAX_LINES } from "./probe";
 import { Workload, fetchChecked } from "./workload";
 import { Churn } from "./churn";
-import { garbageBurst, mountSmallDisk, skewedClock, startCorruptHolder } from "./faults";
+import { garbageBurst, mountSmallDisk, shiftedClock, startCorruptHolder } from "./faults";
 import { loadHoldings } from "./holdings";
 import { cpuPercent, Growth, growth, growthLine, nodeLine, summaryLines } from "./report";
 import { Prng } from "../../test/fuzz/prng";
@@ -194,7 +194,7 @@ async function startFleet(o: SoakOptions, fleet: Fleet, unmounts: (() => void)[]
       else o.log("smalldisk: no tmpfs (needs root); it runs on the ordinary disk");
     },
   });
-  const wrap = skewedClock("-10m");
+  const wrap = shiftedClock("-10m");
   if (!wrap) o.log("skewed: faketime is not installed (apt-get install faketime); it runs on the true clock");
   await fleet.add("skewed", "skewed", { wrap: wrap ?? [] });
   o.log(`${fleet.nodes.length} nodes up`);
@@ -243,7 +243,7 @@ async function checkEveryFile(fleet: Fleet, ledger: Ledger, root: string): Promi
       await fetchChecked(fleet, auditor, file, out);
       ok++;
     } catch (err) {
-      failed.push(`${file.contentId.slice(0, 12)}… (${file.size} bytes, shared by ${file.sharer}): ${(err as Error).message}`);
+      failed.push(`${file.contentId.slice(0, 12)}… (${file.size} bytes, shared by ${file.sharer}): ${reasonOf(err)}`);
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
     }
@@ -259,7 +259,7 @@ function judge(fleet: Fleet, samples: Sample[], grown: Growth[], finalCheck: Soa
     { name: "no process crashes", met: fleet.crashes.length === 0, detail: fleet.crashes.map((c) => `${c.node} exited ${c.code ?? c.signal}: ${c.tail.split("\n").slice(-3).join(" | ")}`).join("; ") || "none" },
     { name: "after the warm-up, no node's RSS, heap or descriptors grow by more than 10%", met: overGrowth.length === 0 && grown.length > 0, detail: overGrowth.map((g) => growthLine(g).trim()).join("; ") || `${grown.length} measures within 10%` },
     { name: "journals and record stores within their bounds", met: overJournal.length === 0 && overRecords.length === 0, detail: [...new Set([...overJournal, ...overRecords])].slice(0, 10).join("; ") || "all within" },
-    { name: "every file shared fetched byte-identical at the end", met: finalCheck.failed.length === 0 && finalCheck.ok === ledger.files.length, detail: `${finalCheck.ok} of ${ledger.files.length}${finalCheck.failed.length ? `; failed: ${finalCheck.failed.slice(0, 5).join("; ")}` : ""}` },
+    { name: "every file shared fetched byte-identical at the end", met: finalCheck.failed.length === 0 && finalCheck.ok === ledger.files.length, detail: `${finalCheck.ok} of ${ledger.files.length}${finalCheck.failed.length ? `; failed: ${finalCheck.failed.slice(0, 12).join("; ")}` : ""}` },
     { name: "no file below r longer than the repair settings allow", met: longestBelowMs <= allowedBelowMs, detail: `longest ${(longestBelowMs / 1000).toFixed(1)} s, allowed ${(allowedBelowMs / 1000).toFixed(1)} s` },
   ];
 }
