@@ -34,6 +34,8 @@ export interface SoakNode {
   port: number;
   /** Starts so far; a restart makes a new incarnation (new pid, new memory). */
   starts: number;
+  /** Stops and kills the fleet began so far (an op on a node being stopped is cut short, not failed). */
+  stops: number;
   /** Left for good (a graceful leave that is not followed by a restart). */
   retired: boolean;
   client: LocalClient | null;
@@ -78,7 +80,7 @@ export class Fleet {
     fs.mkdirSync(dataDir, { recursive: true });
     options.prepareDir?.(dataDir);
     fs.writeFileSync(path.join(dataDir, "config.json"), JSON.stringify({ ...this.config, ...options.config }));
-    const node: SoakNode = { name, role, dataDir, logFile: path.join(this.root, "logs", `${name}.log`), wrap: options.wrap ?? [], proc: null, id: "", port: 0, starts: 0, retired: false, client: null };
+    const node: SoakNode = { name, role, dataDir, logFile: path.join(this.root, "logs", `${name}.log`), wrap: options.wrap ?? [], proc: null, id: "", port: 0, starts: 0, stops: 0, retired: false, client: null };
     this.nodes.push(node);
     await this.start(node);
     return node;
@@ -158,6 +160,7 @@ export class Fleet {
 
   private async end(node: SoakNode, signal: NodeJS.Signals): Promise<void> {
     const proc = node.proc;
+    node.stops++;
     this.dropClient(node);
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     this.stopping.add(proc);
@@ -170,6 +173,11 @@ export class Fleet {
     node.client?.close();
     node.client = null;
   }
+}
+
+/** Changes whenever the fleet stops, kills or starts the node: an op that saw it change was cut short by churn. */
+export function lifeOf(node: SoakNode): number {
+  return node.starts + node.stops;
 }
 
 export function isUp(node: SoakNode): boolean {

@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Fleet, isUp, SoakNode, sleep } from "./fleet";
+import { Fleet, isUp, lifeOf, SoakNode, sleep } from "./fleet";
 import { Ledger } from "./ledger";
 import { Prng } from "../../test/fuzz/prng";
 
@@ -62,13 +62,13 @@ export class Workload {
     const file = path.join(this.filesDir, `f${++this.seq}.bin`);
     const bytes = randomBytes(size);
     fs.writeFileSync(file, bytes);
-    const starts = node.starts;
+    const life = lifeOf(node);
     try {
       const share = await this.fleet.call(node, "content.share", { path: file, force: true }, 120_000);
       this.ledger.addFile({ link: share.link, contentId: share.contentId, size, sha256: sha256(bytes), sharer: node.name, sharedAt: Date.now() });
       this.ledger.ok("share");
     } catch (err) {
-      if (!isUp(node) || node.starts !== starts) this.ledger.interrupted++;
+      if (!isUp(node) || lifeOf(node) !== life) this.ledger.interrupted++;
       else this.ledger.fail("share", err);
     } finally {
       fs.rmSync(file, { force: true });
@@ -79,13 +79,13 @@ export class Workload {
     const node = this.pick();
     if (!node) return;
     const file = this.rng.pick(this.ledger.files);
-    const starts = node.starts;
+    const life = lifeOf(node);
     const out = path.join(this.outDir, `${node.name}-${++this.seq}`);
     try {
       await fetchChecked(this.fleet, node, file, out);
       this.ledger.ok("fetch");
     } catch (err) {
-      if (!isUp(node) || node.starts !== starts) this.ledger.interrupted++;
+      if (!isUp(node) || lifeOf(node) !== life) this.ledger.interrupted++;
       else this.ledger.fail("fetch", err);
     } finally {
       fs.rmSync(out, { recursive: true, force: true });
