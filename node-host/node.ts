@@ -252,7 +252,9 @@ export class PeershareNode extends EventEmitter {
   private escapeBlockedUdpLater(bootstrap: { host: string; port: number }[]): void {
     if (bootstrap.length === 0) return;
     const timer = setTimeout(() => {
-      if (this.dht.table.size > 0 || this.stopping) return;
+      // a bootstrap contact that answered over UDP but gave no contacts (it is a DHT client itself)
+      // is no sign of a network that blocks UDP
+      if (this.dht.table.size > 0 || this.maintenance.bootstrapAnswered || this.stopping) return;
       void this.nat.escapeBlockedUdp(bootstrap).then(async (opened) => void (opened && (await this.join())));
     }, BLOCKED_UDP_AFTER_MS);
     timer.unref();
