@@ -15,7 +15,7 @@ import { sample, Sample, AUDIT_MAX_LINES } from "./probe";
 import { Workload, fetchChecked } from "./workload";
 import { Churn } from "./churn";
 import { garbageBurst, mountSmallDisk, shiftedClock, startCorruptHolder } from "./faults";
-import { loadHoldings } from "./holdings";
+import { holdingsFound, loadHoldings } from "./holdings";
 import { cpuPercent, Growth, growth, growthLine, nodeLine, summaryLines } from "./report";
 import { Prng } from "../../test/fuzz/prng";
 import { mapLimit } from "../../node-host/util/concurrency";
@@ -109,7 +109,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
 
 async function run(o: SoakOptions, root: string, fleet: Fleet, ledger: Ledger, rng: Prng, unmounts: (() => void)[]): Promise<SoakResult> {
   o.log(`soak: ${o.minutes} min, ${o.nodes} nodes, r = ${R}, run dir ${root}`);
-  await startFleet(o, fleet, unmounts);
+  const holdings = await startFleet(o, fleet, unmounts);
   const idleCpu = await measureIdle(fleet, o.idleMs);
   o.log(`idle ${(o.idleMs / 1000).toFixed(0)} s, CPU per node (% of one core): ${idleCpu.map((c) => `${c.node} ${c.percent.toFixed(2)}`).join(", ")}`);
 
@@ -165,11 +165,12 @@ async function run(o: SoakOptions, root: string, fleet: Fleet, ledger: Ledger, r
   o.log("final: a node that never held anything fetches every file ever shared");
   await coverage.pass();
   const finalCheck = await checkEveryFile(fleet, ledger, root);
+  const holdingsCheck = await checkHoldings(fleet, holdings, rng);
   const end = Date.now();
   const allowedBelowMs = allowedBelowR(longestPassMs);
   const grown = growth(samples, warmupEnd, until);
   const result: SoakResult = {
-    targets: judge(fleet, samples, grown, finalCheck, coverage.now().longestBelowMs, allowedBelowMs, ledger),
+    targets: [...judge(fleet, samples, grown, finalCheck, coverage.now().longestBelowMs, allowedBelowMs, ledger), ...holdingsCheck],
     idleCpu,
     growth: grown,
     files: ledger.files.length,
@@ -182,7 +183,11 @@ async function run(o: SoakOptions, root: string, fleet: Fleet, ledger: Ledger, r
   return result;
 }
 
-async function startFleet(o: SoakOptions, fleet: Fleet, unmounts: (() => void)[]): Promise<void> {
+/** Contents of the holdings node checked for findability at the end. */
+const HOLDINGS_SAMPLE = 100;
+
+/** Starts the fleet; resolves with the holdings node's content IDs (none without one). */
+async function startFleet(o: SoakOptions, fleet: Fleet, unmounts: (() => void)[]): Promise<string[]> {
   await fleet.add("seed", "seed");
   const specials = 2 + (o.holdings > 0 ? 1 : 0);
   const regular = Math.max(R, o.nodes - 1 - specials);
@@ -201,9 +206,11 @@ async function startFleet(o: SoakOptions, fleet: Fleet, unmounts: (() => void)[]
   if (o.holdings > 0) {
     const holder = await fleet.add("holdings", "holdings", { config: PRODUCT_PACE });
     const t = Date.now();
-    await loadHoldings(fleet, holder, o.holdings, (n) => o.log(`holdings: ${n} of ${o.holdings} contents shared`));
+    const ids = await loadHoldings(fleet, holder, o.holdings, (n) => o.log(`holdings: ${n} of ${o.holdings} contents shared`));
     o.log(`holdings: ${o.holdings} contents in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+    return ids;
   }
+  return [];
 }
 
 /** CPU of every node over an idle stretch (no work, no churn, no faults). */
@@ -249,6 +256,16 @@ async function checkEveryFile(fleet: Fleet, ledger: Ledger, root: string): Promi
     }
   });
   return { ok, failed };
+}
+
+/** A sample of the holdings node's contents, each of which the auditor must find the holdings node holding. */
+async function checkHoldings(fleet: Fleet, holdings: string[], rng: Prng): Promise<Target[]> {
+  const holder = fleet.nodes.find((n) => n.role === "holdings");
+  const auditor = fleet.nodes.find((n) => n.role === "auditor");
+  if (!holder || !auditor || holdings.length === 0) return [];
+  const sample = Array.from({ length: Math.min(HOLDINGS_SAMPLE, holdings.length) }, () => rng.pick(holdings));
+  const found = await holdingsFound(fleet, holder, auditor, sample);
+  return [{ name: `the holdings node's ${holdings.length} contents are found by other nodes`, met: found === sample.length, detail: `${found} of a sample of ${sample.length} found` }];
 }
 
 function judge(fleet: Fleet, samples: Sample[], grown: Growth[], finalCheck: SoakResult["finalCheck"], longestBelowMs: number, allowedBelowMs: number, ledger: Ledger): Target[] {
