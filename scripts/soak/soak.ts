@@ -36,6 +36,16 @@ export interface SoakOptions {
   log: (line: string) => void;
   /** Keep the run's directory (logs, data dirs) instead of removing it. */
   keep?: boolean;
+  /**
+   * What counts as growth after the warm-up: more than `percent` and, where `floor` gives one, more
+   * than that much in absolute terms (default: the issue's 10 %, no floor).
+   */
+  growthLimit?: GrowthLimit;
+}
+
+export interface GrowthLimit {
+  percent: number;
+  floor?: Partial<Record<Growth["metric"], number>>;
 }
 
 export interface Target {
@@ -170,7 +180,7 @@ async function run(o: SoakOptions, root: string, fleet: Fleet, ledger: Ledger, r
   const allowedBelowMs = allowedBelowR(longestPassMs);
   const grown = growth(samples, warmupEnd, until);
   const result: SoakResult = {
-    targets: [...judge(fleet, samples, grown, finalCheck, coverage.now().longestBelowMs, allowedBelowMs, ledger), ...holdingsCheck],
+    targets: [...judge(fleet, samples, grown, o.growthLimit ?? { percent: 10 }, finalCheck, coverage.now().longestBelowMs, allowedBelowMs, ledger), ...holdingsCheck],
     idleCpu,
     growth: grown,
     files: ledger.files.length,
@@ -268,13 +278,14 @@ async function checkHoldings(fleet: Fleet, holdings: string[], rng: Prng): Promi
   return [{ name: `the holdings node's ${holdings.length} contents are found by other nodes`, met: found === sample.length, detail: `${found} of a sample of ${sample.length} found` }];
 }
 
-function judge(fleet: Fleet, samples: Sample[], grown: Growth[], finalCheck: SoakResult["finalCheck"], longestBelowMs: number, allowedBelowMs: number, ledger: Ledger): Target[] {
-  const overGrowth = grown.filter((g) => g.percent > 10);
+function judge(fleet: Fleet, samples: Sample[], grown: Growth[], limit: GrowthLimit, finalCheck: SoakResult["finalCheck"], longestBelowMs: number, allowedBelowMs: number, ledger: Ledger): Target[] {
+  const overGrowth = grown.filter((g) => g.percent > limit.percent && g.to - g.from > (limit.floor?.[g.metric] ?? 0));
+  const growthName = `after the warm-up, no node's RSS, heap or descriptors grow by more than ${limit.percent}%${limit.floor ? ` (and ${Object.entries(limit.floor).map(([m, v]) => `${m} ${m === "fds" ? v : `${(v / 1048576).toFixed(0)} MiB`}`).join(", ")})` : ""}`;
   const overJournal = samples.flatMap((s) => s.journals.filter((j) => j.bytes > j.boundBytes || (j.file === "audit.jsonl" && j.lines > AUDIT_MAX_LINES)).map((j) => `${s.node} ${j.file} ${j.bytes} bytes (bound ${j.boundBytes})`));
   const overRecords = samples.filter((s) => (s.values ?? 0) > 10_000 || (s.providers ?? 0) > 200_000).map((s) => `${s.node} ${s.values}v/${s.providers}p`);
   return [
     { name: "no process crashes", met: fleet.crashes.length === 0, detail: fleet.crashes.map((c) => `${c.node} exited ${c.code ?? c.signal}: ${c.tail.split("\n").slice(-3).join(" | ")}`).join("; ") || "none" },
-    { name: "after the warm-up, no node's RSS, heap or descriptors grow by more than 10%", met: overGrowth.length === 0 && grown.length > 0, detail: overGrowth.map((g) => growthLine(g).trim()).join("; ") || `${grown.length} measures within 10%` },
+    { name: growthName, met: overGrowth.length === 0 && grown.length > 0, detail: overGrowth.map((g) => growthLine(g).trim()).join("; ") || `${grown.length} measures within` },
     { name: "journals and record stores within their bounds", met: overJournal.length === 0 && overRecords.length === 0, detail: [...new Set([...overJournal, ...overRecords])].slice(0, 10).join("; ") || "all within" },
     { name: "every file shared fetched byte-identical at the end", met: finalCheck.failed.length === 0 && finalCheck.ok === ledger.files.length, detail: `${finalCheck.ok} of ${ledger.files.length}${finalCheck.failed.length ? `; failed: ${finalCheck.failed.slice(0, 12).join("; ")}` : ""}` },
     { name: "no file below r longer than the repair settings allow", met: longestBelowMs <= allowedBelowMs, detail: `longest ${(longestBelowMs / 1000).toFixed(1)} s, allowed ${(allowedBelowMs / 1000).toFixed(1)} s` },
