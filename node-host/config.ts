@@ -49,6 +49,7 @@ export const SETTINGS = {
   cacheSizeMB: { kind: "number", default: 1024, min: 16, max: 1_048_576, live: true, help: "size of the cache of fetched files, in MiB" },
   repairIntervalMs: { kind: "number", default: 60_000, min: 100, max: 86_400_000, live: true, help: "how often held files are checked for missing copies" },
   repairMBPerSweep: { kind: "number", default: 256, min: 1, max: 1_048_576, live: true, help: "most MiB one repair sweep (or a leave's hand-off) sends" },
+  repairContentsPerSweep: { kind: "number", default: 200, min: 1, max: 1_000_000, live: true, help: "most contents one repair sweep checks (new ones and those that lost a holder first, the rest in turn)" },
   replicaQuotaMB: { kind: "number", default: 4096, min: 0, max: 1_048_576, live: true, help: "most MiB of replicas accepted from one peer" },
   shareWarnMB: { kind: "number", default: 1024, min: 0, max: 1_048_576, live: true, help: "sharing a larger file asks for confirmation (0: never)" },
   handoffTimeoutMs: { kind: "number", default: 15_000, min: 0, max: 600_000, live: true, help: "time a leaving node spends handing its files on" },
@@ -81,6 +82,7 @@ export interface Config {
   uploadLimitMBps: number;
   repairIntervalMs: number;
   repairMBPerSweep: number;
+  repairContentsPerSweep: number;
   replicaQuotaMB: number;
   handoffTimeoutMs: number;
   shareWarnMB: number;

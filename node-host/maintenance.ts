@@ -31,6 +31,8 @@ export class Maintenance {
   private jobs: Job[] = [];
   private bootstrap: Address[] = [];
   private joined = false;
+  /** A bootstrap contact answered over UDP at some point (even if it gave no contacts: a DHT client). */
+  bootstrapAnswered = false;
   private discoveredJoin: Promise<void> | null = null;
 
   /** `clock` and `random` are the system's in the product; the simulator passes virtual ones. */
@@ -61,6 +63,7 @@ export class Maintenance {
   async join(): Promise<{ reached: number }> {
     if (this.bootstrap.length === 0) return { reached: 0 };
     const result = await this.dht.join(this.bootstrap);
+    if (result.reached > 0) this.bootstrapAnswered = true;
     if (result.reached === 0) this.log(`no bootstrap contact answered (${this.bootstrap.map((b) => `${b.host}:${b.port}`).join(", ")}); retrying`);
     else if (!this.joined) {
       this.joined = true;

@@ -8,6 +8,7 @@ import { Config, loadConfig, parseHostPort, parseSetting, saveSetting, SettingNa
 import { Identity, loadOrCreateIdentity } from "./security/identity";
 import { KeyStore, openKeyStore } from "./security/key-store";
 import { UdpRpc } from "./transport/udp-rpc";
+import { systemClock } from "./dht/clock";
 import { Dht, DhtSettings, PublishedValue } from "./dht/dht";
 import { Maintenance } from "./maintenance";
 import { writeFileAtomic } from "./util/fs-atomic";
@@ -120,7 +121,7 @@ export class PeershareNode extends EventEmitter {
     readonly nat: NatService,
   ) {
     super();
-    this.maintenance = new Maintenance(dht, config, log, [{ name: "repair", intervalMs: () => config.repairIntervalMs, run: () => repair.sweep() }]);
+    this.maintenance = new Maintenance(dht, config, log, [{ name: "repair", intervalMs: () => config.repairIntervalMs, run: () => repair.sweep() }], dht.clock);
     content.shareWarnBytes = () => config.shareWarnMB * 1024 * 1024;
     content.replicate = async (contentId, r) => (await repair.afterShare(contentId, r)).copies;
     content.transfers.on("progress", (t) => this.emit("transfer.progress", t));
@@ -163,7 +164,9 @@ export class PeershareNode extends EventEmitter {
     const store = await ContentStore.open(path.join(opts.dataDir, "store"), { cacheLimitBytes: config.cacheSizeMB * 1024 * 1024 });
     const policy = new AccessPolicy(teams, audiences, (id) => store.keeps(id));
     const confinement = new CopyConfinement(teams, audiences, identity.id);
-    const dht = new Dht(transport, dhtSettings(config), identity);
+    // the DHT's time (record expiries, last-seen times) is the clock corrected to the peers' (clock-offset.ts)
+    const clock = { ...systemClock, now: () => transport.clock.now() };
+    const dht = new Dht(transport, dhtSettings(config), identity, clock);
     dht.recordPolicy = policy.recordPolicy();
     const nat = await NatService.start({
       rpc: transport,
@@ -233,7 +236,7 @@ export class PeershareNode extends EventEmitter {
     if (!bulk.tcpListening) log(`TCP port ${transport.local.port} unavailable (${bulk.tcpError}); serving over WebRTC only`);
     const content = new ContentService(store, dht, bulk.client, path.join(opts.dataDir, "downloads"), opts.dataDir, { teams, audiences }, (p) => nat.route(p));
     const replicator = new Replicator(store, dht, bulk.client, factors, transport.local, (c) => audiences.ofContent(c) ?? { kind: "unstated" }, confinement);
-    const repair = new Repair(replicator, { bytesPerSweep: () => config.repairMBPerSweep * MiB }, log);
+    const repair = new Repair(replicator, { bytesPerSweep: () => config.repairMBPerSweep * MiB, contentsPerSweep: () => config.repairContentsPerSweep }, log);
     const node = new PeershareNode(opts.dataDir, config, identity, transport, dht, bulk, content, uploadLimit, replicator, repair, teams, audit, log, keys, nat);
     node.loadPublished();
     log(`node ${identity.id.toString("hex")} listening on udp ${transport.local.host}:${transport.local.port}`);
@@ -250,7 +253,9 @@ export class PeershareNode extends EventEmitter {
   private escapeBlockedUdpLater(bootstrap: { host: string; port: number }[]): void {
     if (bootstrap.length === 0) return;
     const timer = setTimeout(() => {
-      if (this.dht.table.size > 0 || this.stopping) return;
+      // a bootstrap contact that answered over UDP but gave no contacts (it is a DHT client itself)
+      // is no sign of a network that blocks UDP
+      if (this.dht.table.size > 0 || this.maintenance.bootstrapAnswered || this.stopping) return;
       void this.nat.escapeBlockedUdp(bootstrap).then(async (opened) => void (opened && (await this.join())));
     }, BLOCKED_UDP_AFTER_MS);
     timer.unref();

@@ -9,6 +9,14 @@ import { registerCommands } from "../commands";
 import type { Services } from "../services";
 import { peerCounts, type TreeNode } from "../treeModel";
 import { escapeMarkdown, nativeStatusSuffix, nativeStatusTooltip } from "../nativeStatus";
+import { clockStatusText } from "../../node-host/transport/clock-offset";
+import type { ClockInfo } from "../../node-host/rpc/api-types";
+
+/** " · clock 2 h 5 min behind" when the node's clock is off by more than peershare corrects for. */
+function clockSuffix(clock: ClockInfo | undefined): string {
+  const text = clockStatusText(clock);
+  return text ? ` · ${text}` : "";
+}
 import { reachText } from "../../node-host/nat/reach-text";
 
 export function registerNodeLifecycle(context: vscode.ExtensionContext, s: Services): void {
@@ -49,9 +57,9 @@ function renderStatusBar(status: vscode.StatusBarItem, s: Services): void {
   status.backgroundColor = undefined;
   if (state.kind === "running") {
     const c = peerCounts(s.data.peers);
-    status.text = `$(broadcast) ${pluralize(c.online, "peer")}${info?.nat?.reachability === "unreachable" ? " · behind NAT" : ""}${nativeStatusSuffix(info?.native)}`;
+    status.text = `$(broadcast) ${pluralize(c.online, "peer")}${info?.nat?.reachability === "unreachable" ? " · behind NAT" : ""}${nativeStatusSuffix(info?.native)}${clockSuffix(info?.clock)}`;
     status.tooltip = new vscode.MarkdownString(
-      `**peershare** node \`${shortId(info?.id ?? "", 16)}\` on ${info?.host}:${info?.port}\n\n${c.online} of ${pluralize(c.total, "known peer")} online\n\n${escapeMarkdown(reachText(info?.nat))}${nativeStatusTooltip(info?.native)}`,
+      `**peershare** node \`${shortId(info?.id ?? "", 16)}\` on ${info?.host}:${info?.port}\n\n${c.online} of ${pluralize(c.total, "known peer")} online\n\n${escapeMarkdown(reachText(info?.nat))}${nativeStatusTooltip(info?.native)}${info?.clock?.problem ? `\n\n⚠ ${escapeMarkdown(info.clock.problem)}` : ""}`,
     );
   } else if (!s.node.started && state.kind === "stopped") {
     status.text = "$(circle-outline) peershare: not started";

@@ -11,12 +11,29 @@ import { manifestLinks } from "./manifest-links";
 /** Bytes read from each manifest to tell a folder's from a file's. */
 const HEAD_BYTES = 5;
 
-/** The contents among `manifestIds` (manifests in `store`), in their order. */
-export async function contentRoots(store: ContentStore, manifestIds: Buffer[], standalone: (id: Buffer) => boolean): Promise<Buffer[]> {
+/** What is known of manifests' kinds (hex ID → folder manifest or not): an object's bytes never change. */
+export interface ManifestKinds {
+  get(hex: string): boolean | undefined;
+  set(hex: string, folder: boolean): void;
+}
+
+/**
+ * The contents among `manifestIds` (manifests in `store`), in their order. With `kinds`, a
+ * manifest's kind is read from the store only the first time (a sweep over 10,000 contents read
+ * the head of every manifest each time).
+ */
+export async function contentRoots(store: ContentStore, manifestIds: Buffer[], standalone: (id: Buffer) => boolean, kinds?: ManifestKinds): Promise<Buffer[]> {
   const folderObjects = new Set<string>();
   for (const id of manifestIds) {
-    const head = await store.objects.readHead(id, HEAD_BYTES);
-    if (head && looksLikeFolderManifest(head)) folderObjects.add(id.toString("hex"));
+    const hex = id.toString("hex");
+    let folder = kinds?.get(hex);
+    if (folder === undefined) {
+      const head = await store.objects.readHead(id, HEAD_BYTES);
+      if (!head) continue;
+      folder = looksLikeFolderManifest(head);
+      kinds?.set(hex, folder);
+    }
+    if (folder) folderObjects.add(hex);
   }
   const members = new Set<string>();
   for (const hex of folderObjects) {

@@ -71,10 +71,12 @@ Prints the node's ID (SHA-256 of its Ed25519 public key), its UDP address, and h
 it: "reachable at IP:PORT", or "behind NAT" with the rendezvous nodes requests to it go through
 (and the NAT's mapping: endpoint-independent NATs can be hole-punched, endpoint-dependent ones
 need a relay). A node that runs without one of its native parts says so on a line of its own
-("TLS only: WebRTC is unavailable (…)", "BLAKE3 in JavaScript: …").`,
+("TLS only: WebRTC is unavailable (…)", "BLAKE3 in JavaScript: …"), and so does a clock that is off
+from its peers' by 2 seconds or more ("clock: this computer's clock is 10 min 3 s behind its peers'
+…": corrected up to 10 minutes; beyond that, peers drop the node's messages until the clock is set).`,
     run: async (flags) => {
       const info = await withNode(flags, "node.info", {});
-      const degraded = nativeStatusLines(info.native).map((line) => `\n  ${line}`).join("");
+      const degraded = [...nativeStatusLines(info.native), ...(info.clock?.problem ? [info.clock.problem] : [])].map((line) => `\n  ${line}`).join("");
       print(flags, info, () => `${info.id}\n  udp ${formatAddress(info)}, ${info.peers} peer(s), pid ${info.pid}, version ${info.version}\n  ${reachText(info.nat)}\n  keys in ${info.keyStore.location}${degraded}`);
     },
   },

@@ -11,6 +11,7 @@ import { iterativeLookup, LookupOutcome, QueryOutcome } from "./lookup";
 import { Address, Reply, RequestOptions, RpcRemoteError, RpcTimeoutError, RpcTransport, SenderInfo } from "./transport";
 import { Clock, systemClock } from "./clock";
 import { RttEstimator } from "./rtt";
+import { provideInRegions } from "./provide-regions";
 import { createProviderRecord, createValueRecord, providerRecordUsable, validateProviderRecord, validateValueRecord, valueKey } from "./records";
 import { Identity, SignatureVerifier } from "../security/identity";
 import { LruMap } from "../util/lru";
@@ -494,8 +495,12 @@ export class Dht extends EventEmitter {
   /** Sends a STORE or ADD_PROVIDER to the k closest nodes; returns how many accepted it. */
   private async storeAtClosest(key: Id, req: Request): Promise<number> {
     const { closest } = await this.lookupNodes(key);
+    return this.storeAt(closest, req);
+  }
+
+  private async storeAt(nodes: Contact[], req: Request): Promise<number> {
     const results = await Promise.allSettled(
-      closest.map(async (c) => {
+      nodes.map(async (c) => {
         await this.showCredentials(c).catch(() => undefined); // a store without them may still be taken
         return this.call(c, req);
       }),
@@ -520,11 +525,25 @@ export class Dht extends EventEmitter {
 
   /** Announces this node as a provider of `key` to the k closest nodes. */
   async provide(key: Id): Promise<number> {
+    const { closest } = await this.lookupNodes(key);
+    return this.announceProvider(key, closest);
+  }
+
+  /**
+   * Announces this node as a provider of every key, with one lookup per keyspace region the keys
+   * fall in rather than one per key (provide-regions.ts). Resolves with the lookups made.
+   */
+  async provideMany(keys: Id[]): Promise<{ lookups: number; stored: number }> {
+    return provideInRegions(keys, { k: this.settings.k, closest: async (key) => (await this.lookupNodes(key)).closest, announce: (key, nodes) => this.announceProvider(key, nodes) });
+  }
+
+  /** Stores a fresh provider record of this node for `key` here and on `nodes`; resolves with how many took it. */
+  private async announceProvider(key: Id, nodes: Contact[]): Promise<number> {
     const identity = this.requireIdentity();
     const record = createProviderRecord(identity, this.transport.local, key, this.now() + this.settings.recordTtlMs);
     this.records.addProvider(record);
     this.provided.set(toHex(key), this.now());
-    return this.storeAtClosest(key, { type: "add_provider", record });
+    return this.storeAt(nodes, { type: "add_provider", record });
   }
 
   /**
@@ -561,7 +580,8 @@ export class Dht extends EventEmitter {
   async republish(): Promise<void> {
     const cutoff = this.now() - this.settings.republishIntervalMs;
     for (const p of this.published.values()) if (p.publishedAt <= cutoff) await this.putValue(p.name, p.value).catch(() => undefined);
-    for (const [keyHex, at] of this.provided) if (at <= cutoff) await this.provide(Buffer.from(keyHex, "hex")).catch(() => undefined);
+    const due = [...this.provided].filter(([, at]) => at <= cutoff).map(([keyHex]) => Buffer.from(keyHex, "hex"));
+    if (due.length) await this.provideMany(due).catch(() => undefined);
     const own = this.identity?.publicKey;
     const held = this.records.heldValues().filter((h) => h.receivedAt <= cutoff && !(own && h.record.publisher.equals(own)));
     await mapLimit(held.slice(0, 100), 3, async (h) => {

@@ -51,6 +51,8 @@ export const ErrorCodes = {
   Unsupported: 4,
   /** The receiver's policy does not take this from the sender (e.g. records from a non-member). */
   Forbidden: 5,
+  /** The request's timestamp was too far from the receiver's clock (transport/stale-answer.ts). */
+  Stale: 6,
 } as const;
 
 export type Response =

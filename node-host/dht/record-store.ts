@@ -14,7 +14,9 @@ export interface StoreLimits {
   maxProviderRecords: number;
 }
 
-const DEFAULT_LIMITS: StoreLimits = { maxValues: 10_000, maxProviderKeys: 50_000, maxProvidersPerKey: 64, maxPerProvider: 5_000, maxProviderRecords: 200_000 };
+// maxPerProvider was 5,000: on a team network smaller than k every node is among the closest to
+// every key, so a node holding 10,000 contents had half of them announced nowhere (seen in the soak)
+const DEFAULT_LIMITS: StoreLimits = { maxValues: 10_000, maxProviderKeys: 50_000, maxProvidersPerKey: 64, maxPerProvider: 20_000, maxProviderRecords: 200_000 };
 
 export interface HeldValue {
   key: Id;

@@ -131,7 +131,9 @@ export class ReachabilityCheck extends EventEmitter {
     const key = nonce.toString("hex");
     const arrived = new Promise<boolean>((resolve) => {
       this.awaitingProbe.set(key, () => resolve(true));
-      setTimeout(() => resolve(false), PROBE_WAIT_MS + ANSWER_MS).unref();
+      // after a stall of the event loop its timers run before the datagrams that arrived meanwhile
+      // are read: let those in first (setImmediate runs after the poll phase)
+      setTimeout(() => setImmediate(() => resolve(false)), PROBE_WAIT_MS + ANSWER_MS).unref();
     });
     try {
       const ok = await this.o.rpc.requestRaw(peer, { type: NatTypes.dialBack, payload: encodeDialBack(nonce) }, ANSWER_MS).catch(() => null);

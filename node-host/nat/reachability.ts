@@ -7,7 +7,7 @@
 //     different one an endpoint-dependent ("symmetric") mapping; no NAT when the external address
 //     is one of the node's own;
 //   - whether it is reachable: proven when a probe from a port it never sent to arrived (a dial-back),
-//     disproven when a peer sent one and it did not arrive. Until either, "unknown": the node keeps
+//     disproven when peers sent two in a row and neither arrived. Until either, "unknown": the node keeps
 //     serving the DHT as it always did. A new external address starts the question again.
 //
 // A dual-stack node has an external address per family (IPv4 peers see one, IPv6 peers another),
@@ -28,6 +28,8 @@ interface Observation {
 
 /** Observers remembered at once; the oldest goes first. */
 const MAX_OBSERVERS = 16;
+/** Dial-backs missed in a row that disprove reachability (one arrival proves it). */
+const DISPROOF_MISSES = 2;
 /** An observation older than this no longer counts toward the external address. */
 const OBSERVATION_TTL_MS = 30 * 60_000;
 
@@ -39,8 +41,8 @@ export interface ReachabilitySnapshot {
 
 export class ReachabilityState {
   private readonly observations = new Map<string, Observation>();
-  /** External IP address → whether a dial-back to it arrived. */
-  private readonly verdicts = new Map<string, boolean>();
+  /** External IP address → whether dial-backs to it arrive (null: not known yet), and the misses in a row. */
+  private readonly verdicts = new Map<string, { arrived: boolean | null; misses: number }>();
 
   constructor(
     /** The node's own addresses (where its socket is bound, or every interface address). */
@@ -59,9 +61,18 @@ export class ReachabilityState {
     if (this.observations.size > MAX_OBSERVERS) this.observations.delete(this.observations.keys().next().value!);
   }
 
-  /** A dial-back probe to this node at `seenAs` (the address that peer sees) arrived (true), or the peer sent one and it did not (false). */
+  /**
+   * A dial-back probe to this node at `seenAs` (the address that peer sees) arrived (true), or the
+   * peer sent one and it did not (false). One arrival proves the address reachable; it takes
+   * DISPROOF_MISSES misses in a row to disprove it: a probe lost, or read late by a busy node,
+   * made a loaded team server on loopback a DHT client for ten minutes (seen in the soak).
+   */
   dialBack(arrived: boolean, seenAs: HostPort): void {
-    this.verdicts.set(normalizeHost(seenAs.host), arrived);
+    const ip = normalizeHost(seenAs.host);
+    const was = this.verdicts.get(ip) ?? { arrived: null, misses: 0 };
+    const misses = arrived ? 0 : was.misses + 1;
+    this.verdicts.delete(ip);
+    this.verdicts.set(ip, { arrived: arrived ? true : misses >= DISPROOF_MISSES ? false : was.arrived, misses });
     if (this.verdicts.size > MAX_OBSERVERS) this.verdicts.delete(this.verdicts.keys().next().value!);
   }
 
@@ -94,7 +105,7 @@ export class ReachabilityState {
   get reachability(): Reachability {
     // a verdict holds for the external IP address it was made for (behind an endpoint-dependent
     // NAT every peer sees another port, so the port alone changing says nothing)
-    const verdicts = this.externals.map((a) => this.verdicts.get(a.host));
+    const verdicts = this.externals.map((a) => this.verdicts.get(a.host)?.arrived);
     if (verdicts.includes(false)) return "unreachable";
     return verdicts.includes(true) ? "reachable" : "unknown";
   }

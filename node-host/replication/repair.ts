@@ -5,6 +5,7 @@ import { toHex } from "../dht/id";
 import { BulkPeer } from "../transport/bulk";
 import { mapLimit } from "../util/concurrency";
 import { LruMap } from "../util/lru";
+import { SweepOrder } from "./sweep-order";
 import { CopyPlan, planHandoff, planRepair, planShare, planTopUp } from "./placement";
 import { Budget, NotAllowedHolderError, Replicator } from "./replicator";
 import type { RepairState } from "../rpc/api-types";
@@ -12,6 +13,8 @@ import type { RepairState } from "../rpc/api-types";
 export interface RepairSettings {
   /** Bytes one sweep (or one hand-off) may push in all. */
   bytesPerSweep: () => number;
+  /** Contents one sweep checks at most (sweep-order.ts picks which). */
+  contentsPerSweep: () => number;
 }
 
 export interface CopyReport {
@@ -34,6 +37,8 @@ export class Repair {
   private lastSweepAt: number | null = null;
   /** Content (hex) → why the last attempt to bring it to r copies fell short. */
   private readonly shortfalls = new LruMap<string, string>(SHORTFALLS_KEPT);
+  /** Which contents each sweep checks. */
+  private readonly order = new SweepOrder();
 
   constructor(
     private readonly replicator: Replicator,
@@ -79,22 +84,30 @@ export class Repair {
   }
 
   /**
-   * One sweep over the contents this node keeps: each is announced if it was not yet, and where
-   * fewer than r holders are live and this node is the live holder closest to it, copied to the
-   * nearest live nodes lacking it, within the sweep's byte budget.
+   * One sweep over a slice of the contents this node keeps (sweep-order.ts): those not announced yet
+   * are announced (one lookup per keyspace region), and where fewer than r holders are live and this
+   * node is the live holder closest to a content, it is copied to the nearest live nodes lacking it,
+   * within the sweep's byte budget.
    */
   async sweep(): Promise<CopyReport> {
     const r = this.replicator;
     const budget: Budget = { bytes: this.settings.bytesPerSweep() };
     const report = { copies: 0, bytes: 0 };
+    const pinned = (await r.pinnedContents()).map(toHex);
+    const slice = this.order.next(pinned, this.settings.contentsPerSweep(), { gone: (id) => this.gone(id), short: (id) => this.shortfalls.has(id) });
+    const ids = slice.map((hex): Buffer => Buffer.from(hex, "hex"));
+    const keeps = await mapLimit(ids, SWEEP_PARALLEL, (id) => r.keeps(id));
+    const kept = ids.filter((_, i) => keeps[i]);
+    const unannounced = kept.filter((id) => !r.dht.provided.has(toHex(id)));
+    if (unannounced.length) await r.dht.provideMany(unannounced).catch(() => undefined);
     // a few contents at once: checking holders is mostly waiting on the network, so one slow content
     // does not hold up the others' detection (the byte budget is shared, and bounds the copying)
-    await mapLimit(await r.heldContents(), SWEEP_PARALLEL, async (contentId) => {
+    await mapLimit(kept, SWEEP_PARALLEL, async (contentId) => {
       if (budget.bytes <= 0) return;
       await this.exclusively(contentId, async () => {
-        if (!r.dht.provided.has(toHex(contentId))) await r.dht.provide(contentId).catch(() => undefined);
         const factor = r.factors.get(toHex(contentId));
         const holders = await this.keptHolders(contentId);
+        this.order.checked(toHex(contentId), holders.filter((h) => !h.id.equals(r.self.id)).map((h) => toHex(h.id)));
         if (holders.length >= factor) return void this.shortfalls.delete(toHex(contentId));
         const plan = planRepair({ contentId, self: r.self.id, holders, live: await r.liveNear(contentId), r: factor, eligible: this.eligibility(contentId) });
         if (plan.need === 0) return;
@@ -126,6 +139,12 @@ export class Repair {
     // a copy on a node that may not hold it (a revoked member's, one a node outside the team took
     // from an older sharer) does not count: the content needs its r copies on allowed nodes
     return holders.filter((h, i) => kept[i] && (h.id.equals(r.self.id) || r.confinement.refusal(h.id, contentId) === null));
+  }
+
+  /** Whether the DHT holds a node (hex ID) gone now: dropped as offline, or its last request failed. */
+  private gone(nodeHex: string): boolean {
+    const dht = this.replicator.dht;
+    return dht.offline.has(nodeHex) || (dht.table.get(Buffer.from(nodeHex, "hex"))?.failures ?? 0) > 0;
   }
 
   private eligibility(contentId: Buffer) {

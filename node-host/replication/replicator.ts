@@ -12,6 +12,7 @@ import { BulkRemoteError } from "../transport/bulk-api";
 import { BulkNodeClient } from "../transport/bulk-client";
 import { Audience, ErrorCodes } from "../transport/bulk-protocol";
 import { mapLimit } from "../util/concurrency";
+import { LruMap } from "../util/lru";
 import { ReplicationFactors } from "./factors";
 import type { Eligibility } from "./placement";
 
@@ -55,7 +56,12 @@ const CHECK_PARALLEL = 32;
 /** Ids asked about in one HAS_OBJECTS request (a frame holds at most 8 MiB of them). */
 const HAS_BATCH = 65536;
 
+/** Manifest kinds remembered (beyond this many manifests, the rest are read again each sweep). */
+const KINDS_KEPT = 65_536;
+
 export class Replicator {
+  private readonly manifestKinds = new LruMap<string, boolean>(KINDS_KEPT);
+
   constructor(
     readonly store: ContentStore,
     readonly dht: Dht,
@@ -98,10 +104,19 @@ export class Replicator {
    * manifests of a folder (they travel with it), unless such a file was also shared on its own.
    */
   async heldContents(): Promise<Buffer[]> {
-    const manifests = this.store.ls().filter((o) => o.kind === "manifest" && this.store.keeps(o.id)).map((o) => o.id);
     const out: Buffer[] = [];
-    for (const id of await contentRoots(this.store, manifests, (m) => this.factors.has(toHex(m)))) if (await this.keeps(id)) out.push(id);
+    for (const id of await this.pinnedContents()) if (await this.keeps(id)) out.push(id);
     return out;
+  }
+
+  /**
+   * Contents pinned here (own shares, replicas), from what the store lists in memory and the
+   * manifests' kinds (read once each): heldContents without reading each content's objects, for a
+   * sweep that then looks at a slice of them.
+   */
+  async pinnedContents(): Promise<Buffer[]> {
+    const manifests = this.store.ls().filter((o) => o.kind === "manifest" && this.store.keeps(o.id)).map((o) => o.id);
+    return contentRoots(this.store, manifests, (m) => this.factors.has(toHex(m)), this.manifestKinds);
   }
 
   /**

@@ -37,6 +37,31 @@ export interface NodeInfo {
   native?: NativeStatus;
   /** How others reach this node (absent from older nodes). */
   nat?: NatInfo;
+  /** The node process's memory (absent from older nodes). */
+  memory?: MemoryInfo;
+  /** How far this computer's clock is from its peers' (absent from older nodes). */
+  clock?: ClockInfo;
+}
+
+/** This computer's clock against its peers' (node-host/transport/clock-offset.ts). */
+export interface ClockInfo {
+  /** Our clock minus the peers' median, ms (negative: behind); null before any peer answered. */
+  offsetMs: number | null;
+  /** The correction peershare applies to its messages, ms (0: none; at most 10 minutes either way). */
+  correctionMs: number;
+  /** Peers the median is taken over. */
+  peers: number;
+  /** A sentence when the clock is off (corrected or not); null when it is in step. */
+  problem: string | null;
+}
+
+/** A node process's memory, as Node.js counts it (process.memoryUsage()). */
+export interface MemoryInfo {
+  rssBytes: number;
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  /** Memory of Buffers and other objects outside the JS heap. */
+  externalBytes: number;
 }
 
 /** What a node runs without where a native package does not load (platform without its binary, broken install). */

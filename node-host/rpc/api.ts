@@ -2,7 +2,7 @@
 // local socket and the VS Code extension's stdio channel.
 
 import { JSONRPCErrorException } from "json-rpc-2.0";
-import { Api, ApiMethod, ContactInfo, LookupHop, ValueRecordInfo } from "./api-types";
+import { Api, ApiMethod, ContactInfo, LookupHop, MemoryInfo, ValueRecordInfo } from "./api-types";
 import { RpcErrors } from "./api-types";
 import { PeershareNode, VERSION } from "../node";
 import { isHexId, keyFromText, nodeIdFromPublicKey, toHex, xorDistance, Id } from "../dht/id";
@@ -15,8 +15,14 @@ import { parseShareLink } from "../cas";
 import { MAX_REPLICATION } from "../replication/factors";
 import { contentStatus } from "../replication/status";
 import { blake3Implementation } from "../cas/object-hash";
+import { clockProblem } from "../transport/clock-offset";
 
 export type ApiHandlers = { [M in ApiMethod]: (params: Api[M][0]) => Promise<Api[M][1]> | Api[M][1] };
+
+function memoryInfo(): MemoryInfo {
+  const m = process.memoryUsage();
+  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external };
+}
 
 function invalid(message: string): never {
   throw new JSONRPCErrorException(message, RpcErrors.InvalidArgument);
@@ -118,6 +124,8 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       keyStore: { kind: node.keys.kind, location: node.keys.location },
       native: { webrtc: node.bulk.webrtc, blake3: blake3Implementation() },
       nat: node.nat.status(),
+      memory: memoryInfo(),
+      clock: { ...node.transport.clock.status(), problem: clockProblem(node.transport.clock.status()) },
       stats: {
         ...node.transport.stats,
         values: dht.records.valueCount,

@@ -12,10 +12,10 @@ import { Dht } from "../dht/dht";
 import { BulkPeer } from "../transport/bulk";
 import type { BulkNodeClient } from "../transport/bulk-client";
 import { ContentCatalog } from "./content-catalog";
+import { OwnShare, OwnShares } from "./own-shares";
 import { FetchRuns } from "./fetch-runs";
 import { leaveOutUnsafe, secretScreen, walkFolder } from "./folder-walk";
 import { Transfers } from "./transfers";
-import { writeFileAtomic } from "../util/fs-atomic";
 import { ContentInfo, FetchInfo, FolderListingInfo, ShareInfo, StoreListing, TransferInfo } from "../rpc/api-types";
 import { TeamBook } from "../security/teams";
 import { AudienceIndex } from "../security/audiences";
@@ -29,15 +29,6 @@ export interface ShareAccess {
   audiences: AudienceIndex;
 }
 
-interface OwnShare {
-  contentId: string;
-  link: string;
-  name: string;
-  size: number;
-  sharedAt: number;
-  /** A shared folder (absent: a file). */
-  folder?: true;
-}
 
 export interface ShareOptions {
   public?: boolean;
@@ -50,7 +41,6 @@ export interface ShareOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-const SHARES_FILE = "shares.json";
 
 /** Nodes closest to a content ID asked whether they hold it when no provider record names a holder. */
 const CLOSEST_ASKED = 8;
@@ -60,7 +50,7 @@ export class ContentService {
   private readonly runs: FetchRuns;
   private readonly catalog: ContentCatalog;
   /** This node's own shares, with their links (the data dir is private to its owner). */
-  private readonly own = new Map<string, OwnShare>();
+  private readonly own: OwnShares;
   /** Files larger than this ask for confirmation before they are shared (0: no limit; set by the node). */
   shareWarnBytes: () => number = () => 0;
   /** Makes the first copies of a new share on other nodes; returns how many hold it (set by the node). */
@@ -71,16 +61,12 @@ export class ContentService {
     private readonly dht: Dht,
     private readonly bulk: BulkNodeClient,
     downloadsDir: string,
-    private readonly dataDir: string,
+    dataDir: string,
     private readonly access: ShareAccess,
     /** A holder's contact as it can be reached: through its rendezvous nodes when it is behind NAT (nat/). */
     private readonly route: (peer: BulkPeer) => Promise<BulkPeer> = async (p) => p,
   ) {
-    try {
-      for (const s of JSON.parse(fs.readFileSync(path.join(dataDir, SHARES_FILE), "utf8")) as OwnShare[]) this.own.set(s.contentId, s);
-    } catch {
-      // no shares yet, or an unreadable list: it is only used for display
-    }
+    this.own = OwnShares.open(dataDir);
     store.onRelease((ids) => this.released(ids));
     const holders = (id: Buffer) => this.findHolders(id);
     this.runs = new FetchRuns(store, bulk, this.transfers, downloadsDir, holders);
@@ -93,20 +79,18 @@ export class ContentService {
   }
 
   private rememberShare(s: OwnShare): void {
-    this.own.set(s.contentId, s);
-    writeFileAtomic(path.join(this.dataDir, SHARES_FILE), JSON.stringify([...this.own.values()], null, 1));
+    this.own.add(s);
   }
 
   /** Announces this node as holder of each of its own shares (after a restart). Returns how many. */
   async announceOwnShares(): Promise<number> {
-    let n = 0;
+    const held: Buffer[] = [];
     for (const s of this.own.values()) {
       const id = Buffer.from(s.contentId, "hex");
-      if (!this.store.keeps(id) || !(await this.store.has(id))) continue;
-      await this.dht.provide(id).catch(() => undefined);
-      n++;
+      if (this.store.keeps(id) && (await this.store.has(id))) held.push(id);
     }
-    return n;
+    await this.dht.provideMany(held).catch(() => undefined);
+    return held.length;
   }
 
   /** Whether `id` is the content ID (manifest) of one of this node's own shares. */

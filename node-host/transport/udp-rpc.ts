@@ -19,6 +19,8 @@ import { senderContact } from "./contact-codec";
 import { matchKey, replyTxid, requestTxid, SenderFlags, senderFlags } from "./txid";
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, isResponseType } from "./wire";
 import { WireFormatError } from "../util/binary";
+import { ClockOffset } from "./clock-offset";
+import { answersStale, staleAnswer } from "./stale-answer";
 
 /** A request type handled beside the DHT (NAT traversal, nat/): raw payload in, raw response (or nothing) out. */
 export type ExtensionHandler = (from: Contact, type: number, payload: Buffer) => RawMessage | null | Promise<RawMessage | null>;
@@ -62,8 +64,10 @@ export interface UdpRpcOptions {
   host: string;
   port: number;
   timeoutMs?: number;
-  /** Datagrams whose timestamp is further than this from our clock are dropped as stale. */
+  /** Requests whose timestamp is further than this from our (corrected) clock are dropped as stale. */
   freshnessMs?: number;
+  /** This node's clock, corrected by what peers' answers say (clock-offset.ts). */
+  clock?: ClockOffset;
   maxPending?: number;
   /** Datagrams per second accepted from one source address:port (with a burst of twice that). */
   perSourceRate?: number;
@@ -139,6 +143,9 @@ export class UdpRpc implements RpcTransport {
   private readonly seen = new LruMap<string, number>(65_536);
   private readonly limiter: RateLimiter;
   private readonly freshnessMs: number;
+  readonly clock: ClockOffset;
+  /** Sources told lately that their timestamps are stale (at most one answer a second each). */
+  private readonly staleTold = new LruMap<string, number>(1024);
   private readonly maxPending: number;
   /** Sender flags carried in every txid this node sends (txid.ts). */
   private flags = 0;
@@ -156,6 +163,7 @@ export class UdpRpc implements RpcTransport {
     this.pairKeys = new PairKeys(identity.seed(), identity.publicKey);
     this.timeoutMs = opts.timeoutMs ?? 1000;
     this.freshnessMs = opts.freshnessMs ?? 30_000;
+    this.clock = opts.clock ?? new ClockOffset(opts.log);
     this.maxPending = opts.maxPending ?? 4096;
     const rate = opts.perSourceRate ?? 2000;
     this.limiter = new RateLimiter(rate, rate * 2);
@@ -207,14 +215,17 @@ export class UdpRpc implements RpcTransport {
   notify(to: Address, message: RawMessage): void {
     if (this.closed) return;
     const pairKey = to.publicKey ? this.pairKeys.keyFor(to.publicKey) : null;
-    this.send(sealEnvelope(this.identity, message.type, requestTxid(this.flags), Date.now(), message.payload, pairKey), to.host, to.port);
+    this.send(sealEnvelope(this.identity, message.type, requestTxid(this.flags), this.clock.now(), message.payload, pairKey), to.host, to.port);
   }
 
   async request(to: Address, req: Request, options: RequestOptions = {}): Promise<Reply> {
     const attempts = 1 + (options.retries ?? 0);
     for (let i = 1; ; i++) {
       try {
-        return (await this.attempt(to, req, options.timeoutMs ?? this.timeoutMs)) as Reply;
+        const reply = (await this.attempt(to, req, options.timeoutMs ?? this.timeoutMs)) as Reply;
+        // the peer found our timestamp stale: its answer has corrected our clock, so once more
+        if (answersStale(reply.response) && i === 1) return (await this.attempt(to, req, options.timeoutMs ?? this.timeoutMs)) as Reply;
+        return reply;
       } catch (err) {
         if (i >= attempts || !(err instanceof RpcTimeoutError)) throw err;
       }
@@ -229,7 +240,7 @@ export class UdpRpc implements RpcTransport {
     const { type, payload } = raw ? (req as RawMessage) : encodeRequest(req as Request);
     // a MAC when we know who we are talking to; a signature for a first contact by address only
     const pairKey = to.publicKey ? this.pairKeys.keyFor(to.publicKey) : null;
-    const datagram = sealEnvelope(this.identity, type, txid, Date.now(), payload, pairKey);
+    const datagram = sealEnvelope(this.identity, type, txid, this.clock.now(), payload, pairKey);
     const forwarded = (to.via?.length ?? 0) > 0 && this.forwarder !== null;
     const egress = !forwarded && this.tunnel !== null && !this.isTunnelPeer(to.host, to.port);
     if (!forwarded && !egress && !canSendTo(to.host)) {
@@ -408,9 +419,11 @@ export class UdpRpc implements RpcTransport {
       this.stats.droppedMalformed++;
       return null;
     }
-    const now = Date.now();
-    if (Math.abs(now - env.timestamp) > this.freshnessMs) {
+    const now = this.clock.now();
+    // an answer needs no freshness: it is taken only as the answer to a request of ours in flight
+    if (!isResponseType(env.type) && Math.abs(now - env.timestamp) > this.freshnessMs) {
       this.stats.droppedStale++;
+      this.answerStale(env, host, port);
       return null;
     }
     // The txid alone: its last 6 bytes are random, so no sender can foresee another's, and it is 8
@@ -433,6 +446,20 @@ export class UdpRpc implements RpcTransport {
     return { env, from };
   }
 
+  /**
+   * Tells the sender of an authentic request that its timestamp is stale, in an answer stamped with
+   * our clock, from which it learns how far off its own is (and retries). At most once a second per
+   * source; never for what fails authentication.
+   */
+  private answerStale(env: Envelope, host: string, port: number): void {
+    const source = `${host}:${port}`;
+    const now = Date.now();
+    if ((this.staleTold.get(source) ?? 0) > now - 1000 || !this.authentic(env)) return;
+    this.staleTold.set(source, now);
+    const { type, payload } = encodeResponse(staleAnswer(), MAX_PAYLOAD_BYTES);
+    this.send(sealEnvelope(this.identity, type, replyTxid(env.txid, this.flags), this.clock.now(), payload, this.pairKeys.keyFor(env.publicKey)), host, port);
+  }
+
   private authentic(env: Envelope): boolean {
     if (env.auth === "signature") {
       this.stats.signaturesChecked++;
@@ -453,6 +480,7 @@ export class UdpRpc implements RpcTransport {
       return;
     }
     const rttMs = performance.now() - p.sentAt;
+    this.clock.answered(env.publicKey, env.timestamp, rttMs);
     if (p.raw) {
       this.pending.delete(key);
       p.resolve({ from, type: env.type, payload: Buffer.from(env.payload), rttMs });
@@ -487,7 +515,7 @@ export class UdpRpc implements RpcTransport {
       .then((response) => {
         if (!response || this.closed) return;
         const { type, payload } = encodeResponse(response, MAX_PAYLOAD_BYTES);
-        reply(sealEnvelope(this.identity, type, txid, Date.now(), payload, this.pairKeys.keyFor(from.publicKey)));
+        reply(sealEnvelope(this.identity, type, txid, this.clock.now(), payload, this.pairKeys.keyFor(from.publicKey)));
       })
       .catch(() => {
         this.stats.handlerErrors++;
@@ -502,7 +530,7 @@ export class UdpRpc implements RpcTransport {
       .then(() => handler(from, env.type, payload))
       .then((response) => {
         if (!response || this.closed) return;
-        reply(sealEnvelope(this.identity, response.type, txid, Date.now(), response.payload, this.pairKeys.keyFor(from.publicKey)));
+        reply(sealEnvelope(this.identity, response.type, txid, this.clock.now(), response.payload, this.pairKeys.keyFor(from.publicKey)));
       })
       .catch((err: unknown) => {
         // a payload the extension cannot parse is a malformed datagram, not a fault of the handler

@@ -30,3 +30,17 @@ test("maintenance runs each job again and again on its interval, and not once st
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(runs.length, counted, "no run after stop()");
 });
+
+test("a bootstrap contact that answers but gives no contacts (a DHT client itself) counts as answered: UDP works", async () => {
+  const lines: string[] = [];
+  const dht = { table: { size: 0 }, join: async () => ({ reached: 1 }) } as unknown as Dht;
+  const maintenance = new Maintenance(dht, defaultConfig(), (l) => lines.push(l));
+  assert.equal(maintenance.bootstrapAnswered, false);
+  await maintenance.join();
+  assert.equal(maintenance.bootstrapAnswered, false, "no bootstrap contacts configured: nothing answered");
+  maintenance.start([{ host: "127.0.0.1", port: 1 }]);
+  await new Promise((r) => setTimeout(r, 20));
+  await maintenance.stop();
+  assert.equal(maintenance.bootstrapAnswered, true);
+  assert.ok(!lines.some((l) => l.includes("no bootstrap contact answered")));
+});

@@ -92,9 +92,18 @@ test("reachability: the most reported external address wins, a dial-back decides
   assert.equal(state.mapping, "endpoint-dependent", "a second-port report alone counts for nothing");
   const seenAs = { host: "203.0.113.101", port: 5000 };
   state.dialBack(false, seenAs);
+  assert.equal(state.reachability, "unknown", "one missed probe proves nothing yet");
+  state.dialBack(false, seenAs);
   assert.equal(state.reachability, "unreachable");
   state.dialBack(true, seenAs);
   assert.equal(state.reachability, "reachable");
+  state.dialBack(false, seenAs);
+  assert.equal(state.reachability, "reachable", "a probe lost (or read late by a busy node) after a proof does not disprove it");
+  state.dialBack(true, seenAs);
+  state.dialBack(false, seenAs);
+  state.dialBack(false, seenAs);
+  assert.equal(state.reachability, "unreachable", "two misses in a row do");
+  state.dialBack(true, seenAs);
   // behind an endpoint-dependent NAT peers see other ports of the same address: the verdict holds
   now += 1000;
   state.observed("e", { host: "203.0.113.101", port: 6002 });
@@ -123,6 +132,7 @@ test("reachability of a dual-stack node: a verdict per family, unreachable when 
   state.dialBack(true, { host: "203.0.113.10", port: 7420 });
   assert.equal(state.reachability, "reachable");
   assert.equal(state.mapping, "none");
+  state.dialBack(false, { host: "203.0.113.10", port: 7420 });
   state.dialBack(false, { host: "203.0.113.10", port: 7420 });
   assert.equal(state.reachability, "unreachable", "IPv4 peers cannot reach it");
 });

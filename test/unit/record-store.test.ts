@@ -38,3 +38,10 @@ test("the total is bounded whoever the providers are", () => {
   assert.equal(results.filter((r) => r === "stored").length, 12);
   assert.equal(store.providerCount, 12);
 });
+
+test("by default a node holding 10,000 contents gets a record stored for each (on a network smaller than k every node takes them all)", () => {
+  const store = new RecordStore(undefined, () => 0);
+  const holder = randomBytes(32);
+  const results = Array.from({ length: 10_000 }, () => store.addProvider(record(holder, 10)));
+  assert.equal(results.filter((r) => r === "stored").length, 10_000);
+});
