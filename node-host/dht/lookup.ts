@@ -149,13 +149,21 @@ export function iterativeLookup(p: LookupParams): Promise<LookupOutcome> {
     const step = () => {
       if (finished) return;
       if (foundAt) return finish();
-      let considered = 0;
+      // The k closest not known to have failed must all answer before the lookup ends; queries go
+      // to the k closest that are not late either, so a late one's successor is asked meanwhile
+      // (if the late one turns out dead, its successor's answer is already in or on its way).
+      let inWindow = 0;
+      let launchable = 0;
       let allAnswered = true;
       for (const c of sorted) {
         if (c.state === "failed") continue;
-        if (considered === p.k) break;
-        considered++;
-        if (c.state !== "ok") allAnswered = false;
+        if (inWindow < p.k) {
+          inWindow++;
+          if (c.state !== "ok") allAnswered = false;
+        }
+        if (c.late) continue;
+        if (launchable === p.k) break;
+        launchable++;
         if (c.state === "new" && inFlight < width) launch(c);
       }
       // otherwise a query is pending (one that is late settles at its timeout at the latest)

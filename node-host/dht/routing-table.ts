@@ -3,7 +3,7 @@
 // contact so the caller can ping it before deciding to evict it (old contacts that still answer
 // are the most likely to stay online, and this keeps an attacker from flushing the table).
 
-import { bucketIndex, compareDistance, ID_BITS, ID_BYTES, Id } from "./id";
+import { bucketIndex, compareDistance, ID_BITS, ID_BYTES, Id, sameId } from "./id";
 import { Contact } from "./messages";
 
 export interface TableEntry {
@@ -18,8 +18,9 @@ export interface TableEntry {
 interface Bucket {
   entries: TableEntry[]; // least recently seen first
   replacements: Contact[]; // most recently seen last
-  lastRefreshed: number;
 }
+
+const NO_ENTRIES: TableEntry[] = [];
 
 export type UpdateResult =
   | { kind: "self" }
@@ -30,7 +31,9 @@ export type UpdateResult =
 export class RoutingTable {
   /** closest() leaves out contacts whose last request failed (unless too few others are known). */
   skipFailing = true;
-  private readonly buckets: Bucket[];
+  /** Made when first needed: a table uses a dozen or two of its 256 (it matters with 10,000 in one process). */
+  private readonly buckets: (Bucket | undefined)[] = new Array(ID_BITS).fill(undefined);
+  private readonly lastRefreshed = new Float64Array(ID_BITS);
   private count = 0;
 
   constructor(
@@ -39,8 +42,7 @@ export class RoutingTable {
     private readonly now: () => number = Date.now,
   ) {
     if (k < 1) throw new RangeError("k must be at least 1");
-    const t = now();
-    this.buckets = Array.from({ length: ID_BITS }, () => ({ entries: [], replacements: [], lastRefreshed: t }));
+    this.lastRefreshed.fill(now());
   }
 
   get size(): number {
@@ -52,16 +54,21 @@ export class RoutingTable {
     return i < 0 ? undefined : this.buckets[i];
   }
 
+  private entriesOf(i: number): TableEntry[] {
+    return this.buckets[i]?.entries ?? NO_ENTRIES;
+  }
+
   get(id: Id): TableEntry | undefined {
-    return this.bucketFor(id)?.entries.find((e) => e.contact.id.equals(id));
+    return this.bucketFor(id)?.entries.find((e) => sameId(e.contact.id, id));
   }
 
   /** Records that `contact` was heard from (directly, with a verified message), with its smoothed round trip. */
   update(contact: Contact, rttMs?: number): UpdateResult {
-    const bucket = this.bucketFor(contact.id);
-    if (!bucket) return { kind: "self" };
+    const index = bucketIndex(this.self, contact.id);
+    if (index < 0) return { kind: "self" };
+    const bucket = (this.buckets[index] ??= { entries: [], replacements: [] });
     const now = this.now();
-    const i = bucket.entries.findIndex((e) => e.contact.id.equals(contact.id));
+    const i = bucket.entries.findIndex((e) => sameId(e.contact.id, contact.id));
     if (i >= 0) {
       const [entry] = bucket.entries.splice(i, 1);
       entry.contact = contact; // the key holder may have moved to a new address
@@ -82,7 +89,7 @@ export class RoutingTable {
   }
 
   private addReplacement(bucket: Bucket, contact: Contact): void {
-    const j = bucket.replacements.findIndex((c) => c.id.equals(contact.id));
+    const j = bucket.replacements.findIndex((c) => sameId(c.id, contact.id));
     if (j >= 0) bucket.replacements.splice(j, 1);
     bucket.replacements.push(contact);
     if (bucket.replacements.length > this.k) bucket.replacements.shift();
@@ -105,9 +112,9 @@ export class RoutingTable {
   remove(id: Id): TableEntry | undefined {
     const bucket = this.bucketFor(id);
     if (!bucket) return undefined;
-    const i = bucket.entries.findIndex((e) => e.contact.id.equals(id));
+    const i = bucket.entries.findIndex((e) => sameId(e.contact.id, id));
     if (i < 0) {
-      const j = bucket.replacements.findIndex((c) => c.id.equals(id));
+      const j = bucket.replacements.findIndex((c) => sameId(c.id, id));
       if (j >= 0) bucket.replacements.splice(j, 1);
       return undefined;
     }
@@ -143,20 +150,20 @@ export class RoutingTable {
     let limit = ID_BITS;
     for (;;) {
       const b = bucketIndex(this.self, t);
-      if (b >= 0) appendNearest(out, this.buckets[b].entries, target, b, n, exclude, withFailing);
+      if (b >= 0) appendNearest(out, this.entriesOf(b), target, b, n, exclude, withFailing);
       farther.push(b + 1, limit);
       if (b <= 0 || out.length >= n) break;
       t[(ID_BITS - 1 - b) >> 3] ^= 0x80 >> ((ID_BITS - 1 - b) & 7); // flip bit b (counted from the right)
       limit = b;
     }
     for (let r = farther.length - 2; r >= 0 && out.length < n; r -= 2) {
-      for (let i = farther[r]; i < farther[r + 1] && out.length < n; i++) appendNearest(out, this.buckets[i].entries, target, i, n, exclude, withFailing);
+      for (let i = farther[r]; i < farther[r + 1] && out.length < n; i++) appendNearest(out, this.entriesOf(i), target, i, n, exclude, withFailing);
     }
     return out;
   }
 
   entries(): TableEntry[] {
-    return this.buckets.flatMap((b) => b.entries);
+    return this.buckets.flatMap((b) => b?.entries ?? NO_ENTRIES);
   }
 
   /** Non-empty buckets, with their index. */
@@ -164,15 +171,15 @@ export class RoutingTable {
     const out = [];
     for (let i = 0; i < ID_BITS; i++) {
       const b = this.buckets[i];
-      if (b.entries.length > 0) out.push({ index: i, entries: b.entries, replacements: b.replacements.length, lastRefreshed: b.lastRefreshed });
+      if (b && b.entries.length > 0) out.push({ index: i, entries: b.entries, replacements: b.replacements.length, lastRefreshed: this.lastRefreshed[i] });
     }
     return out;
   }
 
   /** Marks the bucket holding `target` as refreshed (a lookup went through it). */
   touchBucketOf(target: Id): void {
-    const b = this.bucketFor(target);
-    if (b) b.lastRefreshed = this.now();
+    const i = bucketIndex(this.self, target);
+    if (i >= 0) this.lastRefreshed[i] = this.now();
   }
 
   /**
@@ -182,13 +189,13 @@ export class RoutingTable {
   bucketsToRefresh(olderThan: number): number[] {
     let nearest = ID_BITS;
     for (let i = 0; i < ID_BITS; i++) {
-      if (this.buckets[i].entries.length > 0) {
+      if (this.entriesOf(i).length > 0) {
         nearest = i;
         break;
       }
     }
     const out: number[] = [];
-    for (let i = nearest; i < ID_BITS; i++) if (this.buckets[i].lastRefreshed < olderThan) out.push(i);
+    for (let i = nearest; i < ID_BITS; i++) if (this.lastRefreshed[i] < olderThan) out.push(i);
     return out;
   }
 }
@@ -212,6 +219,6 @@ function appendNearest(out: Contact[], entries: readonly TableEntry[], target: I
   keyed.sort((x, y) => x.key - y.key || compareDistance(x.contact.id, y.contact.id, target));
   for (const { contact } of keyed) {
     if (out.length >= n) return;
-    if (!exclude || !contact.id.equals(exclude)) out.push(contact);
+    if (!exclude || !sameId(contact.id, exclude)) out.push(contact);
   }
 }
