@@ -139,6 +139,7 @@ export function parseArgs(argv: string[]): SimOptions {
     else if (a === "--wait-late") o.dht.passLateQueries = false;
     else if (a === "--slow-eviction") o.dht.quickEviction = false;
     else if (a === "--no-client-mode") o.clientMode = false;
+    else if (a === "--json") continue; // read by main
     else if (a === "--before") {
       o.dht = { adaptiveTimeouts: false, passLateQueries: false, quickEviction: false };
       o.clientMode = false;

@@ -90,7 +90,8 @@ export class RttEstimator {
     const e = this.contacts.get(key);
     if (e) {
       const lateMs = this.clamp(Math.max(e.srtt + 2 * e.rttvar, 1.25 * e.srtt));
-      return { lateMs, giveUpMs: this.clamp(lateMs + Math.max(e.srtt + 4 * e.rttvar, 1.5 * e.srtt)) };
+      // the copy sent when late gets a whole timeout of its own
+      return { lateMs, giveUpMs: this.clamp(lateMs + this.clamp(Math.max(e.srtt + 4 * e.rttvar, 1.5 * e.srtt))) };
     }
     const all = this.overall();
     if (!all) return { lateMs: this.settings().initialTimeoutMs / 2, giveUpMs: this.settings().initialTimeoutMs };
