@@ -59,7 +59,9 @@ export class RoutingTable {
   }
 
   get(id: Id): TableEntry | undefined {
-    return this.bucketFor(id)?.entries.find((e) => sameId(e.contact.id, id));
+    const entries = this.bucketFor(id)?.entries;
+    if (entries) for (const e of entries) if (sameId(e.contact.id, id)) return e;
+    return undefined;
   }
 
   /** Records that `contact` was heard from (directly, with a verified message), with its smoothed round trip. */
@@ -68,7 +70,7 @@ export class RoutingTable {
     if (index < 0) return { kind: "self" };
     const bucket = (this.buckets[index] ??= { entries: [], replacements: [] });
     const now = this.now();
-    const i = bucket.entries.findIndex((e) => sameId(e.contact.id, contact.id));
+    const i = indexOfEntry(bucket.entries, contact.id);
     if (i >= 0) {
       const [entry] = bucket.entries.splice(i, 1);
       entry.contact = contact; // the key holder may have moved to a new address
@@ -89,7 +91,7 @@ export class RoutingTable {
   }
 
   private addReplacement(bucket: Bucket, contact: Contact): void {
-    const j = bucket.replacements.findIndex((c) => sameId(c.id, contact.id));
+    const j = indexOfContact(bucket.replacements, contact.id);
     if (j >= 0) bucket.replacements.splice(j, 1);
     bucket.replacements.push(contact);
     if (bucket.replacements.length > this.k) bucket.replacements.shift();
@@ -112,9 +114,9 @@ export class RoutingTable {
   remove(id: Id): TableEntry | undefined {
     const bucket = this.bucketFor(id);
     if (!bucket) return undefined;
-    const i = bucket.entries.findIndex((e) => sameId(e.contact.id, id));
+    const i = indexOfEntry(bucket.entries, id);
     if (i < 0) {
-      const j = bucket.replacements.findIndex((c) => sameId(c.id, id));
+      const j = indexOfContact(bucket.replacements, id);
       if (j >= 0) bucket.replacements.splice(j, 1);
       return undefined;
     }
@@ -147,17 +149,22 @@ export class RoutingTable {
     const out: Contact[] = [];
     const t = Buffer.from(target);
     const farther: number[] = []; // pairs of bucket ranges [from, to) to visit after the nearer levels
+    let lowest = 0; // buckets below the lowest non-empty one need no visit (most of them, in a small network)
+    while (lowest < ID_BITS && this.entriesOf(lowest).length === 0) lowest++;
     let limit = ID_BITS;
     for (;;) {
       const b = bucketIndex(this.self, t);
       if (b >= 0) appendNearest(out, this.entriesOf(b), target, b, n, exclude, withFailing);
       farther.push(b + 1, limit);
-      if (b <= 0 || out.length >= n) break;
+      if (b <= lowest || out.length >= n) break;
       t[(ID_BITS - 1 - b) >> 3] ^= 0x80 >> ((ID_BITS - 1 - b) & 7); // flip bit b (counted from the right)
       limit = b;
     }
     for (let r = farther.length - 2; r >= 0 && out.length < n; r -= 2) {
-      for (let i = farther[r]; i < farther[r + 1] && out.length < n; i++) appendNearest(out, this.entriesOf(i), target, i, n, exclude, withFailing);
+      for (let i = farther[r]; i < farther[r + 1] && out.length < n; i++) {
+        const bucket = this.buckets[i];
+        if (bucket && bucket.entries.length > 0) appendNearest(out, bucket.entries, target, i, n, exclude, withFailing);
+      }
     }
     return out;
   }
@@ -200,25 +207,42 @@ export class RoutingTable {
   }
 }
 
+function indexOfEntry(entries: readonly TableEntry[], id: Id): number {
+  for (let i = 0; i < entries.length; i++) if (sameId(entries[i].contact.id, id)) return i;
+  return -1;
+}
+
+function indexOfContact(contacts: readonly Contact[], id: Id): number {
+  for (let i = 0; i < contacts.length; i++) if (sameId(contacts[i].id, id)) return i;
+  return -1;
+}
+
 /**
- * Appends to `out`, nearest first, contacts of bucket `bit`'s `entries` until `out` holds n. Their
- * distances to target agree above bit `bit`, so they are sorted by the 48 bits of distance from
- * the byte that holds it, and by the whole distance where those tie.
+ * Appends to `out`, nearest first, the nearest contacts of bucket `bit`'s `entries` until `out`
+ * holds n. Their distances to target agree above bit `bit`, so they are ranked by the 48 bits of
+ * distance from the byte that holds it (by the whole distance where those tie), kept in a short
+ * sorted list by insertion: a bucket holds k at most, and this runs for every request answered.
  */
 function appendNearest(out: Contact[], entries: readonly TableEntry[], target: Id, bit: number, n: number, exclude: Id | undefined, withFailing: boolean): void {
-  if (entries.length === 0 || out.length >= n) return;
+  const room = n - out.length;
+  if (entries.length === 0 || room <= 0) return;
   const from = Math.max(0, Math.min(ID_BYTES - 6, (ID_BITS - 1 - bit) >> 3));
-  const keyed: { key: number; contact: Contact }[] = [];
+  const keys: number[] = [];
+  const picked: Contact[] = [];
   for (const e of entries) {
-    if (e.failures > 0 && !withFailing) continue;
-    const id = e.contact.id;
+    const c = e.contact;
+    if ((e.failures > 0 && !withFailing) || (exclude && sameId(c.id, exclude))) continue;
     let key = 0;
-    for (let j = from; j < from + 6; j++) key = key * 256 + (id[j] ^ target[j]);
-    keyed.push({ key, contact: e.contact });
+    for (let j = from; j < from + 6; j++) key = key * 256 + (c.id[j] ^ target[j]);
+    let i = picked.length;
+    while (i > 0 && (keys[i - 1] > key || (keys[i - 1] === key && compareDistance(picked[i - 1].id, c.id, target) > 0))) i--;
+    if (i >= room) continue;
+    keys.splice(i, 0, key);
+    picked.splice(i, 0, c);
+    if (picked.length > room) {
+      keys.pop();
+      picked.pop();
+    }
   }
-  keyed.sort((x, y) => x.key - y.key || compareDistance(x.contact.id, y.contact.id, target));
-  for (const { contact } of keyed) {
-    if (out.length >= n) return;
-    if (!exclude || !sameId(contact.id, exclude)) out.push(contact);
-  }
+  for (const c of picked) out.push(c);
 }

@@ -5,6 +5,7 @@
 // an HMAC under this key instead of an Ed25519 signature: ~2 µs instead of ~220 µs to make and
 // check, which is most of the CPU a lookup costs (see the README's design notes).
 
+import * as crypto from "node:crypto";
 import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, KeyObject } from "node:crypto";
 import { RecentCache } from "../util/recent-cache";
 
@@ -62,11 +63,24 @@ export function hkdfSha256Block(ikm: Buffer, salt: Buffer, info: Buffer): Buffer
 }
 
 /**
- * Imports a raw X25519 public key. As JWK rather than DER: OpenSSL 3 decodes DER through its
- * generic decoder, which costs several times the key agreement itself.
+ * A peer's Ed25519 public key as an X25519 key object, or null when it is not a usable point. Made
+ * once per peer key in the process (a public value, like the node IDs of id.ts), imported as JWK
+ * rather than DER: OpenSSL 3 decodes DER through its generic decoder, which cost several times
+ * the key agreement itself.
  */
-function x25519PublicKey(u: Buffer): KeyObject {
-  return createPublicKey({ key: { kty: "OKP", crv: "X25519", x: u.toString("base64url") }, format: "jwk" });
+const x25519Keys = new RecentCache<string, KeyObject | null>(16_384);
+
+function x25519PublicKey(edPublicKey: Buffer, cacheKey: string): KeyObject | null {
+  let key = x25519Keys.get(cacheKey);
+  if (key === undefined) {
+    try {
+      key = createPublicKey({ key: { kty: "OKP", crv: "X25519", x: montgomeryPublicKey(edPublicKey).toString("base64url") }, format: "jwk" });
+    } catch {
+      key = null;
+    }
+    x25519Keys.set(cacheKey, key);
+  }
+  return key;
 }
 
 export class PairKeys {
@@ -91,7 +105,9 @@ export class PairKeys {
     if (cached !== undefined) return cached;
     let key: Buffer | null = null;
     try {
-      const shared = diffieHellman({ privateKey: this.secret, publicKey: x25519PublicKey(montgomeryPublicKey(peerPublicKey)) });
+      const peer = x25519PublicKey(peerPublicKey, cacheKey);
+      if (!peer) throw new Error("not a curve point");
+      const shared = diffieHellman({ privateKey: this.secret, publicKey: peer });
       // both sides must feed the two public keys in the same order
       const [a, b] = Buffer.compare(this.ownPublicKey, peerPublicKey) < 0 ? [this.ownPublicKey, peerPublicKey] : [peerPublicKey, this.ownPublicKey];
       key = hkdfSha256Block(shared, MAC_KEY_SALT, Buffer.concat([a, b]));
@@ -103,6 +119,35 @@ export class PairKeys {
   }
 }
 
+/** The HMAC-SHA256 pads of a key (RFC 2104), kept per key buffer: pair keys live in a cache. */
+const pads = new WeakMap<Buffer, { inner: Buffer; outer: Buffer }>();
+
+function padsOf(key: Buffer): { inner: Buffer; outer: Buffer } {
+  let p = pads.get(key);
+  if (!p) {
+    const inner = Buffer.alloc(64, 0x36);
+    const outer = Buffer.alloc(64, 0x5c);
+    for (let i = 0; i < key.length; i++) {
+      inner[i] ^= key[i];
+      outer[i] ^= key[i];
+    }
+    p = { inner, outer };
+    pads.set(key, p);
+  }
+  return p;
+}
+
+// node:crypto's one-shot hash (Node 20.12+), where it exists
+const oneShot = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: "buffer") => Buffer }).hash;
+
+/**
+ * HMAC-SHA256 of `data` under a 32-byte key, cut to MAC_BYTES. Every datagram costs two of them
+ * (seal, check): computed as two one-shot SHA-256 over the precomputed pads, which takes half the
+ * time of a createHmac object (measured: 3.8 against 7.8 µs for a request, 6.5 against 14 µs for a
+ * full reply), with the same result.
+ */
 export function macOf(key: Buffer, data: Buffer): Buffer {
-  return createHmac("sha256", key).update(data).digest().subarray(0, MAC_BYTES);
+  if (!oneShot || key.length > 64) return createHmac("sha256", key).update(data).digest().subarray(0, MAC_BYTES);
+  const { inner, outer } = padsOf(key);
+  return oneShot("sha256", Buffer.concat([outer, oneShot("sha256", Buffer.concat([inner, data]), "buffer")]), "buffer").subarray(0, MAC_BYTES);
 }

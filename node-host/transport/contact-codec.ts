@@ -17,6 +17,8 @@ import { RecentCache } from "../util/recent-cache";
 
 /** Latest contact seen per public key (latin1), across every transport in the process. */
 const interned = new RecentCache<string, Contact>(16_384);
+/** Contacts by their whole wire record (latin1): what a reply's contacts are looked up by. */
+const byRecord = new RecentCache<string, Contact>(16_384);
 const encodings = new WeakMap<Contact, Buffer>();
 
 function ipv6ToBytes(host: string): Buffer {
@@ -77,16 +79,27 @@ function sameAddress(wire: Buffer, family: number, address: Buffer, port: number
 }
 
 export function readContact(r: BinaryReader): Contact {
-  const publicKey = r.bytes(PUBLIC_KEY_BYTES);
-  const family = r.u8();
+  const start = r.skip(PUBLIC_KEY_BYTES + 1);
+  const buf = r.buffer;
+  const family = buf[start + PUBLIC_KEY_BYTES];
   if (family !== 4 && family !== 6) throw new WireFormatError(`unknown address family ${family}`);
-  const address = r.bytes(family === 4 ? 4 : 16);
+  const addressAt = r.skip(family === 4 ? 4 : 16);
   const port = r.u16();
   if (port === 0) throw new WireFormatError("port 0");
+  const recordKey = buf.toString("latin1", start, addressAt + (family === 4 ? 4 : 16) + 2);
+  const seen = byRecord.get(recordKey);
+  if (seen) return seen;
+  const publicKey = buf.subarray(start, start + PUBLIC_KEY_BYTES);
+  const address = buf.subarray(addressAt, addressAt + (family === 4 ? 4 : 16));
   const known = interned.get(publicKey.toString("latin1"));
-  if (known && sameAddress(encodedContact(known), family, address, port)) return known;
-  const host = family === 4 ? `${address[0]}.${address[1]}.${address[2]}.${address[3]}` : bytesToIpv6(address);
-  return makeContact(publicKey, host, port, Buffer.concat([publicKey, Buffer.of(family), address, Buffer.of(port >> 8, port & 0xff)]));
+  let contact: Contact;
+  if (known && sameAddress(encodedContact(known), family, address, port)) contact = known;
+  else {
+    const host = family === 4 ? `${address[0]}.${address[1]}.${address[2]}.${address[3]}` : bytesToIpv6(address);
+    contact = makeContact(publicKey, host, port, Buffer.from(recordKey, "latin1"));
+  }
+  byRecord.set(recordKey, contact);
+  return contact;
 }
 
 /** The contact for an authenticated datagram's sender: its key, and the address it came from. */

@@ -57,6 +57,18 @@ export class BinaryReader {
     return Number(v);
   }
 
+  /** Skips n bytes and returns where they start in `buffer` (for reading them without a copy or view). */
+  skip(n: number): number {
+    this.need(n);
+    this.offset += n;
+    return this.offset - n;
+  }
+
+  /** The buffer being read. */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
   bytes(n: number): Buffer {
     this.need(n);
     const v = this.buf.subarray(this.offset, this.offset + n);

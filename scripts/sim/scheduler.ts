@@ -86,22 +86,17 @@ export class Scheduler implements Clock {
     }
   }
 
-  private less(i: number, j: number): boolean {
-    const a = this.heap[i];
-    const b = this.heap[j];
-    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-  }
-
   private push(ev: SimEvent): void {
     const h = this.heap;
+    let i = h.length;
     h.push(ev);
-    let i = h.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.less(i, parent)) break;
-      [h[i], h[parent]] = [h[parent], h[i]];
+      if (!earlier(ev, h[parent])) break;
+      h[i] = h[parent];
       i = parent;
     }
+    h[i] = ev;
   }
 
   private pop(): SimEvent {
@@ -109,19 +104,22 @@ export class Scheduler implements Clock {
     const top = h[0];
     const last = h.pop() as SimEvent;
     if (h.length > 0) {
-      h[0] = last;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
+        if (l >= h.length) break;
         const r = l + 1;
-        let m = i;
-        if (l < h.length && this.less(l, m)) m = l;
-        if (r < h.length && this.less(r, m)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m], h[i]];
-        i = m;
+        const child = r < h.length && earlier(h[r], h[l]) ? r : l;
+        if (!earlier(h[child], last)) break;
+        h[i] = h[child];
+        i = child;
       }
+      h[i] = last;
     }
     return top;
   }
+}
+
+function earlier(a: SimEvent, b: SimEvent): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }

@@ -14,7 +14,7 @@ import { Scheduler } from "./scheduler";
 /** How long a NAT keeps a mapping open after the node behind it last sent to a peer. */
 const NAT_MAPPING_MS = 60_000;
 /** How many mappings a NAT keeps. */
-const NAT_MAPPINGS = 1024;
+const NAT_MAPPINGS = 256;
 
 export class SimNetwork {
   private readonly nodes: SimTransport[] = [];
