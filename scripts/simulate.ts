@@ -14,7 +14,7 @@ import { DhtSettings } from "../node-host/dht/dht";
 import { Id } from "../node-host/dht/id";
 import { DEFAULT_NETWORK } from "./sim/network-model";
 import { rttQuantiles, RttQuantiles } from "./sim/network-model";
-import { measureLookups, summarize, Summary } from "./sim/measure";
+import { deadInTables, measureLookups, summarize, Summary } from "./sim/measure";
 import { World } from "./sim/world";
 
 export interface SimOptions {
@@ -35,6 +35,8 @@ export interface Phase {
   name: string;
   nodes: Summary;
   values: Summary;
+  /** Routing-table entries of live nodes that are dead, and dead but not yet found out, as the phase began. */
+  tables: { dead: number; unnoticed: number };
 }
 
 export interface SimResult {
@@ -65,9 +67,10 @@ function churn(world: World, perMinute: number): () => void {
 }
 
 async function phase(world: World, name: string, o: SimOptions, keys: Id[], windowMs: number): Promise<Phase> {
+  const tables = deadInTables(world);
   const { nodes, values } = await measureLookups(world, o.lookups, windowMs / o.lookups, keys);
   o.log(`${name}: done at ${(world.scheduler.time / 1000).toFixed(0)} s virtual, ${world.scheduler.events} events`);
-  return { name, nodes: summarize(nodes), values: summarize(values) };
+  return { name, nodes: summarize(nodes), values: summarize(values), tables };
 }
 
 export async function simulate(o: SimOptions): Promise<SimResult> {
@@ -109,9 +112,13 @@ export function formatResult(r: SimResult): string {
     "",
     `${"FIND_NODE (to convergence)".padEnd(28)}${"p50".padStart(16)}${"p99".padStart(16)}  hops p50/p99  msgs/lookup  exact k closest`,
     ...r.phases.map((p) => `${p.name.padEnd(28)}${x(p.nodes.p50Ms)}   ${x(p.nodes.p99Ms)}   ${`${p.nodes.hopsP50}/${p.nodes.hopsP99}`.padStart(9)}  ${p.nodes.messagesPerLookup.toFixed(1).padStart(11)}  ${pct(p.nodes.okShare).padStart(15)}`),
+    `${"  floor: 1 RTT to slowest".padEnd(28)}${x(r.phases[0].nodes.floorP50Ms)}   ${x(r.phases[0].nodes.floorP99Ms)}   (no lookup that waits for all k closest can be faster)`,
     "",
     `${"FIND_VALUE (stops at value)".padEnd(28)}${"p50".padStart(16)}${"p99".padStart(16)}  hops p50/p99  msgs/lookup      value found`,
     ...r.phases.map((p) => `${p.name.padEnd(28)}${x(p.values.p50Ms)}   ${x(p.values.p99Ms)}   ${`${p.values.hopsP50}/${p.values.hopsP99}`.padStart(9)}  ${p.values.messagesPerLookup.toFixed(1).padStart(11)}  ${pct(p.values.okShare).padStart(15)}`),
+    "",
+    `${"routing tables".padEnd(28)}  dead entries  dead, not yet found out (so still in answers)`,
+    ...r.phases.map((p) => `${p.name.padEnd(28)}  ${pct(p.tables.dead).padStart(12)}  ${pct(p.tables.unnoticed).padStart(12)}`),
     "",
     `${r.seconds.toFixed(0)} s of real time`,
   ];

@@ -303,12 +303,12 @@ export class Dht extends EventEmitter {
    * have been lost), and the first answer to either counts. A contact that misses is dropped at
    * once when a replacement waits for its place, else after offlineAfterMisses misses in a row.
    */
-  private async call(to: Contact, req: Request, options?: RequestOptions): Promise<Reply> {
+  private async call(to: Contact, req: Request, options?: RequestOptions, onLate?: () => void): Promise<Reply> {
     try {
       const reply =
         options?.timeoutMs || !this.settings.passLateQueries
           ? await this.transport.request(addressOf(to), req, { timeoutMs: this.rtt.deadlines(contactKey(to.id)).giveUpMs, ...options })
-          : await this.requestResent(to, req);
+          : await this.requestResent(to, req, onLate);
       this.observe(reply.from, reply.client, reply.rttMs);
       if (reply.response.type === "error") throw new RpcRemoteError(reply.response.code, reply.response.message);
       return reply;
@@ -326,9 +326,9 @@ export class Dht extends EventEmitter {
    * One request, sent again each time it is late again (at the contact's late deadline, twice
    * that, ...; a datagram or its answer may have been lost, ~2% of round trips on the internet),
    * at most MAX_COPIES in all; the first answer to any copy counts, until the contact's give-up
-   * deadline from the first send.
+   * deadline from the first send. `onLate` is told when it is late the first time.
    */
-  private requestResent(to: Contact, req: Request): Promise<Reply> {
+  private requestResent(to: Contact, req: Request, onLate?: () => void): Promise<Reply> {
     const { lateMs, giveUpMs } = this.rtt.deadlines(contactKey(to.id));
     const firstSent = this.clock.elapsed();
     return new Promise<Reply>((resolve, reject) => {
@@ -343,6 +343,7 @@ export class Dht extends EventEmitter {
         done();
       };
       const send = () => {
+        if (copies === 1) onLate?.();
         copies++;
         outstanding++;
         const waitMs = Math.max(1, giveUpMs - (this.clock.elapsed() - firstSent));
@@ -424,7 +425,7 @@ export class Dht extends EventEmitter {
 
   // ---- lookups -------------------------------------------------------------------
 
-  private lookup(target: Id, query: (c: Contact) => Promise<QueryOutcome>): Promise<LookupOutcome> {
+  private lookup(target: Id, query: (c: Contact, late: () => void) => Promise<QueryOutcome>): Promise<LookupOutcome> {
     this.table.touchBucketOf(target);
     return iterativeLookup({
       target,
@@ -433,21 +434,20 @@ export class Dht extends EventEmitter {
       alpha: this.settings.alpha,
       seeds: this.table.closest(target, this.settings.k),
       query,
-      late: this.settings.passLateQueries ? { afterMs: (c) => this.rtt.deadlines(contactKey(c.id)).lateMs, setTimer: (fn, ms) => this.clock.setTimer(fn, ms) } : undefined,
     });
   }
 
   /** A lookup's request: a DHT client's answer is not used (it is no part of the result). */
-  private async ask(c: Contact, req: Request): Promise<Reply> {
-    const reply = await this.call(c, req);
+  private async ask(c: Contact, req: Request, late: () => void): Promise<Reply> {
+    const reply = await this.call(c, req, undefined, late);
     if (reply.client) throw new ClientNodeError();
     return reply;
   }
 
   /** The k nodes closest to target in the whole network (FIND_NODE). */
   lookupNodes(target: Id): Promise<LookupOutcome> {
-    return this.lookup(target, async (c) => {
-      const { response, rttMs } = await this.ask(c, { type: "find_node", target });
+    return this.lookup(target, async (c, late) => {
+      const { response, rttMs } = await this.ask(c, { type: "find_node", target }, late);
       return { contacts: response.type === "nodes" ? response.contacts : [], rttMs };
     });
   }
@@ -457,8 +457,8 @@ export class Dht extends EventEmitter {
     const local = this.records.getValue(key);
     if (local && !options.network) return { record: local, lookup: null };
     let record: ValueRecord | null = local ?? null;
-    const lookup = await this.lookup(key, async (c) => {
-      const { response, rttMs } = await this.ask(c, { type: "find_value", key });
+    const lookup = await this.lookup(key, async (c, late) => {
+      const { response, rttMs } = await this.ask(c, { type: "find_value", key }, late);
       if (response.type === "value") {
         const r = response.record;
         // a value is accepted only if it is validly signed and really belongs under this key
@@ -476,8 +476,8 @@ export class Dht extends EventEmitter {
   async findProviders(key: Id, wanted = this.settings.k): Promise<ProviderLookup> {
     const found = new Map<string, ProviderRecord>();
     for (const p of this.records.getProviders(key)) found.set(toHex(p.provider.id), p);
-    const lookup = await this.lookup(key, async (c) => {
-      const { response, rttMs } = await this.ask(c, { type: "get_providers", key });
+    const lookup = await this.lookup(key, async (c, late) => {
+      const { response, rttMs } = await this.ask(c, { type: "get_providers", key }, late);
       if (response.type !== "providers") return { contacts: [], rttMs };
       for (const p of response.providers) {
         if (!p.key.equals(key) || providerRecordUsable(p, this.now())) continue;

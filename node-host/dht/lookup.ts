@@ -27,9 +27,8 @@ export interface LookupParams {
   k: number;
   alpha: number;
   seeds: Contact[];
-  query: (contact: Contact) => Promise<QueryOutcome>;
-  /** When a query to a contact is late, and the timer to tell; without it, no query is ever late. */
-  late?: { afterMs: (contact: Contact) => number; setTimer: (fn: () => void, ms: number) => () => void };
+  /** Asks a contact; calls `late` if no answer has come by the contact's late deadline (rtt.ts). */
+  query: (contact: Contact, late: () => void) => Promise<QueryOutcome>;
 }
 
 export interface QueriedNode {
@@ -55,7 +54,6 @@ interface Candidate {
   state: "new" | "pending" | "ok" | "failed";
   /** A pending query past its contact's expected round trip: not counted as in flight. */
   late: boolean;
-  cancelLateTimer: (() => void) | null;
   rttMs: number | null;
 }
 
@@ -77,7 +75,7 @@ export function iterativeLookup(p: LookupParams): Promise<LookupOutcome> {
       if (hop < existing.hop && existing.state === "new") existing.hop = hop;
       return;
     }
-    const c: Candidate = { contact, hop, state: "new", late: false, cancelLateTimer: null, rttMs: null };
+    const c: Candidate = { contact, hop, state: "new", late: false, rttMs: null };
     byId.set(key, c);
     // binary insertion keeps `sorted` nearest-first
     let lo = 0;
@@ -97,7 +95,6 @@ export function iterativeLookup(p: LookupParams): Promise<LookupOutcome> {
     const finish = () => {
       if (finished) return;
       finished = true;
-      for (const c of queried) c.cancelLateTimer?.();
       const closest = sorted.filter((c) => c.state === "ok").slice(0, p.k);
       const hops = foundAt || closest.reduce((m, c) => Math.max(m, c.hop), 0);
       resolve({
@@ -109,9 +106,14 @@ export function iterativeLookup(p: LookupParams): Promise<LookupOutcome> {
     };
 
     const settle = (c: Candidate) => {
-      c.cancelLateTimer?.();
-      c.cancelLateTimer = null;
       if (!c.late) inFlight--;
+      step();
+    };
+
+    const goneLate = (c: Candidate) => {
+      if (c.state !== "pending" || c.late || finished) return;
+      c.late = true;
+      inFlight--;
       step();
     };
 
@@ -119,16 +121,7 @@ export function iterativeLookup(p: LookupParams): Promise<LookupOutcome> {
       c.state = "pending";
       inFlight++;
       queried.push(c);
-      if (p.late) {
-        c.cancelLateTimer = p.late.setTimer(() => {
-          c.cancelLateTimer = null;
-          if (c.state !== "pending" || finished) return;
-          c.late = true;
-          inFlight--;
-          step();
-        }, p.late.afterMs(c.contact));
-      }
-      p.query(c.contact).then(
+      p.query(c.contact, () => goneLate(c)).then(
         (outcome) => {
           c.state = "ok";
           c.rttMs = outcome.rttMs ?? null;

@@ -261,16 +261,31 @@ export class UdpRpc implements RpcTransport {
     this.stats.requestsHandled++;
     const sender = { client: (senderFlags(env.txid, false) & SenderFlags.client) !== 0 };
     const txid = replyTxid(env.txid, this.flags);
-    Promise.resolve()
-      .then(() => this.handler(from, req, sender))
-      .then((response) => {
-        if (!response || this.closed) return;
-        const { type, payload } = encodeResponse(response, MAX_PAYLOAD_BYTES);
-        this.send(sealEnvelope(this.identity, type, txid, Date.now(), payload, this.pairKeys.keyFor(from.publicKey)), from.host, from.port);
-      })
-      .catch(() => {
-        this.stats.handlerErrors++;
-      });
+    // Most requests are answered at once (FIND_NODE, GET_PROVIDERS, PING): answered in this turn,
+    // without a promise; only an async handler's answer waits for it.
+    let answer: Response | null | Promise<Response | null>;
+    try {
+      answer = this.handler(from, req, sender);
+    } catch {
+      this.stats.handlerErrors++;
+      return;
+    }
+    if (answer instanceof Promise) {
+      answer.then(
+        (response) => this.reply(response, txid, from),
+        () => this.stats.handlerErrors++,
+      );
+    } else this.reply(answer, txid, from);
+  }
+
+  private reply(response: Response | null, txid: Buffer, to: Contact): void {
+    if (!response || this.closed) return;
+    try {
+      const { type, payload } = encodeResponse(response, MAX_PAYLOAD_BYTES);
+      this.send(sealEnvelope(this.identity, type, txid, Date.now(), payload, this.pairKeys.keyFor(to.publicKey)), to.host, to.port);
+    } catch {
+      this.stats.handlerErrors++;
+    }
   }
 
   close(): Promise<void> {

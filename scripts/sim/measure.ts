@@ -8,6 +8,8 @@ import { SimNode, trueClosest, World } from "./world";
 
 export interface Sample {
   ms: number;
+  /** FIND_NODE: one round trip to the slowest of the true k closest (no lookup can be faster). */
+  floorMs: number;
   hops: number;
   messages: number;
   /** FIND_NODE: the k closest are exactly right; FIND_VALUE: the value was found. */
@@ -18,6 +20,8 @@ export interface Summary {
   lookups: number;
   p50Ms: number;
   p99Ms: number;
+  floorP50Ms: number;
+  floorP99Ms: number;
   hopsP50: number;
   hopsP99: number;
   messagesPerLookup: number;
@@ -28,11 +32,14 @@ export interface Summary {
 export function summarize(samples: Sample[]): Summary {
   const sorted = (f: (s: Sample) => number) => samples.map(f).sort((a, b) => a - b);
   const ms = sorted((s) => s.ms);
+  const floor = sorted((s) => s.floorMs);
   const hops = sorted((s) => s.hops);
   return {
     lookups: samples.length,
     p50Ms: percentile(ms, 50),
     p99Ms: percentile(ms, 99),
+    floorP50Ms: percentile(floor, 50),
+    floorP99Ms: percentile(floor, 99),
     hopsP50: percentile(hops, 50),
     hopsP99: percentile(hops, 99),
     messagesPerLookup: samples.reduce((a, s) => a + s.messages, 0) / samples.length,
@@ -48,7 +55,7 @@ async function lookup(world: World, from: SimNode, kind: "node" | "value", keys:
   const messages = () => (from.transport.sent.get(type) ?? 0) - sentBefore;
   if (kind === "value") {
     const { record, lookup } = await from.dht.findValue(world.rng.pick(keys), { network: true });
-    return { ms: world.scheduler.time - started, hops: lookup?.hops ?? 0, messages: messages(), ok: record !== null };
+    return { ms: world.scheduler.time - started, floorMs: 0, hops: lookup?.hops ?? 0, messages: messages(), ok: record !== null };
   }
   const target = world.rng.bytes(32);
   const outcome = await from.dht.lookupNodes(target);
@@ -56,6 +63,7 @@ async function lookup(world: World, from: SimNode, kind: "node" | "value", keys:
   const found = outcome.closest.map((c) => c.id);
   return {
     ms: world.scheduler.time - started,
+    floorMs: Math.max(...expected.map((id) => world.model.rttMs(from.transport.placement, world.byId(id).transport.placement))),
     hops: outcome.hops,
     messages: messages(),
     ok: found.length === expected.length && found.every((id, i) => id.equals(expected[i])),
@@ -84,4 +92,20 @@ export async function measureLookups(world: World, count: number, spacingMs: num
   });
   await world.scheduler.runUntil(all);
   return { nodes, values };
+}
+
+/** Shares of routing-table entries (over live nodes) that are dead, and dead but not yet found out (still in answers). */
+export function deadInTables(world: World): { dead: number; unnoticed: number } {
+  let entries = 0;
+  let dead = 0;
+  let unnoticed = 0;
+  for (const n of world.live) {
+    for (const e of n.dht.table.entries()) {
+      entries++;
+      if (world.byId(e.contact.id).transport.alive) continue;
+      dead++;
+      if (e.failures === 0) unnoticed++;
+    }
+  }
+  return { dead: dead / entries, unnoticed: unnoticed / entries };
 }

@@ -44,6 +44,7 @@ export class World {
   readonly model: NetworkModel;
   readonly network: SimNetwork;
   readonly nodes: SimNode[] = [];
+  private readonly index = new Map<string, SimNode>();
 
   constructor(readonly settings: WorldSettings) {
     this.rng = new Random(settings.seed);
@@ -60,6 +61,13 @@ export class World {
     return this.nodes.filter((n) => n.transport.alive && !n.natted);
   }
 
+  /** The node with this ID. */
+  byId(id: Id): SimNode {
+    const node = this.index.get(id.toString("latin1"));
+    if (!node) throw new Error(`no simulated node ${id.toString("hex")}`);
+    return node;
+  }
+
   /** A new node (not started). */
   private create(): SimNode {
     const index = this.nodes.length;
@@ -71,6 +79,7 @@ export class World {
     const maintenance = new Maintenance(dht, MAINTENANCE, () => undefined, [], this.scheduler, () => this.rng.next());
     const node: SimNode = { index, dht, transport, maintenance, natted };
     this.nodes.push(node);
+    this.index.set(identity.id.toString("latin1"), node);
     if (natted && this.settings.clientMode) void dht.setClientMode(true);
     return node;
   }

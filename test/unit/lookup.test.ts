@@ -72,12 +72,18 @@ test("a lookup asks the next candidate when a query is late, and still uses the 
         k: 3,
         alpha: 1,
         seeds: [slow, b, c, d],
-        query: (contact) => {
+        query: (contact, late) => {
           askedAt.set(contact.port, clock.time);
           const delay = contact === slow ? 500 : 10;
-          return new Promise((resolve) => clock.at(clock.time + delay, () => resolve({ contacts: contact === slow ? [closer] : [], rttMs: delay })));
+          // the transport's part: an answer after `delay`, and "late" when none came within lateMs
+          const cancelLate = lateMs === null ? () => undefined : clock.setTimer(late, lateMs);
+          return new Promise((resolve) =>
+            clock.at(clock.time + delay, () => {
+              cancelLate();
+              resolve({ contacts: contact === slow ? [closer] : [], rttMs: delay });
+            }),
+          );
         },
-        late: lateMs === null ? undefined : { afterMs: () => lateMs, setTimer: clock.setTimer },
       }),
     );
   };
