@@ -11,6 +11,7 @@ import { iterativeLookup, LookupOutcome, QueryOutcome } from "./lookup";
 import { Address, Reply, RequestOptions, RpcRemoteError, RpcTimeoutError, RpcTransport, SenderInfo } from "./transport";
 import { Clock, systemClock } from "./clock";
 import { RttEstimator } from "./rtt";
+import { requestWithResends } from "./resend";
 import { createProviderRecord, createValueRecord, providerRecordUsable, validateProviderRecord, validateValueRecord, valueKey } from "./records";
 import { Identity, SignatureVerifier } from "../security/identity";
 import { LruMap } from "../util/lru";
@@ -90,8 +91,6 @@ export interface RecordPolicy {
 
 /** How long a peer is trusted to remember the credentials this node showed it. */
 const CREDENTIALS_SHOWN_MS = 10 * 60_000;
-/** A late request is sent again, up to this many copies in all (requestResent). */
-const MAX_COPIES = 3;
 /** No request times out sooner, however short its contact's round trip (loopback, LAN). */
 const MIN_TIMEOUT_MS = 100;
 
@@ -299,16 +298,16 @@ export class Dht extends EventEmitter {
   /**
    * Sends a request to a known node, keeping the table's view of it up to date. It times out after
    * the contact's measured round trip allows (rtt.ts) unless `options` says otherwise; without an
-   * explicit timeout, a request still unanswered when it is late is sent once more (a datagram may
-   * have been lost), and the first answer to either counts. A contact that misses is dropped at
-   * once when a replacement waits for its place, else after offlineAfterMisses misses in a row.
+   * explicit timeout, a request still unanswered when it is late is sent again (resend.ts), and
+   * `onLate` is told. A contact that misses is dropped at once when a replacement waits for its
+   * place, else after offlineAfterMisses misses in a row.
    */
   private async call(to: Contact, req: Request, options?: RequestOptions, onLate?: () => void): Promise<Reply> {
     try {
       const reply =
         options?.timeoutMs || !this.settings.passLateQueries
           ? await this.transport.request(addressOf(to), req, { timeoutMs: this.rtt.deadlines(contactKey(to.id)).giveUpMs, ...options })
-          : await this.requestResent(to, req, onLate);
+          : await requestWithResends(this.transport, this.clock, addressOf(to), req, this.rtt.deadlines(contactKey(to.id)), onLate);
       this.observe(reply.from, reply.client, reply.rttMs);
       if (reply.response.type === "error") throw new RpcRemoteError(reply.response.code, reply.response.message);
       return reply;
@@ -320,44 +319,6 @@ export class Dht extends EventEmitter {
       }
       throw err;
     }
-  }
-
-  /**
-   * One request, sent again each time it is late again (at the contact's late deadline, twice
-   * that, ...; a datagram or its answer may have been lost, ~2% of round trips on the internet),
-   * at most MAX_COPIES in all; the first answer to any copy counts, until the contact's give-up
-   * deadline from the first send. `onLate` is told when it is late the first time.
-   */
-  private requestResent(to: Contact, req: Request, onLate?: () => void): Promise<Reply> {
-    const { lateMs, giveUpMs } = this.rtt.deadlines(contactKey(to.id));
-    const firstSent = this.clock.elapsed();
-    return new Promise<Reply>((resolve, reject) => {
-      let outstanding = 0;
-      let copies = 0;
-      let settled = false;
-      let cancelResend = () => {};
-      const settle = (done: () => void) => {
-        if (settled) return;
-        settled = true;
-        cancelResend();
-        done();
-      };
-      const send = () => {
-        if (copies === 1) onLate?.();
-        copies++;
-        outstanding++;
-        const waitMs = Math.max(1, giveUpMs - (this.clock.elapsed() - firstSent));
-        this.transport.request(addressOf(to), req, { timeoutMs: waitMs }).then(
-          (reply) => settle(() => resolve(reply)),
-          (err: unknown) => {
-            outstanding--;
-            if (!(err instanceof RpcTimeoutError) || outstanding === 0) settle(() => reject(err));
-          },
-        );
-        if (copies < MAX_COPIES && copies * lateMs < giveUpMs) cancelResend = this.clock.setTimer(send, lateMs);
-      };
-      send();
-    });
   }
 
   // ---- joining and leaving ---------------------------------------------------------
