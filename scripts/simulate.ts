@@ -69,7 +69,8 @@ function churn(world: World, perMinute: number): () => void {
 async function phase(world: World, name: string, o: SimOptions, keys: Id[], windowMs: number): Promise<Phase> {
   const tables = deadInTables(world);
   const { nodes, values } = await measureLookups(world, o.lookups, windowMs / o.lookups, keys);
-  o.log(`${name}: done at ${(world.scheduler.time / 1000).toFixed(0)} s virtual, ${world.scheduler.events} events`);
+  const mem = process.memoryUsage();
+  o.log(`${name}: done at ${(world.scheduler.time / 1000).toFixed(0)} s virtual, ${world.scheduler.events} events, heap ${(mem.heapUsed / 2 ** 20).toFixed(0)} MiB, RSS ${(mem.rss / 2 ** 20).toFixed(0)} MiB`);
   return { name, nodes: summarize(nodes), values: summarize(values), tables };
 }
 
@@ -89,7 +90,7 @@ export async function simulate(o: SimOptions): Promise<SimResult> {
 
   const phases = [await phase(world, "no churn", o, keys, 10 * SECOND)];
   const stopChurn = churn(world, o.churnPerMinute);
-  await world.scheduler.run(world.scheduler.time + 90 * SECOND);
+  await world.scheduler.run(world.scheduler.time + MINUTE);
   phases.push(await phase(world, `steady churn (${(o.churnPerMinute * 100).toFixed(1)}%/min)`, o, keys, 30 * SECOND));
   stopChurn();
   world.kill(0.2);

@@ -263,11 +263,19 @@ export class Dht extends EventEmitter {
     // a contact in the table is not offline; one just added or waiting for a place may have been
     if (result.kind !== "updated" && this.offline.size > 0) this.offline.delete(toHex(contact.id));
     if (result.kind === "added") this.emit("changed");
-    else if (result.kind === "full" && result.leastRecentlySeen.lastSeen < this.now() - this.settings.healthCheckIntervalMs) {
-      // only an oldest contact not heard from within a health-check interval is worth a ping;
-      // one seen recently stays, and the newcomer waits in the replacement cache
-      void this.pingBeforeEvict(result.leastRecentlySeen);
-    }
+    else if (result.kind === "full" && this.questionable(result.leastRecentlySeen)) void this.pingBeforeEvict(result.leastRecentlySeen);
+  }
+
+  /**
+   * Whether a full bucket's oldest contact is worth a ping before a newcomer is turned away: it
+   * missed its last request, or health checks have not heard from it for two intervals. A contact
+   * merely quiet for one interval is the health check's to ping; pinging it here as well doubled
+   * the pings of an idle network (each health ping from a node not in the table set one off).
+   * Otherwise it stays, and the newcomer waits in the replacement cache.
+   */
+  private questionable(oldest: TableEntry): boolean {
+    if (!this.settings.quickEviction) return oldest.lastSeen < this.now() - this.settings.healthCheckIntervalMs;
+    return oldest.failures > 0 || oldest.lastSeen < this.now() - 2 * this.settings.healthCheckIntervalMs;
   }
 
   private async pingBeforeEvict(oldest: TableEntry): Promise<void> {
