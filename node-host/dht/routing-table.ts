@@ -217,6 +217,10 @@ function indexOfContact(contacts: readonly Contact[], id: Id): number {
   return -1;
 }
 
+// Scratch space for appendNearest (never re-entered), so that answering a request allocates nothing there.
+const scratchKeys: number[] = [];
+const scratchContacts: Contact[] = [];
+
 /**
  * Appends to `out`, nearest first, the nearest contacts of bucket `bit`'s `entries` until `out`
  * holds n. Their distances to target agree above bit `bit`, so they are ranked by the 48 bits of
@@ -227,22 +231,22 @@ function appendNearest(out: Contact[], entries: readonly TableEntry[], target: I
   const room = n - out.length;
   if (entries.length === 0 || room <= 0) return;
   const from = Math.max(0, Math.min(ID_BYTES - 6, (ID_BITS - 1 - bit) >> 3));
-  const keys: number[] = [];
-  const picked: Contact[] = [];
+  let count = 0;
   for (const e of entries) {
     const c = e.contact;
     if ((e.failures > 0 && !withFailing) || (exclude && sameId(c.id, exclude))) continue;
     let key = 0;
     for (let j = from; j < from + 6; j++) key = key * 256 + (c.id[j] ^ target[j]);
-    let i = picked.length;
-    while (i > 0 && (keys[i - 1] > key || (keys[i - 1] === key && compareDistance(picked[i - 1].id, c.id, target) > 0))) i--;
+    let i = count;
+    while (i > 0 && (scratchKeys[i - 1] > key || (scratchKeys[i - 1] === key && compareDistance(scratchContacts[i - 1].id, c.id, target) > 0))) i--;
     if (i >= room) continue;
-    keys.splice(i, 0, key);
-    picked.splice(i, 0, c);
-    if (picked.length > room) {
-      keys.pop();
-      picked.pop();
+    for (let j = Math.min(count, room - 1); j > i; j--) {
+      scratchKeys[j] = scratchKeys[j - 1];
+      scratchContacts[j] = scratchContacts[j - 1];
     }
+    scratchKeys[i] = key;
+    scratchContacts[i] = c;
+    if (count < room) count++;
   }
-  for (const c of picked) out.push(c);
+  for (let j = 0; j < count; j++) out.push(scratchContacts[j]);
 }

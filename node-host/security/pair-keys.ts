@@ -5,7 +5,6 @@
 // an HMAC under this key instead of an Ed25519 signature: ~2 µs instead of ~220 µs to make and
 // check, which is most of the CPU a lookup costs (see the README's design notes).
 
-import * as crypto from "node:crypto";
 import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, KeyObject } from "node:crypto";
 import { RecentCache } from "../util/recent-cache";
 
@@ -119,35 +118,6 @@ export class PairKeys {
   }
 }
 
-/** The HMAC-SHA256 pads of a key (RFC 2104), kept per key buffer: pair keys live in a cache. */
-const pads = new WeakMap<Buffer, { inner: Buffer; outer: Buffer }>();
-
-function padsOf(key: Buffer): { inner: Buffer; outer: Buffer } {
-  let p = pads.get(key);
-  if (!p) {
-    const inner = Buffer.alloc(64, 0x36);
-    const outer = Buffer.alloc(64, 0x5c);
-    for (let i = 0; i < key.length; i++) {
-      inner[i] ^= key[i];
-      outer[i] ^= key[i];
-    }
-    p = { inner, outer };
-    pads.set(key, p);
-  }
-  return p;
-}
-
-// node:crypto's one-shot hash (Node 20.12+), where it exists
-const oneShot = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: "buffer") => Buffer }).hash;
-
-/**
- * HMAC-SHA256 of `data` under a 32-byte key, cut to MAC_BYTES. Every datagram costs two of them
- * (seal, check): computed as two one-shot SHA-256 over the precomputed pads, which takes half the
- * time of a createHmac object (measured: 3.8 against 7.8 µs for a request, 6.5 against 14 µs for a
- * full reply), with the same result.
- */
 export function macOf(key: Buffer, data: Buffer): Buffer {
-  if (!oneShot || key.length > 64) return createHmac("sha256", key).update(data).digest().subarray(0, MAC_BYTES);
-  const { inner, outer } = padsOf(key);
-  return oneShot("sha256", Buffer.concat([outer, oneShot("sha256", Buffer.concat([inner, data]), "buffer")]), "buffer").subarray(0, MAC_BYTES);
+  return createHmac("sha256", key).update(data).digest().subarray(0, MAC_BYTES);
 }

@@ -89,8 +89,13 @@ export class BinaryReader {
 }
 
 export class BinaryWriter {
-  private buf = Buffer.allocUnsafe(256);
+  private buf: Buffer;
   private length = 0;
+
+  /** `capacity`: the bytes expected (it grows past them if needed). */
+  constructor(capacity = 256) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
 
   private reserve(n: number): number {
     if (this.length + n > this.buf.length) {
