@@ -16,6 +16,7 @@ import { createProviderRecord, createValueRecord, providerRecordUsable, validate
 import { Identity, SignatureVerifier } from "../security/identity";
 import { LruMap } from "../util/lru";
 import { mapLimit } from "../util/concurrency";
+import { bytesKey } from "../util/bytes-key";
 
 function addressOf(c: Contact): Address {
   return { host: c.host, port: c.port, id: c.id, publicKey: c.publicKey };
@@ -108,7 +109,7 @@ function answerSize(k: number): number {
 }
 
 /** The key contacts are filed under in per-contact state. */
-const contactKey = (id: Id): string => id.toString("latin1");
+const contactKey = (id: Id): string => bytesKey(id);
 
 export interface OfflineContact {
   contact: Contact;

@@ -12,6 +12,7 @@
 
 import { compareDistance, Id } from "./id";
 import { Contact } from "./messages";
+import { bytesKey } from "../util/bytes-key";
 
 export interface QueryOutcome {
   contacts: Contact[];
@@ -69,7 +70,7 @@ export function iterativeLookup(p: LookupParams): Promise<LookupOutcome> {
 
   const addCandidate = (contact: Contact, hop: number) => {
     if (contact.id.equals(p.self)) return;
-    const key = contact.id.toString("latin1");
+    const key = bytesKey(contact.id);
     const existing = byId.get(key);
     if (existing) {
       if (hop < existing.hop && existing.state === "new") existing.hop = hop;

@@ -7,6 +7,7 @@
 
 import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, KeyObject } from "node:crypto";
 import { RecentCache } from "../util/recent-cache";
+import { bytesKey } from "../util/bytes-key";
 
 const P = (1n << 255n) - 19n;
 
@@ -97,9 +98,12 @@ export class PairKeys {
     this.cache = new RecentCache(capacity);
   }
 
-  /** The MAC key shared with the holder of `peerPublicKey`, or null for a key that is not a valid point. */
+  /**
+   * The MAC key shared with the holder of `peerPublicKey`, or null for a key that is not a valid
+   * point. `peerPublicKey` must not change afterwards (a contact's key; see util/bytes-key.ts).
+   */
   keyFor(peerPublicKey: Buffer): Buffer | null {
-    const cacheKey = peerPublicKey.toString("latin1");
+    const cacheKey = bytesKey(peerPublicKey);
     const cached = this.cache.get(cacheKey);
     if (cached !== undefined) return cached;
     let key: Buffer | null = null;

@@ -220,12 +220,12 @@ export class UdpRpc implements RpcTransport {
       this.stats.droppedReplayed++;
       return;
     }
-    if (!this.authentic(env)) {
+    const from = senderContact(env.publicKey, host, port); // not trusted before authentic() says so
+    if (!this.authentic(env, from)) {
       this.stats.droppedBadSignature++;
       return;
     }
     this.seen.set(replayKey, now);
-    const from = senderContact(env.publicKey, host, port);
     if (from.id.equals(this.local.id)) {
       this.stats.droppedUnexpected++;
       return;
@@ -234,13 +234,14 @@ export class UdpRpc implements RpcTransport {
     else this.onRequestDatagram(env, from);
   }
 
-  private authentic(env: Envelope): boolean {
+  /** Whether the datagram's tag is right for its sender (`from`: the contact its key claims). */
+  private authentic(env: Envelope, from: Contact): boolean {
     if (env.auth === "signature") {
       this.stats.signaturesChecked++;
       return this.verifier.verify(env.publicKey, env.signed, env.tag);
     }
     this.stats.macsChecked++;
-    const key = this.pairKeys.keyFor(env.publicKey);
+    const key = this.pairKeys.keyFor(from.publicKey);
     return key !== null && timingSafeEqual(macOf(key, env.signed), env.tag);
   }
 
