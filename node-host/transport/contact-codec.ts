@@ -1,6 +1,6 @@
 // Contacts on the wire: public key (32) | family (4 or 6) | address (4 or 16) | port (u16).
 //
-// Replies carry up to 20 contacts each, nearly all of them nodes this process has seen before, and
+// Replies carry up to 25 contacts each, nearly all of them nodes this process has seen before, and
 // every datagram names its sender. Decoding interns them: a node at the same address comes back as
 // the same Contact object, so a reply costs no key copies, no ID hashing and no address strings,
 // and the routing table does not keep a fresh 32-byte slice of Node's shared buffer pool per
@@ -15,10 +15,26 @@ import { Contact } from "../dht/messages";
 import { PUBLIC_KEY_BYTES } from "../security/identity";
 import { RecentCache } from "../util/recent-cache";
 
-/** Latest contact seen per public key (latin1), across every transport in the process. */
-const interned = new RecentCache<string, Contact>(16_384);
-/** Contacts by their whole wire record (latin1): what a reply's contacts are looked up by. */
-const byRecord = new RecentCache<string, Contact>(16_384);
+// Both maps are keyed by a hash of the bytes (a small integer: no string to build per contact of
+// every reply) and checked against the bytes on a hit; a collision is a miss.
+/** Latest contact seen per public key, across every transport in the process. */
+const byKey = new RecentCache<number, Contact>(16_384);
+/** Contacts by their whole wire record: what a reply's contacts are looked up by. */
+const byRecord = new RecentCache<number, Contact>(16_384);
+
+/** FNV-1a of buf[start, end), cut to a small integer. */
+function hashOf(buf: Buffer, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  return h & 0x3fffffff;
+}
+
+/** Whether `buf` holds the bytes of `part` at `start`. */
+function holds(buf: Buffer, start: number, part: Buffer): boolean {
+  if (start + part.length > buf.length) return false;
+  for (let i = 0; i < part.length; i++) if (buf[start + i] !== part[i]) return false;
+  return true;
+}
 const encodings = new WeakMap<Contact, Buffer>();
 
 function ipv6ToBytes(host: string): Buffer {
@@ -68,14 +84,8 @@ function makeContact(publicKeyView: Buffer, host: string, port: number, wire?: B
   const publicKey = ownCopy(publicKeyView);
   const contact: Contact = { id: nodeIdFromPublicKey(publicKey), publicKey, host, port };
   if (wire) encodings.set(contact, ownCopy(wire));
-  interned.set(publicKey.toString("latin1"), contact);
+  byKey.set(hashOf(publicKey, 0, PUBLIC_KEY_BYTES), contact);
   return contact;
-}
-
-function sameAddress(wire: Buffer, family: number, address: Buffer, port: number): boolean {
-  if (wire[PUBLIC_KEY_BYTES] !== family || wire.length !== PUBLIC_KEY_BYTES + 1 + address.length + 2) return false;
-  for (let i = 0; i < address.length; i++) if (wire[PUBLIC_KEY_BYTES + 1 + i] !== address[i]) return false;
-  return wire.readUInt16BE(wire.length - 2) === port;
 }
 
 export function readContact(r: BinaryReader): Contact {
@@ -86,25 +96,26 @@ export function readContact(r: BinaryReader): Contact {
   const addressAt = r.skip(family === 4 ? 4 : 16);
   const port = r.u16();
   if (port === 0) throw new WireFormatError("port 0");
-  const recordKey = buf.toString("latin1", start, addressAt + (family === 4 ? 4 : 16) + 2);
-  const seen = byRecord.get(recordKey);
-  if (seen) return seen;
-  const publicKey = buf.subarray(start, start + PUBLIC_KEY_BYTES);
-  const address = buf.subarray(addressAt, addressAt + (family === 4 ? 4 : 16));
-  const known = interned.get(publicKey.toString("latin1"));
+  const end = addressAt + (family === 4 ? 4 : 16) + 2;
+  const recordHash = hashOf(buf, start, end);
+  const seen = byRecord.get(recordHash);
+  if (seen && holds(buf, start, encodedContact(seen))) return seen;
+  // the same node at the same address may be known already, from its own datagrams
+  const known = byKey.get(hashOf(buf, start, start + PUBLIC_KEY_BYTES));
   let contact: Contact;
-  if (known && sameAddress(encodedContact(known), family, address, port)) contact = known;
+  if (known && holds(buf, start, encodedContact(known))) contact = known;
   else {
+    const address = buf.subarray(addressAt, addressAt + (family === 4 ? 4 : 16));
     const host = family === 4 ? `${address[0]}.${address[1]}.${address[2]}.${address[3]}` : bytesToIpv6(address);
-    contact = makeContact(publicKey, host, port, Buffer.from(recordKey, "latin1"));
+    contact = makeContact(buf.subarray(start, start + PUBLIC_KEY_BYTES), host, port, buf.subarray(start, end));
   }
-  byRecord.set(recordKey, contact);
+  byRecord.set(recordHash, contact);
   return contact;
 }
 
 /** The contact for an authenticated datagram's sender: its key, and the address it came from. */
 export function senderContact(publicKey: Buffer, host: string, port: number): Contact {
-  const known = interned.get(publicKey.toString("latin1"));
-  if (known && known.port === port && known.host === host) return known;
+  const known = byKey.get(hashOf(publicKey, 0, PUBLIC_KEY_BYTES));
+  if (known && known.port === port && known.host === host && holds(publicKey, 0, known.publicKey)) return known;
   return makeContact(publicKey, host, port);
 }
