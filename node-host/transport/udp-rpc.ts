@@ -114,7 +114,12 @@ export class UdpRpc implements RpcTransport {
     const rate = opts.perSourceRate ?? 2000;
     this.limiter = new RateLimiter(rate, rate * 2);
     socket.on("message", (msg, rinfo) => this.onDatagram(msg, rinfo.address, rinfo.port));
-    socket.on("error", (err) => opts.log?.(`udp socket error: ${err.message}`));
+    // after bind, errors are those of sends (to an unreachable network, say): counted, and logged
+    // at the 1st, 2nd, 4th, 8th... so that a long outage does not flood the log
+    socket.on("error", (err) => {
+      const n = ++this.stats.sendErrors;
+      if ((n & (n - 1)) === 0) opts.log?.(`udp socket error (${n} so far): ${err.message}`);
+    });
   }
 
   static bind(opts: UdpRpcOptions): Promise<UdpRpc> {
@@ -180,11 +185,10 @@ export class UdpRpc implements RpcTransport {
     });
   }
 
+  /** Sends a datagram; a failed send is reported as the socket's "error" event (counted there). */
   private send(datagram: Buffer, host: string, port: number): void {
     try {
-      this.socket.send(datagram, port, host, (err) => {
-        if (err) this.stats.sendErrors++;
-      });
+      this.socket.send(datagram, port, host);
       this.stats.sent++;
     } catch {
       this.stats.sendErrors++;
