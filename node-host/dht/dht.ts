@@ -311,23 +311,31 @@ export class Dht extends EventEmitter {
    * `onLate` is told. A contact that misses is dropped at once when a replacement waits for its
    * place, else after offlineAfterMisses misses in a row.
    */
-  private async call(to: Contact, req: Request, options?: RequestOptions, onLate?: () => void): Promise<Reply> {
-    try {
-      const reply =
-        options?.timeoutMs || !this.settings.passLateQueries
-          ? await this.transport.request(addressOf(to), req, { timeoutMs: this.rtt.deadlines(contactKey(to.id)).giveUpMs, ...options })
-          : await requestWithResends(this.transport, this.clock, addressOf(to), req, this.rtt.deadlines(contactKey(to.id)), onLate);
-      this.observe(reply.from, reply.client, reply.rttMs);
-      if (reply.response.type === "error") throw new RpcRemoteError(reply.response.code, reply.response.message);
-      return reply;
-    } catch (err) {
-      if (err instanceof RpcTimeoutError) {
-        const misses = this.table.recordFailure(to.id);
-        const replaceable = this.settings.quickEviction && misses > 0 && this.table.hasReplacement(to.id);
-        if (misses >= this.settings.offlineAfterMisses || replaceable) this.dropContact(to.id);
-      }
-      throw err;
-    }
+  private call(to: Contact, req: Request, options?: RequestOptions, onLate?: () => void): Promise<Reply> {
+    const deadlines = this.rtt.deadlines(contactKey(to.id));
+    const sent =
+      options?.timeoutMs || !this.settings.passLateQueries
+        ? this.transport.request(addressOf(to), req, { timeoutMs: deadlines.giveUpMs, ...options })
+        : requestWithResends(this.transport, this.clock, addressOf(to), req, deadlines, onLate);
+    // continuations rather than an async function: this runs for every request a node makes
+    return sent.then(
+      (reply) => {
+        this.observe(reply.from, reply.client, reply.rttMs);
+        if (reply.response.type === "error") throw new RpcRemoteError(reply.response.code, reply.response.message);
+        return reply;
+      },
+      (err: unknown) => {
+        if (err instanceof RpcTimeoutError) this.missed(to);
+        throw err;
+      },
+    );
+  }
+
+  /** Counts a request `to` left unanswered; drops the contact when it has missed enough (see call()). */
+  private missed(to: Contact): void {
+    const misses = this.table.recordFailure(to.id);
+    const replaceable = this.settings.quickEviction && misses > 0 && this.table.hasReplacement(to.id);
+    if (misses >= this.settings.offlineAfterMisses || replaceable) this.dropContact(to.id);
   }
 
   // ---- joining and leaving ---------------------------------------------------------
@@ -408,10 +416,11 @@ export class Dht extends EventEmitter {
   }
 
   /** A lookup's request: a DHT client's answer is not used (it is no part of the result). */
-  private async ask(c: Contact, req: Request, late: () => void): Promise<Reply> {
-    const reply = await this.call(c, req, undefined, late);
-    if (reply.client) throw new ClientNodeError();
-    return reply;
+  private ask(c: Contact, req: Request, late: () => void): Promise<Reply> {
+    return this.call(c, req, undefined, late).then((reply) => {
+      if (reply.client) throw new ClientNodeError();
+      return reply;
+    });
   }
 
   /** The k nodes closest to target in the whole network (FIND_NODE). */

@@ -142,11 +142,16 @@ export class UdpRpc implements RpcTransport {
     this.flags = on ? this.flags | SenderFlags.client : this.flags & ~SenderFlags.client;
   }
 
-  async request(to: Address, req: Request, options: RequestOptions = {}): Promise<Reply> {
-    const attempts = 1 + (options.retries ?? 0);
+  request(to: Address, req: Request, options: RequestOptions = {}): Promise<Reply> {
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    if (!options.retries) return this.attempt(to, req, timeoutMs);
+    return this.requestRetried(to, req, timeoutMs, 1 + options.retries);
+  }
+
+  private async requestRetried(to: Address, req: Request, timeoutMs: number, attempts: number): Promise<Reply> {
     for (let i = 1; ; i++) {
       try {
-        return await this.attempt(to, req, options.timeoutMs ?? this.timeoutMs);
+        return await this.attempt(to, req, timeoutMs);
       } catch (err) {
         if (i >= attempts || !(err instanceof RpcTimeoutError)) throw err;
       }
