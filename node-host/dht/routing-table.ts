@@ -3,11 +3,14 @@
 // contact so the caller can ping it before deciding to evict it (old contacts that still answer
 // are the most likely to stay online, and this keeps an attacker from flushing the table).
 
-import { bucketIndex, compareDistance, ID_BITS, ID_BYTES, Id, sameId } from "./id";
+import { bucketIndex, compareDistance, ID_BITS, Id, sameId } from "./id";
 import { Contact } from "./messages";
 
 export interface TableEntry {
   contact: Contact;
+  /** The ID's first 3 bytes and next 3 as numbers, to rank by distance without touching the ID (closest()). */
+  idHigh: number;
+  idLow: number;
   lastSeen: number;
   /** Smoothed round-trip time in ms (the caller smooths it, see rtt.ts), null until measured. */
   rttMs: number | null;
@@ -73,7 +76,7 @@ export class RoutingTable {
     const i = indexOfEntry(bucket.entries, contact.id);
     if (i >= 0) {
       const [entry] = bucket.entries.splice(i, 1);
-      entry.contact = contact; // the key holder may have moved to a new address
+      entry.contact = contact; // the key holder may have moved to a new address (same ID, same prefix)
       entry.lastSeen = now;
       entry.failures = 0;
       if (rttMs !== undefined) entry.rttMs = rttMs;
@@ -81,7 +84,7 @@ export class RoutingTable {
       return { kind: "updated", entry };
     }
     if (bucket.entries.length < this.k) {
-      const entry: TableEntry = { contact, lastSeen: now, rttMs: rttMs ?? null, failures: 0 };
+      const entry: TableEntry = { contact, idHigh: idHigh(contact.id), idLow: idLow(contact.id), lastSeen: now, rttMs: rttMs ?? null, failures: 0 };
       bucket.entries.push(entry);
       this.count++;
       return { kind: "added", entry };
@@ -124,7 +127,7 @@ export class RoutingTable {
     this.count--;
     const promoted = bucket.replacements.pop();
     if (promoted) {
-      bucket.entries.push({ contact: promoted, lastSeen: this.now(), rttMs: null, failures: 0 });
+      bucket.entries.push({ contact: promoted, idHigh: idHigh(promoted.id), idLow: idLow(promoted.id), lastSeen: this.now(), rttMs: null, failures: 0 });
       this.count++;
     }
     return removed;
@@ -154,7 +157,7 @@ export class RoutingTable {
     let limit = ID_BITS;
     for (;;) {
       const b = bucketIndex(this.self, t);
-      if (b >= 0) appendNearest(out, this.entriesOf(b), target, b, n, exclude, withFailing);
+      if (b >= 0) appendNearest(out, this.entriesOf(b), target, n, exclude, withFailing);
       farther.push(b + 1, limit);
       if (b <= lowest || out.length >= n) break;
       t[(ID_BITS - 1 - b) >> 3] ^= 0x80 >> ((ID_BITS - 1 - b) & 7); // flip bit b (counted from the right)
@@ -163,7 +166,7 @@ export class RoutingTable {
     for (let r = farther.length - 2; r >= 0 && out.length < n; r -= 2) {
       for (let i = farther[r]; i < farther[r + 1] && out.length < n; i++) {
         const bucket = this.buckets[i];
-        if (bucket && bucket.entries.length > 0) appendNearest(out, bucket.entries, target, i, n, exclude, withFailing);
+        if (bucket && bucket.entries.length > 0) appendNearest(out, bucket.entries, target, n, exclude, withFailing);
       }
     }
     return out;
@@ -217,26 +220,32 @@ function indexOfContact(contacts: readonly Contact[], id: Id): number {
   return -1;
 }
 
+const idHigh = (id: Id): number => (id[0] << 16) | (id[1] << 8) | id[2];
+const idLow = (id: Id): number => (id[3] << 16) | (id[4] << 8) | id[5];
+
 // Scratch space for appendNearest (never re-entered), so that answering a request allocates nothing there.
 const scratchKeys: number[] = [];
 const scratchContacts: Contact[] = [];
 
 /**
  * Appends to `out`, nearest first, the nearest contacts of bucket `bit`'s `entries` until `out`
- * holds n. Their distances to target agree above bit `bit`, so they are ranked by the 48 bits of
- * distance from the byte that holds it (by the whole distance where those tie), kept in a short
- * sorted list by insertion: a bucket holds k at most, and this runs for every request answered.
+ * holds n. They are ranked by the first 48 bits of their distance to target, from the prefixes
+ * kept in the entries (a table's entries, their contacts and IDs lie all over the heap, and
+ * following those pointers was most of the cost), and by the whole distance where those tie (in a
+ * bucket below 208, which no network of fewer than 2^48 nodes has, all of them do). A short sorted
+ * list by insertion: a bucket holds k at most, and this runs for every request answered.
  */
-function appendNearest(out: Contact[], entries: readonly TableEntry[], target: Id, bit: number, n: number, exclude: Id | undefined, withFailing: boolean): void {
+function appendNearest(out: Contact[], entries: readonly TableEntry[], target: Id, n: number, exclude: Id | undefined, withFailing: boolean): void {
   const room = n - out.length;
   if (entries.length === 0 || room <= 0) return;
-  const from = Math.max(0, Math.min(ID_BYTES - 6, (ID_BITS - 1 - bit) >> 3));
+  const targetHigh = idHigh(target);
+  const targetLow = idLow(target);
   let count = 0;
   for (const e of entries) {
+    if (e.failures > 0 && !withFailing) continue;
     const c = e.contact;
-    if ((e.failures > 0 && !withFailing) || (exclude && sameId(c.id, exclude))) continue;
-    let key = 0;
-    for (let j = from; j < from + 6; j++) key = key * 256 + (c.id[j] ^ target[j]);
+    if (exclude && sameId(c.id, exclude)) continue;
+    const key = (e.idHigh ^ targetHigh) * 16777216 + (e.idLow ^ targetLow);
     let i = count;
     while (i > 0 && (scratchKeys[i - 1] > key || (scratchKeys[i - 1] === key && compareDistance(scratchContacts[i - 1].id, c.id, target) > 0))) i--;
     if (i >= room) continue;
