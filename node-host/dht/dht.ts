@@ -454,7 +454,7 @@ export class Dht extends EventEmitter {
   /** Providers of a content key (GET_PROVIDERS), stopping once `wanted` are known. */
   async findProviders(key: Id, wanted = this.settings.k): Promise<ProviderLookup> {
     const found = new Map<string, ProviderRecord>();
-    for (const p of this.records.getProviders(key)) found.set(toHex(p.provider.id), p);
+    for (const p of this.records.getProviders(key)) found.set(bytesKey(p.provider.id), p);
     const lookup = await this.lookup(key, async (c, late) => {
       const { response, rttMs } = await this.ask(c, { type: "get_providers", key }, late);
       if (response.type !== "providers") return { contacts: [], rttMs };
@@ -463,7 +463,7 @@ export class Dht extends EventEmitter {
         // a node's own record names the address it knows itself by (127.0.0.1 when it listens on
         // 0.0.0.0); the address it was just reached at is the one that works from here
         const self = p.provider.id.equals(c.id);
-        found.set(toHex(p.provider.id), self ? { ...p, provider: { ...p.provider, host: c.host, port: c.port } } : p);
+        found.set(bytesKey(p.provider.id), self ? { ...p, provider: { ...p.provider, host: c.host, port: c.port } } : p);
       }
       return { contacts: response.contacts, found: found.size >= wanted, rttMs };
     });
