@@ -61,6 +61,9 @@ function literalLookup(hostname: string, options: dns.LookupOneOptions, callback
   else dns.lookup(hostname, options, callback);
 }
 
+/** A timer this late (or later) means the event loop stalled: the request gets the time back. */
+const STALL_MS = 50;
+
 interface Pending {
   to: Address;
   resolve: (reply: Reply) => void;
@@ -168,19 +171,32 @@ export class UdpRpc implements RpcTransport {
     const pairKey = to.publicKey ? this.pairKeys.keyFor(to.publicKey) : null;
     const datagram = sealEnvelope(this.identity, type, txid, Date.now(), payload, pairKey);
     return new Promise<Reply>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        // After a stall of the event loop, timers run before the datagrams that arrived meanwhile
-        // are read. Let those in first (setImmediate runs after the poll phase), so that a stalled
-        // loop does not make a live peer look dead: timeouts are short now (a few round trips).
+      const sentAt = performance.now();
+      let timer: NodeJS.Timeout;
+      let extended = false;
+      // Timeouts are short now (a few of the peer's round trips), so a stall of this process (a
+      // long GC, a busy machine) must not make a live peer look dead:
+      // - a timer that fires STALL_MS or more after its time gives the peer that much more, once;
+      // - after a stall, timers run before the datagrams that arrived meanwhile are read, so the
+      //   timeout waits for setImmediate, which runs after the poll phase has read them.
+      const expire = (dueAt: number) => {
+        const late = performance.now() - dueAt;
+        if (late >= STALL_MS && !extended) {
+          extended = true;
+          const dueAgain = performance.now() + late;
+          timer = setTimeout(() => expire(dueAgain), late);
+          return;
+        }
         setImmediate(() => {
           if (!this.pending.delete(key)) return;
           this.stats.requestTimeouts++;
           reject(new RpcTimeoutError(to, req.type));
         });
-      }, timeoutMs);
+      };
+      timer = setTimeout(() => expire(sentAt + timeoutMs), timeoutMs);
       this.pending.set(key, {
         to,
-        sentAt: performance.now(),
+        sentAt,
         resolve: (reply) => {
           clearTimeout(timer);
           resolve(reply);

@@ -152,3 +152,18 @@ test("a request from a node of the previous release (a plain random txid) gets i
     await Promise.all([a.close(), b.close()]);
   }
 });
+
+test("a stall of the process longer than a request's timeout does not time the request out", async () => {
+  const { a, b } = await pair();
+  b.onRequest(() => new Promise((resolve) => setTimeout(() => resolve({ type: "pong" }), 50))); // answers 50 ms after it reads the request
+  try {
+    const asked = a.request({ host: "127.0.0.1", port: b.local.port }, { type: "ping" }, { timeoutMs: 100 });
+    const until = Date.now() + 400;
+    while (Date.now() < until); // the event loop is blocked: b cannot even read the request before this ends
+    const reply = await asked;
+    assert.equal(reply.response.type, "pong");
+    assert.equal(a.stats.requestTimeouts, 0);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
