@@ -29,13 +29,19 @@ export function formatDhtRound(r: DhtRound): string {
     row("peershare value (stops when found)", ours.value),
     row("bittorrent-dht lookup (to convergence)", base),
     `p50 ratio peershare/bittorrent-dht ${(ours.providers.p50Ms / base.p50Ms).toFixed(2)}, p99 ratio ${(ours.providers.p99Ms / base.p99Ms).toFixed(2)}`,
-    `setup: peershare ${(ours.setupMs / 1000).toFixed(1)} s, bittorrent-dht ${(base.setupMs / 1000).toFixed(1)} s; RSS with peershare's ${ours.nodes} nodes up (alone) ${ours.rssMiB.toFixed(0)} MiB`,
+    `setup: peershare ${(ours.setupMs / 1000).toFixed(1)} s, bittorrent-dht ${(base.setupMs / 1000).toFixed(1)} s` +
+      (Number.isFinite(ours.rssMiB) ? `; RSS with peershare's ${ours.nodes} nodes up (alone, fresh process) ${ours.rssMiB.toFixed(0)} MiB` : ""),
   ].join("\n");
 }
 
 export async function runDhtComparison(opts: { nodes: number; lookups: number; rounds?: number; log?: (line: string) => void }): Promise<DhtRound[]> {
   const rounds: DhtRound[] = [];
-  for (let r = 0; r < (opts.rounds ?? 1); r++) rounds.push(await oneRound(opts));
+  for (let r = 0; r < (opts.rounds ?? 1); r++) {
+    const round = await oneRound(opts);
+    // the RSS says something only in the first round: the process keeps what earlier rounds used
+    if (r > 0) round.ours.rssMiB = NaN;
+    rounds.push(round);
+  }
   return rounds;
 }
 

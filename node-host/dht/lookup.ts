@@ -37,6 +37,8 @@ export interface QueriedNode {
   /** 1 for seeds from the own table, n+1 for a node learned from a node of round n. */
   hop: number;
   ok: boolean;
+  /** Asked, and neither answered nor timed out when the lookup ended (it did not wait: found, or done). */
+  pending: boolean;
   rttMs: number | null;
 }
 
@@ -100,7 +102,7 @@ export function iterativeLookup(p: LookupParams): Promise<LookupOutcome> {
       const hops = foundAt || closest.reduce((m, c) => Math.max(m, c.hop), 0);
       resolve({
         closest: closest.map((c) => c.contact),
-        queried: queried.map((c) => ({ contact: c.contact, hop: c.hop, ok: c.state === "ok", rttMs: c.rttMs })),
+        queried: queried.map((c) => ({ contact: c.contact, hop: c.hop, ok: c.state === "ok", pending: c.state === "pending", rttMs: c.rttMs })),
         hops,
         found: foundAt > 0,
       });
