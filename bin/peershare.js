@@ -3,7 +3,7 @@
 "use strict";
 const path = require("node:path");
 const fs = require("node:fs");
-const cli = path.join(__dirname, "..", "dist", "node-host", "cli.js");
+const cli = path.join(__dirname, "..", "dist", "node-host", "cli", "index.js");
 if (!fs.existsSync(cli)) {
   process.stderr.write("peershare: not built yet; run `npm run build` in " + path.join(__dirname, "..") + "\n");
   process.exit(1);

@@ -1,6 +1,6 @@
 // Runs the node-host child process and speaks JSON-RPC 2.0 to it over stdio (one JSON message
 // per line on stdin/stdout; the node logs on stderr). Restarts it with back-off when it dies.
-// No VS Code API here: extension.ts supplies the logger and reacts to the events.
+// No VS Code API here: nodeLauncher.ts supplies the logger; the features react to the events.
 import { spawn, type ChildProcess } from "node:child_process";
 import { JSONRPCClient, JSONRPCServer, JSONRPCServerAndClient } from "json-rpc-2.0";
 import type { Api, ApiMethod, Notifications } from "../node-host/rpc/api-types";

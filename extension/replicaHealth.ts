@@ -1,7 +1,7 @@
 // Replica health of this node's own shares: live holders against the replication factor r, from
 // the node's content.status. Each status costs the node a provider lookup and a ping per holder, so
 // answers are cached per content for a few seconds and asked with a small concurrency limit. Pure
-// (no VS Code API): extension.ts supplies the request and re-renders on change.
+// (no VS Code API): features/sharedFilesView.ts supplies the request and re-renders on change.
 import type { ContentStatus } from "../node-host/rpc/api-types";
 import { shortId } from "./format";
 
@@ -21,9 +21,9 @@ export function healthOf(s: ContentStatus): Health {
   const below = s.liveHolders < s.replication;
   const holders = [...s.holders].sort((a, b) => Number(b.self) - Number(a.self) || Number(b.live) - Number(a.live) || a.id.localeCompare(b.id));
   const lines = [
-    `- Holders: ${s.liveHolders} live of r = ${s.replication}${below ? " (below r: the holders copy it to more nodes on their own at their next repair sweep)" : ""}`,
+    `- Holders: ${s.liveHolders} live of r = ${s.replication}${below ? (s.shortfall ? `: below r, ${s.shortfall}` : " (below r: the holders copy it to more nodes on their own at their next repair sweep)") : ""}`,
     ...holders.slice(0, TOOLTIP_HOLDERS).map((h) => {
-      const state = h.self ? "this node" : !h.live ? "not answering" : h.complete === false ? "live, incomplete copy" : "live";
+      const state = h.self ? "this node" : !h.live ? "not answering" : h.notCounted ? "live, not counted (not a member)" : h.complete === false ? "live, incomplete copy" : "live";
       return `  - \`${shortId(h.id, 12)}\` ${h.host}:${h.port}: ${state}`;
     }),
   ];
@@ -32,7 +32,8 @@ export function healthOf(s: ContentStatus): Health {
   if (repair?.busy) lines.push("- Repair: this node is checking or copying it now");
   else if (repair?.lastSweepAt) lines.push(`- Repair: last sweep ${clock(repair.lastSweepAt)}${repair.nextSweepAt ? `, next about ${clock(repair.nextSweepAt)}` : ""}`);
   else if (repair) lines.push("- Repair: no sweep has run yet on this node");
-  return { text: `${s.liveHolders}/${s.replication}${repair?.busy ? " · repairing" : ""}`, below, lines };
+  const note = repair?.busy ? " · repairing" : below && s.shortfall ? ` · ${s.shortfall}` : "";
+  return { text: `${s.liveHolders}/${s.replication}${note}`, below, lines };
 }
 
 function clock(ms: number): string {

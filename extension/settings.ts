@@ -1,5 +1,5 @@
 // The extension's `peershare.*` settings: how they become node-host arguments at start and
-// config.set calls while it runs. Pure; extension.ts reads the values from VS Code.
+// config.set calls while it runs. Pure; workspaceSettings.ts reads the values from VS Code.
 import type { ConfigValues } from "../node-host/rpc/api-types";
 
 export interface PeershareSettings {

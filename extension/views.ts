@@ -1,6 +1,23 @@
-// Tree views (Peers, Routing Table, Shared Files, Teams, Fetch Audit) backed by the node's API results.
+// Tree views (Peers, Routing Table, Shared Files, Teams, Fetch Audit) backed by the node's API
+// results: their IDs, the provider each view is filled through, and the set of all of them.
 import * as vscode from "vscode";
 import type { TreeNode } from "./treeModel";
+
+/** The IDs of the views (package.json's contributes.views). */
+export const VIEW = {
+  peers: "peershare.peers",
+  routing: "peershare.routing",
+  shared: "peershare.sharedFiles",
+  teams: "peershare.teams",
+  audit: "peershare.audit",
+} as const;
+export type ViewId = (typeof VIEW)[keyof typeof VIEW];
+
+/** A view and the provider it shows. */
+export interface NodeTreeView {
+  view: vscode.TreeView<TreeNode>;
+  provider: NodeTreeProvider;
+}
 
 /** A tree view whose content is a list of TreeNode descriptions, replaced on each refresh. */
 export class NodeTreeProvider implements vscode.TreeDataProvider<TreeNode> {
@@ -66,5 +83,46 @@ export class NodeTreeProvider implements vscode.TreeDataProvider<TreeNode> {
 
   dispose(): void {
     this.changed.dispose();
+  }
+}
+
+/**
+ * The peershare tree views of this window, made through create(): a view showing is a use of
+ * peershare (`onShown` starts the node), and the API's snapshot reads each view's rows by its ID.
+ */
+export class TreeViews implements vscode.Disposable {
+  private readonly all = new Map<ViewId, NodeTreeView>();
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(private readonly onShown: (view: vscode.TreeView<TreeNode>) => void) {}
+
+  /** Creates the view `id` with its provider. */
+  create(id: ViewId, showCollapseAll = false): NodeTreeView {
+    const provider = new NodeTreeProvider();
+    const view = vscode.window.createTreeView(id, { treeDataProvider: provider, showCollapseAll });
+    this.all.set(id, { view, provider });
+    this.disposables.push(
+      provider,
+      view,
+      view.onDidChangeVisibility(() => {
+        if (view.visible) this.onShown(view);
+      }),
+    );
+    return { view, provider };
+  }
+
+  /** The rows of view `id`, as last rendered. */
+  items(id: ViewId): readonly TreeNode[] {
+    return this.all.get(id)?.provider.items ?? [];
+  }
+
+  /** The first of the views (in the order made) that shows now. */
+  shown(): vscode.TreeView<TreeNode> | undefined {
+    return [...this.all.values()].find((v) => v.view.visible)?.view;
+  }
+
+  dispose(): void {
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.all.clear();
   }
 }

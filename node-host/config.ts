@@ -37,7 +37,7 @@ export const SETTINGS = {
   alpha: { kind: "number", default: 3, min: 1, max: 16, live: true, help: "parallel requests per lookup" },
   replication: { kind: "number", default: 3, min: 1, max: 20, live: true, help: "copies kept of each shared file" },
   port: { kind: "number", default: 7420, min: 0, max: 65535, live: false, help: "UDP port (0 = any free port)" },
-  host: { kind: "string", default: "0.0.0.0", live: false, help: "address to listen on" },
+  host: { kind: "string", default: "::", live: false, help: "address to listen on (:: listens on every IPv6 and IPv4 address; 0.0.0.0 on IPv4 only)" },
   bootstrap: { kind: "list", default: [], live: false, help: "HOST:PORT contacts to join through" },
   rpcTimeoutMs: { kind: "number", default: 1000, min: 50, max: 60_000, live: true, help: "longest wait for one DHT request (measured round trips shorten it per peer)" },
   offlineAfterMisses: { kind: "number", default: 3, min: 1, max: 100, live: true, help: "failed checks before a peer counts as offline" },
@@ -56,6 +56,10 @@ export const SETTINGS = {
   iceServers: { kind: "list", default: [], live: false, help: "STUN/TURN URLs for WebRTC (none needed on a LAN)" },
   lanDiscovery: { kind: "string", default: "on", choices: ["on", "off"], live: true, help: "announce this node on the LAN and join nodes found there (never on a loopback host)" },
   lanAnnounceIntervalMs: { kind: "number", default: 30_000, min: 1000, max: 3_600_000, live: true, help: "how often the node announces itself on the LAN (±25 %)" },
+  relay: { kind: "string", default: "members", choices: ["members", "anyone", "off"], live: true, help: "whom this node relays for when two nodes cannot connect: members of its teams (anyone while it is in none), anyone, or nobody" },
+  relayMBps: { kind: "number", default: 20, min: 0, max: 100_000, live: true, help: "cap on one relayed connection, MB/s each way (0 = none)" },
+  relayTotalMBps: { kind: "number", default: 50, min: 0, max: 100_000, live: true, help: "cap on all relayed connections together, MB/s (0 = none)" },
+  relayMinutes: { kind: "number", default: 60, min: 1, max: 1440, live: true, help: "longest life of one relayed connection, minutes" },
 } satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -84,6 +88,10 @@ export interface Config {
   iceServers: string[];
   lanDiscovery: string;
   lanAnnounceIntervalMs: number;
+  relay: string;
+  relayMBps: number;
+  relayTotalMBps: number;
+  relayMinutes: number;
 }
 
 export class ConfigError extends Error {}

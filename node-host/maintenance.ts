@@ -6,7 +6,7 @@
 
 import { Dht } from "./dht/dht";
 import { Config } from "./config";
-import { Address } from "./dht/transport";
+import { Address, KnownAddress } from "./dht/transport";
 import { Clock, systemClock } from "./dht/clock";
 import { jittered } from "./util/jitter";
 
@@ -76,7 +76,7 @@ export class Maintenance {
    * that was alone, the node then joins through it (own-ID lookup, bucket refresh), as through a
    * bootstrap contact. It is not kept for the rejoin job: it announces itself again.
    */
-  async addBootstrap(contact: Required<Address>): Promise<"added" | "known" | "unreachable"> {
+  async addBootstrap(contact: KnownAddress): Promise<"added" | "known" | "unreachable"> {
     const entry = this.dht.table.get(contact.id);
     if (entry && entry.failures === 0 && entry.lastSeen >= this.clock.now() - this.config.healthCheckIntervalMs) return "known";
     const alone = this.dht.table.size === 0;

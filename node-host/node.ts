@@ -11,6 +11,7 @@ import { UdpRpc } from "./transport/udp-rpc";
 import { Dht, DhtSettings, PublishedValue } from "./dht/dht";
 import { Maintenance } from "./maintenance";
 import { writeFileAtomic } from "./util/fs-atomic";
+import { nodeIdFromPublicKey } from "./dht/id";
 import { ContentStore } from "./cas";
 import { ContentService } from "./transfer/content-service";
 import { BulkNode, createBulkNode } from "./transport/bulk-client";
@@ -24,8 +25,12 @@ import { Repair } from "./replication/repair";
 import { TeamBook } from "./security/teams";
 import { AudienceIndex } from "./security/audiences";
 import { AccessPolicy } from "./security/access-policy";
+import { CopyConfinement } from "./security/copy-confinement";
 import { AuditLog } from "./security/audit-log";
 import { LanDiscovery } from "./discovery/lan";
+import { restrictToOwner } from "./platform/owner-only";
+import { NatService } from "./nat/nat-service";
+import { RelayMode } from "./nat/relay-server";
 
 /** The package version: from the nearest peershare package.json above this file (dist/ or the bundle in out/). */
 export const VERSION: string = (() => {
@@ -49,6 +54,8 @@ export interface NodeOptions {
 }
 
 const PUBLISHED_FILE = "published.json";
+/** How long a node waits for a UDP answer from its bootstrap contacts before it tries them over TCP. */
+const BLOCKED_UDP_AFTER_MS = 4000;
 
 function dhtSettings(c: Config): Partial<DhtSettings> {
   return {
@@ -73,6 +80,20 @@ function dhtSignaller(dht: Dht): Signaller {
   };
 }
 
+/** The node's UDP socket; on a machine without IPv6, the default "::" falls back to IPv4 only (0.0.0.0). */
+async function bindUdp(config: Config, identity: Identity, log: (line: string) => void): Promise<UdpRpc> {
+  const bind = () => UdpRpc.bind({ identity, host: config.host, port: config.port, timeoutMs: config.rpcTimeoutMs, log });
+  try {
+    return await bind();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (config.host !== "::" || (code !== "EAFNOSUPPORT" && code !== "EADDRNOTAVAIL" && code !== "EINVAL")) throw err;
+    log("no IPv6 on this machine: listening on IPv4 only (0.0.0.0)");
+    config.host = "0.0.0.0";
+    return bind();
+  }
+}
+
 export class PeershareNode extends EventEmitter {
   readonly startedAt = Date.now();
   private readonly maintenance: Maintenance;
@@ -95,6 +116,8 @@ export class PeershareNode extends EventEmitter {
     readonly log: (line: string) => void,
     /** Where the node's secrets are kept, encrypted at rest (OS keychain or passphrase-protected file). */
     readonly keys: KeyStore,
+    /** How others reach this node, and how it reaches nodes behind NAT. */
+    readonly nat: NatService,
   ) {
     super();
     this.maintenance = new Maintenance(dht, config, log, [{ name: "repair", intervalMs: () => config.repairIntervalMs, run: () => repair.sweep() }]);
@@ -116,6 +139,8 @@ export class PeershareNode extends EventEmitter {
   static async start(opts: NodeOptions): Promise<PeershareNode> {
     const log = opts.log ?? (() => undefined);
     fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+    const aclProblem = await restrictToOwner(opts.dataDir); // Windows: what mode 0700 does elsewhere
+    if (aclProblem) log(aclProblem);
     const config = loadConfig(opts.dataDir);
     if (opts.port !== undefined) config.port = opts.port;
     if (opts.host !== undefined) config.host = opts.host;
@@ -125,7 +150,7 @@ export class PeershareNode extends EventEmitter {
     const identity = await loadOrCreateIdentity(opts.dataDir, keys);
     let transport: UdpRpc;
     try {
-      transport = await UdpRpc.bind({ identity, host: config.host, port: config.port, timeoutMs: config.rpcTimeoutMs, log });
+      transport = await bindUdp(config, identity, log);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       if (e.code === "EADDRINUSE") throw new Error(`UDP port ${config.port} on ${config.host} is in use; choose another with --port (0 picks a free one)`);
@@ -135,11 +160,27 @@ export class PeershareNode extends EventEmitter {
     const teams = TeamBook.load(opts.dataDir, identity, keys);
     const audiences = AudienceIndex.load(opts.dataDir);
     const audit = new AuditLog(opts.dataDir, identity);
-    const policy = new AccessPolicy(teams, audiences);
+    const store = await ContentStore.open(path.join(opts.dataDir, "store"), { cacheLimitBytes: config.cacheSizeMB * 1024 * 1024 });
+    const policy = new AccessPolicy(teams, audiences, (id) => store.keeps(id));
+    const confinement = new CopyConfinement(teams, audiences, identity.id);
     const dht = new Dht(transport, dhtSettings(config), identity);
     dht.recordPolicy = policy.recordPolicy();
+    const nat = await NatService.start({
+      rpc: transport,
+      dht,
+      identity,
+      relay: {
+        mode: () => config.relay as RelayMode,
+        circuitBytesPerSecond: () => config.relayMBps * 1e6,
+        totalBytesPerSecond: () => config.relayTotalMBps * 1e6,
+        circuitLifetimeMs: () => config.relayMinutes * 60_000,
+      },
+      // a team node relays for members of its teams (the relay handshake shows the requester's memberships)
+      isMember: (requester, publicKey, memberships) => teams.open || (teams.received(requester, publicKey, { memberships, revocations: [] }), teams.sharedTeams(requester).length > 0),
+      isKnownMember: (node) => teams.open || teams.sharedTeams(node.id).length > 0,
+      log,
+    });
     const uploadLimit = new ByteRateLimiter(config.uploadLimitMBps * 1e6);
-    const store = await ContentStore.open(path.join(opts.dataDir, "store"), { cacheLimitBytes: config.cacheSizeMB * 1024 * 1024 });
     const MiB = 1024 * 1024;
     const factors = new ReplicationFactors(opts.dataDir, () => config.replication);
     const sink = new ReplicaSink({
@@ -148,6 +189,8 @@ export class PeershareNode extends EventEmitter {
       quotaBytesPerPeer: () => config.replicaQuotaMB * MiB,
       placements: new ReplicaPlacements(opts.dataDir, store),
       authorize: (from, action) => (action === "push" ? policy.checkPush(from) : policy.checkQuery(from)),
+      acceptAudience: (audience) => confinement.checkOffer(audience),
+      mayKnow: (from, id) => policy.mayGet(from, id),
       recordAudience: (contentId, audience, chunkIds) => audiences.set(contentId, audience, chunkIds),
       onComplete: async (contentId) => void (await dht.provide(contentId)),
       log,
@@ -178,18 +221,38 @@ export class PeershareNode extends EventEmitter {
       signaller: dhtSignaller(dht),
       forceWebRtc: config.bulkPath === "webrtc",
       iceServers: config.iceServers,
+      selfReach: () => nat.selfReach(),
+      ownRendezvous: () => nat.rendezvous,
+      ownExternal: (ipv6) => nat.ownExternal(ipv6),
+      iceServersFor: (peer) => nat.stunServersFor(peer),
+      onRawConnection: (socket, first) => nat.relay.accept(socket, first),
+      onTunnel: (socket) => nat.tunnels.accept(socket),
       log,
     });
     if (!bulk.tcpListening) log(`TCP port ${transport.local.port} unavailable (${bulk.tcpError}); serving over WebRTC only`);
-    const content = new ContentService(store, dht, bulk.client, path.join(opts.dataDir, "downloads"), opts.dataDir, { teams, audiences });
-    const replicator = new Replicator(store, dht, bulk.client, factors, transport.local, (c) => audiences.ofContent(c) ?? { kind: "unstated" });
+    const content = new ContentService(store, dht, bulk.client, path.join(opts.dataDir, "downloads"), opts.dataDir, { teams, audiences }, (p) => nat.route(p));
+    const replicator = new Replicator(store, dht, bulk.client, factors, transport.local, (c) => audiences.ofContent(c) ?? { kind: "unstated" }, confinement);
     const repair = new Repair(replicator, { bytesPerSweep: () => config.repairMBPerSweep * MiB }, log);
-    const node = new PeershareNode(opts.dataDir, config, identity, transport, dht, bulk, content, uploadLimit, replicator, repair, teams, audit, log, keys);
+    const node = new PeershareNode(opts.dataDir, config, identity, transport, dht, bulk, content, uploadLimit, replicator, repair, teams, audit, log, keys, nat);
     node.loadPublished();
     log(`node ${identity.id.toString("hex")} listening on udp ${transport.local.host}:${transport.local.port}`);
     node.maintenance.start(bootstrap);
+    node.escapeBlockedUdpLater(bootstrap);
     await node.applyLanDiscovery();
     return node;
+  }
+
+  /**
+   * A few seconds after start, a node that heard nothing over UDP from its bootstrap contacts tries
+   * them over TCP (a network that blocks UDP), and joins again through the tunnel it opens.
+   */
+  private escapeBlockedUdpLater(bootstrap: { host: string; port: number }[]): void {
+    if (bootstrap.length === 0) return;
+    const timer = setTimeout(() => {
+      if (this.dht.table.size > 0 || this.stopping) return;
+      void this.nat.escapeBlockedUdp(bootstrap).then(async (opened) => void (opened && (await this.join())));
+    }, BLOCKED_UDP_AFTER_MS);
+    timer.unref();
   }
 
   /** LAN discovery (discovery/lan.ts), or null when it is off. */
@@ -227,6 +290,13 @@ export class PeershareNode extends EventEmitter {
   /** Joins through the configured bootstrap contacts (also retried by maintenance while alone). */
   join(): Promise<{ reached: number }> {
     return this.maintenance.join();
+  }
+
+  /** Shows a team's admin this node's memberships now, when the admin is a contact (it learns them from the next connection otherwise). */
+  async tellAdmin(teamKey: Buffer): Promise<void> {
+    const admin = this.teams.adminOf(teamKey);
+    const contact = admin && this.dht.table.get(nodeIdFromPublicKey(admin))?.contact;
+    if (contact) await this.dht.showCredentialsTo(contact).catch(() => undefined);
   }
 
   /** Applies a setting: saved to config.json, and to the running node where it can be. */
@@ -285,6 +355,7 @@ export class PeershareNode extends EventEmitter {
         await this.maintenance.stop();
         await this.handOff();
         await this.dht.leave().catch(() => undefined);
+        await this.nat.stop().catch(() => undefined);
         await this.bulk.close().catch(() => undefined);
         await this.content.store.close().catch(() => undefined);
         await this.transport.close();

@@ -18,8 +18,9 @@ import { LruMap } from "../util/lru";
 import { mapLimit } from "../util/concurrency";
 import { bytesKey } from "../util/bytes-key";
 
+/** Where requests to a contact go: its address, or through its rendezvous nodes (nat/) when it names them. */
 function addressOf(c: Contact): Address {
-  return { host: c.host, port: c.port, id: c.id, publicKey: c.publicKey };
+  return { host: c.host, port: c.port, id: c.id, publicKey: c.publicKey, via: c.via };
 }
 
 export interface DhtSettings {
@@ -229,6 +230,11 @@ export class Dht extends EventEmitter {
     if (memberships.length === 0 || (this.credentialsShown.get(key) ?? -Infinity) > this.now() - CREDENTIALS_SHOWN_MS) return;
     await Promise.all(memberships.map((membership) => this.call(to, { type: "credentials", membership })));
     this.credentialsShown.set(key, this.now());
+  }
+
+  /** Shows a contact this node's memberships now, unless it saw them lately (e.g. a new member tells its team's admin). */
+  showCredentialsTo(to: Contact): Promise<void> {
+    return this.showCredentials(to);
   }
 
   /** Forgets which peers saw this node's credentials (after it joined or left a team). */

@@ -9,6 +9,8 @@ export interface Contact {
   publicKey: Buffer;
   host: string;
   port: number;
+  /** For a node behind NAT: the rendezvous nodes its requests go through (nat/), never sent on the wire as part of a contact. */
+  via?: Contact[];
 }
 
 /** A signed, expiring value published under a key derived from its publisher's key and a name. */

@@ -12,7 +12,12 @@ export interface Address {
   id?: Id;
   /** The node's public key, when known (lets the transport authenticate with a pair key). */
   publicKey?: Buffer;
+  /** Rendezvous nodes that pass requests on to a node behind NAT (nat/), tried in order instead of its own address. */
+  via?: Address[];
 }
+
+/** An address whose node is known: its ID and key (a verified contact, a LAN announcement). */
+export type KnownAddress = Address & { id: Id; publicKey: Buffer };
 
 export interface Reply {
   from: Contact;

@@ -21,7 +21,7 @@
 
 import * as dgram from "node:dgram";
 import { toHex } from "../dht/id";
-import { Address } from "../dht/transport";
+import { KnownAddress } from "../dht/transport";
 import { Identity, SignatureVerifier } from "../security/identity";
 import { jittered } from "../util/jitter";
 import { LruMap } from "../util/lru";
@@ -46,7 +46,7 @@ export interface LanDiscoveryOptions {
    * A verified announcement's sender: ping it, and add it to the routing table if it answers.
    * "added" when it was not in the table before.
    */
-  onCandidate: (contact: Required<Address>) => Promise<CandidateOutcome>;
+  onCandidate: (contact: KnownAddress) => Promise<CandidateOutcome>;
   log?: (line: string) => void;
   /** For tests: another group or port, or a fixed list of interfaces. */
   group?: string;
@@ -378,7 +378,7 @@ export class LanDiscovery {
     this.offer({ host, port: a.port, id: a.id, publicKey: a.publicKey });
   }
 
-  private offer(contact: Required<Address>): void {
+  private offer(contact: KnownAddress): void {
     const idHex = toHex(contact.id);
     if (this.inFlight.has(idHex)) return;
     if (this.inFlight.size >= MAX_CANDIDATES_IN_FLIGHT) {

@@ -11,6 +11,17 @@ export interface Placed {
   id: Id;
 }
 
+/**
+ * Which nodes may take part when a content's copies are confined (a share made for teams stays with
+ * their members): absent, every node may.
+ */
+export interface Eligibility {
+  /** True: known to be allowed to hold copies; false: known not to be; null: unknown until it shows its credentials. */
+  holder(id: Id): boolean | null;
+  /** Whether the node may place copies on others (only such holders lead a repair). */
+  placer(id: Id): boolean;
+}
+
 /** Nodes sorted by XOR distance to `target`, nearest first (a copy; duplicates by ID removed). */
 export function byDistance<T extends Placed>(nodes: T[], target: Id): T[] {
   const seen = new Set<string>();
@@ -32,16 +43,21 @@ export interface CopyPlan<T> {
   candidates: T[];
 }
 
-function fill<T extends Placed>(contentId: Id, self: Id, holders: Placed[], live: T[], have: number, r: number): CopyPlan<T> {
+/**
+ * Candidates are the nodes lacking the content, nearest first; with `eligible`, nodes known to
+ * qualify come before those not yet known, and those known not to qualify are left out.
+ */
+function fill<T extends Placed>(contentId: Id, self: Id, holders: Placed[], live: T[], have: number, r: number, eligible?: Eligibility): CopyPlan<T> {
   const holding = new Set(holders.map((h) => h.id.toString("hex")));
-  const candidates = byDistance(live.filter((n) => !n.id.equals(self) && !holding.has(n.id.toString("hex"))), contentId);
+  const lacking = byDistance(live.filter((n) => !n.id.equals(self) && !holding.has(n.id.toString("hex"))), contentId);
+  const candidates = eligible ? [...lacking.filter((n) => eligible.holder(n.id) === true), ...lacking.filter((n) => eligible.holder(n.id) === null)] : lacking;
   const need = Math.max(0, r - have);
   return { need, candidates: need > 0 ? candidates : [] };
 }
 
 /** On share: r-1 more copies, on the live nodes closest to the content ID other than the sharer. */
-export function planShare<T extends Placed>(contentId: Id, self: Id, live: T[], r: number): CopyPlan<T> {
-  return fill(contentId, self, [], live, 1, r);
+export function planShare<T extends Placed>(contentId: Id, self: Id, live: T[], r: number, eligible?: Eligibility): CopyPlan<T> {
+  return fill(contentId, self, [], live, 1, r, eligible);
 }
 
 export interface RepairInput<T extends Placed> {
@@ -52,21 +68,25 @@ export interface RepairInput<T extends Placed> {
   /** Live nodes near the content (from a lookup), holders or not. */
   live: T[];
   r: number;
+  /** Who may hold and place copies, when they are confined; absent: anyone. */
+  eligible?: Eligibility;
 }
 
 /**
  * Repair: only the live holder closest to the content ID acts (so holders do not all copy at once),
- * and only when fewer than r holders are live; it copies to the nearest live nodes lacking it.
+ * and only when fewer than r holders are live; it copies to the nearest live nodes lacking it. Where
+ * copies are confined, the leader is the closest holder that may place copies.
  */
 export function planRepair<T extends Placed>(p: RepairInput<T>): CopyPlan<T> {
-  const leader = byDistance(p.holders, p.contentId)[0];
+  const placers = p.eligible ? p.holders.filter((h) => p.eligible!.placer(h.id)) : p.holders;
+  const leader = byDistance(placers, p.contentId)[0];
   if (p.holders.length >= p.r || !leader || !leader.id.equals(p.self)) return { need: 0, candidates: [] };
-  return fill(p.contentId, p.self, p.holders, p.live, p.holders.length, p.r);
+  return fill(p.contentId, p.self, p.holders, p.live, p.holders.length, p.r, p.eligible);
 }
 
 /** A repair asked for by the user: any holder tops the copies up to r, leader or not. */
 export function planTopUp<T extends Placed>(p: RepairInput<T>): CopyPlan<T> {
-  return fill(p.contentId, p.self, p.holders, p.live, p.holders.length, p.r);
+  return fill(p.contentId, p.self, p.holders, p.live, p.holders.length, p.r, p.eligible);
 }
 
 /**
@@ -75,5 +95,5 @@ export function planTopUp<T extends Placed>(p: RepairInput<T>): CopyPlan<T> {
  */
 export function planHandoff<T extends Placed>(p: RepairInput<T>): CopyPlan<T> {
   const others = p.holders.filter((h) => !h.id.equals(p.self)).length;
-  return fill(p.contentId, p.self, p.holders, p.live, others, p.r);
+  return fill(p.contentId, p.self, p.holders, p.live, others, p.r, p.eligible);
 }

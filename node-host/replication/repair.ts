@@ -4,8 +4,9 @@
 import { toHex } from "../dht/id";
 import { BulkPeer } from "../transport/bulk";
 import { mapLimit } from "../util/concurrency";
+import { LruMap } from "../util/lru";
 import { CopyPlan, planHandoff, planRepair, planShare, planTopUp } from "./placement";
-import { Budget, Replicator } from "./replicator";
+import { Budget, NotAllowedHolderError, Replicator } from "./replicator";
 import type { RepairState } from "../rpc/api-types";
 
 export interface RepairSettings {
@@ -22,12 +23,17 @@ export interface CopyReport {
 
 /** Contents one sweep works on at once. */
 const SWEEP_PARALLEL = 4;
+/** Contents whose last copy attempt fell short, remembered with the reason (for status and the log). */
+const SHORTFALLS_KEPT = 4096;
+const BUDGET_SPENT = "the bytes one repair sweep may send ran out; the next sweep goes on";
 
 export class Repair {
   /** Contents a copy is being made of (a share's first copies, a sweep, a hand-off), with its end. */
   private readonly busy = new Map<string, Promise<void>>();
   /** When the last sweep ended (ms since the epoch), or null before the first. */
   private lastSweepAt: number | null = null;
+  /** Content (hex) → why the last attempt to bring it to r copies fell short. */
+  private readonly shortfalls = new LruMap<string, string>(SHORTFALLS_KEPT);
 
   constructor(
     private readonly replicator: Replicator,
@@ -44,8 +50,8 @@ export class Repair {
     await this.exclusively(
       contentId,
       async () => {
-        const plan = planShare(contentId, this.replicator.self.id, await this.replicator.liveNear(contentId), r);
-        await this.carryOut(plan, contentId, { bytes: Infinity }, report);
+        const plan = planShare(contentId, this.replicator.self.id, await this.replicator.liveNear(contentId), r, this.eligibility(contentId));
+        await this.carryOut(plan, contentId, { bytes: Infinity }, report, 1);
       },
       true,
     );
@@ -89,11 +95,11 @@ export class Repair {
         if (!r.dht.provided.has(toHex(contentId))) await r.dht.provide(contentId).catch(() => undefined);
         const factor = r.factors.get(toHex(contentId));
         const holders = await this.keptHolders(contentId);
-        if (holders.length >= factor) return;
-        const plan = planRepair({ contentId, self: r.self.id, holders, live: await r.liveNear(contentId), r: factor });
+        if (holders.length >= factor) return void this.shortfalls.delete(toHex(contentId));
+        const plan = planRepair({ contentId, self: r.self.id, holders, live: await r.liveNear(contentId), r: factor, eligible: this.eligibility(contentId) });
         if (plan.need === 0) return;
-        this.log(`repair: ${toHex(contentId).slice(0, 12)}… has ${holders.length} of ${factor} live holders; copying to ${plan.need} more`);
-        await this.carryOut(plan, contentId, budget, report);
+        if (!this.shortfalls.has(toHex(contentId))) this.log(`repair: ${toHex(contentId).slice(0, 12)}… has ${holders.length} of ${factor} live holders; copying to ${plan.need} more`);
+        await this.carryOut(plan, contentId, budget, report, holders.length);
       });
     });
     if (report.copies || report.bytes) this.log(`repair: ${report.copies} new copy(ies), ${report.bytes} bytes`);
@@ -117,7 +123,18 @@ export class Repair {
     const kept = await Promise.all(
       holders.map(async (h) => h.id.equals(r.self.id) || ((await r.peerHas(h, ids).catch(() => [false])) ?? [true]).every(Boolean)),
     );
-    return holders.filter((_, i) => kept[i]);
+    // a copy on a node that may not hold it (a revoked member's, one a node outside the team took
+    // from an older sharer) does not count: the content needs its r copies on allowed nodes
+    return holders.filter((h, i) => kept[i] && (h.id.equals(r.self.id) || r.confinement.refusal(h.id, contentId) === null));
+  }
+
+  private eligibility(contentId: Buffer) {
+    return this.replicator.confinement.eligibility(contentId) ?? undefined;
+  }
+
+  /** Why the last attempt to bring the content to r copies fell short, or null when it did not. */
+  shortfallOf(contentId: Buffer): string | null {
+    return this.shortfalls.get(toHex(contentId)) ?? null;
   }
 
   /**
@@ -131,8 +148,8 @@ export class Repair {
     await mapLimit(await r.heldContents(), 4, (contentId) =>
       this.exclusively(contentId, async () => {
         const holders = await this.keptHolders(contentId);
-        const plan = planHandoff({ contentId, self: r.self.id, holders, live: await r.liveNear(contentId), r: r.factors.get(toHex(contentId)) });
-        await this.carryOut(plan, contentId, budget, report);
+        const plan = planHandoff({ contentId, self: r.self.id, holders, live: await r.liveNear(contentId), r: r.factors.get(toHex(contentId)), eligible: this.eligibility(contentId) });
+        await this.carryOut(plan, contentId, budget, report, holders.length - 1);
       }, true),
     );
     return report;
@@ -148,19 +165,20 @@ export class Repair {
    * than r live holders keep it, copies go to the nearest live nodes lacking it, within one sweep's
    * byte budget. Waits for a copy of the same content already under way, then decides anew.
    */
-  async repairNow(contentId: Buffer): Promise<CopyReport & { holdersBefore: number; replication: number }> {
+  async repairNow(contentId: Buffer): Promise<CopyReport & { holdersBefore: number; replication: number; shortfall: string | null }> {
     const r = this.replicator;
     if (!(await r.objectsOf(contentId))) throw new Error(`this node does not hold all of ${toHex(contentId).slice(0, 12)}…: run repair on a node that does (see peershare status)`);
     const replication = r.factors.get(toHex(contentId));
-    const report = { copies: 0, bytes: 0, holdersBefore: 0, replication };
+    const report = { copies: 0, bytes: 0, holdersBefore: 0, replication, shortfall: null as string | null };
     await this.exclusively(
       contentId,
       async () => {
         const holders = await this.keptHolders(contentId);
         report.holdersBefore = holders.length;
-        const plan = planTopUp({ contentId, self: r.self.id, holders, live: await r.liveNear(contentId), r: replication });
+        const plan = planTopUp({ contentId, self: r.self.id, holders, live: await r.liveNear(contentId), r: replication, eligible: this.eligibility(contentId) });
         if (plan.need > 0) this.log(`repair (asked for): ${toHex(contentId).slice(0, 12)}… has ${holders.length} of ${replication}; copying to ${plan.need} more`);
-        await this.carryOut(plan, contentId, { bytes: this.settings.bytesPerSweep() }, report);
+        await this.carryOut(plan, contentId, { bytes: this.settings.bytesPerSweep() }, report, holders.length);
+        report.shortfall = this.shortfallOf(contentId);
       },
       true,
     );
@@ -169,9 +187,11 @@ export class Repair {
 
   /**
    * Makes the plan's `need` copies at once, each to the next candidate in order; a failed one is
-   * replaced by the next candidate (until the candidates or the budget run out).
+   * replaced by the next candidate (until the candidates or the budget run out). `have` is how many
+   * allowed holders there are besides the copies made here: when the plan falls short, the reason
+   * is logged (once while it stays the same) and kept for `status`.
    */
-  private async carryOut(plan: CopyPlan<BulkPeer>, contentId: Buffer, budget: Budget, report: CopyReport): Promise<void> {
+  private async carryOut(plan: CopyPlan<BulkPeer>, contentId: Buffer, budget: Budget, report: CopyReport, have: number): Promise<void> {
     const queue = [...plan.candidates];
     let made = 0;
     const worker = async () => {
@@ -184,6 +204,19 @@ export class Repair {
       }
     };
     await Promise.all(Array.from({ length: plan.need }, worker));
+    const reason = made >= plan.need ? null : budget.bytes <= 0 ? BUDGET_SPENT : this.noMoreCandidates(contentId);
+    this.noteShortfall(contentId, reason, have + made, have + plan.need);
+  }
+
+  private noMoreCandidates(contentId: Buffer): string {
+    return this.replicator.confinement.shortfall(contentId) ?? "no other live node could take a copy";
+  }
+
+  private noteShortfall(contentId: Buffer, reason: string | null, holders: number, r: number): void {
+    const key = toHex(contentId);
+    if (reason === null) return void this.shortfalls.delete(key);
+    if (this.shortfalls.get(key) !== reason) this.log(`repair: ${key.slice(0, 12)}… stays at ${holders} of ${r} live holders: ${reason}`);
+    this.shortfalls.set(key, reason);
   }
 
   private async copy(peer: BulkPeer, contentId: Buffer, budget: Budget, report: CopyReport): Promise<boolean> {
@@ -193,7 +226,8 @@ export class Repair {
       if (complete) report.copies++;
       return complete;
     } catch (err) {
-      this.log(`copy of ${toHex(contentId).slice(0, 12)}… to ${toHex(peer.id).slice(0, 12)}… failed: ${(err as Error).message}`);
+      // a node outside the content's teams is skipped quietly: the shortfall says why copies are missing
+      if (!(err instanceof NotAllowedHolderError)) this.log(`copy of ${toHex(contentId).slice(0, 12)}… to ${toHex(peer.id).slice(0, 12)}… failed: ${(err as Error).message}`);
       return false;
     }
   }

@@ -1,8 +1,8 @@
-// `peershare status`: which nodes hold a content, which of them are live, whether each holds every
-// chunk (one HAS_OBJECTS request per live holder), and whether the content has its r copies (live
-// holders that hold every chunk).
+// `peershare status`: which nodes hold a content (a file or a folder), which of them are live, whether each holds every
+// object (one HAS_OBJECTS request per live holder), and whether the content has its r copies (live
+// holders that hold every chunk and, for a share made for teams, have shown membership of them).
 
-import { decodeManifestHeader } from "../cas";
+import { contentObjects } from "../cas/manifest-links";
 import { toHex } from "../dht/id";
 import { ContentStatus, HolderStatus } from "../rpc/api-types";
 import { BulkPeer } from "../transport/bulk";
@@ -20,7 +20,9 @@ export async function contentStatus(replicator: Replicator, contentId: Buffer): 
       let complete: boolean | null = null;
       if (self) complete = selfComplete;
       else if (live && ids) complete = await replicator.peerHas(peer, ids).then((has) => (has ? has.every(Boolean) : null), () => null);
-      return { id: toHex(peer.id), host: peer.host, port: peer.port, self, live, complete };
+      // asked once its connection showed the holder's credentials (the HAS_OBJECTS above, for live ones)
+      const refusal = self || !live ? null : replicator.confinement.refusal(peer.id, contentId);
+      return { id: toHex(peer.id), host: peer.host, port: peer.port, self, live, complete, ...(refusal ? { notCounted: refusal } : {}) };
     }),
   );
   const replication = replicator.factors.get(toHex(contentId));
@@ -28,21 +30,21 @@ export async function contentStatus(replicator: Replicator, contentId: Buffer): 
   // announced, and a copy no longer kept is no longer republished). HAS_OBJECTS cannot tell pinned
   // from cached, but a live holder that says it lacks objects (a record outliving its copy) does not
   // count; one that cannot say (null) does.
-  const liveHolders = holders.filter((h) => h.live && h.complete !== false).length;
-  return { contentId: toHex(contentId), replication, holders, liveHolders, met: liveHolders >= replication };
+  // a copy on a node outside the content's teams does not count either: repair treats it as gone
+  const liveHolders = holders.filter((h) => h.live && h.complete !== false && !h.notCounted).length;
+  return { contentId: toHex(contentId), replication, holders, liveHolders, met: liveHolders >= replication, shortfall: null };
 }
 
-/** The manifest and its chunk ids: from the store, else the manifest as a live holder has it. */
+/** Every object of the content (a folder's too): its manifests from the store, else as a live holder has them. */
 async function manifestObjects(replicator: Replicator, contentId: Buffer, live: BulkPeer[]): Promise<Buffer[] | null> {
-  let bytes = await replicator.store.get(contentId);
-  for (const peer of live) {
-    if (bytes) break;
-    bytes = await replicator.fetchObject(peer, contentId);
-  }
-  if (!bytes) return null;
-  try {
-    return [contentId, ...decodeManifestHeader(bytes).chunkIds];
-  } catch {
+  const get = async (id: Buffer): Promise<Buffer | null> => {
+    const stored = await replicator.store.get(id);
+    if (stored) return stored;
+    for (const peer of live) {
+      const bytes = await replicator.fetchObject(peer, id);
+      if (bytes) return bytes;
+    }
     return null;
-  }
+  };
+  return (await contentObjects(contentId, get).catch(() => null))?.ids ?? null;
 }

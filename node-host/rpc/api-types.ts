@@ -16,6 +16,8 @@ export interface ContactInfo {
   failures: number;
   /** "lan": the peer announces itself on this node's LAN (LAN discovery); absent: known from a bootstrap contact or DHT traffic only. */
   via?: "lan";
+  /** How the open bulk connection to it (if any) reaches it: see TransferInfo.routes. */
+  route?: { path: "tls" | "tls-reverse" | "tls-punched" | "webrtc" | "relay"; relay?: string };
 }
 
 export interface NodeInfo {
@@ -31,6 +33,38 @@ export interface NodeInfo {
   stats: Record<string, number>;
   /** Where the node's secrets are kept, encrypted at rest. */
   keyStore: { kind: "keychain" | "passphrase-file"; location: string };
+  /** The parts that need native code and whether they loaded (absent from nodes of 0.1.0). */
+  native?: NativeStatus;
+  /** How others reach this node (absent from older nodes). */
+  nat?: NatInfo;
+}
+
+/** What a node runs without where a native package does not load (platform without its binary, broken install). */
+export interface NativeStatus {
+  /** WebRTC data channels (node-datachannel); unavailable: bulk transfers over TLS only. */
+  webrtc: { available: true } | { available: false; reason: string };
+  /** BLAKE3 from @napi-rs/blake-hash; if not, the JavaScript BLAKE3 (the same ids, slower). */
+  blake3: { native: true } | { native: false; reason: string };
+}
+
+export interface NatInfo {
+  /** "reachable": a dial-back from a port it never sent to arrived; "unreachable": behind NAT or a firewall that drops it; "unknown" until checked. */
+  reachability: "unknown" | "reachable" | "unreachable";
+  /** The address peers see this node's datagrams come from. */
+  external: { host: string; port: number } | null;
+  /** What its NAT does: "none", "endpoint-independent" (hole punching works), "endpoint-dependent" (it needs a relay), or "unknown". */
+  mapping: "unknown" | "none" | "endpoint-independent" | "endpoint-dependent";
+  /** The reachable nodes requests to this node go through, while it is behind NAT. */
+  rendezvous: { id: string; host: string; port: number }[];
+  /** Nodes behind NAT that use this node as their rendezvous. */
+  rendezvousClients: number;
+  forwarded: number;
+  /** Bulk connections this node relays for others: open now, opened in all, refused, bytes passed. */
+  relay: { circuits: number; circuitsOpened: number; refused: number; bytesRelayed: number };
+  /** Where this node's DHT traffic goes over TCP because its network blocks UDP (absent or null: it has UDP). */
+  tunnel?: { host: string; port: number } | null;
+  /** Nodes whose DHT traffic comes to this node over TCP. */
+  tunnelClients?: number;
 }
 
 export interface BucketInfo {
@@ -132,6 +166,38 @@ export interface ShareInfo {
   /** The replication factor asked for, and the other nodes that now hold a full copy. */
   replication: number;
   replicas: number;
+  /** "folder" for a shared folder (`size` is then all its files together); absent from older nodes: a file. */
+  kind?: "file" | "folder";
+  /** A shared folder's files and directories, and what the share left out (with why). */
+  folder?: { files: number; dirs: number; leftOut: LeftOutEntry[] };
+}
+
+/** A file or directory a folder share left out, or a fetch refused to write, and why. */
+export interface LeftOutEntry {
+  /** "/"-separated, relative to the folder. */
+  path: string;
+  reason: string;
+}
+
+/** One file or directory of a shared folder (`peershare ls LINK`, VS Code's Explorer). */
+export interface FolderEntryInfo {
+  path: string;
+  kind: "file" | "dir";
+  size: number;
+  executable: boolean;
+  /** Why a fetch would not write it (a name that could escape the target, a case clash); absent when it would. */
+  refused?: string;
+}
+
+export interface FolderListingInfo {
+  contentId: string;
+  name: string;
+  files: number;
+  dirs: number;
+  size: number;
+  public: boolean;
+  /** Sorted by path. */
+  entries: FolderEntryInfo[];
 }
 
 export type TransferState = "running" | "paused" | "done" | "failed" | "cancelled";
@@ -147,6 +213,8 @@ export interface TransferInfo {
   /** Bytes per second. */
   rate: number;
   holders: number;
+  /** How each holder with an open connection is reached: "tls" (direct), "tls-reverse" (it connected back from behind NAT), "webrtc", or "relay" through the node `relay`. */
+  routes?: { node: string; path: "tls" | "tls-reverse" | "tls-punched" | "webrtc" | "relay"; relay?: string }[];
   etaMs: number | null;
   startedAt: number;
   /** When the transfer ended (done, failed or cancelled). */
@@ -167,10 +235,14 @@ export interface FetchInfo {
   bytesFetched: number;
   bytesReused: number;
   holdersUsed: number;
+  /** How the holders that sent chunks were reached (see TransferInfo.routes). */
+  routes?: TransferInfo["routes"];
   /** Holders dropped for sending bytes that failed verification (node IDs). */
   badHolders: string[];
   /** From the start of the fetch until the file is in place (fsynced and renamed). */
   durationMs: number;
+  /** A shared folder (`path` is its directory): its files, those fetched now and those found complete already, and the entries refused. */
+  folder?: { files: number; dirs: number; filesFetched: number; filesKept: number; refused: LeftOutEntry[] };
 }
 
 export interface ContentInfo {
@@ -180,6 +252,10 @@ export interface ContentInfo {
   mediaType: string;
   chunks: number;
   public: boolean;
+  /** "folder" for a shared folder (`size`: its files together; `chunks`: its objects); absent from older nodes: a file. */
+  kind?: "file" | "folder";
+  files?: number;
+  dirs?: number;
 }
 
 export interface HolderStatus {
@@ -192,6 +268,8 @@ export interface HolderStatus {
   live: boolean;
   /** Holds the manifest and every chunk (asked of live holders); null when it could not be told. */
   complete: boolean | null;
+  /** Why its copy does not count toward r (a share made for teams, and this holder showed no membership of them); absent when it counts. */
+  notCounted?: string;
 }
 
 export interface ContentStatus {
@@ -204,6 +282,8 @@ export interface ContentStatus {
   liveHolders: number;
   /** True when at least r such holders are live. */
   met: boolean;
+  /** Why this node's last attempt to bring it to r copies fell short (e.g. "too few live members of team \"core\""); null when it did not, or it made none. */
+  shortfall?: string | null;
   /** This node's repair work on the content. */
   repair?: RepairState;
 }
@@ -227,6 +307,8 @@ export interface StoredContent {
   /** For this node's own shares: the share link and when it was shared. */
   link?: string;
   sharedAt?: number;
+  /** "folder" for a shared folder (`chunks`: all its objects); absent: a file. */
+  kind?: "folder";
 }
 
 export interface StoreListing {
@@ -307,6 +389,8 @@ export interface RepairReport {
   /** New complete copies made, and the bytes sent for them. */
   copies: number;
   bytes: number;
+  /** Why r was not reached (e.g. "too few live members of team \"core\""); null when it was, or nothing was needed. */
+  shortfall: string | null;
 }
 
 /** Method name → [params, result]. */
@@ -326,16 +410,26 @@ export interface Api {
    * `teams`: names (or key prefixes) of the node's teams that may read it; default all of them.
    * Without `force`, a file that is git-ignored, looks like a secret or is over the size limit is not
    * shared: the call fails with NeedsConfirmation, whose data is { warnings: PublishWarning[] }.
+   * `confirmed` (those warnings were accepted) shares it then; for a folder (a git-ignored folder, or
+   * files over the limit together) it still leaves out its git-ignored and secret-looking files,
+   * which only `force` shares.
    */
-  "content.share": [{ path: string; public?: boolean; replication?: number; teams?: string[]; force?: boolean }, ShareInfo];
+  "content.share": [{ path: string; public?: boolean; replication?: number; teams?: string[]; force?: boolean; confirmed?: boolean }, ShareInfo];
   /** Copies a content this node holds to more nodes now, until r live nodes keep it (within one sweep's budget). */
   "content.repair": [{ link: string }, RepairReport];
   /** Which live nodes hold a content (by ID or link) and whether it has its r copies. */
   "content.status": [{ link: string }, ContentStatus];
-  /** Fetches into `out` (a directory, or a file path); default: the data dir's downloads/. */
-  /** `transferId` (optional, 1-64 of [A-Za-z0-9_-]) names the transfer in transfer.progress events. */
-  "content.fetch": [{ link: string; out?: string; transferId?: string; cache?: boolean }, FetchInfo];
+  /**
+   * Fetches into `out` (a directory, or a file path); default: the data dir's downloads/. A folder
+   * goes into `out` itself (created if missing; with a trailing separator, into `out` under its
+   * name), or downloads/<its name>. With `path`, only that file
+   * of a shared folder is fetched (into `out` as a file would be).
+   * `transferId` (optional, 1-64 of [A-Za-z0-9_-]) names the transfer in transfer.progress events.
+   */
+  "content.fetch": [{ link: string; out?: string; transferId?: string; cache?: boolean; path?: string }, FetchInfo];
   "content.info": [{ link: string }, ContentInfo];
+  /** A shared folder's tree, from its folder manifest alone (no file is fetched). */
+  "content.list": [{ link: string }, FolderListingInfo];
   "content.ls": [Record<string, never>, StoreListing];
   "content.verify": [Record<string, never>, { checked: number; corrupt: string[] }];
   "content.gc": [Record<string, never>, { freedBytes: number }];

@@ -14,6 +14,7 @@ import { isSettingName, SETTINGS } from "../config";
 import { parseShareLink } from "../cas";
 import { MAX_REPLICATION } from "../replication/factors";
 import { contentStatus } from "../replication/status";
+import { blake3Implementation } from "../cas/object-hash";
 
 export type ApiHandlers = { [M in ApiMethod]: (params: Api[M][0]) => Promise<Api[M][1]> | Api[M][1] };
 
@@ -116,6 +117,8 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       startedAt: node.startedAt,
       peers: dht.table.size,
       keyStore: { kind: node.keys.kind, location: node.keys.location },
+      native: { webrtc: node.bulk.webrtc, blake3: blake3Implementation() },
+      nat: node.nat.status(),
       stats: {
         ...node.transport.stats,
         values: dht.records.valueCount,
@@ -139,7 +142,11 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
 
     "dht.peers": () => {
       const onLan = (c: ContactInfo): ContactInfo => (node.lanDiscovery?.foundOnLan(c.id) ? { ...c, via: "lan" } : c);
-      const online = dht.table.entries().map((e) => onLan(entryInfo(e, misses())));
+      const withRoute = (c: ContactInfo): ContactInfo => {
+        const route = node.bulk.client.routeOf?.(Buffer.from(c.id, "hex"));
+        return route ? { ...c, route } : c;
+      };
+      const online = dht.table.entries().map((e) => withRoute(onLan(entryInfo(e, misses()))));
       const offline = [...dht.offline.entries()].map(([, o]): ContactInfo => ({
         id: toHex(o.contact.id),
         host: o.contact.host,
@@ -235,14 +242,15 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       if (typeof replication !== "number" || !Number.isInteger(replication) || replication < 1 || replication > MAX_REPLICATION) invalid(`replication must be a whole number from 1 to ${MAX_REPLICATION}`);
       const teams = (params as { teams?: unknown }).teams;
       if (teams !== undefined && (!Array.isArray(teams) || !teams.every((t) => typeof t === "string"))) invalid('"teams" must be a list of team names');
-      const p = params as { public?: unknown; force?: unknown };
-      return node.content.share(filePath, { public: p.public === true, force: p.force === true, replication, teams: teams as string[] | undefined });
+      const p = params as { public?: unknown; force?: unknown; confirmed?: unknown };
+      return node.content.share(filePath, { public: p.public === true, force: p.force === true, confirmed: p.confirmed === true, replication, teams: teams as string[] | undefined });
     },
 
     "content.status": async (params) => {
       const contentId = contentIdParam(stringParam(params, "link"));
       const id = Buffer.from(contentId, "hex");
-      return { ...(await contentStatus(node.replicator, id)), repair: node.repair.stateOf(id, node.config.repairIntervalMs) };
+      const status = await contentStatus(node.replicator, id);
+      return { ...status, shortfall: status.met ? null : node.repair.shortfallOf(id), repair: node.repair.stateOf(id, node.config.repairIntervalMs) };
     },
 
     "content.repair": async (params) => {
@@ -258,10 +266,12 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       if (transferId !== undefined && (typeof transferId !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(transferId))) invalid('"transferId" must be 1 to 64 letters, digits, "-" or "_"');
       const cache = (params as { cache?: unknown }).cache;
       if (cache !== undefined && typeof cache !== "boolean") invalid('"cache" must be true or false');
-      return node.content.fetch(stringParam(params, "link"), out, transferId, { cache: cache === true });
+      const filePath = optionalString((params as { path?: unknown }).path, "path");
+      return node.content.fetch(stringParam(params, "link"), out, transferId, { cache: cache === true, path: filePath });
     },
 
     "content.info": (params) => node.content.info(stringParam(params, "link")),
+    "content.list": (params) => node.content.list(stringParam(params, "link")),
     "content.ls": () => node.content.ls(),
     "content.verify": () => node.content.verify(),
     "content.gc": () => node.content.gc(),
@@ -296,6 +306,7 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       const joined = await node.teams.join(stringParam(params, "invite"));
       await node.bulk.client.reconnect(); // peers learn the new membership from the next HELLOs
       node.dht.credentialsChanged(); // and from the next records this node stores
+      await node.tellAdmin(Buffer.from(joined.teamKey, "hex")); // and the admin at once, who places copies of the team's shares
       return joined;
     },
     "team.list": () => node.teams.summaries(),

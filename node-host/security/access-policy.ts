@@ -5,7 +5,11 @@
 //   - Public content goes to anyone.
 //   - Content shared with teams goes to nodes that proved membership (any role) of one of them, even
 //     when this node is not in those teams itself (a replica holder checks the certificates alone).
-//   - Anything else (no audience recorded, e.g. a fetched copy) goes to members of this node's teams.
+//   - A copy this node fetched for itself (cache: no audience recorded, not kept as an own share or
+//     replica) goes to nobody once the node is in a team: it cannot tell which of its teams the
+//     content was for, and a member of one of them must not pass another team's file to the other.
+//   - Anything else (unstated: shared or replicated while no team rule applied) goes to members of
+//     this node's teams.
 //   - A node in teams accepts replicas only from members with write role of one of its teams.
 // A refusal is an AccessDeniedError, which the bulk layer sends as ERROR forbidden with its text.
 
@@ -20,6 +24,8 @@ export class AccessPolicy {
   constructor(
     private readonly teams: TeamBook,
     private readonly audiences: AudienceIndex,
+    /** Whether the object is kept here as an own share or a replica (not merely cached after a fetch). */
+    private readonly kept: (objectId: Buffer) => boolean = () => true,
   ) {}
 
   /** Throws AccessDeniedError unless `peer` may receive object `objectId`. */
@@ -30,8 +36,20 @@ export class AccessPolicy {
       if (audience.teams.some((t) => this.teams.roleOf(peer, t) !== null)) return;
       throw new AccessDeniedError(`this content is shared with ${this.describe(audience.teams)}, and node ${short(peer)} has shown no valid membership of it`);
     }
-    if (this.teams.open || this.teams.sharedTeams(peer).length > 0) return;
+    if (this.teams.open) return;
+    if (audience === null && !this.kept(objectId)) throw new AccessDeniedError("this node is in a team and does not pass on copies it fetched for itself");
+    if (this.teams.sharedTeams(peer).length > 0) return;
     throw new AccessDeniedError(`this node serves only members of its teams, and node ${short(peer)} has shown no valid membership`);
+  }
+
+  /** Whether `peer` may receive object `objectId` (and so learn that this node holds it). */
+  mayGet(peer: Id, objectId: Buffer): boolean {
+    try {
+      this.checkGet(peer, objectId);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Throws AccessDeniedError unless `peer` may ask which objects this node holds. */
@@ -56,11 +74,7 @@ export class AccessPolicy {
   }
 
   private describe(teams: Buffer[]): string {
-    const names = teams.map((t) => {
-      const name = this.teams.nameOf(t);
-      return name ? `team "${name}"` : `team ${toHex(t).slice(0, 12)}…`;
-    });
-    return names.length === 1 ? names[0] : `the teams ${names.join(", ")}`;
+    return this.teams.describeTeams(teams);
   }
 }
 

@@ -39,6 +39,12 @@ const FOREVER = Date.UTC(9999, 0, 1);
 export const DEFAULT_INVITE_TTL_MS = 7 * 24 * 3600_000;
 const MAX_TEAMS = 16;
 const MAX_MEMBERS_REMEMBERED = 10_000;
+/**
+ * How long what a peer showed tells that it is in none of some teams: it may join one at any time,
+ * and showing this node needs a new connection (a node that joins closes its connections), so a
+ * node found outside a team is asked again after this long, not before.
+ */
+const NON_MEMBER_FRESH_MS = 60_000;
 
 export interface MemberSeen {
   nodeId: string;
@@ -74,8 +80,8 @@ const convergenceKeyName = (team: Buffer) => `team/${toHex(team)}/convergence`;
 
 export class TeamBook implements CredentialExchange {
   private readonly teams = new Map<string, Team>();
-  /** Peer node id (hex) → team key (hex) → a membership it showed that verified when shown. */
-  private readonly peers = new LruMap<string, Map<string, Membership>>(4096);
+  /** Peer node id (hex) → team key (hex) → a membership it showed that verified when shown; and when it last showed them. */
+  private readonly peers = new LruMap<string, { shown: Map<string, Membership>; at: number }>(4096);
   /** Revocation lists of teams this node is not in (it may hold their ciphertext). */
   private readonly foreignRevocations = new LruMap<string, RevocationList>(256);
   private readonly verifier = new SignatureVerifier(1024, 4096);
@@ -234,9 +240,35 @@ export class TeamBook implements CredentialExchange {
 
   /** The role `peer` proved in the team, or null (no membership shown, expired, or revoked). */
   roleOf(peer: Id, teamKey: Buffer): TeamRole | null {
-    const m = this.peers.get(toHex(peer))?.get(toHex(teamKey));
+    const m = this.peers.get(toHex(peer))?.shown.get(toHex(teamKey));
     if (!m || m.invitation.expires <= this.now() || this.isRevoked(teamKey, peer)) return null;
     return m.invitation.role;
+  }
+
+  /** Whether `peer` showed its credentials (its memberships, possibly none) lately enough to tell it is in no other team. */
+  knows(peer: Id): boolean {
+    return (this.peers.get(toHex(peer))?.at ?? -Infinity) > this.now() - NON_MEMBER_FRESH_MS;
+  }
+
+  /** The public key of the node that created a team this node is in (it admits new members). */
+  adminOf(teamKey: Buffer): Buffer | null {
+    return this.teams.get(toHex(teamKey))?.membership.invitation.issuer ?? null;
+  }
+
+  /** This node's own role in a team, or null when it is not (or no longer) a member. */
+  ownRole(teamKey: Buffer): TeamRole | null {
+    const t = this.teams.get(toHex(teamKey));
+    if (!t || t.membership.invitation.expires <= this.now() || this.isRevoked(teamKey, this.identity.id)) return null;
+    return t.membership.invitation.role;
+  }
+
+  /** `team "core"`, or `the teams "core", 3f2a…` for several; a team this node is not in goes by its key. */
+  describeTeams(teamKeys: Buffer[]): string {
+    const names = teamKeys.map((k) => {
+      const name = this.nameOf(k);
+      return name ? `team "${name}"` : `team ${toHex(k).slice(0, 12)}…`;
+    });
+    return names.length === 1 ? names[0] : `the teams ${names.join(", ")}`;
   }
 
   /** The node's own teams in which `peer` holds at least `role` (write includes read). */
@@ -271,7 +303,7 @@ export class TeamBook implements CredentialExchange {
       proven.set(toHex(m.invitation.teamKey), m);
       changed = this.noteMember(peer, m) || changed;
     }
-    this.peers.set(toHex(peer), proven);
+    this.peers.set(toHex(peer), { shown: proven, at: this.now() });
     if (changed) this.save();
   }
 
@@ -279,9 +311,10 @@ export class TeamBook implements CredentialExchange {
   learn(peer: Id, publicKey: Buffer, bytes: Buffer): void {
     const m = this.verified(publicKey, bytes);
     if (!m) return;
-    const proven = this.peers.get(toHex(peer)) ?? new Map<string, Membership>();
+    const known = this.peers.get(toHex(peer));
+    const proven = known?.shown ?? new Map<string, Membership>();
     proven.set(toHex(m.invitation.teamKey), m);
-    this.peers.set(toHex(peer), proven);
+    this.peers.set(toHex(peer), { shown: proven, at: known?.at ?? -Infinity });
     if (this.noteMember(peer, m)) this.save();
   }
 

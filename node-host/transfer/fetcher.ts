@@ -9,9 +9,11 @@
 // to STORE_AHEAD received chunks wait to be stored. A failure on this node's side (a full disk) ends
 // the fetch with that error; it is no holder's fault.
 
-import { ContentStore, Manifest, CasError, isIdOf, openManifest, missingChunks, parseShareLink, type PutOptions } from "../cas";
+import { ContentStore, Manifest, CasError, decodeManifest, isIdOf, missingChunks, parseShareLink, type PutOptions } from "../cas";
 import { BulkClient, BulkPeer, ObjectNotFoundError } from "../transport/bulk";
-import { AccessDeniedError } from "../transport/bulk-api";
+import { Holders, type HolderState, isHashMismatch, FetchError } from "./holders";
+
+export { FetchError, FetchRefusedError, nothingFetched } from "./holders";
 
 export interface FetchProgress {
   contentId: string;
@@ -23,6 +25,8 @@ export interface FetchProgress {
   /** Bytes per second over the fetch so far. */
   rate: number;
   holders: number;
+  /** The live holders' node IDs (hex). */
+  holderIds: string[];
   etaMs: number | null;
   /** Bytes that were already in the store when the fetch started (resumed). */
   bytesReused: number;
@@ -35,6 +39,8 @@ export interface FetchParams {
   bulk: BulkClient;
   /** Finds holders of the content (asked again when every known holder has failed). */
   findHolders: () => Promise<BulkPeer[]>;
+  /** Holders already looked up for this fetch (then findHolders is not used). */
+  holders?: Holders;
   /** Requests in flight per holder. */
   window?: number;
   /** How often findHolders may be asked again before the fetch gives up. */
@@ -60,31 +66,10 @@ export interface FetchResult {
   bytesFetched: number;
   bytesReused: number;
   holdersUsed: number;
+  /** The node IDs (hex) of the holders that sent chunks. */
+  usedHolderIds: string[];
   badHolders: string[];
   durationMs: number;
-}
-
-export class FetchError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "FetchError";
-  }
-}
-
-/** Every holder that answered refused this node by its access policy. */
-export class FetchRefusedError extends FetchError {
-  constructor(message: string) {
-    super(message);
-    this.name = "FetchRefusedError";
-  }
-}
-
-/** The error for a fetch that got nothing: a refusal, when the holders that answered all refused. */
-export function nothingFetched(what: string, holders: number, refusals: string[]): FetchError {
-  if (holders > 0 && refusals.length === holders) {
-    return new FetchRefusedError(`${what}: every holder refused this node (${refusals[0]}). Ask a team admin for an invite and run \`peershare team join INVITE\``);
-  }
-  return new FetchError(what);
 }
 
 const hex = (b: Buffer) => b.toString("hex");
@@ -93,7 +78,8 @@ const hex = (b: Buffer) => b.toString("hex");
 const STORE_AHEAD = 8;
 
 /**
- * Stores object `id` from the first of `peers` that sends bytes hashing to it (putVerified checks).
+ * Stores object `id` from the first of `peers` that sends bytes hashing to it (putVerified checks)
+ * and returns a copy of them (the received buffer goes back to the transport); null when none could.
  * `onFailure` hears of each peer that could not; an abort ends the attempt at once.
  */
 export async function fetchFromFirst(
@@ -104,146 +90,150 @@ export async function fetchFromFirst(
   options: PutOptions,
   onFailure: (peer: BulkPeer, err: unknown) => void = () => undefined,
   signal?: AbortSignal,
-): Promise<boolean> {
+): Promise<Buffer | null> {
   for (const peer of peers) {
     try {
       const bytes = await bulk.getObject(peer, id, signal);
-      await store.putVerified(id, bytes, options).finally(() => bulk.release?.(bytes));
-      return true;
+      try {
+        await store.putVerified(id, bytes, options);
+        return Buffer.from(bytes);
+      } finally {
+        bulk.release?.(bytes);
+      }
     } catch (err) {
       if (signal?.aborted) throw err;
       onFailure(peer, err);
     }
   }
-  return false;
-}
-
-interface HolderState {
-  peer: BulkPeer;
-  /** Chunks this holder said it does not have. */
-  lacks: Set<string>;
-  dropped: boolean;
+  return null;
 }
 
 export async function fetchContent(p: FetchParams): Promise<FetchResult> {
   const started = performance.now();
   const { contentId } = parseShareLink(p.link);
-  const manifestId = Buffer.from(contentId, "hex");
-  const window = p.window ?? 4;
-  const holders = new Map<string, HolderState>();
-  const badHolders: string[] = [];
-  /** Why holders refused this node (access policy), one entry per refusing holder. */
-  const refusals: string[] = [];
-  let refreshesLeft = p.holderRefreshes ?? 3;
-
-  const refreshHolders = async (): Promise<boolean> => {
-    const found = await p.findHolders();
-    let added = false;
-    for (const peer of found) {
-      const key = hex(peer.id);
-      if (holders.has(key) || badHolders.includes(key)) continue;
-      holders.set(key, { peer, lacks: new Set(), dropped: false });
-      added = true;
-    }
-    return added;
-  };
-  const live = () => [...holders.values()].filter((h) => !h.dropped);
-  const drop = (h: HolderState, bad: boolean) => {
-    if (h.dropped) return; // several of its request loops may fail at once
-    h.dropped = true;
-    if (bad) badHolders.push(hex(h.peer.id));
-  };
-
-  // 1. the manifest: from the store, or from the first holder that has valid bytes for it
-  if (!(await p.store.has(manifestId))) {
-    await refreshHolders();
-    const failed = (peer: BulkPeer, err: unknown) => {
-      if (err instanceof AccessDeniedError) refusals.push(err.message);
-      drop(holders.get(hex(peer.id))!, err instanceof CasError && err.code === "EHASHMISMATCH");
-    };
-    const got = await fetchFromFirst(p.store, p.bulk, live().map((h) => h.peer), manifestId, { pin: "fetching", kind: "manifest" }, failed, p.signal);
-    if (!got) throw nothingFetched(holders.size === 0 ? `no node holds ${contentId} (no provider records found)` : `none of the ${holders.size} holder(s) of ${contentId} could send its manifest`, holders.size, refusals);
-  }
-  const manifest = await openManifest(p.store, p.link);
-  await p.store.pin([manifestId], "fetching");
-
-  // 2. the chunks not yet on disk
-  const sizeOf = new Map(manifest.chunks.map((c) => [hex(c.id), c.size] as const));
+  const holders = p.holders ?? new Holders(p.findHolders, p.holderRefreshes ?? 3);
+  const manifest = await fetchManifest(p, contentId, holders);
   const missing = p.plan ? await p.plan(manifest) : await missingChunks(p.store, manifest);
-  const missingBytes = missing.reduce((n, id) => n + (sizeOf.get(hex(id)) ?? 0), 0);
-  const bytesReused = manifest.size - missingBytes;
-  const queue = [...missing];
-  const total = new Set(manifest.chunks.map((c) => hex(c.id))).size;
-  let chunksDone = total - missing.length;
-  let bytesDone = bytesReused;
-  let bytesFetched = 0;
-  const used = new Set<string>();
+  const chunks = new ChunkFetch(p, contentId, manifest, missing, holders, started);
+  await chunks.run();
+  if (p.signal?.aborted) throw new FetchError("fetch cancelled"); // even if the stores under way completed it
+  chunks.report();
+  await p.store.flush();
+  return { manifest, bytesFetched: chunks.bytesFetched, bytesReused: chunks.bytesReused, holdersUsed: chunks.holdersUsed, usedHolderIds: chunks.usedHolderIds, badHolders: holders.bad, durationMs: performance.now() - started };
+}
 
-  const report = () => {
-    const elapsed = (performance.now() - started) / 1000;
-    const rate = elapsed > 0 ? bytesFetched / elapsed : 0;
-    p.onProgress?.({
-      contentId,
-      name: manifest.name,
-      bytesDone,
-      bytesTotal: manifest.size,
-      chunksDone,
-      chunksTotal: total,
-      rate,
-      holders: live().length,
-      etaMs: rate > 0 ? ((manifest.size - bytesDone) / rate) * 1000 : null,
-      bytesReused,
-    });
-  };
-  report();
+/** The manifest, from the store or from the first holder with valid bytes for it; pinned while the fetch runs. */
+async function fetchManifest(p: FetchParams, contentId: string, holders: Holders): Promise<Manifest> {
+  const bytes = await manifestObject(p.store, p.bulk, holders, Buffer.from(contentId, "hex"), { pin: "fetching", signal: p.signal });
+  return decodeManifest(bytes, parseShareLink(p.link).key);
+}
 
-  /** Why a holder could not give chunk `id`: it lacks it, refused, failed, or sent bad bytes. */
-  const failed = (h: HolderState, id: Buffer, err: unknown) => {
-    queue.push(id);
-    if (p.signal?.aborted) return;
-    if (err instanceof ObjectNotFoundError) h.lacks.add(hex(id));
-    else {
-      if (err instanceof AccessDeniedError && !h.dropped) refusals.push(err.message);
-      drop(h, err instanceof CasError && err.code === "EHASHMISMATCH");
-    }
-  };
+/**
+ * A manifest object (a file's, a folder's root or part): from the store, else from the first holder
+ * whose bytes hash to `id`, stored as cache (pinned with `pin`, which a stored one gets too). Throws
+ * when no holder could send it: a refusal when every holder that answered refused.
+ */
+export async function manifestObject(store: ContentStore, bulk: BulkClient, holders: Holders, id: Buffer, options: { pin?: "fetching"; signal?: AbortSignal } = {}): Promise<Buffer> {
+  let bytes = await store.get(id);
+  if (!bytes) {
+    await holders.found();
+    const failed = (peer: BulkPeer, err: unknown) => holders.drop(holders.get(peer)!, err);
+    const peers = holders.live().map((h) => h.peer);
+    bytes = await fetchFromFirst(store, bulk, peers, id, { pin: options.pin, kind: "manifest" }, failed, options.signal);
+    if (!bytes) throw holders.failure(holders.size === 0 ? `no node holds ${hex(id)} (no provider records found)` : `none of the ${holders.size} holder(s) of ${hex(id)} could send its manifest`);
+  }
+  if (options.pin) await store.pin([id], options.pin);
+  return bytes;
+}
 
-  const storing = new Set<Promise<void>>();
-  const storeFreed: (() => void)[] = [];
+/**
+ * The chunks a fetch lacks, pulled from every live holder at once: `window` request loops per
+ * holder take chunks from one queue; received chunks are verified and stored beside them.
+ */
+class ChunkFetch {
+  private readonly queue: Buffer[];
+  private readonly sizeOf: Map<string, number>;
+  private readonly chunksTotal: number;
+  /** Bytes that were here before the fetch started. */
+  readonly bytesReused: number;
+  private chunksDone: number;
+  private bytesDone: number;
+  bytesFetched = 0;
+  /** Holders that sent at least one chunk. */
+  private readonly used = new Set<string>();
+  private readonly storing = new Set<Promise<void>>();
+  private readonly storeFreed: (() => void)[] = [];
   /** What went wrong on this node's side (the store or onChunk): it ends the fetch. */
-  let localFailure = null as { error: unknown } | null;
-  const storeChunk = async (h: HolderState, id: Buffer, bytes: Buffer): Promise<void> => {
-    try {
-      if (p.keepChunks === false) {
-        if (!isIdOf(id, bytes)) throw new CasError("EHASHMISMATCH", `bytes do not hash to chunk ${hex(id)}`);
-      } else await p.store.putVerified(id, bytes, { pin: "fetching", kind: "chunk" });
-    } catch (err) {
-      if (err instanceof CasError && err.code === "EHASHMISMATCH") return failed(h, id, err); // the holder's bytes
-      throw err;
+  private localFailure: { error: unknown } | null = null;
+
+  constructor(
+    private readonly p: FetchParams,
+    private readonly contentId: string,
+    private readonly manifest: Manifest,
+    missing: Buffer[],
+    private readonly holders: Holders,
+    private readonly started: number,
+  ) {
+    this.sizeOf = new Map(manifest.chunks.map((c) => [hex(c.id), c.size] as const));
+    this.queue = [...missing];
+    this.chunksTotal = new Set(manifest.chunks.map((c) => hex(c.id))).size;
+    this.chunksDone = this.chunksTotal - missing.length;
+    this.bytesReused = manifest.size - missing.reduce((n, id) => n + (this.sizeOf.get(hex(id)) ?? 0), 0);
+    this.bytesDone = this.bytesReused;
+    this.report();
+  }
+
+  get holdersUsed(): number {
+    return this.used.size;
+  }
+
+  get usedHolderIds(): string[] {
+    return [...this.used];
+  }
+
+  /** Tells onProgress where the fetch stands. */
+  report(): void {
+    const { manifest } = this;
+    const elapsed = (performance.now() - this.started) / 1000;
+    const rate = elapsed > 0 ? this.bytesFetched / elapsed : 0;
+    this.p.onProgress?.({
+      contentId: this.contentId,
+      name: manifest.name,
+      bytesDone: this.bytesDone,
+      bytesTotal: manifest.size,
+      chunksDone: this.chunksDone,
+      chunksTotal: this.chunksTotal,
+      rate,
+      holders: this.holders.live().length,
+      holderIds: this.holders.live().map((h) => hex(h.peer.id)),
+      etaMs: rate > 0 ? ((manifest.size - this.bytesDone) / rate) * 1000 : null,
+      bytesReused: this.bytesReused,
+    });
+  }
+
+  /** Rounds of request loops until the queue is empty; between rounds, new holders where none is left. */
+  async run(): Promise<void> {
+    const { queue, p } = this;
+    if (queue.length > 0) await this.holders.found();
+    while (queue.length > 0) {
+      if (p.signal?.aborted) throw new FetchError("fetch cancelled");
+      const candidates = this.holders.live().filter((h) => queue.some((id) => !h.lacks.has(hex(id))));
+      if (candidates.length === 0) {
+        if (await this.holders.refreshAgain()) continue;
+        const bad = this.holders.bad.length;
+        throw this.holders.failure(`${queue.length} chunk(s) of ${this.contentId} could not be fetched: no live holder has them${bad ? ` (${bad} holder(s) sent corrupt data)` : ""}`);
+      }
+      await Promise.all(candidates.flatMap((h) => Array.from({ length: p.window ?? 4 }, () => this.worker(h))));
+      await Promise.all(this.storing); // a chunk with bad bytes goes back in the queue
+      if (this.localFailure) throw this.localFailure.error;
     }
-    await p.onChunk?.(id, bytes);
-    used.add(hex(h.peer.id));
-    chunksDone++;
-    bytesDone += sizeOf.get(hex(id)) ?? 0;
-    bytesFetched += bytes.length;
-    report();
-  };
-  /** Verifies and stores a received chunk in the background; bad bytes put it back in the queue. */
-  const store = (h: HolderState, id: Buffer, bytes: Buffer) => {
-    const run: Promise<void> = storeChunk(h, id, bytes)
-      .catch((error: unknown) => void (localFailure ??= { error }))
-      .finally(() => {
-        p.bulk.release?.(bytes); // the store is done with them: hashed and written
-        storing.delete(run);
-        storeFreed.shift()?.();
-      });
-    storing.add(run);
-  };
+  }
 
   /** One of a holder's `window` request loops: takes chunks this holder may have until none is left. */
-  const worker = async (h: HolderState): Promise<void> => {
+  private async worker(h: HolderState): Promise<void> {
+    const { queue, p } = this;
     for (;;) {
-      if (h.dropped || p.signal?.aborted || localFailure) return;
+      if (h.dropped || p.signal?.aborted || this.localFailure) return;
       const i = queue.findIndex((id) => !h.lacks.has(hex(id)));
       if (i < 0) return;
       const [id] = queue.splice(i, 1);
@@ -251,27 +241,49 @@ export async function fetchContent(p: FetchParams): Promise<FetchResult> {
       try {
         bytes = await p.bulk.getObject(h.peer, id, p.signal);
       } catch (err) {
-        failed(h, id, err);
+        this.failed(h, id, err);
         continue;
       }
-      while (storing.size >= STORE_AHEAD) await new Promise<void>((resolve) => storeFreed.push(resolve));
-      store(h, id, bytes);
+      while (this.storing.size >= STORE_AHEAD) await new Promise<void>((resolve) => this.storeFreed.push(resolve));
+      this.store(h, id, bytes);
     }
-  };
-
-  while (queue.length > 0) {
-    if (p.signal?.aborted) throw new FetchError("fetch cancelled");
-    const candidates = live().filter((h) => queue.some((id) => !h.lacks.has(hex(id))));
-    if (candidates.length === 0) {
-      if (refreshesLeft-- > 0 && (await refreshHolders())) continue;
-      throw nothingFetched(`${queue.length} chunk(s) of ${contentId} could not be fetched: no live holder has them${badHolders.length ? ` (${badHolders.length} holder(s) sent corrupt data)` : ""}`, holders.size, refusals);
-    }
-    await Promise.all(candidates.flatMap((h) => Array.from({ length: window }, () => worker(h))));
-    await Promise.all(storing); // a chunk with bad bytes goes back in the queue
-    if (localFailure) throw localFailure.error;
   }
-  if (p.signal?.aborted) throw new FetchError("fetch cancelled"); // even if the stores under way completed it
-  report();
-  await p.store.flush();
-  return { manifest, bytesFetched, bytesReused, holdersUsed: used.size, badHolders, durationMs: performance.now() - started };
+
+  /** Why a holder could not give chunk `id`: it lacks it, refused, failed, or sent bad bytes. */
+  private failed(h: HolderState, id: Buffer, err: unknown): void {
+    this.queue.push(id);
+    if (this.p.signal?.aborted) return;
+    if (err instanceof ObjectNotFoundError) h.lacks.add(hex(id));
+    else this.holders.drop(h, err);
+  }
+
+  /** Verifies and stores a received chunk in the background; bad bytes put it back in the queue. */
+  private store(h: HolderState, id: Buffer, bytes: Buffer): void {
+    const run: Promise<void> = this.storeChunk(h, id, bytes)
+      .catch((error: unknown) => void (this.localFailure ??= { error }))
+      .finally(() => {
+        this.p.bulk.release?.(bytes); // the store is done with them: hashed and written
+        this.storing.delete(run);
+        this.storeFreed.shift()?.();
+      });
+    this.storing.add(run);
+  }
+
+  private async storeChunk(h: HolderState, id: Buffer, bytes: Buffer): Promise<void> {
+    const { p } = this;
+    try {
+      if (p.keepChunks === false) {
+        if (!isIdOf(id, bytes)) throw new CasError("EHASHMISMATCH", `bytes do not hash to chunk ${hex(id)}`);
+      } else await p.store.putVerified(id, bytes, { pin: "fetching", kind: "chunk" });
+    } catch (err) {
+      if (isHashMismatch(err)) return this.failed(h, id, err); // the holder's bytes
+      throw err;
+    }
+    await p.onChunk?.(id, bytes);
+    this.used.add(hex(h.peer.id));
+    this.chunksDone++;
+    this.bytesDone += this.sizeOf.get(hex(id)) ?? 0;
+    this.bytesFetched += bytes.length;
+    this.report();
+  }
 }

@@ -5,18 +5,21 @@
 // fails the identity check is an error, not a reason to try another path: whoever holds that
 // address is not the node we want, and the caller should try another holder.
 
+import type * as tls from "node:tls";
 import { Id, toHex } from "../dht/id";
 import { Identity, SignatureVerifier } from "../security/identity";
 import { BufferPool } from "../util/buffer-pool";
 import { LruMap } from "../util/lru";
 import { BulkClient, BulkPath, BulkPeer, ObjectNotFoundError, ObjectSource } from "./bulk";
-import { AccessDeniedError, BulkRemoteError, BulkStats, CredentialExchange, newBulkStats, ObjectSink, PutResult } from "./bulk-api";
+import { AccessDeniedError, BulkConnectionError, BulkRemoteError, BulkStats, CredentialExchange, newBulkStats, ObjectSink, PutResult } from "./bulk-api";
 import { BulkContext } from "./bulk-context";
 import { SessionPool } from "./bulk-pool";
 import { Audience, BulkRequest, ErrorCodes, MAX_OBJECT_BYTES } from "./bulk-protocol";
 import { BulkSession, DEFAULT_WINDOW, OutgoingRequest, Reply, ServeHandler } from "./bulk-session";
-import { dialTls, TlsUnavailableError, TlsBulkServer } from "./tls-bulk";
+import { dialTls, RawConnectionHandler, TlsUnavailableError, TlsBulkServer } from "./tls-bulk";
 import { DEFAULT_WEBRTC_OPTIONS, Signaller, WebRtcBulk } from "./webrtc-bulk";
+import { loadWebRtc } from "./webrtc-module";
+import { isNatSignal, NatPaths, natPathsTo, Reach } from "../nat/nat-paths";
 
 export interface BulkNodeOptions {
   identity: Identity;
@@ -44,6 +47,18 @@ export interface BulkNodeOptions {
   handshakeMs?: number;
   /** WebRTC set-up from offer to verified HELLO (default 10 s). */
   webrtcConnectTimeoutMs?: number;
+  /** How this node itself is reached (nat/): decides the ways to a peer behind NAT. Default: reachable, no NAT. */
+  selfReach?: () => Reach;
+  /** This node's rendezvous nodes, while it is behind NAT. */
+  ownRendezvous?: () => BulkPeer[];
+  /** This node's external IP address in a family, as peers see it (for TCP hole punching). */
+  ownExternal?: (ipv6: boolean) => string | null;
+  /** STUN servers for a WebRTC connection with this peer. */
+  iceServersFor?: (peer: BulkPeer) => string[];
+  /** Takes TCP connections to the bulk port that are not TLS (a relay's handshake); false: closed. */
+  onRawConnection?: RawConnectionHandler;
+  /** Takes datagram tunnels (TLS with ALPN peershare-dgram/1) of nodes whose networks block UDP. */
+  onTunnel?: (socket: tls.TLSSocket) => void;
   log?: (msg: string) => void;
 }
 
@@ -66,6 +81,8 @@ export interface BulkNode {
   /** The bound TCP port (equal to `port` unless that was 0), or null. */
   tcpPort: number | null;
   tcpError: string | null;
+  /** Whether WebRTC data channels can be used here (node-datachannel loads); if not, why: TLS only. */
+  webrtc: { available: true } | { available: false; reason: string };
   stats: BulkStats;
   /** Outgoing connections open or opening. */
   readonly connections: number;
@@ -105,20 +122,68 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
   let tcpError: string | null = null;
   try {
     server = await TlsBulkServer.listen(ctx, opts.host, opts.port);
+    server.rawHandler = opts.onRawConnection ?? null;
+    server.tunnelHandler = opts.onTunnel ?? null;
   } catch (err) {
     tcpError = (err as Error).message;
     opts.log?.(`bulk: TCP port ${opts.port} unavailable (${tcpError}); serving over WebRTC only`);
   }
-  const webrtc = new WebRtcBulk(ctx, opts.signaller, {
-    ...DEFAULT_WEBRTC_OPTIONS,
-    iceServers: opts.iceServers ?? [],
-    connectTimeoutMs: opts.webrtcConnectTimeoutMs ?? DEFAULT_WEBRTC_OPTIONS.connectTimeoutMs,
+  // signals asking for a connection back or to a relay go to natPaths, WebRTC descriptions to webrtc
+  let webrtcAnswer: Parameters<Signaller["onSignal"]>[0] | null = null;
+  const toWebRtc: Signaller = { signal: (peer, payload) => opts.signaller.signal(peer, payload), onSignal: (h) => (webrtcAnswer = h) };
+  const rtc = loadWebRtc();
+  // Without node-datachannel: no data channels either way (offers are answered "not accepted").
+  const webrtc = rtc.ok
+    ? new WebRtcBulk(
+        ctx,
+        toWebRtc,
+        {
+          ...DEFAULT_WEBRTC_OPTIONS,
+          iceServers: opts.iceServers ?? [],
+          iceServersFor: opts.iceServersFor,
+          connectTimeoutMs: opts.webrtcConnectTimeoutMs ?? DEFAULT_WEBRTC_OPTIONS.connectTimeoutMs,
+        },
+        rtc.module,
+      )
+    : null;
+  const whyNoWebRtc = rtc.ok ? "" : rtc.reason;
+  if (!webrtc) opts.log?.(`bulk: WebRTC unavailable (${whyNoWebRtc}); TLS only${opts.forceWebRtc ? ` (bulkPath "webrtc" cannot apply)` : ""}`);
+  const natPaths = new NatPaths({
+    ctx,
+    server,
+    signaller: opts.signaller,
+    ownRendezvous: opts.ownRendezvous ?? (() => []),
+    memberships: () => ctx.credentials?.own().memberships ?? [],
+    ownExternal: opts.ownExternal ?? (() => null),
+    timeoutMs: opts.webrtcConnectTimeoutMs ?? DEFAULT_WEBRTC_OPTIONS.connectTimeoutMs,
+    log: opts.log,
   });
+  opts.signaller.onSignal(async (from, payload) => (isNatSignal(payload) ? natPaths.answer(from, payload) : (webrtcAnswer?.(from, payload) ?? null)));
+  const selfReach = opts.selfReach ?? (() => ({ reachable: true, mapping: "none" as const, udp: true }));
+
+  /** A peer behind NAT: each way its NAT and ours allow, in order, until one connects. */
+  const dialBehindNat = async (peer: BulkPeer): Promise<BulkSession> => {
+    const errors: string[] = [];
+    const turn = (opts.iceServers ?? []).some((url) => /^turns?:/i.test(url));
+    for (const path of natPathsTo(selfReach(), peer.reach ?? { reachable: false, mapping: "unknown", udp: true }, true, turn)) {
+      try {
+        if (path !== "webrtc") return await natPaths.dial(peer, path);
+        if (!webrtc) throw new Error(`unavailable on this node (${whyNoWebRtc})`);
+        return await webrtc.dial(peer);
+      } catch (err) {
+        errors.push(`${path}: ${(err as Error).message}`);
+        opts.log?.(`node ${toHex(peer.id).slice(0, 12)}… (behind NAT): ${path} failed (${(err as Error).message}); trying the next way`);
+      }
+    }
+    throw new BulkConnectionError(`node ${toHex(peer.id).slice(0, 12)}… (behind NAT) could not be reached: ${errors.join("; ")}`);
+  };
 
   const preferWebRtc = new LruMap<string, number>(4096);
   const dial = async (peer: BulkPeer): Promise<BulkSession> => {
+    if (peer.reach && !peer.reach.reachable) return dialBehindNat(peer);
     const key = toHex(peer.id);
     const until = preferWebRtc.get(key);
+    if (!webrtc) return dialTlsOnly(ctx, peer, opts.tcpConnectTimeoutMs ?? 1500, whyNoWebRtc);
     if (!opts.forceWebRtc && !(until && until > Date.now())) {
       try {
         return await dialTls(ctx, peer, opts.tcpConnectTimeoutMs ?? 1500);
@@ -164,6 +229,9 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
     async pathTo(peer): Promise<BulkPath> {
       return (await pool.get(peer)).path;
     },
+    routeOf(peer) {
+      return pool.current(toHex(peer))?.route ?? null;
+    },
     async reconnect() {
       await pool.close();
     },
@@ -177,15 +245,27 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
     tcpListening: server !== null,
     tcpPort: server?.port ?? null,
     tcpError,
+    webrtc: rtc.ok ? { available: true } : { available: false, reason: rtc.reason },
     stats,
     get connections() {
       return pool.size;
     },
     async close() {
       await client.close();
-      await Promise.all([server?.close(), webrtc.close()]);
+      natPaths.close();
+      await Promise.all([server?.close(), webrtc?.close()]);
     },
   };
+}
+
+/** TLS, the only path where WebRTC does not load: a peer not reachable over TCP cannot be reached. */
+async function dialTlsOnly(ctx: BulkContext, peer: BulkPeer, timeoutMs: number, whyNoWebRtc: string): Promise<BulkSession> {
+  try {
+    return await dialTls(ctx, peer, timeoutMs);
+  } catch (err) {
+    if (!(err instanceof TlsUnavailableError)) throw err;
+    throw new BulkConnectionError(`${err.message}; WebRTC, the way to peers behind NAT, is unavailable on this node (${whyNoWebRtc})`);
+  }
 }
 
 function serveHandler(source: ObjectSource, buffers: BufferPool, sink?: ObjectSink): ServeHandler {

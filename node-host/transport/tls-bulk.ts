@@ -2,10 +2,16 @@
 // presents a throwaway certificate (tls-cert.ts) and the client accepts any certificate: identities
 // are proved by the HELLO exchange signed over the TLS exporter (bulk-handshake.ts), which fails for
 // anyone but the two real endpoints of this TLS session.
+//
+// Two variants reach nodes behind NAT. A connection back: the node behind NAT dials, told to by a
+// signal, and offers the ALPN "peershare-bulk-reverse/1"; the TLS server then takes the bulk
+// dialler's part (it asked for the connection). A relayed connection: TLS runs over a TCP socket
+// spliced by a relay (nat/relay-server.ts), whose handshake shares this port: the server tells it
+// from TLS by its first bytes.
 
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { BulkPeer } from "./bulk";
+import { BulkPeer, SessionRoute } from "./bulk";
 import { BulkConnectionError } from "./bulk-api";
 import { ByteLink } from "./bulk-link";
 import { BulkContext } from "./bulk-context";
@@ -15,6 +21,14 @@ import { makeSelfSignedCert } from "./tls-cert";
 
 const EXPORTER_LABEL = "peershare bulk v1";
 const ALPN = ["peershare-bulk/1"];
+const REVERSE_ALPN = "peershare-bulk-reverse/1";
+/** A datagram tunnel (nat/datagram-tunnel.ts): handed to `tunnelHandler`. */
+const TUNNEL_ALPN = "peershare-dgram/1";
+/** How long a new TCP connection may take to send the bytes that tell TLS from a relay handshake. */
+const FIRST_BYTES_MS = 5000;
+
+/** Takes TCP connections whose first bytes are not TLS (the relay's handshake); null: not this node's business. */
+export type RawConnectionHandler = (socket: net.Socket, first: Buffer) => boolean;
 
 /**
  * No TLS connection to the peer: TCP refused, unreachable or silent, or something that does not
@@ -130,8 +144,10 @@ class TlsLink extends ByteLink {
   }
 }
 
-function startSession(ctx: BulkContext, socket: tls.TLSSocket, role: Role, peer: BulkPeer | null, receiver?: ReceiveBuffer): BulkSession {
-  const label = peer ? `node ${shortId(peer.id)} over TLS at ${peer.host}:${peer.port}` : `TLS peer ${socket.remoteAddress}:${socket.remotePort}`;
+const ROUTE_WORDS: Record<SessionRoute["path"], string> = { tls: "over TLS", "tls-reverse": "connected back over TLS", "tls-punched": "over TLS through a punched hole", relay: "relayed over TLS", webrtc: "over WebRTC" };
+
+function startSession(ctx: BulkContext, socket: tls.TLSSocket, role: Role, peer: BulkPeer | null, receiver?: ReceiveBuffer, route: SessionRoute = { path: "tls" }): BulkSession {
+  const label = peer ? `node ${shortId(peer.id)} ${ROUTE_WORDS[route.path]} at ${peer.host}:${peer.port}` : `TLS peer ${socket.remoteAddress}:${socket.remotePort}`;
   return new BulkSession({
     link: new TlsLink(socket, ctx, receiver),
     role,
@@ -142,6 +158,7 @@ function startSession(ctx: BulkContext, socket: tls.TLSSocket, role: Role, peer:
     verifier: ctx.verifier,
     timing: ctx.timing[role],
     label,
+    route,
     window: ctx.window,
     serve: role === "acceptor" ? ctx.serve : undefined,
     credentials: ctx.credentials,
@@ -151,52 +168,152 @@ function startSession(ctx: BulkContext, socket: tls.TLSSocket, role: Role, peer:
 
 export class TlsBulkServer {
   private readonly sessions = new Set<BulkSession>();
+  /** Peer (hex) → the dial waiting for it to connect back. */
+  private readonly reverseWaiters = new Map<string, (session: BulkSession) => void>();
+  /** The relay's handshake, when this node relays (set by the node). */
+  rawHandler: RawConnectionHandler | null = null;
+  /** Datagram tunnels of nodes whose networks block UDP (set by the node); without it they are closed. */
+  tunnelHandler: ((socket: tls.TLSSocket) => void) | null = null;
 
   private constructor(
-    private readonly server: tls.Server,
+    private readonly ctx: BulkContext,
+    private readonly tcp: net.Server,
+    private readonly tlsServer: tls.Server,
     readonly port: number,
   ) {}
 
   /** Listens on host:port; rejects when the port cannot be bound (the node then runs WebRTC-only). */
   static listen(ctx: BulkContext, host: string, port: number): Promise<TlsBulkServer> {
-    const server = tls.createServer({
-      ...makeSelfSignedCert(),
-      minVersion: "TLSv1.3",
-      ALPNProtocols: ALPN,
+    const tlsServer = tls.createServer({
+      ...tlsServerOptions(),
+      ALPNProtocols: [...ALPN, REVERSE_ALPN, TUNNEL_ALPN],
       handshakeTimeout: ctx.timing.acceptor.handshakeMs,
     });
-    server.maxConnections = 1024;
+    const tcp = net.createServer({ noDelay: true });
+    tcp.maxConnections = 1024;
     return new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, host, () => {
-        server.off("error", reject);
-        const self = new TlsBulkServer(server, (server.address() as net.AddressInfo).port);
-        server.on("error", (err) => ctx.log?.(`bulk TLS server: ${err.message}`));
-        server.on("tlsClientError", () => ctx.stats.handshakeFailures++);
-        server.on("secureConnection", (socket) => self.accept(ctx, socket));
+      tcp.once("error", reject);
+      tcp.listen(port, host, () => {
+        tcp.off("error", reject);
+        const self = new TlsBulkServer(ctx, tcp, tlsServer, (tcp.address() as net.AddressInfo).port);
+        tcp.on("error", (err) => ctx.log?.(`bulk TCP server: ${err.message}`));
+        tcp.on("connection", (socket) => self.route(socket));
+        tlsServer.on("tlsClientError", () => ctx.stats.handshakeFailures++);
+        tlsServer.on("secureConnection", (socket) => self.accept(socket));
         resolve(self);
       });
     });
   }
 
-  private accept(ctx: BulkContext, socket: tls.TLSSocket): void {
+  /** TLS (its first byte is a handshake record, 0x16) goes to the TLS server; anything else to the relay, or is closed. */
+  private route(socket: net.Socket): void {
+    socket.on("error", () => socket.destroy());
+    const timer = setTimeout(() => socket.destroy(), FIRST_BYTES_MS);
+    socket.once("readable", () => {
+      clearTimeout(timer);
+      const first = socket.read() as Buffer | null;
+      if (!first) return void socket.destroy();
+      socket.unshift(first);
+      if (first[0] === 0x16) return void this.tlsServer.emit("connection", socket);
+      socket.removeAllListeners("error");
+      if (this.rawHandler?.(socket, first)) return;
+      this.ctx.stats.handshakeFailures++; // neither TLS nor a relay handshake
+      socket.destroy();
+    });
+  }
+
+  private accept(socket: tls.TLSSocket): void {
     socket.setNoDelay(true);
-    const session = startSession(ctx, socket, "acceptor", null);
+    if (socket.alpnProtocol === REVERSE_ALPN) return this.acceptReverse(socket);
+    if (socket.alpnProtocol === TUNNEL_ALPN) return this.tunnelHandler ? this.tunnelHandler(socket) : void socket.destroy();
+    this.track(startSession(this.ctx, socket, "acceptor", null));
+  }
+
+  private track(session: BulkSession): void {
     this.sessions.add(session);
     session.onClose(() => this.sessions.delete(session));
   }
 
+  /** A node behind NAT connecting back: this node is the dialler, if it is waiting for that node. */
+  private acceptReverse(socket: tls.TLSSocket): void {
+    const session = startSession(this.ctx, socket, "dialler", null, undefined, { path: "tls-reverse" });
+    this.track(session);
+    session.ready.then(
+      (peer) => {
+        const waiter = this.reverseWaiters.get(peer.toString("hex"));
+        if (waiter) waiter(session);
+        else session.close();
+      },
+      () => undefined,
+    );
+  }
+
+  /** Resolves with the session once `peer` connects back (after it was asked to, by a signal). */
+  expectReverse(peer: Buffer, timeoutMs: number): Promise<BulkSession> {
+    const key = peer.toString("hex");
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.reverseWaiters.delete(key);
+        reject(new BulkConnectionError(`node ${shortId(peer)} did not connect back within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.reverseWaiters.set(key, (session) => {
+        clearTimeout(timer);
+        this.reverseWaiters.delete(key);
+        resolve(session);
+      });
+    });
+  }
+
   async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
     for (const s of [...this.sessions]) s.close();
     await closed;
   }
 }
 
+function tlsServerOptions(): tls.TlsOptions {
+  return { ...makeSelfSignedCert(), minVersion: "TLSv1.3" };
+}
+
+/** Connects back to a node that asked for it (this node is behind NAT): it takes the dialler's part, this node serves. */
+export async function dialTlsReverse(ctx: BulkContext, peer: BulkPeer, tcpConnectTimeoutMs: number): Promise<BulkSession> {
+  const socket = await connectTls(peer, tcpConnectTimeoutMs, ctx.timing.acceptor.handshakeMs, null, [REVERSE_ALPN]);
+  const session = startSession(ctx, socket, "acceptor", peer, undefined, { path: "tls-reverse" });
+  await session.ready;
+  return session;
+}
+
+/**
+ * TLS over a TCP socket that reaches the peer some other way than a plain dial: spliced by a relay,
+ * or a hole punched through NAT by a simultaneous open. This node's role in TLS follows its bulk
+ * role (the requester dials, the other accepts), and each end checks the other's HELLO.
+ */
+export async function startSessionOver(ctx: BulkContext, socket: net.Socket, role: Role, peer: BulkPeer, route: SessionRoute): Promise<BulkSession> {
+  const secure = await new Promise<tls.TLSSocket>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new BulkConnectionError(`no TLS handshake with ${shortId(peer.id)} (${ROUTE_WORDS[route.path]})`)), ctx.timing[role].handshakeMs);
+    const done = (s: tls.TLSSocket) => {
+      clearTimeout(timer);
+      resolve(s);
+    };
+    if (role === "dialler") {
+      const s = tls.connect({ socket, rejectUnauthorized: false, minVersion: "TLSv1.3", ALPNProtocols: ALPN });
+      s.once("secureConnect", () => done(s));
+      s.once("error", reject);
+    } else {
+      const s = new tls.TLSSocket(socket, { ...tlsServerOptions(), isServer: true, ALPNProtocols: ALPN });
+      s.once("secure", () => done(s));
+      s.once("error", reject);
+    }
+  });
+  const session = startSession(ctx, secure, role, { ...peer, host: socket.remoteAddress ?? peer.host, port: socket.remotePort ?? peer.port }, undefined, route);
+  await session.ready;
+  return session;
+}
+
 /** Connects to the peer's TLS port and proves both identities; the session is ready when this resolves. */
 export async function dialTls(ctx: BulkContext, peer: BulkPeer, tcpConnectTimeoutMs: number): Promise<BulkSession> {
   const receiver = new ReceiveBuffer();
-  const socket = await connectTls(peer, tcpConnectTimeoutMs, ctx.timing.dialler.handshakeMs, receiver);
+  const socket = await connectTls(peer, tcpConnectTimeoutMs, ctx.timing.dialler.handshakeMs, receiver, ALPN);
   const session = startSession(ctx, socket, "dialler", peer, receiver);
   await session.ready;
   return session;
@@ -206,10 +323,10 @@ export async function dialTls(ctx: BulkContext, peer: BulkPeer, tcpConnectTimeou
  * TCP, then the TLS handshake, each within its own time. tls.connect dials the TCP connection itself
  * (given a connected socket instead, it would not read into `receiver`).
  */
-function connectTls(peer: BulkPeer, tcpTimeoutMs: number, handshakeMs: number, receiver: ReceiveBuffer): Promise<tls.TLSSocket> {
+function connectTls(peer: BulkPeer, tcpTimeoutMs: number, handshakeMs: number, receiver: ReceiveBuffer | null, alpn: string[]): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
     // onread is supported by tls.connect (when it dials) but missing from its option types
-    const options: tls.ConnectionOptions & { onread: net.OnReadOpts } = { host: peer.host, port: peer.port, rejectUnauthorized: false, minVersion: "TLSv1.3", ALPNProtocols: ALPN, onread: receiver.onread };
+    const options: tls.ConnectionOptions & { onread?: net.OnReadOpts } = { host: peer.host, port: peer.port, rejectUnauthorized: false, minVersion: "TLSv1.3", ALPNProtocols: alpn, ...(receiver ? { onread: receiver.onread } : {}) };
     const s = tls.connect(options);
     let tcpConnected = false;
     const fail = (why: string) => {

@@ -6,6 +6,7 @@
 import * as dgram from "node:dgram";
 import * as dns from "node:dns";
 import * as net from "node:net";
+import { unmapIpv4 } from "../util/ip-address";
 import { Address, Reply, RequestHandler, RequestOptions, RpcTimeoutError, RpcTransport } from "../dht/transport";
 import { Contact, Request, Response } from "../dht/messages";
 import { Identity, SignatureVerifier } from "../security/identity";
@@ -17,6 +18,44 @@ import { Envelope, MAX_DATAGRAM_BYTES, MAX_PAYLOAD_BYTES, openEnvelope, sealEnve
 import { senderContact } from "./contact-codec";
 import { matchKey, replyTxid, requestTxid, SenderFlags, senderFlags } from "./txid";
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, isResponseType } from "./wire";
+import { WireFormatError } from "../util/binary";
+
+/** A request type handled beside the DHT (NAT traversal, nat/): raw payload in, raw response (or nothing) out. */
+export type ExtensionHandler = (from: Contact, type: number, payload: Buffer) => RawMessage | null | Promise<RawMessage | null>;
+
+export interface RawMessage {
+  type: number;
+  payload: Buffer;
+}
+
+export interface RawReply extends RawMessage {
+  from: Contact;
+  rttMs: number;
+}
+
+/** Answers a datagram that is not a peershare envelope (a STUN request); returns the bytes to send back to its source, or null. */
+export type ForeignHandler = (datagram: Buffer, source: { host: string; port: number }) => Buffer | null;
+
+/** Sends a sealed datagram to `to` through one of its rendezvous nodes and returns the wrapped reply datagram (set by nat/). */
+export type Forwarder = (via: Address, target: Address, datagram: Buffer, timeoutMs: number) => Promise<Buffer>;
+
+/**
+ * Where this node's datagrams go when its network lets no UDP through (nat/datagram-tunnel.ts): a
+ * stream to one reachable node, which sends them on (`egress`) and brings back the answers.
+ */
+export interface Tunnel {
+  /** The node at the other end, as this node addresses it. */
+  peer: { host: string; port: number };
+  write(datagram: Buffer): void;
+  /** Sends a sealed request to `target` through the tunnel's node; resolves with the answer datagram. */
+  egress(target: Address, datagram: Buffer, timeoutMs: number): Promise<Buffer>;
+}
+
+/** Every envelope starts with "PS"; a datagram that does not is someone else's protocol (STUN's first byte is 0 or 1). */
+const ENVELOPE_FIRST_BYTE = 0x50;
+/** Where an envelope's txid lies: after magic (2), version, auth and type (transport/envelope.ts). */
+const TXID_START = 5;
+const TXID_END = TXID_START + 8;
 
 export interface UdpRpcOptions {
   identity: Identity;
@@ -66,8 +105,14 @@ const STALL_MS = 50;
 
 interface Pending {
   to: Address;
-  resolve: (reply: Reply) => void;
+  resolve: (reply: Reply | RawReply) => void;
+  /** A datagram this node sent on for a tunnel client: its answer is handed back as it came, unread. */
+  passThrough?: (datagram: Buffer) => void;
   sentAt: number;
+  /** An extension request: its response is handed over undecoded. */
+  raw: boolean;
+  /** Sent through a rendezvous node: the response arrives wrapped, not from the peer's address. */
+  forwarded: boolean;
 }
 
 export class UdpRpc implements RpcTransport {
@@ -89,9 +134,19 @@ export class UdpRpc implements RpcTransport {
     sendErrors: 0,
   };
   local: Contact;
+  /** The address the socket is bound to (0.0.0.0 or :: when it listens on every interface). */
+  readonly boundHost: string;
   timeoutMs: number;
 
   private handler: RequestHandler = () => null;
+  private readonly extensions = new Map<number, ExtensionHandler>();
+  private foreign: ForeignHandler | null = null;
+  /** How a request reaches a peer that names rendezvous nodes (Address.via); set by the NAT layer. */
+  forwarder: Forwarder | null = null;
+  /** This node's own way out when UDP is blocked; null while it sends UDP itself. */
+  tunnel: Tunnel | null = null;
+  /** Addresses of tunnel clients ("host|port"): what is sent to them goes down their stream. */
+  private readonly streams = new Map<string, (datagram: Buffer) => void>();
   private readonly pending = new Map<string, Pending>();
   private readonly verifier = new SignatureVerifier();
   private readonly pairKeys: PairKeys;
@@ -109,7 +164,9 @@ export class UdpRpc implements RpcTransport {
     opts: UdpRpcOptions,
   ) {
     const addr = socket.address();
-    this.local = { id: identity.id, publicKey: identity.publicKey, host: opts.host === "0.0.0.0" ? "127.0.0.1" : addr.address, port: addr.port };
+    this.boundHost = addr.address;
+    const wildcard = opts.host === "0.0.0.0" || opts.host === "::";
+    this.local = { id: identity.id, publicKey: identity.publicKey, host: wildcard ? "127.0.0.1" : unmapIpv4(addr.address), port: addr.port };
     this.pairKeys = new PairKeys(identity.seed(), identity.publicKey);
     this.timeoutMs = opts.timeoutMs ?? 1000;
     this.freshnessMs = opts.freshnessMs ?? 30_000;
@@ -125,9 +182,14 @@ export class UdpRpc implements RpcTransport {
     });
   }
 
+  /**
+   * Binds the socket: IPv4 for an IPv4 host (0.0.0.0 included), IPv6 for an IPv6 one, and both for
+   * "::" (one dual-stack socket, IPv4 peers seen as ::ffff:a.b.c.d and told apart below).
+   */
   static bind(opts: UdpRpcOptions): Promise<UdpRpc> {
     return new Promise((resolve, reject) => {
-      const socket = dgram.createSocket({ type: "udp4", recvBufferSize: 4 << 20, lookup: literalLookup });
+      const v6 = net.isIPv6(opts.host);
+      const socket = dgram.createSocket({ type: v6 ? "udp6" : "udp4", ipv6Only: false, recvBufferSize: 4 << 20, lookup: literalLookup });
       const onError = (err: Error) => reject(err);
       socket.once("error", onError);
       socket.bind(opts.port, opts.host, () => {
@@ -145,32 +207,58 @@ export class UdpRpc implements RpcTransport {
     this.flags = on ? this.flags | SenderFlags.client : this.flags & ~SenderFlags.client;
   }
 
+  /** Hands requests of these types to `handler` instead of the DHT. */
+  extend(types: number[], handler: ExtensionHandler): void {
+    for (const t of types) this.extensions.set(t, handler);
+  }
+
+  /** Answers datagrams that are not envelopes (STUN binding requests on the DHT port). */
+  onForeignDatagram(handler: ForeignHandler): void {
+    this.foreign = handler;
+  }
+
+  /** An extension request; resolves with its undecoded response. */
+  requestRaw(to: Address, message: RawMessage, timeoutMs = this.timeoutMs): Promise<RawReply> {
+    return this.attempt(to, message, timeoutMs, true) as Promise<RawReply>;
+  }
+
+  /** Sends one extension request that expects no answer (a dial-back probe). */
+  notify(to: Address, message: RawMessage): void {
+    if (this.closed) return;
+    const pairKey = to.publicKey ? this.pairKeys.keyFor(to.publicKey) : null;
+    this.send(sealEnvelope(this.identity, message.type, requestTxid(this.flags), Date.now(), message.payload, pairKey), to.host, to.port);
+  }
+
   request(to: Address, req: Request, options: RequestOptions = {}): Promise<Reply> {
     const timeoutMs = options.timeoutMs ?? this.timeoutMs;
-    if (!options.retries) return this.attempt(to, req, timeoutMs);
+    if (!options.retries) return this.attempt(to, req, timeoutMs) as Promise<Reply>;
     return this.requestRetried(to, req, timeoutMs, 1 + options.retries);
   }
 
   private async requestRetried(to: Address, req: Request, timeoutMs: number, attempts: number): Promise<Reply> {
     for (let i = 1; ; i++) {
       try {
-        return await this.attempt(to, req, timeoutMs);
+        return (await this.attempt(to, req, timeoutMs)) as Reply;
       } catch (err) {
         if (i >= attempts || !(err instanceof RpcTimeoutError)) throw err;
       }
     }
   }
 
-  private attempt(to: Address, req: Request, timeoutMs: number): Promise<Reply> {
+  private attempt(to: Address, req: Request | RawMessage, timeoutMs: number, raw = false): Promise<Reply | RawReply> {
     if (this.closed) return Promise.reject(new Error("transport closed"));
     if (this.pending.size >= this.maxPending) return Promise.reject(new Error("too many requests in flight"));
     const txid = requestTxid(this.flags);
     const key = matchKey(txid);
-    const { type, payload } = encodeRequest(req);
+    const { type, payload } = raw ? (req as RawMessage) : encodeRequest(req as Request);
     // a MAC when we know who we are talking to; a signature for a first contact by address only
     const pairKey = to.publicKey ? this.pairKeys.keyFor(to.publicKey) : null;
     const datagram = sealEnvelope(this.identity, type, txid, Date.now(), payload, pairKey);
-    return new Promise<Reply>((resolve, reject) => {
+    const forwarded = (to.via?.length ?? 0) > 0 && this.forwarder !== null;
+    const egress = !forwarded && this.tunnel !== null && !this.isTunnelPeer(to.host, to.port);
+    // through a rendezvous (or the tunnel's node) the answer takes two more hops
+    const wait = forwarded || egress ? timeoutMs * 3 : timeoutMs;
+    return new Promise<Reply | RawReply>((resolve, reject) => {
       const sentAt = performance.now();
       let timer: NodeJS.Timeout;
       let extended = false;
@@ -190,34 +278,122 @@ export class UdpRpc implements RpcTransport {
         setImmediate(() => {
           if (!this.pending.delete(key)) return;
           this.stats.requestTimeouts++;
-          reject(new RpcTimeoutError(to, req.type));
+          reject(new RpcTimeoutError(to, raw ? `message 0x${type.toString(16)}` : (req as Request).type));
         });
       };
-      timer = setTimeout(() => expire(sentAt + timeoutMs), timeoutMs);
+      timer = setTimeout(() => expire(sentAt + wait), wait);
       this.pending.set(key, {
         to,
         sentAt,
+        raw,
+        forwarded: forwarded || egress,
         resolve: (reply) => {
           clearTimeout(timer);
           resolve(reply);
+        },
+      });
+      if (forwarded) void this.sendVia(to, datagram, wait);
+      else if (egress) void this.tunnel!.egress(to, datagram, wait).then((inner) => this.receiveInner(inner, to), () => undefined);
+      else this.send(datagram, to.host, to.port);
+    });
+  }
+
+  private isTunnelPeer(host: string, port: number): boolean {
+    return this.tunnel !== null && this.tunnel.peer.port === port && unmapIpv4(this.tunnel.peer.host) === unmapIpv4(host);
+  }
+
+  /** A tunnel client's stream: what arrives is taken like datagrams from host:port, and what goes there is written to it. */
+  attachStream(host: string, port: number, write: (datagram: Buffer) => void): { receive: (datagram: Buffer) => void; detach: () => void } {
+    const key = `${host}|${port}`;
+    this.streams.set(key, write);
+    return { receive: (datagram) => this.onDatagram(datagram, host, port), detach: () => this.streams.delete(key) };
+  }
+
+  /** Whether host:port is a tunnel client's (its stream's) address. */
+  isStreamAddress(host: string, port: number): boolean {
+    return this.streams.has(`${host}|${port}`);
+  }
+
+  /** Takes a datagram that came down this node's own tunnel (from the tunnel's node). */
+  receiveFromTunnel(datagram: Buffer): void {
+    if (this.tunnel) this.onDatagram(datagram, this.tunnel.peer.host, this.tunnel.peer.port);
+  }
+
+  /**
+   * Sends a tunnel client's sealed request on to `to` and resolves with the answer datagram as it
+   * comes (it is sealed for the client, not for this node, so it is matched by its transaction ID
+   * and source and handed back unread).
+   */
+  passOn(datagram: Buffer, to: { host: string; port: number }, timeoutMs: number): Promise<Buffer> {
+    let env: Envelope;
+    try {
+      env = openEnvelope(datagram);
+    } catch {
+      return Promise.reject(new Error("not a datagram"));
+    }
+    const key = matchKey(env.txid);
+    if (this.pending.has(key) || this.pending.size >= this.maxPending) return Promise.reject(new Error("busy"));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.pending.delete(key)) reject(new RpcTimeoutError(to, "passed-on request"));
+      }, timeoutMs);
+      this.pending.set(key, {
+        to,
+        sentAt: performance.now(),
+        raw: true,
+        forwarded: false,
+        resolve: () => undefined,
+        passThrough: (answer) => {
+          clearTimeout(timer);
+          resolve(answer);
         },
       });
       this.send(datagram, to.host, to.port);
     });
   }
 
+  /** Tries the peer's rendezvous nodes in turn; the first wrapped answer is taken in like a datagram from the peer. */
+  private async sendVia(to: Address, datagram: Buffer, timeoutMs: number): Promise<void> {
+    for (const via of to.via!) {
+      try {
+        const inner = await this.forwarder!(via, to, datagram, timeoutMs / to.via!.length);
+        this.receiveInner(inner, to);
+        return;
+      } catch {
+        // that rendezvous did not answer or no longer serves the peer: try the next
+      }
+    }
+  }
+
+  /** A datagram that came wrapped (from a rendezvous node): checked like any other, answered into `reply`. */
+  receiveInner(datagram: Buffer, source: { host: string; port: number }, reply?: (answer: Buffer) => void): void {
+    const opened = this.open(datagram, source.host, source.port);
+    if (!opened) return;
+    if (isResponseType(opened.env.type)) this.onResponse(opened.env, opened.from);
+    else if (reply) this.onRequestDatagram(opened.env, opened.from, reply);
+    else this.stats.droppedUnexpected++;
+  }
+
   /** Sends a datagram; a failed send is reported as the socket's "error" event (counted there). */
   private send(datagram: Buffer, host: string, port: number): void {
+    const stream = this.streams.get(`${host}|${port}`);
+    if (stream) return stream(datagram);
+    if (this.isTunnelPeer(host, port)) return this.tunnel!.write(datagram);
+    // a dual-stack socket sends to IPv4 peers at their IPv4-mapped address; an IPv4 one cannot reach IPv6 at all
+    const family = net.isIPv6(this.boundHost) ? 6 : 4;
+    if (family === 4 && net.isIPv6(host)) return void this.stats.sendErrors++;
+    const to = family === 6 && net.isIPv4(host) ? `::ffff:${host}` : host;
     try {
-      this.socket.send(datagram, port, host);
+      this.socket.send(datagram, port, to);
       this.stats.sent++;
     } catch {
       this.stats.sendErrors++;
     }
   }
 
-  private onDatagram(msg: Buffer, host: string, port: number): void {
+  private onDatagram(msg: Buffer, rawHost: string, port: number): void {
     this.stats.received++;
+    const host = unmapIpv4(rawHost);
     if (msg.length > MAX_DATAGRAM_BYTES) {
       this.stats.droppedOversized++;
       return;
@@ -226,37 +402,67 @@ export class UdpRpc implements RpcTransport {
       this.stats.droppedRateLimited++;
       return;
     }
+    if (msg.length > 0 && msg[0] !== ENVELOPE_FIRST_BYTE) return this.onForeign(msg, host, port);
+    if (this.passedBack(msg, host, port)) return;
+    const opened = this.open(msg, host, port);
+    if (!opened) return;
+    if (isResponseType(opened.env.type)) this.onResponse(opened.env, opened.from);
+    else this.onRequestDatagram(opened.env, opened.from, (answer) => this.send(answer, host, port));
+  }
+
+  /** The answer to a request passed on for a tunnel client (passOn): handed back unread. */
+  private passedBack(msg: Buffer, host: string, port: number): boolean {
+    if (msg.length < TXID_END) return false;
+    const p = this.pending.get(matchKey(msg.subarray(TXID_START, TXID_END)));
+    if (!p?.passThrough || p.to.port !== port || unmapIpv4(p.to.host) !== host) return false;
+    this.pending.delete(matchKey(msg.subarray(TXID_START, TXID_END)));
+    p.passThrough(Buffer.from(msg));
+    return true;
+  }
+
+  private onForeign(msg: Buffer, host: string, port: number): void {
+    let answer: Buffer | null = null;
+    try {
+      answer = this.foreign?.(msg, { host, port }) ?? null;
+    } catch {
+      answer = null;
+    }
+    if (answer) this.send(answer, host, port);
+    else this.stats.droppedMalformed++;
+  }
+
+  /** Parses and authenticates a datagram from host:port; null (and counted) when it must be dropped. */
+  private open(msg: Buffer, host: string, port: number): { env: Envelope; from: Contact } | null {
     let env: Envelope;
     try {
       env = openEnvelope(msg);
     } catch {
       this.stats.droppedMalformed++;
-      return;
+      return null;
     }
     const now = Date.now();
     if (Math.abs(now - env.timestamp) > this.freshnessMs) {
       this.stats.droppedStale++;
-      return;
+      return null;
     }
     // The txid alone: its last 6 bytes are random, so no sender can foresee another's, and it is 8
     // bytes where key + txid in hex was 80 characters per remembered datagram.
     const replayKey = env.txid.toString("latin1");
     if (this.seen.has(replayKey)) {
       this.stats.droppedReplayed++;
-      return;
+      return null;
     }
     const from = senderContact(env.publicKey, host, port); // not trusted before authentic() says so
     if (!this.authentic(env, from)) {
       this.stats.droppedBadSignature++;
-      return;
+      return null;
     }
     this.seen.set(replayKey, now);
     if (from.id.equals(this.local.id)) {
       this.stats.droppedUnexpected++;
-      return;
+      return null;
     }
-    if (isResponseType(env.type)) this.onResponse(env, from);
-    else this.onRequestDatagram(env, from);
+    return { env, from };
   }
 
   /** Whether the datagram's tag is right for its sender (`from`: the contact its key claims). */
@@ -273,9 +479,16 @@ export class UdpRpc implements RpcTransport {
   private onResponse(env: Envelope, from: Contact): void {
     const key = matchKey(env.txid);
     const p = this.pending.get(key);
-    // A reply must come from the address we asked, and from the node we meant to ask.
-    if (!p || p.to.port !== from.port || p.to.host !== from.host || (p.to.id && !p.to.id.equals(from.id))) {
+    // A reply must come from the node we meant to ask and, unless it came through a rendezvous node, from the address we asked.
+    const wrongAddress = p && !p.forwarded && (p.to.port !== from.port || p.to.host !== from.host);
+    if (!p || wrongAddress || (p.to.id && !p.to.id.equals(from.id))) {
       this.stats.droppedUnexpected++;
+      return;
+    }
+    const rttMs = performance.now() - p.sentAt;
+    if (p.raw) {
+      this.pending.delete(key);
+      p.resolve({ from, type: env.type, payload: Buffer.from(env.payload), rttMs });
       return;
     }
     let response: Response;
@@ -286,10 +499,12 @@ export class UdpRpc implements RpcTransport {
       return;
     }
     this.pending.delete(key);
-    p.resolve({ from, response, rttMs: performance.now() - p.sentAt, client: (senderFlags(env.txid, true) & SenderFlags.client) !== 0 });
+    p.resolve({ from, response, rttMs, client: (senderFlags(env.txid, true) & SenderFlags.client) !== 0 });
   }
 
-  private onRequestDatagram(env: Envelope, from: Contact): void {
+  private onRequestDatagram(env: Envelope, from: Contact, reply: (answer: Buffer) => void): void {
+    const extension = this.extensions.get(env.type);
+    if (extension) return this.onExtensionRequest(extension, env, from, reply);
     let req: Request;
     try {
       req = decodeRequest(env.type, env.payload, from);
@@ -311,20 +526,37 @@ export class UdpRpc implements RpcTransport {
     }
     if (answer instanceof Promise) {
       answer.then(
-        (response) => this.reply(response, txid, from),
+        (response) => this.answer(response, txid, from, reply),
         () => this.stats.handlerErrors++,
       );
-    } else this.reply(answer, txid, from);
+    } else this.answer(answer, txid, from, reply);
   }
 
-  private reply(response: Response | null, txid: Buffer, to: Contact): void {
+  private answer(response: Response | null, txid: Buffer, to: Contact, reply: (answer: Buffer) => void): void {
     if (!response || this.closed) return;
     try {
       const { type, payload } = encodeResponse(response, MAX_PAYLOAD_BYTES);
-      this.send(sealEnvelope(this.identity, type, txid, Date.now(), payload, this.pairKeys.keyFor(to.publicKey)), to.host, to.port);
+      reply(sealEnvelope(this.identity, type, txid, Date.now(), payload, this.pairKeys.keyFor(to.publicKey)));
     } catch {
       this.stats.handlerErrors++;
     }
+  }
+
+  private onExtensionRequest(handler: ExtensionHandler, env: Envelope, from: Contact, reply: (answer: Buffer) => void): void {
+    this.stats.requestsHandled++;
+    const txid = replyTxid(env.txid, this.flags);
+    const payload = Buffer.from(env.payload);
+    Promise.resolve()
+      .then(() => handler(from, env.type, payload))
+      .then((response) => {
+        if (!response || this.closed) return;
+        reply(sealEnvelope(this.identity, response.type, txid, Date.now(), response.payload, this.pairKeys.keyFor(from.publicKey)));
+      })
+      .catch((err: unknown) => {
+        // a payload the extension cannot parse is a malformed datagram, not a fault of the handler
+        if (err instanceof WireFormatError) this.stats.droppedMalformed++;
+        else this.stats.handlerErrors++;
+      });
   }
 
   close(): Promise<void> {

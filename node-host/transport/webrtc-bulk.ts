@@ -4,7 +4,7 @@
 // exchange then also signs both fingerprints over the open channel (bulk-handshake.ts), one
 // signature per connection, so the channel itself proves the identities as the TLS path does.
 
-import { PeerConnection, type DataChannel } from "node-datachannel";
+import type { DataChannel, PeerConnection } from "node-datachannel";
 import { Id, sha256 } from "../dht/id";
 import { BulkPeer } from "./bulk";
 import { BulkConnectionError } from "./bulk-api";
@@ -13,6 +13,7 @@ import { Role } from "./bulk-handshake";
 import { BulkSession, shortId } from "./bulk-session";
 import { closeQuietly, DataChannelLink, guard } from "./webrtc-link";
 import { compactFromSdp, CompactDescription, decodeSignal, encodeSignal, sdpFromCompact, SignalKind } from "./webrtc-signal-codec";
+import type { WebRtcModule } from "./webrtc-module";
 
 /** Carries signalling to a peer and back (the DHT's signed `signal` request in the product). */
 export interface Signaller {
@@ -23,6 +24,8 @@ export interface Signaller {
 
 export interface WebRtcOptions {
   iceServers: string[];
+  /** More ICE servers for a connection with this peer (STUN at reachable peershare nodes, when either end is behind NAT). */
+  iceServersFor?: (peer: BulkPeer) => string[];
   /** Whole set-up, signalling to verified HELLO. ~17-43% of DTLS handshakes lose ~1 s to a retry. */
   connectTimeoutMs: number;
   /** Longest wait for candidate gathering; an unreachable STUN server can stall it for >12 s. */
@@ -57,6 +60,8 @@ export class WebRtcBulk {
     private readonly ctx: BulkContext,
     private readonly signaller: Signaller,
     private readonly opts: WebRtcOptions,
+    /** node-datachannel (webrtc-module.ts), loaded by the caller. */
+    private readonly rtc: WebRtcModule,
   ) {
     signaller.onSignal((from, payload) => this.answer(from, payload));
   }
@@ -80,7 +85,7 @@ export class WebRtcBulk {
 
   private async attempt(peer: BulkPeer, timeoutMs: number): Promise<BulkSession> {
     if (this.closed) throw new BulkConnectionError("bulk transport closed");
-    const pc = this.newPeerConnection(`bulk-to-${shortId(peer.id)}`);
+    const pc = this.newPeerConnection(`bulk-to-${shortId(peer.id)}`, peer);
     const dc = pc.createDataChannel(CHANNEL_LABEL);
     const link = new DataChannelLink(pc, dc, this.ctx.stats.webrtc, this.ctx.log);
     const what = `node ${shortId(peer.id)} over WebRTC`;
@@ -117,7 +122,7 @@ export class WebRtcBulk {
     }
     this.accepted++;
     this.acceptedFrom.set(peerKey, fromPeer + 1);
-    const pc = this.newPeerConnection(`bulk-from-${shortId(from.id)}`);
+    const pc = this.newPeerConnection(`bulk-from-${shortId(from.id)}`, from);
     let released = false;
     const release = () => {
       if (released) return;
@@ -170,8 +175,8 @@ export class WebRtcBulk {
     }
   }
 
-  private newPeerConnection(name: string): PeerConnection {
-    const pc = new PeerConnection(name, { iceServers: this.opts.iceServers });
+  private newPeerConnection(name: string, peer: BulkPeer): PeerConnection {
+    const pc = new this.rtc.PeerConnection(name, { iceServers: [...this.opts.iceServers, ...(this.opts.iceServersFor?.(peer) ?? [])] });
     this.connecting.add(pc);
     return pc;
   }

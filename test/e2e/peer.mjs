@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 
 /**
- * @param {string} cli  path of the peershare CLI script (out/node-host.js or dist/node-host/cli.js)
+ * @param {string} cli  path of the peershare CLI script (out/node-host.js or dist/node-host/cli/index.js)
  * @param {string} dataDir
  * @param {string} logFile
  */
@@ -58,13 +58,14 @@ export async function startPeer(cli, dataDir, logFile) {
 
 export function cliPath(root) {
   const bundled = path.join(root, "out/node-host.js");
-  return fs.existsSync(bundled) ? bundled : path.join(root, "dist/node-host/cli.js");
+  return fs.existsSync(bundled) ? bundled : path.join(root, "dist/node-host/cli/index.js");
 }
 
 /** `peershare share PATH --json` on a node started by startPeer; resolves with the ShareInfo. */
-export async function cliShare(cli, dataDir, file, { public: pub = false } = {}) {
+export async function cliShare(cli, dataDir, file, { public: pub = false, replication } = {}) {
   const args = [cli, "share", file, "--data-dir", dataDir, "--json"];
   if (pub) args.push("--public");
+  if (replication) args.push("--replication", String(replication));
   const { stdout } = await run(process.execPath, args, { timeout: 60_000 });
   return JSON.parse(stdout);
 }

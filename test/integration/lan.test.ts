@@ -21,6 +21,7 @@ import { execFile, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash, randomBytes } from "node:crypto";
+import { deleteNamespaces, ip, listNamespaces, netnsProblem, removeStaleNamespaces } from "../helpers/netns";
 import { BIN, RunningNode, startNode, stopNode, tempDir, TEST_PASSPHRASE, waitFor } from "../helpers/cli";
 import { keyFromText, xorDistance } from "../../node-host/dht/id";
 import { connectLocal, LocalClient } from "../../node-host/rpc/local-socket";
@@ -32,74 +33,6 @@ const ROUTER_NS = `${PREFIX}r`;
 const LAN = ["n1", "n2", "n3"].map((n) => PREFIX + n);
 const ISOLATED = `${PREFIX}n4`;
 const ADDR: Record<string, string> = { [LAN[0]]: "10.213.1.1", [LAN[1]]: "10.213.1.2", [LAN[2]]: "10.213.1.3", [ISOLATED]: "10.213.2.4" };
-
-function ip(...args: string[]): void {
-  try {
-    execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
-  } catch (err) {
-    throw new Error(`ip ${args.join(" ")}: ${(err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message}`);
-  }
-}
-
-function listNamespaces(): string[] {
-  try {
-    return execFileSync("ip", ["netns", "list"], { encoding: "utf8" })
-      .split("\n")
-      .map((l) => l.split(" ")[0])
-      .filter(Boolean);
-  } catch {
-    return [];
-  }
-}
-
-/** Kills what still runs inside the namespaces (deleting a namespace does not), then deletes them. */
-function deleteNamespaces(names: string[]): void {
-  for (const ns of names) {
-    try {
-      const pids = execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).split(/\s+/).filter(Boolean);
-      for (const pid of pids) process.kill(Number(pid), "SIGKILL");
-    } catch {
-      // no such namespace, or nothing left in it
-    }
-    try {
-      execFileSync("ip", ["netns", "delete", ns], { stdio: "ignore" });
-    } catch {
-      // already gone
-    }
-  }
-}
-
-/** Why namespaces cannot be used here, or null: tries the real thing (a namespace with a bridge and a veth pair). */
-function netnsProblem(): string | null {
-  if (process.platform !== "linux") return "network namespaces need Linux";
-  if (process.getuid?.() !== 0) return "creating network namespaces needs root";
-  const probe = `${PREFIX}probe`;
-  try {
-    ip("netns", "add", probe);
-    ip("-n", probe, "link", "add", "br-probe", "type", "bridge");
-    ip("-n", probe, "link", "add", "va", "type", "veth", "peer", "name", "vb");
-    return null;
-  } catch (err) {
-    return `cannot set up network namespaces (${(err as Error).message}); install iproute2 and run as root`;
-  } finally {
-    deleteNamespaces([probe]);
-  }
-}
-
-/** Namespaces left by an earlier run of this test that was killed before its cleanup. */
-function removeStaleNamespaces(): void {
-  const stale = listNamespaces().filter((ns) => {
-    const m = /^psl(\d+)-/.exec(ns);
-    if (!m || Number(m[1]) === process.pid) return false;
-    try {
-      process.kill(Number(m[1]), 0);
-      return false; // that run is still going
-    } catch {
-      return true;
-    }
-  });
-  deleteNamespaces(stale);
-}
 
 function setUpNetwork(): void {
   const all = [BRIDGE_NS, ROUTER_NS, ...LAN, ISOLATED];
@@ -148,7 +81,7 @@ async function nsJson<T>(node: NsNode, args: string[]): Promise<T> {
   return JSON.parse(await nsCli(node.ns, [...args, "--data-dir", node.dataDir, "--json"])) as T;
 }
 
-const problem = netnsProblem();
+const problem = netnsProblem(`${PREFIX}probe`);
 
 if (problem) {
   if (process.env.CI === "true") {
@@ -201,7 +134,7 @@ if (problem) {
     let lanFoundMs = 0;
 
     before(async () => {
-      removeStaleNamespaces();
+      removeStaleNamespaces("psl");
       setUpNetwork();
       for (const ns of LAN) await start(ns);
       const started = Date.now(); // the last one listens

@@ -8,8 +8,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createHash, randomBytes } from "node:crypto";
-import { cli, cliJson, RunningNode, startNode, stopNode, tempDir, waitFor, writeConfig } from "../helpers/cli";
+import { createHash } from "node:crypto";
+import { cli, cliJson, randomFile, RunningNode, startNode, stopNode, tempDir, waitFor, writeConfig } from "../helpers/cli";
 import { connectLocal } from "../../node-host/rpc/local-socket";
 import { RpcErrors } from "../../node-host/rpc/api-types";
 import type { AuditListing, FetchInfo, NodeInfo, ShareInfo, StoreListing, TeamInvite, TeamMember, TeamSummary } from "../../node-host/rpc/api-types";
@@ -27,12 +27,7 @@ async function addNode(name: string): Promise<RunningNode> {
   return node;
 }
 
-function makeFile(name: string, bytes: number): string {
-  const file = path.join(root, "files", name);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, randomBytes(bytes));
-  return file;
-}
+const makeFile = (name: string, bytes: number) => randomFile(path.join(root, "files", name), bytes);
 
 const run = (node: RunningNode, args: string[]) => cli([...args, "--data-dir", node.dataDir]);
 const json = <T>(node: RunningNode, args: string[]) => cliJson<T>(node.dataDir, args);
@@ -125,14 +120,17 @@ test("replica pushes: accepted from a member with write role, refused from a rea
   await waitFor("the admin to keep the writer's replica", () => stored(nodes.admin, fromWriter.contentId));
 
   const fromReader = await share(nodes.reader, makeFile("r.bin", 50_000), ["--replication", "4"]);
+  const publicFromReader = await share(nodes.reader, makeFile("rp.bin", 50_000), ["--replication", "4", "--public"]);
   const fromStranger = await share(nodes.stranger, makeFile("s.bin", 50_000), ["--replication", "4"]);
-  // the only node in no team (stranger) is open and takes the reader's copy; team nodes refuse
-  assert.equal(fromReader.replicas, 1, `reader's share copied to ${fromReader.replicas} node(s)`);
-  assert.equal(await stored(nodes.stranger, fromReader.contentId), true);
+  // team nodes refuse the reader's copies (it has no write role), and its team share may not go to
+  // the stranger (no member); its public share may, and the open stranger takes it
+  assert.equal(fromReader.replicas, 0, `reader's team share copied to ${fromReader.replicas} node(s)`);
+  assert.equal(await stored(nodes.stranger, fromReader.contentId), false);
+  assert.equal(publicFromReader.replicas, 1, `reader's public share copied to ${publicFromReader.replicas} node(s)`);
+  assert.equal(await stored(nodes.stranger, publicFromReader.contentId), true);
   assert.equal(fromStranger.replicas, 0);
   for (const n of [nodes.admin, nodes.writer]) {
-    assert.equal(await stored(n, fromReader.contentId), false);
-    assert.equal(await stored(n, fromStranger.contentId), false);
+    for (const s of [fromReader, publicFromReader, fromStranger]) assert.equal(await stored(n, s.contentId), false);
   }
 });
 

@@ -2,7 +2,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { distanceBits, formatLookup } from "../../node-host/cli-format";
+import { distanceBits, formatLookup } from "../../node-host/cli/format";
 import type { LookupResult } from "../../node-host/rpc/api-types";
 
 test("distanceBits is the bit length of an XOR distance", () => {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { Identity, SignatureVerifier } from "../../node-host/security/identity";
 import { nodeIdFromPublicKey } from "../../node-host/dht/id";
-import { Address } from "../../node-host/dht/transport";
+import { KnownAddress } from "../../node-host/dht/transport";
 import {
   ANNOUNCEMENT_BYTES,
   ANNOUNCEMENT_FRESHNESS_MS,
@@ -89,7 +89,7 @@ test("oversized, truncated, padded, foreign and future-version datagrams are dro
 });
 
 function receiver(me = Identity.generate()) {
-  const offered: Required<Address>[] = [];
+  const offered: KnownAddress[] = [];
   let outcome: CandidateOutcome = "added";
   const lan = new LanDiscovery({
     identity: me,

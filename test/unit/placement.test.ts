@@ -2,7 +2,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { byDistance, planHandoff, planRepair, planShare } from "../../node-host/replication/placement";
+import { byDistance, planHandoff, planRepair, planShare, planTopUp } from "../../node-host/replication/placement";
 
 /** An ID whose first byte is `b` (the rest zero), so XOR distances to a zero target are easy to read. */
 const id = (b: number) => {
@@ -60,4 +60,31 @@ test("hand-off: a leaving holder copies only when the others would be fewer than
   assert.equal(planHandoff({ contentId: target, self: id(1), holders: [node(1), node(3), node(5), node(2)], live, r: 3 }).need, 0);
   // the only holder hands on r copies
   assert.equal(planHandoff({ contentId: target, self: id(1), holders: [node(1)], live, r: 2 }).need, 2);
+});
+
+/** Members 3 and 6 (6 with write role, like the sharer 1), outsider 2 known, the rest not yet known. */
+const team = {
+  holder: (x: Buffer) => ([1, 3, 6].includes(x[0]) ? true : x[0] === 2 ? false : null),
+  placer: (x: Buffer) => [1, 6].includes(x[0]),
+};
+
+test("confined copies: known members first, nodes not yet known after them, known outsiders never", () => {
+  const live = [node(2), node(3), node(4), node(5), node(6)];
+  const plan = planShare(target, id(1), live, 3, team);
+  assert.equal(plan.need, 2);
+  assert.deepEqual(names(plan.candidates), [3, 6, 4, 5]);
+  assert.deepEqual(names(planTopUp({ contentId: target, self: id(1), holders: [node(1), node(3)], live, r: 3, eligible: team }).candidates), [6, 4, 5]);
+  assert.deepEqual(names(planHandoff({ contentId: target, self: id(1), holders: [node(1), node(3)], live, r: 3, eligible: team }).candidates), [6, 4, 5]);
+});
+
+test("confined repair: the closest holder that may place copies leads, a read member holding one does not", () => {
+  const live = [node(2), node(4), node(5)];
+  const holders = [node(3), node(6)];
+  // 3 is closer but only reads: 6 leads
+  assert.deepEqual(planRepair({ contentId: target, self: id(3), holders, live, r: 3, eligible: team }), { need: 0, candidates: [] });
+  const plan = planRepair({ contentId: target, self: id(6), holders, live, r: 3, eligible: team });
+  assert.equal(plan.need, 1);
+  assert.deepEqual(names(plan.candidates), [4, 5], "the known outsider 2 is left out");
+  // no holder may place copies: nobody leads
+  assert.equal(planRepair({ contentId: target, self: id(3), holders: [node(3)], live, r: 3, eligible: team }).need, 0);
 });

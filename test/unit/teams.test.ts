@@ -11,6 +11,7 @@ import { bindMember, createInvitation, createRevocations, decodeMembership, deco
 import { SecretStore, TeamBook } from "../../node-host/security/teams";
 import { AudienceIndex } from "../../node-host/security/audiences";
 import { AccessPolicy } from "../../node-host/security/access-policy";
+import { CopyConfinement } from "../../node-host/security/copy-confinement";
 import { AccessDeniedError } from "../../node-host/transport/bulk-api";
 import { ReplicaSink } from "../../node-host/replication/replica-sink";
 import { ReplicationFactors } from "../../node-host/replication/factors";
@@ -279,4 +280,61 @@ test("the replica quota counts what a peer's replicas still take here, across a 
   await store.unpin(a.ids, "replica");
   assert.equal(placements.usedBy(pusher.id.toString("hex")), bManifest.bytes.length, "only what is still held counts");
   assert.deepEqual(await push(sink, b), b.objects.map(() => "stored"));
+});
+
+test("copy confinement: a team share's copies go to members of any role only; writers place them; a node refuses offers for teams it is not in", async () => {
+  const { dir, me, book } = await bookWithTeam();
+  const teamKey = book.keyOf("core");
+  const audiences = AudienceIndex.load(dir);
+  const confinement = new CopyConfinement(book, audiences, me.id);
+  const [teamContent, publicContent] = [randomBytes(32), randomBytes(32)];
+  audiences.set(teamContent, { kind: "teams", teams: [teamKey] }, []);
+  audiences.set(publicContent, { kind: "public" }, []);
+
+  const reader = Identity.generate();
+  const stranger = Identity.generate();
+  const unseen = Identity.generate();
+  const readerBook = TeamBook.load(tempDir("teams-unit"), reader, new MemorySecrets());
+  await readerBook.join((await book.invite("core", "read")).invite);
+  book.received(reader.id, reader.publicKey, readerBook.own());
+  book.received(stranger.id, stranger.publicKey, { memberships: [], revocations: [] });
+
+  assert.equal(confinement.eligibility(publicContent), null, "a public share goes anywhere");
+  assert.equal(confinement.refusal(stranger.id, publicContent), null);
+  const e = confinement.eligibility(teamContent)!;
+  assert.deepEqual([e.holder(reader.id), e.holder(stranger.id), e.holder(unseen.id), e.holder(me.id)], [true, false, null, true]);
+  assert.deepEqual([e.placer(reader.id), e.placer(me.id)], [false, true], "the reader holds copies but does not place them");
+  assert.equal(confinement.refusal(reader.id, teamContent), null);
+  assert.match(confinement.refusal(stranger.id, teamContent)!, /shared with team "core", and node .* has shown no valid membership/);
+  assert.equal(confinement.shortfall(teamContent), 'too few live members of team "core"');
+
+  // the receiving end: a node in no team, or in other teams, refuses an offer made for "core"
+  assert.throws(() => new CopyConfinement(TeamBook.load(tempDir("teams-unit"), stranger, new MemorySecrets()), AudienceIndex.load(tempDir("teams-unit")), stranger.id).checkOffer({ kind: "teams", teams: [teamKey] }), /not in team/);
+  new CopyConfinement(readerBook, AudienceIndex.load(tempDir("teams-unit")), reader.id).checkOffer({ kind: "teams", teams: [teamKey] });
+  confinement.checkOffer({ kind: "public" });
+
+  // revoked: no longer a holder
+  await book.revoke("core", reader.id.toString("hex"));
+  assert.equal(e.holder(reader.id), false);
+  assert.match(confinement.refusal(reader.id, teamContent)!, /no valid membership/);
+});
+
+test("the access policy: a node in a team passes on no copy it merely fetched (cache), and does not even say it holds one", async () => {
+  const { dir, book } = await bookWithTeam();
+  const audiences = AudienceIndex.load(dir);
+  const kept = new Set<string>();
+  const policy = new AccessPolicy(book, audiences, (id) => kept.has(id.toString("hex")));
+  const member = Identity.generate();
+  const b = TeamBook.load(tempDir("teams-unit"), member, new MemorySecrets());
+  await b.join((await book.invite("core", "write")).invite);
+  book.received(member.id, member.publicKey, b.own());
+  const [cached, oldShare] = [randomBytes(32), randomBytes(32)];
+  kept.add(oldShare.toString("hex")); // an own share with no audience recorded (made before teams)
+  assert.throws(() => policy.checkGet(member.id, cached), /does not pass on copies it fetched for itself/);
+  assert.equal(policy.mayGet(member.id, cached), false);
+  policy.checkGet(member.id, oldShare);
+  assert.equal(policy.mayGet(member.id, oldShare), true);
+  // a node in no team serves its cache as before
+  const open = new AccessPolicy(TeamBook.load(tempDir("teams-unit"), Identity.generate(), new MemorySecrets()), AudienceIndex.load(tempDir("teams-unit")), () => false);
+  open.checkGet(member.id, cached);
 });

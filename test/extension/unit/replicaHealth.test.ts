@@ -22,6 +22,15 @@ test("healthOf: live holders over r, below r flagged, holders listed (this node 
   assert.match(healthOf(status(1, 2, [holder({ complete: false })])).lines[1], /live, incomplete copy/);
 });
 
+test("healthOf: a share kept below r by its team rule says why, on the row and in the tooltip; a non-member's copy is marked", () => {
+  const why = 'too few live members of team "core"';
+  const h = healthOf({ ...status(2, 3, [holder({ id: id("0"), self: true }), holder(), holder({ id: id("2"), notCounted: "not a member" })]), shortfall: why });
+  assert.equal(h.text, `2/3 · ${why}`);
+  assert.match(h.lines[0], /Holders: 2 live of r = 3: below r, too few live members of team "core"/);
+  assert.match(h.lines[3], /`222222222222…`.*: live, not counted \(not a member\)$/);
+  assert.equal(healthOf({ ...status(3, 3), shortfall: null }).text, "3/3");
+});
+
 test("healthOf: the node's repair state: busy shows on the row, sweep times in the tooltip", () => {
   const busy = healthOf({ ...status(2, 3), repair: { busy: true, lastSweepAt: 1000, nextSweepAt: 61_000 } });
   assert.equal(busy.text, "2/3 · repairing");
