@@ -6,7 +6,9 @@
 // and the routing table does not keep a fresh 32-byte slice of Node's shared buffer pool per
 // contact (each such slice kept a whole 8 KiB pool slab alive: tens of MiB over 100 nodes). Contact
 // objects are never changed after they are made; a node at a new address is a new object. Each
-// contact's encoding is cached beside it, so encoding a reply copies bytes.
+// contact's encoding is cached beside it, so encoding a reply copies bytes. An IPv6 address is
+// written back as Node writes a datagram's source (RFC 5952's short form), so that the reply of a
+// node learned from someone's answer comes from the very address it was asked at.
 
 import * as net from "node:net";
 import { BinaryReader, BinaryWriter, WireFormatError } from "../util/binary";
@@ -14,6 +16,7 @@ import { nodeIdFromPublicKey } from "../dht/id";
 import { Contact } from "../dht/messages";
 import { PUBLIC_KEY_BYTES } from "../security/identity";
 import { RecentCache } from "../util/recent-cache";
+import { ipBytes, ipText, unmapIpv4 } from "../util/ip-address";
 
 // Both maps are keyed by a hash of the bytes (a small integer: no string to build per contact of
 // every reply) and checked against the bytes on a hit; a collision is a miss.
@@ -37,21 +40,14 @@ function holds(buf: Buffer, start: number, part: Buffer): boolean {
 }
 const encodings = new WeakMap<Contact, Buffer>();
 
+/**
+ * An IPv6 host's 16 bytes. A zone index (fe80::1%eth0) means nothing to another machine and is left
+ * out.
+ */
 function ipv6ToBytes(host: string): Buffer {
-  const [head, tail = ""] = host.split("::");
-  const parse = (s: string) => (s ? s.split(":").map((h) => parseInt(h, 16)) : []);
-  const a = parse(head);
-  const b = parse(tail);
-  const groups = host.includes("::") ? [...a, ...new Array(8 - a.length - b.length).fill(0), ...b] : a;
-  const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(g & 0xffff, i * 2));
-  return out;
-}
-
-function bytesToIpv6(b: Buffer): string {
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i).toString(16));
-  return groups.join(":");
+  const bytes = ipBytes(host.split("%")[0]);
+  if (!bytes || bytes.length !== 16) throw new WireFormatError(`not an IPv6 address: ${host}`);
+  return bytes;
 }
 
 /** The contact's wire form (cached per contact object). */
@@ -106,7 +102,7 @@ export function readContact(r: BinaryReader): Contact {
   if (known && holds(buf, start, encodedContact(known))) contact = known;
   else {
     const address = buf.subarray(addressAt, addressAt + (family === 4 ? 4 : 16));
-    const host = family === 4 ? `${address[0]}.${address[1]}.${address[2]}.${address[3]}` : bytesToIpv6(address);
+    const host = family === 4 ? `${address[0]}.${address[1]}.${address[2]}.${address[3]}` : unmapIpv4(ipText(address));
     contact = makeContact(buf.subarray(start, start + PUBLIC_KEY_BYTES), host, port, buf.subarray(start, end));
   }
   byRecord.set(recordHash, contact);

@@ -18,12 +18,25 @@ function roundTrip(c: Contact): Contact {
 const contact = (host: string, port: number, publicKey = randomBytes(32)): Contact => ({ id: nodeIdFromPublicKey(publicKey), publicKey, host, port });
 
 test("a decoded contact is the node encoded, and the same object when it comes again", () => {
-  for (const host of ["192.0.2.7", "10.1.2.3", "2001:db8:0:0:0:0:0:1"]) {
+  for (const host of ["192.0.2.7", "10.1.2.3", "2001:db8::1", "::1", "fe80::1:2"]) {
     const c = contact(host, 4242);
     const a = roundTrip(c);
-    assert.deepEqual({ ...a }, { ...c, host: host.includes(":") ? "2001:db8:0:0:0:0:0:1" : host });
+    assert.deepEqual({ ...a }, { ...c });
     assert.equal(roundTrip(c), a, "interned");
   }
+});
+
+test("an IPv6 address comes back as Node writes a datagram's source, however it was written", () => {
+  // the address a reply comes from (rinfo.address) must equal the host the node was asked at
+  const cases: [string, string][] = [
+    ["2001:db8:0:0:0:0:0:1", "2001:db8::1"],
+    ["2001:DB8::0:1", "2001:db8::1"],
+    ["0:0:0:0:0:0:0:1", "::1"],
+    ["2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"],
+    ["fe80::1%eth0", "fe80::1"],
+    ["::ffff:192.0.2.5", "192.0.2.5"],
+  ];
+  for (const [written, back] of cases) assert.equal(roundTrip(contact(written, 4242)).host, back, written);
 });
 
 test("the same key at another address, or another key at the same address, is another contact", () => {
