@@ -2,17 +2,23 @@
 // same procedure on the same number of nodes in the same process. Both networks are set up (ours
 // first, and the RSS read while it is alone), then their lookups alternate one by one, so that the
 // load of a shared machine, which drifts from second to second, falls on both alike. `rounds` > 1
-// does it that many times on fresh networks and prints every round.
+// does it that many times on fresh networks and prints every round. Each lookup's CPU time (the
+// process's: both ends of every exchange run here) is printed too: it does not drift with the load.
 //
 //   node dist/bench/dht.js [nodes] [lookups] [rounds]
 
 import { runScript } from "../scripts/run-script";
-import { LatencySummary, LookupBenchResult, measureValues, PeershareNetwork, ProviderLookupSample, summarizeProviders } from "./dht-lookup";
+import { LatencySummary, LookupBenchResult, measureValues, PeershareNetwork, ProviderLookupSample, summarizeProviders, summary } from "./dht-lookup";
 import { BaselineNetwork, BittorrentDhtBaselineResult, startBaselineNetwork, summarizeBaseline } from "./bittorrent-dht-baseline";
 
 export interface DhtRound {
   ours: LookupBenchResult;
   base: BittorrentDhtBaselineResult;
+  /**
+   * CPU time of the process (user + system) per lookup, p50, ms: both ends of every exchange run in
+   * this process, so this is what a lookup costs, whatever else the machine is doing.
+   */
+  cpuP50Ms: { ours: number; base: number };
 }
 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : "n/a");
@@ -29,6 +35,7 @@ export function formatDhtRound(r: DhtRound): string {
     row("peershare value (stops when found)", ours.value),
     row("bittorrent-dht lookup (to convergence)", base),
     `p50 ratio peershare/bittorrent-dht ${(ours.providers.p50Ms / base.p50Ms).toFixed(2)}, p99 ratio ${(ours.providers.p99Ms / base.p99Ms).toFixed(2)}`,
+    `CPU per lookup (the process's, both ends), p50: peershare ${fmt(r.cpuP50Ms.ours)} ms, bittorrent-dht ${fmt(r.cpuP50Ms.base)} ms`,
     `setup: peershare ${(ours.setupMs / 1000).toFixed(1)} s, bittorrent-dht ${(base.setupMs / 1000).toFixed(1)} s` +
       (Number.isFinite(ours.rssMiB) ? `; RSS with peershare's ${ours.nodes} nodes up (alone, fresh process) ${ours.rssMiB.toFixed(0)} MiB` : ""),
   ].join("\n");
@@ -50,19 +57,28 @@ async function oneRound(opts: { nodes: number; lookups: number; log?: (line: str
   const rssMiB = process.memoryUsage().rss / 2 ** 20;
   let base: BaselineNetwork | null = null;
   try {
-    base = await startBaselineNetwork(opts);
+    const baseNet = (base = await startBaselineNetwork(opts));
     const providers: ProviderLookupSample[] = [];
     const baseline: { ok: boolean; ms: number }[] = [];
+    const cpu = { ours: [] as number[], base: [] as number[] };
+    const timed = async <T>(into: number[], lookup: () => Promise<T>): Promise<T> => {
+      const before = process.cpuUsage();
+      const result = await lookup();
+      const used = process.cpuUsage(before);
+      into.push((used.user + used.system) / 1000);
+      return result;
+    };
     for (let i = 0; i < opts.lookups; i++) {
       // alternate which goes first, so neither always follows the other's garbage
-      if (i % 2 === 0) providers.push(await ours.providerLookup(i));
-      baseline.push(await base.lookup());
-      if (i % 2 === 1) providers.push(await ours.providerLookup(i));
+      if (i % 2 === 0) providers.push(await timed(cpu.ours, () => ours.providerLookup(i)));
+      baseline.push(await timed(cpu.base, () => baseNet.lookup()));
+      if (i % 2 === 1) providers.push(await timed(cpu.ours, () => ours.providerLookup(i)));
     }
     const value = await measureValues(ours, opts.lookups);
     return {
       ours: { nodes: opts.nodes, lookups: opts.lookups, setupMs: ours.setupMs, providers: summarizeProviders(providers), value, rssMiB },
-      base: summarizeBaseline(opts.nodes, opts.lookups, base.setupMs, baseline),
+      base: summarizeBaseline(opts.nodes, opts.lookups, baseNet.setupMs, baseline),
+      cpuP50Ms: { ours: summary(cpu.ours, 0).p50Ms, base: summary(cpu.base, 0).p50Ms },
     };
   } finally {
     await ours.close();
