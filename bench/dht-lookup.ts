@@ -27,6 +27,8 @@ export interface ProviderLookupSample {
   exact: boolean;
   /** Nodes asked. */
   asked: number;
+  /** CPU time of the process (user + system) during the lookup, ms (the accuracy check not included). */
+  cpuMs: number;
 }
 
 export interface LookupBenchResult {
@@ -101,9 +103,11 @@ export class PeershareNetwork {
   async providerLookup(i: number): Promise<ProviderLookupSample> {
     const from = this.pick();
     const key = this.keys[i % KEYS];
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const { providers, lookup } = await from.findProviders(key);
     const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
     const exact = isExactClosest(
       lookup.closest.map((c) => c.id),
       this.dhts.map((d) => d.id),
@@ -111,7 +115,7 @@ export class PeershareNetwork {
       key,
       from.settings.k,
     );
-    return { ms, ok: providers.length > 0, exact, asked: lookup.queried.length };
+    return { ms, ok: providers.length > 0, exact, asked: lookup.queried.length, cpuMs: (cpu.user + cpu.system) / 1000 };
   }
 
   /** The i-th value lookup (it stops when the value is found). */

@@ -60,25 +60,25 @@ async function oneRound(opts: { nodes: number; lookups: number; log?: (line: str
     const baseNet = (base = await startBaselineNetwork(opts));
     const providers: ProviderLookupSample[] = [];
     const baseline: { ok: boolean; ms: number }[] = [];
-    const cpu = { ours: [] as number[], base: [] as number[] };
-    const timed = async <T>(into: number[], lookup: () => Promise<T>): Promise<T> => {
+    const baseCpuMs: number[] = [];
+    const baseLookup = async () => {
       const before = process.cpuUsage();
-      const result = await lookup();
+      const result = await baseNet.lookup();
       const used = process.cpuUsage(before);
-      into.push((used.user + used.system) / 1000);
+      baseCpuMs.push((used.user + used.system) / 1000);
       return result;
     };
     for (let i = 0; i < opts.lookups; i++) {
       // alternate which goes first, so neither always follows the other's garbage
-      if (i % 2 === 0) providers.push(await timed(cpu.ours, () => ours.providerLookup(i)));
-      baseline.push(await timed(cpu.base, () => baseNet.lookup()));
-      if (i % 2 === 1) providers.push(await timed(cpu.ours, () => ours.providerLookup(i)));
+      if (i % 2 === 0) providers.push(await ours.providerLookup(i));
+      baseline.push(await baseLookup());
+      if (i % 2 === 1) providers.push(await ours.providerLookup(i));
     }
     const value = await measureValues(ours, opts.lookups);
     return {
       ours: { nodes: opts.nodes, lookups: opts.lookups, setupMs: ours.setupMs, providers: summarizeProviders(providers), value, rssMiB },
       base: summarizeBaseline(opts.nodes, opts.lookups, baseNet.setupMs, baseline),
-      cpuP50Ms: { ours: summary(cpu.ours, 0).p50Ms, base: summary(cpu.base, 0).p50Ms },
+      cpuP50Ms: { ours: summary(providers.map((p) => p.cpuMs), 0).p50Ms, base: summary(baseCpuMs, 0).p50Ms },
     };
   } finally {
     await ours.close();
