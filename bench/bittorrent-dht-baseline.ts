@@ -11,10 +11,11 @@
  *                the early nodes (which joined an almost empty network) fill up.
  *   3. announce - a few nodes announce a few random infohashes (the
  *                equivalent of our provider records).
- *   4. measure - `lookups` sequential lookups from random nodes for random
- *                announced infohashes; latency is the time until the lookup
- *                callback fires (the traversal has converged), which is what
- *                our own lookup reports too.
+ *   4. measure - sequential lookups from random nodes for random announced
+ *                infohashes; latency is the time until the lookup callback
+ *                fires (the traversal has converged), which is what our own
+ *                lookup reports too. bench/dht.ts alternates them with
+ *                peershare's, one by one; runBittorrentDhtBaseline runs them alone.
  *
  * Run directly: node dist/bench/bittorrent-dht-baseline.js [nodes] [lookups]
  */
@@ -187,22 +188,6 @@ async function announceAll(dhts: Dht[], log: (line: string) => void): Promise<Bu
   return infoHashes;
 }
 
-/** Sequential lookups (latency, not throughput). */
-async function measureLookups(dhts: Dht[], infoHashes: Buffer[], lookups: number, deadline: number): Promise<{ timings: number[]; failed: number }> {
-  const timings: number[] = [];
-  let failed = 0;
-  for (let i = 0; i < lookups; i++) {
-    if (Date.now() > deadline) {
-      failed += lookups - i;
-      break;
-    }
-    const { ok, ms } = await timedLookup(pick(dhts), pick(infoHashes));
-    if (ok) timings.push(ms);
-    else failed++;
-  }
-  return { timings, failed };
-}
-
 async function destroyAll(dhts: Dht[]): Promise<void> {
   const closed = Promise.all(dhts.map((dht) => new Promise<void>((resolve) => dht.destroy(resolve))));
   await withTimeout(closed.then(() => undefined), DESTROY_TIMEOUT_MS, undefined);
@@ -214,37 +199,59 @@ function meanTableSize(dhts: Dht[]): number {
 
 // ---------------------------------------------------------------------------
 
-export async function runBittorrentDhtBaseline(opts: BittorrentDhtBaselineOptions): Promise<BittorrentDhtBaselineResult> {
+/** A baseline network, up and announced: one lookup at a time, then destroy(). */
+export interface BaselineNetwork {
+  setupMs: number;
+  /** A lookup from a random node for a random announced infohash, to convergence. */
+  lookup(): Promise<{ ok: boolean; ms: number }>;
+  destroy(): Promise<void>;
+}
+
+export async function startBaselineNetwork(opts: { nodes: number; log?: (line: string) => void }): Promise<BaselineNetwork> {
   const log = opts.log ?? (() => undefined);
   const nodes = Math.max(1, Math.floor(opts.nodes));
-  const lookups = Math.max(0, Math.floor(opts.lookups));
-  const deadline = Date.now() + RUN_TIMEOUT_MS;
   const DHT = await loadDht();
   const dhts: Dht[] = [];
   try {
     const setupStart = performance.now();
     await joinNodes(DHT, nodes, dhts, log);
-    log(`joined ${nodes} nodes in ${Math.round(performance.now() - setupStart)} ms`);
+    log(`bittorrent-dht: joined ${nodes} nodes in ${Math.round(performance.now() - setupStart)} ms`);
     await warmUp(dhts);
-    log(`warm-up done, mean routing table size ${meanTableSize(dhts).toFixed(1)}`);
+    log(`bittorrent-dht: warm-up done, mean routing table size ${meanTableSize(dhts).toFixed(1)}`);
     const infoHashes = await announceAll(dhts, log);
     const setupMs = performance.now() - setupStart;
-    log(`setup ${Math.round(setupMs)} ms, rss ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`);
-
-    const { timings, failed } = await measureLookups(dhts, infoHashes, lookups, deadline);
-    const sorted = [...timings].sort((a, b) => a - b);
-    const mean = sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : NaN;
-    return {
-      nodes,
-      lookups,
-      p50Ms: round(percentile(sorted, 50)),
-      p99Ms: round(percentile(sorted, 99)),
-      meanMs: round(mean),
-      failed,
-      setupMs: Math.round(setupMs),
-    };
-  } finally {
+    return { setupMs, lookup: () => timedLookup(pick(dhts), pick(infoHashes)), destroy: () => destroyAll(dhts) };
+  } catch (err) {
     await destroyAll(dhts);
+    throw err;
+  }
+}
+
+export function summarizeBaseline(nodes: number, lookups: number, setupMs: number, samples: { ok: boolean; ms: number }[]): BittorrentDhtBaselineResult {
+  const sorted = samples.filter((s) => s.ok).map((s) => s.ms).sort((a, b) => a - b);
+  const mean = sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : NaN;
+  return {
+    nodes,
+    lookups,
+    p50Ms: round(percentile(sorted, 50)),
+    p99Ms: round(percentile(sorted, 99)),
+    meanMs: round(mean),
+    failed: samples.length - sorted.length,
+    setupMs: Math.round(setupMs),
+  };
+}
+
+/** The baseline alone: set up, `lookups` sequential lookups (within RUN_TIMEOUT_MS), destroy. */
+export async function runBittorrentDhtBaseline(opts: BittorrentDhtBaselineOptions): Promise<BittorrentDhtBaselineResult> {
+  const deadline = Date.now() + RUN_TIMEOUT_MS;
+  const lookups = Math.max(0, Math.floor(opts.lookups));
+  const net = await startBaselineNetwork(opts);
+  try {
+    const samples: { ok: boolean; ms: number }[] = [];
+    for (let i = 0; i < lookups; i++) samples.push(Date.now() > deadline ? { ok: false, ms: 0 } : await net.lookup());
+    return summarizeBaseline(opts.nodes, lookups, net.setupMs, samples);
+  } finally {
+    await net.destroy();
   }
 }
 

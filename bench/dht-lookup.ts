@@ -19,13 +19,25 @@ export interface LatencySummary {
   failed: number;
 }
 
+export interface ProviderLookupSample {
+  ms: number;
+  /** Providers were found. */
+  ok: boolean;
+  /** The lookup's k closest are the network's true k closest. */
+  exact: boolean;
+  /** Nodes asked. */
+  asked: number;
+  /** CPU time of the process (user + system) during the lookup, ms (the accuracy check not included). */
+  cpuMs: number;
+}
+
 export interface LookupBenchResult {
   nodes: number;
   lookups: number;
   setupMs: number;
   providers: LatencySummary & { exact: number; messagesPerLookup: number };
   value: LatencySummary;
-  /** Resident set size of the process once the network is up and the lookups are done, MiB. */
+  /** Resident set size of the process once the network was up (before any other), MiB. */
   rssMiB: number;
 }
 
@@ -43,69 +55,116 @@ export function isExactClosest(found: Id[], all: Id[], self: Id, target: Id, k: 
   return found.length === expected.length && found.every((id, i) => id.equals(expected[i]));
 }
 
-async function startNetwork(nodes: number): Promise<Dht[]> {
-  const dhts: Dht[] = [];
-  for (let i = 0; i < nodes; i++) {
-    const identity = Identity.generate();
-    const transport = await UdpRpc.bind({ identity, host: "127.0.0.1", port: 0, timeoutMs: 1000 });
-    const dht = new Dht(transport, {}, identity);
-    if (dhts.length) {
-      const via = [dhts[0], dhts[Math.floor(Math.random() * dhts.length)]].map((d) => ({ host: "127.0.0.1", port: d.transport.local.port }));
-      await dht.join(via);
+/** A peershare network, up and announced: one lookup at a time, then close(). */
+export class PeershareNetwork {
+  private constructor(
+    readonly dhts: Dht[],
+    private readonly keys: Buffer[],
+    private readonly valueKeys: Buffer[],
+    readonly setupMs: number,
+  ) {}
+
+  static async start(opts: { nodes: number; log?: (line: string) => void }): Promise<PeershareNetwork> {
+    const started = performance.now();
+    const dhts: Dht[] = [];
+    try {
+      for (let i = 0; i < opts.nodes; i++) {
+        const identity = Identity.generate();
+        const transport = await UdpRpc.bind({ identity, host: "127.0.0.1", port: 0, timeoutMs: 1000 });
+        const dht = new Dht(transport, {}, identity);
+        if (dhts.length) {
+          const via = [dhts[0], dhts[Math.floor(Math.random() * dhts.length)]].map((d) => ({ host: "127.0.0.1", port: d.transport.local.port }));
+          await dht.join(via);
+        }
+        dhts.push(dht);
+      }
+      // early joiners met an almost empty network: one lookup each fills their tables
+      await mapLimit(dhts, 8, (d) => d.lookupNodes(randomBytes(32)));
+      const keys = Array.from({ length: KEYS }, () => randomBytes(32));
+      await mapLimit(keys, 4, async (key) => {
+        for (let p = 0; p < PROVIDERS_PER_KEY; p++) await dhts[Math.floor(Math.random() * dhts.length)].provide(key);
+      });
+      const valueKeys: Buffer[] = [];
+      for (let v = 0; v < KEYS; v++) valueKeys.push((await dhts[Math.floor(Math.random() * dhts.length)].putValue(`bench-${v}`, randomBytes(64))).key);
+      const setupMs = performance.now() - started;
+      opts.log?.(`peershare: ${opts.nodes} nodes up, joined and announced in ${(setupMs / 1000).toFixed(1)} s`);
+      return new PeershareNetwork(dhts, keys, valueKeys, setupMs);
+    } catch (err) {
+      await Promise.all(dhts.map((d) => d.transport.close()));
+      throw err;
     }
-    dhts.push(dht);
   }
-  return dhts;
+
+  private pick(): Dht {
+    return this.dhts[Math.floor(Math.random() * this.dhts.length)];
+  }
+
+  /** The i-th provider lookup: from a random node, for an announced key, to convergence. */
+  async providerLookup(i: number): Promise<ProviderLookupSample> {
+    const from = this.pick();
+    const key = this.keys[i % KEYS];
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const { providers, lookup } = await from.findProviders(key);
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const exact = isExactClosest(
+      lookup.closest.map((c) => c.id),
+      this.dhts.map((d) => d.id),
+      from.id,
+      key,
+      from.settings.k,
+    );
+    return { ms, ok: providers.length > 0, exact, asked: lookup.queried.length, cpuMs: (cpu.user + cpu.system) / 1000 };
+  }
+
+  /** The i-th value lookup (it stops when the value is found). */
+  async valueLookup(i: number): Promise<{ ms: number; ok: boolean }> {
+    const from = this.pick();
+    const t0 = performance.now();
+    const { record } = await from.findValue(this.valueKeys[i % KEYS]);
+    return { ms: performance.now() - t0, ok: record !== null };
+  }
+
+  close(): Promise<void[]> {
+    return Promise.all(this.dhts.map((d) => d.transport.close()));
+  }
 }
 
-export async function runDhtLookupBench(opts: { nodes: number; lookups: number; log?: (line: string) => void }): Promise<LookupBenchResult> {
-  const log = opts.log ?? (() => undefined);
-  const started = performance.now();
-  let dhts: Dht[] = [];
-  try {
-    dhts = await startNetwork(opts.nodes);
-    // early joiners met an almost empty network: one lookup each fills their tables
-    await mapLimit(dhts, 8, (d) => d.lookupNodes(randomBytes(32)));
-    const keys = Array.from({ length: KEYS }, () => randomBytes(32));
-    await mapLimit(keys, 4, async (key) => {
-      for (let p = 0; p < PROVIDERS_PER_KEY; p++) await dhts[Math.floor(Math.random() * dhts.length)].provide(key);
-    });
-    const valueKeys: Buffer[] = [];
-    for (let v = 0; v < KEYS; v++) valueKeys.push((await dhts[Math.floor(Math.random() * dhts.length)].putValue(`bench-${v}`, randomBytes(64))).key);
-    const setupMs = performance.now() - started;
-    log(`peershare: ${opts.nodes} nodes up, joined and announced in ${(setupMs / 1000).toFixed(1)} s`);
+export function summarizeProviders(samples: ProviderLookupSample[]): LookupBenchResult["providers"] {
+  const ok = samples.filter((s) => s.ok).map((s) => s.ms);
+  return {
+    ...summary(ok, samples.length - ok.length),
+    exact: samples.filter((s) => s.exact).length / samples.length,
+    messagesPerLookup: samples.reduce((a, s) => a + s.asked, 0) / samples.length,
+  };
+}
 
-    const ids = dhts.map((d) => d.id);
-    const providerTimes: number[] = [];
-    const valueTimes: number[] = [];
-    let providerFailed = 0;
-    let valueFailed = 0;
-    let exact = 0;
-    let asked = 0;
-    for (let i = 0; i < opts.lookups; i++) {
-      const from = dhts[Math.floor(Math.random() * dhts.length)];
-      const key = keys[i % KEYS];
-      const t0 = performance.now();
-      const { providers, lookup } = await from.findProviders(key);
-      if (providers.length > 0) providerTimes.push(performance.now() - t0);
-      else providerFailed++;
-      asked += lookup.queried.length;
-      if (isExactClosest(lookup.closest.map((c) => c.id), ids, from.id, key, from.settings.k)) exact++;
-      const t1 = performance.now();
-      const { record } = await from.findValue(valueKeys[i % KEYS]);
-      if (record) valueTimes.push(performance.now() - t1);
-      else valueFailed++;
-    }
-    return {
-      nodes: opts.nodes,
-      lookups: opts.lookups,
-      setupMs,
-      providers: { ...summary(providerTimes, providerFailed), exact: exact / opts.lookups, messagesPerLookup: asked / opts.lookups },
-      value: summary(valueTimes, valueFailed),
-      rssMiB: process.memoryUsage().rss / 2 ** 20,
-    };
+export function summarizeValues(samples: { ms: number; ok: boolean }[]): LatencySummary {
+  const ok = samples.filter((s) => s.ok).map((s) => s.ms);
+  return summary(ok, samples.length - ok.length);
+}
+
+/**
+ * Value lookups after provider lookups, never interleaved: a value lookup stops when found and
+ * leaves queries in flight, whose answers would land in the next lookup's time.
+ */
+export async function measureValues(net: PeershareNetwork, lookups: number): Promise<LatencySummary> {
+  const values: { ms: number; ok: boolean }[] = [];
+  for (let i = 0; i < lookups; i++) values.push(await net.valueLookup(i));
+  return summarizeValues(values);
+}
+
+/** Peershare alone: set up, `lookups` provider lookups, then as many value lookups, close. */
+export async function runDhtLookupBench(opts: { nodes: number; lookups: number; log?: (line: string) => void }): Promise<LookupBenchResult> {
+  const net = await PeershareNetwork.start(opts);
+  try {
+    const rssMiB = process.memoryUsage().rss / 2 ** 20;
+    const providers: ProviderLookupSample[] = [];
+    for (let i = 0; i < opts.lookups; i++) providers.push(await net.providerLookup(i));
+    return { nodes: opts.nodes, lookups: opts.lookups, setupMs: net.setupMs, providers: summarizeProviders(providers), value: await measureValues(net, opts.lookups), rssMiB };
   } finally {
-    await Promise.all(dhts.map((d) => d.transport.close()));
+    await net.close();
   }
 }
 

@@ -13,7 +13,7 @@ import * as path from "node:path";
 async function main(): Promise<void> {
   const [nodes = 100, lookups = 200, sizeMiB = 1024, repairMiB = sizeMiB] = process.argv.slice(2).map(Number);
   const log = (line: string) => process.stdout.write(`  ${line}\n`);
-  process.stdout.write(`DHT lookup latency: ${nodes} nodes on 127.0.0.1, one process, real UDP, ${lookups} sequential lookups\n`);
+  process.stdout.write(`DHT lookup latency: ${nodes} nodes on 127.0.0.1, one process, real UDP, ${lookups} sequential lookups each, alternating\n`);
   const [round] = await runDhtComparison({ nodes, lookups, log });
   process.stdout.write(`\n${formatDhtRound(round)}\npeak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB\n`);
 

@@ -54,8 +54,8 @@ export function lookupRows(r: LookupResult): PickRow[] {
   for (const q of byHop) {
     rows.push({
       kind: "item",
-      label: `$(${q.ok ? "arrow-right" : "error"}) hop ${q.hop}: ${shortId(q.id, 16)}`,
-      description: `d ${formatDistance(q.distance)} · ${q.host}:${q.port} · ${q.ok ? formatRtt(q.rttMs) : "no answer"}`,
+      label: `$(${q.ok ? "arrow-right" : q.pending ? "watch" : "error"}) hop ${q.hop}: ${shortId(q.id, 16)}`,
+      description: `d ${formatDistance(q.distance)} · ${q.host}:${q.port} · ${q.ok ? formatRtt(q.rttMs) : q.pending ? "no answer yet (lookup done)" : "no answer"}`,
       copyValue: q.id,
     });
   }
@@ -69,7 +69,7 @@ export function lookupLog(r: LookupResult): string {
   for (const p of r.providers) lines.push(`  provider ${p.id} ${p.host}:${p.port}`);
   for (const c of r.closest) lines.push(`  closest ${c.id} ${c.host}:${c.port}`);
   for (const q of [...r.queried].sort((a, b) => a.hop - b.hop)) {
-    lines.push(`  hop ${q.hop} ${q.ok ? "ok " : "ERR"} ${q.id} ${q.host}:${q.port} d=${formatDistance(q.distance)} ${formatRtt(q.rttMs)}`);
+    lines.push(`  hop ${q.hop} ${q.ok ? "ok " : q.pending ? "..." : "ERR"} ${q.id} ${q.host}:${q.port} d=${formatDistance(q.distance)} ${formatRtt(q.rttMs)}`);
   }
   return lines.join("\n");
 }

@@ -61,7 +61,7 @@ export function traceView(r: LookupResult): TraceView {
       bits,
       distanceText: bits === 0 ? "0" : `2^${bits - 1}`,
       barPercent: Math.max(bits > 0 ? 1 : 0, Math.round((bits / ID_BITS) * 1000) / 10),
-      rttText: q.ok ? formatRtt(q.rttMs) : "—",
+      rttText: q.ok ? formatRtt(q.rttMs) : q.pending ? "not yet" : "—",
       ok: q.ok,
       closest: closest.has(q.id),
     };

@@ -84,7 +84,7 @@ export function formatLookup(r: LookupResult, trace = false): string {
   lines.push(
     table(
       ["HOP", "NODE", "ADDRESS", "DISTANCE", "BITS", "RTT", "ANSWER"],
-      byHop.map((q) => [q.hop, shortId(q.id), formatAddress(q), `${q.distance.slice(0, 12)}…`, distanceBits(q.distance), q.ok ? rtt(q.rttMs) : "-", q.ok ? "answered" : "no answer"]),
+      byHop.map((q) => [q.hop, shortId(q.id), formatAddress(q), `${q.distance.slice(0, 12)}…`, distanceBits(q.distance), q.ok ? rtt(q.rttMs) : "-", q.ok ? "answered" : q.pending ? "not yet" : "no answer"]),
     ),
   );
   return lines.join("\n");

@@ -12,10 +12,12 @@ import { Address, Reply, RequestOptions, RpcRemoteError, RpcTimeoutError, RpcTra
 import { Clock, systemClock } from "./clock";
 import { RttEstimator } from "./rtt";
 import { provideInRegions } from "./provide-regions";
+import { requestWithResends } from "./resend";
 import { createProviderRecord, createValueRecord, providerRecordUsable, validateProviderRecord, validateValueRecord, valueKey } from "./records";
 import { Identity, SignatureVerifier } from "../security/identity";
 import { LruMap } from "../util/lru";
 import { mapLimit } from "../util/concurrency";
+import { bytesKey } from "../util/bytes-key";
 
 /** Where requests to a contact go: its address, or through its rendezvous nodes (nat/) when it names them. */
 function addressOf(c: Contact): Address {
@@ -98,8 +100,18 @@ const MIN_TIMEOUT_MS = 100;
 /** A lookup's query reached a DHT client: it answered, but it is not part of the result. */
 class ClientNodeError extends Error {}
 
+/**
+ * How many contacts an answer carries: k and a quarter more (what fits in a datagram: 25 of 27 for
+ * k = 20). Some contacts in any table are dead and not yet found out; an answer of exactly k then
+ * leaves out the live nodes just beyond them, and with a fifth of a network gone at once a lookup
+ * missed the k-th closest live node more often than not (the simulation's "right after 20% died").
+ */
+function answerSize(k: number): number {
+  return k + (k >> 2);
+}
+
 /** The key contacts are filed under in per-contact state. */
-const contactKey = (id: Id): string => id.toString("latin1");
+const contactKey = (id: Id): string => bytesKey(id);
 
 export interface OfflineContact {
   contact: Contact;
@@ -176,10 +188,10 @@ export class Dht extends EventEmitter {
       case "ping":
         return { type: "pong" };
       case "find_node":
-        return { type: "nodes", contacts: this.table.closest(req.target, k, from.id) };
+        return { type: "nodes", contacts: this.table.closest(req.target, answerSize(k), from.id) };
       case "find_value": {
         const record = this.records.getValue(req.key);
-        return record ? { type: "value", record } : { type: "nodes", contacts: this.table.closest(req.key, k, from.id) };
+        return record ? { type: "value", record } : { type: "nodes", contacts: this.table.closest(req.key, answerSize(k), from.id) };
       }
       case "store":
         return this.refuseRecordsFrom(from) ?? this.acceptValue(req.record);
@@ -189,7 +201,7 @@ export class Dht extends EventEmitter {
         this.recordPolicy?.learn(from, req.membership);
         return { type: "pong" };
       case "get_providers":
-        return { type: "providers", providers: this.records.getProviders(req.key), contacts: this.table.closest(req.key, k, from.id) };
+        return { type: "providers", providers: this.records.getProviders(req.key), contacts: this.table.closest(req.key, answerSize(k), from.id) };
       case "signal":
         return this.answerSignal(from, req.payload);
     }
@@ -253,16 +265,25 @@ export class Dht extends EventEmitter {
    * client is kept out of the table (and dropped from it, if it just became one).
    */
   private observe(contact: Contact, client: boolean, rttMs?: number): void {
-    if (rttMs !== undefined) this.rtt.observe(contactKey(contact.id), rttMs);
+    const srtt = rttMs === undefined ? undefined : this.rtt.observe(contactKey(contact.id), rttMs);
     if (client) return this.forget(contact.id);
-    const result = this.table.update(contact, this.rtt.srtt(contactKey(contact.id)) ?? undefined);
-    if (this.offline.size > 0) this.offline.delete(toHex(contact.id));
+    const result = this.table.update(contact, srtt);
+    // a contact in the table is not offline; one just added or waiting for a place may have been
+    if (result.kind !== "updated" && this.offline.size > 0) this.offline.delete(toHex(contact.id));
     if (result.kind === "added") this.emit("changed");
-    else if (result.kind === "full" && result.leastRecentlySeen.lastSeen < this.now() - this.settings.healthCheckIntervalMs) {
-      // only an oldest contact not heard from within a health-check interval is worth a ping;
-      // one seen recently stays, and the newcomer waits in the replacement cache
-      void this.pingBeforeEvict(result.leastRecentlySeen);
-    }
+    else if (result.kind === "full" && this.questionable(result.leastRecentlySeen)) void this.pingBeforeEvict(result.leastRecentlySeen);
+  }
+
+  /**
+   * Whether a full bucket's oldest contact is worth a ping before a newcomer is turned away: it
+   * missed its last request, or health checks have not heard from it for two intervals. A contact
+   * merely quiet for one interval is the health check's to ping; pinging it here as well doubled
+   * the pings of an idle network (each health ping from a node not in the table set one off).
+   * Otherwise it stays, and the newcomer waits in the replacement cache.
+   */
+  private questionable(oldest: TableEntry): boolean {
+    if (!this.settings.quickEviction) return oldest.lastSeen < this.now() - this.settings.healthCheckIntervalMs;
+    return oldest.failures > 0 || oldest.lastSeen < this.now() - 2 * this.settings.healthCheckIntervalMs;
   }
 
   private async pingBeforeEvict(oldest: TableEntry): Promise<void> {
@@ -293,64 +314,35 @@ export class Dht extends EventEmitter {
   /**
    * Sends a request to a known node, keeping the table's view of it up to date. It times out after
    * the contact's measured round trip allows (rtt.ts) unless `options` says otherwise; without an
-   * explicit timeout, a request still unanswered when it is late is sent once more (a datagram may
-   * have been lost), and the first answer to either counts. A contact that misses is dropped at
-   * once when a replacement waits for its place, else after offlineAfterMisses misses in a row.
+   * explicit timeout, a request still unanswered when it is late is sent again (resend.ts), and
+   * `onLate` is told. A contact that misses is dropped at once when a replacement waits for its
+   * place, else after offlineAfterMisses misses in a row.
    */
-  private async call(to: Contact, req: Request, options?: RequestOptions): Promise<Reply> {
-    try {
-      const reply =
-        options?.timeoutMs || !this.settings.passLateQueries
-          ? await this.transport.request(addressOf(to), req, { timeoutMs: this.rtt.timeoutMs(contactKey(to.id)), ...options })
-          : await this.requestResent(to, req);
-      this.observe(reply.from, reply.client, reply.rttMs);
-      if (reply.response.type === "error") throw new RpcRemoteError(reply.response.code, reply.response.message);
-      return reply;
-    } catch (err) {
-      if (err instanceof RpcTimeoutError) {
-        const misses = this.table.recordFailure(to.id);
-        const replaceable = this.settings.quickEviction && misses > 0 && this.table.hasReplacement(to.id);
-        if (misses >= this.settings.offlineAfterMisses || replaceable) this.dropContact(to.id);
-      }
-      throw err;
-    }
+  private call(to: Contact, req: Request, options?: RequestOptions, onLate?: () => void): Promise<Reply> {
+    const deadlines = this.rtt.deadlines(contactKey(to.id));
+    const sent =
+      options?.timeoutMs || !this.settings.passLateQueries
+        ? this.transport.request(addressOf(to), req, { timeoutMs: deadlines.giveUpMs, ...options })
+        : requestWithResends(this.transport, this.clock, addressOf(to), req, deadlines, onLate);
+    // continuations rather than an async function: this runs for every request a node makes
+    return sent.then(
+      (reply) => {
+        this.observe(reply.from, reply.client, reply.rttMs);
+        if (reply.response.type === "error") throw new RpcRemoteError(reply.response.code, reply.response.message);
+        return reply;
+      },
+      (err: unknown) => {
+        if (err instanceof RpcTimeoutError) this.missed(to);
+        throw err;
+      },
+    );
   }
 
-  /** One request, sent again if it is late; settles with the first answer, or when both timed out. */
-  private requestResent(to: Contact, req: Request): Promise<Reply> {
-    const key = contactKey(to.id);
-    const timeoutMs = this.rtt.timeoutMs(key);
-    return new Promise<Reply>((resolve, reject) => {
-      let outstanding = 0;
-      let resent = false;
-      let settled = false;
-      const settle = (done: () => void) => {
-        if (settled) return;
-        settled = true;
-        cancelResend();
-        done();
-      };
-      const send = () => {
-        outstanding++;
-        this.transport.request(addressOf(to), req, { timeoutMs }).then(
-          (reply) => settle(() => resolve(reply)),
-          (err: unknown) => {
-            outstanding--;
-            if (!(err instanceof RpcTimeoutError)) return settle(() => reject(err));
-            if (!resent) resend(); // timed out before it was late (the deadlines coincide): send again now
-            else if (outstanding === 0) settle(() => reject(err));
-          },
-        );
-      };
-      const resend = () => {
-        if (resent || settled) return;
-        resent = true;
-        cancelResend();
-        send();
-      };
-      const cancelResend = this.clock.setTimer(resend, this.rtt.slowAfterMs(key));
-      send();
-    });
+  /** Counts a request `to` left unanswered; drops the contact when it has missed enough (see call()). */
+  private missed(to: Contact): void {
+    const misses = this.table.recordFailure(to.id);
+    const replaceable = this.settings.quickEviction && misses > 0 && this.table.hasReplacement(to.id);
+    if (misses >= this.settings.offlineAfterMisses || replaceable) this.dropContact(to.id);
   }
 
   // ---- joining and leaving ---------------------------------------------------------
@@ -418,7 +410,7 @@ export class Dht extends EventEmitter {
 
   // ---- lookups -------------------------------------------------------------------
 
-  private lookup(target: Id, query: (c: Contact) => Promise<QueryOutcome>): Promise<LookupOutcome> {
+  private lookup(target: Id, query: (c: Contact, late: () => void) => Promise<QueryOutcome>): Promise<LookupOutcome> {
     this.table.touchBucketOf(target);
     return iterativeLookup({
       target,
@@ -427,21 +419,21 @@ export class Dht extends EventEmitter {
       alpha: this.settings.alpha,
       seeds: this.table.closest(target, this.settings.k),
       query,
-      late: this.settings.passLateQueries ? { afterMs: (c) => this.rtt.slowAfterMs(contactKey(c.id)), setTimer: (fn, ms) => this.clock.setTimer(fn, ms) } : undefined,
     });
   }
 
   /** A lookup's request: a DHT client's answer is not used (it is no part of the result). */
-  private async ask(c: Contact, req: Request): Promise<Reply> {
-    const reply = await this.call(c, req);
-    if (reply.client) throw new ClientNodeError();
-    return reply;
+  private ask(c: Contact, req: Request, late: () => void): Promise<Reply> {
+    return this.call(c, req, undefined, late).then((reply) => {
+      if (reply.client) throw new ClientNodeError();
+      return reply;
+    });
   }
 
   /** The k nodes closest to target in the whole network (FIND_NODE). */
   lookupNodes(target: Id): Promise<LookupOutcome> {
-    return this.lookup(target, async (c) => {
-      const { response, rttMs } = await this.ask(c, { type: "find_node", target });
+    return this.lookup(target, async (c, late) => {
+      const { response, rttMs } = await this.ask(c, { type: "find_node", target }, late);
       return { contacts: response.type === "nodes" ? response.contacts : [], rttMs };
     });
   }
@@ -451,8 +443,8 @@ export class Dht extends EventEmitter {
     const local = this.records.getValue(key);
     if (local && !options.network) return { record: local, lookup: null };
     let record: ValueRecord | null = local ?? null;
-    const lookup = await this.lookup(key, async (c) => {
-      const { response, rttMs } = await this.ask(c, { type: "find_value", key });
+    const lookup = await this.lookup(key, async (c, late) => {
+      const { response, rttMs } = await this.ask(c, { type: "find_value", key }, late);
       if (response.type === "value") {
         const r = response.record;
         // a value is accepted only if it is validly signed and really belongs under this key
@@ -469,16 +461,16 @@ export class Dht extends EventEmitter {
   /** Providers of a content key (GET_PROVIDERS), stopping once `wanted` are known. */
   async findProviders(key: Id, wanted = this.settings.k): Promise<ProviderLookup> {
     const found = new Map<string, ProviderRecord>();
-    for (const p of this.records.getProviders(key)) found.set(toHex(p.provider.id), p);
-    const lookup = await this.lookup(key, async (c) => {
-      const { response, rttMs } = await this.ask(c, { type: "get_providers", key });
+    for (const p of this.records.getProviders(key)) found.set(bytesKey(p.provider.id), p);
+    const lookup = await this.lookup(key, async (c, late) => {
+      const { response, rttMs } = await this.ask(c, { type: "get_providers", key }, late);
       if (response.type !== "providers") return { contacts: [], rttMs };
       for (const p of response.providers) {
         if (!p.key.equals(key) || providerRecordUsable(p, this.now())) continue;
         // a node's own record names the address it knows itself by (127.0.0.1 when it listens on
         // 0.0.0.0); the address it was just reached at is the one that works from here
         const self = p.provider.id.equals(c.id);
-        found.set(toHex(p.provider.id), self ? { ...p, provider: { ...p.provider, host: c.host, port: c.port } } : p);
+        found.set(bytesKey(p.provider.id), self ? { ...p, provider: { ...p.provider, host: c.host, port: c.port } } : p);
       }
       return { contacts: response.contacts, found: found.size >= wanted, rttMs };
     });

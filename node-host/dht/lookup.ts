@@ -12,6 +12,7 @@
 
 import { compareDistance, Id } from "./id";
 import { Contact } from "./messages";
+import { bytesKey } from "../util/bytes-key";
 
 export interface QueryOutcome {
   contacts: Contact[];
@@ -27,9 +28,8 @@ export interface LookupParams {
   k: number;
   alpha: number;
   seeds: Contact[];
-  query: (contact: Contact) => Promise<QueryOutcome>;
-  /** When a query to a contact is late, and the timer to tell; without it, no query is ever late. */
-  late?: { afterMs: (contact: Contact) => number; setTimer: (fn: () => void, ms: number) => () => void };
+  /** Asks a contact; calls `late` if no answer has come by the contact's late deadline (rtt.ts). */
+  query: (contact: Contact, late: () => void) => Promise<QueryOutcome>;
 }
 
 export interface QueriedNode {
@@ -37,6 +37,8 @@ export interface QueriedNode {
   /** 1 for seeds from the own table, n+1 for a node learned from a node of round n. */
   hop: number;
   ok: boolean;
+  /** Asked, and neither answered nor timed out when the lookup ended (it did not wait: found, or done). */
+  pending: boolean;
   rttMs: number | null;
 }
 
@@ -55,7 +57,6 @@ interface Candidate {
   state: "new" | "pending" | "ok" | "failed";
   /** A pending query past its contact's expected round trip: not counted as in flight. */
   late: boolean;
-  cancelLateTimer: (() => void) | null;
   rttMs: number | null;
 }
 
@@ -71,13 +72,13 @@ export function iterativeLookup(p: LookupParams): Promise<LookupOutcome> {
 
   const addCandidate = (contact: Contact, hop: number) => {
     if (contact.id.equals(p.self)) return;
-    const key = contact.id.toString("latin1");
+    const key = bytesKey(contact.id);
     const existing = byId.get(key);
     if (existing) {
       if (hop < existing.hop && existing.state === "new") existing.hop = hop;
       return;
     }
-    const c: Candidate = { contact, hop, state: "new", late: false, cancelLateTimer: null, rttMs: null };
+    const c: Candidate = { contact, hop, state: "new", late: false, rttMs: null };
     byId.set(key, c);
     // binary insertion keeps `sorted` nearest-first
     let lo = 0;
@@ -97,21 +98,25 @@ export function iterativeLookup(p: LookupParams): Promise<LookupOutcome> {
     const finish = () => {
       if (finished) return;
       finished = true;
-      for (const c of queried) c.cancelLateTimer?.();
       const closest = sorted.filter((c) => c.state === "ok").slice(0, p.k);
       const hops = foundAt || closest.reduce((m, c) => Math.max(m, c.hop), 0);
       resolve({
         closest: closest.map((c) => c.contact),
-        queried: queried.map((c) => ({ contact: c.contact, hop: c.hop, ok: c.state === "ok", rttMs: c.rttMs })),
+        queried: queried.map((c) => ({ contact: c.contact, hop: c.hop, ok: c.state === "ok", pending: c.state === "pending", rttMs: c.rttMs })),
         hops,
         found: foundAt > 0,
       });
     };
 
     const settle = (c: Candidate) => {
-      c.cancelLateTimer?.();
-      c.cancelLateTimer = null;
       if (!c.late) inFlight--;
+      step();
+    };
+
+    const goneLate = (c: Candidate) => {
+      if (c.state !== "pending" || c.late || finished) return;
+      c.late = true;
+      inFlight--;
       step();
     };
 
@@ -119,16 +124,7 @@ export function iterativeLookup(p: LookupParams): Promise<LookupOutcome> {
       c.state = "pending";
       inFlight++;
       queried.push(c);
-      if (p.late) {
-        c.cancelLateTimer = p.late.setTimer(() => {
-          c.cancelLateTimer = null;
-          if (c.state !== "pending" || finished) return;
-          c.late = true;
-          inFlight--;
-          step();
-        }, p.late.afterMs(c.contact));
-      }
-      p.query(c.contact).then(
+      p.query(c.contact, () => goneLate(c)).then(
         (outcome) => {
           c.state = "ok";
           c.rttMs = outcome.rttMs ?? null;
@@ -149,13 +145,21 @@ export function iterativeLookup(p: LookupParams): Promise<LookupOutcome> {
     const step = () => {
       if (finished) return;
       if (foundAt) return finish();
-      let considered = 0;
+      // The k closest not known to have failed must all answer before the lookup ends; queries go
+      // to the k closest that are not late either, so a late one's successor is asked meanwhile
+      // (if the late one turns out dead, its successor's answer is already in or on its way).
+      let inWindow = 0;
+      let launchable = 0;
       let allAnswered = true;
       for (const c of sorted) {
         if (c.state === "failed") continue;
-        if (considered === p.k) break;
-        considered++;
-        if (c.state !== "ok") allAnswered = false;
+        if (inWindow < p.k) {
+          inWindow++;
+          if (c.state !== "ok") allAnswered = false;
+        }
+        if (c.late) continue;
+        if (launchable === p.k) break;
+        launchable++;
         if (c.state === "new" && inFlight < width) launch(c);
       }
       // otherwise a query is pending (one that is late settles at its timeout at the latest)

@@ -3,11 +3,14 @@
 // contact so the caller can ping it before deciding to evict it (old contacts that still answer
 // are the most likely to stay online, and this keeps an attacker from flushing the table).
 
-import { bucketIndex, compareDistance, ID_BITS, ID_BYTES, Id } from "./id";
+import { bucketIndex, compareDistance, ID_BITS, Id, sameId } from "./id";
 import { Contact } from "./messages";
 
 export interface TableEntry {
   contact: Contact;
+  /** The ID's first 3 bytes and next 3 as numbers, to rank by distance without touching the ID (closest()). */
+  idHigh: number;
+  idLow: number;
   lastSeen: number;
   /** Smoothed round-trip time in ms (the caller smooths it, see rtt.ts), null until measured. */
   rttMs: number | null;
@@ -18,8 +21,9 @@ export interface TableEntry {
 interface Bucket {
   entries: TableEntry[]; // least recently seen first
   replacements: Contact[]; // most recently seen last
-  lastRefreshed: number;
 }
+
+const NO_ENTRIES: TableEntry[] = [];
 
 export type UpdateResult =
   | { kind: "self" }
@@ -30,7 +34,9 @@ export type UpdateResult =
 export class RoutingTable {
   /** closest() leaves out contacts whose last request failed (unless too few others are known). */
   skipFailing = true;
-  private readonly buckets: Bucket[];
+  /** Made when first needed: a table uses a dozen or two of its 256 (it matters with 10,000 in one process). */
+  private readonly buckets: (Bucket | undefined)[] = new Array(ID_BITS).fill(undefined);
+  private readonly lastRefreshed = new Float64Array(ID_BITS);
   private count = 0;
 
   constructor(
@@ -39,8 +45,7 @@ export class RoutingTable {
     private readonly now: () => number = Date.now,
   ) {
     if (k < 1) throw new RangeError("k must be at least 1");
-    const t = now();
-    this.buckets = Array.from({ length: ID_BITS }, () => ({ entries: [], replacements: [], lastRefreshed: t }));
+    this.lastRefreshed.fill(now());
   }
 
   get size(): number {
@@ -52,19 +57,26 @@ export class RoutingTable {
     return i < 0 ? undefined : this.buckets[i];
   }
 
+  private entriesOf(i: number): TableEntry[] {
+    return this.buckets[i]?.entries ?? NO_ENTRIES;
+  }
+
   get(id: Id): TableEntry | undefined {
-    return this.bucketFor(id)?.entries.find((e) => e.contact.id.equals(id));
+    const entries = this.bucketFor(id)?.entries;
+    if (entries) for (const e of entries) if (sameId(e.contact.id, id)) return e;
+    return undefined;
   }
 
   /** Records that `contact` was heard from (directly, with a verified message), with its smoothed round trip. */
   update(contact: Contact, rttMs?: number): UpdateResult {
-    const bucket = this.bucketFor(contact.id);
-    if (!bucket) return { kind: "self" };
+    const index = bucketIndex(this.self, contact.id);
+    if (index < 0) return { kind: "self" };
+    const bucket = (this.buckets[index] ??= { entries: [], replacements: [] });
     const now = this.now();
-    const i = bucket.entries.findIndex((e) => e.contact.id.equals(contact.id));
+    const i = indexOfEntry(bucket.entries, contact.id);
     if (i >= 0) {
       const [entry] = bucket.entries.splice(i, 1);
-      entry.contact = contact; // the key holder may have moved to a new address
+      entry.contact = contact; // the key holder may have moved to a new address (same ID, same prefix)
       entry.lastSeen = now;
       entry.failures = 0;
       if (rttMs !== undefined) entry.rttMs = rttMs;
@@ -72,7 +84,7 @@ export class RoutingTable {
       return { kind: "updated", entry };
     }
     if (bucket.entries.length < this.k) {
-      const entry: TableEntry = { contact, lastSeen: now, rttMs: rttMs ?? null, failures: 0 };
+      const entry: TableEntry = { contact, idHigh: idHigh(contact.id), idLow: idLow(contact.id), lastSeen: now, rttMs: rttMs ?? null, failures: 0 };
       bucket.entries.push(entry);
       this.count++;
       return { kind: "added", entry };
@@ -82,7 +94,7 @@ export class RoutingTable {
   }
 
   private addReplacement(bucket: Bucket, contact: Contact): void {
-    const j = bucket.replacements.findIndex((c) => c.id.equals(contact.id));
+    const j = indexOfContact(bucket.replacements, contact.id);
     if (j >= 0) bucket.replacements.splice(j, 1);
     bucket.replacements.push(contact);
     if (bucket.replacements.length > this.k) bucket.replacements.shift();
@@ -105,9 +117,9 @@ export class RoutingTable {
   remove(id: Id): TableEntry | undefined {
     const bucket = this.bucketFor(id);
     if (!bucket) return undefined;
-    const i = bucket.entries.findIndex((e) => e.contact.id.equals(id));
+    const i = indexOfEntry(bucket.entries, id);
     if (i < 0) {
-      const j = bucket.replacements.findIndex((c) => c.id.equals(id));
+      const j = indexOfContact(bucket.replacements, id);
       if (j >= 0) bucket.replacements.splice(j, 1);
       return undefined;
     }
@@ -115,7 +127,7 @@ export class RoutingTable {
     this.count--;
     const promoted = bucket.replacements.pop();
     if (promoted) {
-      bucket.entries.push({ contact: promoted, lastSeen: this.now(), rttMs: null, failures: 0 });
+      bucket.entries.push({ contact: promoted, idHigh: idHigh(promoted.id), idLow: idLow(promoted.id), lastSeen: this.now(), rttMs: null, failures: 0 });
       this.count++;
     }
     return removed;
@@ -140,23 +152,28 @@ export class RoutingTable {
     const out: Contact[] = [];
     const t = Buffer.from(target);
     const farther: number[] = []; // pairs of bucket ranges [from, to) to visit after the nearer levels
+    let lowest = 0; // buckets below the lowest non-empty one need no visit (most of them, in a small network)
+    while (lowest < ID_BITS && this.entriesOf(lowest).length === 0) lowest++;
     let limit = ID_BITS;
     for (;;) {
       const b = bucketIndex(this.self, t);
-      if (b >= 0) appendNearest(out, this.buckets[b].entries, target, b, n, exclude, withFailing);
+      if (b >= 0) appendNearest(out, this.entriesOf(b), target, n, exclude, withFailing);
       farther.push(b + 1, limit);
-      if (b <= 0 || out.length >= n) break;
+      if (b <= lowest || out.length >= n) break;
       t[(ID_BITS - 1 - b) >> 3] ^= 0x80 >> ((ID_BITS - 1 - b) & 7); // flip bit b (counted from the right)
       limit = b;
     }
     for (let r = farther.length - 2; r >= 0 && out.length < n; r -= 2) {
-      for (let i = farther[r]; i < farther[r + 1] && out.length < n; i++) appendNearest(out, this.buckets[i].entries, target, i, n, exclude, withFailing);
+      for (let i = farther[r]; i < farther[r + 1] && out.length < n; i++) {
+        const bucket = this.buckets[i];
+        if (bucket && bucket.entries.length > 0) appendNearest(out, bucket.entries, target, n, exclude, withFailing);
+      }
     }
     return out;
   }
 
   entries(): TableEntry[] {
-    return this.buckets.flatMap((b) => b.entries);
+    return this.buckets.flatMap((b) => b?.entries ?? NO_ENTRIES);
   }
 
   /** Non-empty buckets, with their index. */
@@ -164,15 +181,15 @@ export class RoutingTable {
     const out = [];
     for (let i = 0; i < ID_BITS; i++) {
       const b = this.buckets[i];
-      if (b.entries.length > 0) out.push({ index: i, entries: b.entries, replacements: b.replacements.length, lastRefreshed: b.lastRefreshed });
+      if (b && b.entries.length > 0) out.push({ index: i, entries: b.entries, replacements: b.replacements.length, lastRefreshed: this.lastRefreshed[i] });
     }
     return out;
   }
 
   /** Marks the bucket holding `target` as refreshed (a lookup went through it). */
   touchBucketOf(target: Id): void {
-    const b = this.bucketFor(target);
-    if (b) b.lastRefreshed = this.now();
+    const i = bucketIndex(this.self, target);
+    if (i >= 0) this.lastRefreshed[i] = this.now();
   }
 
   /**
@@ -182,36 +199,63 @@ export class RoutingTable {
   bucketsToRefresh(olderThan: number): number[] {
     let nearest = ID_BITS;
     for (let i = 0; i < ID_BITS; i++) {
-      if (this.buckets[i].entries.length > 0) {
+      if (this.entriesOf(i).length > 0) {
         nearest = i;
         break;
       }
     }
     const out: number[] = [];
-    for (let i = nearest; i < ID_BITS; i++) if (this.buckets[i].lastRefreshed < olderThan) out.push(i);
+    for (let i = nearest; i < ID_BITS; i++) if (this.lastRefreshed[i] < olderThan) out.push(i);
     return out;
   }
 }
 
+function indexOfEntry(entries: readonly TableEntry[], id: Id): number {
+  for (let i = 0; i < entries.length; i++) if (sameId(entries[i].contact.id, id)) return i;
+  return -1;
+}
+
+function indexOfContact(contacts: readonly Contact[], id: Id): number {
+  for (let i = 0; i < contacts.length; i++) if (sameId(contacts[i].id, id)) return i;
+  return -1;
+}
+
+const idHigh = (id: Id): number => (id[0] << 16) | (id[1] << 8) | id[2];
+const idLow = (id: Id): number => (id[3] << 16) | (id[4] << 8) | id[5];
+
+// Scratch space for appendNearest (never re-entered), so that answering a request allocates nothing there.
+const scratchKeys: number[] = [];
+const scratchContacts: Contact[] = [];
+
 /**
- * Appends to `out`, nearest first, contacts of bucket `bit`'s `entries` until `out` holds n. Their
- * distances to target agree above bit `bit`, so they are sorted by the 48 bits of distance from
- * the byte that holds it, and by the whole distance where those tie.
+ * Appends to `out`, nearest first, the nearest contacts of bucket `bit`'s `entries` until `out`
+ * holds n. They are ranked by the first 48 bits of their distance to target, from the prefixes
+ * kept in the entries (a table's entries, their contacts and IDs lie all over the heap, and
+ * following those pointers was most of the cost), and by the whole distance where those tie (in a
+ * bucket below 208, which no network of fewer than 2^48 nodes has, all of them do). A short sorted
+ * list by insertion: a bucket holds k at most, and this runs for every request answered.
  */
-function appendNearest(out: Contact[], entries: readonly TableEntry[], target: Id, bit: number, n: number, exclude: Id | undefined, withFailing: boolean): void {
-  if (entries.length === 0 || out.length >= n) return;
-  const from = Math.max(0, Math.min(ID_BYTES - 6, (ID_BITS - 1 - bit) >> 3));
-  const keyed: { key: number; contact: Contact }[] = [];
+function appendNearest(out: Contact[], entries: readonly TableEntry[], target: Id, n: number, exclude: Id | undefined, withFailing: boolean): void {
+  const room = n - out.length;
+  if (entries.length === 0 || room <= 0) return;
+  const targetHigh = idHigh(target);
+  const targetLow = idLow(target);
+  let count = 0;
   for (const e of entries) {
     if (e.failures > 0 && !withFailing) continue;
-    const id = e.contact.id;
-    let key = 0;
-    for (let j = from; j < from + 6; j++) key = key * 256 + (id[j] ^ target[j]);
-    keyed.push({ key, contact: e.contact });
+    const c = e.contact;
+    if (exclude && sameId(c.id, exclude)) continue;
+    const key = (e.idHigh ^ targetHigh) * 16777216 + (e.idLow ^ targetLow);
+    let i = count;
+    while (i > 0 && (scratchKeys[i - 1] > key || (scratchKeys[i - 1] === key && compareDistance(scratchContacts[i - 1].id, c.id, target) > 0))) i--;
+    if (i >= room) continue;
+    for (let j = Math.min(count, room - 1); j > i; j--) {
+      scratchKeys[j] = scratchKeys[j - 1];
+      scratchContacts[j] = scratchContacts[j - 1];
+    }
+    scratchKeys[i] = key;
+    scratchContacts[i] = c;
+    if (count < room) count++;
   }
-  keyed.sort((x, y) => x.key - y.key || compareDistance(x.contact.id, y.contact.id, target));
-  for (const { contact } of keyed) {
-    if (out.length >= n) return;
-    if (!exclude || !contact.id.equals(exclude)) out.push(contact);
-  }
+  for (let j = 0; j < count; j++) out.push(scratchContacts[j]);
 }

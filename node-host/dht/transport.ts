@@ -57,7 +57,11 @@ export interface RpcTransport {
 
 export class RpcTimeoutError extends Error {
   constructor(to: Address, type: string) {
+    // Timeouts are common (dead and unreachable peers) and caught at once: capture no stack trace.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`no answer from ${to.host}:${to.port} to ${type}`);
+    Error.stackTraceLimit = limit;
     this.name = "RpcTimeoutError";
   }
 }

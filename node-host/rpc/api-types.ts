@@ -117,6 +117,8 @@ export interface LookupHop {
   hop: number;
   rttMs: number | null;
   ok: boolean;
+  /** Not answered yet when the lookup ended (it had what it needed): not a failure. */
+  pending?: boolean;
 }
 
 export interface ValueRecordInfo {

@@ -98,6 +98,7 @@ function hops(lookup: LookupOutcome | null, key: Id): LookupHop[] {
     hop: q.hop,
     rttMs: q.rttMs === null ? null : Math.round(q.rttMs * 100) / 100,
     ok: q.ok,
+    pending: q.pending,
   }));
 }
 

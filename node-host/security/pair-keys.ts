@@ -7,6 +7,7 @@
 
 import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, KeyObject } from "node:crypto";
 import { RecentCache } from "../util/recent-cache";
+import { bytesKey } from "../util/bytes-key";
 
 const P = (1n << 255n) - 19n;
 
@@ -62,11 +63,24 @@ export function hkdfSha256Block(ikm: Buffer, salt: Buffer, info: Buffer): Buffer
 }
 
 /**
- * Imports a raw X25519 public key. As JWK rather than DER: OpenSSL 3 decodes DER through its
- * generic decoder, which costs several times the key agreement itself.
+ * A peer's Ed25519 public key as an X25519 key object, or null when it is not a usable point. Made
+ * once per peer key in the process (a public value, like the node IDs of id.ts), imported as JWK
+ * rather than DER: OpenSSL 3 decodes DER through its generic decoder, which cost several times
+ * the key agreement itself.
  */
-function x25519PublicKey(u: Buffer): KeyObject {
-  return createPublicKey({ key: { kty: "OKP", crv: "X25519", x: u.toString("base64url") }, format: "jwk" });
+const x25519Keys = new RecentCache<string, KeyObject | null>(16_384);
+
+function x25519PublicKey(edPublicKey: Buffer, cacheKey: string): KeyObject | null {
+  let key = x25519Keys.get(cacheKey);
+  if (key === undefined) {
+    try {
+      key = createPublicKey({ key: { kty: "OKP", crv: "X25519", x: montgomeryPublicKey(edPublicKey).toString("base64url") }, format: "jwk" });
+    } catch {
+      key = null;
+    }
+    x25519Keys.set(cacheKey, key);
+  }
+  return key;
 }
 
 export class PairKeys {
@@ -84,14 +98,19 @@ export class PairKeys {
     this.cache = new RecentCache(capacity);
   }
 
-  /** The MAC key shared with the holder of `peerPublicKey`, or null for a key that is not a valid point. */
+  /**
+   * The MAC key shared with the holder of `peerPublicKey`, or null for a key that is not a valid
+   * point. `peerPublicKey` must not change afterwards (a contact's key; see util/bytes-key.ts).
+   */
   keyFor(peerPublicKey: Buffer): Buffer | null {
-    const cacheKey = peerPublicKey.toString("latin1");
+    const cacheKey = bytesKey(peerPublicKey);
     const cached = this.cache.get(cacheKey);
     if (cached !== undefined) return cached;
     let key: Buffer | null = null;
     try {
-      const shared = diffieHellman({ privateKey: this.secret, publicKey: x25519PublicKey(montgomeryPublicKey(peerPublicKey)) });
+      const peer = x25519PublicKey(peerPublicKey, cacheKey);
+      if (!peer) throw new Error("not a curve point");
+      const shared = diffieHellman({ privateKey: this.secret, publicKey: peer });
       // both sides must feed the two public keys in the same order
       const [a, b] = Buffer.compare(this.ownPublicKey, peerPublicKey) < 0 ? [this.ownPublicKey, peerPublicKey] : [peerPublicKey, this.ownPublicKey];
       key = hkdfSha256Block(shared, MAC_KEY_SALT, Buffer.concat([a, b]));

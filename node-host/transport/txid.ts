@@ -42,13 +42,12 @@ export function requestTxid(flags: number): Buffer {
   return txid;
 }
 
-/** The txid of the reply to a request with `requestTxid`, from a node with `flags`. */
+/** The txid of the reply to a request with `requestTxid`, from a node with `flags` (the request's own, unless marked anew). */
 export function replyTxid(requestTxid: Buffer, flags: number): Buffer {
+  if (flags === 0 || requestTxid[0] !== REQUEST_MARK) return requestTxid;
   const txid = Buffer.from(requestTxid);
-  if (flags !== 0 && requestTxid[0] === REQUEST_MARK) {
-    txid[0] = REPLY_MARK;
-    txid[1] = flags;
-  }
+  txid[0] = REPLY_MARK;
+  txid[1] = flags;
   return txid;
 }
 

@@ -4,6 +4,7 @@
 // and counted in `stats`.
 
 import * as dgram from "node:dgram";
+import * as dns from "node:dns";
 import * as net from "node:net";
 import { unmapIpv4 } from "../util/ip-address";
 import { canSendTo } from "./address-families";
@@ -93,6 +94,20 @@ export type UdpStats = Record<
   number
 >;
 
+/**
+ * The socket's address lookup. The DHT sends to IP literals only, which dns.lookup answers on the
+ * next tick: one tick and closure per datagram sent. This answers them at once (anything else
+ * still goes to dns.lookup).
+ */
+function literalLookup(hostname: string, options: dns.LookupOneOptions, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const literal = net.isIP(hostname);
+  if (literal) callback(null, hostname, literal);
+  else dns.lookup(hostname, options, callback);
+}
+
+/** A timer this late (or later) means the event loop stalled: the request gets the time back. */
+const STALL_MS = 50;
+
 interface Pending {
   to: Address;
   resolve: (reply: Reply | RawReply) => void;
@@ -168,7 +183,12 @@ export class UdpRpc implements RpcTransport {
     const rate = opts.perSourceRate ?? 2000;
     this.limiter = new RateLimiter(rate, rate * 2);
     socket.on("message", (msg, rinfo) => this.onDatagram(msg, rinfo.address, rinfo.port));
-    socket.on("error", (err) => opts.log?.(`udp socket error: ${err.message}`));
+    // after bind, errors are those of sends (to an unreachable network, say): counted, and logged
+    // at the 1st, 2nd, 4th, 8th... so that a long outage does not flood the log
+    socket.on("error", (err) => {
+      const n = ++this.stats.sendErrors;
+      if ((n & (n - 1)) === 0) opts.log?.(`udp socket error (${n} so far): ${err.message}`);
+    });
   }
 
   /**
@@ -178,7 +198,7 @@ export class UdpRpc implements RpcTransport {
   static bind(opts: UdpRpcOptions): Promise<UdpRpc> {
     return new Promise((resolve, reject) => {
       const v6 = net.isIPv6(opts.host);
-      const socket = dgram.createSocket({ type: v6 ? "udp6" : "udp4", ipv6Only: false, recvBufferSize: 4 << 20 });
+      const socket = dgram.createSocket({ type: v6 ? "udp6" : "udp4", ipv6Only: false, recvBufferSize: 4 << 20, lookup: literalLookup });
       const onError = (err: Error) => reject(err);
       socket.once("error", onError);
       socket.bind(opts.port, opts.host, () => {
@@ -218,14 +238,21 @@ export class UdpRpc implements RpcTransport {
     this.send(sealEnvelope(this.identity, message.type, requestTxid(this.flags), this.clock.now(), message.payload, pairKey), to.host, to.port);
   }
 
-  async request(to: Address, req: Request, options: RequestOptions = {}): Promise<Reply> {
-    const attempts = 1 + (options.retries ?? 0);
+  request(to: Address, req: Request, options: RequestOptions = {}): Promise<Reply> {
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    if (!options.retries) return this.attemptCorrected(to, req, timeoutMs);
+    return this.requestRetried(to, req, timeoutMs, 1 + options.retries);
+  }
+
+  /** One request; sent once more when the peer found its timestamp stale (its answer has corrected our clock). */
+  private attemptCorrected(to: Address, req: Request, timeoutMs: number): Promise<Reply> {
+    return (this.attempt(to, req, timeoutMs) as Promise<Reply>).then((reply) => (answersStale(reply.response) ? (this.attempt(to, req, timeoutMs) as Promise<Reply>) : reply));
+  }
+
+  private async requestRetried(to: Address, req: Request, timeoutMs: number, attempts: number): Promise<Reply> {
     for (let i = 1; ; i++) {
       try {
-        const reply = (await this.attempt(to, req, options.timeoutMs ?? this.timeoutMs)) as Reply;
-        // the peer found our timestamp stale: its answer has corrected our clock, so once more
-        if (answersStale(reply.response) && i === 1) return (await this.attempt(to, req, options.timeoutMs ?? this.timeoutMs)) as Reply;
-        return reply;
+        return await this.attemptCorrected(to, req, timeoutMs);
       } catch (err) {
         if (i >= attempts || !(err instanceof RpcTimeoutError)) throw err;
       }
@@ -250,19 +277,32 @@ export class UdpRpc implements RpcTransport {
     // through a rendezvous (or the tunnel's node) the answer takes two more hops
     const wait = forwarded || egress ? timeoutMs * 3 : timeoutMs;
     return new Promise<Reply | RawReply>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        // After a stall of the event loop, timers run before the datagrams that arrived meanwhile
-        // are read. Let those in first (setImmediate runs after the poll phase), so that a stalled
-        // loop does not make a live peer look dead: timeouts are short now (a few round trips).
+      const sentAt = performance.now();
+      let timer: NodeJS.Timeout;
+      let extended = false;
+      // Timeouts are short now (a few of the peer's round trips), so a stall of this process (a
+      // long GC, a busy machine) must not make a live peer look dead:
+      // - a timer that fires STALL_MS or more after its time gives the peer that much more, once;
+      // - after a stall, timers run before the datagrams that arrived meanwhile are read, so the
+      //   timeout waits for setImmediate, which runs after the poll phase has read them.
+      const expire = (dueAt: number) => {
+        const late = performance.now() - dueAt;
+        if (late >= STALL_MS && !extended) {
+          extended = true;
+          const dueAgain = performance.now() + late;
+          timer = setTimeout(() => expire(dueAgain), late);
+          return;
+        }
         setImmediate(() => {
           if (!this.pending.delete(key)) return;
           this.stats.requestTimeouts++;
           reject(new RpcTimeoutError(to, raw ? `message 0x${type.toString(16)}` : (req as Request).type));
         });
-      }, wait);
+      };
+      timer = setTimeout(() => expire(sentAt + wait), wait);
       this.pending.set(key, {
         to,
-        sentAt: performance.now(),
+        sentAt,
         raw,
         forwarded: forwarded || egress,
         resolve: (reply) => {
@@ -352,6 +392,7 @@ export class UdpRpc implements RpcTransport {
     else this.stats.droppedUnexpected++;
   }
 
+  /** Sends a datagram; a failed send is reported as the socket's "error" event (counted there). */
   private send(datagram: Buffer, host: string, port: number): void {
     const stream = this.streams.get(`${host}|${port}`);
     if (stream) return stream(datagram);
@@ -361,9 +402,7 @@ export class UdpRpc implements RpcTransport {
     if (family === 4 && net.isIPv6(host)) return void this.stats.sendErrors++;
     const to = family === 6 && net.isIPv4(host) ? `::ffff:${host}` : host;
     try {
-      this.socket.send(datagram, port, to, (err) => {
-        if (err) this.stats.sendErrors++;
-      });
+      this.socket.send(datagram, port, to);
       this.stats.sent++;
     } catch {
       this.stats.sendErrors++;
@@ -433,12 +472,12 @@ export class UdpRpc implements RpcTransport {
       this.stats.droppedReplayed++;
       return null;
     }
-    if (!this.authentic(env)) {
+    const from = senderContact(env.publicKey, host, port); // not trusted before authentic() says so
+    if (!this.authentic(env, from)) {
       this.stats.droppedBadSignature++;
       return null;
     }
     this.seen.set(replayKey, now);
-    const from = senderContact(env.publicKey, host, port);
     if (from.id.equals(this.local.id)) {
       this.stats.droppedUnexpected++;
       return null;
@@ -454,19 +493,20 @@ export class UdpRpc implements RpcTransport {
   private answerStale(env: Envelope, host: string, port: number): void {
     const source = `${host}:${port}`;
     const now = Date.now();
-    if ((this.staleTold.get(source) ?? 0) > now - 1000 || !this.authentic(env)) return;
+    if ((this.staleTold.get(source) ?? 0) > now - 1000 || !this.authentic(env, senderContact(env.publicKey, host, port))) return;
     this.staleTold.set(source, now);
     const { type, payload } = encodeResponse(staleAnswer(), MAX_PAYLOAD_BYTES);
     this.send(sealEnvelope(this.identity, type, replyTxid(env.txid, this.flags), this.clock.now(), payload, this.pairKeys.keyFor(env.publicKey)), host, port);
   }
 
-  private authentic(env: Envelope): boolean {
+  /** Whether the datagram's tag is right for its sender (`from`: the contact its key claims). */
+  private authentic(env: Envelope, from: Contact): boolean {
     if (env.auth === "signature") {
       this.stats.signaturesChecked++;
       return this.verifier.verify(env.publicKey, env.signed, env.tag);
     }
     this.stats.macsChecked++;
-    const key = this.pairKeys.keyFor(env.publicKey);
+    const key = this.pairKeys.keyFor(from.publicKey);
     return key !== null && timingSafeEqual(macOf(key, env.signed), env.tag);
   }
 
@@ -510,16 +550,31 @@ export class UdpRpc implements RpcTransport {
     this.stats.requestsHandled++;
     const sender = { client: (senderFlags(env.txid, false) & SenderFlags.client) !== 0 };
     const txid = replyTxid(env.txid, this.flags);
-    Promise.resolve()
-      .then(() => this.handler(from, req, sender))
-      .then((response) => {
-        if (!response || this.closed) return;
-        const { type, payload } = encodeResponse(response, MAX_PAYLOAD_BYTES);
-        reply(sealEnvelope(this.identity, type, txid, this.clock.now(), payload, this.pairKeys.keyFor(from.publicKey)));
-      })
-      .catch(() => {
-        this.stats.handlerErrors++;
-      });
+    // Most requests are answered at once (FIND_NODE, GET_PROVIDERS, PING): answered in this turn,
+    // without a promise; only an async handler's answer waits for it.
+    let answer: Response | null | Promise<Response | null>;
+    try {
+      answer = this.handler(from, req, sender);
+    } catch {
+      this.stats.handlerErrors++;
+      return;
+    }
+    if (answer instanceof Promise) {
+      answer.then(
+        (response) => this.answer(response, txid, from, reply),
+        () => this.stats.handlerErrors++,
+      );
+    } else this.answer(answer, txid, from, reply);
+  }
+
+  private answer(response: Response | null, txid: Buffer, to: Contact, reply: (answer: Buffer) => void): void {
+    if (!response || this.closed) return;
+    try {
+      const { type, payload } = encodeResponse(response, MAX_PAYLOAD_BYTES);
+      reply(sealEnvelope(this.identity, type, txid, this.clock.now(), payload, this.pairKeys.keyFor(to.publicKey)));
+    } catch {
+      this.stats.handlerErrors++;
+    }
   }
 
   private onExtensionRequest(handler: ExtensionHandler, env: Envelope, from: Contact, reply: (answer: Buffer) => void): void {

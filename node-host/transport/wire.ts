@@ -174,7 +174,7 @@ export function decodeRequest(type: number, payload: Buffer, from: Contact): Req
 }
 
 export function encodeResponse(res: Response, budget: number): { type: number; payload: Buffer } {
-  const w = new BinaryWriter();
+  const w = new BinaryWriter(budget);
   switch (res.type) {
     case "pong":
     case "stored":

@@ -57,6 +57,18 @@ export class BinaryReader {
     return Number(v);
   }
 
+  /** Skips n bytes and returns where they start in `buffer` (for reading them without a copy or view). */
+  skip(n: number): number {
+    this.need(n);
+    this.offset += n;
+    return this.offset - n;
+  }
+
+  /** The buffer being read. */
+  get buffer(): Buffer {
+    return this.buf;
+  }
+
   bytes(n: number): Buffer {
     this.need(n);
     const v = this.buf.subarray(this.offset, this.offset + n);
@@ -77,8 +89,13 @@ export class BinaryReader {
 }
 
 export class BinaryWriter {
-  private buf = Buffer.allocUnsafe(256);
+  private buf: Buffer;
   private length = 0;
+
+  /** `capacity`: the bytes expected (it grows past them if needed). */
+  constructor(capacity = 256) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
 
   private reserve(n: number): number {
     if (this.length + n > this.buf.length) {

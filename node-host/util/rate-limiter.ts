@@ -1,7 +1,7 @@
 // Token buckets per source, bounded in number: a flood from one address cannot buy unbounded CPU
 // (each datagram costs a signature check) or unbounded memory (buckets are kept in an LRU map).
 
-import { LruMap } from "./lru";
+import { RecentCache } from "./recent-cache";
 
 interface Bucket {
   tokens: number;
@@ -9,14 +9,14 @@ interface Bucket {
 }
 
 export class RateLimiter {
-  private readonly buckets: LruMap<string, Bucket>;
+  private readonly buckets: RecentCache<string, Bucket>;
 
   constructor(
     private readonly perSecond: number,
     private readonly burst: number,
     maxSources = 10_000,
   ) {
-    this.buckets = new LruMap(maxSources);
+    this.buckets = new RecentCache(maxSources);
   }
 
   /** Takes one token for `source`; false when it has none left. */

@@ -34,3 +34,11 @@ test("a lookup prints a summary, and with --trace every node asked, by hop", () 
   assert.match(lines[4], /^1 .* 255 .* 1\.5 ms +answered$/);
   assert.match(lines[5], /^2 .* 8 .* 1\.5 ms +answered$/);
 });
+
+test("with --trace, a node still unanswered when the lookup ended says so, apart from one that never answered", () => {
+  const q = (pending: boolean) => ({ id: `${pending ? "b" : "c"}`.padEnd(64, "a"), host: "127.0.0.1", port: 7001, distance: "f" + "0".repeat(63), hop: 1, rttMs: null, ok: false, pending });
+  const r: LookupResult = { key: "ab".repeat(32), value: null, providers: [], closest: [], hops: 1, durationMs: 3, queried: [q(true), q(false)] };
+  const lines = formatLookup(r, true).split("\n");
+  assert.ok(lines.some((l) => /- +not yet$/.test(l)), lines.join("\n"));
+  assert.ok(lines.some((l) => /- +no answer$/.test(l)));
+});

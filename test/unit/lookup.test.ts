@@ -3,6 +3,9 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { buildNetwork } from "../../scripts/sim-network";
 import { compareDistance } from "../../node-host/dht/id";
+import { iterativeLookup } from "../../node-host/dht/lookup";
+import { Contact } from "../../node-host/dht/messages";
+import { Scheduler } from "../../scripts/sim/scheduler";
 
 const K = 10;
 
@@ -42,4 +45,57 @@ test("after health checks, lookups find the true k closest live nodes when a fif
     if (JSON.stringify(closest.map((c) => c.id.toString("hex"))) === JSON.stringify(trueClosest(liveIds.filter((id) => !id.equals(from.id)), target, K))) exact++;
   }
   assert.ok(exact >= 18, `only ${exact}/20 lookups found the exact k live closest`);
+});
+
+// ---- a late query, on a virtual clock -------------------------------------------------------
+
+/** A contact with an ID at distance `d` from a zero target (the first byte is d). */
+function contactAt(d: number): Contact {
+  const id = Buffer.alloc(32);
+  id[0] = d;
+  return { id, publicKey: randomBytes(32), host: "10.0.0.1", port: 1000 + d };
+}
+
+test("a lookup asks the next candidate when a query is late, and still uses the late answer", async () => {
+  const clock = new Scheduler();
+  const target = Buffer.alloc(32);
+  const [slow, b, c, d] = [contactAt(1), contactAt(2), contactAt(3), contactAt(4)];
+  const closer = contactAt(0); // the closest of all, learnt only from the slow node's answer
+  closer.id[31] = 1;
+  const askedAt = new Map<number, number>();
+  const run = (lateMs: number | null) => {
+    askedAt.clear();
+    return clock.runUntil(
+      iterativeLookup({
+        target,
+        self: contactAt(0xff).id,
+        k: 3,
+        alpha: 1,
+        seeds: [slow, b, c, d],
+        query: (contact, late) => {
+          askedAt.set(contact.port, clock.time);
+          const delay = contact === slow ? 500 : 10;
+          // the transport's part: an answer after `delay`, and "late" when none came within lateMs
+          const cancelLate = lateMs === null ? () => undefined : clock.setTimer(late, lateMs);
+          return new Promise((resolve) =>
+            clock.at(clock.time + delay, () => {
+              cancelLate();
+              resolve({ contacts: contact === slow ? [closer] : [], rttMs: delay });
+            }),
+          );
+        },
+      }),
+    );
+  };
+  const started = clock.time;
+  const outcome = await run(50);
+  assert.equal(askedAt.get(b.port), started + 50, "the next candidate was asked once the slow one was late");
+  assert.deepEqual(outcome.closest.map((x) => x.port), [closer.port, slow.port, b.port], "the late answer was used");
+  const slowRow = outcome.queried.find((q) => q.contact === slow);
+  assert.equal(slowRow?.ok, true);
+  assert.equal(slowRow?.rttMs, 500, "the trace shows the late answer's real round trip");
+
+  const waited = clock.time;
+  await run(null);
+  assert.ok((askedAt.get(b.port) ?? 0) >= waited + 500, "without late handling the lookup waits for the slow answer");
 });

@@ -94,3 +94,34 @@ test("recordFailure counts consecutive misses and an update resets them", () => 
   assert.equal(table.get(c.id)?.failures, 0);
   assert.equal(table.get(c.id)?.rttMs, 5);
 });
+
+test("closest leaves out contacts whose last request failed, unless too few others are known", () => {
+  const table = new RoutingTable(randomBytes(32), 20);
+  const all = Array.from({ length: 30 }, () => contact());
+  for (const c of all) table.update(c);
+  const target = randomBytes(32);
+  const nearest = table.closest(target, 5);
+  table.recordFailure(nearest[0].id);
+  const again = table.closest(target, 5);
+  assert.ok(!again.some((c) => c.id.equals(nearest[0].id)), "the failing contact is left out");
+  assert.deepEqual(again.slice(0, 4).map((c) => c.id.toString("hex")), nearest.slice(1).map((c) => c.id.toString("hex")));
+  assert.ok(table.closest(target, table.size).some((c) => c.id.equals(nearest[0].id)), "asked for every contact, it is there");
+  table.update(nearest[0]);
+  assert.ok(table.closest(target, 5)[0].id.equals(nearest[0].id), "heard from again, it is back");
+});
+
+test("closest ranks contacts whose IDs agree on their first bytes by the whole distance", () => {
+  const self = Buffer.alloc(32, 0xff);
+  const table = new RoutingTable(self, 20);
+  const shared = randomBytes(7); // every contact's ID starts with these 7 bytes: their 48-bit keys tie
+  const contacts = Array.from({ length: 15 }, () => {
+    const id = Buffer.concat([shared, randomBytes(25)]);
+    return { id, publicKey: randomBytes(32), host: "127.0.0.1", port: 1 + id[31] };
+  });
+  for (const c of contacts) table.update(c);
+  for (let i = 0; i < 20; i++) {
+    const target = Buffer.concat([shared, randomBytes(25)]);
+    const expected = [...contacts].sort((a, b) => compareDistance(a.id, b.id, target)).slice(0, 10);
+    assert.deepEqual(table.closest(target, 10).map((c) => c.id.toString("hex")), expected.map((c) => c.id.toString("hex")));
+  }
+});

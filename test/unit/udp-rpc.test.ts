@@ -4,7 +4,7 @@ import * as dgram from "node:dgram";
 import { randomBytes } from "node:crypto";
 import { Identity } from "../../node-host/security/identity";
 import { UdpRpc } from "../../node-host/transport/udp-rpc";
-import { sealEnvelope } from "../../node-host/transport/envelope";
+import { openEnvelope, sealEnvelope } from "../../node-host/transport/envelope";
 import { MessageTypes } from "../../node-host/transport/wire";
 import { RpcTimeoutError } from "../../node-host/dht/transport";
 
@@ -97,12 +97,95 @@ test("a flood from one source is rate-limited without starving other sources", a
   const raw = dgram.createSocket("udp4");
   try {
     for (let i = 0; i < 1000; i++) await new Promise((r) => raw.send(randomBytes(100), b.local.port, "127.0.0.1", r));
-    await settle();
+    // a busy machine reads the flood later than it sent it: wait until all of it is read (or 5 s)
+    for (let waited = 0; b.stats.received < 1000 && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
     assert.ok(b.stats.droppedRateLimited > 0, "flood was limited");
     const reply = await a.request({ host: "127.0.0.1", port: b.local.port }, { type: "ping" });
     assert.equal(reply.response.type, "pong");
   } finally {
     raw.close();
     await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test("a node in client mode marks its requests and replies; a receiver of this release sees the mark", async () => {
+  const { a, b } = await pair();
+  const seen: boolean[] = [];
+  b.onRequest((_from, req, sender) => {
+    seen.push(sender.client);
+    return req.type === "ping" ? { type: "pong" } : null;
+  });
+  a.onRequest((_from, _req, sender) => (seen.push(sender.client), { type: "pong" }));
+  const to = (t: UdpRpc) => ({ host: "127.0.0.1", port: t.local.port, id: t.local.id, publicKey: t.local.publicKey });
+  try {
+    assert.equal((await a.request(to(b), { type: "ping" })).client, false);
+    a.setClientMode(true);
+    await a.request(to(b), { type: "ping" });
+    assert.deepEqual(seen, [false, true], "b saw a's second request come from a client");
+    const reply = await b.request(to(a), { type: "ping" });
+    assert.equal(reply.client, true, "a's reply to b carries the mark too");
+    a.setClientMode(false);
+    assert.equal((await b.request(to(a), { type: "ping" })).client, false);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test("a request from a node of the previous release (a plain random txid) gets its txid back unchanged, also from a client", async () => {
+  const { a, b } = await pair();
+  b.setClientMode(true);
+  const raw = dgram.createSocket("udp4");
+  const old = Identity.generate();
+  try {
+    await new Promise<void>((r) => raw.bind(0, "127.0.0.1", () => r()));
+    const replies: Buffer[] = [];
+    raw.on("message", (msg) => replies.push(msg));
+    for (let i = 0; i < 20; i++) {
+      const txid = randomBytes(8);
+      txid[0] = i === 0 ? 0x00 : (txid[0] === 0xa5 ? 0xa4 : txid[0]); // never the mark of this release
+      await new Promise((r) => raw.send(sealEnvelope(old, MessageTypes.ping, txid, Date.now(), Buffer.alloc(0)), b.local.port, "127.0.0.1", r));
+      await settle();
+      const reply = openEnvelope(replies[replies.length - 1]);
+      assert.deepEqual(reply.txid, txid, "the reply echoes the txid byte for byte");
+    }
+  } finally {
+    raw.close();
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test("a stall of the process longer than a request's timeout does not time the request out", async () => {
+  const { a, b } = await pair();
+  b.onRequest(() => new Promise((resolve) => setTimeout(() => resolve({ type: "pong" }), 50))); // answers 50 ms after it reads the request
+  try {
+    const asked = a.request({ host: "127.0.0.1", port: b.local.port }, { type: "ping" }, { timeoutMs: 100 });
+    const until = Date.now() + 400;
+    while (Date.now() < until); // the event loop is blocked: b cannot even read the request before this ends
+    const reply = await asked;
+    assert.equal(reply.response.type, "pong");
+    assert.equal(a.stats.requestTimeouts, 0);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test("over IPv6, a node learned from another node's answer answers when asked", async (t) => {
+  const bindV6 = () => UdpRpc.bind({ identity: Identity.generate(), host: "::1", port: 0, timeoutMs: 1000 }).catch(() => null);
+  const [a, b, c] = await Promise.all([bindV6(), bindV6(), bindV6()]);
+  try {
+    if (!a || !b || !c) return t.skip("no IPv6 loopback here");
+    c.onRequest(() => ({ type: "pong" }));
+    // b knows c by its address only (c has never sent this process a datagram) and names it in an answer
+    b.onRequest(() => ({ type: "nodes", contacts: [c.local] }));
+    const answer = await a.request({ host: "::1", port: b.local.port, id: b.local.id }, { type: "find_node", target: c.local.id });
+    assert.ok(answer.response.type === "nodes");
+    const learned = answer.response.contacts[0];
+    assert.equal(learned.host, "::1");
+    const reply = await a.request({ host: learned.host, port: learned.port, id: learned.id, publicKey: learned.publicKey }, { type: "ping" });
+    assert.equal(reply.response.type, "pong");
+    assert.ok(reply.from.id.equals(c.local.id));
+    assert.equal(a.stats.droppedUnexpected, 0);
+  } finally {
+    await Promise.all([a?.close(), b?.close(), c?.close()]);
   }
 });

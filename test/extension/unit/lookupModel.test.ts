@@ -53,3 +53,11 @@ test("valuePreview marks base64 and shortens long values", () => {
   assert.equal(valuePreview({ key, publisher: "", name: "n", value: "AAEC", encoding: "base64", seq: 0, expires: 0 }), "base64:AAEC");
   assert.equal(valuePreview({ key, publisher: "", name: "n", value: "x".repeat(100), encoding: "utf8", seq: 0, expires: 0 }, 10), "xxxxxxxxx…");
 });
+
+test("lookupRows: a node the lookup did not wait for is not shown as failed", () => {
+  const pending = { ...base.queried[0], pending: true }; // hop 2, no answer
+  const rows = lookupRows({ ...base, queried: [pending, base.queried[1]] });
+  const route = rows.slice(rows.findIndex((r) => r.label.startsWith("Route")) + 1);
+  assert.match(route[1].label, /\$\(watch\) hop 2/);
+  assert.match(route[1].description ?? "", /no answer yet/);
+});
