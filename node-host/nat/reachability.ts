@@ -7,8 +7,8 @@
 //     different one an endpoint-dependent ("symmetric") mapping; no NAT when the external address
 //     is one of the node's own;
 //   - whether it is reachable: proven when a probe from a port it never sent to arrived (a dial-back),
-//     disproven when peers sent two in a row and neither arrived. Until either, "unknown": the node keeps
-//     serving the DHT as it always did. A new external address starts the question again.
+//     disproven when a peer sent one and it did not arrive (two in a row once it was proven). Until
+//     either, "unknown": the node keeps serving the DHT as it always did. A new external address starts the question again.
 //
 // A dual-stack node has an external address per family (IPv4 peers see one, IPv6 peers another),
 // and each gets its own verdict: the node is unreachable when any is disproven (peers of that
@@ -63,16 +63,18 @@ export class ReachabilityState {
 
   /**
    * A dial-back probe to this node at `seenAs` (the address that peer sees) arrived (true), or the
-   * peer sent one and it did not (false). One arrival proves the address reachable; it takes
-   * DISPROOF_MISSES misses in a row to disprove it: a probe lost, or read late by a busy node,
-   * made a loaded team server on loopback a DHT client for ten minutes (seen in the soak).
+   * peer sent one and it did not (false). One arrival proves the address reachable, and one miss
+   * disproves an address not proven yet (a node behind NAT learns it at its first check); one
+   * proven takes DISPROOF_MISSES misses in a row: a probe lost, or read late by a busy node, made a
+   * loaded team server on loopback a DHT client for ten minutes (seen in the soak).
    */
   dialBack(arrived: boolean, seenAs: HostPort): void {
     const ip = normalizeHost(seenAs.host);
     const was = this.verdicts.get(ip) ?? { arrived: null, misses: 0 };
     const misses = arrived ? 0 : was.misses + 1;
     this.verdicts.delete(ip);
-    this.verdicts.set(ip, { arrived: arrived ? true : misses >= DISPROOF_MISSES ? false : was.arrived, misses });
+    const disproven = was.arrived !== true || misses >= DISPROOF_MISSES;
+    this.verdicts.set(ip, { arrived: arrived ? true : disproven ? false : was.arrived, misses });
     if (this.verdicts.size > MAX_OBSERVERS) this.verdicts.delete(this.verdicts.keys().next().value!);
   }
 
