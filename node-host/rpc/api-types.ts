@@ -29,8 +29,8 @@ export interface NodeInfo {
   startedAt: number;
   peers: number;
   stats: Record<string, number>;
-  /** Where the node's secrets are kept, encrypted at rest. */
-  keyStore: { kind: "keychain" | "passphrase-file"; location: string };
+  /** Where the node's secrets are kept: the OS keychain, a key file under a passphrase, or a key file without one (mode 0600). */
+  keyStore: { kind: "keychain" | "passphrase-file" | "key-file"; location: string };
   /** How others reach this node (absent from older nodes). */
   nat?: NatInfo;
 }
