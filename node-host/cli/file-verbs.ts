@@ -1,69 +1,31 @@
-// The verbs about shared files: share, status, repair, fetch, cat, ls, verify, gc, and audit (who
-// fetched this node's shares).
+// The verbs about shared files: share, fetch and cat (transfer-verbs.ts), status, repair, ls,
+// verify, gc, and audit (who fetched this node's shares).
 
-import { randomBytes } from "node:crypto";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { pipeline } from "node:stream/promises";
-import { FetchInfo, TransferInfo } from "../rpc/api-types";
-import { connectLocal } from "../rpc/local-socket";
-import { MAX_REPLICATION } from "../replication/factors";
-import { dataDirOf, Flags, intFlag, needArgs, UsageError } from "./args";
-import { formatAudit, formatListing, formatStatus, humanBytes, progressLine } from "./format";
+import { needArgs, UsageError } from "./args";
+import { formatAudit, formatListing, formatStatus, humanBytes } from "./format";
+import { nodeStatus } from "./node-status";
+import { transferVerbs } from "./transfer-verbs";
 import { print, Verb, VerbGroup, withNode } from "./verb";
 
-/** Runs a fetch, showing progress (a bar on a terminal, JSON lines with --json). */
-async function fetchWithProgress(flags: Flags, link: string, out: string | undefined, cache: boolean): Promise<FetchInfo> {
-  const client = await connectLocal(dataDirOf(flags));
-  const tty = process.stderr.isTTY && !flags.json;
-  const transferId = randomBytes(8).toString("hex"); // ours, so progress events can be told apart
-  client.onNotification((method, params) => {
-    const t = params as TransferInfo;
-    if (method !== "transfer.progress" || t.id !== transferId) return;
-    if (flags.json) process.stdout.write(JSON.stringify({ event: "progress", ...t }) + "\n");
-    else if (tty) process.stderr.write(`\r${progressLine(t)}`);
-  });
-  try {
-    return await client.call("content.fetch", { link, out, transferId, cache }, 24 * 3600_000);
-  } finally {
-    if (tty) process.stderr.write("\n");
-    client.close();
-  }
-}
-
 const verbs: Verb[] = [
-  {
-    name: "share",
-    summary: [["share PATH", "share a file (private unless --public); prints its link  [--replication N]"]],
-    help: `Usage: peershare share PATH [--public] [--team NAME]... [--replication N] [--force] [--json]
-
-Adds the file to this node's store, announces this node as its holder, and copies it to the N-1
-live nodes closest to its content ID (N: --replication, else the "replication" setting, default 3),
-which keep it and repair lost copies. A private share (the default) is encrypted: its link carries
-the key, and other nodes only ever hold ciphertext.
---public stores plaintext that anyone with the content ID can read.
---team NAME  only members of this team may fetch it (repeat for several; default: every team of
-             this node). With one team, teammates' copies of the same file deduplicate.
-A node in no team serves its shares to any node that has the link.
-A file that git ignores, that looks like a secret (.env, private keys, API tokens) or that is
-larger than the "shareWarnMB" setting is not shared unless --force is given.`,
-    run: async (flags, args) => {
-      needArgs(args, 1, "share PATH");
-      const replication = intFlag(flags.replication, "replication", 1, MAX_REPLICATION);
-      const r = await withNode(flags, "content.share", { path: path.resolve(args[0]), public: flags.public === true, replication, teams: flags.team, force: flags.force === true });
-      const readers = r.public ? "public" : `private, encrypted${r.teams.length ? `, for team ${r.teams.join(", ")}` : ""}`;
-      print(flags, r, () => `shared ${r.name} (${humanBytes(r.size)}, ${r.chunks} chunk(s), ${readers})\n  ${r.link}\n  announced to ${r.announcedTo} node(s); copied to ${r.replicas} of ${r.replication - 1} other node(s)\n  fetch it with: peershare fetch '${r.link}'`);
-    },
-  },
+  ...transferVerbs,
   {
     name: "status",
-    summary: [["status ID|LINK", "which live nodes hold a shared file, and whether it has its r copies"]],
+    summary: [
+      ["status ID|LINK", "which live nodes hold a shared file, and whether it has its r copies"],
+      ["status --node", "whether the node is up and reachable, its peers and relayed connections (for monitoring)"],
+    ],
     help: `Usage: peershare status ID|LINK [--json]
+       peershare status --node [--json]
 
-Lists the nodes that announced they hold the file, whether each answers now and holds every chunk,
-and whether the file has its r live copies.`,
+With ID|LINK: lists the nodes that announced they hold the file, whether each answers now and
+holds every chunk, and whether the file has its r live copies.
+With --node: whether the node of the data dir is up, whether the internet can reach it (and at
+which address), how many peers it knows, how many nodes behind NAT use it as their rendezvous, and
+the connections it relays. Exit status 0 when the node is up, 1 when none runs (--json then prints
+{"up": false, ...}), so a monitoring script needs nothing else.`,
     run: async (flags, args) => {
+      if (flags.node) return (needArgs(args, 0, "status --node"), nodeStatus(flags));
       needArgs(args, 1, "status ID|LINK");
       const r = await withNode(flags, "content.status", { link: args[0] });
       print(flags, r, () => formatStatus(r));
@@ -82,46 +44,6 @@ objects they lack, within one sweep's budget (setting repairMBPerSweep). Prints 
       const r = await withNode(flags, "content.repair", { link: args[0] });
       const after = r.holdersBefore + r.copies;
       print(flags, r, () => (r.holdersBefore >= r.replication ? `${r.contentId.slice(0, 16)}… already has ${r.holdersBefore} of ${r.replication} live holders: nothing to do` : `${r.contentId.slice(0, 16)}…: ${r.holdersBefore} → ${after} of ${r.replication} live holders (${r.copies} copy(ies), ${humanBytes(r.bytes)} sent)${after < r.replication ? `; r not reached: ${r.shortfall ?? "too few live nodes took a copy"}` : ""}`));
-    },
-  },
-  {
-    name: "fetch",
-    summary: [["fetch ID|LINK", "fetch a shared file from its holders  [-o PATH] [--cache]"]],
-    help: `Usage: peershare fetch ID|LINK [-o PATH] [--cache] [--json]
-
-Fetches a shared file from its holders (several at once), verifying every chunk. -o names a
-directory or a file (default: DATA_DIR/downloads/). The file is written as .NAME.peershare-part
-beside its target and renamed into place when whole: a fetch that was interrupted, failed or paused
-resumes from the chunks that file holds when run again to the same target.
---cache also keeps the chunks in the node's store (as cache, up to cacheSizeMB), so fetching the
-same content again needs no holder; without it the file is the only copy.
---json prints progress as one JSON event per line, then the result.`,
-    run: async (flags, args) => {
-      needArgs(args, 1, "fetch ID|LINK");
-      // a trailing separator means "into this directory", even if it does not exist yet
-      const out = flags.out ? path.resolve(flags.out) + (/[\\/]$/.test(flags.out) ? path.sep : "") : undefined;
-      const r = await fetchWithProgress(flags, args[0], out, flags.cache === true);
-      if (flags.json) return void process.stdout.write(JSON.stringify({ event: "done", ...r }) + "\n");
-      const reused = r.bytesReused ? `, ${humanBytes(r.bytesReused)} already here` : "";
-      process.stdout.write(`${r.path}\n  ${humanBytes(r.size)} from ${r.holdersUsed} holder(s) in ${(r.durationMs / 1000).toFixed(1)} s${reused}\n`);
-    },
-  },
-  {
-    name: "cat",
-    summary: [["cat ID|LINK", "write a shared file to stdout"]],
-    help: `Usage: peershare cat ID|LINK
-
-Fetches a shared file and writes it to stdout. Its chunks stay in the node's cache (up to
-cacheSizeMB), so a second cat of the same content needs no holder.`,
-    run: async (flags, args) => {
-      needArgs(args, 1, "cat ID|LINK");
-      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "peershare-cat-"));
-      try {
-        const r = await fetchWithProgress({ ...flags, json: false }, args[0], path.join(tmp, "content"), true);
-        await pipeline(fs.createReadStream(r.path), process.stdout);
-      } finally {
-        fs.rmSync(tmp, { recursive: true, force: true });
-      }
     },
   },
   {

@@ -20,8 +20,8 @@ import { KeyFileSeal, KeyStoreError, passphraseSeal, readIfExists, readKeyFile, 
 
 export { KeyStoreError, SCRYPT_DEFAULTS } from "./key-file";
 
-/** keychain; a key file under a passphrase; a key file without one (only its mode protects it). */
-export type KeyStoreKind = "keychain" | "passphrase-file" | "key-file";
+/** keychain; a key file under a passphrase; a key file without one (only its mode protects it); memory (a throwaway node). */
+export type KeyStoreKind = "keychain" | "passphrase-file" | "key-file" | "memory";
 
 export interface KeyStore {
   readonly kind: KeyStoreKind;
@@ -122,6 +122,29 @@ class KeyFileStore implements KeyStore {
     const { entries, seal } = await readKeyFile(this.location, data, { passphrase: this.passphrase, seal: this.seal });
     this.seal = seal;
     return entries;
+  }
+}
+
+/** Secrets of a throwaway node (a one-off fetch or share): kept in memory, gone when it stops. */
+export class MemoryKeyStore implements KeyStore {
+  readonly kind = "memory" as const;
+  readonly location = "memory (a throwaway node: nothing is kept)";
+  private readonly entries = new Map<string, Buffer>();
+
+  async get(name: string): Promise<Buffer | null> {
+    checkName(name);
+    const secret = this.entries.get(name);
+    return secret ? Buffer.from(secret) : null;
+  }
+
+  async set(name: string, secret: Buffer): Promise<void> {
+    checkName(name);
+    checkSecret(secret);
+    this.entries.set(name, Buffer.from(secret));
+  }
+
+  async delete(name: string): Promise<void> {
+    this.entries.delete(name);
   }
 }
 

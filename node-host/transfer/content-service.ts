@@ -16,6 +16,8 @@ import { TeamBook } from "../security/teams";
 import { AudienceIndex } from "../security/audiences";
 import { shareAudience } from "../security/access-policy";
 import { checkBeforeSharing, ShareNeedsConfirmationError } from "./publish-check";
+import type { Hints } from "../first-contact/hints";
+import type { HintOutcome } from "../first-contact/first-contact";
 
 /** What decides who may read a share: the node's teams, and where each content's audience is kept. */
 export interface ShareAccess {
@@ -44,6 +46,13 @@ export class ContentService {
   shareWarnBytes: () => number = () => 0;
   /** Makes the first copies of a new share on other nodes; returns how many hold it (set by the node). */
   replicate: ((contentId: Buffer, r: number) => Promise<number>) | null = null;
+  /**
+   * Follows a link's address hints (first-contact/): joins through them and returns the sharer as a
+   * holder candidate, or null; `report` hears what became of each hint (set by the node).
+   */
+  followHints: ((hints: Hints, report: (o: HintOutcome) => void) => Promise<BulkPeer | null>) | null = null;
+  /** Hears of each object this node sent a peer (`share --once` watches for a whole fetch). */
+  onServed: ((requester: Buffer, id: Buffer) => void) | null = null;
 
   constructor(
     readonly store: ContentStore,
@@ -120,6 +129,7 @@ export class ContentService {
     return {
       contentId: result.contentId,
       link: result.link,
+      linkWithoutHints: result.link,
       name: result.manifest.name,
       size: result.manifest.size,
       chunks: result.manifest.chunks.length,
@@ -137,13 +147,14 @@ export class ContentService {
    * are alive (a crashed holder's record outlives it, and dialling it costs a connect timeout).
    * When no record names a live holder (records expired, or their holders have not announced again
    * since a restart), the nodes closest to the content ID are asked directly with HAS_OBJECTS:
-   * replication places copies there.
+   * replication places copies there. `hinted` holders (the sharer, found through the link's
+   * address hints) come first.
    */
-  async findHolders(contentId: Buffer): Promise<BulkPeer[]> {
+  async findHolders(contentId: Buffer, hinted: BulkPeer[] = []): Promise<BulkPeer[]> {
     const { providers, lookup } = await this.dht.findProviders(contentId);
-    const others = await Promise.all(providers.filter((p) => !p.provider.id.equals(this.dht.id)).map((p) => this.route(p.provider)));
+    const others = await Promise.all(providers.filter((p) => !p.provider.id.equals(this.dht.id) && !hinted.some((h) => h.id.equals(p.provider.id))).map((p) => this.route(p.provider)));
     const alive = await Promise.all(others.map((p) => this.dht.isAlive(p)));
-    const recorded = others.filter((_, i) => alive[i]);
+    const recorded = [...hinted, ...others.filter((_, i) => alive[i])];
     if (recorded.length > 0) return recorded;
     const closest = lookup.closest.filter((c) => !c.id.equals(this.dht.id)).slice(0, CLOSEST_ASKED);
     const holds = await Promise.all(closest.map((c) => this.bulk.hasObjects(c, [contentId]).then(([has]) => has === true, () => false)));
@@ -160,6 +171,18 @@ export class ContentService {
     return this.run(this.transfers.create(contentId, link, out, transferId, options.cache === true));
   }
 
+  /** The sharer as a holder, when the link's address hints lead to it; what became of each hint goes into the transfer's info. */
+  private async hintedHolders(link: string, handle?: TransferHandle): Promise<BulkPeer[]> {
+    const { hints } = parseShareLink(link);
+    if (!hints || !this.followHints) return [];
+    const outcomes: HintOutcome[] = [];
+    const sharer = await this.followHints(hints, (o) => {
+      outcomes.push(o);
+      if (handle) this.transfers.update(handle, { hints: [...outcomes] }, true);
+    });
+    return sharer ? [sharer] : [];
+  }
+
   private async run(handle: TransferHandle): Promise<FetchInfo> {
     const { link, out } = handle;
     const contentId = Buffer.from(handle.info.contentId, "hex");
@@ -169,11 +192,12 @@ export class ContentService {
     let output = null as OutputFile | null;
     const started = performance.now();
     try {
+      const hinted = await this.hintedHolders(link, handle);
       const result = await fetchContent({
         link,
         store: this.store,
         bulk: this.bulk,
-        findHolders: () => this.findHolders(contentId),
+        findHolders: () => this.findHolders(contentId, hinted),
         signal: handle.abort.signal,
         onProgress: (p) => this.transfers.update(handle, { name: p.name, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate: p.rate, holders: p.holders, etaMs: p.etaMs }),
         plan: async (manifest) => {
@@ -263,7 +287,7 @@ export class ContentService {
     const { contentId } = parseShareLink(link);
     const id = Buffer.from(contentId, "hex");
     if (!(await this.store.has(id))) {
-      const holders = await this.findHolders(id);
+      const holders = await this.findHolders(id, await this.hintedHolders(link));
       const refusals: string[] = [];
       const got = await fetchFromFirst(this.store, this.bulk, holders, id, { kind: "manifest" }, (_peer, err) => {
         if (err instanceof AccessDeniedError) refusals.push(err.message);

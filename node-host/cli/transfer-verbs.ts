@@ -1,0 +1,139 @@
+// The verbs that move a file: share (also --once, from a one-off node until one fetch is done),
+// fetch and cat (through the running node, or a one-off node when none runs: one-shot-run.ts).
+
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { pipeline } from "node:stream/promises";
+import { parseShareLink } from "../cas";
+import { FetchInfo, ShareInfo, TransferInfo } from "../rpc/api-types";
+import { connectLocal } from "../rpc/local-socket";
+import { MAX_REPLICATION } from "../replication/factors";
+import { Flags, intFlag, needArgs, UsageError } from "./args";
+import { humanBytes, progressLine } from "./format";
+import { shareOnce, withNodeOrOneShot } from "./one-shot-run";
+import { print, Verb, withNode } from "./verb";
+
+/**
+ * Runs a fetch on the node whose control socket is in `dataDir`, showing progress: a bar on a
+ * terminal; with --json one JSON event per line, and one "hint" event for each of the link's
+ * address hints, used or skipped and why.
+ */
+async function fetchWithProgress(flags: Flags, dataDir: string, link: string, out: string | undefined, cache: boolean): Promise<FetchInfo> {
+  const client = await connectLocal(dataDir);
+  const tty = process.stderr.isTTY && !flags.json;
+  const transferId = randomBytes(8).toString("hex"); // ours, so progress events can be told apart
+  let hintsShown = 0;
+  client.onNotification((method, params) => {
+    const t = params as TransferInfo;
+    if (method !== "transfer.progress" || t.id !== transferId) return;
+    if (flags.json) {
+      for (const h of (t.hints ?? []).slice(hintsShown)) process.stdout.write(JSON.stringify({ event: "hint", ...h }) + "\n");
+      hintsShown = Math.max(hintsShown, t.hints?.length ?? 0);
+      process.stdout.write(JSON.stringify({ event: "progress", ...t }) + "\n");
+    } else if (tty) process.stderr.write(`\r${progressLine(t)}`);
+  });
+  try {
+    return await client.call("content.fetch", { link, out, transferId, cache }, 24 * 3600_000);
+  } finally {
+    if (tty) process.stderr.write("\n");
+    client.close();
+  }
+}
+
+/** A link checked here first (a malformed one is refused before any node starts); whether it carries address hints. */
+function hasHints(link: string): boolean {
+  return parseShareLink(link).hints !== null;
+}
+
+function shareText(r: ShareInfo): string {
+  const readers = r.public ? "public" : `private, encrypted${r.teams.length ? `, for team ${r.teams.join(", ")}` : ""}`;
+  return `shared ${r.name} (${humanBytes(r.size)}, ${r.chunks} chunk(s), ${readers})\n  ${r.link}`;
+}
+
+export const transferVerbs: Verb[] = [
+  {
+    name: "share",
+    summary: [["share PATH", "share a file (private unless --public); prints its link  [--replication N] [--once]"]],
+    help: `Usage: peershare share PATH [--public] [--team NAME]... [--replication N] [--force] [--no-hints] [--json]
+       peershare share PATH --once [--public] [--force] [--no-hints] [--bootstrap HOST:PORT]... [--json]
+
+Adds the file to this node's store, announces this node as its holder, and copies it to the N-1
+live nodes closest to its content ID (N: --replication, else the "replication" setting, default 3),
+which keep it and repair lost copies. A private share (the default) is encrypted: its link carries
+the key, and other nodes only ever hold ciphertext.
+--public stores plaintext that anyone with the content ID can read.
+--team NAME  only members of this team may fetch it (repeat for several; default: every team of
+             this node). With one team, teammates' copies of the same file deduplicate.
+A node in no team serves its shares to any node that has the link.
+The link carries address hints: where this node can be reached (or, behind NAT, its rendezvous
+nodes), so that a node with nothing configured fetches from the link alone. --no-hints leaves them
+out (a peershare before 0.1.0's hints refuses a link with them; cut the link at "&h=" for it).
+--once shares from a throwaway node (a new identity, in no team, nothing kept) instead of the
+running one, without copies, and serves until one node has fetched the whole file, or Ctrl-C.
+A file that git ignores, that looks like a secret (.env, private keys, API tokens) or that is
+larger than the "shareWarnMB" setting is not shared unless --force is given.`,
+    run: async (flags, args) => {
+      needArgs(args, 1, "share PATH");
+      const params = { path: path.resolve(args[0]), public: flags.public === true, force: flags.force === true };
+      if (flags.once) {
+        if (flags.team?.length || flags.replication) throw new UsageError("--once shares from a throwaway node: no --team, no --replication");
+        return shareOnce(flags, params, (r) =>
+          print(flags, r, () => `${shareText(r)}\n  serving it until one node has fetched it (Ctrl-C to stop); fetch it with:\n  peershare fetch '${r.link}'`),
+        );
+      }
+      const replication = intFlag(flags.replication, "replication", 1, MAX_REPLICATION);
+      const r = await withNode(flags, "content.share", { ...params, replication, teams: flags.team, hints: flags["no-hints"] !== true });
+      print(flags, r, () => `${shareText(r)}\n  announced to ${r.announcedTo} node(s); copied to ${r.replicas} of ${r.replication - 1} other node(s)\n  fetch it with: peershare fetch '${r.link}'`);
+    },
+  },
+  {
+    name: "fetch",
+    summary: [["fetch ID|LINK", "fetch a shared file from its holders, with or without a running node  [-o PATH] [--cache]"]],
+    help: `Usage: peershare fetch ID|LINK [-o PATH] [--cache] [--bootstrap HOST:PORT]... [--json]
+
+Fetches a shared file from its holders (several at once), verifying every chunk. -o names a
+directory or a file (default: DATA_DIR/downloads/, or the current directory without a running
+node). The file is written as .NAME.peershare-part beside its target and renamed into place when
+whole: a fetch that was interrupted, failed or paused resumes from the chunks that file holds when
+run again to the same target.
+With no node running for the data dir, a one-off node runs for the fetch and leaves when it is
+done: the data dir's identity if it has one (its teams too), else a throwaway one. It finds the
+holders through the link's address hints, LAN discovery and the configured (or --bootstrap) nodes.
+--cache also keeps the chunks in the node's store (as cache, up to cacheSizeMB), so fetching the
+same content again needs no holder; without it the file is the only copy.
+--json prints progress as one JSON event per line (and one "hint" event for each of the link's
+address hints: used, or skipped and why), then the result.`,
+    run: async (flags, args) => {
+      needArgs(args, 1, "fetch ID|LINK");
+      const hinted = hasHints(args[0]);
+      // a trailing separator means "into this directory", even if it does not exist yet
+      const given = flags.out ? path.resolve(flags.out) + (/[\\/]$/.test(flags.out) ? path.sep : "") : undefined;
+      const r = await withNodeOrOneShot(flags, !hinted, (dataDir, oneShot) => fetchWithProgress(flags, dataDir, args[0], given ?? (oneShot ? process.cwd() + path.sep : undefined), flags.cache === true));
+      if (flags.json) return void process.stdout.write(JSON.stringify({ event: "done", ...r }) + "\n");
+      const reused = r.bytesReused ? `, ${humanBytes(r.bytesReused)} already here` : "";
+      process.stdout.write(`${r.path}\n  ${humanBytes(r.size)} from ${r.holdersUsed} holder(s) in ${(r.durationMs / 1000).toFixed(1)} s${reused}\n`);
+    },
+  },
+  {
+    name: "cat",
+    summary: [["cat ID|LINK", "write a shared file to stdout (a one-off node without a running one)"]],
+    help: `Usage: peershare cat ID|LINK [--bootstrap HOST:PORT]...
+
+Fetches a shared file and writes it to stdout. Its chunks stay in the node's cache (up to
+cacheSizeMB), so a second cat of the same content needs no holder. With no node running for the
+data dir, a one-off node runs for it, as for fetch.`,
+    run: async (flags, args) => {
+      needArgs(args, 1, "cat ID|LINK");
+      const hinted = hasHints(args[0]);
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "peershare-cat-"));
+      try {
+        const r = await withNodeOrOneShot(flags, !hinted, (dataDir) => fetchWithProgress({ ...flags, json: false }, dataDir, args[0], path.join(tmp, "content"), true));
+        await pipeline(fs.createReadStream(r.path), process.stdout);
+      } finally {
+        fs.rmSync(tmp, { recursive: true, force: true });
+      }
+    },
+  },
+];
