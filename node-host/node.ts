@@ -298,7 +298,11 @@ export class PeershareNode extends EventEmitter {
     const admin = this.teams.adminOf(teamKey);
     const hinted = admin && reached?.node?.publicKey.equals(admin) ? reached.node : null;
     const contact = hinted ?? (admin && this.dht.table.get(nodeIdFromPublicKey(admin))?.contact);
-    if (contact) await this.dht.showCredentialsTo(contact).catch(() => undefined);
+    if (!contact) return;
+    // rendezvous nodes forward only PING and SIGNAL: an admin behind NAT sees the memberships in
+    // the HELLO of a bulk connection (opened by its NAT paths) instead
+    if (contact.via?.length) await this.bulk.client.hasObjects(contact, [this.identity.id]).catch(() => undefined);
+    else await this.dht.showCredentialsTo(contact).catch(() => undefined);
   }
 
   /** The address hints for this node's links and invites now (first-contact/own-hints.ts), encoded. */
