@@ -13,7 +13,7 @@ const verbs: Verb[] = [
     name: "status",
     summary: [
       ["status ID|LINK", "which live nodes hold a shared file, and whether it has its r copies"],
-      ["status --node", "whether the node is up and reachable, its peers and relayed connections (for monitoring)"],
+      ["status --node", "is the node up and reachable; its peers and relayed connections (monitoring)"],
     ],
     help: `Usage: peershare status ID|LINK [--json]
        peershare status --node [--json]

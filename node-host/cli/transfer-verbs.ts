@@ -69,7 +69,7 @@ the key, and other nodes only ever hold ciphertext.
 A node in no team serves its shares to any node that has the link.
 The link carries address hints: where this node can be reached (or, behind NAT, its rendezvous
 nodes), so that a node with nothing configured fetches from the link alone. --no-hints leaves them
-out (a peershare before 0.1.0's hints refuses a link with them; cut the link at "&h=" for it).
+out. A peershare that predates address hints refuses a link with them: cut it at "&h=" for that one.
 --once shares from a throwaway node (a new identity, in no team, nothing kept) instead of the
 running one, without copies, and serves until one node has fetched the whole file, or Ctrl-C.
 A file that git ignores, that looks like a secret (.env, private keys, API tokens) or that is
@@ -90,7 +90,7 @@ larger than the "shareWarnMB" setting is not shared unless --force is given.`,
   },
   {
     name: "fetch",
-    summary: [["fetch ID|LINK", "fetch a shared file from its holders, with or without a running node  [-o PATH] [--cache]"]],
+    summary: [["fetch ID|LINK", "fetch a shared file from its holders (no running node needed)  [-o PATH] [--cache]"]],
     help: `Usage: peershare fetch ID|LINK [-o PATH] [--cache] [--bootstrap HOST:PORT]... [--json]
 
 Fetches a shared file from its holders (several at once), verifying every chunk. -o names a
