@@ -181,7 +181,8 @@ if (problem) {
       noProcessIn("carol");
     });
 
-    test("a one-off fetch killed mid-way leaves its part file, and the next fetch resumes from it", async () => {
+    test("a one-off fetch killed mid-way leaves its part file, and the next fetch resumes from it", async (t) => {
+      const t0 = Date.now();
       await json("alice", alice.dataDir, ["config", "set", "uploadLimitMBps", "1"]);
       try {
         const f = file("resume.bin", 6 << 20);
@@ -193,12 +194,15 @@ if (problem) {
         let progress = "";
         first.stdout!.on("data", (d) => (progress += d));
         await waitFor("a megabyte to arrive", async () => events(progress).some((e) => e.event === "progress" && Number(e.bytesDone) >= 1 << 20), 60_000, 100);
+        t.diagnostic(`1 MiB arrived after ${Date.now() - t0} ms`);
         first.kill("SIGKILL");
         await exited(first);
         noProcessIn("bob");
         assert.ok(fs.existsSync(part), "the part file stays");
         await json("alice", alice.dataDir, ["config", "set", "uploadLimitMBps", "0"]);
+        const t1 = Date.now();
         const again = await runIn(h("bob"), args, env);
+        t.diagnostic(`resumed fetch took ${Date.now() - t1} ms`);
         assert.equal(again.code, 0, again.stderr);
         const done = events(again.stdout).find((e) => e.event === "done") as { path: string; bytesReused: number };
         assert.ok(done.bytesReused >= 1 << 20, `resumed: ${done.bytesReused} bytes reused`);
