@@ -71,11 +71,13 @@ export class FirstContact {
   /** The node itself at a direct address: only it can answer a datagram under its key. */
   private async tryDirect(contact: KnownAddress, report: (o: HintOutcome) => void): Promise<Contact | null> {
     const hint = describeHint("direct", contact);
-    const result = await this.o.maintenance.addBootstrap(contact, "named by a link");
-    if (result === "unreachable") {
+    try {
+      await this.o.transport.request(contact, { type: "ping" }, { retries: 1 });
+    } catch {
       report({ hint, outcome: "skipped", reason: `no answer from node ${short(contact.id)} there (a wrong, stale or unreachable address, or another node)` });
       return null;
     }
+    await this.o.maintenance.addBootstrap(contact, "named by a link");
     report({ hint, outcome: "used", reason: `node ${short(contact.id)} answered there` });
     return { id: contact.id, publicKey: contact.publicKey, host: contact.host, port: contact.port };
   }
