@@ -378,6 +378,8 @@ export interface Api {
   /** `transferId` (optional, 1-64 of [A-Za-z0-9_-]) names the transfer in transfer.progress events. */
   "content.fetch": [{ link: string; out?: string; transferId?: string; cache?: boolean }, FetchInfo];
   "content.info": [{ link: string }, ContentInfo];
+  /** A share link (or content ID) with this node's address hints as they are now (the hints it had are replaced). */
+  "content.link": [{ link: string }, { link: string }];
   "content.ls": [Record<string, never>, StoreListing];
   "content.verify": [Record<string, never>, { checked: number; corrupt: string[] }];
   "content.gc": [Record<string, never>, { freedBytes: number }];

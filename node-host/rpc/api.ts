@@ -265,6 +265,11 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
     },
 
     "content.info": (params) => node.content.info(stringParam(params, "link")),
+    "content.link": async (params) => {
+      const link = stringParam(params, "link");
+      contentIdParam(link); // a bad link is an invalid argument
+      return { link: await node.linkWithHints(link) };
+    },
     "content.ls": () => node.content.ls(),
     "content.verify": () => node.content.verify(),
     "content.gc": () => node.content.gc(),
