@@ -5,15 +5,17 @@
 //   out/webview/          the webviews' scripts and styles: main.* (transfer panel), trace.* (lookup trace)
 //   out/test/unit/        unit tests of the extension's pure logic (`node --test out/test/unit`)
 //   out/test/suite/       mocha suites for the extension host (@vscode/test-electron's run() contract)
-// Usage: node extension/build.mjs [extension|node-host|webview|tests ...] [--production] [--allow-missing-node-host]
+// Usage: node extension/build.mjs [extension|node-host|webview|tests ...] [--production] [--allow-missing-node-host] [--out DIR]
+// (--out: build into DIR instead of out/; scripts/package-vsix.ts stages a .vsix so)
 import * as esbuild from "esbuild";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const out = path.join(root, "out");
 const argv = process.argv.slice(2);
+const outAt = argv.indexOf("--out");
+const out = outAt >= 0 ? path.resolve(argv.splice(outAt, 2)[1]) : path.join(root, "out");
 const production = argv.includes("--production");
 const allowMissingNodeHost = argv.includes("--allow-missing-node-host");
 const all = ["extension", "node-host", "webview", "tests"];
@@ -38,7 +40,7 @@ async function buildExtension() {
   await esbuild.build({
     ...nodeCommon,
     entryPoints: ["extension/extension.ts"],
-    outfile: "out/extension.js",
+    outfile: path.join(out, "extension.js"),
     external: ["vscode"],
   });
 }
@@ -56,7 +58,7 @@ async function buildNodeHost() {
   const result = await esbuild.build({
     ...nodeCommon,
     entryPoints: [entry],
-    outfile: "out/node-host.js",
+    outfile: path.join(out, "node-host.js"),
     external: NATIVE,
     metafile: true,
   });
@@ -104,7 +106,7 @@ async function buildWebview() {
     format: "iife",
     target: "es2022",
     entryPoints: { main: "webview-ui/main.ts", trace: "webview-ui/trace.ts" },
-    outdir: "out/webview",
+    outdir: path.join(out, "webview"),
   });
   // each panel's stylesheet is the shared base followed by its own rules
   const css = (own) => ["webview-ui/base.css", own].map((f) => fs.readFileSync(path.join(root, f), "utf8")).join("\n");
@@ -118,12 +120,12 @@ async function buildTests() {
       ? fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith(".ts")).map((f) => `${dir}/${f}`)
       : [];
   fs.rmSync(path.join(out, "test"), { recursive: true, force: true });
-  await esbuild.build({ ...nodeCommon, sourcemap: "inline", entryPoints: files("test/extension/unit"), outdir: "out/test/unit" });
+  await esbuild.build({ ...nodeCommon, sourcemap: "inline", entryPoints: files("test/extension/unit"), outdir: path.join(out, "test/unit") });
   await esbuild.build({
     ...nodeCommon,
     sourcemap: "inline",
     entryPoints: files("test/extension/suite"),
-    outdir: "out/test/suite",
+    outdir: path.join(out, "test/suite"),
     external: ["vscode", "mocha"],
   });
 }
@@ -140,4 +142,4 @@ if (wanted.has("extension")) await buildExtension();
 if (wanted.has("node-host")) await buildNodeHost();
 if (wanted.has("webview")) await buildWebview();
 if (wanted.has("tests")) await buildTests();
-console.log(`built ${[...wanted].join(", ")} into out/ in ${Date.now() - t0} ms${production ? " (production)" : ""}`);
+console.log(`built ${[...wanted].join(", ")} into ${out.startsWith(root + path.sep) ? path.relative(root, out) : out}/ in ${Date.now() - t0} ms${production ? " (production)" : ""}`);

@@ -11,6 +11,7 @@ import { withFetchProgress, type TransferFeed } from "./fetchProgress";
 import { formatBytes, shortId } from "./format";
 import { errorText } from "./nodeHost";
 import { formatLink, parseContentUri, safeName, SCHEME, type ContentRef } from "./shareLink";
+import { localFileName } from "../node-host/platform/local-file-name";
 
 export interface ContentFsHost extends TransferFeed {
   /** True once the node runs; opening a `peershare:` file starts it if the window has not yet. */
@@ -96,7 +97,8 @@ export class ContentFileSystem implements vscode.FileSystemProvider {
 
   readFile(uri: vscode.Uri): Promise<Uint8Array> {
     const ref = this.ref(uri);
-    const file = path.join(this.cacheDir, ref.contentId, safeName(ref.name, ref.contentId));
+    // the name as this OS can store it (Windows changes a few); the editor tab keeps the shared name
+    const file = path.join(this.cacheDir, ref.contentId, localFileName(safeName(ref.name, ref.contentId)));
     const key = `${file}\n${ref.key ?? ""}`;
     let p = this.reads.get(key);
     if (!p) {

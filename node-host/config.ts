@@ -43,7 +43,7 @@ export const SETTINGS = {
   port: { kind: "number", default: 7420, min: 0, max: 65535, live: false, help: "UDP port (0 = any free port)" },
   host: { kind: "string", default: "0.0.0.0", live: false, help: "address to listen on" },
   bootstrap: { kind: "list", default: [], live: false, help: "HOST:PORT contacts to join through" },
-  rpcTimeoutMs: { kind: "number", default: 1000, min: 50, max: 60_000, live: true, help: "timeout of one DHT request" },
+  rpcTimeoutMs: { kind: "number", default: 1000, min: 50, max: 60_000, live: true, help: "longest wait for one DHT request (measured round trips shorten it per peer)" },
   offlineAfterMisses: { kind: "number", default: 3, min: 1, max: 100, live: true, help: "failed checks before a peer counts as offline" },
   healthCheckIntervalMs: { kind: "number", default: 60_000, min: 100, max: 86_400_000, live: true, help: "how often idle peers are pinged" },
   refreshIntervalMs: { kind: "number", default: 3_600_000, min: 100, max: 86_400_000, live: true, help: "idle time before a bucket is refreshed" },

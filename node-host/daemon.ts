@@ -1,11 +1,12 @@
 // Runs a node as a long-lived process: the node itself, its local control socket for the CLI,
 // optionally a JSON-RPC session over stdio (for the VS Code extension), and a graceful stop on
-// SIGINT/SIGTERM or on request.
+// SIGINT/SIGTERM (Windows: SIGINT, SIGBREAK, SIGHUP; platform/signals.ts) or on request.
 
 import { PeershareNode, NodeOptions } from "./node";
 import { createApi } from "./rpc/api";
 import { startSession } from "./rpc/session";
 import { listenLocal, removeLocalState } from "./rpc/local-socket";
+import { shutdownSignals } from "./platform/signals";
 
 export interface DaemonOptions extends NodeOptions {
   /** Also speak JSON-RPC on stdin/stdout (the extension's channel); stdin closing stops the node. */
@@ -44,8 +45,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<Daemon> {
     if (server) removeLocalState(opts.dataDir, server);
     resolveStopped();
   };
-  process.once("SIGINT", () => void shutdown("SIGINT"));
-  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  for (const signal of shutdownSignals()) process.once(signal, () => void shutdown(signal));
   if (opts.stdio) {
     startSession(node, api, process.stdin, process.stdout);
     process.stdin.once("end", () => void shutdown("stdin closed"));

@@ -7,7 +7,11 @@
 import { Dht } from "./dht/dht";
 import { Config } from "./config";
 import { Address, KnownAddress } from "./dht/transport";
+import { Clock, systemClock } from "./dht/clock";
 import { jittered } from "./util/jitter";
+
+/** The settings the jobs run by (read at every run, so changes apply at once). */
+export type MaintenanceConfig = Pick<Config, "healthCheckIntervalMs" | "refreshIntervalMs" | "republishIntervalMs">;
 
 export interface JobSpec {
   name: string;
@@ -19,7 +23,7 @@ interface Job extends JobSpec {
   name: string;
   intervalMs: () => number;
   run: () => Promise<unknown>;
-  timer?: NodeJS.Timeout;
+  cancel?: () => void;
   running: boolean;
 }
 
@@ -29,11 +33,14 @@ export class Maintenance {
   private joined = false;
   private discoveredJoin: Promise<void> | null = null;
 
+  /** `clock` and `random` are the system's in the product; the simulator passes virtual ones. */
   constructor(
     private readonly dht: Dht,
-    private readonly config: Config,
+    private readonly config: MaintenanceConfig,
     private readonly log: (line: string) => void,
     private readonly extraJobs: JobSpec[] = [],
+    private readonly clock: Clock = systemClock,
+    private readonly random: () => number = Math.random,
   ) {}
 
   start(bootstrap: Address[]): void {
@@ -72,7 +79,7 @@ export class Maintenance {
    */
   async addBootstrap(contact: KnownAddress, source = "found on the LAN"): Promise<"added" | "known" | "unreachable"> {
     const entry = this.dht.table.get(contact.id);
-    if (entry && entry.failures === 0 && entry.lastSeen >= Date.now() - this.config.healthCheckIntervalMs) return "known";
+    if (entry && entry.failures === 0 && entry.lastSeen >= this.clock.now() - this.config.healthCheckIntervalMs) return "known";
     const alone = this.dht.table.size === 0;
     try {
       await this.dht.pingAddress(contact);
@@ -96,13 +103,12 @@ export class Maintenance {
 
   /** The job's next run, one jittered interval from now; the one after is armed as it starts. */
   private arm(job: Job): void {
-    clearTimeout(job.timer);
-    job.timer = setTimeout(() => {
+    job.cancel?.();
+    job.cancel = this.clock.setTimer(() => {
       if (!this.jobs.includes(job)) return; // stopped
       this.arm(job);
       void this.runJob(job);
-    }, jittered(job.intervalMs()));
-    job.timer.unref();
+    }, jittered(job.intervalMs(), 0.25, 1, this.random));
   }
 
   private async runJob(job: Job): Promise<void> {
@@ -121,7 +127,7 @@ export class Maintenance {
   async stop(waitMs = 2000): Promise<void> {
     const jobs = this.jobs;
     this.jobs = [];
-    for (const job of jobs) clearTimeout(job.timer);
+    for (const job of jobs) job.cancel?.();
     const deadline = Date.now() + waitMs;
     while (jobs.some((j) => j.running) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   }

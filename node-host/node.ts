@@ -28,6 +28,7 @@ import { AccessPolicy } from "./security/access-policy";
 import { CopyConfinement } from "./security/copy-confinement";
 import { AuditLog } from "./security/audit-log";
 import { LanDiscovery } from "./discovery/lan";
+import { restrictToOwner } from "./platform/owner-only";
 import { NatService } from "./nat/nat-service";
 import { RelayMode } from "./nat/relay-server";
 import { AccessDeniedError } from "./transport/bulk-api";
@@ -70,7 +71,7 @@ const PUBLISHED_FILE = "published.json";
 /** Bootstrap contacts an invite may add to the configured ones (which it never removes). */
 const MAX_SAVED_BOOTSTRAP = 8;
 
-function dhtSettings(c: Config): DhtSettings {
+function dhtSettings(c: Config): Partial<DhtSettings> {
   return {
     k: c.k,
     alpha: c.alpha,
@@ -79,6 +80,7 @@ function dhtSettings(c: Config): DhtSettings {
     healthCheckIntervalMs: c.healthCheckIntervalMs,
     refreshIntervalMs: c.refreshIntervalMs,
     republishIntervalMs: c.republishIntervalMs,
+    rpcTimeoutMs: c.rpcTimeoutMs,
   };
 }
 
@@ -150,6 +152,8 @@ export class PeershareNode extends EventEmitter {
   static async start(opts: NodeOptions): Promise<PeershareNode> {
     const log = opts.log ?? (() => undefined);
     fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+    const aclProblem = await restrictToOwner(opts.dataDir); // Windows: what mode 0700 does elsewhere
+    if (aclProblem) log(aclProblem);
     const config = loadConfig(opts.dataDir);
     if (opts.port !== undefined) config.port = opts.port;
     if (opts.host !== undefined) config.host = opts.host;

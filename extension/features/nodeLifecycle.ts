@@ -1,12 +1,14 @@
-// The node's life in this window: the status bar item (peer count, or the node's state), a notice
-// when the node restarts or fails, the `peershare.nodeRunning` context key the menus test, and the
-// Restart Node, Show Log, Copy Node ID and Refresh commands.
+// The node's life in this window: the status bar item (peer count, or the node's state; "TLS only"
+// where the node runs without WebRTC, nativeStatus.ts), a notice when the node restarts or fails,
+// the `peershare.nodeRunning` context key the menus test, and the Restart Node, Show Log, Copy Node
+// ID and Refresh commands.
 import * as vscode from "vscode";
 import type { NodeHostState } from "../nodeHost";
 import { formatMs, pluralize, shortId } from "../format";
 import { registerCommands } from "../commands";
 import type { Services } from "../services";
 import { peerCounts, type TreeNode } from "../treeModel";
+import { nativeStatusSuffix, nativeStatusTooltip } from "../nativeStatus";
 
 export function registerNodeLifecycle(context: vscode.ExtensionContext, s: Services): void {
   const status = vscode.window.createStatusBarItem("peershare.status", vscode.StatusBarAlignment.Left, 50);
@@ -46,9 +48,9 @@ function renderStatusBar(status: vscode.StatusBarItem, s: Services): void {
   status.backgroundColor = undefined;
   if (state.kind === "running") {
     const c = peerCounts(s.data.peers);
-    status.text = `$(broadcast) ${pluralize(c.online, "peer")}`;
+    status.text = `$(broadcast) ${pluralize(c.online, "peer")}${nativeStatusSuffix(info?.native)}`;
     status.tooltip = new vscode.MarkdownString(
-      `**peershare** node \`${shortId(info?.id ?? "", 16)}\` on ${info?.host}:${info?.port}\n\n${c.online} of ${pluralize(c.total, "known peer")} online`,
+      `**peershare** node \`${shortId(info?.id ?? "", 16)}\` on ${info?.host}:${info?.port}\n\n${c.online} of ${pluralize(c.total, "known peer")} online${nativeStatusTooltip(info?.native)}`,
     );
   } else if (!s.node.started && state.kind === "stopped") {
     status.text = "$(circle-outline) peershare: not started";

@@ -7,6 +7,7 @@ import { promises as fsp } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
+import { replaceFile } from "../platform/replace-file";
 
 /** File content, whole or as parts written one after the other. */
 export type FileData = Uint8Array | readonly Uint8Array[];
@@ -35,7 +36,7 @@ export async function writeFileAtomically(tmpDir: string, target: string, data: 
   }
   await fh.close();
   try {
-    await fsp.rename(tmp, target);
+    await replaceFile(tmp, target);
   } catch (err) {
     await fsp.rm(tmp, { force: true });
     throw err;
@@ -56,7 +57,7 @@ export async function writeAll(fh: FileHandle, bytes: Uint8Array, position: numb
 /** Rename, then fsync the target's directory; the source is removed if the rename fails. */
 export async function renameDurably(from: string, to: string): Promise<void> {
   try {
-    await fsp.rename(from, to);
+    await replaceFile(from, to);
   } catch (err) {
     await fsp.rm(from, { force: true });
     throw err;
@@ -81,7 +82,15 @@ export async function fsyncFile(file: string): Promise<boolean> {
   }
 }
 
+/**
+ * Windows has no fsync of a directory (FlushFileBuffers wants write access, which Node's handle on a
+ * directory does not have). NTFS journals its metadata, so a rename there is never half done, and it
+ * is on disk once the journal is flushed, within seconds.
+ */
+const CAN_FSYNC_DIRECTORIES = process.platform !== "win32";
+
 export async function fsyncDir(dir: string): Promise<void> {
+  if (!CAN_FSYNC_DIRECTORIES) return;
   const fh = await fsp.open(dir, "r");
   try {
     await fh.sync();

@@ -9,18 +9,38 @@
 // id when either hash of them is that id. Forging a match needs a second preimage of BLAKE3 or of
 // SHA-256, as hard as before; the SHA-256 is computed only when BLAKE3 does not match (a legacy
 // object, or a corrupt one).
+//
+// Where the native package does not load (a platform it has no binary for, a broken install), BLAKE3
+// is computed by blake3-js.ts instead: the same ids, more slowly, and `peershare id` says so.
 
-import { blake3, Blake3Hasher } from "@napi-rs/blake-hash";
 import { createHash } from "node:crypto";
 import type { FileData } from "./durable-write";
+import { Blake3Js } from "./blake3-js";
+import { optionalNative } from "../platform/native-module";
 
 /** The package the seal workers load by path (seal-pool.ts) to hash on their own threads. */
 export const BLAKE3_PACKAGE = "@napi-rs/blake-hash";
 
+type NativeBlake3 = typeof import("@napi-rs/blake-hash");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const loadNative = optionalNative<NativeBlake3>(BLAKE3_PACKAGE, () => require("@napi-rs/blake-hash"));
+
+/** Which BLAKE3 this process hashes with: the native package, or the JavaScript one and why. */
+export function blake3Implementation(): { native: true } | { native: false; reason: string } {
+  const load = loadNative();
+  return load.ok ? { native: true } : { native: false, reason: load.reason };
+}
+
 /** BLAKE3 of the bytes (parts are hashed as if concatenated): the id of new objects. */
 export function objectIdOf(data: FileData): Buffer {
-  if (data instanceof Uint8Array) return blake3(asBuffer(data));
-  const hasher = new Blake3Hasher();
+  const load = loadNative();
+  if (!load.ok) {
+    const hasher = new Blake3Js();
+    for (const part of data instanceof Uint8Array ? [data] : data) hasher.update(part);
+    return hasher.digest();
+  }
+  if (data instanceof Uint8Array) return load.module.blake3(asBuffer(data));
+  const hasher = new load.module.Blake3Hasher();
   for (const part of data) hasher.update(asBuffer(part));
   return hasher.digestBuffer();
 }

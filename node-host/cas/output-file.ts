@@ -26,6 +26,7 @@ import { TAG_BYTES } from "./convergent-crypto";
 import { renameDurably, writeAll } from "./durable-write";
 import { CasError } from "./errors";
 import { isSafeFileName } from "./file-name";
+import { localFileName } from "../platform/local-file-name";
 import { FileDigest, fileDigestOfChunkDigests, hashOfVersion, type Manifest, type ManifestChunk } from "./manifest";
 import { sha256 } from "./object-hash";
 
@@ -344,7 +345,7 @@ function resolveTarget(manifest: Manifest, target: AssembleTarget): string {
   // decodeManifest already rejects unsafe names; checked again because this is where it matters.
   if (!isSafeFileName(manifest.name)) throw new CasError("EBADMANIFEST", `unsafe file name ${JSON.stringify(manifest.name)}`);
   const dir = path.resolve(target.dir);
-  const finalPath = path.join(dir, manifest.name);
+  const finalPath = path.join(dir, localFileName(manifest.name));
   if (path.dirname(finalPath) !== dir) throw new CasError("EBADMANIFEST", `file name escapes ${dir}`);
   return finalPath;
 }

@@ -26,7 +26,7 @@ import * as nodeCrypto from "node:crypto";
 import * as os from "node:os";
 import { Worker } from "node:worker_threads";
 import { chunkKeySecret, CHUNK_IV_LABEL, CRYPT_SLICE_BYTES } from "./convergent-crypto";
-import { BLAKE3_PACKAGE, objectIdOf } from "./object-hash";
+import { BLAKE3_PACKAGE, blake3Implementation, objectIdOf } from "./object-hash";
 
 export interface SealedChunk {
   /** The chunk's convergent key (private shares); null for public shares. */
@@ -73,7 +73,10 @@ interface SealConfig {
   ivLabel: string;
   /** Bytes fed to the cipher at a time. */
   slice: number;
-  /** Absolute path of the BLAKE3 package, for the workers' require(). */
+}
+
+/** What a worker needs besides: the absolute path of the BLAKE3 package, for its require(). */
+interface WorkerConfig extends SealConfig {
   blake3Module: string;
 }
 
@@ -132,7 +135,7 @@ interface Reply {
 function sealWorkerMain(require: NodeJS.Require, seal: typeof sealChunk): void {
   const { parentPort, workerData } = require("node:worker_threads") as typeof import("node:worker_threads");
   const crypto = require("node:crypto") as typeof import("node:crypto");
-  const config = workerData as SealConfig;
+  const config = workerData as WorkerConfig;
   const { blake3: blake3OfBuffer } = require(config.blake3Module) as typeof import("@napi-rs/blake-hash");
   const blake3 = (data: Uint8Array) => blake3OfBuffer(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   const port = parentPort!;
@@ -153,7 +156,7 @@ const WORKER_SOURCE = `"use strict";\nconst sealChunk = ${String(sealChunk)};\n(
 
 function sealConfig(mode: SealMode): SealConfig {
   const chunkSecret = mode.public ? null : new Uint8Array(chunkKeySecret(mode.convergenceSecret));
-  return { chunkSecret, ivLabel: CHUNK_IV_LABEL, slice: CRYPT_SLICE_BYTES, blake3Module: require.resolve(BLAKE3_PACKAGE) };
+  return { chunkSecret, ivLabel: CHUNK_IV_LABEL, slice: CRYPT_SLICE_BYTES };
 }
 
 /** The SealedChunk of sealChunk's result; `data` holds the stored bytes (ciphertext, or the plaintext when public). */
@@ -250,7 +253,9 @@ export interface SealPoolOptions {
 /** Starts `options.workers` worker threads; close() stops them. */
 export function startSealPool(mode: SealMode, options: SealPoolOptions): ChunkSealer {
   if (!Number.isInteger(options.workers) || options.workers < 1) throw new RangeError("a seal pool has at least one worker");
-  return new SealPool(sealConfig(mode), options);
+  // the workers load the native BLAKE3 package by path; without it, shares seal in-thread (share.ts)
+  if (!blake3Implementation().native) throw new Error(`seal workers need the native ${BLAKE3_PACKAGE}`);
+  return new SealPool({ ...sealConfig(mode), blake3Module: require.resolve(BLAKE3_PACKAGE) }, options);
 }
 
 const EMPTY = new SharedArrayBuffer(0);
@@ -264,7 +269,7 @@ class SealPool implements ChunkSealer {
   private closed: Promise<void> | null = null;
 
   constructor(
-    private readonly config: SealConfig,
+    private readonly config: WorkerConfig,
     options: SealPoolOptions,
   ) {
     this.buffers = new SealBuffers(options.bufferBytes, (n) => new SharedArrayBuffer(n));

@@ -1,6 +1,6 @@
 // Plain-text rendering of API results for the terminal (scripts use --json instead).
 
-import { AuditListing, ClosestResult, ContactInfo, ContentStatus, LookupResult, RoutingInfo, StoreListing, TeamMember, TeamSummary, TransferInfo, ValueRecordInfo } from "../rpc/api-types";
+import { AuditListing, ClosestResult, ContactInfo, ContentStatus, LookupResult, NodeInfo, RoutingInfo, StoreListing, TeamMember, TeamSummary, TransferInfo, ValueRecordInfo } from "../rpc/api-types";
 
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
@@ -91,6 +91,17 @@ export function formatClosest(r: ClosestResult): string {
     `${r.closest.length} closest to ${r.key} (${r.hops} hop(s), ${r.queried} asked, ${r.durationMs.toFixed(1)} ms):`,
     table(["ID", "ADDRESS", "DISTANCE"], r.closest.map((c) => [c.id, `${c.host}:${c.port}`, c.distance.slice(0, 16) + "…"])),
   ].join("\n");
+}
+
+/** How others reach a node, in one line (`peershare id`). */
+export function formatReach(nat: NodeInfo["nat"]): string {
+  if (!nat) return "reachability: not reported (an older node)";
+  const at = nat.external ? `${nat.external.host.includes(":") ? `[${nat.external.host}]` : nat.external.host}:${nat.external.port}` : null;
+  const relaying = nat.rendezvousClients ? `; rendezvous for ${nat.rendezvousClients} node(s) behind NAT, ${nat.relay.circuits} relayed connection(s) open` : "";
+  if (nat.reachability === "reachable") return `reachable at ${at ?? "its address"}${relaying}`;
+  if (nat.reachability === "unknown") return `reachability not known yet${at ? ` (seen as ${at})` : ""}`;
+  const through = nat.rendezvous.length ? `reachable through ${nat.rendezvous.map((r) => `${r.id.slice(0, 12)}… at ${r.host}:${r.port}`).join(", ")}` : "no rendezvous node yet";
+  return `behind NAT (${nat.mapping} mapping${at ? `, seen as ${at}` : ""}), ${through}`;
 }
 
 export function formatStatus(s: ContentStatus): string {

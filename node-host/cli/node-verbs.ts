@@ -2,8 +2,9 @@
 // peers and routing.
 
 import { runDaemon } from "../daemon";
+import { nativeStatusLines } from "../platform/native-status";
 import { dataDirOf, Flags, intFlag, UsageError } from "./args";
-import { formatPeers, formatRouting } from "./format";
+import { formatPeers, formatReach, formatRouting } from "./format";
 import { print, Verb, VerbGroup, withNode } from "./verb";
 
 async function start(flags: Flags, stdio: boolean): Promise<void> {
@@ -67,10 +68,17 @@ This is how the VS Code extension runs its node. The node stops when stdin close
   {
     name: "id",
     summary: [["id", "this node's ID and address"]],
-    help: `Usage: peershare id [--data-dir DIR] [--json]\n\nPrints the node's ID (SHA-256 of its Ed25519 public key) and UDP address.`,
+    help: `Usage: peershare id [--data-dir DIR] [--json]
+
+Prints the node's ID (SHA-256 of its Ed25519 public key), its UDP address, and how others reach
+it: "reachable at IP:PORT", or "behind NAT" with the rendezvous nodes requests to it go through
+(and the NAT's mapping: endpoint-independent NATs can be hole-punched, endpoint-dependent ones
+need a relay). A node that runs without one of its native parts says so on a line of its own
+("TLS only: WebRTC is unavailable (…)", "BLAKE3 in JavaScript: …").`,
     run: async (flags) => {
       const info = await withNode(flags, "node.info", {});
-      print(flags, info, () => `${info.id}\n  udp ${info.host}:${info.port}, ${info.peers} peer(s), pid ${info.pid}, version ${info.version}\n  keys in ${info.keyStore.location}`);
+      const degraded = nativeStatusLines(info.native).map((line) => `\n  ${line}`).join("");
+      print(flags, info, () => `${info.id}\n  udp ${info.host}:${info.port}, ${info.peers} peer(s), pid ${info.pid}, version ${info.version}\n  ${formatReach(info.nat)}\n  keys in ${info.keyStore.location}${degraded}`);
     },
   },
   {

@@ -2,16 +2,24 @@
 // lookups, puts and gets. It does no I/O of its own beyond its RpcTransport.
 
 import { EventEmitter } from "node:events";
+import { randomBytes as cryptoRandomBytes } from "node:crypto";
 import { Id, randomIdInBucket, toHex } from "./id";
 import { Contact, ErrorCodes, ProviderRecord, Request, Response, ValueRecord } from "./messages";
 import { RoutingTable, TableEntry } from "./routing-table";
 import { RecordStore } from "./record-store";
-import { iterativeLookup, LookupOutcome } from "./lookup";
-import { Address, Reply, RequestOptions, RpcRemoteError, RpcTimeoutError, RpcTransport } from "./transport";
-import { createProviderRecord, createValueRecord, validateProviderRecord, validateValueRecord, valueKey } from "./records";
+import { iterativeLookup, LookupOutcome, QueryOutcome } from "./lookup";
+import { Address, Reply, RequestOptions, RpcRemoteError, RpcTimeoutError, RpcTransport, SenderInfo } from "./transport";
+import { Clock, systemClock } from "./clock";
+import { RttEstimator } from "./rtt";
+import { createProviderRecord, createValueRecord, providerRecordUsable, validateProviderRecord, validateValueRecord, valueKey } from "./records";
 import { Identity, SignatureVerifier } from "../security/identity";
 import { LruMap } from "../util/lru";
 import { mapLimit } from "../util/concurrency";
+
+/** Where requests to a contact go: its address, or through its rendezvous nodes (nat/) when it names them. */
+function addressOf(c: Contact): Address {
+  return { host: c.host, port: c.port, id: c.id, publicKey: c.publicKey, via: c.via };
+}
 
 export interface DhtSettings {
   k: number;
@@ -25,12 +33,29 @@ export interface DhtSettings {
   refreshIntervalMs: number;
   /** Records are republished when older than this. */
   republishIntervalMs: number;
+  /**
+   * Longest wait for an answer: the timeout before any round trip has been measured. Measured
+   * round trips shorten it, per contact (rtt.ts).
+   */
+  rpcTimeoutMs: number;
+  // Switches for this release's changes, on by default; off gives the previous behaviour, so the
+  // simulator can show what each change does (npm run simulate -- --help).
+  /** Timeouts from each contact's measured round trips (rtt.ts); off: every request waits rpcTimeoutMs. */
+  adaptiveTimeouts: boolean;
+  /** A lookup moves past a late query, which is sent once more (lookup.ts); off: it waits. */
+  passLateQueries: boolean;
+  /** A contact that misses is dropped at once when a replacement waits, and a contact whose last request failed is left out of answers; off: only after offlineAfterMisses misses. */
+  quickEviction: boolean;
 }
 
 export const DEFAULT_DHT_SETTINGS: DhtSettings = {
+  adaptiveTimeouts: true,
+  passLateQueries: true,
+  quickEviction: true,
   k: 20,
   alpha: 3,
   offlineAfterMisses: 3,
+  rpcTimeoutMs: 1000,
   recordTtlMs: 24 * 3600_000,
   healthCheckIntervalMs: 60_000,
   refreshIntervalMs: 3600_000,
@@ -66,6 +91,14 @@ export interface RecordPolicy {
 
 /** How long a peer is trusted to remember the credentials this node showed it. */
 const CREDENTIALS_SHOWN_MS = 10 * 60_000;
+/** No request times out sooner, however short its contact's round trip (loopback, LAN). */
+const MIN_TIMEOUT_MS = 100;
+
+/** A lookup's query reached a DHT client: it answered, but it is not part of the result. */
+class ClientNodeError extends Error {}
+
+/** The key contacts are filed under in per-contact state. */
+const contactKey = (id: Id): string => id.toString("latin1");
 
 export interface OfflineContact {
   contact: Contact;
@@ -94,21 +127,35 @@ export class Dht extends EventEmitter {
   /** Peer (hex) → when this node last showed it its credentials. */
   private readonly credentialsShown = new LruMap<string, number>(4096);
 
+  /** Round trips measured per contact, and the timeouts that follow from them. */
+  readonly rtt: RttEstimator;
   // records recur in many replies during a lookup: remember the ones already checked
   private readonly verifier = new SignatureVerifier(4096, 16_384);
   private readonly evictionPings = new Set<string>();
+  private readonly now: () => number;
+  private clientMode = false;
+  /** Where refresh lookups get their random IDs; the simulator sets a seeded one for repeatable runs. */
+  randomBytes: (n: number) => Buffer = cryptoRandomBytes;
 
   constructor(
     readonly transport: RpcTransport,
     settings: Partial<DhtSettings> = {},
     private readonly identity?: Identity,
-    private readonly now: () => number = Date.now,
+    readonly clock: Clock = systemClock,
   ) {
     super();
     this.settings = { ...DEFAULT_DHT_SETTINGS, ...settings };
-    this.table = new RoutingTable(transport.local.id, this.settings.k, now);
-    this.records = new RecordStore(undefined, now);
-    transport.onRequest((from, req) => this.handle(from, req));
+    this.now = () => clock.now();
+    this.table = new RoutingTable(transport.local.id, this.settings.k, this.now);
+    this.table.skipFailing = this.settings.quickEviction;
+    this.records = new RecordStore(undefined, this.now);
+    const s = this.settings;
+    this.rtt = new RttEstimator(() => ({
+      initialTimeoutMs: s.rpcTimeoutMs,
+      minTimeoutMs: s.adaptiveTimeouts ? Math.min(MIN_TIMEOUT_MS, s.rpcTimeoutMs) : s.rpcTimeoutMs,
+      maxTimeoutMs: s.rpcTimeoutMs,
+    }));
+    transport.onRequest((from, req, sender) => this.handle(from, req, sender));
   }
 
   get id(): Id {
@@ -117,12 +164,12 @@ export class Dht extends EventEmitter {
 
   // ---- answering requests ------------------------------------------------------
 
-  private handle(from: Contact, req: Request): Response | null | Promise<Response | null> {
+  private handle(from: Contact, req: Request, sender: SenderInfo): Response | null | Promise<Response | null> {
     if (req.type === "leave") {
       this.forget(from.id);
       return { type: "pong" };
     }
-    this.observe(from);
+    this.observe(from, sender.client);
     const k = this.settings.k;
     switch (req.type) {
       case "ping":
@@ -200,11 +247,15 @@ export class Dht extends EventEmitter {
 
   // ---- the routing table ---------------------------------------------------------
 
-  /** Records a verified message from `contact`; a full bucket pings its oldest contact first. */
-  private observe(contact: Contact, rttMs?: number): void {
-    const result = this.table.update(contact, rttMs);
-    const key = toHex(contact.id);
-    if (this.offline.has(key)) this.offline.delete(key);
+  /**
+   * Records a verified message from `contact`; a full bucket pings its oldest contact first. A DHT
+   * client is kept out of the table (and dropped from it, if it just became one).
+   */
+  private observe(contact: Contact, client: boolean, rttMs?: number): void {
+    if (rttMs !== undefined) this.rtt.observe(contactKey(contact.id), rttMs);
+    if (client) return this.forget(contact.id);
+    const result = this.table.update(contact, this.rtt.srtt(contactKey(contact.id)) ?? undefined);
+    if (this.offline.size > 0) this.offline.delete(toHex(contact.id));
     if (result.kind === "added") this.emit("changed");
     else if (result.kind === "full" && result.leastRecentlySeen.lastSeen < this.now() - this.settings.healthCheckIntervalMs) {
       // only an oldest contact not heard from within a health-check interval is worth a ping;
@@ -238,25 +289,75 @@ export class Dht extends EventEmitter {
     this.emit("changed");
   }
 
-  /** Sends a request to a known node, keeping the table's view of it up to date. */
+  /**
+   * Sends a request to a known node, keeping the table's view of it up to date. It times out after
+   * the contact's measured round trip allows (rtt.ts) unless `options` says otherwise; without an
+   * explicit timeout, a request still unanswered when it is late is sent once more (a datagram may
+   * have been lost), and the first answer to either counts. A contact that misses is dropped at
+   * once when a replacement waits for its place, else after offlineAfterMisses misses in a row.
+   */
   private async call(to: Contact, req: Request, options?: RequestOptions): Promise<Reply> {
     try {
-      const reply = await this.transport.request({ host: to.host, port: to.port, id: to.id, publicKey: to.publicKey, via: to.via }, req, options);
-      this.observe(reply.from, reply.rttMs);
+      const reply =
+        options?.timeoutMs || !this.settings.passLateQueries
+          ? await this.transport.request(addressOf(to), req, { timeoutMs: this.rtt.timeoutMs(contactKey(to.id)), ...options })
+          : await this.requestResent(to, req);
+      this.observe(reply.from, reply.client, reply.rttMs);
       if (reply.response.type === "error") throw new RpcRemoteError(reply.response.code, reply.response.message);
       return reply;
     } catch (err) {
-      if (err instanceof RpcTimeoutError && this.table.recordFailure(to.id) >= this.settings.offlineAfterMisses) this.dropContact(to.id);
+      if (err instanceof RpcTimeoutError) {
+        const misses = this.table.recordFailure(to.id);
+        const replaceable = this.settings.quickEviction && misses > 0 && this.table.hasReplacement(to.id);
+        if (misses >= this.settings.offlineAfterMisses || replaceable) this.dropContact(to.id);
+      }
       throw err;
     }
+  }
+
+  /** One request, sent again if it is late; settles with the first answer, or when both timed out. */
+  private requestResent(to: Contact, req: Request): Promise<Reply> {
+    const key = contactKey(to.id);
+    const timeoutMs = this.rtt.timeoutMs(key);
+    return new Promise<Reply>((resolve, reject) => {
+      let outstanding = 0;
+      let resent = false;
+      let settled = false;
+      const settle = (done: () => void) => {
+        if (settled) return;
+        settled = true;
+        cancelResend();
+        done();
+      };
+      const send = () => {
+        outstanding++;
+        this.transport.request(addressOf(to), req, { timeoutMs }).then(
+          (reply) => settle(() => resolve(reply)),
+          (err: unknown) => {
+            outstanding--;
+            if (!(err instanceof RpcTimeoutError)) return settle(() => reject(err));
+            if (!resent) resend(); // timed out before it was late (the deadlines coincide): send again now
+            else if (outstanding === 0) settle(() => reject(err));
+          },
+        );
+      };
+      const resend = () => {
+        if (resent || settled) return;
+        resent = true;
+        cancelResend();
+        send();
+      };
+      const cancelResend = this.clock.setTimer(resend, this.rtt.slowAfterMs(key));
+      send();
+    });
   }
 
   // ---- joining and leaving ---------------------------------------------------------
 
   /** Pings an address whose node ID is not known yet (a bootstrap contact). */
   async pingAddress(addr: Address): Promise<Contact> {
-    const reply = await this.transport.request(addr, { type: "ping" }, { retries: 1 });
-    this.observe(reply.from, reply.rttMs);
+    const reply = await this.transport.request(addr, { type: "ping" }, { retries: 1, timeoutMs: this.settings.rpcTimeoutMs });
+    this.observe(reply.from, reply.client, reply.rttMs);
     return reply.from;
   }
 
@@ -269,10 +370,32 @@ export class Dht extends EventEmitter {
     return { reached };
   }
 
+  /** Whether this node is a DHT client (setClientMode). */
+  get isClient(): boolean {
+    return this.clientMode;
+  }
+
+  /**
+   * Switches DHT client mode, for a node others cannot reach (behind NAT: whoever finds that out
+   * calls this). A client asks (lookups, publishing) but is not asked: everything it sends carries
+   * the client flag (transport/txid.ts), so peers of this release keep it out of their routing
+   * tables, and so out of their answers; its own table and lookups work as before. Switching on
+   * tells the table's contacts at once (LEAVE, which peers of the previous release also honour,
+   * until the node's next request re-adds it there); switching off looks up the node's own ID, so
+   * its neighbours hear from it and add it again.
+   */
+  async setClientMode(on: boolean): Promise<void> {
+    if (on === this.clientMode) return;
+    this.clientMode = on;
+    this.transport.setClientMode(on);
+    if (on) await this.leave();
+    else await this.lookupNodes(this.id);
+  }
+
   /** Tells every contact that this node is leaving, so they drop it at once. */
   async leave(timeoutMs = 500): Promise<void> {
     const contacts = this.table.entries().map((e) => e.contact);
-    await Promise.allSettled(contacts.map((c) => this.transport.request({ host: c.host, port: c.port, id: c.id, publicKey: c.publicKey }, { type: "leave" }, { timeoutMs })));
+    await Promise.allSettled(contacts.map((c) => this.transport.request(addressOf(c), { type: "leave" }, { timeoutMs })));
   }
 
   /** True when the contact was heard from within the health-check interval, or answers a ping now. */
@@ -294,7 +417,7 @@ export class Dht extends EventEmitter {
 
   // ---- lookups -------------------------------------------------------------------
 
-  private lookup(target: Id, query: (c: Contact) => Promise<{ contacts: Contact[]; found?: boolean }>): Promise<LookupOutcome> {
+  private lookup(target: Id, query: (c: Contact) => Promise<QueryOutcome>): Promise<LookupOutcome> {
     this.table.touchBucketOf(target);
     return iterativeLookup({
       target,
@@ -303,14 +426,22 @@ export class Dht extends EventEmitter {
       alpha: this.settings.alpha,
       seeds: this.table.closest(target, this.settings.k),
       query,
+      late: this.settings.passLateQueries ? { afterMs: (c) => this.rtt.slowAfterMs(contactKey(c.id)), setTimer: (fn, ms) => this.clock.setTimer(fn, ms) } : undefined,
     });
+  }
+
+  /** A lookup's request: a DHT client's answer is not used (it is no part of the result). */
+  private async ask(c: Contact, req: Request): Promise<Reply> {
+    const reply = await this.call(c, req);
+    if (reply.client) throw new ClientNodeError();
+    return reply;
   }
 
   /** The k nodes closest to target in the whole network (FIND_NODE). */
   lookupNodes(target: Id): Promise<LookupOutcome> {
     return this.lookup(target, async (c) => {
-      const { response } = await this.call(c, { type: "find_node", target });
-      return { contacts: response.type === "nodes" ? response.contacts : [] };
+      const { response, rttMs } = await this.ask(c, { type: "find_node", target });
+      return { contacts: response.type === "nodes" ? response.contacts : [], rttMs };
     });
   }
 
@@ -320,16 +451,16 @@ export class Dht extends EventEmitter {
     if (local && !options.network) return { record: local, lookup: null };
     let record: ValueRecord | null = local ?? null;
     const lookup = await this.lookup(key, async (c) => {
-      const { response } = await this.call(c, { type: "find_value", key });
+      const { response, rttMs } = await this.ask(c, { type: "find_value", key });
       if (response.type === "value") {
         const r = response.record;
         // a value is accepted only if it is validly signed and really belongs under this key
         if (!validateValueRecord(r, this.verifier, this.now()) && valueKey(r.publisher, r.name).equals(key)) {
           if (!record || r.seq > record.seq) record = r;
-          return { contacts: [], found: true };
+          return { contacts: [], found: true, rttMs };
         }
       }
-      return { contacts: response.type === "nodes" ? response.contacts : [] };
+      return { contacts: response.type === "nodes" ? response.contacts : [], rttMs };
     });
     return { record, lookup };
   }
@@ -339,16 +470,16 @@ export class Dht extends EventEmitter {
     const found = new Map<string, ProviderRecord>();
     for (const p of this.records.getProviders(key)) found.set(toHex(p.provider.id), p);
     const lookup = await this.lookup(key, async (c) => {
-      const { response } = await this.call(c, { type: "get_providers", key });
-      if (response.type !== "providers") return { contacts: [] };
+      const { response, rttMs } = await this.ask(c, { type: "get_providers", key });
+      if (response.type !== "providers") return { contacts: [], rttMs };
       for (const p of response.providers) {
-        if (!p.key.equals(key) || validateProviderRecord(p, this.verifier, this.now())) continue;
+        if (!p.key.equals(key) || providerRecordUsable(p, this.now())) continue;
         // a node's own record names the address it knows itself by (127.0.0.1 when it listens on
         // 0.0.0.0); the address it was just reached at is the one that works from here
         const self = p.provider.id.equals(c.id);
         found.set(toHex(p.provider.id), self ? { ...p, provider: { ...p.provider, host: c.host, port: c.port } } : p);
       }
-      return { contacts: response.contacts, found: found.size >= wanted };
+      return { contacts: response.contacts, found: found.size >= wanted, rttMs };
     });
     return { providers: [...found.values()], lookup };
   }
@@ -411,7 +542,7 @@ export class Dht extends EventEmitter {
   async refreshBuckets(force = false): Promise<number> {
     const olderThan = force ? Infinity : this.now() - this.settings.refreshIntervalMs;
     const indices = this.table.bucketsToRefresh(olderThan);
-    await mapLimit(indices, 3, (i) => this.lookupNodes(randomIdInBucket(this.id, i)));
+    await mapLimit(indices, 3, (i) => this.lookupNodes(randomIdInBucket(this.id, i, this.randomBytes)));
     return indices.length;
   }
 

@@ -2,6 +2,7 @@
 // Node IDs are SHA-256 of the node's Ed25519 public key; content IDs and DHT keys live in the same space.
 
 import { createHash, randomBytes } from "node:crypto";
+import { RecentCache } from "../util/recent-cache";
 
 export const ID_BYTES = 32;
 export const ID_BITS = ID_BYTES * 8;
@@ -16,15 +17,13 @@ export function sha256(...parts: (Buffer | string)[]): Buffer {
 
 // Replies carry up to 20 contacts each, mostly ones seen before: hashing each key anew was the
 // largest cost of decoding a reply.
-const idCache = new Map<string, Id>();
-const ID_CACHE_LIMIT = 16_384;
+const idCache = new RecentCache<string, Id>(16_384);
 
 export function nodeIdFromPublicKey(publicKey: Buffer): Id {
   const cacheKey = publicKey.toString("latin1");
   let id = idCache.get(cacheKey);
   if (!id) {
     id = sha256(publicKey);
-    if (idCache.size >= ID_CACHE_LIMIT) idCache.delete(idCache.keys().next().value as string);
     idCache.set(cacheKey, id);
   }
   return id;
@@ -80,8 +79,8 @@ export function bucketIndex(self: Id, other: Id): number {
 }
 
 /** A random ID that falls in bucket `index` as seen from `self`. */
-export function randomIdInBucket(self: Id, index: number): Id {
-  const id = randomBytes(ID_BYTES);
+export function randomIdInBucket(self: Id, index: number, random: (n: number) => Buffer = randomBytes): Id {
+  const id = random(ID_BYTES);
   const prefix = ID_BITS - 1 - index; // bits shared with self
   for (let bit = 0; bit <= prefix; bit++) {
     const byte = bit >> 3;

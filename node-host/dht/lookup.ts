@@ -4,6 +4,11 @@
 // function reports that what was sought has been found). Once `alpha` answers in a row have
 // brought no node closer than the closest known (the paper's round without progress), the rest of
 // the k closest are asked all at once: converging then takes one more round trip instead of k/alpha.
+//
+// A query that is late (no answer within its contact's expected round trip, see rtt.ts) stops
+// counting against the parallelism, so one slow or dead contact does not hold the lookup up: the
+// next candidate is asked at once. The late query is not given up on: its answer, when it comes,
+// is used like any other, and only its contact's timeout marks it failed.
 
 import { compareDistance, Id } from "./id";
 import { Contact } from "./messages";
@@ -12,6 +17,8 @@ export interface QueryOutcome {
   contacts: Contact[];
   /** True when the lookup can stop (e.g. the value was found). */
   found?: boolean;
+  /** The measured round trip of the request that was answered. */
+  rttMs?: number;
 }
 
 export interface LookupParams {
@@ -21,6 +28,8 @@ export interface LookupParams {
   alpha: number;
   seeds: Contact[];
   query: (contact: Contact) => Promise<QueryOutcome>;
+  /** When a query to a contact is late, and the timer to tell; without it, no query is ever late. */
+  late?: { afterMs: (contact: Contact) => number; setTimer: (fn: () => void, ms: number) => () => void };
 }
 
 export interface QueriedNode {
@@ -44,6 +53,9 @@ interface Candidate {
   contact: Contact;
   hop: number;
   state: "new" | "pending" | "ok" | "failed";
+  /** A pending query past its contact's expected round trip: not counted as in flight. */
+  late: boolean;
+  cancelLateTimer: (() => void) | null;
   rttMs: number | null;
 }
 
@@ -59,13 +71,13 @@ export function iterativeLookup(p: LookupParams): Promise<LookupOutcome> {
 
   const addCandidate = (contact: Contact, hop: number) => {
     if (contact.id.equals(p.self)) return;
-    const key = contact.id.toString("hex");
+    const key = contact.id.toString("latin1");
     const existing = byId.get(key);
     if (existing) {
       if (hop < existing.hop && existing.state === "new") existing.hop = hop;
       return;
     }
-    const c: Candidate = { contact, hop, state: "new", rttMs: null };
+    const c: Candidate = { contact, hop, state: "new", late: false, cancelLateTimer: null, rttMs: null };
     byId.set(key, c);
     // binary insertion keeps `sorted` nearest-first
     let lo = 0;
@@ -85,6 +97,7 @@ export function iterativeLookup(p: LookupParams): Promise<LookupOutcome> {
     const finish = () => {
       if (finished) return;
       finished = true;
+      for (const c of queried) c.cancelLateTimer?.();
       const closest = sorted.filter((c) => c.state === "ok").slice(0, p.k);
       const hops = foundAt || closest.reduce((m, c) => Math.max(m, c.hop), 0);
       resolve({
@@ -95,28 +108,42 @@ export function iterativeLookup(p: LookupParams): Promise<LookupOutcome> {
       });
     };
 
+    const settle = (c: Candidate) => {
+      c.cancelLateTimer?.();
+      c.cancelLateTimer = null;
+      if (!c.late) inFlight--;
+      step();
+    };
+
     const launch = (c: Candidate) => {
       c.state = "pending";
       inFlight++;
       queried.push(c);
-      const started = performance.now();
+      if (p.late) {
+        c.cancelLateTimer = p.late.setTimer(() => {
+          c.cancelLateTimer = null;
+          if (c.state !== "pending" || finished) return;
+          c.late = true;
+          inFlight--;
+          step();
+        }, p.late.afterMs(c.contact));
+      }
       p.query(c.contact).then(
         (outcome) => {
           c.state = "ok";
-          c.rttMs = performance.now() - started;
+          c.rttMs = outcome.rttMs ?? null;
           const nearest = sorted.find((x) => x.state !== "failed");
           for (const contact of outcome.contacts) addCandidate(contact, c.hop + 1);
           stalled = sorted.find((x) => x.state !== "failed") === nearest ? stalled + 1 : 0;
           if (stalled >= p.alpha) width = p.k;
           if (outcome.found && !foundAt) foundAt = c.hop;
+          settle(c);
         },
         () => {
           c.state = "failed";
+          settle(c);
         },
-      ).finally(() => {
-        inFlight--;
-        step();
-      });
+      );
     };
 
     const step = () => {
@@ -131,7 +158,8 @@ export function iterativeLookup(p: LookupParams): Promise<LookupOutcome> {
         if (c.state !== "ok") allAnswered = false;
         if (c.state === "new" && inFlight < width) launch(c);
       }
-      if (allAnswered || inFlight === 0) finish();
+      // otherwise a query is pending (one that is late settles at its timeout at the latest)
+      if (allAnswered) finish();
     };
 
     step();

@@ -71,6 +71,19 @@ export function validateValueRecord(r: ValueRecord, verifier: SignatureVerifier,
   return null;
 }
 
+/**
+ * Why a provider record in a reply is not worth using, or null. Unlike validateProviderRecord this
+ * checks no signature: the node that stored the record checked it (and the sender of ADD_PROVIDER
+ * is the provider, authenticated with its datagram), and the signature would protect a reader from
+ * little. It does not cover the address, which the storing node fills in, so a lying node can
+ * already point a reader anywhere; and every use of a provider (a TLS or WebRTC connection, a
+ * HAS_OBJECTS request) proves the provider's key itself. Checking it cost an Ed25519 verification
+ * per new record per lookup: a third of a whole lookup's CPU on loopback.
+ */
+export function providerRecordUsable(r: ProviderRecord, now: number): string | null {
+  return checkExpiry(r.expires, now);
+}
+
 export function validateProviderRecord(r: ProviderRecord, verifier: SignatureVerifier, now: number): string | null {
   const expiry = checkExpiry(r.expires, now);
   if (expiry) return expiry;

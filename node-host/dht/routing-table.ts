@@ -3,13 +3,13 @@
 // contact so the caller can ping it before deciding to evict it (old contacts that still answer
 // are the most likely to stay online, and this keeps an attacker from flushing the table).
 
-import { bucketIndex, compareDistance, ID_BITS, Id } from "./id";
+import { bucketIndex, compareDistance, ID_BITS, ID_BYTES, Id } from "./id";
 import { Contact } from "./messages";
 
 export interface TableEntry {
   contact: Contact;
   lastSeen: number;
-  /** Smoothed round-trip time in ms, null until measured. */
+  /** Smoothed round-trip time in ms (the caller smooths it, see rtt.ts), null until measured. */
   rttMs: number | null;
   /** Consecutive failed requests. */
   failures: number;
@@ -27,9 +27,9 @@ export type UpdateResult =
   | { kind: "added"; entry: TableEntry }
   | { kind: "full"; leastRecentlySeen: TableEntry };
 
-const RTT_SMOOTHING = 0.3;
-
 export class RoutingTable {
+  /** closest() leaves out contacts whose last request failed (unless too few others are known). */
+  skipFailing = true;
   private readonly buckets: Bucket[];
   private count = 0;
 
@@ -56,7 +56,7 @@ export class RoutingTable {
     return this.bucketFor(id)?.entries.find((e) => e.contact.id.equals(id));
   }
 
-  /** Records that `contact` was heard from (directly, with a verified message). */
+  /** Records that `contact` was heard from (directly, with a verified message), with its smoothed round trip. */
   update(contact: Contact, rttMs?: number): UpdateResult {
     const bucket = this.bucketFor(contact.id);
     if (!bucket) return { kind: "self" };
@@ -67,7 +67,7 @@ export class RoutingTable {
       entry.contact = contact; // the key holder may have moved to a new address
       entry.lastSeen = now;
       entry.failures = 0;
-      if (rttMs !== undefined) entry.rttMs = entry.rttMs === null ? rttMs : entry.rttMs + RTT_SMOOTHING * (rttMs - entry.rttMs);
+      if (rttMs !== undefined) entry.rttMs = rttMs;
       bucket.entries.push(entry);
       return { kind: "updated", entry };
     }
@@ -96,6 +96,11 @@ export class RoutingTable {
     return entry.failures;
   }
 
+  /** True when a newer contact waits in the replacement cache of `id`'s bucket. */
+  hasReplacement(id: Id): boolean {
+    return (this.bucketFor(id)?.replacements.length ?? 0) > 0;
+  }
+
   /** Removes a contact, promoting the most recently seen replacement into its place. */
   remove(id: Id): TableEntry | undefined {
     const bucket = this.bucketFor(id);
@@ -118,35 +123,34 @@ export class RoutingTable {
 
   /**
    * The n contacts closest to target by XOR distance, nearest first, without sorting the table.
+   * Contacts whose last request failed are left out (likely dead: not worth a lookup's query, nor
+   * a place in an answer) unless fewer than n others are known.
    * With b the bucket target falls in: bucket b holds the closest contacts of all; next come
    * buckets 0..b-1, whose order among themselves is that of the same question asked for target
    * with bit b flipped (so it is solved the same way, one level down); last come buckets
-   * b+1, b+2, ..., each farther than the one before.
+   * b+1, b+2, ..., each farther than the one before. Only the buckets taken from are sorted.
    */
   closest(target: Id, n: number, exclude?: Id): Contact[] {
+    const out = this.closestWhere(target, n, exclude, !this.skipFailing);
+    if (out.length < n && out.length < this.count && this.skipFailing) return this.closestWhere(target, n, exclude, true);
+    return out;
+  }
+
+  private closestWhere(target: Id, n: number, exclude: Id | undefined, withFailing: boolean): Contact[] {
     const out: Contact[] = [];
-    const take = (entries: TableEntry[]) => {
-      if (entries.length === 0) return;
-      const list = entries.map((e) => e.contact).filter((c) => !exclude || !c.id.equals(exclude));
-      list.sort((a, b) => compareDistance(a.id, b.id, target));
-      for (const c of list) {
-        if (out.length === n) return;
-        out.push(c);
-      }
-    };
     const t = Buffer.from(target);
-    const farther: [number, number][] = []; // bucket ranges to visit after the nearer levels
+    const farther: number[] = []; // pairs of bucket ranges [from, to) to visit after the nearer levels
     let limit = ID_BITS;
     for (;;) {
       const b = bucketIndex(this.self, t);
-      if (b >= 0) take(this.buckets[b].entries);
-      farther.push([b + 1, limit]);
-      if (b <= 0 || out.length === n) break;
+      if (b >= 0) appendNearest(out, this.buckets[b].entries, target, b, n, exclude, withFailing);
+      farther.push(b + 1, limit);
+      if (b <= 0 || out.length >= n) break;
       t[(ID_BITS - 1 - b) >> 3] ^= 0x80 >> ((ID_BITS - 1 - b) & 7); // flip bit b (counted from the right)
       limit = b;
     }
-    for (let r = farther.length - 1; r >= 0 && out.length < n; r--) {
-      for (let i = farther[r][0]; i < farther[r][1] && out.length < n; i++) take(this.buckets[i].entries);
+    for (let r = farther.length - 2; r >= 0 && out.length < n; r -= 2) {
+      for (let i = farther[r]; i < farther[r + 1] && out.length < n; i++) appendNearest(out, this.buckets[i].entries, target, i, n, exclude, withFailing);
     }
     return out;
   }
@@ -186,5 +190,28 @@ export class RoutingTable {
     const out: number[] = [];
     for (let i = nearest; i < ID_BITS; i++) if (this.buckets[i].lastRefreshed < olderThan) out.push(i);
     return out;
+  }
+}
+
+/**
+ * Appends to `out`, nearest first, contacts of bucket `bit`'s `entries` until `out` holds n. Their
+ * distances to target agree above bit `bit`, so they are sorted by the 48 bits of distance from
+ * the byte that holds it, and by the whole distance where those tie.
+ */
+function appendNearest(out: Contact[], entries: readonly TableEntry[], target: Id, bit: number, n: number, exclude: Id | undefined, withFailing: boolean): void {
+  if (entries.length === 0 || out.length >= n) return;
+  const from = Math.max(0, Math.min(ID_BYTES - 6, (ID_BITS - 1 - bit) >> 3));
+  const keyed: { key: number; contact: Contact }[] = [];
+  for (const e of entries) {
+    if (e.failures > 0 && !withFailing) continue;
+    const id = e.contact.id;
+    let key = 0;
+    for (let j = from; j < from + 6; j++) key = key * 256 + (id[j] ^ target[j]);
+    keyed.push({ key, contact: e.contact });
+  }
+  keyed.sort((x, y) => x.key - y.key || compareDistance(x.contact.id, y.contact.id, target));
+  for (const { contact } of keyed) {
+    if (out.length >= n) return;
+    if (!exclude || !contact.id.equals(exclude)) out.push(contact);
   }
 }

@@ -23,6 +23,14 @@ export interface Reply {
   from: Contact;
   response: Response;
   rttMs: number;
+  /** The answering node is a DHT client (see RpcTransport.setClientMode). */
+  client: boolean;
+}
+
+/** What a request says about its sender beyond its contact. */
+export interface SenderInfo {
+  /** The sender is a DHT client: it asks but is not to be asked, so it stays out of routing tables. */
+  client: boolean;
 }
 
 export interface RequestOptions {
@@ -32,12 +40,18 @@ export interface RequestOptions {
 }
 
 /** Returns the response, or null to send nothing. */
-export type RequestHandler = (from: Contact, request: Request) => Response | null | Promise<Response | null>;
+export type RequestHandler = (from: Contact, request: Request, sender: SenderInfo) => Response | null | Promise<Response | null>;
 
 export interface RpcTransport {
   readonly local: Contact;
   request(to: Address, request: Request, options?: RequestOptions): Promise<Reply>;
   onRequest(handler: RequestHandler): void;
+  /**
+   * Marks everything this node sends, requests and replies, as coming from a DHT client (a node
+   * others cannot reach, e.g. behind NAT), or no longer. Peers that understand the mark keep the
+   * node out of their routing tables and answers.
+   */
+  setClientMode(on: boolean): void;
   close(): Promise<void>;
 }
 

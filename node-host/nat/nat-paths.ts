@@ -90,7 +90,7 @@ export class NatPaths {
         const half = openRelayed(relay, this.o.ctx.identity, peer.id, token, this.o.memberships(), this.o.timeoutMs);
         half.catch(() => undefined);
         await this.ask(peer, Buffer.concat([Buffer.from([SIGNAL_TAG, Kinds.relay]), relay.id, token]));
-        return await startRelayedSession(this.o.ctx, await half, "dialler", peer);
+        return await startRelayedSession(this.o.ctx, await half, "dialler", peer, relay);
       } catch (err) {
         last = err as Error;
       }
@@ -115,7 +115,7 @@ export class NatPaths {
       if (!relay) return null; // only to a relay this node chose itself
       const token = Buffer.from(payload.subarray(34));
       this.serve(
-        acceptRelayed(relay, this.o.ctx.identity, token, this.o.timeoutMs).then((socket) => startRelayedSession(this.o.ctx, socket, "acceptor", from)),
+        acceptRelayed(relay, this.o.ctx.identity, token, this.o.timeoutMs).then((socket) => startRelayedSession(this.o.ctx, socket, "acceptor", from, relay)),
         "joining a relay",
       );
       return ACK;

@@ -25,9 +25,10 @@ import { decodeReach, encodeReach, REACH_RECORD_MAX_AGE_MS, REACH_RECORD_NAME, R
 import { bindingResponseFor } from "./stun";
 import { Identity } from "../security/identity";
 
-/** Reachability is checked this often, and sooner while it is unknown. */
+/** Reachability is checked this often, and sooner while it is unknown (5 s, doubling up to a minute). */
 const CHECK_EVERY_MS = 10 * 60_000;
-const RECHECK_UNKNOWN_MS = 30_000;
+const RECHECK_UNKNOWN_MS = 5000;
+const RECHECK_UNKNOWN_MAX_MS = 60_000;
 /** Other nodes' reach records are kept this long. */
 const REACH_CACHE_MS = 60_000;
 
@@ -60,6 +61,7 @@ export class NatService extends EventEmitter {
   private readonly reachCache = new LruMap<string, { info: ReachInfo | null; at: number }>(1024);
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private unknownRetryMs = RECHECK_UNKNOWN_MS;
   /** Relays bulk connections between nodes that cannot connect to each other (on the node's TCP port). */
   readonly relay: RelayServer;
 
@@ -72,12 +74,15 @@ export class NatService extends EventEmitter {
     this.state = new ReachabilityState(() => localAddresses(rpc.boundHost));
     const servers = () => dht.table.entries().map((e) => e.contact);
     this.checker = new ReachabilityCheck({ rpc, secondary, state: this.state, peers: servers, log: o.log });
-    this.server = new RendezvousServer({ rpc, serving: () => this.state.reachability !== "unreachable" });
+    // only a node proven reachable serves: one still finding out may be behind NAT itself
+    this.server = new RendezvousServer({ rpc, serving: () => this.state.reachability === "reachable" });
     this.client = new RendezvousClient({ rpc, candidates: servers, log: o.log });
     this.relay = new RelayServer({ self: o.identity.id, settings: o.relay, isMember: o.isMember, log: o.log });
     rpc.forwarder = forwardThrough(rpc);
     rpc.onForeignDatagram((datagram, source) => (this.stunLimit.take(`${source.host}:${source.port}`) ? bindingResponseFor(datagram, { address: source.host, port: source.port }) : null));
     this.checker.on("changed", (s: ReachabilitySnapshot) => void this.onChanged(s));
+    // a rendezvous node that left the table (it became a DHT client itself, or left) is replaced at once
+    dht.on("changed", () => this.client.replaceLost());
     this.client.on("changed", () => void this.publishReach());
   }
 
@@ -136,16 +141,26 @@ export class NatService extends EventEmitter {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      void this.checker.check().finally(() => this.schedule(jittered(this.state.reachability === "unknown" ? RECHECK_UNKNOWN_MS : CHECK_EVERY_MS)));
+      void this.checker.check().finally(() => this.schedule(jittered(this.nextCheckMs())));
     }, ms);
     this.timer.unref();
+  }
+
+  private nextCheckMs(): number {
+    if (this.state.reachability !== "unknown") {
+      this.unknownRetryMs = RECHECK_UNKNOWN_MS;
+      return CHECK_EVERY_MS;
+    }
+    const wait = this.unknownRetryMs;
+    this.unknownRetryMs = Math.min(RECHECK_UNKNOWN_MAX_MS, wait * 2);
+    return wait;
   }
 
   /** Reachability changed: a node others cannot reach becomes a DHT client with rendezvous nodes, and back. */
   private async onChanged(s: ReachabilitySnapshot): Promise<void> {
     const behind = s.reachability === "unreachable";
     this.o.log?.(behind ? `behind NAT (${s.mapping} mapping, seen as ${s.external ? `${s.external.host}:${s.external.port}` : "?"}): a DHT client, reached through rendezvous nodes` : `reachable${s.external ? ` at ${s.external.host}:${s.external.port}` : ""} (${s.reachability})`);
-    (this.o.dht as Dht & { setClientMode?: (on: boolean) => void }).setClientMode?.(behind);
+    await this.o.dht.setClientMode(behind);
     if (behind) await this.client.start();
     else await this.client.stop();
     await this.publishReach();
@@ -177,9 +192,17 @@ export class NatService extends EventEmitter {
     return info;
   }
 
-  /** The contact to use for a peer: with its rendezvous nodes when its reach record says it cannot be reached directly. */
+  /**
+   * The contact to use for a peer: as it is when it answers a ping there as a DHT server (its reach
+   * record is looked up meanwhile, not waited for); else, when its reach record says it cannot be
+   * reached directly, with its rendezvous nodes. A client may answer too, through a NAT mapping
+   * this node happens to hold (it is this node's rendezvous client): that answer says only that.
+   */
   async route(peer: Contact): Promise<Contact & { via?: Contact[]; reach?: ReachInfo }> {
-    const reach = await this.reachOf(peer);
+    const record = this.reachOf(peer);
+    const pong = await this.o.rpc.request(peer, { type: "ping" }).catch(() => null);
+    if (pong && !pong.client) return peer;
+    const reach = await record;
     if (!reach || reach.reachable || reach.rendezvous.length === 0) return reach ? { ...peer, reach } : peer;
     // this node is the peer's rendezvous: the peer's mapping to it is open, so it is asked directly
     const registered = this.server.clientAddress(peer.id);

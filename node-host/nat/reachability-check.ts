@@ -107,14 +107,17 @@ export class ReachabilityCheck extends EventEmitter {
     const { seen, secondaryPort } = decodeObserved(reply.payload);
     state.observed(key, seen);
     const recentlyOpened = (this.secondContacted.get(key) ?? -Infinity) > Date.now() - SECOND_PORT_QUIET_MS;
-    if (!recentlyOpened) await this.dialBack(peer);
-    if (secondaryPort === 0 || recentlyOpened) return;
+    if (recentlyOpened) return;
+    // the second port only after a dial-back that gave an answer: asking it first would open the
+    // mapping the probe comes through, and a peer whose dial-back went unanswered is asked again
+    if (!(await this.dialBack(peer)) || secondaryPort === 0) return;
     this.secondContacted.set(key, Date.now());
     const second = await rpc.requestRaw({ ...peer, port: secondaryPort }, { type: NatTypes.observe, payload: encodeObserve() }).catch(() => null);
     if (second?.type === NatTypes.observed) state.observed(key, decodeObserved(second.payload).seen, true);
   }
 
-  private async dialBack(peer: Contact): Promise<void> {
+  /** Asks the peer for a dial-back; true when it sent the probe (and the verdict was recorded). */
+  private async dialBack(peer: Contact): Promise<boolean> {
     const nonce = randomBytes(16);
     const key = nonce.toString("hex");
     const arrived = new Promise<boolean>((resolve) => {
@@ -122,9 +125,10 @@ export class ReachabilityCheck extends EventEmitter {
       setTimeout(() => resolve(false), PROBE_WAIT_MS + this.o.rpc.timeoutMs).unref();
     });
     try {
-      const ok = await this.o.rpc.requestRaw(peer, { type: NatTypes.dialBack, payload: encodeDialBack(nonce) });
-      if (ok.type !== NatTypes.dialBackOk) return;
+      const ok = await this.o.rpc.requestRaw(peer, { type: NatTypes.dialBack, payload: encodeDialBack(nonce) }).catch(() => null);
+      if (ok?.type !== NatTypes.dialBackOk) return false;
       this.o.state.dialBack(await arrived);
+      return true;
     } finally {
       this.awaitingProbe.delete(key);
     }

@@ -10,7 +10,7 @@
 //     disproven when a peer sent one and it did not arrive. Until either, "unknown": the node keeps
 //     serving the DHT as it always did. A new external address starts the question again.
 
-import { HostPort, normalizeHost, sameAddress } from "./address";
+import { HostPort, normalizeHost } from "./address";
 
 export type Reachability = "unknown" | "reachable" | "unreachable";
 export type Mapping = "unknown" | "none" | "endpoint-independent" | "endpoint-dependent";
@@ -78,8 +78,9 @@ export class ReachabilityState {
   get reachability(): Reachability {
     if (!this.verdict) return "unknown";
     const external = this.external;
-    // a verdict holds for the external address it was made for
-    if (this.verdict.for && external && !sameAddress(this.verdict.for, external)) return "unknown";
+    // a verdict holds for the external IP address it was made for (behind an endpoint-dependent
+    // NAT every peer sees another port, so the port alone changing says nothing)
+    if (this.verdict.for && external && this.verdict.for.host !== external.host) return "unknown";
     return this.verdict.reachable ? "reachable" : "unreachable";
   }
 

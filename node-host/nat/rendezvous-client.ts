@@ -29,6 +29,7 @@ export class RendezvousClient extends EventEmitter {
   private readonly avoid = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
   private active = false;
+  private maintaining = false;
 
   constructor(private readonly o: RendezvousClientOptions) {
     super();
@@ -57,13 +58,26 @@ export class RendezvousClient extends EventEmitter {
     if (servers.length) this.emit("changed", this.via);
   }
 
-  /** Renews every registration, drops the ones that fail and fills up to WANTED. */
+  /** Runs a round now when one of the rendezvous nodes is no longer among the candidates (it left, or became a client). */
+  replaceLost(): void {
+    if (!this.active || this.maintaining) return;
+    const candidates = new Set(this.o.candidates().map((c) => toHex(c.id)));
+    if ([...this.servers.keys()].every((k) => candidates.has(k))) return;
+    if (this.timer) clearTimeout(this.timer);
+    void this.maintain();
+  }
+
+  /** Renews every registration, drops the ones that fail or are no longer candidates, and fills up to WANTED. */
   private async maintain(): Promise<void> {
     if (!this.active) return;
+    this.maintaining = true;
     const before = this.via.map((c) => toHex(c.id)).join();
+    const candidates = new Set(this.o.candidates().map((c) => toHex(c.id)));
+    for (const key of [...this.servers.keys()]) if (!candidates.has(key)) this.servers.delete(key);
     await Promise.all(this.via.map((c) => this.register(c)));
     for (const c of this.pickNew(WANTED - this.servers.size)) await this.register(c);
     if (this.via.map((c) => toHex(c.id)).join() !== before) this.emit("changed", this.via);
+    this.maintaining = false;
     const everyMs = Math.min(...[...this.servers.values()].map((s) => s.keepAliveMs), 25_000);
     if (this.active) {
       this.timer = setTimeout(() => void this.maintain(), jittered(this.servers.size ? everyMs : 5000, 0.1));

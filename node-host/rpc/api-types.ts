@@ -31,8 +31,18 @@ export interface NodeInfo {
   stats: Record<string, number>;
   /** Where the node's secrets are kept: the OS keychain, a key file under a passphrase, a key file without one (mode 0600), or memory (a throwaway one-off node). */
   keyStore: { kind: "keychain" | "passphrase-file" | "key-file" | "memory"; location: string };
+  /** The parts that need native code and whether they loaded (absent from nodes of 0.1.0). */
+  native?: NativeStatus;
   /** How others reach this node (absent from older nodes). */
   nat?: NatInfo;
+}
+
+/** What a node runs without where a native package does not load (platform without its binary, broken install). */
+export interface NativeStatus {
+  /** WebRTC data channels (node-datachannel); unavailable: bulk transfers over TLS only. */
+  webrtc: { available: true } | { available: false; reason: string };
+  /** BLAKE3 from @napi-rs/blake-hash; if not, the JavaScript BLAKE3 (the same ids, slower). */
+  blake3: { native: true } | { native: false; reason: string };
 }
 
 export interface NatInfo {
@@ -165,6 +175,8 @@ export interface TransferInfo {
   /** Bytes per second. */
   rate: number;
   holders: number;
+  /** How each holder with an open connection is reached: "tls" (direct), "tls-reverse" (it connected back from behind NAT), "webrtc", or "relay" through the node `relay`. */
+  routes?: { node: string; path: "tls" | "tls-reverse" | "webrtc" | "relay"; relay?: string }[];
   etaMs: number | null;
   startedAt: number;
   /** When the transfer ended (done, failed or cancelled). */
@@ -195,6 +207,8 @@ export interface FetchInfo {
   bytesFetched: number;
   bytesReused: number;
   holdersUsed: number;
+  /** How the holders that sent chunks were reached (see TransferInfo.routes). */
+  routes?: TransferInfo["routes"];
   /** Holders dropped for sending bytes that failed verification (node IDs). */
   badHolders: string[];
   /** From the start of the fetch until the file is in place (fsynced and renamed). */

@@ -15,6 +15,7 @@ import { parseShareLink } from "../cas";
 import { MAX_REPLICATION } from "../replication/factors";
 import { contentStatus } from "../replication/status";
 import { inviteHints } from "../security/team-cert";
+import { blake3Implementation } from "../cas/object-hash";
 
 export type ApiHandlers = { [M in ApiMethod]: (params: Api[M][0]) => Promise<Api[M][1]> | Api[M][1] };
 
@@ -116,6 +117,7 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       startedAt: node.startedAt,
       peers: dht.table.size,
       keyStore: { kind: node.keys.kind, location: node.keys.location },
+      native: { webrtc: node.bulk.webrtc, blake3: blake3Implementation() },
       nat: node.nat.status(),
       stats: {
         ...node.transport.stats,

@@ -1,35 +1,28 @@
-// The local control channel of a running node: a Unix socket whose path is recorded in the data
-// dir, authenticated by a token that only the data dir's owner can read (rpc.token, mode 0600).
-// `peershare <verb> --data-dir DIR` finds the node this way.
+// The local control channel of a running node: a Unix socket, or on Windows a named pipe
+// (control-endpoint.ts), recorded in the data dir and authenticated by a token that only the data
+// dir's owner can read (rpc.token: mode 0600; on Windows the data dir's access list,
+// platform/owner-only.ts). `peershare <verb> --data-dir DIR` finds the node this way.
 
 import * as fs from "node:fs";
 import * as net from "node:net";
-import * as os from "node:os";
 import * as path from "node:path";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { JSONRPCClient } from "json-rpc-2.0";
 import { Api, ApiMethod } from "./api-types";
 import { openLineStream } from "./line-stream";
 import { writeFileAtomic } from "../util/fs-atomic";
+import { connectEndpoint, listenEndpoint } from "./control-endpoint";
 
 const TOKEN_FILE = "rpc.token";
 const STATE_FILE = "node.json";
-// Unix socket paths are limited to ~107 bytes; deep data dirs use a hashed name in the temp dir.
-const MAX_SOCKET_PATH = 100;
 
 export interface NodeStateFile {
   pid: number;
+  /** The control channel: a Unix socket path, or on Windows a named pipe (\\.\pipe\…). */
   socket: string;
   id: string;
   host: string;
   port: number;
-}
-
-export function socketPathFor(dataDir: string): string {
-  const inDir = path.join(path.resolve(dataDir), "rpc.sock");
-  if (inDir.length <= MAX_SOCKET_PATH) return inDir;
-  const digest = createHash("sha256").update(path.resolve(dataDir)).digest("hex").slice(0, 16);
-  return path.join(os.tmpdir(), `peershare-${digest}.sock`);
 }
 
 export class NoNodeRunningError extends Error {
@@ -50,25 +43,26 @@ function canConnect(socketPath: string): Promise<boolean> {
   });
 }
 
-/** Opens the control socket; refuses if another node already serves this data dir. */
+/** Opens the control channel; refuses if another node already serves this data dir. */
 export async function listenLocal(dataDir: string, state: Omit<NodeStateFile, "socket" | "pid">, onConnection: (socket: net.Socket, token: string) => void): Promise<net.Server> {
-  const socketPath = socketPathFor(dataDir);
-  if (fs.existsSync(socketPath)) {
-    if (await canConnect(socketPath)) throw new Error(`a peershare node is already running for ${dataDir}`);
-    fs.rmSync(socketPath, { force: true }); // left behind by a node that was killed
-  }
+  const endpoint = listenEndpoint(dataDir);
+  const running = new Error(`a peershare node is already running for ${dataDir}`);
+  if (await canConnect(endpoint.path)) throw running;
+  // A Unix socket outlives a node that was killed (a named pipe goes with its last handle).
+  if (endpoint.kind === "unix-socket") fs.rmSync(endpoint.path, { force: true });
   const token = randomBytes(32).toString("hex");
-  writeFileAtomic(path.join(dataDir, TOKEN_FILE), token, 0o600);
   const server = net.createServer((socket) => onConnection(socket, token));
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(socketPath, () => {
-      server.off("error", reject);
+    server.once("error", (err: NodeJS.ErrnoException) => reject(err.code === "EADDRINUSE" ? running : err));
+    server.listen(endpoint.path, () => {
+      server.removeAllListeners("error");
       resolve();
     });
   });
-  fs.chmodSync(socketPath, 0o600);
-  const file: NodeStateFile = { ...state, pid: process.pid, socket: socketPath };
+  if (endpoint.kind === "unix-socket") fs.chmodSync(endpoint.path, 0o600);
+  // only once the channel is this node's: a second node that lost the race leaves the first one's token alone
+  writeFileAtomic(path.join(dataDir, TOKEN_FILE), token, 0o600);
+  const file: NodeStateFile = { ...state, pid: process.pid, socket: endpoint.path };
   writeFileAtomic(path.join(dataDir, STATE_FILE), JSON.stringify(file, null, 2) + "\n");
   return server;
 }
@@ -76,7 +70,17 @@ export async function listenLocal(dataDir: string, state: Omit<NodeStateFile, "s
 export function removeLocalState(dataDir: string, server: net.Server): void {
   server.close();
   for (const f of [STATE_FILE, TOKEN_FILE]) fs.rmSync(path.join(dataDir, f), { force: true });
-  fs.rmSync(socketPathFor(dataDir), { force: true });
+  const endpoint = listenEndpoint(dataDir);
+  if (endpoint.kind === "unix-socket") fs.rmSync(endpoint.path, { force: true });
+}
+
+/** The endpoint the running node recorded in node.json, if it is readable. */
+function recordedEndpoint(dataDir: string): unknown {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(dataDir, STATE_FILE), "utf8")) as Partial<NodeStateFile>).socket;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface LocalClient {
@@ -93,8 +97,10 @@ export async function connectLocal(dataDir: string): Promise<LocalClient> {
   } catch {
     throw new NoNodeRunningError(dataDir);
   }
+  const endpoint = connectEndpoint(dataDir, recordedEndpoint(dataDir));
+  if (!endpoint) throw new NoNodeRunningError(dataDir);
   const socket = await new Promise<net.Socket>((resolve, reject) => {
-    const s = net.connect(socketPathFor(dataDir));
+    const s = net.connect(endpoint);
     s.once("connect", () => resolve(s));
     s.once("error", () => reject(new NoNodeRunningError(dataDir)));
   });

@@ -199,7 +199,7 @@ export class ContentService {
         bulk: this.bulk,
         findHolders: () => this.findHolders(contentId, hinted),
         signal: handle.abort.signal,
-        onProgress: (p) => this.transfers.update(handle, { name: p.name, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate: p.rate, holders: p.holders, etaMs: p.etaMs }),
+        onProgress: (p) => this.transfers.update(handle, { name: p.name, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate: p.rate, holders: p.holders, routes: this.routesOf(p.holderIds), etaMs: p.etaMs }),
         plan: async (manifest) => {
           output = await this.createOutput(manifest, out);
           await output.fillPresentFrom(this.store);
@@ -229,6 +229,7 @@ export class ContentService {
         bytesFetched: result.bytesFetched,
         bytesReused: result.bytesReused,
         holdersUsed: result.holdersUsed,
+        routes: this.routesOf(result.usedHolderIds),
         badHolders: result.badHolders,
         durationMs,
       };
@@ -239,6 +240,14 @@ export class ContentService {
       if (handle.info.state === "running") this.transfers.update(handle, { state: handle.abort.signal.aborted ? "cancelled" : "failed", error: (err as Error).message, finishedAt: Date.now() }, true);
       throw err;
     }
+  }
+
+  /** How the fetch's holders are reached, for those with a connection open. */
+  private routesOf(holderIds: string[]): NonNullable<TransferInfo["routes"]> {
+    return holderIds.flatMap((node) => {
+      const route = this.bulk.routeOf?.(Buffer.from(node, "hex"));
+      return route ? [{ node, ...route }] : [];
+    });
   }
 
   private objectIds(manifest: Manifest, manifestId: Buffer): Buffer[] {

@@ -23,6 +23,8 @@ export interface FetchProgress {
   /** Bytes per second over the fetch so far. */
   rate: number;
   holders: number;
+  /** The live holders' node IDs (hex). */
+  holderIds: string[];
   etaMs: number | null;
   /** Bytes that were already in the store when the fetch started (resumed). */
   bytesReused: number;
@@ -60,6 +62,8 @@ export interface FetchResult {
   bytesFetched: number;
   bytesReused: number;
   holdersUsed: number;
+  /** The node IDs (hex) of the holders that sent chunks. */
+  usedHolderIds: string[];
   badHolders: string[];
   durationMs: number;
 }
@@ -196,7 +200,7 @@ export async function fetchContent(p: FetchParams): Promise<FetchResult> {
   if (p.signal?.aborted) throw new FetchError("fetch cancelled"); // even if the stores under way completed it
   chunks.report();
   await p.store.flush();
-  return { manifest, bytesFetched: chunks.bytesFetched, bytesReused: chunks.bytesReused, holdersUsed: chunks.holdersUsed, badHolders: holders.bad, durationMs: performance.now() - started };
+  return { manifest, bytesFetched: chunks.bytesFetched, bytesReused: chunks.bytesReused, holdersUsed: chunks.holdersUsed, usedHolderIds: chunks.usedHolderIds, badHolders: holders.bad, durationMs: performance.now() - started };
 }
 
 /** The manifest, from the store or from the first holder with valid bytes for it; pinned while the fetch runs. */
@@ -255,6 +259,10 @@ class ChunkFetch {
     return this.used.size;
   }
 
+  get usedHolderIds(): string[] {
+    return [...this.used];
+  }
+
   /** Tells onProgress where the fetch stands. */
   report(): void {
     const { manifest } = this;
@@ -269,6 +277,7 @@ class ChunkFetch {
       chunksTotal: this.chunksTotal,
       rate,
       holders: this.holders.live().length,
+      holderIds: this.holders.live().map((h) => hex(h.peer.id)),
       etaMs: rate > 0 ? ((manifest.size - this.bytesDone) / rate) * 1000 : null,
       bytesReused: this.bytesReused,
     });

@@ -17,6 +17,7 @@ import { Audience, BulkRequest, ErrorCodes, MAX_OBJECT_BYTES } from "./bulk-prot
 import { BulkSession, DEFAULT_WINDOW, OutgoingRequest, Reply, ServeHandler } from "./bulk-session";
 import { dialTls, RawConnectionHandler, TlsUnavailableError, TlsBulkServer } from "./tls-bulk";
 import { DEFAULT_WEBRTC_OPTIONS, Signaller, WebRtcBulk } from "./webrtc-bulk";
+import { loadWebRtc } from "./webrtc-module";
 import { isNatSignal, NatPaths, natPathsTo, Reach } from "../nat/nat-paths";
 
 export interface BulkNodeOptions {
@@ -75,6 +76,8 @@ export interface BulkNode {
   /** The bound TCP port (equal to `port` unless that was 0), or null. */
   tcpPort: number | null;
   tcpError: string | null;
+  /** Whether WebRTC data channels can be used here (node-datachannel loads); if not, why: TLS only. */
+  webrtc: { available: true } | { available: false; reason: string };
   stats: BulkStats;
   /** Outgoing connections open or opening. */
   readonly connections: number;
@@ -122,12 +125,23 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
   // signals asking for a connection back or to a relay go to natPaths, WebRTC descriptions to webrtc
   let webrtcAnswer: Parameters<Signaller["onSignal"]>[0] | null = null;
   const toWebRtc: Signaller = { signal: (peer, payload) => opts.signaller.signal(peer, payload), onSignal: (h) => (webrtcAnswer = h) };
-  const webrtc = new WebRtcBulk(ctx, toWebRtc, {
-    ...DEFAULT_WEBRTC_OPTIONS,
-    iceServers: opts.iceServers ?? [],
-    iceServersFor: opts.iceServersFor,
-    connectTimeoutMs: opts.webrtcConnectTimeoutMs ?? DEFAULT_WEBRTC_OPTIONS.connectTimeoutMs,
-  });
+  const rtc = loadWebRtc();
+  // Without node-datachannel: no data channels either way (offers are answered "not accepted").
+  const webrtc = rtc.ok
+    ? new WebRtcBulk(
+        ctx,
+        toWebRtc,
+        {
+          ...DEFAULT_WEBRTC_OPTIONS,
+          iceServers: opts.iceServers ?? [],
+          iceServersFor: opts.iceServersFor,
+          connectTimeoutMs: opts.webrtcConnectTimeoutMs ?? DEFAULT_WEBRTC_OPTIONS.connectTimeoutMs,
+        },
+        rtc.module,
+      )
+    : null;
+  const whyNoWebRtc = rtc.ok ? "" : rtc.reason;
+  if (!webrtc) opts.log?.(`bulk: WebRTC unavailable (${whyNoWebRtc}); TLS only${opts.forceWebRtc ? ` (bulkPath "webrtc" cannot apply)` : ""}`);
   const natPaths = new NatPaths({
     ctx,
     server,
@@ -145,7 +159,9 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
     const errors: string[] = [];
     for (const path of natPathsTo(selfReach(), peer.reach ?? { reachable: false, mapping: "unknown", udp: true })) {
       try {
-        return path === "webrtc" ? await webrtc.dial(peer) : await natPaths.dial(peer, path);
+        if (path !== "webrtc") return await natPaths.dial(peer, path);
+        if (!webrtc) throw new Error(`unavailable on this node (${whyNoWebRtc})`);
+        return await webrtc.dial(peer);
       } catch (err) {
         errors.push(`${path}: ${(err as Error).message}`);
       }
@@ -155,9 +171,10 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
 
   const preferWebRtc = new LruMap<string, number>(4096);
   const dial = async (peer: BulkPeer): Promise<BulkSession> => {
-    if (peer.via?.length) return dialBehindNat(peer);
+    if (peer.reach && !peer.reach.reachable) return dialBehindNat(peer);
     const key = toHex(peer.id);
     const until = preferWebRtc.get(key);
+    if (!webrtc) return dialTlsOnly(ctx, peer, opts.tcpConnectTimeoutMs ?? 1500, whyNoWebRtc);
     if (!opts.forceWebRtc && !(until && until > Date.now())) {
       try {
         return await dialTls(ctx, peer, opts.tcpConnectTimeoutMs ?? 1500);
@@ -203,6 +220,9 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
     async pathTo(peer): Promise<BulkPath> {
       return (await pool.get(peer)).path;
     },
+    routeOf(peer) {
+      return pool.current(toHex(peer))?.route ?? null;
+    },
     async reconnect() {
       await pool.close();
     },
@@ -216,6 +236,7 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
     tcpListening: server !== null,
     tcpPort: server?.port ?? null,
     tcpError,
+    webrtc: rtc.ok ? { available: true } : { available: false, reason: rtc.reason },
     stats,
     get connections() {
       return pool.size;
@@ -223,9 +244,19 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
     async close() {
       await client.close();
       natPaths.close();
-      await Promise.all([server?.close(), webrtc.close()]);
+      await Promise.all([server?.close(), webrtc?.close()]);
     },
   };
+}
+
+/** TLS, the only path where WebRTC does not load: a peer not reachable over TCP cannot be reached. */
+async function dialTlsOnly(ctx: BulkContext, peer: BulkPeer, timeoutMs: number, whyNoWebRtc: string): Promise<BulkSession> {
+  try {
+    return await dialTls(ctx, peer, timeoutMs);
+  } catch (err) {
+    if (!(err instanceof TlsUnavailableError)) throw err;
+    throw new BulkConnectionError(`${err.message}; WebRTC, the way to peers behind NAT, is unavailable on this node (${whyNoWebRtc})`);
+  }
 }
 
 function serveHandler(source: ObjectSource, buffers: BufferPool, sink?: ObjectSink): ServeHandler {

@@ -8,6 +8,8 @@ import { BulkSession } from "./bulk-session";
 
 export class SessionPool {
   private readonly entries = new Map<string, Promise<BulkSession>>();
+  /** The connections that are up, by peer (hex). */
+  private readonly open = new Map<string, BulkSession>();
 
   constructor(private readonly dial: (peer: BulkPeer) => Promise<BulkSession>) {}
 
@@ -19,12 +21,21 @@ export class SessionPool {
       if (this.entries.get(key) === entry) this.entries.delete(key);
     };
     const entry = this.dial(peer).then((session) => {
-      session.onClose(forget);
+      this.open.set(key, session);
+      session.onClose(() => {
+        if (this.open.get(key) === session) this.open.delete(key);
+        forget();
+      });
       return session;
     });
     entry.catch(forget);
     this.entries.set(key, entry);
     return entry;
+  }
+
+  /** The connection to a peer (hex ID) if one is up; never dials. */
+  current(key: string): BulkSession | undefined {
+    return this.open.get(key);
   }
 
   /** Open (or opening) connections. */
@@ -35,6 +46,7 @@ export class SessionPool {
   async close(): Promise<void> {
     const all = [...this.entries.values()];
     this.entries.clear();
+    this.open.clear();
     for (const s of await Promise.allSettled(all)) if (s.status === "fulfilled") s.value.close();
   }
 }

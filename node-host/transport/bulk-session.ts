@@ -7,7 +7,7 @@
 // for idleMs).
 
 import { Id, toHex } from "../dht/id";
-import { BulkPath } from "./bulk";
+import { BulkPath, SessionRoute } from "./bulk";
 import { Identity, SignatureVerifier } from "../security/identity";
 import { BulkConnectionError, BulkStats, CredentialExchange, PeerIdentityError } from "./bulk-api";
 import { checkHello, makeHello, Role } from "./bulk-handshake";
@@ -44,6 +44,8 @@ export interface SessionOptions {
   timing: SessionTiming;
   /** How the peer is named in errors. */
   label: string;
+  /** How the connection reaches the peer (default: its link's path). */
+  route?: SessionRoute;
   window?: number;
   /** Acceptor: answers the peer's requests. */
   serve?: ServeHandler;
@@ -67,6 +69,7 @@ interface Pending {
 export class BulkSession {
   readonly ready: Promise<Id>;
   readonly path: BulkPath;
+  readonly route: SessionRoute;
   peerId: Id | null = null;
   closed = false;
 
@@ -87,6 +90,7 @@ export class BulkSession {
 
   constructor(private readonly o: SessionOptions) {
     this.path = o.link.path;
+    this.route = o.route ?? { path: o.link.path };
     this.window = Math.max(1, o.window ?? DEFAULT_WINDOW);
     this.decoder = new FrameDecoder(MAX_HELLO_FRAME_BYTES, o.buffers, o.link.reusesPieces);
     this.ready = new Promise<Id>((resolve, reject) => (this.settleReady = { resolve, reject }));

@@ -10,12 +10,25 @@ export interface BulkPeer {
   publicKey: Buffer;
   host: string;
   port: number;
-  /** A peer behind NAT: its rendezvous nodes (signals go through them; they also relay) and what its reach record says. */
+  /**
+   * A peer behind NAT (reach.reachable false): its rendezvous nodes (signals go through them; they
+   * also relay; none when this node is its rendezvous) and what its reach record says.
+   */
   via?: BulkPeer[];
   reach?: { reachable: boolean; mapping: "unknown" | "none" | "endpoint-independent" | "endpoint-dependent"; udp: boolean };
 }
 
 export type BulkPath = "tls" | "webrtc";
+
+/**
+ * How a connection reaches its peer, as users are told: direct TLS, TLS the peer behind NAT opened
+ * back to this node, a WebRTC data channel (a punched hole, or a LAN), or TLS relayed through a node.
+ */
+export interface SessionRoute {
+  path: "tls" | "tls-reverse" | "webrtc" | "relay";
+  /** The relaying node's ID (hex), for "relay". */
+  relay?: string;
+}
 
 /** What a node serves: an object's stored bytes, or null when it does not have it (or will not give it). */
 export interface ObjectSource {
@@ -45,6 +58,8 @@ export interface BulkClient {
    * memory receives a later object. Bytes not given back are garbage-collected as usual.
    */
   release?(bytes: Buffer): void;
+  /** How the open connection to a peer (by ID) reaches it, or null when none is open; never connects. */
+  routeOf?(peer: Id): SessionRoute | null;
   /** Which path a connection to this peer uses (connecting if needed). */
   pathTo(peer: BulkPeer): Promise<BulkPath>;
   close(): Promise<void>;

@@ -37,6 +37,8 @@ export class MemoryTransport implements RpcTransport {
   handler: RequestHandler = () => null;
   /** A node that is down answers nothing, as if killed. */
   down = false;
+  /** Everything this node sends is marked as coming from a DHT client. */
+  clientMode = false;
 
   constructor(
     private readonly network: MemoryNetwork,
@@ -47,14 +49,18 @@ export class MemoryTransport implements RpcTransport {
     this.handler = handler;
   }
 
+  setClientMode(on: boolean): void {
+    this.clientMode = on;
+  }
+
   async request(to: Address, request: Request): Promise<Reply> {
     await Promise.resolve(); // deliver asynchronously, as a network would
     const target = this.network.lookup(to);
     if (this.down || !target || (to.id && !to.id.equals(target.local.id))) throw new RpcTimeoutError(to, request.type);
     this.network.messages++;
-    const response = await target.handler(this.local, request);
+    const response = await target.handler(this.local, request, { client: this.clientMode });
     if (!response) throw new RpcTimeoutError(to, request.type);
-    return { from: target.local, response, rttMs: 0 };
+    return { from: target.local, response, rttMs: 0, client: target.clientMode };
   }
 
   async close(): Promise<void> {

@@ -11,7 +11,8 @@
 
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { BulkPeer } from "./bulk";
+import { BulkPeer, SessionRoute } from "./bulk";
+import { toHex } from "../dht/id";
 import { BulkConnectionError } from "./bulk-api";
 import { ByteLink } from "./bulk-link";
 import { BulkContext } from "./bulk-context";
@@ -142,8 +143,10 @@ class TlsLink extends ByteLink {
   }
 }
 
-function startSession(ctx: BulkContext, socket: tls.TLSSocket, role: Role, peer: BulkPeer | null, receiver?: ReceiveBuffer, how = "over TLS"): BulkSession {
-  const label = peer ? `node ${shortId(peer.id)} ${how} at ${peer.host}:${peer.port}` : `TLS peer ${socket.remoteAddress}:${socket.remotePort}`;
+const ROUTE_WORDS: Record<SessionRoute["path"], string> = { tls: "over TLS", "tls-reverse": "connected back over TLS", relay: "relayed over TLS", webrtc: "over WebRTC" };
+
+function startSession(ctx: BulkContext, socket: tls.TLSSocket, role: Role, peer: BulkPeer | null, receiver?: ReceiveBuffer, route: SessionRoute = { path: "tls" }): BulkSession {
+  const label = peer ? `node ${shortId(peer.id)} ${ROUTE_WORDS[route.path]} at ${peer.host}:${peer.port}` : `TLS peer ${socket.remoteAddress}:${socket.remotePort}`;
   return new BulkSession({
     link: new TlsLink(socket, ctx, receiver),
     role,
@@ -154,6 +157,7 @@ function startSession(ctx: BulkContext, socket: tls.TLSSocket, role: Role, peer:
     verifier: ctx.verifier,
     timing: ctx.timing[role],
     label,
+    route,
     window: ctx.window,
     serve: role === "acceptor" ? ctx.serve : undefined,
     credentials: ctx.credentials,
@@ -228,7 +232,7 @@ export class TlsBulkServer {
 
   /** A node behind NAT connecting back: this node is the dialler, if it is waiting for that node. */
   private acceptReverse(socket: tls.TLSSocket): void {
-    const session = startSession(this.ctx, socket, "dialler", null, undefined, "connected back");
+    const session = startSession(this.ctx, socket, "dialler", null, undefined, { path: "tls-reverse" });
     this.track(session);
     session.ready.then(
       (peer) => {
@@ -270,7 +274,7 @@ function tlsServerOptions(): tls.TlsOptions {
 /** Connects back to a node that asked for it (this node is behind NAT): it takes the dialler's part, this node serves. */
 export async function dialTlsReverse(ctx: BulkContext, peer: BulkPeer, tcpConnectTimeoutMs: number): Promise<BulkSession> {
   const socket = await connectTls(peer, tcpConnectTimeoutMs, ctx.timing.acceptor.handshakeMs, null, [REVERSE_ALPN]);
-  const session = startSession(ctx, socket, "acceptor", peer, undefined, "connected back");
+  const session = startSession(ctx, socket, "acceptor", peer, undefined, { path: "tls-reverse" });
   await session.ready;
   return session;
 }
@@ -279,7 +283,7 @@ export async function dialTlsReverse(ctx: BulkContext, peer: BulkPeer, tcpConnec
  * TLS over a TCP socket a relay spliced to the peer: this node's role in TLS follows its bulk role
  * (the requester dials, the target accepts), and each end checks the other's HELLO.
  */
-export async function startRelayedSession(ctx: BulkContext, socket: net.Socket, role: Role, peer: BulkPeer): Promise<BulkSession> {
+export async function startRelayedSession(ctx: BulkContext, socket: net.Socket, role: Role, peer: BulkPeer, relay: BulkPeer): Promise<BulkSession> {
   const secure = await new Promise<tls.TLSSocket>((resolve, reject) => {
     const timer = setTimeout(() => reject(new BulkConnectionError(`no TLS handshake with ${shortId(peer.id)} through the relay`)), ctx.timing[role].handshakeMs);
     const done = (s: tls.TLSSocket) => {
@@ -296,7 +300,7 @@ export async function startRelayedSession(ctx: BulkContext, socket: net.Socket, 
       s.once("error", reject);
     }
   });
-  const session = startSession(ctx, secure, role, role === "dialler" ? peer : { ...peer, host: "relay", port: 0 }, undefined, "relayed");
+  const session = startSession(ctx, secure, role, { ...peer, host: relay.host, port: relay.port }, undefined, { path: "relay", relay: toHex(relay.id) });
   await session.ready;
   return session;
 }

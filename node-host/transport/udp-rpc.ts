@@ -4,17 +4,18 @@
 // and counted in `stats`.
 
 import * as dgram from "node:dgram";
-import { randomBytes } from "node:crypto";
 import { Address, Reply, RequestHandler, RequestOptions, RpcTimeoutError, RpcTransport } from "../dht/transport";
 import { Contact, Request, Response } from "../dht/messages";
-import { nodeIdFromPublicKey } from "../dht/id";
 import { Identity, SignatureVerifier } from "../security/identity";
 import { LruMap } from "../util/lru";
 import { PairKeys, macOf } from "../security/pair-keys";
 import { timingSafeEqual } from "node:crypto";
 import { RateLimiter } from "../util/rate-limiter";
 import { Envelope, MAX_DATAGRAM_BYTES, MAX_PAYLOAD_BYTES, openEnvelope, sealEnvelope } from "./envelope";
+import { senderContact } from "./contact-codec";
+import { matchKey, replyTxid, requestTxid, SenderFlags, senderFlags } from "./txid";
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, isResponseType } from "./wire";
+import { WireFormatError } from "../util/binary";
 
 /** A request type handled beside the DHT (NAT traversal, nat/): raw payload in, raw response (or nothing) out. */
 export type ExtensionHandler = (from: Contact, type: number, payload: Buffer) => RawMessage | null | Promise<RawMessage | null>;
@@ -31,6 +32,9 @@ export interface RawReply extends RawMessage {
 
 /** Answers a datagram that is not a peershare envelope (a STUN request); returns the bytes to send back to its source, or null. */
 export type ForeignHandler = (datagram: Buffer, source: { host: string; port: number }) => Buffer | null;
+
+/** Sends a sealed datagram to `to` through one of its rendezvous nodes and returns the wrapped reply datagram (set by nat/). */
+export type Forwarder = (via: Address, target: Address, datagram: Buffer, timeoutMs: number) => Promise<Buffer>;
 
 /** Every envelope starts with "PS"; a datagram that does not is someone else's protocol (STUN's first byte is 0 or 1). */
 const ENVELOPE_FIRST_BYTE = 0x50;
@@ -67,18 +71,6 @@ export type UdpStats = Record<
   number
 >;
 
-// randomBytes() per request costs ~9 µs; slicing a pooled buffer costs nothing.
-let txidPool = Buffer.alloc(0);
-let txidOffset = 0;
-function nextTxid(): Buffer {
-  if (txidOffset + 8 > txidPool.length) {
-    txidPool = randomBytes(8 * 512);
-    txidOffset = 0;
-  }
-  txidOffset += 8;
-  return txidPool.subarray(txidOffset - 8, txidOffset);
-}
-
 interface Pending {
   to: Address;
   resolve: (reply: Reply | RawReply) => void;
@@ -88,9 +80,6 @@ interface Pending {
   /** Sent through a rendezvous node: the response arrives wrapped, not from the peer's address. */
   forwarded: boolean;
 }
-
-/** Sends a sealed datagram to `to` through one of its rendezvous nodes and returns the wrapped reply datagram (set by nat/). */
-export type Forwarder = (via: Address, target: Address, datagram: Buffer, timeoutMs: number) => Promise<Buffer>;
 
 export class UdpRpc implements RpcTransport {
   readonly stats: UdpStats = {
@@ -127,6 +116,8 @@ export class UdpRpc implements RpcTransport {
   private readonly limiter: RateLimiter;
   private readonly freshnessMs: number;
   private readonly maxPending: number;
+  /** Sender flags carried in every txid this node sends (txid.ts). */
+  private flags = 0;
   private closed = false;
 
   private constructor(
@@ -163,6 +154,10 @@ export class UdpRpc implements RpcTransport {
     this.handler = handler;
   }
 
+  setClientMode(on: boolean): void {
+    this.flags = on ? this.flags | SenderFlags.client : this.flags & ~SenderFlags.client;
+  }
+
   /** Hands requests of these types to `handler` instead of the DHT. */
   extend(types: number[], handler: ExtensionHandler): void {
     for (const t of types) this.extensions.set(t, handler);
@@ -182,7 +177,7 @@ export class UdpRpc implements RpcTransport {
   notify(to: Address, message: RawMessage): void {
     if (this.closed) return;
     const pairKey = to.publicKey ? this.pairKeys.keyFor(to.publicKey) : null;
-    this.send(sealEnvelope(this.identity, message.type, nextTxid(), Date.now(), message.payload, pairKey), to.host, to.port);
+    this.send(sealEnvelope(this.identity, message.type, requestTxid(this.flags), Date.now(), message.payload, pairKey), to.host, to.port);
   }
 
   async request(to: Address, req: Request, options: RequestOptions = {}): Promise<Reply> {
@@ -199,8 +194,8 @@ export class UdpRpc implements RpcTransport {
   private attempt(to: Address, req: Request | RawMessage, timeoutMs: number, raw = false): Promise<Reply | RawReply> {
     if (this.closed) return Promise.reject(new Error("transport closed"));
     if (this.pending.size >= this.maxPending) return Promise.reject(new Error("too many requests in flight"));
-    const txid = nextTxid();
-    const key = txid.toString("hex");
+    const txid = requestTxid(this.flags);
+    const key = matchKey(txid);
     const { type, payload } = raw ? (req as RawMessage) : encodeRequest(req as Request);
     // a MAC when we know who we are talking to; a signature for a first contact by address only
     const pairKey = to.publicKey ? this.pairKeys.keyFor(to.publicKey) : null;
@@ -210,9 +205,14 @@ export class UdpRpc implements RpcTransport {
     const wait = forwarded ? timeoutMs * 3 : timeoutMs;
     return new Promise<Reply | RawReply>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.pending.delete(key);
-        this.stats.requestTimeouts++;
-        reject(new RpcTimeoutError(to, raw ? `message 0x${type.toString(16)}` : (req as Request).type));
+        // After a stall of the event loop, timers run before the datagrams that arrived meanwhile
+        // are read. Let those in first (setImmediate runs after the poll phase), so that a stalled
+        // loop does not make a live peer look dead: timeouts are short now (a few round trips).
+        setImmediate(() => {
+          if (!this.pending.delete(key)) return;
+          this.stats.requestTimeouts++;
+          reject(new RpcTimeoutError(to, raw ? `message 0x${type.toString(16)}` : (req as Request).type));
+        });
       }, wait);
       this.pending.set(key, {
         to,
@@ -304,7 +304,9 @@ export class UdpRpc implements RpcTransport {
       this.stats.droppedStale++;
       return null;
     }
-    const replayKey = env.publicKey.toString("hex") + env.txid.toString("hex");
+    // The txid alone: its last 6 bytes are random, so no sender can foresee another's, and it is 8
+    // bytes where key + txid in hex was 80 characters per remembered datagram.
+    const replayKey = env.txid.toString("latin1");
     if (this.seen.has(replayKey)) {
       this.stats.droppedReplayed++;
       return null;
@@ -314,8 +316,7 @@ export class UdpRpc implements RpcTransport {
       return null;
     }
     this.seen.set(replayKey, now);
-    const publicKey = Buffer.from(env.publicKey);
-    const from: Contact = { id: nodeIdFromPublicKey(publicKey), publicKey, host, port };
+    const from = senderContact(env.publicKey, host, port);
     if (from.id.equals(this.local.id)) {
       this.stats.droppedUnexpected++;
       return null;
@@ -329,12 +330,12 @@ export class UdpRpc implements RpcTransport {
       return this.verifier.verify(env.publicKey, env.signed, env.tag);
     }
     this.stats.macsChecked++;
-    const key = this.pairKeys.keyFor(Buffer.from(env.publicKey));
+    const key = this.pairKeys.keyFor(env.publicKey);
     return key !== null && timingSafeEqual(macOf(key, env.signed), env.tag);
   }
 
   private onResponse(env: Envelope, from: Contact): void {
-    const key = env.txid.toString("hex");
+    const key = matchKey(env.txid);
     const p = this.pending.get(key);
     // A reply must come from the node we meant to ask and, unless it came through a rendezvous node, from the address we asked.
     const wrongAddress = p && !p.forwarded && (p.to.port !== from.port || p.to.host !== from.host);
@@ -356,7 +357,7 @@ export class UdpRpc implements RpcTransport {
       return;
     }
     this.pending.delete(key);
-    p.resolve({ from, response, rttMs });
+    p.resolve({ from, response, rttMs, client: (senderFlags(env.txid, true) & SenderFlags.client) !== 0 });
   }
 
   private onRequestDatagram(env: Envelope, from: Contact, reply: (answer: Buffer) => void): void {
@@ -370,9 +371,10 @@ export class UdpRpc implements RpcTransport {
       return;
     }
     this.stats.requestsHandled++;
-    const txid = Buffer.from(env.txid);
+    const sender = { client: (senderFlags(env.txid, false) & SenderFlags.client) !== 0 };
+    const txid = replyTxid(env.txid, this.flags);
     Promise.resolve()
-      .then(() => this.handler(from, req))
+      .then(() => this.handler(from, req, sender))
       .then((response) => {
         if (!response || this.closed) return;
         const { type, payload } = encodeResponse(response, MAX_PAYLOAD_BYTES);
@@ -385,7 +387,7 @@ export class UdpRpc implements RpcTransport {
 
   private onExtensionRequest(handler: ExtensionHandler, env: Envelope, from: Contact, reply: (answer: Buffer) => void): void {
     this.stats.requestsHandled++;
-    const txid = Buffer.from(env.txid);
+    const txid = replyTxid(env.txid, this.flags);
     const payload = Buffer.from(env.payload);
     Promise.resolve()
       .then(() => handler(from, env.type, payload))
@@ -393,8 +395,10 @@ export class UdpRpc implements RpcTransport {
         if (!response || this.closed) return;
         reply(sealEnvelope(this.identity, response.type, txid, Date.now(), response.payload, this.pairKeys.keyFor(from.publicKey)));
       })
-      .catch(() => {
-        this.stats.handlerErrors++;
+      .catch((err: unknown) => {
+        // a payload the extension cannot parse is a malformed datagram, not a fault of the handler
+        if (err instanceof WireFormatError) this.stats.droppedMalformed++;
+        else this.stats.handlerErrors++;
       });
   }
 

@@ -4,7 +4,7 @@
 // exchange then also signs both fingerprints over the open channel (bulk-handshake.ts), one
 // signature per connection, so the channel itself proves the identities as the TLS path does.
 
-import { PeerConnection, type DataChannel } from "node-datachannel";
+import type { DataChannel, PeerConnection } from "node-datachannel";
 import { Id, sha256 } from "../dht/id";
 import { BulkPeer } from "./bulk";
 import { BulkConnectionError } from "./bulk-api";
@@ -13,6 +13,7 @@ import { Role } from "./bulk-handshake";
 import { BulkSession, shortId } from "./bulk-session";
 import { closeQuietly, DataChannelLink, guard } from "./webrtc-link";
 import { compactFromSdp, CompactDescription, decodeSignal, encodeSignal, sdpFromCompact, SignalKind } from "./webrtc-signal-codec";
+import type { WebRtcModule } from "./webrtc-module";
 
 /** Carries signalling to a peer and back (the DHT's signed `signal` request in the product). */
 export interface Signaller {
@@ -59,6 +60,8 @@ export class WebRtcBulk {
     private readonly ctx: BulkContext,
     private readonly signaller: Signaller,
     private readonly opts: WebRtcOptions,
+    /** node-datachannel (webrtc-module.ts), loaded by the caller. */
+    private readonly rtc: WebRtcModule,
   ) {
     signaller.onSignal((from, payload) => this.answer(from, payload));
   }
@@ -173,7 +176,7 @@ export class WebRtcBulk {
   }
 
   private newPeerConnection(name: string, peer: BulkPeer): PeerConnection {
-    const pc = new PeerConnection(name, { iceServers: [...this.opts.iceServers, ...(this.opts.iceServersFor?.(peer) ?? [])] });
+    const pc = new this.rtc.PeerConnection(name, { iceServers: [...this.opts.iceServers, ...(this.opts.iceServersFor?.(peer) ?? [])] });
     this.connecting.add(pc);
     return pc;
   }

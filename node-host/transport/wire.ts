@@ -1,12 +1,12 @@
 // Binary encodings of the DHT messages carried inside a UDP envelope (see envelope.ts).
 // Lists of contacts are cut to fit the datagram budget; decoding rejects anything malformed.
 
-import * as net from "node:net";
 import { BinaryReader, BinaryWriter, WireFormatError } from "../util/binary";
-import { ID_BYTES, nodeIdFromPublicKey } from "../dht/id";
+import { ID_BYTES } from "../dht/id";
 import { Contact, ProviderRecord, Request, Response, ValueRecord } from "../dht/messages";
 import { MAX_NAME_BYTES, MAX_VALUE_BYTES } from "../dht/records";
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from "../security/identity";
+import { encodedContact, readContact, writeContact } from "./contact-codec";
 
 export const MessageTypes = {
   ping: 0x01,
@@ -41,58 +41,14 @@ export const MAX_SIGNAL_BYTES = 1000;
 /** Largest team membership in a CREDENTIALS request (an encoded one is under 400 bytes). */
 export const MAX_CREDENTIAL_BYTES = 512;
 
-// ---- contacts -------------------------------------------------------------
-
-function contactSize(c: Contact): number {
-  return PUBLIC_KEY_BYTES + 1 + (net.isIPv6(c.host) ? 16 : 4) + 2;
-}
-
-function writeContact(w: BinaryWriter, c: Contact): void {
-  w.bytes(c.publicKey);
-  if (net.isIPv6(c.host)) {
-    w.u8(6).bytes(ipv6ToBytes(c.host));
-  } else {
-    w.u8(4);
-    for (const part of c.host.split(".")) w.u8(Number(part));
-  }
-  w.u16(c.port);
-}
-
-function readContact(r: BinaryReader): Contact {
-  const publicKey = Buffer.from(r.bytes(PUBLIC_KEY_BYTES));
-  const family = r.u8();
-  let host: string;
-  if (family === 4) host = Array.from(r.bytes(4)).join(".");
-  else if (family === 6) host = bytesToIpv6(r.bytes(16));
-  else throw new WireFormatError(`unknown address family ${family}`);
-  const port = r.u16();
-  if (port === 0) throw new WireFormatError("port 0");
-  return { id: nodeIdFromPublicKey(publicKey), publicKey, host, port };
-}
-
-function ipv6ToBytes(host: string): Buffer {
-  const [head, tail = ""] = host.split("::");
-  const parse = (s: string) => (s ? s.split(":").map((h) => parseInt(h, 16)) : []);
-  const a = parse(head);
-  const b = parse(tail);
-  const groups = host.includes("::") ? [...a, ...new Array(8 - a.length - b.length).fill(0), ...b] : a;
-  const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(g & 0xffff, i * 2));
-  return out;
-}
-
-function bytesToIpv6(b: Buffer): string {
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i).toString(16));
-  return groups.join(":");
-}
+// ---- contacts (contact-codec.ts) ---------------------------------------------
 
 /** Writes as many contacts as fit in `budget` bytes (count byte included). */
 function writeContacts(w: BinaryWriter, contacts: Contact[], budget: number): void {
   let used = 1;
   const fitting: Contact[] = [];
   for (const c of contacts) {
-    const size = contactSize(c);
+    const size = encodedContact(c).length;
     if (used + size > budget || fitting.length === MAX_CONTACTS) break;
     used += size;
     fitting.push(c);

@@ -4,6 +4,9 @@ import { ChildProcess, execFile, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { once } from "node:events";
+import { randomBytes } from "node:crypto";
+import type { FetchInfo } from "../../node-host/rpc/api-types";
+import { tempDir } from "./temp-dir";
 
 export const ROOT = path.resolve(__dirname, "..", "..", "..");
 export const BIN = path.join(ROOT, "bin", "peershare.js");
@@ -51,20 +54,43 @@ export function writeConfig(dataDir: string, config: Record<string, unknown>): v
 
 export { tempDir } from "./temp-dir";
 
+/** Writes `bytes` random bytes to `file` (making its folder); returns `file`. */
+export function randomFile(file: string, bytes: number): string {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, randomBytes(bytes));
+  return file;
+}
+
+/** `peershare fetch LINK --json` on a node, into a fresh temp folder; the fetch's result (its done event). */
+export async function fetchInto(node: { dataDir: string }, link: string, timeoutMs = 60_000): Promise<FetchInfo> {
+  const out = tempDir("fetched");
+  const r = await cli(["fetch", link, "-o", out + path.sep, "--json", "--data-dir", node.dataDir], timeoutMs);
+  if (r.code !== 0) throw new Error(`peershare fetch failed (${r.code}): ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop()!) as FetchInfo;
+}
+
 /**
  * Starts `peershare start` as its own process and waits until it listens. Its keys go to a key
  * file under TEST_PASSPHRASE, unless `env` is given: then the process gets exactly that environment.
  * `wrap` is a command prefix that execs node (e.g. `ip netns exec NS`); `extra` may override --host.
  */
 export async function startNode(dataDir: string, bootstrap: string[] = [], extra: string[] = [], env?: NodeJS.ProcessEnv, wrap: string[] = []): Promise<RunningNode> {
-  const args = [BIN, "start", "--data-dir", dataDir, "--port", "0", "--host", "127.0.0.1", "--json", ...bootstrap.flatMap((b) => ["--bootstrap", b]), ...extra];
-  const [command, ...prefix] = [...wrap, process.execPath];
-  const proc = spawn(command, [...prefix, ...args], { stdio: ["ignore", "pipe", "pipe"], env: env ?? { ...process.env, PEERSHARE_PASSPHRASE: TEST_PASSPHRASE } });
+  return launchNode(dataDir, [...wrap, process.execPath, BIN], bootstrap, extra, env);
+}
+
+/**
+ * startNode with the command that runs the `peershare` CLI given whole (another Node.js and script:
+ * a packaged node-host under an emulator, say), and a start time to allow for it.
+ */
+export async function launchNode(dataDir: string, command: string[], bootstrap: string[] = [], extra: string[] = [], env?: NodeJS.ProcessEnv, startTimeoutMs = 20_000): Promise<RunningNode> {
+  const args = ["start", "--data-dir", dataDir, "--port", "0", "--host", "127.0.0.1", "--json", ...bootstrap.flatMap((b) => ["--bootstrap", b]), ...extra];
+  const [program, ...prefix] = command;
+  const proc = spawn(program, [...prefix, ...args], { stdio: ["ignore", "pipe", "pipe"], env: env ?? { ...process.env, PEERSHARE_PASSPHRASE: TEST_PASSPHRASE } });
   let out = "";
   let err = "";
   proc.stderr!.on("data", (d) => (err += d));
   proc.stdout!.on("data", (d) => (out += d));
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + startTimeoutMs;
   while (!out.includes("}")) {
     if (proc.exitCode !== null) throw new Error(`node exited early: ${err}`);
     if (Date.now() > deadline) throw new Error(`node did not start: ${err}`);

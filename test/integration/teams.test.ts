@@ -8,8 +8,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createHash, randomBytes } from "node:crypto";
-import { cli, cliJson, RunningNode, startNode, stopNode, tempDir, waitFor, writeConfig } from "../helpers/cli";
+import { createHash } from "node:crypto";
+import { cli, cliJson, randomFile, RunningNode, startNode, stopNode, tempDir, waitFor, writeConfig } from "../helpers/cli";
 import { connectLocal } from "../../node-host/rpc/local-socket";
 import { RpcErrors } from "../../node-host/rpc/api-types";
 import type { AuditListing, FetchInfo, NodeInfo, ShareInfo, StoreListing, TeamInvite, TeamMember, TeamSummary } from "../../node-host/rpc/api-types";
@@ -27,12 +27,7 @@ async function addNode(name: string): Promise<RunningNode> {
   return node;
 }
 
-function makeFile(name: string, bytes: number): string {
-  const file = path.join(root, "files", name);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, randomBytes(bytes));
-  return file;
-}
+const makeFile = (name: string, bytes: number) => randomFile(path.join(root, "files", name), bytes);
 
 const run = (node: RunningNode, args: string[]) => cli([...args, "--data-dir", node.dataDir]);
 const json = <T>(node: RunningNode, args: string[]) => cliJson<T>(node.dataDir, args);

@@ -92,9 +92,16 @@ test("reachability: the most reported external address wins, a dial-back decides
   assert.equal(state.reachability, "unreachable");
   state.dialBack(true);
   assert.equal(state.reachability, "reachable");
+  // behind an endpoint-dependent NAT peers see other ports of the same address: the verdict holds
+  now += 1000;
+  state.observed("e", { host: "203.0.113.101", port: 6002 });
+  state.observed("f", { host: "203.0.113.101", port: 6002 });
+  state.observed("g", { host: "203.0.113.101", port: 6002 });
+  assert.equal(state.external?.port, 6002);
+  assert.equal(state.reachability, "reachable");
   // the network changed: every peer now sees another address
   now += 60_000;
-  for (const p of ["a", "b", "c", "d"]) state.observed(p, { host: "203.0.113.200", port: 7000 });
+  for (const p of ["a", "b", "c", "d", "e", "f", "g", "h"]) state.observed(p, { host: "203.0.113.200", port: 7000 });
   assert.equal(state.reachability, "unknown");
   // no NAT: the external address is one of the node's own
   const open = new ReachabilityState(() => [{ host: "203.0.113.10", port: 0 }]);

@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { ContentStore, shareFile } from "../../node-host/cas";
 import { Dht } from "../../node-host/dht/dht";
+import { Clock, systemClock } from "../../node-host/dht/clock";
 import { Identity } from "../../node-host/security/identity";
 import { MemoryNetwork } from "../../node-host/transport/memory";
 import { ContentService } from "../../node-host/transfer/content-service";
@@ -23,7 +24,7 @@ const root = fs.mkdtempSync(path.join(os.tmpdir(), "peershare-provide-"));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 
 let now = Date.now();
-const clock = () => now;
+const clock: Clock = { ...systemClock, now: () => now };
 
 interface Node {
   identity: Identity;

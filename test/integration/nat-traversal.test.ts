@@ -1,0 +1,144 @@
+// Teammates on different networks, with real node processes in the network lab (test/helpers/netlab.ts):
+//
+//   s1 (public: the team's server) ── internet ──┬─ NAT, endpoint-independent mapping ── a
+//                                                ├─ NAT, endpoint-independent mapping ── b
+//                                                ├─ NAT --random-fully (per destination) ── c
+//                                                ├─ NAT --random-fully ── d
+//                                                └─ routed, no NAT, no firewall ── e (the control)
+//
+// Every router with NAT drops what its hosts did not ask for. All nodes join through s1 and are
+// configured nothing else (no STUN or TURN server anywhere): the reachable nodes (s1 and e) serve as
+// rendezvous, STUN servers and relays. Each cell moves a private 64 MiB share
+// made with --replication 1 (so only its sharer holds it) and checks the bytes and the way they came:
+// directly where the NATs allow it (TLS, a connection back, a punched WebRTC hole), relayed otherwise.
+//
+// Needs root, iproute2 and iptables. Without them it is skipped, or fails when CI=true.
+
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { createHash, randomBytes } from "node:crypto";
+import { cli, cliJson, RunningNode, startNode, stopNode, tempDir, waitFor } from "../helpers/cli";
+import { NetLab } from "../helpers/netlab";
+import type { FetchInfo, NodeInfo, ShareInfo } from "../../node-host/rpc/api-types";
+
+const MiB = 1024 * 1024;
+const problem = NetLab.problem();
+const root = tempDir("nat-traversal");
+const nodes: Record<string, RunningNode> = {};
+const files: Record<string, { file: string; sha: string; share: ShareInfo }> = {};
+const sha = (file: string) => createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+const natOf = async (name: string) => (await cliJson<NodeInfo>(nodes[name].dataDir, ["id"])).nat!;
+
+/** A 64 MiB file shared privately on `name` with --replication 1. */
+async function shareOn(name: string, size = 64 * MiB, extra: string[] = []): Promise<{ file: string; sha: string; share: ShareInfo }> {
+  const file = path.join(root, "files", `${name}-${Object.keys(files).length}.bin`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, randomBytes(size));
+  const share = await cliJson<ShareInfo>(nodes[name].dataDir, ["share", file, "--replication", "1", "--force", ...extra]);
+  const entry = { file, sha: sha(file), share };
+  files[`${name}-${Object.keys(files).length}`] = entry;
+  return entry;
+}
+
+/** Fetches on `name` with --json: the result, with the routes its holders were reached by. */
+async function fetchOn(name: string, link: string): Promise<FetchInfo> {
+  const r = await cli(["fetch", link, "-o", path.join(root, `out-${name}-${randomBytes(4).toString("hex")}`) + "/", "--json", "--data-dir", nodes[name].dataDir], 120_000);
+  assert.equal(r.code, 0, `fetch on ${name}: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split("\n").pop()!) as FetchInfo;
+}
+
+async function moves(from: string, to: string, expected: string): Promise<void> {
+  const s = await shareOn(from);
+  const got = await fetchOn(to, s.share.link);
+  assert.equal(sha(got.path), s.sha, `${from} → ${to}: bytes differ`);
+  assert.deepEqual(got.routes?.map((r) => r.path), [expected], `${from} → ${to}: ${JSON.stringify(got.routes)}`);
+  process.stdout.write(`# ${from} → ${to}: 64 MiB in ${(got.durationMs / 1000).toFixed(2)} s over ${expected}\n`);
+}
+
+if (problem) {
+  if (process.env.CI === "true") test("NAT traversal", () => assert.fail(`cannot build the network lab: ${problem}`));
+  else test("NAT traversal", { skip: `needs root, ip netns and iptables: ${problem}` }, () => undefined);
+} else {
+  describe("NAT traversal between real nodes", () => {
+    let lab: NetLab;
+
+    before(async () => {
+      lab = await NetLab.create({
+        public: ["s1"],
+        cells: { eima: { nat: "eim", hosts: ["a"] }, eimb: { nat: "eim", hosts: ["b"] }, rnda: { nat: "random-fully", hosts: ["c"] }, rndb: { nat: "random-fully", hosts: ["d"] }, open: { nat: "none", firewall: false, hosts: ["e"] } },
+      });
+      const s1 = lab.host("s1");
+      nodes.s1 = await startNode(path.join(root, "s1"), [], ["--host", "0.0.0.0", "--port", "7420"], undefined, s1.wrap);
+      await Promise.all(["a", "b", "c", "d", "e"].map(async (n) => (nodes[n] = await startNode(path.join(root, n), [`${s1.ipv4}:7420`], ["--host", "0.0.0.0"], undefined, lab.host(n).wrap))));
+      const known = async () => Object.fromEntries(await Promise.all(Object.keys(nodes).map(async (n) => [n, (await natOf(n)).reachability])));
+      await waitFor("every node to know how it is reached", async () => Object.values(await known()).every((r) => r !== "unknown"), 30_000, 500).catch(async (err: Error) => {
+        throw new Error(`${err.message}: ${JSON.stringify(await known())}`);
+      });
+    });
+
+    after(async () => {
+      await Promise.all(Object.values(nodes).map((n) => stopNode(n, "SIGKILL")));
+      lab?.destroy();
+      fs.rmSync(root, { recursive: true, force: true });
+    });
+
+    test("each node learns how it is reached: public and routed nodes are reachable, NATed ones are DHT clients with a rendezvous", async () => {
+      for (const n of ["s1", "e"]) assert.equal((await natOf(n)).reachability, "reachable", n);
+      for (const [n, mapping] of [["a", "endpoint-independent"], ["b", "endpoint-independent"], ["c", "endpoint-dependent"], ["d", "endpoint-dependent"]]) {
+        const nat = await natOf(n);
+        assert.equal(nat.reachability, "unreachable", n);
+        assert.equal(nat.mapping, mapping, n);
+        assert.equal(nat.external?.host, lab.host(n).publicIpv4, `${n} is seen at its router's address`);
+        // its rendezvous nodes are reachable ones: the server, or the routed node e
+        assert.ok(nat.rendezvous.length > 0 && nat.rendezvous.every((r) => [lab.host("s1").ipv4, lab.host("e").ipv4].includes(r.host)), `${n}'s rendezvous: ${JSON.stringify(nat.rendezvous)}`);
+      }
+      await waitFor("each NATed node to keep two rendezvous nodes (s1 and e)", async () => (await natOf("s1")).rendezvousClients + (await natOf("e")).rendezvousClients === 4 * 2);
+      const text = await cli(["id", "--data-dir", nodes.a.dataDir]);
+      assert.match(text.stdout, /behind NAT .*reachable through/);
+    });
+
+    test("DHT records put on one NATed teammate are read on another", async () => {
+      const put = await cliJson<{ key: string; storedOn: number }>(nodes.a.dataDir, ["dht", "put", "where", "here"]);
+      assert.ok(put.storedOn >= 1);
+      const got = await cliJson<{ value: string }>(nodes.d.dataDir, ["dht", "get", put.key]);
+      assert.equal(got.value, "here");
+    });
+
+    test("public and NATed: the server fetches from a teammate behind NAT (it connects back), and the teammate from the server (direct TLS)", async () => {
+      await moves("a", "s1", "tls-reverse");
+      await moves("s1", "a", "tls");
+    });
+
+    test("two endpoint-independent NATs: a punched WebRTC hole, no relay", async () => {
+      await moves("a", "b", "webrtc");
+    });
+
+    test("an endpoint-independent and an endpoint-dependent NAT: relayed through a reachable node", async () => {
+      await moves("a", "c", "relay");
+      const relayed = (await natOf("s1")).relay.bytesRelayed + (await natOf("e")).relay.bytesRelayed;
+      assert.ok(relayed >= 64 * MiB, `${relayed} bytes relayed`);
+    });
+
+    test("two endpoint-dependent NATs: relayed", async () => {
+      await moves("c", "d", "relay");
+    });
+
+    test("the control, routed without NAT: direct", async () => {
+      await moves("e", "a", "tls");
+      await moves("a", "e", "tls-reverse");
+    });
+
+    test("one fetch from two teammates behind different NATs at once: direct from one, relayed from the other", async () => {
+      // the same public file shared on a (endpoint-independent NAT) and on c (endpoint-dependent)
+      const s = await shareOn("a", 32 * MiB, ["--public"]);
+      const again = await cliJson<ShareInfo>(nodes.c.dataDir, ["share", s.file, "--replication", "1", "--force", "--public"]);
+      assert.equal(again.contentId, s.share.contentId);
+      const got = await fetchOn("b", s.share.link);
+      assert.equal(sha(got.path), s.sha);
+      assert.deepEqual(got.routes?.map((r) => r.path).sort(), ["relay", "webrtc"], JSON.stringify(got.routes));
+      assert.equal(got.holdersUsed, 2);
+    });
+  });
+}
