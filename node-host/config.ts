@@ -41,7 +41,7 @@ export const SETTINGS = {
   alpha: { kind: "number", default: 3, min: 1, max: 16, live: true, help: "parallel requests per lookup" },
   replication: { kind: "number", default: 3, min: 1, max: 20, live: true, help: "copies kept of each shared file" },
   port: { kind: "number", default: 7420, min: 0, max: 65535, live: false, help: "UDP port (0 = any free port)" },
-  host: { kind: "string", default: "0.0.0.0", live: false, help: "address to listen on" },
+  host: { kind: "string", default: "::", live: false, help: "address to listen on (:: listens on every IPv6 and IPv4 address; 0.0.0.0 on IPv4 only)" },
   bootstrap: { kind: "list", default: [], live: false, help: "HOST:PORT contacts to join through" },
   rpcTimeoutMs: { kind: "number", default: 1000, min: 50, max: 60_000, live: true, help: "longest wait for one DHT request (measured round trips shorten it per peer)" },
   offlineAfterMisses: { kind: "number", default: 3, min: 1, max: 100, live: true, help: "failed checks before a peer counts as offline" },

@@ -94,6 +94,20 @@ function dhtSignaller(dht: Dht): Signaller {
   };
 }
 
+/** The node's UDP socket; on a machine without IPv6, the default "::" falls back to IPv4 only (0.0.0.0). */
+async function bindUdp(config: Config, identity: Identity, log: (line: string) => void): Promise<UdpRpc> {
+  const bind = () => UdpRpc.bind({ identity, host: config.host, port: config.port, timeoutMs: config.rpcTimeoutMs, log });
+  try {
+    return await bind();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (config.host !== "::" || (code !== "EAFNOSUPPORT" && code !== "EADDRNOTAVAIL" && code !== "EINVAL")) throw err;
+    log("no IPv6 on this machine: listening on IPv4 only (0.0.0.0)");
+    config.host = "0.0.0.0";
+    return bind();
+  }
+}
+
 export class PeershareNode extends EventEmitter {
   readonly startedAt = Date.now();
   private readonly maintenance: Maintenance;
@@ -165,7 +179,7 @@ export class PeershareNode extends EventEmitter {
     const identity = await loadOrCreateIdentity(opts.dataDir, keys);
     let transport: UdpRpc;
     try {
-      transport = await UdpRpc.bind({ identity, host: config.host, port: config.port, timeoutMs: config.rpcTimeoutMs, log });
+      transport = await bindUdp(config, identity, log);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       if (e.code === "EADDRINUSE") throw new Error(`UDP port ${config.port} on ${config.host} is in use; choose another with --port (0 picks a free one)`);

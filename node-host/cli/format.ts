@@ -1,5 +1,6 @@
 // Plain-text rendering of API results for the terminal (scripts use --json instead).
 
+import { formatAddress } from "../nat/address";
 import { AuditListing, ClosestResult, ContactInfo, ContentStatus, LookupResult, NodeInfo, RoutingInfo, StoreListing, TeamMember, TeamSummary, TransferInfo, ValueRecordInfo } from "../rpc/api-types";
 
 export function table(headers: string[], rows: (string | number)[][]): string {
@@ -44,7 +45,7 @@ export function formatPeers(peers: ContactInfo[]): string {
   const via = peers.some((p) => p.via);
   return table(
     ["ID", "ADDRESS", "STATE", "RTT", "LAST SEEN", ...(via ? ["VIA"] : [])],
-    peers.map((p) => [shortId(p.id), `${p.host}:${p.port}`, p.state, rtt(p.rttMs), ago(p.lastSeen), ...(via ? [p.via ?? "dht"] : [])]),
+    peers.map((p) => [shortId(p.id), formatAddress(p), p.state, rtt(p.rttMs), ago(p.lastSeen), ...(via ? [p.via ?? "dht"] : [])]),
   );
 }
 
@@ -52,7 +53,7 @@ export function formatRouting(r: RoutingInfo): string {
   const lines = [`routing table of ${r.self}: ${r.size} contacts in ${r.buckets.length} buckets (k = ${r.k})`];
   for (const b of r.buckets) {
     lines.push(`bucket ${b.index} (${b.contacts.length}/${r.k}, ${b.replacements} waiting, refreshed ${ago(b.lastRefreshed)})`);
-    for (const c of b.contacts) lines.push(`  ${shortId(c.id)}  ${`${c.host}:${c.port}`.padEnd(21)}  ${c.state.padEnd(7)}  last seen ${ago(c.lastSeen)}`);
+    for (const c of b.contacts) lines.push(`  ${shortId(c.id)}  ${formatAddress(c).padEnd(21)}  ${c.state.padEnd(7)}  last seen ${ago(c.lastSeen)}`);
   }
   return lines.join("\n");
 }
@@ -71,7 +72,7 @@ export function distanceBits(hex: string): number {
 export function formatLookup(r: LookupResult, trace = false): string {
   const lines: string[] = [];
   if (r.value) lines.push(`value: ${formatValue(r.value)}`);
-  else if (r.providers.length) lines.push(`${r.providers.length} provider(s):`, ...r.providers.map((p) => `  ${shortId(p.id)}  ${p.host}:${p.port}`));
+  else if (r.providers.length) lines.push(`${r.providers.length} provider(s):`, ...r.providers.map((p) => `  ${shortId(p.id)}  ${formatAddress(p)}`));
   else lines.push(`nothing stored under ${r.key}`);
   const answered = r.queried.filter((q) => q.ok).length;
   lines.push(`${r.hops} hop(s), ${r.queried.length} node(s) asked, ${answered} answered, ${r.durationMs.toFixed(1)} ms${trace ? "" : " (--trace shows each hop)"}`);
@@ -80,7 +81,7 @@ export function formatLookup(r: LookupResult, trace = false): string {
   lines.push(
     table(
       ["HOP", "NODE", "ADDRESS", "DISTANCE", "BITS", "RTT", "ANSWER"],
-      byHop.map((q) => [q.hop, shortId(q.id), `${q.host}:${q.port}`, `${q.distance.slice(0, 12)}…`, distanceBits(q.distance), q.ok ? rtt(q.rttMs) : "-", q.ok ? "answered" : "no answer"]),
+      byHop.map((q) => [q.hop, shortId(q.id), formatAddress(q), `${q.distance.slice(0, 12)}…`, distanceBits(q.distance), q.ok ? rtt(q.rttMs) : "-", q.ok ? "answered" : "no answer"]),
     ),
   );
   return lines.join("\n");
@@ -89,25 +90,25 @@ export function formatLookup(r: LookupResult, trace = false): string {
 export function formatClosest(r: ClosestResult): string {
   return [
     `${r.closest.length} closest to ${r.key} (${r.hops} hop(s), ${r.queried} asked, ${r.durationMs.toFixed(1)} ms):`,
-    table(["ID", "ADDRESS", "DISTANCE"], r.closest.map((c) => [c.id, `${c.host}:${c.port}`, c.distance.slice(0, 16) + "…"])),
+    table(["ID", "ADDRESS", "DISTANCE"], r.closest.map((c) => [c.id, formatAddress(c), c.distance.slice(0, 16) + "…"])),
   ].join("\n");
 }
 
 /** How others reach a node, in one line (`peershare id`). */
 export function formatReach(nat: NodeInfo["nat"]): string {
   if (!nat) return "reachability: not reported (an older node)";
-  const at = nat.external ? `${nat.external.host.includes(":") ? `[${nat.external.host}]` : nat.external.host}:${nat.external.port}` : null;
+  const at = nat.external ? formatAddress(nat.external) : null;
   const relaying = nat.rendezvousClients ? `; rendezvous for ${nat.rendezvousClients} node(s) behind NAT, ${nat.relay.circuits} relayed connection(s) open` : "";
   if (nat.reachability === "reachable") return `reachable at ${at ?? "its address"}${relaying}`;
   if (nat.reachability === "unknown") return `reachability not known yet${at ? ` (seen as ${at})` : ""}`;
-  const through = nat.rendezvous.length ? `reachable through ${nat.rendezvous.map((r) => `${r.id.slice(0, 12)}… at ${r.host}:${r.port}`).join(", ")}` : "no rendezvous node yet";
+  const through = nat.rendezvous.length ? `reachable through ${nat.rendezvous.map((r) => `${r.id.slice(0, 12)}… at ${formatAddress(r)}`).join(", ")}` : "no rendezvous node yet";
   return `behind NAT (${nat.mapping} mapping${at ? `, seen as ${at}` : ""}), ${through}`;
 }
 
 export function formatStatus(s: ContentStatus): string {
   const yesNo = (v: boolean | null) => (v === null ? "?" : v ? "yes" : "no");
   const state = (h: ContentStatus["holders"][number]) => (!h.live ? "not answering" : h.notCounted ? "live, not counted: not a member" : "live");
-  const rows = s.holders.map((h) => [shortId(h.id) + (h.self ? " (this node)" : ""), `${h.host}:${h.port}`, state(h), yesNo(h.complete)]);
+  const rows = s.holders.map((h) => [shortId(h.id) + (h.self ? " (this node)" : ""), formatAddress(h), state(h), yesNo(h.complete)]);
   return [
     `${s.contentId}`,
     `  ${s.liveHolders} live holder(s) of r = ${s.replication}: ${s.met ? "replication met" : `UNDER-REPLICATED${s.shortfall ? ` (${s.shortfall})` : ""}`}`,

@@ -5,6 +5,7 @@ import { runDaemon } from "../daemon";
 import { nativeStatusLines } from "../platform/native-status";
 import { dataDirOf, Flags, intFlag, UsageError } from "./args";
 import { formatPeers, formatReach, formatRouting } from "./format";
+import { formatAddress } from "../nat/address";
 import { print, Verb, VerbGroup, withNode } from "./verb";
 
 async function start(flags: Flags, stdio: boolean): Promise<void> {
@@ -21,7 +22,7 @@ async function start(flags: Flags, stdio: boolean): Promise<void> {
   });
   if (!stdio) {
     const info = { id: node.identity.id.toString("hex"), host: node.transport.local.host, port: node.transport.local.port, dataDir };
-    print(flags, info, () => `peershare node ${info.id}\n  listening on udp ${info.host}:${info.port}\n  data dir ${dataDir}\n  Ctrl-C to stop`);
+    print(flags, info, () => `peershare node ${info.id}\n  listening on udp ${formatAddress(info)}\n  data dir ${dataDir}\n  Ctrl-C to stop`);
   }
   await stopped;
 }
@@ -78,7 +79,7 @@ need a relay). A node that runs without one of its native parts says so on a lin
     run: async (flags) => {
       const info = await withNode(flags, "node.info", {});
       const degraded = nativeStatusLines(info.native).map((line) => `\n  ${line}`).join("");
-      print(flags, info, () => `${info.id}\n  udp ${info.host}:${info.port}, ${info.peers} peer(s), pid ${info.pid}, version ${info.version}\n  ${formatReach(info.nat)}\n  keys in ${info.keyStore.location}${degraded}`);
+      print(flags, info, () => `${info.id}\n  udp ${formatAddress(info)}, ${info.peers} peer(s), pid ${info.pid}, version ${info.version}\n  ${formatReach(info.nat)}\n  keys in ${info.keyStore.location}${degraded}`);
     },
   },
   {

@@ -15,12 +15,12 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * The interfaces to announce on and listen for announcements on: every non-loopback IPv4 address
- * when the node listens on all addresses (0.0.0.0), only the one it listens on otherwise, and
+ * when the node listens on all addresses (0.0.0.0, or :: for both families), only the one it listens on otherwise, and
  * none for a loopback address (there is no LAN behind it).
  */
 export function lanInterfaces(host: string, all: NodeJS.Dict<os.NetworkInterfaceInfo[]> = os.networkInterfaces()): LanInterface[] {
   if (isLoopbackHost(host)) return [];
-  const wildcard = host === "0.0.0.0" || host === "";
+  const wildcard = host === "0.0.0.0" || host === "::" || host === "";
   const out: LanInterface[] = [];
   for (const [name, infos] of Object.entries(all)) {
     for (const info of infos ?? []) {

@@ -126,7 +126,9 @@ export class NatService extends EventEmitter {
    * behind NAT: host candidates are enough, and a STUN server costs gathering time.
    */
   stunServersFor(peer: { via?: Contact[] }): string[] {
-    const nodes = [...this.client.via, ...(peer.via ?? [])];
+    // IPv4 only: IPv6 has no NAT to learn a mapping of (host candidates do), and libdatachannel
+    // reads no bracketed IPv6 literal in an ICE server URL
+    const nodes = [...this.client.via, ...(peer.via ?? [])].filter((c) => !c.host.includes(":"));
     const urls = nodes.map((c) => `stun:${formatAddress(c)}`);
     return [...new Set(urls)].slice(0, 3);
   }
@@ -207,7 +209,10 @@ export class NatService extends EventEmitter {
     // this node is the peer's rendezvous: the peer's mapping to it is open, so it is asked directly
     const registered = this.server.clientAddress(peer.id);
     if (registered) return { ...peer, host: registered.host, port: registered.port, reach };
-    return { ...peer, via: reach.rendezvous.filter((r) => !r.id.equals(this.o.identity.id)), reach };
+    // a rendezvous this node knows (a routing-table contact) is reached at the address it knows:
+    // the record names the address the peer registered at, which may be of another family
+    const via = reach.rendezvous.filter((r) => !r.id.equals(this.o.identity.id)).map((r) => this.o.dht.table.get(r.id)?.contact ?? r);
+    return { ...peer, via, reach };
   }
 
   async stop(): Promise<void> {

@@ -19,7 +19,7 @@ import { toHex } from "../dht/id";
 import { RawMessage, UdpRpc } from "../transport/udp-rpc";
 import { RateLimiter } from "../util/rate-limiter";
 import { LruMap } from "../util/lru";
-import { isPublicAddress } from "./address";
+import { HostPort, isPublicAddress } from "./address";
 import { DIAL_BACK_PAYLOAD_BYTES, decodeNonce, decodeObserved, encodeDialBack, encodeObserve, encodeObserved, NatTypes } from "./nat-wire";
 import { ReachabilitySnapshot, ReachabilityState } from "./reachability";
 
@@ -93,10 +93,17 @@ export class ReachabilityCheck extends EventEmitter {
     }
   }
 
-  /** Peers with public addresses first (their view is the internet's), a few at random. */
+  /**
+   * A few peers at random, those with public addresses first (their view is the internet's), and
+   * one of each address family among them (a dual-stack node is reached, or not, in each).
+   */
   private pickPeers(): Contact[] {
     const all = this.o.peers().sort(() => Math.random() - 0.5);
-    return [...all.filter((c) => isPublicAddress(c.host)), ...all.filter((c) => !isPublicAddress(c.host))].slice(0, PEERS_PER_CHECK);
+    const ranked = [...all.filter((c) => isPublicAddress(c.host)), ...all.filter((c) => !isPublicAddress(c.host))];
+    const firstOf = (v6: boolean) => ranked.find((c) => c.host.includes(":") === v6);
+    const picked = [firstOf(false), firstOf(true)].filter((c): c is Contact => c !== undefined);
+    for (const c of ranked) if (picked.length < PEERS_PER_CHECK && !picked.includes(c)) picked.push(c);
+    return picked;
   }
 
   private async askPeer(peer: Contact): Promise<void> {
@@ -110,14 +117,14 @@ export class ReachabilityCheck extends EventEmitter {
     if (recentlyOpened) return;
     // the second port only after a dial-back that gave an answer: asking it first would open the
     // mapping the probe comes through, and a peer whose dial-back went unanswered is asked again
-    if (!(await this.dialBack(peer)) || secondaryPort === 0) return;
+    if (!(await this.dialBack(peer, seen)) || secondaryPort === 0) return;
     this.secondContacted.set(key, Date.now());
     const second = await rpc.requestRaw({ ...peer, port: secondaryPort }, { type: NatTypes.observe, payload: encodeObserve() }).catch(() => null);
     if (second?.type === NatTypes.observed) state.observed(key, decodeObserved(second.payload).seen, true);
   }
 
   /** Asks the peer for a dial-back; true when it sent the probe (and the verdict was recorded). */
-  private async dialBack(peer: Contact): Promise<boolean> {
+  private async dialBack(peer: Contact, seenAs: HostPort): Promise<boolean> {
     const nonce = randomBytes(16);
     const key = nonce.toString("hex");
     const arrived = new Promise<boolean>((resolve) => {
@@ -127,7 +134,7 @@ export class ReachabilityCheck extends EventEmitter {
     try {
       const ok = await this.o.rpc.requestRaw(peer, { type: NatTypes.dialBack, payload: encodeDialBack(nonce) }).catch(() => null);
       if (ok?.type !== NatTypes.dialBackOk) return false;
-      this.o.state.dialBack(await arrived);
+      this.o.state.dialBack(await arrived, seenAs);
       return true;
     } finally {
       this.awaitingProbe.delete(key);

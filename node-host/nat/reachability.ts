@@ -9,6 +9,10 @@
 //   - whether it is reachable: proven when a probe from a port it never sent to arrived (a dial-back),
 //     disproven when a peer sent one and it did not arrive. Until either, "unknown": the node keeps
 //     serving the DHT as it always did. A new external address starts the question again.
+//
+// A dual-stack node has an external address per family (IPv4 peers see one, IPv6 peers another),
+// and each gets its own verdict: the node is unreachable when any is disproven (peers of that
+// family could not reach it), reachable when one is proven and none disproven.
 
 import { HostPort, normalizeHost } from "./address";
 
@@ -35,7 +39,8 @@ export interface ReachabilitySnapshot {
 
 export class ReachabilityState {
   private readonly observations = new Map<string, Observation>();
-  private verdict: { reachable: boolean; for: HostPort | null } | null = null;
+  /** External IP address → whether a dial-back to it arrived. */
+  private readonly verdicts = new Map<string, boolean>();
 
   constructor(
     /** The node's own addresses (where its socket is bound, or every interface address). */
@@ -54,16 +59,27 @@ export class ReachabilityState {
     if (this.observations.size > MAX_OBSERVERS) this.observations.delete(this.observations.keys().next().value!);
   }
 
-  /** A dial-back probe arrived (true) or a peer sent one that did not (false). */
-  dialBack(arrived: boolean): void {
-    this.verdict = { reachable: arrived, for: this.external };
+  /** A dial-back probe to this node at `seenAs` (the address that peer sees) arrived (true), or the peer sent one and it did not (false). */
+  dialBack(arrived: boolean, seenAs: HostPort): void {
+    this.verdicts.set(normalizeHost(seenAs.host), arrived);
+    if (this.verdicts.size > MAX_OBSERVERS) this.verdicts.delete(this.verdicts.keys().next().value!);
   }
 
+  /** The most reported external address (either family). */
   get external(): HostPort | null {
+    return this.mostReported(() => true);
+  }
+
+  /** The most reported external address of each family this node is seen in. */
+  get externals(): HostPort[] {
+    return [this.mostReported((h) => !h.includes(":")), this.mostReported((h) => h.includes(":"))].filter((a): a is HostPort => a !== null);
+  }
+
+  private mostReported(family: (host: string) => boolean): HostPort | null {
     const cutoff = this.now() - OBSERVATION_TTL_MS;
     const counts = new Map<string, { address: HostPort; n: number; last: number }>();
     for (const o of this.observations.values()) {
-      if (o.at < cutoff) continue;
+      if (o.at < cutoff || !family(normalizeHost(o.seen.host))) continue;
       const key = `${normalizeHost(o.seen.host)}|${o.seen.port}`;
       const c = counts.get(key) ?? { address: { host: normalizeHost(o.seen.host), port: o.seen.port }, n: 0, last: 0 };
       c.n++;
@@ -76,18 +92,18 @@ export class ReachabilityState {
   }
 
   get reachability(): Reachability {
-    if (!this.verdict) return "unknown";
-    const external = this.external;
     // a verdict holds for the external IP address it was made for (behind an endpoint-dependent
     // NAT every peer sees another port, so the port alone changing says nothing)
-    if (this.verdict.for && external && this.verdict.for.host !== external.host) return "unknown";
-    return this.verdict.reachable ? "reachable" : "unreachable";
+    const verdicts = this.externals.map((a) => this.verdicts.get(a.host));
+    if (verdicts.includes(false)) return "unreachable";
+    return verdicts.includes(true) ? "reachable" : "unknown";
   }
 
   get mapping(): Mapping {
-    const external = this.external;
-    if (!external) return "unknown";
-    if (this.localAddresses().some((a) => normalizeHost(a.host) === external.host)) return "none";
+    const externals = this.externals;
+    if (externals.length === 0) return "unknown";
+    const local = new Set(this.localAddresses().map((a) => normalizeHost(a.host)));
+    if (externals.every((a) => local.has(a.host))) return "none";
     const pairs = [...this.observations.values()].filter((o) => o.secondary);
     if (pairs.length === 0) return "unknown";
     return pairs.some((o) => o.secondary!.port !== o.seen.port) ? "endpoint-dependent" : "endpoint-independent";

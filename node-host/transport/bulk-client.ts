@@ -164,6 +164,7 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
         return await webrtc.dial(peer);
       } catch (err) {
         errors.push(`${path}: ${(err as Error).message}`);
+        opts.log?.(`node ${toHex(peer.id).slice(0, 12)}… (behind NAT): ${path} failed (${(err as Error).message}); trying the next way`);
       }
     }
     throw new BulkConnectionError(`node ${toHex(peer.id).slice(0, 12)}… (behind NAT) could not be reached: ${errors.join("; ")}`);

@@ -4,6 +4,8 @@
 // and counted in `stats`.
 
 import * as dgram from "node:dgram";
+import * as net from "node:net";
+import { unmapIpv4 } from "../util/ip-address";
 import { Address, Reply, RequestHandler, RequestOptions, RpcTimeoutError, RpcTransport } from "../dht/transport";
 import { Contact, Request, Response } from "../dht/messages";
 import { Identity, SignatureVerifier } from "../security/identity";
@@ -127,7 +129,8 @@ export class UdpRpc implements RpcTransport {
   ) {
     const addr = socket.address();
     this.boundHost = addr.address;
-    this.local = { id: identity.id, publicKey: identity.publicKey, host: opts.host === "0.0.0.0" ? "127.0.0.1" : addr.address, port: addr.port };
+    const wildcard = opts.host === "0.0.0.0" || opts.host === "::";
+    this.local = { id: identity.id, publicKey: identity.publicKey, host: wildcard ? "127.0.0.1" : unmapIpv4(addr.address), port: addr.port };
     this.pairKeys = new PairKeys(identity.seed(), identity.publicKey);
     this.timeoutMs = opts.timeoutMs ?? 1000;
     this.freshnessMs = opts.freshnessMs ?? 30_000;
@@ -138,9 +141,14 @@ export class UdpRpc implements RpcTransport {
     socket.on("error", (err) => opts.log?.(`udp socket error: ${err.message}`));
   }
 
+  /**
+   * Binds the socket: IPv4 for an IPv4 host (0.0.0.0 included), IPv6 for an IPv6 one, and both for
+   * "::" (one dual-stack socket, IPv4 peers seen as ::ffff:a.b.c.d and told apart below).
+   */
   static bind(opts: UdpRpcOptions): Promise<UdpRpc> {
     return new Promise((resolve, reject) => {
-      const socket = dgram.createSocket({ type: "udp4", recvBufferSize: 4 << 20 });
+      const v6 = net.isIPv6(opts.host);
+      const socket = dgram.createSocket({ type: v6 ? "udp6" : "udp4", ipv6Only: false, recvBufferSize: 4 << 20 });
       const onError = (err: Error) => reject(err);
       socket.once("error", onError);
       socket.bind(opts.port, opts.host, () => {
@@ -252,8 +260,12 @@ export class UdpRpc implements RpcTransport {
   }
 
   private send(datagram: Buffer, host: string, port: number): void {
+    // a dual-stack socket sends to IPv4 peers at their IPv4-mapped address; an IPv4 one cannot reach IPv6 at all
+    const family = net.isIPv6(this.boundHost) ? 6 : 4;
+    if (family === 4 && net.isIPv6(host)) return void this.stats.sendErrors++;
+    const to = family === 6 && net.isIPv4(host) ? `::ffff:${host}` : host;
     try {
-      this.socket.send(datagram, port, host, (err) => {
+      this.socket.send(datagram, port, to, (err) => {
         if (err) this.stats.sendErrors++;
       });
       this.stats.sent++;
@@ -262,8 +274,9 @@ export class UdpRpc implements RpcTransport {
     }
   }
 
-  private onDatagram(msg: Buffer, host: string, port: number): void {
+  private onDatagram(msg: Buffer, rawHost: string, port: number): void {
     this.stats.received++;
+    const host = unmapIpv4(rawHost);
     if (msg.length > MAX_DATAGRAM_BYTES) {
       this.stats.droppedOversized++;
       return;

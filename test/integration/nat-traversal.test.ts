@@ -4,7 +4,9 @@
 //                                                ├─ NAT, endpoint-independent mapping ── b
 //                                                ├─ NAT --random-fully (per destination) ── c
 //                                                ├─ NAT --random-fully ── d
-//                                                └─ routed, no NAT, no firewall ── e (the control)
+//                                                ├─ routed, no NAT, no firewall ── e (the control)
+//                                                ├─ IPv6 only, stateful firewall, no NAT ── v
+//                                                └─ IPv4 NAT and an IPv6 firewall ── w (dual-stack)
 //
 // Every router with NAT drops what its hosts did not ask for. All nodes join through s1 and are
 // configured nothing else (no STUN or TURN server anywhere): the reachable nodes (s1 and e) serve as
@@ -67,11 +69,21 @@ if (problem) {
     before(async () => {
       lab = await NetLab.create({
         public: ["s1"],
-        cells: { eima: { nat: "eim", hosts: ["a"] }, eimb: { nat: "eim", hosts: ["b"] }, rnda: { nat: "random-fully", hosts: ["c"] }, rndb: { nat: "random-fully", hosts: ["d"] }, open: { nat: "none", firewall: false, hosts: ["e"] } },
+        cells: {
+          eima: { nat: "eim", hosts: ["a"] },
+          eimb: { nat: "eim", hosts: ["b"] },
+          rnda: { nat: "random-fully", hosts: ["c"] },
+          rndb: { nat: "random-fully", hosts: ["d"] },
+          open: { nat: "none", firewall: false, hosts: ["e"] },
+          v6only: { nat: "none", ipv4: false, ipv6: true, hosts: ["v"] },
+          dual: { nat: "eim", ipv6: true, hosts: ["w"] },
+        },
       });
       const s1 = lab.host("s1");
-      nodes.s1 = await startNode(path.join(root, "s1"), [], ["--host", "0.0.0.0", "--port", "7420"], undefined, s1.wrap);
-      await Promise.all(["a", "b", "c", "d", "e"].map(async (n) => (nodes[n] = await startNode(path.join(root, n), [`${s1.ipv4}:7420`], ["--host", "0.0.0.0"], undefined, lab.host(n).wrap))));
+      // s1 listens on both families (the default, ::); v has IPv6 only and joins at s1's IPv6 address
+      nodes.s1 = await startNode(path.join(root, "s1"), [], ["--host", "::", "--port", "7420"], undefined, s1.wrap);
+      const join = (n: string) => (n === "v" ? `[${s1.ipv6}]:7420` : `${s1.ipv4}:7420`);
+      await Promise.all(["a", "b", "c", "d", "e", "v", "w"].map(async (n) => (nodes[n] = await startNode(path.join(root, n), [join(n)], ["--host", "::"], undefined, lab.host(n).wrap))));
       const known = async () => Object.fromEntries(await Promise.all(Object.keys(nodes).map(async (n) => [n, (await natOf(n)).reachability])));
       await waitFor("every node to know how it is reached", async () => Object.values(await known()).every((r) => r !== "unknown"), 30_000, 500).catch(async (err: Error) => {
         throw new Error(`${err.message}: ${JSON.stringify(await known())}`);
@@ -94,9 +106,18 @@ if (problem) {
         // its rendezvous nodes are reachable ones: the server, or the routed node e
         assert.ok(nat.rendezvous.length > 0 && nat.rendezvous.every((r) => [lab.host("s1").ipv4, lab.host("e").ipv4].includes(r.host)), `${n}'s rendezvous: ${JSON.stringify(nat.rendezvous)}`);
       }
-      await waitFor("each NATed node to keep two rendezvous nodes (s1 and e)", async () => (await natOf("s1")).rendezvousClients + (await natOf("e")).rendezvousClients === 4 * 2);
+      await waitFor("each NATed IPv4 node to keep two rendezvous nodes (s1 and e)", async () => (await Promise.all(["a", "b", "c", "d"].map(natOf))).every((n) => n.rendezvous.length === 2));
+      assert.ok((await natOf("s1")).rendezvousClients >= 5, "s1 is the rendezvous of every NATed node it can reach");
       const text = await cli(["id", "--data-dir", nodes.a.dataDir]);
       assert.match(text.stdout, /behind NAT .*reachable through/);
+    });
+
+    test("IPv6: a host with only a global IPv6 address behind a stateful firewall is unreachable (no NAT); the dual-stack host behind NAT too", async () => {
+      const v = await natOf("v");
+      assert.equal(v.reachability, "unreachable");
+      assert.equal(v.mapping, "none");
+      assert.equal(v.external?.host, lab.host("v").ipv6);
+      assert.equal((await natOf("w")).reachability, "unreachable");
     });
 
     test("DHT records put on one NATed teammate are read on another", async () => {
@@ -128,6 +149,13 @@ if (problem) {
     test("the control, routed without NAT: direct", async () => {
       await moves("e", "a", "tls");
       await moves("a", "e", "tls-reverse");
+    });
+
+    test("IPv6 only and dual-stack behind firewalls: a punched WebRTC hole over IPv6, each way; DHT records cross too", async () => {
+      const put = await cliJson<{ key: string; storedOn: number }>(nodes.v.dataDir, ["dht", "put", "v6", "yes"]);
+      assert.equal((await cliJson<{ value: string }>(nodes.w.dataDir, ["dht", "get", put.key])).value, "yes");
+      await moves("v", "w", "webrtc");
+      await moves("w", "v", "webrtc");
     });
 
     test("one fetch from two teammates behind different NATs at once: direct from one, relayed from the other", async () => {

@@ -46,8 +46,11 @@ test("rendezvous: forwards a ping to a registered client and back, refuses unkno
     assert.equal(refused.payload.readUInt16BE(0), 0, "an empty answer: not forwarded");
     assert.equal(rv.refusedCount >= 2, true);
     // a node that does not serve (not proven reachable) registers nobody
-    const quiet = new RendezvousServer({ rpc: await bind(), serving: () => false });
+    const quietRpc = await bind();
+    const quiet = new RendezvousServer({ rpc: quietRpc, serving: () => false });
+    await new RendezvousClient({ rpc: asker, candidates: () => [quietRpc.local] }).start().then(() => undefined);
     assert.equal(quiet.clientCount, 0);
+    await quietRpc.close();
     await rc.stop();
   } finally {
     await Promise.all([server.close(), client.close(), asker.close()]);

@@ -88,9 +88,10 @@ test("reachability: the most reported external address wins, a dial-back decides
   assert.equal(state.mapping, "endpoint-dependent");
   state.observed("c", { host: "203.0.113.9", port: 1 }, true);
   assert.equal(state.mapping, "endpoint-dependent", "a second-port report alone counts for nothing");
-  state.dialBack(false);
+  const seenAs = { host: "203.0.113.101", port: 5000 };
+  state.dialBack(false, seenAs);
   assert.equal(state.reachability, "unreachable");
-  state.dialBack(true);
+  state.dialBack(true, seenAs);
   assert.equal(state.reachability, "reachable");
   // behind an endpoint-dependent NAT peers see other ports of the same address: the verdict holds
   now += 1000;
@@ -107,4 +108,19 @@ test("reachability: the most reported external address wins, a dial-back decides
   const open = new ReachabilityState(() => [{ host: "203.0.113.10", port: 0 }]);
   open.observed("a", { host: "203.0.113.10", port: 7420 });
   assert.equal(open.mapping, "none");
+});
+
+test("reachability of a dual-stack node: a verdict per family, unreachable when either is disproven", () => {
+  const state = new ReachabilityState(() => [{ host: "203.0.113.10", port: 0 }, { host: "2001:db8::1:1", port: 0 }]);
+  state.observed("v4peer", { host: "203.0.113.10", port: 7420 });
+  state.observed("v6peer", { host: "2001:db8::1:1", port: 7420 });
+  assert.deepEqual(state.externals.map((a) => a.host), ["203.0.113.10", "2001:db8::1:1"]);
+  assert.equal(state.reachability, "unknown");
+  state.dialBack(true, { host: "2001:db8::1:1", port: 7420 });
+  assert.equal(state.reachability, "reachable", "proven over IPv6, not disproven over IPv4");
+  state.dialBack(true, { host: "203.0.113.10", port: 7420 });
+  assert.equal(state.reachability, "reachable");
+  assert.equal(state.mapping, "none");
+  state.dialBack(false, { host: "203.0.113.10", port: 7420 });
+  assert.equal(state.reachability, "unreachable", "IPv4 peers cannot reach it");
 });
