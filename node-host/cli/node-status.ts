@@ -21,6 +21,7 @@ export interface NodeStatus {
   reachability: NatInfo["reachability"];
   external: NatInfo["external"];
   mapping: NatInfo["mapping"];
+  /** Nodes in its routing table (reachable ones: nodes behind NAT are DHT clients, counted in rendezvousClients when they use this one). */
   peers: number;
   /** This node's own rendezvous nodes (it is behind NAT). */
   rendezvous: number;

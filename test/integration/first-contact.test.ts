@@ -268,8 +268,8 @@ if (problem) {
       const s = await json<{ up: boolean; reachability: string; peers: number; rendezvousClients: number; relay: { circuitsOpened: number } }>("srv", srv.dataDir, ["status", "--node"]);
       assert.equal(s.up, true);
       assert.equal(s.reachability, "reachable");
-      assert.ok(s.peers >= 2, `peers: ${s.peers}`);
-      assert.ok(s.rendezvousClients >= 1, "alice uses it as her rendezvous");
+      assert.equal(typeof s.peers, "number"); // every other node here is behind NAT: a DHT client, in no routing table
+      assert.ok(s.rendezvousClients >= 2, `alice and carol use it as their rendezvous: ${s.rendezvousClients}`);
       assert.equal(typeof s.relay.circuitsOpened, "number");
       const none = await runIn(h("srv"), ["status", "--node", "--json", "--data-dir", fresh("nobody")], env);
       assert.equal(none.code, 1);
