@@ -12,7 +12,7 @@ import { defaultConfig } from "../../node-host/config";
 import { Dht } from "../../node-host/dht/dht";
 import { Maintenance } from "../../node-host/maintenance";
 import { UdpRpc } from "../../node-host/transport/udp-rpc";
-import { chooseHints, OwnHintInputs } from "../../node-host/first-contact/own-hints";
+import { chooseHints, OwnHintInputs, resolvePublicAddress } from "../../node-host/first-contact/own-hints";
 import { screenHints } from "../../node-host/first-contact/screen-hints";
 import { FirstContact, HintOutcome } from "../../node-host/first-contact/first-contact";
 import { Hints } from "../../node-host/first-contact/hints";
@@ -47,6 +47,14 @@ test("behind NAT: one LAN address and the rendezvous nodes by ID prefix; on a LA
   assert.deepEqual(chooseHints(base).direct, [{ host: "192.168.1.10", port: 7420 }], "a LAN node whose reachability is not known yet");
   assert.deepEqual(chooseHints({ ...base, boundHost: "127.0.0.1" }).direct, [{ host: "127.0.0.1", port: 7420 }]);
   assert.deepEqual(chooseHints({ ...base, interfaces: ["127.0.0.1", "169.254.3.3"] }).direct, [], "no link-local address, and loopback only on a node that listens on nothing else");
+});
+
+test("the publicAddress setting becomes an address for the hints: IPv4, IPv6 in brackets, or a name resolved now", async () => {
+  assert.deepEqual(await resolvePublicAddress("198.51.100.4:7420"), { host: "198.51.100.4", port: 7420 });
+  assert.deepEqual(await resolvePublicAddress("[2001:DB8::1]:443"), { host: "2001:db8::1", port: 443 });
+  const named = await resolvePublicAddress("localhost:7420"); // /etc/hosts: no DNS server needed
+  assert.ok(named && ["127.0.0.1", "::1"].includes(named.host) && named.port === 7420, JSON.stringify(named));
+  assert.equal(await resolvePublicAddress(""), null);
 });
 
 test("a fetcher skips hints no datagram should go to, and private ones from a link that names public ones", () => {
