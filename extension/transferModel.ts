@@ -3,6 +3,7 @@
 // status bar's summary. Pure.
 import type { TransferInfo } from "../node-host/rpc/api-types";
 import type { TransferRow, TransferState } from "../webview-ui/protocol";
+import { routeText } from "../node-host/nat/reach-text";
 import { formatBytes, formatRate, pluralize, shortId } from "./format";
 
 const STATES: Record<TransferInfo["state"], TransferState> = {
@@ -38,6 +39,7 @@ export function toTransferRow(t: TransferInfo, finishedAt?: number): TransferRow
     etaSec: t.etaMs === null || t.etaMs === undefined ? null : t.etaMs / 1000,
     state,
   };
+  if (t.routes?.length) row.holderDetails = t.routes.map((r) => ({ id: r.node, route: routeText(r) }));
   if (t.error) row.error = t.error;
   if (t.path) row.path = t.path;
   return row;

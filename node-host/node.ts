@@ -70,6 +70,8 @@ export interface NodeOptions {
 const PUBLISHED_FILE = "published.json";
 /** Bootstrap contacts an invite may add to the configured ones (which it never removes). */
 const MAX_SAVED_BOOTSTRAP = 8;
+/** How long a node waits for a UDP answer from its bootstrap contacts before it tries them over TCP. */
+const BLOCKED_UDP_AFTER_MS = 4000;
 
 function dhtSettings(c: Config): Partial<DhtSettings> {
   return {
@@ -206,6 +208,7 @@ export class PeershareNode extends EventEmitter {
       },
       // a team node relays for members of its teams (the relay handshake shows the requester's memberships)
       isMember: (requester, publicKey, memberships) => teams.open || (teams.received(requester, publicKey, { memberships, revocations: [] }), teams.sharedTeams(requester).length > 0),
+      isKnownMember: (node) => teams.open || teams.sharedTeams(node.id).length > 0,
       log,
     });
     const uploadLimit = new ByteRateLimiter(config.uploadLimitMBps * 1e6);
@@ -255,8 +258,10 @@ export class PeershareNode extends EventEmitter {
       iceServers: config.iceServers,
       selfReach: () => nat.selfReach(),
       ownRendezvous: () => nat.rendezvous,
+      ownExternal: (ipv6) => nat.ownExternal(ipv6),
       iceServersFor: (peer) => nat.stunServersFor(peer),
       onRawConnection: (socket, first) => nat.relay.accept(socket, first),
+      onTunnel: (socket) => nat.tunnels.accept(socket),
       log,
     });
     if (!bulk.tcpListening) log(`TCP port ${transport.local.port} unavailable (${bulk.tcpError}); serving over WebRTC only`);
@@ -267,8 +272,22 @@ export class PeershareNode extends EventEmitter {
     node.loadPublished();
     log(`node ${identity.id.toString("hex")} listening on udp ${transport.local.host}:${transport.local.port}`);
     node.maintenance.start(bootstrap);
+    node.escapeBlockedUdpLater(bootstrap);
     await node.applyLanDiscovery();
     return node;
+  }
+
+  /**
+   * A few seconds after start, a node that heard nothing over UDP from its bootstrap contacts tries
+   * them over TCP (a network that blocks UDP), and joins again through the tunnel it opens.
+   */
+  private escapeBlockedUdpLater(bootstrap: { host: string; port: number }[]): void {
+    if (bootstrap.length === 0) return;
+    const timer = setTimeout(() => {
+      if (this.dht.table.size > 0 || this.stopping) return;
+      void this.nat.escapeBlockedUdp(bootstrap).then(async (opened) => void (opened && (await this.join())));
+    }, BLOCKED_UDP_AFTER_MS);
+    timer.unref();
   }
 
   /** LAN discovery (discovery/lan.ts), or null when it is off. */

@@ -18,8 +18,10 @@ export interface NodeStatus {
 
 export interface HolderProgress {
   id: string;
-  /** Bytes per second currently received from (or sent to) this holder. */
-  rateBps: number;
+  /** Bytes per second currently received from (or sent to) this holder, when known. */
+  rateBps?: number;
+  /** How the connection reaches it: "direct TLS", "direct WebRTC", "relayed through 3f2a…". */
+  route?: string;
 }
 
 export type TransferState = "queued" | "active" | "paused" | "done" | "failed" | "cancelled";

@@ -34,7 +34,7 @@ export function rowView(t: TransferRow): RowView {
     rateText: active || (t.state === "done" && t.rateBps > 0) ? formatRate(t.rateBps) : "—",
     holdersText: String(t.holders),
     holdersTitle: details.length
-      ? details.map((h) => `${shortId(h.id, 12)}  ${formatRate(h.rateBps)}`).join("\n")
+      ? details.map((h) => [shortId(h.id, 12), h.rateBps !== undefined ? formatRate(h.rateBps) : null, h.route ?? null].filter((x) => x !== null).join("  ")).join("\n")
       : `${t.holders} ${t.holders === 1 ? "holder" : "holders"}`,
     etaText: active ? formatDuration(t.etaSec) : t.state === "done" ? "done" : "—",
     stateText: t.state === "failed" && t.error ? `failed: ${t.error}` : t.state,

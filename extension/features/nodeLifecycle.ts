@@ -8,7 +8,8 @@ import { formatMs, pluralize, shortId } from "../format";
 import { registerCommands } from "../commands";
 import type { Services } from "../services";
 import { peerCounts, type TreeNode } from "../treeModel";
-import { nativeStatusSuffix, nativeStatusTooltip } from "../nativeStatus";
+import { escapeMarkdown, nativeStatusSuffix, nativeStatusTooltip } from "../nativeStatus";
+import { reachText } from "../../node-host/nat/reach-text";
 
 export function registerNodeLifecycle(context: vscode.ExtensionContext, s: Services): void {
   const status = vscode.window.createStatusBarItem("peershare.status", vscode.StatusBarAlignment.Left, 50);
@@ -48,9 +49,9 @@ function renderStatusBar(status: vscode.StatusBarItem, s: Services): void {
   status.backgroundColor = undefined;
   if (state.kind === "running") {
     const c = peerCounts(s.data.peers);
-    status.text = `$(broadcast) ${pluralize(c.online, "peer")}${nativeStatusSuffix(info?.native)}`;
+    status.text = `$(broadcast) ${pluralize(c.online, "peer")}${info?.nat?.reachability === "unreachable" ? " · behind NAT" : ""}${nativeStatusSuffix(info?.native)}`;
     status.tooltip = new vscode.MarkdownString(
-      `**peershare** node \`${shortId(info?.id ?? "", 16)}\` on ${info?.host}:${info?.port}\n\n${c.online} of ${pluralize(c.total, "known peer")} online${nativeStatusTooltip(info?.native)}`,
+      `**peershare** node \`${shortId(info?.id ?? "", 16)}\` on ${info?.host}:${info?.port}\n\n${c.online} of ${pluralize(c.total, "known peer")} online\n\n${escapeMarkdown(reachText(info?.nat))}${nativeStatusTooltip(info?.native)}`,
     );
   } else if (!s.node.started && state.kind === "stopped") {
     status.text = "$(circle-outline) peershare: not started";

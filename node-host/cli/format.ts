@@ -1,7 +1,8 @@
 // Plain-text rendering of API results for the terminal (scripts use --json instead).
 
 import { formatAddress } from "../nat/address";
-import { AuditListing, ClosestResult, ContactInfo, ContentStatus, LookupResult, NodeInfo, RoutingInfo, StoreListing, TeamMember, TeamSummary, TransferInfo, ValueRecordInfo } from "../rpc/api-types";
+import { routeText } from "../nat/reach-text";
+import { AuditListing, ClosestResult, ContactInfo, ContentStatus, LookupResult, RoutingInfo, StoreListing, TeamMember, TeamSummary, TransferInfo, ValueRecordInfo } from "../rpc/api-types";
 
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
@@ -43,9 +44,11 @@ export function formatPeers(peers: ContactInfo[]): string {
   if (peers.length === 0) return "no peers known (is a bootstrap contact configured?)";
   // the VIA column only where LAN discovery found someone: "lan", else "dht" (bootstrap contact or DHT traffic)
   const via = peers.some((p) => p.via);
+  // the CONNECTION column only where a bulk connection is open: how it reaches the peer
+  const routes = peers.some((p) => p.route);
   return table(
-    ["ID", "ADDRESS", "STATE", "RTT", "LAST SEEN", ...(via ? ["VIA"] : [])],
-    peers.map((p) => [shortId(p.id), formatAddress(p), p.state, rtt(p.rttMs), ago(p.lastSeen), ...(via ? [p.via ?? "dht"] : [])]),
+    ["ID", "ADDRESS", "STATE", "RTT", "LAST SEEN", ...(via ? ["VIA"] : []), ...(routes ? ["CONNECTION"] : [])],
+    peers.map((p) => [shortId(p.id), formatAddress(p), p.state, rtt(p.rttMs), ago(p.lastSeen), ...(via ? [p.via ?? "dht"] : []), ...(routes ? [p.route ? routeText(p.route) : "-"] : [])]),
   );
 }
 
@@ -92,17 +95,6 @@ export function formatClosest(r: ClosestResult): string {
     `${r.closest.length} closest to ${r.key} (${r.hops} hop(s), ${r.queried} asked, ${r.durationMs.toFixed(1)} ms):`,
     table(["ID", "ADDRESS", "DISTANCE"], r.closest.map((c) => [c.id, formatAddress(c), c.distance.slice(0, 16) + "…"])),
   ].join("\n");
-}
-
-/** How others reach a node, in one line (`peershare id`). */
-export function formatReach(nat: NodeInfo["nat"]): string {
-  if (!nat) return "reachability: not reported (an older node)";
-  const at = nat.external ? formatAddress(nat.external) : null;
-  const relaying = nat.rendezvousClients ? `; rendezvous for ${nat.rendezvousClients} node(s) behind NAT, ${nat.relay.circuits} relayed connection(s) open` : "";
-  if (nat.reachability === "reachable") return `reachable at ${at ?? "its address"}${relaying}`;
-  if (nat.reachability === "unknown") return `reachability not known yet${at ? ` (seen as ${at})` : ""}`;
-  const through = nat.rendezvous.length ? `reachable through ${nat.rendezvous.map((r) => `${r.id.slice(0, 12)}… at ${formatAddress(r)}`).join(", ")}` : "no rendezvous node yet";
-  return `behind NAT (${nat.mapping} mapping${at ? `, seen as ${at}` : ""}), ${through}`;
 }
 
 export function formatStatus(s: ContentStatus): string {

@@ -4,7 +4,8 @@
 import { runDaemon } from "../daemon";
 import { nativeStatusLines } from "../platform/native-status";
 import { dataDirOf, Flags, intFlag, UsageError } from "./args";
-import { formatPeers, formatReach, formatRouting } from "./format";
+import { formatPeers, formatRouting } from "./format";
+import { reachText } from "../nat/reach-text";
 import { formatAddress } from "../nat/address";
 import { print, Verb, VerbGroup, withNode } from "./verb";
 
@@ -79,7 +80,7 @@ need a relay). A node that runs without one of its native parts says so on a lin
     run: async (flags) => {
       const info = await withNode(flags, "node.info", {});
       const degraded = nativeStatusLines(info.native).map((line) => `\n  ${line}`).join("");
-      print(flags, info, () => `${info.id}\n  udp ${formatAddress(info)}, ${info.peers} peer(s), pid ${info.pid}, version ${info.version}\n  ${formatReach(info.nat)}\n  keys in ${info.keyStore.location}${degraded}`);
+      print(flags, info, () => `${info.id}\n  udp ${formatAddress(info)}, ${info.peers} peer(s), pid ${info.pid}, version ${info.version}\n  ${reachText(info.nat)}\n  keys in ${info.keyStore.location}${degraded}`);
     },
   },
   {

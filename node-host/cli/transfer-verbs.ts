@@ -11,6 +11,7 @@ import { FetchInfo, ShareInfo, TransferInfo } from "../rpc/api-types";
 import { connectLocal } from "../rpc/local-socket";
 import { MAX_REPLICATION } from "../replication/factors";
 import { Flags, intFlag, needArgs, UsageError } from "./args";
+import { routeText } from "../nat/reach-text";
 import { humanBytes, progressLine } from "./format";
 import { shareOnce, withNodeOrOneShot } from "./one-shot-run";
 import { print, Verb, withNode } from "./verb";
@@ -113,7 +114,8 @@ address hints: used, or skipped and why), then the result.`,
       const r = await withNodeOrOneShot(flags, !hinted, (dataDir, oneShot) => fetchWithProgress(flags, dataDir, args[0], given ?? (oneShot ? process.cwd() + path.sep : undefined), flags.cache === true));
       if (flags.json) return void process.stdout.write(JSON.stringify({ event: "done", ...r }) + "\n");
       const reused = r.bytesReused ? `, ${humanBytes(r.bytesReused)} already here` : "";
-      process.stdout.write(`${r.path}\n  ${humanBytes(r.size)} from ${r.holdersUsed} holder(s) in ${(r.durationMs / 1000).toFixed(1)} s${reused}\n`);
+      const routes = r.routes?.length ? `\n  ${r.routes.map((h) => `${h.node.slice(0, 12)}…: ${routeText(h)}`).join("\n  ")}` : "";
+      process.stdout.write(`${r.path}\n  ${humanBytes(r.size)} from ${r.holdersUsed} holder(s) in ${(r.durationMs / 1000).toFixed(1)} s${reused}${routes}\n`);
     },
   },
   {

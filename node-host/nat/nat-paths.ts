@@ -2,6 +2,9 @@
 //
 //   - "reverse": this node can be reached, so it asks the other (by a signal through its rendezvous)
 //     to connect back to it over TLS, to the address its rendezvous saw the signal come from;
+//   - "punch": neither NAT maps per destination, so both open one TCP connection at once, each to
+//     the other's external address and a port it names (tcp-punch.ts); TLS runs over it at the
+//     speed of a direct connection;
 //   - "webrtc": both can send UDP and neither NAT maps per destination, so ICE punches a hole (the
 //     WebRTC path, its STUN servers being reachable peershare nodes);
 //   - "relay": otherwise, or when the others fail, a rendezvous node of the other end passes the
@@ -15,12 +18,15 @@ import { toHex } from "../dht/id";
 import { BulkPeer } from "../transport/bulk";
 import { BulkContext } from "../transport/bulk-context";
 import { BulkSession } from "../transport/bulk-session";
-import { dialTlsReverse, startRelayedSession, TlsBulkServer } from "../transport/tls-bulk";
+import { dialTlsReverse, startSessionOver, TlsBulkServer } from "../transport/tls-bulk";
+import { BinaryReader, BinaryWriter } from "../util/binary";
+import { HostPort, normalizeHost, readAddress, writeAddress } from "./address";
+import { punchPort, punchTcp } from "./tcp-punch";
 import { Signaller } from "../transport/webrtc-bulk";
 import { acceptRelayed, newRelayToken, openRelayed } from "./relay-client";
 import { Mapping } from "./reachability";
 
-export type NatPath = "reverse" | "webrtc" | "relay";
+export type NatPath = "reverse" | "punch" | "webrtc" | "relay";
 
 /** What a node knows of its own way out, and a peer's from its reach record. */
 export interface Reach {
@@ -29,20 +35,40 @@ export interface Reach {
   udp: boolean;
 }
 
-/** The ways to try to a peer behind NAT, in order (pure: unit-tested). */
-export function natPathsTo(self: Reach, peer: Reach, webrtcAvailable = true): NatPath[] {
+/**
+ * The ways to try to a peer behind NAT, in order (pure: unit-tested). With a TURN server configured
+ * here, WebRTC is tried even where no hole can be punched: ICE then relays through it.
+ */
+export function natPathsTo(self: Reach, peer: Reach, webrtcAvailable = true, turnConfigured = false): NatPath[] {
   const paths: NatPath[] = [];
   if (self.reachable) paths.push("reverse");
   const punchable = self.mapping !== "endpoint-dependent" && peer.mapping !== "endpoint-dependent";
-  if (webrtcAvailable && self.udp && peer.udp && punchable) paths.push("webrtc");
+  if (punchable) paths.push("punch");
+  if (webrtcAvailable && self.udp && peer.udp && (punchable || turnConfigured)) paths.push("webrtc");
   paths.push("relay");
   return paths;
 }
 
 /** Bulk signals (first byte 2; WebRTC's descriptions start with 1): a request, and its acknowledgement. */
 const SIGNAL_TAG = 2;
-const Kinds = { connectBack: 1, relay: 2, ack: 0x80 } as const;
+const Kinds = { connectBack: 1, relay: 2, punch: 3, ack: 0x80, punchAnswer: 0x83 } as const;
+/** How long both ends keep trying a simultaneous open. */
+const PUNCH_MS = 5000;
 const ACK = Buffer.from([SIGNAL_TAG, Kinds.ack]);
+
+/** A punch request or answer: tag, kind, then the address to connect to. */
+function encodePunch(kind: number, at: HostPort): Buffer {
+  const w = new BinaryWriter().u8(SIGNAL_TAG).u8(kind);
+  writeAddress(w, at);
+  return w.finish();
+}
+
+function decodePunch(payload: Buffer): HostPort {
+  const r = new BinaryReader(payload.subarray(2));
+  const at = readAddress(r);
+  r.end();
+  return at;
+}
 
 export function isNatSignal(payload: Buffer): boolean {
   return payload.length >= 2 && payload[0] === SIGNAL_TAG;
@@ -56,6 +82,8 @@ export interface NatPathsOptions {
   ownRendezvous: () => BulkPeer[];
   /** Memberships shown to a relay that serves only its teams' members. */
   memberships: () => Buffer[];
+  /** This node's external IP address in a family (as peers see it), for a hole punch; null when not known. */
+  ownExternal: (ipv6: boolean) => string | null;
   timeoutMs: number;
   log?: (line: string) => void;
 }
@@ -70,7 +98,26 @@ export class NatPaths {
   async dial(peer: BulkPeer, path: NatPath): Promise<BulkSession> {
     if (path === "reverse") return this.connectBack(peer);
     if (path === "relay") return this.relay(peer);
+    if (path === "punch") return this.punch(peer);
     throw new Error(`${path} is not dialled here`);
+  }
+
+  /**
+   * A TCP hole punch: this node names its external address and a port, the peer answers with its
+   * own port and starts connecting; this node connects too. The peer's address must be one its
+   * signed reach record names.
+   */
+  private async punch(peer: BulkPeer): Promise<BulkSession> {
+    const theirs = peer.reach?.external ?? [];
+    const family = theirs.find((a) => this.o.ownExternal(a.host.includes(":")) !== null);
+    if (!family) throw new Error("no external address of a family both ends have");
+    const own = { host: this.o.ownExternal(family.host.includes(":"))!, port: punchPort() };
+    const answer = await this.o.signaller.signal(peer, encodePunch(Kinds.punch, own));
+    if (answer[0] !== SIGNAL_TAG || answer[1] !== Kinds.punchAnswer) throw new Error(`node ${toHex(peer.id).slice(0, 12)}… declined`);
+    const remote = decodePunch(answer);
+    if (!theirs.some((a) => normalizeHost(a.host) === normalizeHost(remote.host))) throw new Error("the answer names an address its reach record does not");
+    const socket = await punchTcp(own.port, remote, PUNCH_MS);
+    return startSessionOver(this.o.ctx, socket, "dialler", peer, { path: "tls-punched" });
   }
 
   private async connectBack(peer: BulkPeer): Promise<BulkSession> {
@@ -90,7 +137,7 @@ export class NatPaths {
         const half = openRelayed(relay, this.o.ctx.identity, peer.id, token, this.o.memberships(), this.o.timeoutMs);
         half.catch(() => undefined);
         await this.ask(peer, Buffer.concat([Buffer.from([SIGNAL_TAG, Kinds.relay]), relay.id, token]));
-        return await startRelayedSession(this.o.ctx, await half, "dialler", peer, relay);
+        return await startSessionOver(this.o.ctx, await half, "dialler", peer, { path: "relay", relay: toHex(relay.id) });
       } catch (err) {
         last = err as Error;
       }
@@ -110,17 +157,36 @@ export class NatPaths {
       this.serve(dialTlsReverse(this.o.ctx, { id: from.id, publicKey: from.publicKey, host: from.host, port: from.port }, this.o.timeoutMs), "connecting back");
       return ACK;
     }
+    if (payload[1] === Kinds.punch) return this.answerPunch(from, payload);
     if (payload[1] === Kinds.relay && payload.length === 2 + 32 + 16) {
       const relay = this.o.ownRendezvous().find((r) => r.id.equals(payload.subarray(2, 34)));
       if (!relay) return null; // only to a relay this node chose itself
       const token = Buffer.from(payload.subarray(34));
       this.serve(
-        acceptRelayed(relay, this.o.ctx.identity, token, this.o.timeoutMs).then((socket) => startRelayedSession(this.o.ctx, socket, "acceptor", from, relay)),
+        acceptRelayed(relay, this.o.ctx.identity, token, this.o.timeoutMs).then((socket) => startSessionOver(this.o.ctx, socket, "acceptor", from, { path: "relay", relay: toHex(relay.id) })),
         "joining a relay",
       );
       return ACK;
     }
     return null;
+  }
+
+  /** The other end of a punch: only to the IP address this node's rendezvous saw the request come from. */
+  private answerPunch(from: BulkPeer, payload: Buffer): Buffer | null {
+    let remote: HostPort;
+    try {
+      remote = decodePunch(payload);
+    } catch {
+      return null;
+    }
+    const own = this.o.ownExternal(remote.host.includes(":"));
+    if (!own || normalizeHost(remote.host) !== normalizeHost(from.host)) return null;
+    const port = punchPort();
+    this.serve(
+      punchTcp(port, remote, PUNCH_MS).then((socket) => startSessionOver(this.o.ctx, socket, "acceptor", from, { path: "tls-punched" })),
+      "a TCP hole punch",
+    );
+    return encodePunch(Kinds.punchAnswer, { host: own, port });
   }
 
   private serve(opening: Promise<BulkSession>, what: string): void {

@@ -14,7 +14,7 @@ import { UdpRpc } from "../transport/udp-rpc";
 import { LruMap } from "../util/lru";
 import { RateLimiter } from "../util/rate-limiter";
 import { jittered } from "../util/jitter";
-import { formatAddress, HostPort, isLoopbackAddress, normalizeHost } from "./address";
+import { formatAddress, HostPort, isLoopbackAddress, isPublicAddress, normalizeHost } from "./address";
 import { Reach } from "./nat-paths";
 import { ReachabilityCheck } from "./reachability-check";
 import { ReachabilitySnapshot, ReachabilityState } from "./reachability";
@@ -23,6 +23,7 @@ import { RelayOptions, RelayServer, RelaySettings, RelayStats } from "./relay-se
 import { forwardThrough, RendezvousClient } from "./rendezvous-client";
 import { decodeReach, encodeReach, REACH_RECORD_MAX_AGE_MS, REACH_RECORD_NAME, ReachInfo } from "./reach-record";
 import { bindingResponseFor } from "./stun";
+import { openTunnel, tcpAnswers, TunnelServer } from "./datagram-tunnel";
 import { Identity } from "../security/identity";
 
 /** Reachability is checked this often, and sooner while it is unknown (5 s, doubling up to a minute). */
@@ -41,6 +42,10 @@ export interface NatStatus extends ReachabilitySnapshot {
   forwarded: number;
   /** Connections this node relays (now, in all), refused, and the bytes it passed. */
   relay: RelayStats;
+  /** Where this node's DHT traffic goes over TCP because its network blocks UDP; null while it has UDP. */
+  tunnel: { host: string; port: number } | null;
+  /** Nodes whose DHT traffic comes to this node over TCP (their networks block UDP). */
+  tunnelClients: number;
 }
 
 export interface NatServiceOptions {
@@ -48,7 +53,10 @@ export interface NatServiceOptions {
   dht: Dht;
   identity: Identity;
   relay: RelaySettings;
+  /** Whether a relay's requester, with the memberships its handshake shows, is in one of this node's teams (true in none). */
   isMember: RelayOptions["isMember"];
+  /** Whether a node already proved membership of one of this node's teams (true in none). */
+  isKnownMember: (node: Contact) => boolean;
   log?: (line: string) => void;
 }
 
@@ -64,6 +72,10 @@ export class NatService extends EventEmitter {
   private unknownRetryMs = RECHECK_UNKNOWN_MS;
   /** Relays bulk connections between nodes that cannot connect to each other (on the node's TCP port). */
   readonly relay: RelayServer;
+  /** Takes the DHT traffic of nodes whose networks block UDP, over TCP. */
+  readonly tunnels: TunnelServer;
+  /** This node's own tunnel, while its network blocks UDP. */
+  private ownTunnel: { peer: HostPort; close: () => void } | null = null;
 
   private constructor(
     private readonly o: NatServiceOptions,
@@ -76,13 +88,17 @@ export class NatService extends EventEmitter {
     this.checker = new ReachabilityCheck({ rpc, secondary, state: this.state, peers: servers, log: o.log });
     // only a node proven reachable serves: one still finding out may be behind NAT itself
     this.server = new RendezvousServer({ rpc, serving: () => this.state.reachability === "reachable" });
-    this.client = new RendezvousClient({ rpc, candidates: servers, log: o.log });
     this.relay = new RelayServer({ self: o.identity.id, settings: o.relay, isMember: o.isMember, log: o.log });
+    // sends on for tunnel clients within the relay setting: a team node for members only
+    this.tunnels = new TunnelServer(rpc, (client) => o.relay.mode() === "anyone" || (o.relay.mode() === "members" && o.isKnownMember(client)));
+    // a tunnel client registers only with its tunnel's node (its only way in)
+    this.client = new RendezvousClient({ rpc, candidates: () => (this.ownTunnel ? servers().filter((c) => this.isTunnelPeer(c)) : servers()), log: o.log });
     rpc.forwarder = forwardThrough(rpc);
     rpc.onForeignDatagram((datagram, source) => (this.stunLimit.take(`${source.host}:${source.port}`) ? bindingResponseFor(datagram, { address: source.host, port: source.port }) : null));
     this.checker.on("changed", (s: ReachabilitySnapshot) => void this.onChanged(s));
-    // a rendezvous node that left the table (it became a DHT client itself, or left) is replaced at once
-    dht.on("changed", () => this.client.replaceLost());
+    // a rendezvous node that left the table (it became a DHT client itself, or left) is replaced at
+    // once, and a missing one taken as soon as a candidate turns up
+    dht.on("changed", () => this.client.refill());
     this.client.on("changed", () => void this.publishReach());
   }
 
@@ -106,13 +122,60 @@ export class NatService extends EventEmitter {
       rendezvousClients: this.server.clientCount,
       forwarded: this.server.forwardedCount,
       relay: { ...this.relay.stats },
+      tunnel: this.ownTunnel ? { ...this.ownTunnel.peer } : null,
+      tunnelClients: this.tunnels.count,
     };
   }
 
   /** How this node is reached, for choosing the ways to a peer behind NAT (nat-paths.ts). */
   selfReach(): Reach {
     const s = this.state.snapshot();
-    return { reachable: s.reachability !== "unreachable", mapping: s.mapping, udp: true };
+    return { reachable: s.reachability !== "unreachable", mapping: s.mapping, udp: this.ownTunnel === null };
+  }
+
+  private isTunnelPeer(c: Contact): boolean {
+    return this.ownTunnel !== null && c.port === this.ownTunnel.peer.port && normalizeHost(c.host) === normalizeHost(this.ownTunnel.peer.host);
+  }
+
+  /**
+   * When no bootstrap contact answers over UDP but one takes a TCP connection, this node's network
+   * blocks UDP: its DHT traffic then goes over TCP through that node (datagram-tunnel.ts). True
+   * when a tunnel was opened (the node should join again through it).
+   */
+  async escapeBlockedUdp(bootstrap: HostPort[]): Promise<boolean> {
+    if (this.ownTunnel || this.o.dht.table.size > 0 || this.stopped) return false;
+    for (const peer of bootstrap) {
+      if (!(await tcpAnswers(peer, 3000))) continue;
+      try {
+        const t = await openTunnel(this.o.rpc, peer, 5000);
+        this.ownTunnel = { peer, close: t.close };
+        void t.closed.then(() => {
+          if (this.ownTunnel?.close === t.close) this.ownTunnel = null;
+        });
+        this.o.log?.(`no UDP answer from any bootstrap contact, but ${formatAddress(peer)} takes TCP: this network seems to block UDP, so DHT traffic goes over TCP through it`);
+        return true;
+      } catch (err) {
+        this.o.log?.(`a TCP tunnel to ${formatAddress(peer)} failed: ${(err as Error).message}`);
+      }
+    }
+    return false;
+  }
+
+  /** This node's external IP address in a family, as peers see it; null when no peer of that family reported one. */
+  ownExternal(ipv6: boolean): string | null {
+    return this.externals().find((a) => a.host.includes(":") === ipv6)?.host ?? null;
+  }
+
+  /**
+   * The addresses others see this node at: what peers reported, plus its global IPv6 addresses no
+   * peer reported yet (IPv6 has no NAT to hide one behind; a peer that also has IPv6 may punch
+   * through both firewalls to it, the direct path both prefer).
+   */
+  private externals(): HostPort[] {
+    const seen = this.state.externals;
+    const port = this.o.rpc.local.port;
+    const v6 = this.o.rpc.boundHost === "::" && !seen.some((a) => a.host.includes(":")) ? localAddresses("::").filter((a) => a.host.includes(":") && isPublicAddress(a.host)).slice(0, 1) : [];
+    return [...seen, ...v6.map((a) => ({ host: a.host, port }))];
   }
 
   /** This node's rendezvous nodes (empty unless it is behind NAT). */
@@ -173,7 +236,7 @@ export class NatService extends EventEmitter {
   private async publishReach(): Promise<void> {
     const s = this.state.snapshot();
     if (s.reachability !== "unreachable" && !this.o.dht.published.has(toHex(valueKey(this.o.rpc.local.publicKey, REACH_RECORD_NAME)))) return;
-    const info: ReachInfo = { reachable: s.reachability !== "unreachable", udp: true, mapping: s.mapping, external: s.external ? [s.external] : [], rendezvous: this.client.via, updated: Date.now() };
+    const info: ReachInfo = { reachable: s.reachability !== "unreachable", udp: this.ownTunnel === null, mapping: s.mapping, external: this.externals(), rendezvous: this.client.via, updated: Date.now() };
     await this.o.dht.putValue(REACH_RECORD_NAME, encodeReach(info)).catch((err: Error) => this.o.log?.(`publishing the reach record failed: ${err.message}`));
   }
 
@@ -220,6 +283,8 @@ export class NatService extends EventEmitter {
     if (this.timer) clearTimeout(this.timer);
     await this.client.stop();
     this.relay.close();
+    this.tunnels.close();
+    this.ownTunnel?.close();
     await this.secondary.close();
   }
 }

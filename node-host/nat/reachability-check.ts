@@ -27,6 +27,8 @@ import { ReachabilitySnapshot, ReachabilityState } from "./reachability";
 const PROBE_WAIT_MS = 1500;
 /** Peers asked in one check. */
 const PEERS_PER_CHECK = 3;
+/** How long a peer may take to answer OBSERVE or DIAL_BACK: nothing waits on these, so a slow peer is waited for. */
+const ANSWER_MS = 3000;
 /** A peer's second port is asked about again only after this long: a fresh mapping to it would let its probe through. */
 const SECOND_PORT_QUIET_MS = 5 * 60_000;
 
@@ -109,7 +111,7 @@ export class ReachabilityCheck extends EventEmitter {
   private async askPeer(peer: Contact): Promise<void> {
     const { rpc, state } = this.o;
     const key = toHex(peer.id);
-    const reply = await rpc.requestRaw(peer, { type: NatTypes.observe, payload: encodeObserve() });
+    const reply = await rpc.requestRaw(peer, { type: NatTypes.observe, payload: encodeObserve() }, ANSWER_MS);
     if (reply.type !== NatTypes.observed) return;
     const { seen, secondaryPort } = decodeObserved(reply.payload);
     state.observed(key, seen);
@@ -119,7 +121,7 @@ export class ReachabilityCheck extends EventEmitter {
     // mapping the probe comes through, and a peer whose dial-back went unanswered is asked again
     if (!(await this.dialBack(peer, seen)) || secondaryPort === 0) return;
     this.secondContacted.set(key, Date.now());
-    const second = await rpc.requestRaw({ ...peer, port: secondaryPort }, { type: NatTypes.observe, payload: encodeObserve() }).catch(() => null);
+    const second = await rpc.requestRaw({ ...peer, port: secondaryPort }, { type: NatTypes.observe, payload: encodeObserve() }, ANSWER_MS).catch(() => null);
     if (second?.type === NatTypes.observed) state.observed(key, decodeObserved(second.payload).seen, true);
   }
 
@@ -129,10 +131,10 @@ export class ReachabilityCheck extends EventEmitter {
     const key = nonce.toString("hex");
     const arrived = new Promise<boolean>((resolve) => {
       this.awaitingProbe.set(key, () => resolve(true));
-      setTimeout(() => resolve(false), PROBE_WAIT_MS + this.o.rpc.timeoutMs).unref();
+      setTimeout(() => resolve(false), PROBE_WAIT_MS + ANSWER_MS).unref();
     });
     try {
-      const ok = await this.o.rpc.requestRaw(peer, { type: NatTypes.dialBack, payload: encodeDialBack(nonce) }).catch(() => null);
+      const ok = await this.o.rpc.requestRaw(peer, { type: NatTypes.dialBack, payload: encodeDialBack(nonce) }, ANSWER_MS).catch(() => null);
       if (ok?.type !== NatTypes.dialBackOk) return false;
       this.o.state.dialBack(await arrived, seenAs);
       return true;

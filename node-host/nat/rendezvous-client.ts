@@ -15,6 +15,8 @@ import { decodeInner, decodeRelayed, decodeRendezvousOk, encodeForward, encodeIn
 
 /** Rendezvous nodes kept at once. */
 const WANTED = 2;
+/** A node that refused or did not answer is not asked again for this long (it may not know yet that it is reachable). */
+const AVOID_MS = 10_000;
 
 export interface RendezvousClientOptions {
   rpc: UdpRpc;
@@ -30,6 +32,7 @@ export class RendezvousClient extends EventEmitter {
   private timer: NodeJS.Timeout | null = null;
   private active = false;
   private maintaining = false;
+  private lastRound = 0;
 
   constructor(private readonly o: RendezvousClientOptions) {
     super();
@@ -58,11 +61,17 @@ export class RendezvousClient extends EventEmitter {
     if (servers.length) this.emit("changed", this.via);
   }
 
-  /** Runs a round now when one of the rendezvous nodes is no longer among the candidates (it left, or became a client). */
-  replaceLost(): void {
-    if (!this.active || this.maintaining) return;
-    const candidates = new Set(this.o.candidates().map((c) => toHex(c.id)));
-    if ([...this.servers.keys()].every((k) => candidates.has(k))) return;
+  /**
+   * Runs a round now (at most every 2 s) when one of the rendezvous nodes is no longer among the
+   * candidates (it left, or became a client), or when fewer than WANTED serve and a new candidate
+   * turned up.
+   */
+  refill(): void {
+    if (!this.active || this.maintaining || Date.now() - this.lastRound < 2000) return;
+    const candidates = this.o.candidates().map((c) => toHex(c.id));
+    const lost = [...this.servers.keys()].some((k) => !candidates.includes(k));
+    const fresh = this.servers.size < WANTED && candidates.some((k) => !this.servers.has(k) && (this.avoid.get(k) ?? 0) < Date.now());
+    if (!lost && !fresh) return;
     if (this.timer) clearTimeout(this.timer);
     void this.maintain();
   }
@@ -71,6 +80,7 @@ export class RendezvousClient extends EventEmitter {
   private async maintain(): Promise<void> {
     if (!this.active) return;
     this.maintaining = true;
+    this.lastRound = Date.now();
     const before = this.via.map((c) => toHex(c.id)).join();
     const candidates = new Set(this.o.candidates().map((c) => toHex(c.id)));
     for (const key of [...this.servers.keys()]) if (!candidates.has(key)) this.servers.delete(key);
@@ -102,7 +112,7 @@ export class RendezvousClient extends EventEmitter {
       this.servers.set(key, { contact: c, keepAliveMs: terms.keepAliveSeconds * 1000 });
     } catch {
       if (this.servers.delete(key)) this.o.log?.(`rendezvous ${key.slice(0, 12)}… stopped answering`);
-      this.avoid.set(key, Date.now() + 60_000);
+      this.avoid.set(key, Date.now() + AVOID_MS);
     }
   }
 

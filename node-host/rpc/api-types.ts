@@ -16,6 +16,8 @@ export interface ContactInfo {
   failures: number;
   /** "lan": the peer announces itself on this node's LAN (LAN discovery); absent: known from a bootstrap contact or DHT traffic only. */
   via?: "lan";
+  /** How the open bulk connection to it (if any) reaches it: see TransferInfo.routes. */
+  route?: { path: "tls" | "tls-reverse" | "tls-punched" | "webrtc" | "relay"; relay?: string };
 }
 
 export interface NodeInfo {
@@ -59,6 +61,10 @@ export interface NatInfo {
   forwarded: number;
   /** Bulk connections this node relays for others: open now, opened in all, refused, bytes passed. */
   relay: { circuits: number; circuitsOpened: number; refused: number; bytesRelayed: number };
+  /** Where this node's DHT traffic goes over TCP because its network blocks UDP (absent or null: it has UDP). */
+  tunnel?: { host: string; port: number } | null;
+  /** Nodes whose DHT traffic comes to this node over TCP. */
+  tunnelClients?: number;
 }
 
 export interface BucketInfo {
@@ -176,7 +182,7 @@ export interface TransferInfo {
   rate: number;
   holders: number;
   /** How each holder with an open connection is reached: "tls" (direct), "tls-reverse" (it connected back from behind NAT), "webrtc", or "relay" through the node `relay`. */
-  routes?: { node: string; path: "tls" | "tls-reverse" | "webrtc" | "relay"; relay?: string }[];
+  routes?: { node: string; path: "tls" | "tls-reverse" | "tls-punched" | "webrtc" | "relay"; relay?: string }[];
   etaMs: number | null;
   startedAt: number;
   /** When the transfer ended (done, failed or cancelled). */

@@ -142,7 +142,11 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
 
     "dht.peers": () => {
       const onLan = (c: ContactInfo): ContactInfo => (node.lanDiscovery?.foundOnLan(c.id) ? { ...c, via: "lan" } : c);
-      const online = dht.table.entries().map((e) => onLan(entryInfo(e, misses())));
+      const withRoute = (c: ContactInfo): ContactInfo => {
+        const route = node.bulk.client.routeOf?.(Buffer.from(c.id, "hex"));
+        return route ? { ...c, route } : c;
+      };
+      const online = dht.table.entries().map((e) => withRoute(onLan(entryInfo(e, misses()))));
       const offline = [...dht.offline.entries()].map(([, o]): ContactInfo => ({
         id: toHex(o.contact.id),
         host: o.contact.host,

@@ -5,6 +5,7 @@
 // fails the identity check is an error, not a reason to try another path: whoever holds that
 // address is not the node we want, and the caller should try another holder.
 
+import type * as tls from "node:tls";
 import { Id, toHex } from "../dht/id";
 import { Identity, SignatureVerifier } from "../security/identity";
 import { BufferPool } from "../util/buffer-pool";
@@ -50,10 +51,14 @@ export interface BulkNodeOptions {
   selfReach?: () => Reach;
   /** This node's rendezvous nodes, while it is behind NAT. */
   ownRendezvous?: () => BulkPeer[];
+  /** This node's external IP address in a family, as peers see it (for TCP hole punching). */
+  ownExternal?: (ipv6: boolean) => string | null;
   /** STUN servers for a WebRTC connection with this peer. */
   iceServersFor?: (peer: BulkPeer) => string[];
   /** Takes TCP connections to the bulk port that are not TLS (a relay's handshake); false: closed. */
   onRawConnection?: RawConnectionHandler;
+  /** Takes datagram tunnels (TLS with ALPN peershare-dgram/1) of nodes whose networks block UDP. */
+  onTunnel?: (socket: tls.TLSSocket) => void;
   log?: (msg: string) => void;
 }
 
@@ -118,6 +123,7 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
   try {
     server = await TlsBulkServer.listen(ctx, opts.host, opts.port);
     server.rawHandler = opts.onRawConnection ?? null;
+    server.tunnelHandler = opts.onTunnel ?? null;
   } catch (err) {
     tcpError = (err as Error).message;
     opts.log?.(`bulk: TCP port ${opts.port} unavailable (${tcpError}); serving over WebRTC only`);
@@ -148,6 +154,7 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
     signaller: opts.signaller,
     ownRendezvous: opts.ownRendezvous ?? (() => []),
     memberships: () => ctx.credentials?.own().memberships ?? [],
+    ownExternal: opts.ownExternal ?? (() => null),
     timeoutMs: opts.webrtcConnectTimeoutMs ?? DEFAULT_WEBRTC_OPTIONS.connectTimeoutMs,
     log: opts.log,
   });
@@ -157,7 +164,8 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
   /** A peer behind NAT: each way its NAT and ours allow, in order, until one connects. */
   const dialBehindNat = async (peer: BulkPeer): Promise<BulkSession> => {
     const errors: string[] = [];
-    for (const path of natPathsTo(selfReach(), peer.reach ?? { reachable: false, mapping: "unknown", udp: true })) {
+    const turn = (opts.iceServers ?? []).some((url) => /^turns?:/i.test(url));
+    for (const path of natPathsTo(selfReach(), peer.reach ?? { reachable: false, mapping: "unknown", udp: true }, true, turn)) {
       try {
         if (path !== "webrtc") return await natPaths.dial(peer, path);
         if (!webrtc) throw new Error(`unavailable on this node (${whyNoWebRtc})`);

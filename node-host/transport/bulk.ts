@@ -15,7 +15,7 @@ export interface BulkPeer {
    * also relay; none when this node is its rendezvous) and what its reach record says.
    */
   via?: BulkPeer[];
-  reach?: { reachable: boolean; mapping: "unknown" | "none" | "endpoint-independent" | "endpoint-dependent"; udp: boolean };
+  reach?: { reachable: boolean; mapping: "unknown" | "none" | "endpoint-independent" | "endpoint-dependent"; udp: boolean; external?: { host: string; port: number }[] };
 }
 
 export type BulkPath = "tls" | "webrtc";
@@ -25,7 +25,7 @@ export type BulkPath = "tls" | "webrtc";
  * back to this node, a WebRTC data channel (a punched hole, or a LAN), or TLS relayed through a node.
  */
 export interface SessionRoute {
-  path: "tls" | "tls-reverse" | "webrtc" | "relay";
+  path: "tls" | "tls-reverse" | "tls-punched" | "webrtc" | "relay";
   /** The relaying node's ID (hex), for "relay". */
   relay?: string;
 }

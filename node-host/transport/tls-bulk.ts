@@ -12,7 +12,6 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { BulkPeer, SessionRoute } from "./bulk";
-import { toHex } from "../dht/id";
 import { BulkConnectionError } from "./bulk-api";
 import { ByteLink } from "./bulk-link";
 import { BulkContext } from "./bulk-context";
@@ -23,6 +22,8 @@ import { makeSelfSignedCert } from "./tls-cert";
 const EXPORTER_LABEL = "peershare bulk v1";
 const ALPN = ["peershare-bulk/1"];
 const REVERSE_ALPN = "peershare-bulk-reverse/1";
+/** A datagram tunnel (nat/datagram-tunnel.ts): handed to `tunnelHandler`. */
+const TUNNEL_ALPN = "peershare-dgram/1";
 /** How long a new TCP connection may take to send the bytes that tell TLS from a relay handshake. */
 const FIRST_BYTES_MS = 5000;
 
@@ -143,7 +144,7 @@ class TlsLink extends ByteLink {
   }
 }
 
-const ROUTE_WORDS: Record<SessionRoute["path"], string> = { tls: "over TLS", "tls-reverse": "connected back over TLS", relay: "relayed over TLS", webrtc: "over WebRTC" };
+const ROUTE_WORDS: Record<SessionRoute["path"], string> = { tls: "over TLS", "tls-reverse": "connected back over TLS", "tls-punched": "over TLS through a punched hole", relay: "relayed over TLS", webrtc: "over WebRTC" };
 
 function startSession(ctx: BulkContext, socket: tls.TLSSocket, role: Role, peer: BulkPeer | null, receiver?: ReceiveBuffer, route: SessionRoute = { path: "tls" }): BulkSession {
   const label = peer ? `node ${shortId(peer.id)} ${ROUTE_WORDS[route.path]} at ${peer.host}:${peer.port}` : `TLS peer ${socket.remoteAddress}:${socket.remotePort}`;
@@ -171,6 +172,8 @@ export class TlsBulkServer {
   private readonly reverseWaiters = new Map<string, (session: BulkSession) => void>();
   /** The relay's handshake, when this node relays (set by the node). */
   rawHandler: RawConnectionHandler | null = null;
+  /** Datagram tunnels of nodes whose networks block UDP (set by the node); without it they are closed. */
+  tunnelHandler: ((socket: tls.TLSSocket) => void) | null = null;
 
   private constructor(
     private readonly ctx: BulkContext,
@@ -183,7 +186,7 @@ export class TlsBulkServer {
   static listen(ctx: BulkContext, host: string, port: number): Promise<TlsBulkServer> {
     const tlsServer = tls.createServer({
       ...tlsServerOptions(),
-      ALPNProtocols: [...ALPN, REVERSE_ALPN],
+      ALPNProtocols: [...ALPN, REVERSE_ALPN, TUNNEL_ALPN],
       handshakeTimeout: ctx.timing.acceptor.handshakeMs,
     });
     const tcp = net.createServer({ noDelay: true });
@@ -222,6 +225,7 @@ export class TlsBulkServer {
   private accept(socket: tls.TLSSocket): void {
     socket.setNoDelay(true);
     if (socket.alpnProtocol === REVERSE_ALPN) return this.acceptReverse(socket);
+    if (socket.alpnProtocol === TUNNEL_ALPN) return this.tunnelHandler ? this.tunnelHandler(socket) : void socket.destroy();
     this.track(startSession(this.ctx, socket, "acceptor", null));
   }
 
@@ -280,12 +284,13 @@ export async function dialTlsReverse(ctx: BulkContext, peer: BulkPeer, tcpConnec
 }
 
 /**
- * TLS over a TCP socket a relay spliced to the peer: this node's role in TLS follows its bulk role
- * (the requester dials, the target accepts), and each end checks the other's HELLO.
+ * TLS over a TCP socket that reaches the peer some other way than a plain dial: spliced by a relay,
+ * or a hole punched through NAT by a simultaneous open. This node's role in TLS follows its bulk
+ * role (the requester dials, the other accepts), and each end checks the other's HELLO.
  */
-export async function startRelayedSession(ctx: BulkContext, socket: net.Socket, role: Role, peer: BulkPeer, relay: BulkPeer): Promise<BulkSession> {
+export async function startSessionOver(ctx: BulkContext, socket: net.Socket, role: Role, peer: BulkPeer, route: SessionRoute): Promise<BulkSession> {
   const secure = await new Promise<tls.TLSSocket>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new BulkConnectionError(`no TLS handshake with ${shortId(peer.id)} through the relay`)), ctx.timing[role].handshakeMs);
+    const timer = setTimeout(() => reject(new BulkConnectionError(`no TLS handshake with ${shortId(peer.id)} (${ROUTE_WORDS[route.path]})`)), ctx.timing[role].handshakeMs);
     const done = (s: tls.TLSSocket) => {
       clearTimeout(timer);
       resolve(s);
@@ -300,7 +305,7 @@ export async function startRelayedSession(ctx: BulkContext, socket: net.Socket, 
       s.once("error", reject);
     }
   });
-  const session = startSession(ctx, secure, role, { ...peer, host: relay.host, port: relay.port }, undefined, { path: "relay", relay: toHex(relay.id) });
+  const session = startSession(ctx, secure, role, { ...peer, host: socket.remoteAddress ?? peer.host, port: socket.remotePort ?? peer.port }, undefined, route);
   await session.ready;
   return session;
 }

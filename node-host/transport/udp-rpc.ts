@@ -38,8 +38,23 @@ export type ForeignHandler = (datagram: Buffer, source: { host: string; port: nu
 /** Sends a sealed datagram to `to` through one of its rendezvous nodes and returns the wrapped reply datagram (set by nat/). */
 export type Forwarder = (via: Address, target: Address, datagram: Buffer, timeoutMs: number) => Promise<Buffer>;
 
+/**
+ * Where this node's datagrams go when its network lets no UDP through (nat/datagram-tunnel.ts): a
+ * stream to one reachable node, which sends them on (`egress`) and brings back the answers.
+ */
+export interface Tunnel {
+  /** The node at the other end, as this node addresses it. */
+  peer: { host: string; port: number };
+  write(datagram: Buffer): void;
+  /** Sends a sealed request to `target` through the tunnel's node; resolves with the answer datagram. */
+  egress(target: Address, datagram: Buffer, timeoutMs: number): Promise<Buffer>;
+}
+
 /** Every envelope starts with "PS"; a datagram that does not is someone else's protocol (STUN's first byte is 0 or 1). */
 const ENVELOPE_FIRST_BYTE = 0x50;
+/** Where an envelope's txid lies: after magic (2), version, auth and type (transport/envelope.ts). */
+const TXID_START = 5;
+const TXID_END = TXID_START + 8;
 
 export interface UdpRpcOptions {
   identity: Identity;
@@ -76,6 +91,8 @@ export type UdpStats = Record<
 interface Pending {
   to: Address;
   resolve: (reply: Reply | RawReply) => void;
+  /** A datagram this node sent on for a tunnel client: its answer is handed back as it came, unread. */
+  passThrough?: (datagram: Buffer) => void;
   sentAt: number;
   /** An extension request: its response is handed over undecoded. */
   raw: boolean;
@@ -111,6 +128,10 @@ export class UdpRpc implements RpcTransport {
   private foreign: ForeignHandler | null = null;
   /** How a request reaches a peer that names rendezvous nodes (Address.via); set by the NAT layer. */
   forwarder: Forwarder | null = null;
+  /** This node's own way out when UDP is blocked; null while it sends UDP itself. */
+  tunnel: Tunnel | null = null;
+  /** Addresses of tunnel clients ("host|port"): what is sent to them goes down their stream. */
+  private readonly streams = new Map<string, (datagram: Buffer) => void>();
   private readonly pending = new Map<string, Pending>();
   private readonly verifier = new SignatureVerifier();
   private readonly pairKeys: PairKeys;
@@ -209,8 +230,9 @@ export class UdpRpc implements RpcTransport {
     const pairKey = to.publicKey ? this.pairKeys.keyFor(to.publicKey) : null;
     const datagram = sealEnvelope(this.identity, type, txid, Date.now(), payload, pairKey);
     const forwarded = (to.via?.length ?? 0) > 0 && this.forwarder !== null;
-    // through a rendezvous the answer takes two more hops
-    const wait = forwarded ? timeoutMs * 3 : timeoutMs;
+    const egress = !forwarded && this.tunnel !== null && !this.isTunnelPeer(to.host, to.port);
+    // through a rendezvous (or the tunnel's node) the answer takes two more hops
+    const wait = forwarded || egress ? timeoutMs * 3 : timeoutMs;
     return new Promise<Reply | RawReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         // After a stall of the event loop, timers run before the datagrams that arrived meanwhile
@@ -226,14 +248,69 @@ export class UdpRpc implements RpcTransport {
         to,
         sentAt: performance.now(),
         raw,
-        forwarded,
+        forwarded: forwarded || egress,
         resolve: (reply) => {
           clearTimeout(timer);
           resolve(reply);
         },
       });
       if (forwarded) void this.sendVia(to, datagram, wait);
+      else if (egress) void this.tunnel!.egress(to, datagram, wait).then((inner) => this.receiveInner(inner, to), () => undefined);
       else this.send(datagram, to.host, to.port);
+    });
+  }
+
+  private isTunnelPeer(host: string, port: number): boolean {
+    return this.tunnel !== null && this.tunnel.peer.port === port && unmapIpv4(this.tunnel.peer.host) === unmapIpv4(host);
+  }
+
+  /** A tunnel client's stream: what arrives is taken like datagrams from host:port, and what goes there is written to it. */
+  attachStream(host: string, port: number, write: (datagram: Buffer) => void): { receive: (datagram: Buffer) => void; detach: () => void } {
+    const key = `${host}|${port}`;
+    this.streams.set(key, write);
+    return { receive: (datagram) => this.onDatagram(datagram, host, port), detach: () => this.streams.delete(key) };
+  }
+
+  /** Whether host:port is a tunnel client's (its stream's) address. */
+  isStreamAddress(host: string, port: number): boolean {
+    return this.streams.has(`${host}|${port}`);
+  }
+
+  /** Takes a datagram that came down this node's own tunnel (from the tunnel's node). */
+  receiveFromTunnel(datagram: Buffer): void {
+    if (this.tunnel) this.onDatagram(datagram, this.tunnel.peer.host, this.tunnel.peer.port);
+  }
+
+  /**
+   * Sends a tunnel client's sealed request on to `to` and resolves with the answer datagram as it
+   * comes (it is sealed for the client, not for this node, so it is matched by its transaction ID
+   * and source and handed back unread).
+   */
+  passOn(datagram: Buffer, to: { host: string; port: number }, timeoutMs: number): Promise<Buffer> {
+    let env: Envelope;
+    try {
+      env = openEnvelope(datagram);
+    } catch {
+      return Promise.reject(new Error("not a datagram"));
+    }
+    const key = matchKey(env.txid);
+    if (this.pending.has(key) || this.pending.size >= this.maxPending) return Promise.reject(new Error("busy"));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.pending.delete(key)) reject(new RpcTimeoutError(to, "passed-on request"));
+      }, timeoutMs);
+      this.pending.set(key, {
+        to,
+        sentAt: performance.now(),
+        raw: true,
+        forwarded: false,
+        resolve: () => undefined,
+        passThrough: (answer) => {
+          clearTimeout(timer);
+          resolve(answer);
+        },
+      });
+      this.send(datagram, to.host, to.port);
     });
   }
 
@@ -260,6 +337,9 @@ export class UdpRpc implements RpcTransport {
   }
 
   private send(datagram: Buffer, host: string, port: number): void {
+    const stream = this.streams.get(`${host}|${port}`);
+    if (stream) return stream(datagram);
+    if (this.isTunnelPeer(host, port)) return this.tunnel!.write(datagram);
     // a dual-stack socket sends to IPv4 peers at their IPv4-mapped address; an IPv4 one cannot reach IPv6 at all
     const family = net.isIPv6(this.boundHost) ? 6 : 4;
     if (family === 4 && net.isIPv6(host)) return void this.stats.sendErrors++;
@@ -286,10 +366,21 @@ export class UdpRpc implements RpcTransport {
       return;
     }
     if (msg.length > 0 && msg[0] !== ENVELOPE_FIRST_BYTE) return this.onForeign(msg, host, port);
+    if (this.passedBack(msg, host, port)) return;
     const opened = this.open(msg, host, port);
     if (!opened) return;
     if (isResponseType(opened.env.type)) this.onResponse(opened.env, opened.from);
     else this.onRequestDatagram(opened.env, opened.from, (answer) => this.send(answer, host, port));
+  }
+
+  /** The answer to a request passed on for a tunnel client (passOn): handed back unread. */
+  private passedBack(msg: Buffer, host: string, port: number): boolean {
+    if (msg.length < TXID_END) return false;
+    const p = this.pending.get(matchKey(msg.subarray(TXID_START, TXID_END)));
+    if (!p?.passThrough || p.to.port !== port || unmapIpv4(p.to.host) !== host) return false;
+    this.pending.delete(matchKey(msg.subarray(TXID_START, TXID_END)));
+    p.passThrough(Buffer.from(msg));
+    return true;
   }
 
   private onForeign(msg: Buffer, host: string, port: number): void {

@@ -17,6 +17,8 @@ export interface TurnServerOptions {
   user?: string;
   password?: string;
   realm?: string;
+  /** Log every session and allocation (turnserver -v), so a test can tell the server was used. */
+  verbose?: boolean;
 }
 
 export interface TurnServer {
@@ -54,6 +56,7 @@ export async function startTurnServer(host?: LabHost, options: TurnServerOptions
     "--lt-cred-mech", "--user", `${user}:${password}`, "--realm", realm,
     "--db", path.join(dir, "turndb"), "--pidfile", path.join(dir, "turnserver.pid"),
     "--log-file", "stdout", "--simple-log",
+    ...(options.verbose ? ["-v"] : []),
     ...(host ? [] : ["--allow-loopback-peers"]),
   ];
   const proc: ChildProcess = host ? host.spawn("turnserver", args) : spawn("turnserver", args, { stdio: ["ignore", "pipe", "pipe"] });

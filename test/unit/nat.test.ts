@@ -9,6 +9,7 @@ import { BinaryReader, BinaryWriter } from "../../node-host/util/binary";
 import * as natWire from "../../node-host/nat/nat-wire";
 import { decodeReach, encodeReach, ReachInfo } from "../../node-host/nat/reach-record";
 import { ReachabilityState } from "../../node-host/nat/reachability";
+import { natPathsTo } from "../../node-host/nat/nat-paths";
 import { Identity } from "../../node-host/security/identity";
 
 test("addresses: public or not, one text form, a binary round trip", () => {
@@ -123,4 +124,15 @@ test("reachability of a dual-stack node: a verdict per family, unreachable when 
   assert.equal(state.mapping, "none");
   state.dialBack(false, { host: "203.0.113.10", port: 7420 });
   assert.equal(state.reachability, "unreachable", "IPv4 peers cannot reach it");
+});
+
+test("the ways to a node behind NAT: connect back when reachable, a TCP then a WebRTC hole where neither NAT maps per destination, relay last (TURN makes WebRTC worth a try)", () => {
+  const reach = (reachable: boolean, mapping: "none" | "endpoint-independent" | "endpoint-dependent", udp = true) => ({ reachable, mapping, udp });
+  assert.deepEqual(natPathsTo(reach(true, "none"), reach(false, "endpoint-dependent")), ["reverse", "relay"]);
+  assert.deepEqual(natPathsTo(reach(true, "none"), reach(false, "endpoint-independent")), ["reverse", "punch", "webrtc", "relay"]);
+  assert.deepEqual(natPathsTo(reach(false, "endpoint-independent"), reach(false, "endpoint-independent")), ["punch", "webrtc", "relay"]);
+  assert.deepEqual(natPathsTo(reach(false, "endpoint-independent"), reach(false, "endpoint-dependent")), ["relay"]);
+  assert.deepEqual(natPathsTo(reach(false, "endpoint-dependent"), reach(false, "endpoint-dependent"), true, true), ["webrtc", "relay"]);
+  assert.deepEqual(natPathsTo(reach(false, "none", false), reach(false, "endpoint-independent")), ["punch", "relay"], "no UDP: a TCP hole, else TCP through a relay");
+  assert.deepEqual(natPathsTo(reach(false, "none"), reach(false, "none"), false), ["punch", "relay"], "no WebRTC on this node");
 });

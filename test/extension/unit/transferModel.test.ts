@@ -33,6 +33,22 @@ test("toTransferRow: a running transfer shows the node's rate, holders and ETA",
   assert.equal(toTransferRow(info({ etaMs: null })).etaSec, null);
 });
 
+test("toTransferRow: each holder's way (direct TLS, connected back, WebRTC, relayed through a node) shows in the holders' tooltip", () => {
+  const routes: TransferInfo["routes"] = [
+    { node: "a".repeat(64), path: "tls" },
+    { node: "b".repeat(64), path: "tls-reverse" },
+    { node: "c".repeat(64), path: "webrtc" },
+    { node: "d".repeat(64), path: "relay", relay: "e".repeat(64) },
+  ];
+  const v = rowView(toTransferRow(info({ holders: 4, routes })));
+  assert.deepEqual(v.holdersTitle.split("\n"), [
+    "aaaaaaaaaaaa…  direct TLS",
+    "bbbbbbbbbbbb…  direct TLS (it connected back)",
+    "cccccccccccc…  direct WebRTC",
+    "dddddddddddd…  relayed through eeeeeeeeeeee…",
+  ]);
+});
+
 test("toTransferRow: a finished transfer shows its average rate and can be opened", () => {
   const r = toTransferRow(info({ state: "done", bytesDone: 16_000_000, rate: 0, etaMs: 0, path: "/d/video.mp4" }), 1_000_000 + 4000);
   assert.equal(r.state, "done");
