@@ -1,10 +1,12 @@
-// `npm run bench`: each figure printed beside a baseline measured in the same run.
+// `npm run bench`: each figure printed beside a baseline measured in the same run (DHT lookups,
+// share and fetch of one file, repair after a crash, share and fetch of folders).
 //   npm run bench -- [nodes] [lookups] [sizeMiB] [repairMiB]
 
 import { runScript } from "../scripts/run-script";
 import { formatDhtRound, runDhtComparison } from "./dht";
 import { runTransferBench, formatTransferTable, TRANSFER_NOTES } from "./transfer";
 import { runRepairBench, formatRepairTable, repairHeading, repairNotes } from "./repair";
+import { runFolderBench, formatFolderTable, FOLDER_NOTES } from "./folder";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 
@@ -22,6 +24,10 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${repairHeading(repairMiB)}\n`);
   const repair = await runRepairBench({ sizeMiB: repairMiB, log });
   process.stdout.write(`\n${formatRepairTable(repair)}\n\n${repairNotes().join("\n")}\n`);
+
+  process.stdout.write(`\nFolders: 10,000 small files and ${sizeMiB} MiB in 1,000 files, shared and fetched by real node processes, next to cp -r and restic\n`);
+  const folders = await runFolderBench({ smallFiles: 10_000, bigMiB: sizeMiB, bigFiles: 1000, log });
+  process.stdout.write(`\n${formatFolderTable(folders)}\n\n${FOLDER_NOTES.join("\n")}\n`);
 
   // in the network lab (root only; it says so and skips otherwise)
   process.stdout.write("\n");

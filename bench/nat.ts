@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { runScript } from "../scripts/run-script";
 import { BIN, cliJson, RunningNode, startNode, stopNode, tempDir, TEST_PASSPHRASE, waitFor, writeConfig } from "../test/helpers/cli";
 import { NetLab } from "../test/helpers/netlab";
+import { NAT_CELLS, NAT_HOSTS } from "../test/helpers/nat-cells";
 import type { FetchInfo, NodeInfo, ShareInfo } from "../node-host/rpc/api-types";
 
 interface Cell {
@@ -75,19 +76,7 @@ async function main(): Promise<void> {
     process.stdout.write(`NAT bench skipped: ${problem}\n`);
     return;
   }
-  const lab = await NetLab.create({
-    public: ["s1"],
-    cells: {
-      eima: { nat: "eim", hosts: ["a"] },
-      eimb: { nat: "eim", hosts: ["b"] },
-      rnda: { nat: "random-fully", hosts: ["c"] },
-      rndb: { nat: "random-fully", hosts: ["d"] },
-      open: { nat: "none", firewall: false, hosts: ["e"] },
-      v6only: { nat: "none", ipv4: false, ipv6: true, hosts: ["v"] },
-      dual: { nat: "eim", ipv6: true, hosts: ["w"] },
-      tcponly: { nat: "eim", blockUdp: true, hosts: ["t"] },
-    },
-  });
+  const lab = await NetLab.create({ public: ["s1"], cells: NAT_CELLS });
   const root = tempDir("nat-bench");
   const nodes: Record<string, RunningNode> = {};
   try {
@@ -96,9 +85,9 @@ async function main(): Promise<void> {
     const config = { relayMBps: 0, relayTotalMBps: 0, shareWarnMB: 0 };
     writeConfig(path.join(root, "s1"), config);
     nodes.s1 = await startNode(path.join(root, "s1"), [], ["--host", "::", "--port", "7420"], undefined, s1.wrap);
-    for (const n of ["a", "b", "c", "d", "e", "v", "w", "t"]) writeConfig(path.join(root, n), config);
+    for (const n of NAT_HOSTS) writeConfig(path.join(root, n), config);
     await Promise.all(
-      ["a", "b", "c", "d", "e", "v", "w", "t"].map(async (n) => (nodes[n] = await startNode(path.join(root, n), [n === "v" ? `[${s1.ipv6}]:7420` : `${s1.ipv4}:7420`], ["--host", "::"], undefined, lab.host(n).wrap))),
+      NAT_HOSTS.map(async (n) => (nodes[n] = await startNode(path.join(root, n), [n === "v" ? `[${s1.ipv6}]:7420` : `${s1.ipv4}:7420`], ["--host", "::"], undefined, lab.host(n).wrap))),
     );
     await waitFor("every node to know how it is reached", async () => {
       const all = await Promise.all(Object.values(nodes).map((n) => cliJson<NodeInfo>(n.dataDir, ["id"])));

@@ -9,6 +9,8 @@ import { registerDhtRecords } from "./features/dhtRecords";
 import { registerFetchAuditView } from "./features/fetchAuditView";
 import { registerFetching } from "./features/fetching";
 import { registerFileSystemAndLinks } from "./features/fileSystemAndLinks";
+import { registerFolders } from "./features/folders";
+import { registerFolderSearch } from "./features/folderSearch";
 import { registerLookup } from "./features/lookup";
 import { registerNodeLifecycle } from "./features/nodeLifecycle";
 import { registerPeerViews } from "./features/peerViews";
@@ -35,6 +37,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Peersh
   registerFileSystemAndLinks(context, services); // the peershare: file system, clickable links
   registerSharing(context, services); // Share File to Peers
   registerFetching(context, services); // Fetch by Hash, Open Shared Hash
+  registerFolders(context, services); // Share Folder to Peers, Open Shared Folder, Save Shared Folder As…
+  registerFolderSearch(context, services); // file and text search in shared folders (where VS Code allows the API)
   registerSharedFilesView(context, services); // Shared Files view, Copy Share Link, Repair Now
   registerCompare(context, services); // Compare Shared File with Local File…
   registerTeams(context, services); // Teams view and the team verbs

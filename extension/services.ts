@@ -51,7 +51,9 @@ export async function createServices(context: vscode.ExtensionContext): Promise<
       ...transferFeed(host),
       ensureRunning: () => node.ensure("a peershare: file is opened"),
       info: (link) => host.request("content.info", { link }),
-      fetch: (link, out) => host.request("content.fetch", { link, out, cache: true }, LONG_REQUEST_MS), // the editor's copy goes when the window closes; the store's stays
+      list: (link) => host.request("content.list", { link }, LONG_REQUEST_MS),
+      // the editor's copy goes when the window closes; the store's stays
+      fetch: (link, out, rel) => host.request("content.fetch", { link, out, cache: true, ...(rel === undefined ? {} : { path: rel }) }, LONG_REQUEST_MS),
     },
     path.join(storage.fsPath, "open"),
   );

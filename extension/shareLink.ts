@@ -4,11 +4,14 @@
 //   share link   peershare://<64 hex content id>#k=<base64url key>   (private share)
 //                peershare://<64 hex content id>                     (public share)
 //                either with "&h=<hints>" (or "#h=<hints>") after it: where the sharer may be found
-//   editor URI   peershare:/<content id>/<file name>?k=<key>[&h=<hints>]
+//   editor URI   peershare:/<content id>/<file name>?k=<key>[&h=<hints>]            (a shared file)
+//                peershare:/<content id>/<path in the folder>?k=<key>[&h=<hints>]  (a file or folder of a
+//                shared folder; peershare:/<content id>?k=<key>[&h=<hints>] is the folder itself, a workspace folder)
 //
 // The editor URI carries the file name as its last path segment, so the tab title, the language
 // mode and the editor (text, image preview, binary) follow the name; the key rides in the query so
-// that it survives VS Code's round trips of the URI (tabs restored after a reload, history).
+// that it survives VS Code's round trips of the URI (tabs restored after a reload, history), and the
+// Explorer keeps it on every child it builds from a workspace folder's URI.
 
 export const SCHEME = "peershare";
 export const LINK_PREFIX = "peershare://";
@@ -88,12 +91,28 @@ export function contentUriParts(ref: ContentRef, name: string | null | undefined
   return { scheme: SCHEME, path: `/${ref.contentId}/${safeName(name, ref.contentId)}`, query: refParts(ref) };
 }
 
-/** The content ID, name and key of an editor URI's path and query; undefined when it is not one. */
-export function parseContentUri(uri: { path: string; query: string }): (ContentRef & { name?: string }) | undefined {
-  const m = /^\/?([0-9a-fA-F]{64})(?:\/([^/]*))?\/?$/.exec(uri.path);
+/** Components of the URI of a shared folder (`rel` empty or absent) or of a path in it. */
+export function folderUriParts(ref: ContentRef, rel = ""): ContentUriParts {
+  return { scheme: SCHEME, path: `/${ref.contentId}${rel ? `/${rel}` : ""}`, query: refParts(ref) };
+}
+
+/** What an editor URI names: the content, its key, and the path after the ID (a file's name, or a path in a folder). */
+export interface ContentUriRef extends ContentRef {
+  /** The last path segment (a shared file's name). */
+  name?: string;
+  /** Every segment after the ID, joined with "/" (a path in a shared folder). */
+  path?: string;
+}
+
+/** The content ID, path and key of an editor URI's path and query; undefined when it is not one. */
+export function parseContentUri(uri: { path: string; query: string }): ContentUriRef | undefined {
+  const m = /^\/?([0-9a-fA-F]{64})((?:\/[^/]+)*)\/?$/.exec(uri.path);
   if (!m) return undefined;
-  const ref: ContentRef & { name?: string } = { contentId: m[1].toLowerCase() };
-  if (m[2]) ref.name = m[2];
+  const ref: ContentUriRef = { contentId: m[1].toLowerCase() };
+  if (m[2]) {
+    ref.path = m[2].slice(1);
+    ref.name = ref.path.slice(ref.path.lastIndexOf("/") + 1);
+  }
   for (const part of uri.query.split("&")) {
     const [k, v] = part.split("=");
     if (k === "k" && v && KEY.test(v)) ref.key = v;

@@ -1,7 +1,7 @@
 // The Shared Files view: this node's own shares (the node's store listing plus what this window
 // shared, which knows the links) and the files fetched from peers. Pure.
 import type { ContentStatus, StoreListing } from "../node-host/rpc/api-types";
-import { formatAgo, formatBytes, shortId } from "./format";
+import { formatAgo, formatBytes, pluralize, shortId } from "./format";
 import { healthOf } from "./replicaHealth";
 import type { IconSpec, TreeNode } from "./treeModel";
 
@@ -17,6 +17,8 @@ export interface ShareRecord {
   path?: string;
   /** The teams whose members may read it (names); absent or empty when any node with the link may. */
   teams?: string[];
+  /** A shared folder: how many files it holds. */
+  folder?: { files: number };
 }
 
 /** A file this window fetched. */
@@ -81,13 +83,13 @@ export function sharedNodes(own: readonly ShareRecord[], fetched: readonly Fetch
     const h = healthFor(r.contentId);
     return {
       key: `share:${r.contentId}`,
-      label: r.name,
-      description: [h?.text, formatBytes(r.size), shortId(r.contentId, 8), r.public ? "public" : undefined, formatAgo(r.sharedAt, now)].filter(Boolean).join(" · "),
+      label: r.folder ? `${r.name}/` : r.name,
+      description: [h?.text, r.folder ? pluralize(r.folder.files, "file") : undefined, formatBytes(r.size), shortId(r.contentId, 8), r.public ? "public" : undefined, formatAgo(r.sharedAt, now)].filter(Boolean).join(" · "),
       tooltip: tooltip([
-        `**${r.name}** (shared by this node)`,
+        `**${r.name}** (${r.folder ? "a folder " : ""}shared by this node)`,
         "",
         `- Content ID: \`${r.contentId}\``,
-        `- Size: ${formatBytes(r.size)} (${r.size} bytes)`,
+        `- Size: ${formatBytes(r.size)} (${r.size} bytes)${r.folder ? ` in ${pluralize(r.folder.files, "file")}` : ""}`,
         `- ${readers(r)}`,
         r.path ? `- From: ${r.path}` : undefined,
         `- Shared: ${new Date(r.sharedAt).toISOString()}`,
@@ -105,7 +107,7 @@ export function sharedNodes(own: readonly ShareRecord[], fetched: readonly Fetch
     const h = healthFor(c.contentId);
     shares.push({
       key: `share:${c.contentId}`,
-      label: c.name ?? shortId(c.contentId, 12),
+      label: (c.name ?? shortId(c.contentId, 12)) + (c.kind === "folder" ? "/" : ""),
       description: [h?.text, c.name ? formatBytes(c.size) : undefined, shortId(c.contentId, 8), "in the store"].filter(Boolean).join(" · "),
       tooltip: tooltip([
         `**${c.name ?? "(private share)"}** (in this node's store)`,

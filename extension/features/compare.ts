@@ -24,13 +24,17 @@ async function compareWithLocal(s: Services, arg: unknown, localArg: unknown): P
     if (!ref) return;
   }
   const contentId = ref.contentId;
-  // an own share: the file it was made from is the first candidate
-  const sourcePath = s.history.shares().find((r) => r.contentId === contentId)?.path;
+  // an own share: the file it was made from (in a shared folder: that file of the folder) is the first candidate
+  const record = s.history.shares().find((r) => r.contentId === contentId);
+  const inFolder = sharedUri && record?.folder ? parseContentUri(sharedUri)?.path : undefined;
+  const sourcePath = record?.path && (inFolder ? path.join(record.path, ...inFolder.split("/")) : record.folder ? undefined : record.path);
   if (!(await s.node.require())) return;
   let name = sharedUri ? parseContentUri(sharedUri)?.name : undefined;
   if (!sharedUri || !name) {
     try {
-      name = (await s.files.infoWithProgress(ref)).name;
+      const info = await s.files.infoWithProgress(ref);
+      if (info.kind === "folder") return void vscode.window.showInformationMessage(`peershare: ${info.name} is a shared folder: open it (Open Shared Folder), then compare one of its files`);
+      name = info.name;
     } catch (err) {
       return void s.failed(`could not open ${shortId(contentId, 12)}`, err);
     }

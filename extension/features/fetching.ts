@@ -1,6 +1,7 @@
-// Fetch by Hash (a link or content ID into a chosen folder, with progress and Cancel), Open Shared
-// Hash (the file in a read-only `peershare:` editor tab) and Open on a Shared Files row (the local
-// file of an own share or fetch, else the shared file).
+// Fetch by Hash (a link or content ID into a chosen folder, with progress and Cancel; a shared folder
+// goes into it under its name), Open Shared Hash (the file in a read-only `peershare:` editor tab; a
+// shared folder as a workspace folder) and Open on a Shared Files row (the local file of an own share
+// or fetch, else the shared file or folder).
 import * as vscode from "vscode";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -25,8 +26,10 @@ export function registerFetching(context: vscode.ExtensionContext, s: Services):
       const open = (arg as TreeNode | undefined)?.open;
       if (!open) return;
       if (open.kind === "file") {
-        if (!fs.existsSync(open.path)) return void vscode.window.showWarningMessage(`peershare: ${open.path} is no longer there`);
-        return vscode.commands.executeCommand("vscode.open", vscode.Uri.file(open.path));
+        const st = fs.statSync(open.path, { throwIfNoEntry: false });
+        if (!st) return void vscode.window.showWarningMessage(`peershare: ${open.path} is no longer there`);
+        // a fetched folder: shown in the operating system's file manager
+        return vscode.commands.executeCommand(st.isDirectory() ? "revealFileInOS" : "vscode.open", vscode.Uri.file(open.path));
       }
       if (!(await s.node.require())) return;
       const ref = parseLinkOrId(open.link);
@@ -52,7 +55,10 @@ async function fetchByHash(s: Services, arg: unknown, folderArg: unknown): Promi
   }
   s.log.info(`fetched ${r.contentId} into ${r.path}: ${r.size} bytes, ${r.bytesFetched} fetched from ${r.holdersUsed} holders in ${r.durationMs} ms`);
   await s.history.recordFetch(r, link);
-  void vscode.window.showInformationMessage(`peershare: fetched ${r.name} (${formatBytes(r.size)}) into ${r.path}`, "Open", "Reveal in Explorer").then((c) => {
+  const refused = r.folder?.refused.length ? `; ${r.folder.refused.length} entry(ies) refused, e.g. ${r.folder.refused[0].path}: ${r.folder.refused[0].reason}` : "";
+  for (const e of r.folder?.refused ?? []) s.log.warn(`  refused ${e.path}: ${e.reason}`);
+  const actions = r.folder ? ["Reveal in Explorer"] : ["Open", "Reveal in Explorer"];
+  void vscode.window.showInformationMessage(`peershare: fetched ${r.name}${r.folder ? "/" : ""} (${formatBytes(r.size)}) into ${r.path}${refused}`, ...actions).then((c) => {
     if (c === "Open") void vscode.commands.executeCommand("vscode.open", vscode.Uri.file(r.path));
     else if (c === "Reveal in Explorer") void vscode.commands.executeCommand("revealInExplorer", vscode.Uri.file(r.path));
   });
@@ -77,7 +83,10 @@ async function openShared(s: Services, ref: ContentRef): Promise<vscode.Uri | un
   const link = formatLink(ref);
   let name: string;
   try {
-    name = (await s.files.infoWithProgress(ref)).name;
+    const info = await s.files.infoWithProgress(ref);
+    // a shared folder opens as a workspace folder (Open Shared Folder)
+    if (info.kind === "folder") return vscode.commands.executeCommand<vscode.Uri | undefined>("peershare.openSharedFolder", link);
+    name = info.name;
   } catch (err) {
     s.failed(`could not open ${shortId(ref.contentId, 12)}`, err, () => openShared(s, ref));
     return undefined;

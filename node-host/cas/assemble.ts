@@ -4,6 +4,7 @@
 // its id (the store re-hashes every object it reads), version 1 private chunks also against their
 // AES-GCM tag, and the plaintext against the manifest's file digest.
 
+import { constants as fsConstants, promises as fsp } from "node:fs";
 import { Readable } from "node:stream";
 import { chunkPlaintext } from "./chunk-plaintext";
 import type { ContentStore } from "./content-store";
@@ -83,4 +84,34 @@ export async function assembleFile(store: ContentStore, manifest: Manifest, targ
     throw err;
   }
   return output.commit();
+}
+
+/**
+ * Whether the file at `file` is exactly the manifest's: its size, then its plaintext read chunk by
+ * chunk (the manifest's chunk sizes) against the manifest's file digest. A folder fetch that resumes
+ * keeps such files instead of fetching them again.
+ */
+export async function fileMatches(file: string, manifest: Manifest): Promise<boolean> {
+  let fh;
+  try {
+    fh = await fsp.open(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+  } catch {
+    return false;
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile() || st.size !== manifest.size) return false;
+    const digest = new FileDigest(manifest.version);
+    const buf = Buffer.allocUnsafe(manifest.chunks.reduce((n, c) => Math.max(n, c.size), 1));
+    let offset = 0;
+    for (const chunk of manifest.chunks) {
+      const { bytesRead } = await fh.read(buf, 0, chunk.size, offset);
+      if (bytesRead !== chunk.size) return false;
+      digest.addChunk(buf.subarray(0, chunk.size));
+      offset += chunk.size;
+    }
+    return digest.matches(manifest.digest);
+  } finally {
+    await fh.close();
+  }
 }

@@ -24,6 +24,8 @@ export interface Chunker {
   readonly name: string;
   /** The largest chunk this chunker can emit (decoders bound chunk sizes with it). */
   readonly maxSize: number;
+  /** Any input of at most this many bytes is one chunk (a share reads such a file whole, without a window). */
+  readonly wholeUpTo: number;
   /** The chunks, each in a buffer of its own. */
   chunks(source: ChunkSource): AsyncIterable<Buffer>;
   /**
@@ -42,7 +44,7 @@ export const DEFAULT_FIXED_SIZE = 1 * MiB;
 
 export function fixedSizeChunker(size = DEFAULT_FIXED_SIZE): Chunker {
   if (!Number.isInteger(size) || size <= 0) throw new RangeError("chunk size must be a positive integer");
-  return makeChunker(`fixed-${size}`, size, (windowBytes) => ({
+  return makeChunker(`fixed-${size}`, size, size, (windowBytes) => ({
     window: Buffer.allocUnsafe(windowBytes),
     cut: (start, end) => Math.min(end - start, size),
   }));
@@ -50,7 +52,7 @@ export function fixedSizeChunker(size = DEFAULT_FIXED_SIZE): Chunker {
 
 export function contentDefinedChunker(params: CdcParams = DEFAULT_CDC_PARAMS): Chunker {
   const name = `fastcdc-${params.minSize}-${params.avgSize}-${params.maxSize}`;
-  return makeChunker(name, params.maxSize, fastCdcScanner(params));
+  return makeChunker(name, params.maxSize, params.minSize, fastCdcScanner(params));
 }
 
 export function defaultChunker(): Chunker {
@@ -70,7 +72,7 @@ export function defaultChunker(): Chunker {
  */
 const WINDOW_CHUNKS = 4;
 
-function makeChunker(name: string, maxSize: number, newScanner: (windowBytes: number) => CutScanner): Chunker {
+function makeChunker(name: string, maxSize: number, wholeUpTo: number, newScanner: (windowBytes: number) => CutScanner): Chunker {
   async function* chunkViews(source: ChunkSource): AsyncIterable<Buffer> {
     const scanner = newScanner(WINDOW_CHUNKS * maxSize);
     const window = scanner.window;
@@ -102,7 +104,7 @@ function makeChunker(name: string, maxSize: number, newScanner: (windowBytes: nu
   async function* chunks(source: ChunkSource): AsyncIterable<Buffer> {
     for await (const view of chunkViews(source)) yield Buffer.from(view);
   }
-  return { name, maxSize, chunks, chunkViews };
+  return { name, maxSize, wholeUpTo, chunks, chunkViews };
 }
 
 interface Filler {

@@ -12,7 +12,7 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { writeFileDurably } from "./durable-write";
-import { decodeManifestHeader, looksLikeManifest } from "./manifest";
+import { looksLikeManifest, manifestLinks } from "./manifest-links";
 import { byteLength, ObjectStore, type FileData, type PutResult } from "./object-store";
 import { PinIndex, type IndexEntry, type ObjectKind, type PinReason } from "./pin-index";
 
@@ -32,6 +32,11 @@ export interface PutOptions {
   pin?: PinReason;
   /** What the object is; sniffed from its first bytes when not given. */
   kind?: ObjectKind;
+  /**
+   * False: written without an fsync even when it is kept; the caller makes it durable with
+   * syncObjects() before it relies on it (a folder share syncs its thousands of objects at once).
+   */
+  durable?: boolean;
 }
 
 export interface StoredObjectInfo {
@@ -132,19 +137,30 @@ export class ContentStore {
    * an fsync per chunk, and a torn one is caught by its hash check on read.
    */
   async put(bytes: FileData, options: PutOptions = {}): Promise<PutResult> {
-    return this.record(await this.objects.put(bytes, isKept(options.pin)), bytes, options);
+    return this.record(await this.objects.put(bytes, options.durable ?? isKept(options.pin), this.mayHold), bytes, options);
+  }
+
+  /**
+   * Whether an object may be on disk: the index knows every object written through this store and
+   * every one found at open (reconcile), so one it does not know is written without a stat first.
+   */
+  private readonly mayHold = (id: Buffer): boolean => this.index.entries.has(id.toString("hex"));
+
+  /** Makes objects stored with `durable: false` durable, all at once. */
+  async syncObjects(ids: Buffer[]): Promise<void> {
+    await this.objects.syncMany(ids);
   }
 
   /** Stores bytes fetched under a known id; throws EHASHMISMATCH when they do not hash to it. */
   async putVerified(id: Buffer, bytes: FileData, options: PutOptions = {}): Promise<PutResult> {
-    return this.record(await this.objects.putVerified(id, bytes, isKept(options.pin)), bytes, options);
+    return this.record(await this.objects.putVerified(id, bytes, options.durable ?? isKept(options.pin), this.mayHold), bytes, options);
   }
 
   private async record(result: PutResult, bytes: FileData, options: PutOptions): Promise<PutResult> {
     const hex = result.id.toString("hex");
     const before = this.index.entries.get(hex);
     // kept from now on, but already on disk from an earlier write that may not have been synced
-    if (!result.written && becomesKept(before, options.pin)) await this.objects.sync([result.id]);
+    if (!result.written && becomesKept(before, options.pin) && options.durable !== false) await this.objects.sync([result.id]);
     const entry = this.index.upsert(hex, byteLength(bytes), options.kind ?? sniffKind(bytes));
     if (options.pin) entry.pins.add(options.pin);
     this.dirty = true;
@@ -277,11 +293,9 @@ export class ContentStore {
         this.released([Buffer.from(hex, "hex")]);
         continue;
       }
-      try {
-        for (const id of decodeManifestHeader(bytes).chunkIds) referenced.add(id.toString("hex"));
-      } catch {
-        entry.kind = "chunk"; // looked like a manifest but is not one: plain data
-      }
+      const links = manifestLinks(bytes);
+      if (!links) entry.kind = "chunk"; // looked like a manifest but is not one: plain data
+      for (const id of [...(links?.parts ?? []), ...(links?.objects ?? [])]) referenced.add(id.toString("hex"));
     }
     return referenced;
   }
@@ -334,13 +348,7 @@ export class ContentStore {
 function sniffKind(data: FileData): ObjectKind {
   if (!(data instanceof Uint8Array)) return "chunk"; // stored as parts: only chunks are
   const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (!looksLikeManifest(bytes)) return "chunk";
-  try {
-    decodeManifestHeader(bytes);
-    return "manifest";
-  } catch {
-    return "chunk";
-  }
+  return manifestLinks(bytes) ? "manifest" : "chunk";
 }
 
 /** Pins that keep a copy for good (as opposed to cache and a fetch in progress): such objects are fsynced. */

@@ -215,12 +215,15 @@ function bad(message: string): CasError {
   return new CasError("EBADMANIFEST", message);
 }
 
-/** Runs a decoder so that any failure, whatever its origin, surfaces as a CasError. */
-function strictly<T>(decode: () => T): T {
+/** The error of a manifest (of a file or a folder) that fails to decode or validate. */
+export const badManifest = bad;
+
+/** Runs a decoder so that any failure, whatever its origin, surfaces as a CasError ("malformed `what`: …"). */
+export function strictly<T>(decode: () => T, what = "manifest"): T {
   try {
     return decode();
   } catch (err) {
     if (err instanceof CasError) throw err;
-    throw bad(`malformed manifest: ${err instanceof Error ? err.message : String(err)}`);
+    throw bad(`malformed ${what}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }

@@ -13,6 +13,8 @@ import { CasError } from "./errors";
 import { isIdOf, objectIdOf } from "./object-hash";
 import { emptyDir, fsyncDir, fsyncFile, renameDurably, writeFileAtomically, type FileData } from "./durable-write";
 import { readFileHead, readFileInto } from "../util/read-head";
+import { mapLimit } from "../util/concurrency";
+import { syncFileSystem } from "../util/sync-fs";
 
 export type { FileData } from "./durable-write";
 
@@ -36,6 +38,13 @@ export function withKnownId<T extends FileData>(data: T, id: Buffer): T {
   knownIds.set(data, id);
   return data;
 }
+
+/**
+ * Whether an object may already be on disk. A caller whose index says it is not (ContentStore) spares
+ * the stat before each write; an identical copy that is there after all is simply replaced.
+ */
+export type MayBePresent = (id: Buffer) => boolean;
+const always: MayBePresent = () => true;
 
 export function byteLength(data: FileData): number {
   return data instanceof Uint8Array ? data.length : data.reduce((n, part) => n + part.length, 0);
@@ -84,17 +93,17 @@ export class ObjectStore {
    * default) fsyncs them before they get their name; without, a power cut soon after may leave the
    * object torn, which its hash check on read catches (for copies that can be had again: cache).
    */
-  async put(bytes: FileData, durable = true): Promise<PutResult> {
-    return this.write(knownIds.get(bytes) ?? objectIdOf(bytes), bytes, durable);
+  async put(bytes: FileData, durable = true, mayBePresent: MayBePresent = always): Promise<PutResult> {
+    return this.write(knownIds.get(bytes) ?? objectIdOf(bytes), bytes, durable, mayBePresent);
   }
 
   /** Stores bytes fetched under a known id; throws EHASHMISMATCH when they are not that object. */
-  async putVerified(id: Buffer, bytes: FileData, durable = true): Promise<PutResult> {
+  async putVerified(id: Buffer, bytes: FileData, durable = true, mayBePresent: MayBePresent = always): Promise<PutResult> {
     checkedHex(id);
     if (!isIdOf(id, bytes)) {
       throw new CasError("EHASHMISMATCH", `bytes do not hash to object ${id.toString("hex")}`);
     }
-    return this.write(id, bytes, durable);
+    return this.write(id, bytes, durable, mayBePresent);
   }
 
   /** fsyncs objects already stored (absent ones are skipped), and the directories they are in. */
@@ -104,19 +113,32 @@ export class ObjectStore {
     await this.syncDirs();
   }
 
+  /**
+   * Makes many objects durable at once (written with `durable` false): one sync of the whole file
+   * system where it can be done (util/sync-fs.ts), else an fsync of each, then of their directories.
+   */
+  async syncMany(ids: Buffer[]): Promise<void> {
+    if (ids.length === 0) return;
+    if (await syncFileSystem(this.dir)) return void this.unsyncedDirs.clear();
+    await mapLimit(ids, 16, async (id) => {
+      if (await fsyncFile(this.pathOf(id))) this.unsyncedDirs.add(path.dirname(this.pathOf(id)));
+    });
+    await this.syncDirs();
+  }
+
   /** Concurrent puts of one object share a single write; the later ones report written: false. */
-  private write(id: Buffer, bytes: FileData, durable: boolean): Promise<PutResult> {
+  private write(id: Buffer, bytes: FileData, durable: boolean, mayBePresent: MayBePresent): Promise<PutResult> {
     const hex = id.toString("hex");
     const running = this.writesInFlight.get(hex);
     if (running) return running.then(() => ({ id, written: false }));
-    const write = this.writeOnce(id, bytes, durable).finally(() => this.writesInFlight.delete(hex));
+    const write = this.writeOnce(id, bytes, durable, mayBePresent(id)).finally(() => this.writesInFlight.delete(hex));
     this.writesInFlight.set(hex, write);
     return write;
   }
 
-  private async writeOnce(id: Buffer, bytes: FileData, durable: boolean): Promise<PutResult> {
+  private async writeOnce(id: Buffer, bytes: FileData, durable: boolean, mayBePresent: boolean): Promise<PutResult> {
     const file = this.pathOf(id);
-    const present = await this.size(id);
+    const present = mayBePresent ? await this.size(id) : null;
     // Same name and same size: the same object (a corrupt copy is caught and replaced on read or verify).
     if (present === byteLength(bytes)) return { id, written: false };
     if (present !== null) await this.quarantine(id);

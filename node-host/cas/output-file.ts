@@ -35,6 +35,10 @@ export type AssembleTarget = { dir: string } | { path: string };
 export interface AssembleOptions {
   /** Replace an existing file at the target path (default: fail with EEXIST). */
   overwrite?: boolean;
+  /** Make the file executable (where its read bits are set: the umask still applies). */
+  executable?: boolean;
+  /** fsync the target's directory after the rename (default true); a folder fetch syncs each directory once at the end. */
+  syncDir?: boolean;
 }
 
 /** Where a distinct chunk goes: its manifest entry, and the indexes of its places in the file. */
@@ -78,7 +82,7 @@ export class OutputFile {
     readonly finalPath: string,
     private readonly tmpPath: string,
     private readonly fh: FileHandle,
-    private readonly overwrite: boolean,
+    private readonly options: AssembleOptions,
   ) {
     let offset = 0;
     manifest.chunks.forEach((chunk, index) => {
@@ -109,7 +113,7 @@ export class OutputFile {
     try {
       const left = await openLeftover(tmpPath, manifest.size);
       fh = left ?? (await fsp.open(tmpPath, "wx+", 0o644)); // read too: a version 1 digest is read back
-      const output = new OutputFile(manifest, finalPath, tmpPath, fh, overwrite);
+      const output = new OutputFile(manifest, finalPath, tmpPath, fh, options);
       if (left) await output.recover();
       return output;
     } catch (err) {
@@ -265,6 +269,16 @@ export class OutputFile {
    * into place. Returns the path written. On failure the temp file is removed.
    */
   async commit(): Promise<string> {
+    await this.finish();
+    return this.putInPlace();
+  }
+
+  /**
+   * The first half of commit(): checks that the file is whole and matches the manifest's file
+   * digest, fsyncs it (unless `sync` is false: then the caller makes it durable before putInPlace(), as a
+   * folder fetch does for many files at once) and closes it. On failure the temp file is removed.
+   */
+  async finish(options: { sync?: boolean } = {}): Promise<void> {
     try {
       await Promise.all(this.writing);
       await this.syncing;
@@ -273,10 +287,26 @@ export class OutputFile {
         throw new CasError("EMISSINGCHUNK", `${this.manifest.chunks.length - this.chunksWritten} chunk(s) of ${this.manifest.name} were not written`);
       }
       if (!(await this.digestMatches())) throw new CasError("EHASHMISMATCH", "assembled file does not match the manifest's file digest");
-      await this.fh.sync();
+      if (this.options.executable) await this.makeExecutable();
+      if (options.sync !== false) await this.fh.sync();
       await this.close();
-      if (!this.overwrite && (await exists(this.finalPath))) throw new CasError("EEXIST", `${this.finalPath} already exists`);
-      await renameDurably(this.tmpPath, this.finalPath);
+    } catch (err) {
+      await this.discard();
+      throw err;
+    }
+  }
+
+  /** The temp file's path (a caller of finish({ sync: false }) makes it durable). */
+  get partPath(): string {
+    return this.tmpPath;
+  }
+
+  /** The second half of commit(): renames the finished file into place. Returns the path written. */
+  async putInPlace(): Promise<string> {
+    try {
+      if (!this.options.overwrite && (await exists(this.finalPath))) throw new CasError("EEXIST", `${this.finalPath} already exists`);
+      if (this.options.syncDir === false) await fsp.rename(this.tmpPath, this.finalPath);
+      else await renameDurably(this.tmpPath, this.finalPath);
       this.finished = true;
       partsInUse.delete(this.tmpPath);
       return this.finalPath;
@@ -314,6 +344,12 @@ export class OutputFile {
     } finally {
       partsInUse.delete(this.tmpPath);
     }
+  }
+
+  /** Adds an execute bit wherever the temp file has a read bit (so the umask it was created under still holds). */
+  private async makeExecutable(): Promise<void> {
+    const mode = (await this.fh.stat()).mode & 0o777;
+    await this.fh.chmod(mode | ((mode & 0o444) >> 2));
   }
 
   private async close(): Promise<void> {

@@ -34,12 +34,28 @@ export interface ShareOptions {
    * for a file of POOL_MIN_BYTES or more, else 0. The result is the same either way.
    */
   sealWorkers?: number;
+  /**
+   * False: objects are written without an fsync each and the store's index is not saved; the
+   * caller syncs them all at once (ContentStore.syncObjects) and flushes (a folder share). Default true.
+   */
+  durable?: boolean;
+  /** The name the manifest gives the file; default: the file's own (a folder share names a symlinked file after its link). */
+  name?: string;
+  /** The file's size as the caller just found it (spares a stat; a folder share has it from its walk). */
+  size?: number;
+  /**
+   * A sealer the caller owns and closes (a folder share's pool, shared by its files): used in place
+   * of one of this share's own. It must seal in the share's mode (public, or this convergence secret).
+   */
+  sealer?: ChunkSealer;
   onProgress?(bytesDone: number, bytesTotal: number): void;
 }
 
 export interface ShareResult {
   contentId: string;
   link: string;
+  /** The manifest key the link carries (private shares); null for public ones. */
+  key: Buffer | null;
   manifest: Manifest;
   /** The manifest's id first, then each distinct chunk id in file order. */
   objectIds: Buffer[];
@@ -57,7 +73,7 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
   const convergenceSecret = mode === "private" ? (options.convergenceSecret ?? (await loadOrCreateNodeSecret(store.dir))) : null;
   const sealMode: SealMode = convergenceSecret ? { public: false, convergenceSecret } : { public: true };
   const chunker = options.chunker ?? defaultChunker();
-  const total = (await fs.promises.stat(filePath)).size; // for progress and the pool choice only: the file may still change
+  const total = options.size ?? (await fs.promises.stat(filePath)).size; // for progress and the pool choice only: the file may still change
   const workers = options.sealWorkers ?? (total >= POOL_MIN_BYTES ? defaultSealWorkers() : 0);
   const chunks: ManifestChunk[] = [];
   /** The digest of each chunk's plaintext, in file order (filled in as chunks are sealed). */
@@ -66,21 +82,22 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
   let bytesWritten = 0;
   let done = 0;
 
+  const durable = options.durable ?? true;
   const file = await fs.promises.open(filePath, "r");
-  let sealer: ChunkSealer | null = null;
+  let sealer: ChunkSealer | null = options.sealer ?? null;
   try {
-    sealer = workers > 0 ? startPoolOrNull(sealMode, workers, chunker.maxSize) : null;
-    sealer ??= inThreadSealer(sealMode, chunker.maxSize);
+    if (!options.sealer) sealer = workers > 0 ? startPoolOrNull(sealMode, workers, chunker.maxSize) : null;
+    sealer ??= inThreadSealer(sealMode, Math.min(chunker.maxSize, Math.max(total, 1)));
     // Views into the chunker's window, each handed to the sealer (which copies it, or seals it before
     // returning) before the next is asked for.
-    for await (const plaintext of chunker.chunkViews(file)) {
+    for await (const plaintext of chunksOf(file, total, chunker)) {
       // The id, key and digest are filled in when the chunk is stored; drain() below waits for all of them.
       const chunk: ManifestChunk = { id: Buffer.alloc(0), size: plaintext.length, key: null };
       const slot = chunks.push(chunk) - 1;
       await tasks.add(
         sealer.seal(plaintext).then(async (sealed) => {
           try {
-            const result = await store.put(withKnownId(sealed.data, sealed.id), { pin: "own", kind: "chunk" });
+            const result = await store.put(withKnownId(sealed.data, sealed.id), { pin: "own", kind: "chunk", durable });
             chunk.id = result.id;
             chunk.key = sealed.key;
             digests[slot] = sealed.digest;
@@ -96,12 +113,12 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
     await tasks.drain();
   } finally {
     await tasks.settle();
-    await sealer?.close();
+    if (sealer !== options.sealer) await sealer?.close();
     await file.close();
   }
 
   const keys = convergenceSecret ? new ConvergentKeys(convergenceSecret) : null;
-  const name = sanitizeFileName(path.basename(filePath));
+  const name = sanitizeFileName(options.name ?? path.basename(filePath));
   const manifest: Manifest = {
     version: MANIFEST_VERSION,
     mode,
@@ -112,22 +129,41 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
     chunks,
   };
   const encoded = encodeManifest(manifest, keys);
-  const manifestPut = await store.put(encoded.bytes, { pin: "own", kind: "manifest" });
+  const manifestPut = await store.put(encoded.bytes, { pin: "own", kind: "manifest", durable });
   if (manifestPut.written) bytesWritten += encoded.bytes.length;
-  await store.flush();
+  if (durable) await store.flush();
 
   const distinctChunkIds = new Map(chunks.map((c) => [c.id.toString("hex"), c.id]));
   return {
     contentId: encoded.contentId,
     link: formatShareLink(encoded.contentId, encoded.key),
+    key: encoded.key,
     manifest,
     objectIds: [manifestPut.id, ...distinctChunkIds.values()],
     bytesWritten,
   };
 }
 
+/**
+ * The file's chunks. A file no larger than the chunker's wholeUpTo is one chunk whatever the
+ * chunker: it is read whole, sparing the chunker's window (16 MiB for FastCDC), which a folder of
+ * thousands of small files would otherwise allocate and fault in once per file. A file that grew
+ * since it was measured goes through the chunker after all.
+ */
+async function* chunksOf(file: fs.promises.FileHandle, total: number, chunker: Chunker): AsyncIterable<Buffer> {
+  if (total <= chunker.wholeUpTo) {
+    const buf = Buffer.allocUnsafe(total + 1);
+    const { bytesRead } = await file.read(buf, 0, buf.length, 0);
+    if (bytesRead <= total) {
+      if (bytesRead > 0) yield buf.subarray(0, bytesRead);
+      return;
+    }
+  }
+  yield* chunker.chunkViews(file); // reads from the start: the read above did not move the file's position
+}
+
 /** A seal pool, or null (then the share seals in-thread) where worker threads cannot be started. */
-function startPoolOrNull(mode: SealMode, workers: number, bufferBytes: number): ChunkSealer | null {
+export function startPoolOrNull(mode: SealMode, workers: number, bufferBytes: number): ChunkSealer | null {
   try {
     return startSealPool(mode, { workers, bufferBytes });
   } catch {

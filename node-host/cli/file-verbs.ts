@@ -1,10 +1,11 @@
-// The verbs about shared files: share, fetch and cat (transfer-verbs.ts), status, repair, ls,
-// verify, gc, and audit (who fetched this node's shares).
+// The verbs about shared files and folders: share, fetch and cat (transfer-verbs.ts), status,
+// repair, ls, verify, gc, and audit (who fetched this node's shares).
 
 import { needArgs, UsageError } from "./args";
-import { formatAudit, formatListing, formatStatus, humanBytes } from "./format";
+import { formatAudit, formatFolderTree, formatListing, formatStatus, humanBytes } from "./format";
 import { nodeStatus } from "./node-status";
-import { transferVerbs } from "./transfer-verbs";
+import { withNodeOrOneShot } from "./one-shot-run";
+import { hasHints, transferVerbs } from "./transfer-verbs";
 import { print, Verb, VerbGroup, withNode } from "./verb";
 
 const verbs: Verb[] = [
@@ -12,14 +13,14 @@ const verbs: Verb[] = [
   {
     name: "status",
     summary: [
-      ["status ID|LINK", "which live nodes hold a shared file, and whether it has its r copies"],
+      ["status ID|LINK", "which live nodes hold a shared file or folder, and whether it has its r copies"],
       ["status --node", "is the node up and reachable; its peers and relayed connections (monitoring)"],
     ],
     help: `Usage: peershare status ID|LINK [--json]
        peershare status --node [--json]
 
-With ID|LINK: lists the nodes that announced they hold the file, whether each answers now and
-holds every chunk, and whether the file has its r live copies.
+With ID|LINK: lists the nodes that announced they hold the file or folder, whether each answers
+now and holds every chunk (for a folder: every object of it), and whether it has its r live copies.
 With --node: whether the node of the data dir is up, whether the internet can reach it (and at
 which address), how many peers it knows, how many nodes behind NAT use it as their rendezvous, and
 the connections it relays. Exit status 0 when the node is up, 1 when none runs (--json then prints
@@ -33,10 +34,10 @@ the connections it relays. Exit status 0 when the node is up, 1 when none runs (
   },
   {
     name: "repair",
-    summary: [["repair ID|LINK", "copy a file this node holds to more nodes now, until r keep it"]],
+    summary: [["repair ID|LINK", "copy a file or folder this node holds to more nodes now, until r keep it"]],
     help: `Usage: peershare repair ID|LINK [--json]
 
-Repairs one shared file now instead of at the next sweep: when fewer than r live nodes keep it,
+Repairs one shared file or folder now instead of at the next sweep: when fewer than r live nodes keep it,
 this node (which must hold it) copies it to the nearest live nodes lacking it, sending only the
 objects they lack, within one sweep's budget (setting repairMBPerSweep). Prints the copies made.`,
     run: async (flags, args) => {
@@ -48,13 +49,25 @@ objects they lack, within one sweep's budget (setting repairMBPerSweep). Prints 
   },
   {
     name: "ls",
-    summary: [["ls", "what the store holds: own shares, replicas, cache"]],
-    help: `Usage: peershare ls [--json]
+    summary: [
+      ["ls", "what the store holds: own shares, replicas, cache"],
+      ["ls ID|LINK", "a shared folder's files and folders, without fetching them"],
+    ],
+    help: `Usage: peershare ls [ID|LINK] [--json]
 
-Lists the shared files in the store (own shares, replicas, cache), how many of each one's chunks
-are held here ("manifest only" after a fetch without --cache: the file is the copy), and the
-store's size.`,
-    run: async (flags) => {
+Without an argument: lists the shared files and folders in the store (own shares, replicas,
+cache), how many of each one's chunks are held here ("manifest only" after a fetch without
+--cache: the file is the copy), and the store's size.
+With a shared folder's link: its tree, read from its folder manifest alone (no file is fetched):
+each file's size and whether it is executable, and the entries a fetch would refuse, with why.
+With no node running for the data dir, a one-off node runs for it, as for fetch.`,
+    run: async (flags, args) => {
+      if (args.length > 1) throw new UsageError("expected ls [ID|LINK]");
+      if (args.length === 1) {
+        const hinted = hasHints(args[0]);
+        const f = await withNodeOrOneShot(flags, !hinted, (dataDir) => withNode({ ...flags, "data-dir": dataDir }, "content.list", { link: args[0] }));
+        return print(flags, f, () => formatFolderTree(f));
+      }
       const r = await withNode(flags, "content.ls", {});
       print(flags, r, () => formatListing(r));
     },

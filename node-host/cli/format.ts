@@ -2,7 +2,7 @@
 
 import { formatAddress } from "../nat/address";
 import { routeText } from "../nat/reach-text";
-import { AuditListing, ClosestResult, ContactInfo, ContentStatus, LookupResult, RoutingInfo, StoreListing, TeamMember, TeamSummary, TransferInfo, ValueRecordInfo } from "../rpc/api-types";
+import { AuditListing, ClosestResult, ContactInfo, ContentStatus, FolderListingInfo, LeftOutEntry, LookupResult, RoutingInfo, StoreListing, TeamMember, TeamSummary, TransferInfo, ValueRecordInfo } from "../rpc/api-types";
 
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
@@ -116,10 +116,36 @@ export function formatListing(r: StoreListing): string {
   return [
     table(
       ["CONTENT ID", "NAME", "SIZE", "PINNED", "HELD HERE"],
-      r.contents.map((c) => [c.contentId, c.name ?? "(private)", c.name ? humanBytes(c.size) : "?", c.pins.join(",") || "cache", c.chunksHeld === c.chunks ? "all" : c.chunksHeld === 0 ? "manifest only" : `${c.chunksHeld} of ${c.chunks} chunks`]),
+      r.contents.map((c) => [
+        c.contentId,
+        c.name ? c.name + (c.kind === "folder" ? "/" : "") : c.kind === "folder" ? "(private folder)" : "(private)",
+        c.name ? humanBytes(c.size) : "?",
+        c.pins.join(",") || "cache",
+        c.chunksHeld === c.chunks ? "all" : c.chunksHeld === 0 ? "manifest only" : `${c.chunksHeld} of ${c.chunks} ${c.kind === "folder" ? "objects" : "chunks"}`,
+      ]),
     ),
     `${r.objects} object(s), ${humanBytes(r.bytes)}; cache ${humanBytes(r.cacheBytes)} of ${humanBytes(r.cacheLimitBytes)}`,
   ].join("\n");
+}
+
+/** A shared folder's tree (ls LINK): one line per entry, indented by depth; entries a fetch would refuse say why. */
+export function formatFolderTree(f: FolderListingInfo): string {
+  const lines = [`${f.name}/  ${f.files} file(s), ${f.dirs} folder(s), ${humanBytes(f.size)}, ${f.public ? "public" : "private"}`];
+  for (const e of f.entries) {
+    const depth = e.path.split("/").length;
+    const name = e.path.slice(e.path.lastIndexOf("/") + 1) + (e.kind === "dir" ? "/" : "");
+    const detail = e.kind === "file" ? `  ${humanBytes(e.size)}${e.executable ? "  executable" : ""}` : "";
+    lines.push(`${"  ".repeat(depth)}${JSON.stringify(name).slice(1, -1)}${detail}${e.refused ? `  REFUSED: ${e.refused}` : ""}`);
+  }
+  return lines.join("\n");
+}
+
+/** Entries left out of a share or refused by a fetch, under `title`; at most `max` lines, then how many more. */
+export function formatEntries(title: string, entries: LeftOutEntry[], max = 20): string {
+  if (entries.length === 0) return "";
+  const lines = entries.slice(0, max).map((e) => `  ${e.path}: ${e.reason}`);
+  if (entries.length > max) lines.push(`  … and ${entries.length - max} more (--json lists all)`);
+  return [`${title} (${entries.length}):`, ...lines].join("\n");
 }
 
 export function formatTeams(teams: TeamSummary[]): string {

@@ -1,9 +1,9 @@
-// Verbs that work without a running node: `fetch` and `cat` run a one-off node (one-shot.ts) when
+// Verbs that work without a running node: `fetch`, `cat` and `ls LINK` run a one-off node (one-shot.ts) when
 // none runs for the data dir, and `share --once` always does: it shares from a throwaway node,
 // prints the link, serves until one node has fetched every object of it (or Ctrl-C), and leaves.
 
 import { toHex } from "../dht/id";
-import { openManifest } from "../cas";
+import { contentObjects } from "../cas/manifest-links";
 import { connectLocal, NoNodeRunningError } from "../rpc/local-socket";
 import { ShareInfo } from "../rpc/api-types";
 import { OneShot, startOneShot } from "../one-shot";
@@ -87,10 +87,11 @@ async function learnReach(node: PeershareNode, say: boolean): Promise<void> {
   while (!known() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
 }
 
-/** The ID (hex) of the first node served every object of the share; null when the node stopped first (Ctrl-C). */
+/** The ID (hex) of the first node served every object of the share (a file's or a folder's); null when the node stopped first (Ctrl-C). */
 async function fetchedOnce(node: PeershareNode, share: ShareInfo): Promise<string | null> {
-  const manifest = await openManifest(node.content.store, share.linkWithoutHints);
-  const wanted = new Set([share.contentId, ...manifest.chunks.map((c) => toHex(c.id))]);
+  const objects = await contentObjects(Buffer.from(share.contentId, "hex"), (id) => node.content.store.get(id));
+  if (!objects) throw new Error(`the store lacks part of share ${share.contentId}`);
+  const wanted = new Set(objects.ids.map(toHex)); // a file's manifest and chunks; a folder's every object
   const served = new Map<string, Set<string>>();
   try {
     return await new Promise<string | null>((resolve) => {

@@ -27,6 +27,11 @@ export class ReplicationFactors {
     return this.byContent.get(contentId) ?? this.fallback();
   }
 
+  /** Whether a factor was recorded for the content: it was shared or offered as a content of its own. */
+  has(contentId: string): boolean {
+    return this.byContent.get(contentId) !== undefined;
+  }
+
   set(contentId: string, r: number): void {
     const clamped = Math.min(MAX_REPLICATION, Math.max(1, Math.floor(r)));
     if (this.byContent.get(contentId) === clamped) return;

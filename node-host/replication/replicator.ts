@@ -2,7 +2,9 @@
 // here, which nodes hold a content and are alive, which live nodes are near it, and copying a
 // content to a peer without sending what the peer already has.
 
-import { ContentStore, decodeManifestHeader, isIdOf } from "../cas";
+import { ContentStore, isIdOf } from "../cas";
+import { contentRoots } from "../cas/content-roots";
+import { contentObjects } from "../cas/manifest-links";
 import { Dht } from "../dht/dht";
 import { Id, toHex } from "../dht/id";
 import { BulkPeer } from "../transport/bulk";
@@ -48,6 +50,10 @@ export interface CopyResult {
 
 /** Pushes to one peer at once: enough to keep its connection busy without a burst of disk reads. */
 const PUSH_PARALLEL = 4;
+/** Objects checked for presence at once (a folder has tens of thousands). */
+const CHECK_PARALLEL = 32;
+/** Ids asked about in one HAS_OBJECTS request (a frame holds at most 8 MiB of them). */
+const HAS_BATCH = 65536;
 
 export class Replicator {
   constructor(
@@ -62,20 +68,20 @@ export class Replicator {
     readonly confinement: Confinement = UNCONFINED,
   ) {}
 
-  /** The manifest then its distinct chunks, when every one of them is stored here; else null. */
+  /**
+   * Every object of a content, when every one is stored here, else null: the manifest, then (a
+   * folder) its parts, then the rest (a file's chunks; a folder's file manifests and chunks), each once.
+   */
   async objectsOf(contentId: Buffer): Promise<Buffer[] | null> {
-    const bytes = await this.store.get(contentId);
-    if (!bytes) return null;
-    const seen = new Set<string>();
-    const ids = [contentId];
-    for (const c of decodeManifestHeader(bytes).chunkIds) {
-      const hex = toHex(c);
-      if (seen.has(hex)) continue;
-      seen.add(hex);
-      if (!(await this.store.has(c))) return null;
-      ids.push(c);
-    }
-    return ids;
+    return (await this.listedObjects(contentId))?.ids ?? null;
+  }
+
+  /** objectsOf, and how many of the ids lead (the manifest and a folder's parts): a receiver takes what they list only once it holds them. */
+  private async listedObjects(contentId: Buffer): Promise<{ ids: Buffer[]; lead: number } | null> {
+    const listed = await contentObjects(contentId, (id) => this.store.get(id));
+    if (!listed) return null;
+    const present = await mapLimit(listed.ids, CHECK_PARALLEL, (id) => this.store.has(id));
+    return present.every(Boolean) ? { ids: listed.ids, lead: listed.lead } : null;
   }
 
   /**
@@ -87,17 +93,29 @@ export class Replicator {
     return (await this.objectsOf(contentId).catch(() => null)) !== null;
   }
 
-  /** Contents this node keeps, by content ID. */
+  /**
+   * Contents this node keeps, by content ID: shared files and folders, not the parts and file
+   * manifests of a folder (they travel with it), unless such a file was also shared on its own.
+   */
   async heldContents(): Promise<Buffer[]> {
+    const manifests = this.store.ls().filter((o) => o.kind === "manifest" && this.store.keeps(o.id)).map((o) => o.id);
     const out: Buffer[] = [];
-    for (const o of this.store.ls()) if (o.kind === "manifest" && (await this.keeps(o.id))) out.push(o.id);
+    for (const id of await contentRoots(this.store, manifests, (m) => this.factors.has(toHex(m)))) if (await this.keeps(id)) out.push(id);
     return out;
   }
 
-  /** Which of `ids` a peer holds; null when it cannot say (an older node). */
+  /**
+   * Which of `ids` a peer holds; null when it cannot say (an older node). With `replication`, the
+   * first request offers the content `ids[0]`; a long list (a folder) goes in several requests.
+   */
   async peerHas(peer: BulkPeer, ids: Buffer[], replication = 0): Promise<boolean[] | null> {
+    const has: boolean[] = [];
     try {
-      return await this.bulk.hasObjects(peer, ids, replication, replication > 0 ? this.audienceOf(ids[0]) : undefined);
+      for (let at = 0; at < ids.length || at === 0; at += HAS_BATCH) {
+        const offer = at === 0 ? replication : 0;
+        has.push(...(await this.bulk.hasObjects(peer, ids.slice(at, at + HAS_BATCH), offer, offer > 0 ? this.audienceOf(ids[0]) : undefined)));
+      }
+      return has;
     } catch (err) {
       if (err instanceof BulkRemoteError && err.code === ErrorCodes.unsupported) return null;
       throw err;
@@ -109,8 +127,9 @@ export class Replicator {
    * manifest and the chunks the peer lacks. Throws when the peer refuses or cannot be reached.
    */
   async copyTo(peer: BulkPeer, contentId: Buffer, budget: Budget = { bytes: Infinity }): Promise<CopyResult> {
-    const ids = await this.objectsOf(contentId);
-    if (!ids) throw new Error(`${toHex(contentId).slice(0, 12)}… is not held in full here`);
+    const listed = await this.listedObjects(contentId);
+    if (!listed) throw new Error(`${toHex(contentId).slice(0, 12)}… is not held in full here`);
+    const { ids, lead } = listed;
     await this.checkHolder(peer, contentId);
     const has = (await this.peerHas(peer, ids, this.factors.get(toHex(contentId)))) ?? ids.map(() => false);
     const missing = ids.filter((_, i) => !has[i]);
@@ -127,10 +146,15 @@ export class Replicator {
       if ((await this.bulk.putObject(peer, id, bytes)) === "refused") throw new Error(`node ${toHex(peer.id).slice(0, 12)}… refused ${toHex(id).slice(0, 12)}…`);
       sent += bytes.length;
     };
-    // the manifest goes first: the receiver accepts only chunks of manifests it holds
-    if (missing.length > 0 && missing[0].equals(contentId)) await push(missing.shift()!);
+    // the manifest (and a folder's parts) go first: the receiver accepts only objects listed by manifests it holds
+    const leading = new Set(ids.slice(0, lead).map(toHex));
+    for (const id of missing.filter((m) => leading.has(toHex(m)))) if (complete) await push(id);
     if (!complete) return { sent, complete };
-    await mapLimit(missing, PUSH_PARALLEL, push);
+    await mapLimit(
+      missing.filter((m) => !leading.has(toHex(m))),
+      PUSH_PARALLEL,
+      push,
+    );
     return { sent, complete };
   }
 

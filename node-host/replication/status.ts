@@ -1,8 +1,8 @@
-// `peershare status`: which nodes hold a content, which of them are live, whether each holds every
-// chunk (one HAS_OBJECTS request per live holder), and whether the content has its r copies (live
+// `peershare status`: which nodes hold a content (a file or a folder), which of them are live, whether each holds every
+// object (one HAS_OBJECTS request per live holder), and whether the content has its r copies (live
 // holders that hold every chunk and, for a share made for teams, have shown membership of them).
 
-import { decodeManifestHeader } from "../cas";
+import { contentObjects } from "../cas/manifest-links";
 import { toHex } from "../dht/id";
 import { ContentStatus, HolderStatus } from "../rpc/api-types";
 import { BulkPeer } from "../transport/bulk";
@@ -35,17 +35,16 @@ export async function contentStatus(replicator: Replicator, contentId: Buffer): 
   return { contentId: toHex(contentId), replication, holders, liveHolders, met: liveHolders >= replication, shortfall: null };
 }
 
-/** The manifest and its chunk ids: from the store, else the manifest as a live holder has it. */
+/** Every object of the content (a folder's too): its manifests from the store, else as a live holder has them. */
 async function manifestObjects(replicator: Replicator, contentId: Buffer, live: BulkPeer[]): Promise<Buffer[] | null> {
-  let bytes = await replicator.store.get(contentId);
-  for (const peer of live) {
-    if (bytes) break;
-    bytes = await replicator.fetchObject(peer, contentId);
-  }
-  if (!bytes) return null;
-  try {
-    return [contentId, ...decodeManifestHeader(bytes).chunkIds];
-  } catch {
+  const get = async (id: Buffer): Promise<Buffer | null> => {
+    const stored = await replicator.store.get(id);
+    if (stored) return stored;
+    for (const peer of live) {
+      const bytes = await replicator.fetchObject(peer, id);
+      if (bytes) return bytes;
+    }
     return null;
-  }
+  };
+  return (await contentObjects(contentId, get).catch(() => null))?.ids ?? null;
 }

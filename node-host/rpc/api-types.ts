@@ -166,6 +166,38 @@ export interface ShareInfo {
   /** The replication factor asked for, and the other nodes that now hold a full copy. */
   replication: number;
   replicas: number;
+  /** "folder" for a shared folder (`size` is then all its files together); absent from older nodes: a file. */
+  kind?: "file" | "folder";
+  /** A shared folder's files and directories, and what the share left out (with why). */
+  folder?: { files: number; dirs: number; leftOut: LeftOutEntry[] };
+}
+
+/** A file or directory a folder share left out, or a fetch refused to write, and why. */
+export interface LeftOutEntry {
+  /** "/"-separated, relative to the folder. */
+  path: string;
+  reason: string;
+}
+
+/** One file or directory of a shared folder (`peershare ls LINK`, VS Code's Explorer). */
+export interface FolderEntryInfo {
+  path: string;
+  kind: "file" | "dir";
+  size: number;
+  executable: boolean;
+  /** Why a fetch would not write it (a name that could escape the target, a case clash); absent when it would. */
+  refused?: string;
+}
+
+export interface FolderListingInfo {
+  contentId: string;
+  name: string;
+  files: number;
+  dirs: number;
+  size: number;
+  public: boolean;
+  /** Sorted by path. */
+  entries: FolderEntryInfo[];
 }
 
 export type TransferState = "running" | "paused" | "done" | "failed" | "cancelled";
@@ -219,6 +251,8 @@ export interface FetchInfo {
   badHolders: string[];
   /** From the start of the fetch until the file is in place (fsynced and renamed). */
   durationMs: number;
+  /** A shared folder (`path` is its directory): its files, those fetched now and those found complete already, and the entries refused. */
+  folder?: { files: number; dirs: number; filesFetched: number; filesKept: number; refused: LeftOutEntry[] };
 }
 
 export interface ContentInfo {
@@ -228,6 +262,10 @@ export interface ContentInfo {
   mediaType: string;
   chunks: number;
   public: boolean;
+  /** "folder" for a shared folder (`size`: its files together; `chunks`: its objects); absent from older nodes: a file. */
+  kind?: "file" | "folder";
+  files?: number;
+  dirs?: number;
 }
 
 export interface HolderStatus {
@@ -279,6 +317,8 @@ export interface StoredContent {
   /** For this node's own shares: the share link and when it was shared. */
   link?: string;
   sharedAt?: number;
+  /** "folder" for a shared folder (`chunks`: all its objects); absent: a file. */
+  kind?: "folder";
 }
 
 export interface StoreListing {
@@ -388,18 +428,28 @@ export interface Api {
    * The link carries this node's address hints unless `hints` is false.
    * Without `force`, a file that is git-ignored, looks like a secret or is over the size limit is not
    * shared: the call fails with NeedsConfirmation, whose data is { warnings: PublishWarning[] }.
+   * `confirmed` (those warnings were accepted) shares it then; for a folder (a git-ignored folder, or
+   * files over the limit together) it still leaves out its git-ignored and secret-looking files,
+   * which only `force` shares.
    */
-  "content.share": [{ path: string; public?: boolean; replication?: number; teams?: string[]; force?: boolean; hints?: boolean }, ShareInfo];
+  "content.share": [{ path: string; public?: boolean; replication?: number; teams?: string[]; force?: boolean; confirmed?: boolean; hints?: boolean }, ShareInfo];
   /** Copies a content this node holds to more nodes now, until r live nodes keep it (within one sweep's budget). */
   "content.repair": [{ link: string }, RepairReport];
   /** Which live nodes hold a content (by ID or link) and whether it has its r copies. */
   "content.status": [{ link: string }, ContentStatus];
-  /** Fetches into `out` (a directory, or a file path); default: the data dir's downloads/. */
-  /** `transferId` (optional, 1-64 of [A-Za-z0-9_-]) names the transfer in transfer.progress events. */
-  "content.fetch": [{ link: string; out?: string; transferId?: string; cache?: boolean }, FetchInfo];
+  /**
+   * Fetches into `out` (a directory, or a file path); default: the data dir's downloads/. A folder
+   * goes into `out` itself (created if missing; with a trailing separator, into `out` under its
+   * name), or downloads/<its name>. With `path`, only that file
+   * of a shared folder is fetched (into `out` as a file would be).
+   * `transferId` (optional, 1-64 of [A-Za-z0-9_-]) names the transfer in transfer.progress events.
+   */
+  "content.fetch": [{ link: string; out?: string; transferId?: string; cache?: boolean; path?: string }, FetchInfo];
   "content.info": [{ link: string }, ContentInfo];
   /** A share link (or content ID) with this node's address hints as they are now (the hints it had are replaced). */
   "content.link": [{ link: string }, { link: string }];
+  /** A shared folder's tree, from its folder manifest alone (no file is fetched). */
+  "content.list": [{ link: string }, FolderListingInfo];
   "content.ls": [Record<string, never>, StoreListing];
   "content.verify": [Record<string, never>, { checked: number; corrupt: string[] }];
   "content.gc": [Record<string, never>, { freedBytes: number }];

@@ -242,8 +242,8 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       if (typeof replication !== "number" || !Number.isInteger(replication) || replication < 1 || replication > MAX_REPLICATION) invalid(`replication must be a whole number from 1 to ${MAX_REPLICATION}`);
       const teams = (params as { teams?: unknown }).teams;
       if (teams !== undefined && (!Array.isArray(teams) || !teams.every((t) => typeof t === "string"))) invalid('"teams" must be a list of team names');
-      const p = params as { public?: unknown; force?: unknown; hints?: unknown };
-      const shared = await node.content.share(filePath, { public: p.public === true, force: p.force === true, replication, teams: teams as string[] | undefined });
+      const p = params as { public?: unknown; force?: unknown; confirmed?: unknown; hints?: unknown };
+      const shared = await node.content.share(filePath, { public: p.public === true, force: p.force === true, confirmed: p.confirmed === true, replication, teams: teams as string[] | undefined });
       return p.hints === false ? shared : { ...shared, link: await node.linkWithHints(shared.link) };
     },
 
@@ -267,7 +267,8 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       if (transferId !== undefined && (typeof transferId !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(transferId))) invalid('"transferId" must be 1 to 64 letters, digits, "-" or "_"');
       const cache = (params as { cache?: unknown }).cache;
       if (cache !== undefined && typeof cache !== "boolean") invalid('"cache" must be true or false');
-      return node.content.fetch(stringParam(params, "link"), out, transferId, { cache: cache === true });
+      const filePath = optionalString((params as { path?: unknown }).path, "path");
+      return node.content.fetch(stringParam(params, "link"), out, transferId, { cache: cache === true, path: filePath });
     },
 
     "content.info": (params) => node.content.info(stringParam(params, "link")),
@@ -276,6 +277,7 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       contentIdParam(link); // a bad link is an invalid argument
       return { link: await node.linkWithHints(link) };
     },
+    "content.list": (params) => node.content.list(stringParam(params, "link")),
     "content.ls": () => node.content.ls(),
     "content.verify": () => node.content.verify(),
     "content.gc": () => node.content.gc(),

@@ -1,21 +1,27 @@
-// Sharing and fetching files: the store, the DHT's provider records and the bulk transports put
-// together behind the operations the API offers (share, fetch, info, ls, verify, gc, transfers).
+// Sharing and fetching files and folders: the store, the DHT's provider records and the bulk
+// transports put together behind the operations the API offers (share, fetch, info, list, ls,
+// verify, gc, transfers). Fetches run in fetch-runs.ts; info, list and ls are content-catalog.ts's.
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ContentStore, shareFile, openManifest, parseShareLink, OutputFile, Manifest, CasError, decodeManifestHeader } from "../cas";
+import { ContentStore, shareFile, parseShareLink, CasError } from "../cas";
+import { entryLink } from "../cas/open-folder";
+import { pathProblem } from "../cas/folder-path";
+import { shareFolder } from "../cas/share-folder";
 import { Dht } from "../dht/dht";
 import { BulkPeer } from "../transport/bulk";
 import type { BulkNodeClient } from "../transport/bulk-client";
-import { fetchContent, fetchFromFirst, nothingFetched } from "./fetcher";
-import { AccessDeniedError } from "../transport/bulk-api";
+import { ContentCatalog } from "./content-catalog";
+import { FetchRuns } from "./fetch-runs";
+import { leaveOutUnsafe, walkFolder } from "./folder-walk";
 import { TransferHandle, Transfers } from "./transfers";
 import { writeFileAtomic } from "../util/fs-atomic";
-import { ContentInfo, FetchInfo, ShareInfo, StoreListing, TransferInfo } from "../rpc/api-types";
+import { ContentInfo, FetchInfo, FolderListingInfo, ShareInfo, StoreListing, TransferInfo } from "../rpc/api-types";
 import { TeamBook } from "../security/teams";
 import { AudienceIndex } from "../security/audiences";
 import { shareAudience } from "../security/access-policy";
-import { checkBeforeSharing, ShareNeedsConfirmationError } from "./publish-check";
+import { checkBeforeSharing, gitIgnores, ignoredWarning, ShareNeedsConfirmationError, sizeWarning } from "./publish-check";
+import type { PublishWarning } from "../rpc/api-types";
 import type { Hints } from "../first-contact/hints";
 import type { HintOutcome } from "../first-contact/first-contact";
 
@@ -31,6 +37,19 @@ interface OwnShare {
   name: string;
   size: number;
   sharedAt: number;
+  /** A shared folder (absent: a file). */
+  folder?: true;
+}
+
+export interface ShareOptions {
+  public?: boolean;
+  replication?: number;
+  teams?: string[];
+  /** Share everything: no confirmation asked, and nothing of a folder left out by safe publishing (git-ignored, secret-looking, .git). */
+  force?: boolean;
+  /** The reasons a confirmation listed were accepted: shared without asking, but a folder's unsafe files are still left out. */
+  confirmed?: boolean;
+  onProgress?: (done: number, total: number) => void;
 }
 
 const SHARES_FILE = "shares.json";
@@ -40,6 +59,8 @@ const CLOSEST_ASKED = 8;
 
 export class ContentService {
   readonly transfers = new Transfers();
+  private readonly runs: FetchRuns;
+  private readonly catalog: ContentCatalog;
   /** This node's own shares, with their links (the data dir is private to its owner). */
   private readonly own = new Map<string, OwnShare>();
   /** Files larger than this ask for confirmation before they are shared (0: no limit; set by the node). */
@@ -58,7 +79,7 @@ export class ContentService {
     readonly store: ContentStore,
     private readonly dht: Dht,
     private readonly bulk: BulkNodeClient,
-    private readonly downloadsDir: string,
+    downloadsDir: string,
     private readonly dataDir: string,
     private readonly access: ShareAccess,
     /** A holder's contact as it can be reached: through its rendezvous nodes when it is behind NAT (nat/). */
@@ -70,6 +91,13 @@ export class ContentService {
       // no shares yet, or an unreadable list: it is only used for display
     }
     store.onRelease((ids) => this.released(ids));
+    // a link's address hints are followed once per fetch or look-up, and only when holders are needed
+    const holders = (id: Buffer, hintsOf: string, handle?: TransferHandle) => {
+      let hinted: Promise<BulkPeer[]> | null = null;
+      return (contentId = id) => (hinted ??= this.hintedHolders(hintsOf, handle)).then((h) => this.findHolders(contentId, h));
+    };
+    this.runs = new FetchRuns(store, bulk, this.transfers, downloadsDir, (handle) => holders(Buffer.from(handle.info.contentId, "hex"), handle.hintsOf ?? handle.link, handle));
+    this.catalog = new ContentCatalog(store, bulk, (link) => holders(Buffer.from(parseShareLink(link).contentId, "hex"), link), (id) => this.own.get(id));
   }
 
   /** Contents no longer kept here (evicted, removed, unpinned) are no longer announced. */
@@ -104,42 +132,88 @@ export class ContentService {
   }
 
   /**
-   * Shares a file. A private share is readable by the members of `teams` (names or key prefixes;
-   * default: every team of this node); with one team it is encrypted under that team's convergence
-   * secret, so teammates' copies of the same file deduplicate.
+   * Shares a file or a folder. A private share is readable by the members of `teams` (names or key
+   * prefixes; default: every team of this node); with one team it is encrypted under that team's
+   * convergence secret, so teammates' copies of the same file deduplicate.
    */
-  async share(filePath: string, options: { public?: boolean; replication?: number; teams?: string[]; force?: boolean; onProgress?: (done: number, total: number) => void } = {}): Promise<ShareInfo> {
+  async share(filePath: string, options: ShareOptions = {}): Promise<ShareInfo> {
     const absolute = path.resolve(filePath);
     const stat = await fs.promises.stat(absolute).catch(() => null);
-    if (!stat) throw new Error(`no such file: ${absolute}`);
-    if (!stat.isFile()) throw new Error(`not a regular file: ${absolute}`);
-    if (!options.force) {
+    if (!stat) throw new Error(`no such file or folder: ${absolute}`);
+    if (stat.isDirectory()) return this.shareDirectory(absolute, options);
+    if (!stat.isFile()) throw new Error(`not a regular file or a folder: ${absolute}`);
+    if (!options.force && !options.confirmed) {
       const warnings = await checkBeforeSharing(absolute, this.shareWarnBytes());
       if (warnings.length > 0) throw new ShareNeedsConfirmationError(warnings);
     }
-    if (options.public && options.teams?.length) throw new Error("a public share is readable by anyone: it takes no team");
-    const teamKeys = options.public ? [] : options.teams?.length ? options.teams.map((t) => this.access.teams.keyOf(t)) : this.access.teams.teamKeys();
-    const convergenceSecret = teamKeys.length === 1 ? ((await this.access.teams.convergenceSecret(teamKeys[0])) ?? undefined) : undefined;
+    const { teamKeys, convergenceSecret } = await this.readersOf(options);
     const result = await shareFile(this.store, absolute, { public: options.public, convergenceSecret, onProgress: options.onProgress });
-    this.access.audiences.set(Buffer.from(result.contentId, "hex"), shareAudience(options.public === true, teamKeys), result.objectIds.slice(1));
-    this.rememberShare({ contentId: result.contentId, link: result.link, name: result.manifest.name, size: result.manifest.size, sharedAt: Date.now() });
-    const announcedTo = await this.dht.provide(Buffer.from(result.contentId, "hex"));
-    const replication = options.replication ?? 1;
-    const replicas = this.replicate ? await this.replicate(Buffer.from(result.contentId, "hex"), replication) : 0;
-    return {
-      contentId: result.contentId,
-      link: result.link,
-      linkWithoutHints: result.link,
-      name: result.manifest.name,
-      size: result.manifest.size,
-      chunks: result.manifest.chunks.length,
-      public: result.manifest.mode === "public",
-      teams: teamKeys.map((k) => this.access.teams.nameOf(k) ?? k.toString("hex")),
+    const m = result.manifest;
+    return this.publish({ contentId: result.contentId, link: result.link, name: m.name, size: m.size, sharedAt: Date.now() }, result.objectIds, teamKeys, options, {
+      chunks: m.chunks.length,
+      public: m.mode === "public",
       bytesWritten: result.bytesWritten,
-      announcedTo,
-      replication,
-      replicas,
-    };
+    });
+  }
+
+  /**
+   * Shares a folder: its files (less what the walk and safe publishing leave out, unless forced)
+   * and its directories. A folder git ignores as a whole, or one whose files together are over the
+   * size limit, is shared only when confirmed (or forced), as a file would be.
+   */
+  private async shareDirectory(absolute: string, options: ShareOptions): Promise<ShareInfo> {
+    const name = path.basename(absolute);
+    const ask = !options.force && !options.confirmed;
+    const warnings: PublishWarning[] = [];
+    const ignored = !options.force && (await gitIgnores(absolute));
+    if (ask && ignored) warnings.push(ignoredWarning(name));
+    const walk = await walkFolder(absolute, { force: options.force });
+    // in a folder git ignores as a whole (shared once confirmed), every file is ignored: only secrets are left out
+    if (!options.force) await leaveOutUnsafe(absolute, walk, { gitIgnored: !ignored });
+    const total = walk.files.reduce((n, f) => n + f.size, 0);
+    const large = ask ? sizeWarning(name, total, this.shareWarnBytes()) : null;
+    if (large) warnings.push(large);
+    if (warnings.length > 0) throw new ShareNeedsConfirmationError(warnings);
+    const { teamKeys, convergenceSecret } = await this.readersOf(options);
+    const r = await shareFolder(this.store, name, walk.files, walk.dirs, { public: options.public, convergenceSecret, onProgress: options.onProgress });
+    const own: OwnShare = { contentId: r.contentId, link: r.link, name: r.summary.name, size: r.summary.size, sharedAt: Date.now(), folder: true };
+    return this.publish(own, r.objectIds, teamKeys, options, {
+      chunks: r.chunks,
+      public: options.public === true,
+      bytesWritten: r.bytesWritten,
+      kind: "folder",
+      folder: { files: r.summary.files, dirs: r.summary.dirs, leftOut: walk.leftOut },
+    });
+  }
+
+  /** Who may read a new share (team keys) and the convergence secret it is encrypted under. */
+  private async readersOf(options: ShareOptions): Promise<{ teamKeys: Buffer[]; convergenceSecret: Buffer | undefined }> {
+    if (options.public && options.teams?.length) throw new Error("a public share is readable by anyone: it takes no team");
+    const teams = this.access.teams;
+    const teamKeys = options.public ? [] : options.teams?.length ? options.teams.map((t) => teams.keyOf(t)) : teams.teamKeys();
+    const convergenceSecret = teamKeys.length === 1 ? ((await teams.convergenceSecret(teamKeys[0])) ?? undefined) : undefined;
+    return { teamKeys, convergenceSecret };
+  }
+
+  /**
+   * A new share's last steps: every object it has (a folder's every part, file manifest and chunk)
+   * recorded under its audience, the share remembered, announced and copied to r - 1 nodes.
+   */
+  private async publish(
+    own: OwnShare,
+    objectIds: Buffer[],
+    teamKeys: Buffer[],
+    options: ShareOptions,
+    info: Pick<ShareInfo, "chunks" | "public" | "bytesWritten" | "kind" | "folder">,
+  ): Promise<ShareInfo> {
+    const id = Buffer.from(own.contentId, "hex");
+    this.access.audiences.set(id, shareAudience(options.public === true, teamKeys), objectIds.slice(1));
+    this.rememberShare(own);
+    const announcedTo = await this.dht.provide(id);
+    const replication = options.replication ?? 1;
+    const replicas = this.replicate ? await this.replicate(id, replication) : 0;
+    const teams = teamKeys.map((k) => this.access.teams.nameOf(k) ?? k.toString("hex"));
+    return { contentId: own.contentId, link: own.link, linkWithoutHints: own.link, name: own.name, size: own.size, teams, announcedTo, replication, replicas, ...info };
   }
 
   /**
@@ -162,13 +236,28 @@ export class ContentService {
   }
 
   /**
-   * Starts a fetch and resolves when the file is written. With `cache` the chunks also go into the
-   * store (as cache: bounded, least recently used first out), so the next fetch of the same content
-   * needs no holder; `cat` and VS Code's editor tabs ask for that.
+   * Starts a fetch and resolves when the file (or folder) is written. With `cache` the chunks also go
+   * into the store (as cache: bounded, least recently used first out), so the next fetch of the same
+   * content needs no holder; `cat` and VS Code's editor tabs ask for that. With `path`, the one file
+   * of a shared folder at that path is fetched, from the folder's holders.
    */
-  fetch(link: string, out?: string, transferId?: string, options: { cache?: boolean } = {}): Promise<FetchInfo> {
+  fetch(link: string, out?: string, transferId?: string, options: { cache?: boolean; path?: string } = {}): Promise<FetchInfo> {
     const { contentId } = parseShareLink(link); // throws a clear error for a bad link first
-    return this.run(this.transfers.create(contentId, link, out, transferId, options.cache === true));
+    if (options.path !== undefined) return this.fetchFolderFile(link, options.path, out, transferId, options.cache === true);
+    return this.runs.run(this.transfers.create(contentId, link, out, transferId, options.cache === true));
+  }
+
+  /** One file of a shared folder: fetched as a file is, by its own manifest, from the holders of the folder. */
+  private async fetchFolderFile(link: string, rel: string, out: string | undefined, transferId: string | undefined, cache: boolean): Promise<FetchInfo> {
+    const problem = pathProblem(rel);
+    if (problem) throw new Error(`${JSON.stringify(rel)} cannot be in a shared folder: ${problem}`);
+    const folder = await this.catalog.openFolder(link);
+    const entry = folder.entries.find((e) => e.kind === "file" && e.path === rel);
+    if (!entry) throw new CasError("ENOTFOUND", `the shared folder ${folder.summary.name} has no file ${rel}`);
+    const handle = this.transfers.create(entry.manifestId!.toString("hex"), entryLink(entry), out, transferId, cache);
+    handle.holdersOf = folder.contentId;
+    handle.hintsOf = link; // the folder's link: its address hints lead to the folder's sharer
+    return this.runs.run(handle);
   }
 
   /** The sharer as a holder, when the link's address hints lead to it; what became of each hint goes into the transfer's info. */
@@ -181,88 +270,6 @@ export class ContentService {
       if (handle) this.transfers.update(handle, { hints: [...outcomes] }, true);
     });
     return sharer ? [sharer] : [];
-  }
-
-  private async run(handle: TransferHandle): Promise<FetchInfo> {
-    const { link, out } = handle;
-    const contentId = Buffer.from(handle.info.contentId, "hex");
-    // The file is written as its chunks arrive (output-file.ts) and is the fetch's only copy of them
-    // unless it asked for them to be cached. What the file lacks is fetched, less what the store
-    // holds already; a temp file left by a fetch cut short gives its right chunks back.
-    let output = null as OutputFile | null;
-    const started = performance.now();
-    try {
-      const hinted = await this.hintedHolders(link, handle);
-      const result = await fetchContent({
-        link,
-        store: this.store,
-        bulk: this.bulk,
-        findHolders: () => this.findHolders(contentId, hinted),
-        signal: handle.abort.signal,
-        onProgress: (p) => this.transfers.update(handle, { name: p.name, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate: p.rate, holders: p.holders, routes: this.routesOf(p.holderIds), etaMs: p.etaMs }),
-        plan: async (manifest) => {
-          output = await this.createOutput(manifest, out);
-          await output.fillPresentFrom(this.store);
-          return output.unwritten();
-        },
-        keepChunks: handle.cache,
-        onChunk: (id, bytes) => output!.writeChunk(id, bytes),
-      });
-      const written = await output!.commit();
-      await this.store.unpin(this.objectIds(result.manifest, contentId), "fetching");
-      const durationMs = performance.now() - started; // until the file is in place
-      const seconds = durationMs / 1000;
-      this.transfers.update(
-        handle,
-        { state: "done", path: written, bytesDone: result.manifest.size, etaMs: 0, finishedAt: Date.now(), holdersUsed: result.holdersUsed, rate: seconds > 0 ? result.bytesFetched / seconds : 0 },
-        true,
-      );
-      // A fetch leaves the file, not a copy in the store, so this node does not announce itself as
-      // a holder: provider records name only pinned copies (own shares and replicas), which fetchers
-      // can rely on and repair can count.
-      return {
-        transferId: handle.info.id,
-        contentId: handle.info.contentId,
-        name: result.manifest.name,
-        path: written,
-        size: result.manifest.size,
-        bytesFetched: result.bytesFetched,
-        bytesReused: result.bytesReused,
-        holdersUsed: result.holdersUsed,
-        routes: this.routesOf(result.usedHolderIds),
-        badHolders: result.badHolders,
-        durationMs,
-      };
-    } catch (err) {
-      // a cancelled fetch leaves nothing; one that failed or was paused leaves its temp file to resume from
-      if (handle.info.state === "cancelled") await output?.discard();
-      else await output?.suspend();
-      if (handle.info.state === "running") this.transfers.update(handle, { state: handle.abort.signal.aborted ? "cancelled" : "failed", error: (err as Error).message, finishedAt: Date.now() }, true);
-      throw err;
-    }
-  }
-
-  /** How the fetch's holders are reached, for those with a connection open. */
-  private routesOf(holderIds: string[]): NonNullable<TransferInfo["routes"]> {
-    return holderIds.flatMap((node) => {
-      const route = this.bulk.routeOf?.(Buffer.from(node, "hex"));
-      return route ? [{ node, ...route }] : [];
-    });
-  }
-
-  private objectIds(manifest: Manifest, manifestId: Buffer): Buffer[] {
-    return [manifestId, ...manifest.chunks.map((c) => c.id)];
-  }
-
-  /** The fetched file's output: into a directory under its own name, or at the exact path given. */
-  private async createOutput(manifest: Manifest, out: string | undefined): Promise<OutputFile> {
-    const target = out ? path.resolve(out) : this.downloadsDir;
-    const isDir = !out || out.endsWith(path.sep) || (await fs.promises.stat(target).then((s) => s.isDirectory(), () => false));
-    if (isDir) {
-      await fs.promises.mkdir(target, { recursive: true });
-      return OutputFile.create(manifest, { dir: target }, { overwrite: !out });
-    }
-    return OutputFile.create(manifest, { path: target }, { overwrite: true });
   }
 
   pause(id: string): TransferInfo {
@@ -287,58 +294,23 @@ export class ContentService {
     const h = this.transfers.get(id);
     if (h.info.state !== "paused" && h.info.state !== "failed") throw new Error(`transfer ${id} is ${h.info.state}; only paused or failed transfers resume`);
     this.transfers.restart(h);
-    this.run(h).catch(() => undefined); // its outcome is reported through the transfer's state
+    this.runs.run(h).catch(() => undefined); // its outcome is reported through the transfer's state
     return { ...h.info };
   }
 
-  /** A shared file's details, from a manifest in the store or fetched from a holder. */
-  async info(link: string): Promise<ContentInfo> {
-    const { contentId } = parseShareLink(link);
-    const id = Buffer.from(contentId, "hex");
-    if (!(await this.store.has(id))) {
-      const holders = await this.findHolders(id, await this.hintedHolders(link));
-      const refusals: string[] = [];
-      const got = await fetchFromFirst(this.store, this.bulk, holders, id, { kind: "manifest" }, (_peer, err) => {
-        if (err instanceof AccessDeniedError) refusals.push(err.message);
-      });
-      if (!got && holders.length > 0 && refusals.length === holders.length) throw nothingFetched(`cannot open ${contentId}`, holders.length, refusals);
-      if (!got) throw new CasError("ENOTFOUND", `no reachable node holds ${contentId}`);
-    }
-    const m = await openManifest(this.store, link);
-    return { contentId, name: m.name, size: m.size, mediaType: m.mediaType, chunks: m.chunks.length, public: m.mode === "public" };
+  /** A shared file's or folder's details (content-catalog.ts). */
+  info(link: string): Promise<ContentInfo> {
+    return this.catalog.info(link);
   }
 
-  async ls(): Promise<StoreListing> {
-    const objects = this.store.ls();
-    const contents = [];
-    for (const o of objects.filter((x) => x.kind === "manifest")) {
-      const bytes = await this.store.get(o.id);
-      const mine = this.own.get(o.id.toString("hex"));
-      let size = mine?.size ?? 0;
-      let name: string | null = mine?.name ?? null;
-      let header = null as ReturnType<typeof decodeManifestHeader> | null;
-      try {
-        header = bytes && decodeManifestHeader(bytes);
-      } catch {
-        // stored under its hash but not a manifest this node reads: listed without its chunks
-      }
-      if (header?.mode === "public" && !mine) {
-        const m = await openManifest(this.store, o.id.toString("hex")).catch(() => null);
-        name = m?.name ?? null;
-        size = m?.size ?? 0;
-      }
-      // the header's chunk IDs are clear, so what is held here is known without the key
-      const distinct = new Map(header?.chunkIds.map((id) => [id.toString("hex"), id]));
-      const chunksHeld = [...distinct.values()].filter((id) => this.store.sizeOf(id) !== null).length;
-      contents.push({ contentId: o.id.toString("hex"), name, size, pins: o.pins, chunks: distinct.size, chunksHeld, link: mine?.link, sharedAt: mine?.sharedAt });
-    }
-    return {
-      contents,
-      objects: objects.length,
-      bytes: objects.reduce((n, o) => n + o.size, 0),
-      cacheBytes: this.store.cacheBytes(),
-      cacheLimitBytes: this.store.cacheLimitBytes,
-    };
+  /** A shared folder's tree. */
+  list(link: string): Promise<FolderListingInfo> {
+    return this.catalog.list(link);
+  }
+
+  /** Own shares, replicas and cache. */
+  ls(): Promise<StoreListing> {
+    return this.catalog.ls();
   }
 
   async verify(): Promise<{ checked: number; corrupt: string[] }> {
@@ -351,3 +323,4 @@ export class ContentService {
     return { freedBytes: await this.store.gc() };
   }
 }
+

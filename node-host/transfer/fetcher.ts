@@ -9,9 +9,11 @@
 // to STORE_AHEAD received chunks wait to be stored. A failure on this node's side (a full disk) ends
 // the fetch with that error; it is no holder's fault.
 
-import { ContentStore, Manifest, CasError, isIdOf, openManifest, missingChunks, parseShareLink, type PutOptions } from "../cas";
+import { ContentStore, Manifest, CasError, decodeManifest, isIdOf, missingChunks, parseShareLink, type PutOptions } from "../cas";
 import { BulkClient, BulkPeer, ObjectNotFoundError } from "../transport/bulk";
-import { AccessDeniedError } from "../transport/bulk-api";
+import { Holders, type HolderState, isHashMismatch, FetchError } from "./holders";
+
+export { FetchError, FetchRefusedError, nothingFetched } from "./holders";
 
 export interface FetchProgress {
   contentId: string;
@@ -37,6 +39,8 @@ export interface FetchParams {
   bulk: BulkClient;
   /** Finds holders of the content (asked again when every known holder has failed). */
   findHolders: () => Promise<BulkPeer[]>;
+  /** Holders already looked up for this fetch (then findHolders is not used). */
+  holders?: Holders;
   /** Requests in flight per holder. */
   window?: number;
   /** How often findHolders may be asked again before the fetch gives up. */
@@ -68,36 +72,14 @@ export interface FetchResult {
   durationMs: number;
 }
 
-export class FetchError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "FetchError";
-  }
-}
-
-/** Every holder that answered refused this node by its access policy. */
-export class FetchRefusedError extends FetchError {
-  constructor(message: string) {
-    super(message);
-    this.name = "FetchRefusedError";
-  }
-}
-
-/** The error for a fetch that got nothing: a refusal, when the holders that answered all refused. */
-export function nothingFetched(what: string, holders: number, refusals: string[]): FetchError {
-  if (holders > 0 && refusals.length === holders) {
-    return new FetchRefusedError(`${what}: every holder refused this node (${refusals[0]}). Ask a team admin for an invite and run \`peershare team join INVITE\``);
-  }
-  return new FetchError(what);
-}
-
 const hex = (b: Buffer) => b.toString("hex");
 
 /** Received chunks being verified and written at once, all holders together (bounds memory too). */
 const STORE_AHEAD = 8;
 
 /**
- * Stores object `id` from the first of `peers` that sends bytes hashing to it (putVerified checks).
+ * Stores object `id` from the first of `peers` that sends bytes hashing to it (putVerified checks)
+ * and returns a copy of them (the received buffer goes back to the transport); null when none could.
  * `onFailure` hears of each peer that could not; an abort ends the attempt at once.
  */
 export async function fetchFromFirst(
@@ -108,91 +90,28 @@ export async function fetchFromFirst(
   options: PutOptions,
   onFailure: (peer: BulkPeer, err: unknown) => void = () => undefined,
   signal?: AbortSignal,
-): Promise<boolean> {
+): Promise<Buffer | null> {
   for (const peer of peers) {
     try {
       const bytes = await bulk.getObject(peer, id, signal);
-      await store.putVerified(id, bytes, options).finally(() => bulk.release?.(bytes));
-      return true;
+      try {
+        await store.putVerified(id, bytes, options);
+        return Buffer.from(bytes);
+      } finally {
+        bulk.release?.(bytes);
+      }
     } catch (err) {
       if (signal?.aborted) throw err;
       onFailure(peer, err);
     }
   }
-  return false;
-}
-
-interface HolderState {
-  peer: BulkPeer;
-  /** Chunks this holder said it does not have. */
-  lacks: Set<string>;
-  dropped: boolean;
-}
-
-const isHashMismatch = (err: unknown) => err instanceof CasError && err.code === "EHASHMISMATCH";
-
-/** The holders a fetch knows of: those still asked, those dropped, and why some refused. */
-class Holders {
-  private readonly all = new Map<string, HolderState>();
-  /** Holders that sent bytes not matching their hash (not taken back when found again). */
-  readonly bad: string[] = [];
-  /** Why holders refused this node (access policy), one entry per refusing holder. */
-  private readonly refusals: string[] = [];
-
-  constructor(
-    private readonly find: () => Promise<BulkPeer[]>,
-    /** How often find may be asked again once every holder has failed. */
-    private refreshesLeft: number,
-  ) {}
-
-  get size(): number {
-    return this.all.size;
-  }
-
-  /** Asks for holders; true when new ones turned up. */
-  async refresh(): Promise<boolean> {
-    const found = await this.find();
-    let added = false;
-    for (const peer of found) {
-      const key = hex(peer.id);
-      if (this.all.has(key) || this.bad.includes(key)) continue;
-      this.all.set(key, { peer, lacks: new Set(), dropped: false });
-      added = true;
-    }
-    return added;
-  }
-
-  /** Asks for holders again, unless that was done holderRefreshes times already; true when new ones turned up. */
-  async refreshAgain(): Promise<boolean> {
-    return this.refreshesLeft-- > 0 && (await this.refresh());
-  }
-
-  live(): HolderState[] {
-    return [...this.all.values()].filter((h) => !h.dropped);
-  }
-
-  get(peer: BulkPeer): HolderState | undefined {
-    return this.all.get(hex(peer.id));
-  }
-
-  /** A holder failed a request: it is asked no more; a refusal is noted, bad bytes mark it bad. */
-  drop(h: HolderState, err: unknown): void {
-    if (h.dropped) return; // several of its request loops may fail at once
-    if (err instanceof AccessDeniedError) this.refusals.push(err.message);
-    h.dropped = true;
-    if (isHashMismatch(err)) this.bad.push(hex(h.peer.id));
-  }
-
-  /** The error of a fetch that could not go on: a refusal when every holder that answered refused. */
-  failure(what: string): FetchError {
-    return nothingFetched(what, this.all.size, this.refusals);
-  }
+  return null;
 }
 
 export async function fetchContent(p: FetchParams): Promise<FetchResult> {
   const started = performance.now();
   const { contentId } = parseShareLink(p.link);
-  const holders = new Holders(p.findHolders, p.holderRefreshes ?? 3);
+  const holders = p.holders ?? new Holders(p.findHolders, p.holderRefreshes ?? 3);
   const manifest = await fetchManifest(p, contentId, holders);
   const missing = p.plan ? await p.plan(manifest) : await missingChunks(p.store, manifest);
   const chunks = new ChunkFetch(p, contentId, manifest, missing, holders, started);
@@ -205,17 +124,26 @@ export async function fetchContent(p: FetchParams): Promise<FetchResult> {
 
 /** The manifest, from the store or from the first holder with valid bytes for it; pinned while the fetch runs. */
 async function fetchManifest(p: FetchParams, contentId: string, holders: Holders): Promise<Manifest> {
-  const manifestId = Buffer.from(contentId, "hex");
-  if (!(await p.store.has(manifestId))) {
-    await holders.refresh();
+  const bytes = await manifestObject(p.store, p.bulk, holders, Buffer.from(contentId, "hex"), { pin: "fetching", signal: p.signal });
+  return decodeManifest(bytes, parseShareLink(p.link).key);
+}
+
+/**
+ * A manifest object (a file's, a folder's root or part): from the store, else from the first holder
+ * whose bytes hash to `id`, stored as cache (pinned with `pin`, which a stored one gets too). Throws
+ * when no holder could send it: a refusal when every holder that answered refused.
+ */
+export async function manifestObject(store: ContentStore, bulk: BulkClient, holders: Holders, id: Buffer, options: { pin?: "fetching"; signal?: AbortSignal } = {}): Promise<Buffer> {
+  let bytes = await store.get(id);
+  if (!bytes) {
+    await holders.found();
     const failed = (peer: BulkPeer, err: unknown) => holders.drop(holders.get(peer)!, err);
     const peers = holders.live().map((h) => h.peer);
-    const got = await fetchFromFirst(p.store, p.bulk, peers, manifestId, { pin: "fetching", kind: "manifest" }, failed, p.signal);
-    if (!got) throw holders.failure(holders.size === 0 ? `no node holds ${contentId} (no provider records found)` : `none of the ${holders.size} holder(s) of ${contentId} could send its manifest`);
+    bytes = await fetchFromFirst(store, bulk, peers, id, { pin: options.pin, kind: "manifest" }, failed, options.signal);
+    if (!bytes) throw holders.failure(holders.size === 0 ? `no node holds ${hex(id)} (no provider records found)` : `none of the ${holders.size} holder(s) of ${hex(id)} could send its manifest`);
   }
-  const manifest = await openManifest(p.store, p.link);
-  await p.store.pin([manifestId], "fetching");
-  return manifest;
+  if (options.pin) await store.pin([id], options.pin);
+  return bytes;
 }
 
 /**
@@ -286,6 +214,7 @@ class ChunkFetch {
   /** Rounds of request loops until the queue is empty; between rounds, new holders where none is left. */
   async run(): Promise<void> {
     const { queue, p } = this;
+    if (queue.length > 0) await this.holders.found();
     while (queue.length > 0) {
       if (p.signal?.aborted) throw new FetchError("fetch cancelled");
       const candidates = this.holders.live().filter((h) => queue.some((id) => !h.lacks.has(hex(id))));

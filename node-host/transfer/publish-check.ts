@@ -34,8 +34,8 @@ const SECRET_PATTERNS: [RegExp, string][] = [
   [/\bnpm_[A-Za-z0-9]{36}\b/, "an npm token"],
 ];
 
-/** Whether git (if installed, and the file is in a work tree) ignores the file. */
-function gitIgnores(file: string): Promise<boolean> {
+/** Whether git (if installed, and the file is in a work tree) ignores the file (or directory). */
+export function gitIgnores(file: string): Promise<boolean> {
   return new Promise((resolve) => {
     execFile("git", ["check-ignore", "-q", "--", path.basename(file)], { cwd: path.dirname(file), timeout: 5000 }, (err) => {
       // exit 0: ignored; 1: not ignored; 128 or no git: not in a work tree, nothing to say
@@ -44,20 +44,58 @@ function gitIgnores(file: string): Promise<boolean> {
   });
 }
 
+/**
+ * Which of `relPaths` (relative to `dir`, "/"-separated) git ignores, asked of one `git check-ignore
+ * --stdin` for all of them (a process per file cost ~5 ms each: most of a share of 10,000 small
+ * files). None outside a git work tree, or without git.
+ */
+export function gitIgnoredAmong(dir: string, relPaths: string[]): Promise<Set<string>> {
+  if (relPaths.length === 0) return Promise.resolve(new Set());
+  return new Promise((resolve) => {
+    const child = execFile("git", ["check-ignore", "-z", "--stdin"], { cwd: dir, timeout: 120_000, maxBuffer: 64 << 20 }, (err, stdout) => {
+      // exit 0: some ignored; 1: none; 128 or no git: not in a work tree, nothing to say
+      resolve(new Set(err && !stdout ? [] : stdout.split("\0").filter(Boolean)));
+    });
+    child.stdin?.on("error", () => undefined); // git gone before reading all of it: its exit says
+    child.stdin?.end(relPaths.join("\0") + "\0");
+  });
+}
+
+/** Why `name` (and the first bytes of its content) looks like a secret; null when it does not. */
+export function secretReason(name: string, head: Buffer): string | null {
+  const byName = SECRET_NAMES.find(([re]) => re.test(name));
+  if (byName) return `${name} looks like ${byName[1]}`;
+  const text = head.toString("latin1");
+  const byContent = SECRET_PATTERNS.find(([re]) => re.test(text));
+  return byContent ? `${name} contains what looks like ${byContent[1]}` : null;
+}
+
+/** The first bytes of a file that secretReason() looks at; `size` (when known) lets a small file be read in one call. */
+export function sniffHead(file: string, size?: number): Promise<Buffer> {
+  return size !== undefined && size <= SNIFF_BYTES ? fs.promises.readFile(file) : readFileHead(file, SNIFF_BYTES);
+}
+
+/** The warning for a share (a file, or a folder's files together) larger than the limit; null when it is not. */
+export function sizeWarning(name: string, size: number, limitBytes: number): PublishWarning | null {
+  if (limitBytes <= 0 || size <= limitBytes) return null;
+  return { kind: "large", message: `${name} is ${(size / 1048576).toFixed(1)} MiB, over the ${(limitBytes / 1048576).toFixed(0)} MiB limit (setting shareWarnMB)` };
+}
+
+/** The warning for a file or folder that git ignores as a whole. */
+export function ignoredWarning(name: string): PublishWarning {
+  return { kind: "git-ignored", message: `${name} is ignored by git (.gitignore): it is probably not meant to leave this machine` };
+}
+
 /** What is worth a warning before `file` is shared; empty when nothing is. */
 export async function checkBeforeSharing(file: string, limitBytes: number): Promise<PublishWarning[]> {
   const warnings: PublishWarning[] = [];
   const name = path.basename(file);
   const size = (await fs.promises.stat(file)).size;
-  if (await gitIgnores(file)) warnings.push({ kind: "git-ignored", message: `${name} is ignored by git (.gitignore): it is probably not meant to leave this machine` });
-  const byName = SECRET_NAMES.find(([re]) => re.test(name));
-  if (byName) warnings.push({ kind: "secret", message: `${name} looks like ${byName[1]}` });
-  else {
-    const text = (await readFileHead(file, SNIFF_BYTES)).toString("latin1");
-    const byContent = SECRET_PATTERNS.find(([re]) => re.test(text));
-    if (byContent) warnings.push({ kind: "secret", message: `${name} contains what looks like ${byContent[1]}` });
-  }
-  if (limitBytes > 0 && size > limitBytes) warnings.push({ kind: "large", message: `${name} is ${(size / 1048576).toFixed(1)} MiB, over the ${(limitBytes / 1048576).toFixed(0)} MiB limit (setting shareWarnMB)` });
+  if (await gitIgnores(file)) warnings.push(ignoredWarning(name));
+  const secret = secretReason(name, SECRET_NAMES.some(([re]) => re.test(name)) ? Buffer.alloc(0) : await sniffHead(file));
+  if (secret) warnings.push({ kind: "secret", message: secret });
+  const large = sizeWarning(name, size, limitBytes);
+  if (large) warnings.push(large);
   return warnings;
 }
 

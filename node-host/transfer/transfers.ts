@@ -17,6 +17,10 @@ export interface TransferHandle {
   out?: string;
   /** Whether the fetched chunks also go into the store, as cache. */
   cache: boolean;
+  /** The content whose holders are asked (hex): a shared folder's, for one of its files; absent: the content's own. */
+  holdersOf?: string;
+  /** The link whose address hints lead to holders: the shared folder's, for one of its files; absent: `link`. */
+  hintsOf?: string;
   abort: AbortController;
   lastEmit: number;
 }

@@ -62,9 +62,10 @@ export function cliPath(root) {
 }
 
 /** `peershare share PATH --json` on a node started by startPeer; resolves with the ShareInfo. */
-export async function cliShare(cli, dataDir, file, { public: pub = false } = {}) {
+export async function cliShare(cli, dataDir, file, { public: pub = false, replication } = {}) {
   const args = [cli, "share", file, "--data-dir", dataDir, "--json"];
   if (pub) args.push("--public");
+  if (replication) args.push("--replication", String(replication));
   const { stdout } = await run(process.execPath, args, { timeout: 60_000 });
   return JSON.parse(stdout);
 }

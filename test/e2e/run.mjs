@@ -218,6 +218,22 @@ try {
     logo: await cliShare(cli, path.join(runDir, "peer"), files.logo, { public: true }),
     data: await cliShare(cli, path.join(runDir, "peer"), files.data),
   };
+  // A folder the second node shares: nested, a non-ASCII name, a text file with a word to search for,
+  // and a 4 MiB file that opening another file must not fetch.
+  const peerFolder = path.join(runDir, "peer-project");
+  const put = (rel, bytes) => {
+    fs.mkdirSync(path.dirname(path.join(peerFolder, rel)), { recursive: true });
+    fs.writeFileSync(path.join(peerFolder, rel), bytes);
+  };
+  put("README.md", "# Peer project\n\nshared as a folder\n");
+  put("docs/guide.md", `# Guide\n\nThe word to find is zanzibar-${crypto.randomBytes(4).toString("hex")}.\n`);
+  put("docs/notes/données.txt", "crème brûlée\n");
+  put("assets/big.bin", crypto.randomBytes(4 * 1024 * 1024));
+  put("src/main.ts", 'export const hello = "world";\n');
+  fs.mkdirSync(path.join(peerFolder, "empty"), { recursive: true });
+  // r = 1: no repair sweep copies it to the window's node, whose fetches the tests count
+  shared.folder = await cliShare(cli, path.join(runDir, "peer"), peerFolder, { replication: 1 });
+  files.folder = peerFolder;
   lap(`second node shares ${Object.values(shared).map((s) => s.name).join(", ")}`);
   const wsUi = workspace("ws-ui", peer, shared);
   const wsExt = workspace("ws-ext", peer, shared);
@@ -226,7 +242,8 @@ try {
   const csLog = fs.openSync(path.join(runDir, "cs-server.log"), "w");
   const server = spawn(
     cs,
-    [...csCommon, "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override", "--ignore-last-opened", wsUi],
+    // the proposed search API lets Quick Open and the Search view search shared folders (features/folderSearch.ts)
+    [...csCommon, "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", "--disable-getting-started-override", "--ignore-last-opened", "--enable-proposed-api", "peershare.peershare", wsUi],
     {
       env: {
         ...env,
@@ -235,6 +252,8 @@ try {
         PEERSHARE_E2E_PEER_DIR: path.join(runDir, "peer"),
         PEERSHARE_E2E_PEER_LINK: shared.notes.link,
         PEERSHARE_E2E_PEER_FILE: files.notes,
+        PEERSHARE_E2E_PEER_FOLDER_LINK: shared.folder.link,
+        PEERSHARE_E2E_PEER_FOLDER: peerFolder,
       },
       stdio: ["ignore", csLog, csLog],
     },

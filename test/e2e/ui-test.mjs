@@ -142,7 +142,7 @@ try {
   await check("Shared Files view shows its welcome message", async () => {
     const welcome = pane("Shared Files").locator(".welcome-view-content");
     await welcome.waitFor({ timeout: 10_000 });
-    assert.match(await welcome.innerText(), /No files are shared from this workspace yet/);
+    assert.match(await welcome.innerText(), /No files or folders are shared from this workspace yet/);
     await shot("view-shared-files", pane("Shared Files"));
     await shot("sidebar", page.locator(".part.sidebar"));
   });
@@ -823,6 +823,47 @@ try {
     const t = toast("peershare: shared readme.txt");
     await t.waitFor({ timeout: 30_000 });
     assert.match(await t.locator(".notification-list-item-message").innerText(), /readable by teams (e2e-team, mate-team|mate-team, e2e-team)/);
+  });
+
+  await check("Open Shared Folder: the second node's folder shows in the Explorer at once, and one of its files opens in an editor", async () => {
+    await closeEditors().catch(() => {});
+    await runCommand("peershare: Open Shared Folder");
+    await openDialogValue("Open Shared Folder", SHARED.folder.link);
+    await page.locator('.activitybar .action-item .action-label[aria-label*="Explorer"]').first().click();
+    const explorer = page.locator(".explorer-folders-view");
+    const folderRow = explorer.locator(".monaco-list-row", { hasText: "peer-project (shared)" }).first();
+    await folderRow.waitFor({ timeout: 30_000 });
+    if ((await folderRow.getAttribute("aria-expanded")) !== "true") await folderRow.click();
+    for (const name of ["docs", "assets", "empty", "src", "README.md"]) await explorer.locator(".monaco-list-row", { hasText: name }).first().waitFor({ timeout: 20_000 });
+    await explorer.locator(".monaco-list-row", { hasText: "docs" }).first().click();
+    await explorer.locator(".monaco-list-row", { hasText: "guide.md" }).first().waitFor({ timeout: 20_000 });
+    await page.mouse.move(5, 890);
+    await shot("explorer-shared-folder", page.locator(".part.sidebar"));
+    await explorer.locator(".monaco-list-row", { hasText: "guide.md" }).first().dblclick();
+    await page.locator(".tabs-container .tab.active", { hasText: "guide.md" }).waitFor({ timeout: 30_000 });
+    await waitUntil(async () => /The word to find is zanzibar-/.test(await editorText()), 30_000, "the file's text shows in the editor");
+    await shot("shared-folder-file-open");
+  });
+
+  await check("search in the shared folder: Go to File finds a file not opened yet, and Find in Files finds a word in one", async () => {
+    await closeEditors().catch(() => {});
+    await runCommand("Go to File...");
+    await page.locator(".quick-input-widget input[type='text']").fill("main.ts");
+    const row = page.locator(".quick-input-list .monaco-list-row", { hasText: "main.ts" }).first();
+    await row.waitFor({ timeout: 30_000 });
+    assert.match(await row.innerText(), /src/);
+    await shot("shared-folder-go-to-file");
+    await page.keyboard.press("Escape");
+    const word = /zanzibar-[0-9a-f]{8}/.exec(fs.readFileSync(path.join(FILES.folder, "docs", "guide.md"), "utf8"))[0];
+    await runCommand("Search: Find in Files");
+    const input = page.locator(".search-view .search-widget textarea, .search-view .search-widget input").first();
+    await input.waitFor({ timeout: 10_000 });
+    await input.fill(word);
+    await page.keyboard.press("Enter");
+    await page.locator(".search-view .monaco-list-row", { hasText: "guide.md" }).first().waitFor({ timeout: 45_000 });
+    await page.locator(".search-view .monaco-list-row", { hasText: word }).first().waitFor({ timeout: 10_000 });
+    await page.mouse.move(5, 890);
+    await shot("shared-folder-search", page.locator(".part.sidebar"));
   });
 
 } finally {

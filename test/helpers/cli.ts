@@ -3,9 +3,11 @@
 import { ChildProcess, execFile, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as readline from "node:readline";
+import assert from "node:assert/strict";
 import { once } from "node:events";
 import { randomBytes } from "node:crypto";
-import type { FetchInfo } from "../../node-host/rpc/api-types";
+import type { FetchInfo, TransferInfo } from "../../node-host/rpc/api-types";
 import { tempDir } from "./temp-dir";
 
 export const ROOT = path.resolve(__dirname, "..", "..", "..");
@@ -105,7 +107,11 @@ export async function launchNode(dataDir: string, command: string[], bootstrap: 
  * or `seed` as raw bytes, hex or base64. Empty when nothing leaks.
  */
 export function plaintextKeyFiles(dir: string, seed: Buffer): string[] {
-  const needles = [Buffer.from("PRIVATE KEY-----"), seed, Buffer.from(seed.toString("hex")), Buffer.from(seed.toString("base64").replace(/=+$/, "")), Buffer.from(seed.toString("base64url"))];
+  return filesContaining(dir, [Buffer.from("PRIVATE KEY-----"), seed, Buffer.from(seed.toString("hex")), Buffer.from(seed.toString("base64").replace(/=+$/, "")), Buffer.from(seed.toString("base64url"))]);
+}
+
+/** Files under `dir` (recursively) whose bytes contain any of `needles`. */
+export function filesContaining(dir: string, needles: Buffer[]): string[] {
   const found: string[] = [];
   const walk = (d: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
@@ -143,4 +149,29 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+}
+
+/**
+ * Runs `peershare fetch LINK -o OUT --json` on a node, calling onProgress for each progress event;
+ * `exited` resolves with the exit code, the done event and stderr.
+ */
+export function fetchStreaming(node: RunningNode, link: string, out: string, onProgress: (t: TransferInfo) => void = () => undefined, extra: string[] = []) {
+  const proc = spawn(process.execPath, [BIN, "fetch", link, "-o", out, "--json", "--data-dir", node.dataDir, ...extra], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  proc.stderr.on("data", (d) => (stderr += d));
+  let done: FetchInfo | null = null;
+  readline.createInterface({ input: proc.stdout }).on("line", (line) => {
+    const event = JSON.parse(line) as { event: string } & TransferInfo & FetchInfo;
+    if (event.event === "progress") onProgress(event);
+    else if (event.event === "done") done = event;
+  });
+  const exited = new Promise<{ code: number | null; done: FetchInfo | null; stderr: string }>((resolve) => proc.on("close", (code) => resolve({ code, done, stderr })));
+  return { proc, exited };
+}
+
+/** A fetch that must succeed (exit status 0); resolves with its result. */
+export async function fetchOk(node: RunningNode, link: string, out: string, extra: string[] = []): Promise<FetchInfo> {
+  const r = await fetchStreaming(node, link, out, undefined, extra).exited;
+  assert.equal(r.code, 0, r.stderr);
+  return r.done!;
 }

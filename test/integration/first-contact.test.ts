@@ -135,6 +135,26 @@ if (problem) {
       noProcessIn("bob");
     });
 
+    test("a folder shared from behind NAT: its link carries hints; a fresh node lists it and fetches it byte-identical from the link alone, with no node running", async () => {
+      const dir = fresh("alice-folder");
+      const files: Record<string, string> = { "a.txt": file("folder-a.txt", 50_000), "sub/b.bin": file("folder-b.bin", 700_000) };
+      for (const [rel, src] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+        fs.copyFileSync(src, path.join(dir, rel));
+      }
+      const share = await json<ShareInfo>("alice", alice.dataDir, ["share", dir, "--replication", "1"]);
+      assert.equal(share.kind, "folder");
+      assert.equal(parseShareLink(share.link).hints?.rendezvous.length, 1, "the folder's link names alice's rendezvous node");
+      const ls = await runIn(h("bob"), ["ls", share.link, "--data-dir", fresh("bob-ls-dd"), "--json"], env);
+      assert.equal(ls.code, 0, ls.stderr);
+      assert.deepEqual((JSON.parse(ls.stdout) as { entries: { path: string }[] }).entries.map((e) => e.path).sort(), ["a.txt", "sub", "sub/b.bin"]);
+      const out = path.join(fresh("bob-folder-out"), "copy");
+      const r = await runIn(h("bob"), ["fetch", share.link, "-o", out, "--data-dir", fresh("bob-folder-dd"), "--json"], env);
+      assert.equal(r.code, 0, r.stderr);
+      for (const [rel, src] of Object.entries(files)) assert.equal(sha(path.join(out, rel)), sha(src), rel);
+      noProcessIn("bob");
+    });
+
     test("hints that point at another node, at a private address from a public sharer, or at a port that answers garbage are skipped with a reason; the right one is used", async () => {
       const garbage: ChildProcess = h("srv").spawn(process.execPath, ["-e", `const s=require("dgram").createSocket("udp4");s.on("message",(m,r)=>s.send(require("crypto").randomBytes(80),r.port,r.address));s.bind(9999)`]);
       try {

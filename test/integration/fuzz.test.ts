@@ -19,7 +19,7 @@ import { connectTls, FrameFuzzer, newSessionCounts, runSession, SessionCounts, S
 import { connectWebRtc } from "../fuzz/webrtc-raw";
 import { authenticatedCases, overLimitLine, RawRpc, RpcCase, unauthenticatedCases } from "../fuzz/rpc-cases";
 import { MAX_LINE_BYTES } from "../../node-host/rpc/line-stream";
-import { createBulkNode } from "../../node-host/transport/bulk-client";
+import { startFakeHolder } from "../helpers/fake-holder";
 import { ConvergentKeys } from "../../node-host/cas/convergent-crypto";
 import { encodeManifest, fileDigestOfChunkDigests, MANIFEST_VERSION } from "../../node-host/cas/manifest";
 import { formatShareLink } from "../../node-host/cas/share-link";
@@ -383,28 +383,12 @@ function filesUnder(dir: string): string[] {
 
 test("a holder serving crafted manifests: `peershare fetch` ends with a clear error, writes nothing outside its output dir, and the node stays up", async () => {
   const rng = new Prng(SEED + 4);
-  const identity = seededIdentity(rng);
-  const served = new Map<string, Buffer>();
-  const transport = await UdpRpc.bind({ identity, host: "127.0.0.1", port: 0 });
-  const dht = new Dht(transport, {}, identity);
-  const bulk = await createBulkNode({
-    identity,
-    host: "127.0.0.1",
-    port: transport.local.port,
-    source: { getObject: async (_from, id) => served.get(id.toString("hex")) ?? null },
-    signaller: { signal: (peer, payload) => dht.signal(peer, payload), onSignal: (h) => (dht.signalHandler = h) },
-  });
-  /** Serves `bytes` under their hash (or under `as`, which they then do not hash to). */
-  const serve = (bytes: Buffer, as?: Buffer): string => {
-    const id = as ?? objectIdOf(bytes);
-    served.set(id.toString("hex"), bytes);
-    return id.toString("hex");
-  };
+  const holder = await startFakeHolder(target.port, { identity: seededIdentity(rng) });
+  const serve = holder.serve;
   const outRoot = path.join(root, "crafted-out");
   fs.mkdirSync(outRoot);
   const rootBefore = fs.readdirSync(root).sort();
   try {
-    await dht.join([{ host: "127.0.0.1", port: target.port }]);
     const chunk = rng.bytes(5000);
     const chunkId = Buffer.from(serve(chunk), "hex");
     const cases: { what: string; link: string; error: RegExp | null }[] = [];
@@ -426,7 +410,7 @@ test("a holder serving crafted manifests: `peershare fetch` ends with a clear er
     cases.push({ what: "5,000 chunks nobody has", link: serve(rawPublicManifest({ ids: many, size: 5000n * 1000n, sizes: new Array<number>(5000).fill(1000), name: "many.bin", digest: rng.bytes(32) })), error: /could not be fetched/ });
     // an odd but safe name: fetched, into the output dir and nowhere else
     cases.push({ what: "safe name ..x", link: serve(rawPublicManifest({ ...fields, digest: fileDigestOfChunkDigests([objectIdOf(chunk)]), name: "..x" })), error: null });
-    for (const c of cases) await dht.provide(Buffer.from(c.link.replace(/^peershare:\/\//, "").slice(0, 64), "hex"));
+    for (const c of cases) await holder.provide(c.link.replace(/^peershare:\/\//, "").slice(0, 64));
 
     const failures: string[] = [];
     await mapLimit(cases.map((c, i) => [c, i] as const), 3, async ([c, i]) => {
@@ -452,7 +436,6 @@ test("a holder serving crafted manifests: `peershare fetch` ends with a clear er
     assert.equal((await info(other)).id, other.id);
     process.stdout.write(`manifests: ${cases.length} crafted manifests fetched by a real node: ${cases.filter((c) => c.error).length} refused with a clear error, 1 safe odd name written in place\n`);
   } finally {
-    await bulk.close();
-    await transport.close();
+    await holder.close();
   }
 });

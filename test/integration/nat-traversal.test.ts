@@ -26,6 +26,7 @@ import * as path from "node:path";
 import { createHash, randomBytes } from "node:crypto";
 import { cli, cliJson, RunningNode, startNode, stopNode, tempDir, waitFor, writeConfig } from "../helpers/cli";
 import { NetLab } from "../helpers/netlab";
+import { NAT_CELLS, NAT_HOSTS } from "../helpers/nat-cells";
 import { hasTurnServer, startTurnServer, TurnServer } from "../helpers/turn-server";
 import type { FetchInfo, NodeInfo, ShareInfo } from "../../node-host/rpc/api-types";
 
@@ -82,17 +83,7 @@ if (problem) {
     before(async () => {
       lab = await NetLab.create({
         public: ["s1", "turn"],
-        cells: {
-          eima: { nat: "eim", hosts: ["a"] },
-          eimb: { nat: "eim", hosts: ["b"] },
-          rnda: { nat: "random-fully", hosts: ["c"] },
-          rndb: { nat: "random-fully", hosts: ["d"] },
-          open: { nat: "none", firewall: false, hosts: ["e"] },
-          v6only: { nat: "none", ipv4: false, ipv6: true, hosts: ["v"] },
-          dual: { nat: "eim", ipv6: true, hosts: ["w"] },
-          rndc: { nat: "random-fully", hosts: ["g"] },
-          tcponly: { nat: "eim", blockUdp: true, hosts: ["t"] },
-        },
+        cells: { ...NAT_CELLS, rndc: { nat: "random-fully", hosts: ["g"] } },
       });
       if (hasTurnServer()) {
         turn = await startTurnServer(lab.host("turn"), { verbose: true });
@@ -102,7 +93,7 @@ if (problem) {
       // s1 listens on both families (the default, ::); v has IPv6 only and joins at s1's IPv6 address
       nodes.s1 = await startNode(path.join(root, "s1"), [], ["--host", "::", "--port", "7420"], undefined, s1.wrap);
       const join = (n: string) => (n === "v" ? `[${s1.ipv6}]:7420` : `${s1.ipv4}:7420`);
-      await Promise.all(["a", "b", "c", "d", "e", "v", "w", "g", "t"].map(async (n) => (nodes[n] = await startNode(path.join(root, n), [join(n)], ["--host", "::"], undefined, lab.host(n).wrap))));
+      await Promise.all([...NAT_HOSTS, "g"].map(async (n) => (nodes[n] = await startNode(path.join(root, n), [join(n)], ["--host", "::"], undefined, lab.host(n).wrap))));
       const known = async () => Object.fromEntries(await Promise.all(Object.keys(nodes).map(async (n) => [n, (await natOf(n)).reachability])));
       await waitFor("every node to know how it is reached", async () => Object.values(await known()).every((r) => r !== "unknown"), 60_000, 500).catch(async (err: Error) => {
         throw new Error(`${err.message}: ${JSON.stringify(await known())}`);

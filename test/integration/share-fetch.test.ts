@@ -2,18 +2,13 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as readline from "node:readline";
 import { createHash, randomBytes } from "node:crypto";
-import { BIN, cli, cliJson, RunningNode, startNode, stopNode, tempDir } from "../helpers/cli";
-import { Identity } from "../../node-host/security/identity";
-import { UdpRpc } from "../../node-host/transport/udp-rpc";
-import { Dht } from "../../node-host/dht/dht";
-import { createBulkNode } from "../../node-host/transport/bulk-client";
+import { cli, cliJson, fetchOk as fetchOkTo, fetchStreaming as fetchStreamingTo, RunningNode, startNode, stopNode, tempDir } from "../helpers/cli";
+import { startFakeHolder } from "../helpers/fake-holder";
 import { ContentStore } from "../../node-host/cas";
-import type { ContentStatus, FetchInfo, NodeInfo, ShareInfo, StoreListing, TransferInfo } from "../../node-host/rpc/api-types";
+import type { ContentStatus, NodeInfo, ShareInfo, StoreListing, TransferInfo } from "../../node-host/rpc/api-types";
 
 const MARKER = "PEERSHARE-PLAINTEXT-MARKER-7f3a";
 const root = tempDir("share");
@@ -61,27 +56,11 @@ function filesWithMarker(dir: string): string[] {
   return out;
 }
 
-/** Runs `peershare fetch --json`, calling onProgress for each event; resolves with the exit code and the done event. */
-function fetchStreaming(node: RunningNode, link: string, outDir: string, onProgress: (t: TransferInfo) => void = () => undefined, extra: string[] = []) {
-  const proc = spawn(process.execPath, [BIN, "fetch", link, "-o", outDir + path.sep, "--json", "--data-dir", node.dataDir, ...extra], { stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  proc.stderr.on("data", (d) => (stderr += d));
-  let done: FetchInfo | null = null;
-  readline.createInterface({ input: proc.stdout }).on("line", (line) => {
-    const event = JSON.parse(line) as { event: string } & TransferInfo & FetchInfo;
-    if (event.event === "progress") onProgress(event);
-    else if (event.event === "done") done = event;
-  });
-  const exited = new Promise<{ code: number | null; done: FetchInfo | null; stderr: string }>((resolve) => proc.on("close", (code) => resolve({ code, done, stderr })));
-  return { proc, exited };
-}
+/** A fetch into directory `outDir` (see fetchStreaming). */
+const fetchStreaming = (node: RunningNode, link: string, outDir: string, onProgress?: (t: TransferInfo) => void, extra: string[] = []) =>
+  fetchStreamingTo(node, link, outDir + path.sep, onProgress, extra);
 
-async function fetchOk(node: RunningNode, link: string, outDir: string, extra: string[] = []): Promise<FetchInfo> {
-  const { exited } = fetchStreaming(node, link, outDir, undefined, extra);
-  const r = await exited;
-  assert.equal(r.code, 0, r.stderr);
-  return r.done!;
-}
+const fetchOk = (node: RunningNode, link: string, outDir: string, extra: string[] = []) => fetchOkTo(node, link, outDir + path.sep, extra);
 
 /** IDs of the live nodes with a provider record for a content, as `peershare status` on `observer` sees them. */
 async function liveHolders(observer: RunningNode, link: string): Promise<string[]> {
@@ -211,34 +190,22 @@ test("a holder that serves corrupted bytes is caught and dropped; the file is st
   const copy = path.join(root, "liar-store");
   fs.cpSync(path.join(nodes[0].dataDir, "store"), copy, { recursive: true });
   const store = await ContentStore.open(copy);
-  const identity = Identity.generate();
-  const transport = await UdpRpc.bind({ identity, host: "127.0.0.1", port: 0 });
-  const dht = new Dht(transport, {}, identity);
-  const bulk = await createBulkNode({
-    identity,
-    host: "127.0.0.1",
-    port: transport.local.port,
-    source: {
-      getObject: async (_from, id) => {
-        const bytes = await store.get(id);
-        if (bytes && bytes.length > 1000) bytes[bytes.length >> 1] ^= 0x01;
-        return bytes;
-      },
+  const liar = await startFakeHolder(nodes[0].port, {
+    getObject: async (id) => {
+      const bytes = await store.get(id);
+      if (bytes && bytes.length > 1000) bytes[bytes.length >> 1] ^= 0x01;
+      return bytes;
     },
-    signaller: { signal: (peer, payload) => dht.signal(peer, payload), onSignal: (h) => (dht.signalHandler = h) },
   });
   try {
-    await dht.join([{ host: "127.0.0.1", port: nodes[0].port }]);
-    await dht.provide(Buffer.from(big.share.contentId, "hex"));
+    await liar.provide(big.share.contentId);
     const fetcher = await addNode("victim-of-liar");
     await new Promise((r) => setTimeout(r, 800));
     const r = await fetchOk(fetcher, big.share.link, path.join(root, "out-liar"));
     assert.equal(sha(r.path), sha(big.file));
-    assert.deepEqual(r.badHolders, [identity.id.toString("hex")]);
+    assert.deepEqual(r.badHolders, [liar.identity.id.toString("hex")]);
   } finally {
-    await bulk.close();
-    await dht.leave();
-    await transport.close();
+    await liar.close();
     await store.close();
   }
 });

@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { createHash, randomBytes } from "node:crypto";
-import { cli, cliJson, exited, RunningNode, startNode, stopNode, tempDir, waitFor, writeConfig } from "../helpers/cli";
-import type { ContentStatus, FetchInfo, RepairReport, ShareInfo, StoreListing, TeamInvite, TeamSummary } from "../../node-host/rpc/api-types";
+import { cli, cliJson, exited, filesContaining, RunningNode, startNode, stopNode, tempDir, waitFor, writeConfig } from "../helpers/cli";
+import type { AuditListing, ContentStatus, FetchInfo, RepairReport, ShareInfo, StoreListing, TeamInvite, TeamSummary } from "../../node-host/rpc/api-types";
 
 const root = tempDir("team-confinement");
 const nodes: Record<string, RunningNode> = {};
@@ -51,20 +51,10 @@ async function status(observer: RunningNode, link: string): Promise<ContentStatu
 /** Names of the live holders whose copy counts. */
 const counted = (st: ContentStatus) => st.holders.filter((h) => h.live && h.complete !== false && !h.notCounted).map((h) => byId(h.id)).sort();
 
-/** Every file under `dir` that contains a 64-byte piece of `file` (its plaintext), or anything stored by the store. */
+/** Every file under `dir` that contains a 64-byte piece of `file` (its plaintext). */
 function traces(dir: string, file: string): string[] {
   const data = fs.readFileSync(file);
-  const needles = [0, data.length >> 1, data.length - 64].map((at) => data.subarray(at, at + 64));
-  const found: string[] = [];
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile() && needles.some((n) => fs.readFileSync(p).includes(n))) found.push(p);
-    }
-  };
-  walk(dir);
-  return found;
+  return filesContaining(dir, [0, data.length >> 1, data.length - 64].map((at) => data.subarray(at, at + 64)));
 }
 
 /** An outsider holds nothing of any share: no object in its store, no plaintext anywhere in its data dir. */
@@ -139,6 +129,41 @@ test("once writers join, the repair sweep brings the share to r on members only"
   assert.ok(counted(st).every((n) => !OUTSIDERS.includes(n)), counted(st).join());
   assert.equal(st.shortfall ?? null, null);
   await assertOutsidersHoldNothing(files);
+});
+
+test("a folder shared with the team: every object of it goes to members only; an outsider with the link gets nothing of it, and the sharer's audit lists the refusals", async () => {
+  const inFolder = ["plan/a.bin", "plan/deep/b.bin", "notes.bin"].map((rel) => makeFile(`team-folder/${rel}`, 150_000));
+  files.push(...inFolder);
+  const folder = path.join(root, "files", "team-folder");
+  const s = await json<ShareInfo>(nodes.admin, ["share", folder]);
+  assert.equal(s.kind, "folder");
+  assert.deepEqual(s.teams, ["core"]);
+  assert.equal(s.replicas, 2);
+  const st = await status(nodes.admin, s.link);
+  assert.equal(counted(st).length, 3);
+  assert.ok(counted(st).every((n) => !OUTSIDERS.includes(n)), counted(st).join());
+
+  for (const name of OUTSIDERS) {
+    const listed = await run(nodes[name], ["ls", s.link]);
+    assert.equal(listed.code, 1, `${name} listed it: ${listed.stdout}`);
+    assert.match(listed.stderr, /every holder refused this node/);
+    const out = path.join(root, `${name}-folder-out`);
+    const r = await run(nodes[name], ["fetch", s.link, "-o", out]);
+    assert.equal(r.code, 1, `${name}: ${r.stdout}`);
+    assert.match(r.stderr, /every holder refused this node/);
+    assert.match(r.stderr, /shared with team "core"/);
+    assert.deepEqual(fs.existsSync(out) ? fs.readdirSync(out) : [], [], `${name} wrote something`);
+  }
+  await assertOutsidersHoldNothing(files);
+  const audit = await json<AuditListing>(nodes.admin, ["audit", s.link]);
+  const refused = new Set(audit.entries.filter((e) => e.outcome === "refused").map((e) => byId(e.node)));
+  for (const name of OUTSIDERS) assert.ok(refused.has(name), `the audit lists ${name}'s refusal: ${JSON.stringify(audit.entries)}`);
+
+  const member = WRITERS.find((w) => !counted(st).includes(w))!;
+  const out = path.join(root, "member-folder-out");
+  const got = await run(nodes[member], ["fetch", s.link, "-o", out]);
+  assert.equal(got.code, 0, got.stderr);
+  for (const [i, rel] of ["plan/a.bin", "plan/deep/b.bin", "notes.bin"].entries()) assert.equal(sha(path.join(out, rel)), sha(inFolder[i]), rel);
 });
 
 test("repair after member holders are SIGKILLed places the new copies on members only", async () => {

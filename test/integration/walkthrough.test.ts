@@ -3,8 +3,8 @@
 // PEERSHARE_PASSPHRASE), with a fresh HOME, inside a network namespace of its own (netlab.ts), so
 // that its fixed ports and LAN announcements meet nothing else. What a reader fills in is filled in
 // the same way: `npx peershare` is the checkout's bin/peershare.js (a `peershare` on PATH), KEY is
-// what `dht put` printed, 'peershare://…' the link `share` printed, report.pdf a file in the
-// current directory; each `start` runs in the background, as in a terminal of its own.
+// what `dht put` printed, 'peershare://…' the link the last `share` printed, report.pdf a file and
+// dataset a folder in the current directory; each `start` runs in the background, as in a terminal of its own.
 //
 // Needs root, iproute2 and iptables: skipped without them, a failure when CI=true.
 
@@ -66,6 +66,11 @@ if (problem) {
     const env = { PATH: `${bin}:${process.env.PATH}`, HOME: home, LANG: "C.UTF-8" };
     const report = path.join(home, "report.pdf");
     fs.writeFileSync(report, `%PDF-1.4\n${Array.from({ length: 4000 }, (_, i) => `line ${i} of the quarterly report`).join("\n")}\n`);
+    const dataset = { "runs.csv": "run,score\n1,0.5\n2,0.75\n", "notes/README.txt": "how the runs were made\n", "notes/raw/0001.bin": "\u0000\u0001binary".repeat(5000) };
+    for (const [rel, body] of Object.entries(dataset)) {
+      fs.mkdirSync(path.dirname(path.join(home, "dataset", rel)), { recursive: true });
+      fs.writeFileSync(path.join(home, "dataset", rel), body);
+    }
     const starts: { proc: ChildProcess; log: () => string }[] = [];
     const filled: { key?: string; link?: string } = {};
     try {
@@ -86,12 +91,14 @@ if (problem) {
         if (/ dht put /.test(cmd)) filled.key = r.stdout.trim().split(/\s/)[0];
         if (/^peershare share /.test(cmd)) filled.link = /peershare:\/\/\S+/.exec(r.stdout)?.[0];
         if (/ cat /.test(cmd)) assert.equal(r.stdout, fs.readFileSync(report, "utf8"), "cat | less prints the file");
+        if (/^peershare ls 'peershare:/.test(cmd)) assert.match(r.stdout, /runs\.csv/, "ls LINK lists the folder");
         if (/ keys show /.test(cmd)) assert.match(r.stdout, /without a passphrase: readable by this user only/);
       }
       // what the reader then has: the keys notice once, the files, and nothing left by the one-off fetch
       assert.match(starts[0].log(), /no passphrase was given and no OS keychain answers.*peershare keys protect/);
       assert.equal((fs.statSync(path.join(home, ".peershare-a", "keys.enc")).mode & 0o777).toString(8), "600");
       for (const name of ["report.pdf", "copy.pdf"]) assert.ok(fs.readFileSync(path.join(home, "Downloads", name)).equals(fs.readFileSync(report)), name);
+      for (const [rel, body] of Object.entries(dataset)) assert.equal(fs.readFileSync(path.join(home, "Downloads", "dataset", rel), "utf8"), body, `Downloads/dataset/${rel}`);
       assert.equal(fs.existsSync(path.join(home, ".peershare-c", "keys.enc")), false, "the one-off fetch used a throwaway identity");
       await waitFor("the node stopped by the walkthrough to exit", async () => starts[1].proc.exitCode !== null, 20_000, 100);
     } finally {

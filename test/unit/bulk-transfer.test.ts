@@ -196,8 +196,9 @@ for (const path_ of ["tls", "webrtc"] as BulkPath[]) {
     });
 
     test("a slow peer that is alive keeps its connection: PINGs are answered while it works", async () => {
-      const a = await makeNode({ forceWebRtc, stallMs: 400 });
-      const b = await makeNode({ delayMs: 1500 });
+      // the stall timeout well above a loaded 2-core machine's event-loop pauses, the work well above it
+      const a = await makeNode({ forceWebRtc, stallMs: 1000 });
+      const b = await makeNode({ delayMs: 3000 });
       try {
         await a.node.client.pathTo(b.peer);
         const id = put(b, randomBytes(10));

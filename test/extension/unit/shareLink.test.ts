@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { contentUriParts, findLinks, formatLink, LINK_PATTERN, parseContentUri, parseLinkOrId, safeName } from "../../../extension/shareLink";
+import { contentUriParts, findLinks, folderUriParts, formatLink, LINK_PATTERN, parseContentUri, parseLinkOrId, safeName } from "../../../extension/shareLink";
 
 const ID = "0123456789abcdef".repeat(4);
 const KEY = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde"; // 43 chars = 32 bytes base64url
@@ -27,7 +27,11 @@ test("links with address hints: kept whole, so the node can find the sharer", ()
   assert.equal(parseLinkOrId(`peershare://${ID}#h=${HINTS}&k=${KEY}`), undefined);
   for (const ref of [{ contentId: ID, key: KEY, hints: HINTS }, { contentId: ID, hints: HINTS }]) assert.deepEqual(parseLinkOrId(formatLink(ref)), ref);
   const uri = contentUriParts({ contentId: ID, key: KEY, hints: HINTS }, "a.txt");
-  assert.deepEqual(parseContentUri(uri), { contentId: ID, name: "a.txt", key: KEY, hints: HINTS });
+  assert.deepEqual(parseContentUri(uri), { contentId: ID, name: "a.txt", path: "a.txt", key: KEY, hints: HINTS });
+  // a shared folder's URI, and a file's in it, carry them too: the Explorer lists and opens through them
+  const folder = folderUriParts({ contentId: ID, key: KEY, hints: HINTS }, "src/a.txt");
+  assert.equal(folder.query, `k=${KEY}&h=${HINTS}`);
+  assert.deepEqual(parseContentUri(folder), { contentId: ID, name: "a.txt", path: "src/a.txt", key: KEY, hints: HINTS });
   const text = `get peershare://${ID}#k=${KEY}&h=${HINTS} now`;
   assert.equal(findLinks(text)[0].link, `peershare://${ID}#k=${KEY}&h=${HINTS}`);
 });
@@ -41,13 +45,23 @@ test("formatLink round-trips through parseLinkOrId", () => {
 test("editor URIs: /<id>/<name>?k=<key>, the name last so the tab shows it", () => {
   const parts = contentUriParts({ contentId: ID, key: KEY }, "report.json");
   assert.deepEqual(parts, { scheme: "peershare", path: `/${ID}/report.json`, query: `k=${KEY}` });
-  assert.deepEqual(parseContentUri(parts), { contentId: ID, name: "report.json", key: KEY });
+  assert.deepEqual(parseContentUri(parts), { contentId: ID, name: "report.json", path: "report.json", key: KEY });
   assert.deepEqual(contentUriParts({ contentId: ID }, "logo.png").query, "");
-  assert.deepEqual(parseContentUri({ path: `/${ID}/logo.png`, query: "" }), { contentId: ID, name: "logo.png" });
+  assert.deepEqual(parseContentUri({ path: `/${ID}/logo.png`, query: "" }), { contentId: ID, name: "logo.png", path: "logo.png" });
   assert.deepEqual(parseContentUri({ path: `/${ID}`, query: "" }), { contentId: ID });
-  assert.deepEqual(parseContentUri({ path: `/${ID}/a b (1).txt`, query: `x=1&k=${KEY}` }), { contentId: ID, name: "a b (1).txt", key: KEY });
+  assert.deepEqual(parseContentUri({ path: `/${ID}/a b (1).txt`, query: `x=1&k=${KEY}` }), { contentId: ID, name: "a b (1).txt", path: "a b (1).txt", key: KEY });
   assert.equal(parseContentUri({ path: "/nothex/a.txt", query: "" }), undefined);
-  assert.equal(parseContentUri({ path: `/${ID}/a/b.txt`, query: "" }), undefined);
+  assert.equal(parseContentUri({ path: `/${ID}//b.txt`, query: "" }), undefined, "no empty segment");
+});
+
+test("folder URIs: the folder at /<id>, its files and folders below it, the key in the query", () => {
+  const root = folderUriParts({ contentId: ID, key: KEY });
+  assert.deepEqual(root, { scheme: "peershare", path: `/${ID}`, query: `k=${KEY}` });
+  assert.deepEqual(parseContentUri(root), { contentId: ID, key: KEY });
+  const deep = folderUriParts({ contentId: ID, key: KEY }, "docs/api/ñame é.md");
+  assert.equal(deep.path, `/${ID}/docs/api/ñame é.md`);
+  assert.deepEqual(parseContentUri(deep), { contentId: ID, key: KEY, path: "docs/api/ñame é.md", name: "ñame é.md" });
+  assert.deepEqual(parseContentUri({ path: `/${ID}/docs/`, query: "" }), { contentId: ID, path: "docs", name: "docs" });
 });
 
 test("safeName keeps the extension, drops separators, falls back to the ID", () => {
