@@ -64,6 +64,19 @@ export const SETTINGS = {
   relayMBps: { kind: "number", default: 20, min: 0, max: 100_000, live: true, help: "cap on one relayed connection, MB/s each way (0 = none)" },
   relayTotalMBps: { kind: "number", default: 50, min: 0, max: 100_000, live: true, help: "cap on all relayed connections together, MB/s (0 = none)" },
   relayMinutes: { kind: "number", default: 60, min: 1, max: 1440, live: true, help: "longest life of one relayed connection, minutes" },
+  rendezvous: {
+    kind: "string",
+    default: "off",
+    choices: ["off", "mainline"],
+    live: true,
+    help: "mainline: teammates with no reachable peershare node meet in the BitTorrent Mainline DHT (the node announces its address there under a daily topic derived from each team key); off: never",
+  },
+  mainlineBootstrap: {
+    kind: "list",
+    default: [],
+    live: false,
+    help: "HOST:PORT nodes of the Mainline DHT to join through (none: router.bittorrent.com:6881, router.utorrent.com:6881, dht.transmissionbt.com:6881)",
+  },
   publicAddress: {
     kind: "string",
     default: "",
@@ -104,6 +117,8 @@ export interface Config {
   relayMBps: number;
   relayTotalMBps: number;
   relayMinutes: number;
+  rendezvous: "off" | "mainline";
+  mainlineBootstrap: string[];
   publicAddress: string;
 }
 
@@ -148,7 +163,7 @@ export function parseSetting(name: string, raw: unknown): number | string | stri
     }
     case "list": {
       const items = Array.isArray(raw) ? raw.map(String) : String(raw).split(",").map((x) => x.trim()).filter(Boolean);
-      if (name === "bootstrap") items.forEach(parseHostPort);
+      if (name === "bootstrap" || name === "mainlineBootstrap") items.forEach(parseHostPort);
       return items;
     }
   }

@@ -36,6 +36,9 @@ import { FirstContact, HintOutcome, Reached } from "./first-contact/first-contac
 import { encodeHints, Hints } from "./first-contact/hints";
 import { chooseHints, resolvePublicAddress } from "./first-contact/own-hints";
 import { formatAddress } from "./nat/address";
+import { MainlineRendezvous } from "./nat/mainline-rendezvous";
+import type { MainlineInfo } from "./rpc/api-types";
+import type { BulkPeer } from "./transport/bulk";
 
 /** The package version: from the nearest peershare package.json above this file (dist/ or the bundle in out/). */
 export const VERSION: string = (() => {
@@ -115,6 +118,9 @@ export class PeershareNode extends EventEmitter {
   private readonly maintenance: Maintenance;
   private stopping: Promise<void> | null = null;
   private lan: LanDiscovery | null = null;
+  /** The Mainline rendezvous (nat/mainline-rendezvous.ts), while the setting is on; `mainlineChange` orders its starts and stops. */
+  private mainline: MainlineRendezvous | null = null;
+  private mainlineChange: Promise<void> = Promise.resolve();
   /** Follows the address hints of links and invites (first-contact/). */
   private readonly firstContact: FirstContact;
 
@@ -152,6 +158,8 @@ export class PeershareNode extends EventEmitter {
     content.shareWarnBytes = () => config.shareWarnMB * 1024 * 1024;
     content.replicate = async (contentId, r) => (await repair.afterShare(contentId, r)).copies;
     content.followHints = async (hints, report) => (await this.firstContact.reach(hints, report)).node;
+    content.nearby = () => this.mainline?.nodes() ?? [];
+    content.nearbyRoute = (id) => this.mainlineRoute(id);
     content.transfers.on("progress", (t) => this.emit("transfer.progress", t));
     // Provider records live in other nodes' memory: announce our shares again once this node has
     // peers after a start (whether it joined them or they joined it), when the table has filled a bit.
@@ -274,6 +282,7 @@ export class PeershareNode extends EventEmitter {
     node.maintenance.start(bootstrap);
     node.escapeBlockedUdpLater(bootstrap);
     await node.applyLanDiscovery();
+    await node.applyRendezvous();
     return node;
   }
 
@@ -320,6 +329,61 @@ export class PeershareNode extends EventEmitter {
       this.lan = null;
       await lan.stop();
     }
+  }
+
+  /**
+   * Starts or stops the Mainline rendezvous as the "rendezvous" setting says (a one-off node never
+   * runs it). A failure to start (bittorrent-dht missing) is logged; the node runs on without it.
+   */
+  private applyRendezvous(): Promise<void> {
+    this.mainlineChange = this.mainlineChange.then(async () => {
+      const wanted = this.config.rendezvous === "mainline" && !this.stopping && !this.ephemeral;
+      if (wanted && !this.mainline) {
+        try {
+          this.mainline = await MainlineRendezvous.start({
+            udp: this.transport,
+            teamKeys: () => this.teams.teamKeys(),
+            teamName: (key) => this.teams.nameOf(key) ?? key.toString("hex").slice(0, 12),
+            bootstrap: this.config.mainlineBootstrap,
+            self: this.identity.id,
+            ping: async (at) => (await this.transport.request(at, { type: "ping" }, { retries: 0 })).from,
+            pingNode: (node) => this.transport.request(node, { type: "ping" }, { retries: 0 }).then(() => true, () => false),
+            onFound: (node) => {
+              // its view of this node's address (and whether a dial-back gets through) is what a
+              // hole punch to it needs; as a contact it may also be a way into the DHT
+              void this.nat.learnThrough(node).catch(() => undefined);
+              void this.maintenance.addBootstrap(node, "found through the Mainline DHT").catch(() => undefined);
+            },
+            log: this.log,
+          });
+        } catch (err) {
+          this.log((err as Error).message);
+        }
+      } else if (!wanted && this.mainline) {
+        const m = this.mainline;
+        this.mainline = null;
+        await m.stop();
+        this.log("Mainline rendezvous off");
+      }
+    });
+    return this.mainlineChange;
+  }
+
+  /** The node's teams changed (created, joined): the Mainline rendezvous announces under the new topics soon. */
+  teamsChanged(): void {
+    this.mainline?.soon();
+  }
+
+  /** The Mainline rendezvous's state, or null while it is off. */
+  mainlineStatus(): MainlineInfo | null {
+    return this.mainline?.status() ?? null;
+  }
+
+  /** A node the Mainline rendezvous found, as it is reached: behind NAT at the address it answered at, through which a hole punch connects. */
+  private mainlineRoute(id: Buffer): BulkPeer | null {
+    const node = this.mainline?.get(id);
+    if (!node) return null;
+    return { ...node, reach: { reachable: false, mapping: "unknown", udp: true, external: [{ host: node.host, port: node.port }] } };
   }
 
   /** Joins through the configured bootstrap contacts (also retried by maintenance while alone). */
@@ -385,6 +449,7 @@ export class PeershareNode extends EventEmitter {
     this.transport.timeoutMs = this.config.rpcTimeoutMs;
     this.maintenance.reschedule();
     if (name === "lanDiscovery") void this.applyLanDiscovery();
+    if (name === "rendezvous") void this.applyRendezvous();
     if (name === "lanAnnounceIntervalMs") this.lan?.reschedule();
     return { value, appliedLive: true };
   }
@@ -425,6 +490,7 @@ export class PeershareNode extends EventEmitter {
     if (!this.stopping) {
       this.stopping = (async () => {
         await this.lan?.stop();
+        await this.applyRendezvous(); // stops it: the node is stopping
         await this.maintenance.stop();
         await this.handOff();
         await this.dht.leave().catch(() => undefined);

@@ -28,6 +28,8 @@ export interface NodeStatus {
   /** Nodes behind NAT that use this node as their rendezvous. */
   rendezvousClients: number;
   relay: NatInfo["relay"];
+  /** The Mainline rendezvous (setting rendezvous = "mainline"): Mainline DHT nodes known, and the peershare nodes found there; null when off. */
+  mainline: { mainlineNodes: number; found: number } | null;
   transfersRunning: number;
 }
 
@@ -60,6 +62,7 @@ async function statusOf(flags: Flags): Promise<NodeStatus> {
     rendezvous: nat.rendezvous.length,
     rendezvousClients: nat.rendezvousClients,
     relay: nat.relay,
+    mainline: info.mainline ? { mainlineNodes: info.mainline.mainlineNodes, found: info.mainline.found.length } : null,
     transfersRunning: transfers.filter((t) => t.state === "running").length,
   };
 }
@@ -72,6 +75,7 @@ function statusText(s: NodeStatus): string {
     `  ${reach}`,
     `  ${s.peers} peer(s); rendezvous for ${s.rendezvousClients} node(s) behind NAT`,
     `  relaying ${s.relay.circuits} connection(s) now, ${s.relay.circuitsOpened} in all (${humanBytes(s.relay.bytesRelayed)}), ${s.relay.refused} refused`,
+    ...(s.mainline ? [`  Mainline rendezvous: ${s.mainline.mainlineNodes} Mainline DHT node(s) known, ${s.mainline.found} teammate node(s) found there`] : []),
     `  ${s.transfersRunning} fetch(es) running`,
   ].join("\n");
 }

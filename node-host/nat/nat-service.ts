@@ -196,6 +196,15 @@ export class NatService extends EventEmitter {
     return [...new Set(urls)].slice(0, 3);
   }
 
+  /**
+   * Learns this node's external address and reachability through a node found by other means (the
+   * Mainline rendezvous), which may be the only node it can talk to.
+   */
+  async learnThrough(peer: Contact): Promise<void> {
+    if (this.stopped) return;
+    await this.checker.checkWith([peer]);
+  }
+
   /** Runs a reachability check now (and keeps the schedule). */
   async check(): Promise<NatStatus> {
     await this.checker.check();

@@ -37,6 +37,16 @@ export interface NodeInfo {
   native?: NativeStatus;
   /** How others reach this node (absent from older nodes). */
   nat?: NatInfo;
+  /** The Mainline rendezvous (setting rendezvous = "mainline"), while it runs; null when off (absent from older nodes). */
+  mainline?: MainlineInfo | null;
+}
+
+/** The Mainline rendezvous of a node: the Mainline DHT nodes it knows, its rounds, and the peershare nodes found there that answered. */
+export interface MainlineInfo {
+  mainlineNodes: number;
+  rounds: number;
+  found: { id: string; host: string; port: number; team: string }[];
+  lastRoundAt: number | null;
 }
 
 /** What a node runs without where a native package does not load (platform without its binary, broken install). */

@@ -119,6 +119,7 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       keyStore: { kind: node.keys.kind, location: node.keys.location },
       native: { webrtc: node.bulk.webrtc, blake3: blake3Implementation() },
       nat: node.nat.status(),
+      mainline: node.mainlineStatus(),
       stats: {
         ...node.transport.stats,
         values: dht.records.valueCount,
@@ -296,6 +297,7 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
     "team.create": async (params) => {
       const created = await node.teams.create(stringParam(params, "name"));
       node.dht.credentialsChanged();
+      node.teamsChanged();
       return created;
     },
     "team.invite": async (params) => {
@@ -314,6 +316,7 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       const joined = await node.teams.join(invite);
       await node.bulk.client.reconnect(); // peers learn the new membership from the next HELLOs
       node.dht.credentialsChanged(); // and from the next records this node stores
+      node.teamsChanged(); // a new team topic for the Mainline rendezvous
       const hints = inviteHints(invite);
       const followed = hints ? await node.followInviteHints(hints) : null; // a node that knows nobody joins the network through them
       await node.tellAdmin(Buffer.from(joined.teamKey, "hex"), followed?.reached); // and the admin at once, who places copies of the team's shares

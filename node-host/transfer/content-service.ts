@@ -72,6 +72,13 @@ export class ContentService {
    * holder candidate, or null; `report` hears what became of each hint (set by the node).
    */
   followHints: ((hints: Hints, report: (o: HintOutcome) => void) => Promise<BulkPeer | null>) | null = null;
+  /**
+   * Nodes found by other means than the DHT (the Mainline rendezvous), as they are reached: asked
+   * whether they hold a content when no provider record names a holder (set by the node).
+   */
+  nearby: () => BulkPeer[] = () => [];
+  /** The way to a node found so, by ID; null for others (set by the node). */
+  nearbyRoute: (id: Buffer) => BulkPeer | null = () => null;
   /** Hears of each object this node sent a peer (`share --once` watches for a whole fetch). */
   onServed: ((requester: Buffer, id: Buffer) => void) | null = null;
 
@@ -226,13 +233,14 @@ export class ContentService {
    */
   async findHolders(contentId: Buffer, hinted: BulkPeer[] = []): Promise<BulkPeer[]> {
     const { providers, lookup } = await this.dht.findProviders(contentId);
-    const others = await Promise.all(providers.filter((p) => !p.provider.id.equals(this.dht.id) && !hinted.some((h) => h.id.equals(p.provider.id))).map((p) => this.route(p.provider)));
+    const others = await Promise.all(providers.filter((p) => !p.provider.id.equals(this.dht.id) && !hinted.some((h) => h.id.equals(p.provider.id))).map((p) => this.nearbyRoute(p.provider.id) ?? this.route(p.provider)));
     const alive = await Promise.all(others.map((p) => this.dht.isAlive(p)));
     const recorded = [...hinted, ...others.filter((_, i) => alive[i])];
     if (recorded.length > 0) return recorded;
-    const closest = lookup.closest.filter((c) => !c.id.equals(this.dht.id)).slice(0, CLOSEST_ASKED);
-    const holds = await Promise.all(closest.map((c) => this.bulk.hasObjects(c, [contentId]).then(([has]) => has === true, () => false)));
-    return closest.filter((_, i) => holds[i]);
+    const closest: BulkPeer[] = lookup.closest.filter((c) => !c.id.equals(this.dht.id)).slice(0, CLOSEST_ASKED);
+    const asked = [...closest, ...this.nearby().filter((n) => !n.id.equals(this.dht.id) && !closest.some((c) => c.id.equals(n.id)))];
+    const holds = await Promise.all(asked.map((c) => this.bulk.hasObjects(this.nearbyRoute(c.id) ?? c, [contentId]).then(([has]) => has === true, () => false)));
+    return asked.filter((_, i) => holds[i]).map((c) => this.nearbyRoute(c.id) ?? c);
   }
 
   /**
