@@ -204,10 +204,14 @@ export class PeershareNode extends EventEmitter {
     const confinement = new CopyConfinement(teams, audiences, identity.id);
     const dht = new Dht(transport, dhtSettings(config), identity);
     dht.recordPolicy = policy.recordPolicy();
+    // a port forward named by the publicAddress setting: the node counts as reachable there
+    const forwarded = await resolvePublicAddress(config.publicAddress);
+    if (config.publicAddress && !forwarded) log(`publicAddress ${config.publicAddress} does not resolve now: reachability is found out from peers`);
     const nat = await NatService.start({
       rpc: transport,
       dht,
       identity,
+      publicAddress: forwarded,
       relay: {
         mode: () => config.relay as RelayMode,
         circuitBytesPerSecond: () => config.relayMBps * 1e6,
