@@ -87,8 +87,10 @@ if (problem) {
 
       // each finds the other there: an address from the swarm, the identity from its signed answer
       const found = (info: NodeInfo, other: RunningNode) => info.mainline?.found.find((x) => x.id === other.id);
+      const sharedAt = Date.now();
       const bobSeen = await waitFor("alice to find bob in the Mainline swarm", async () => found(await json<NodeInfo>("alice", alice.dataDir, ["id"]), bob), 120_000, 1000);
       const aliceSeen = await waitFor("bob to find alice in the Mainline swarm", async () => found(await json<NodeInfo>("bob", bob.dataDir, ["id"]), alice), 120_000, 1000);
+      t.diagnostic(`both found each other ${((Date.now() - sharedAt) / 1000).toFixed(1)} s after the share (diagnostic, not asserted)`);
       assert.equal(bobSeen.host, h("bob").publicIpv4, "bob is known at his NAT's public address");
       assert.equal(aliceSeen.host, h("alice").publicIpv4);
       assert.equal(bobSeen.team, "core");
@@ -102,7 +104,7 @@ if (problem) {
         .map((l) => JSON.parse(l) as FetchInfo & { event: string })
         .find((e) => e.event === "done")!;
       assert.equal(sha(r.path), sha(f), "byte-identical");
-      t.diagnostic(`fetched ${r.size} bytes from alice by ${r.routes?.map((x) => x.path).join(", ") || "?"}`);
+      t.diagnostic(`fetched ${r.size} bytes from alice by ${r.routes?.map((x) => x.path).join(", ") || "?"} in ${(r.durationMs / 1000).toFixed(1)} s`);
 
       // what went into the swarm: announces and lookups only from the lab's NATs
       assert.match(alice.stderr(), new RegExp(`joining the Mainline DHT through ${swarmAt.replace(/\./g, "\\.")}`));
