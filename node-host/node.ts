@@ -352,11 +352,16 @@ export class PeershareNode extends EventEmitter {
             self: this.identity.id,
             ping: async (at) => (await this.transport.request(at, { type: "ping" }, { retries: 0 })).from,
             pingNode: (node) => this.transport.request(node, { type: "ping" }, { retries: 0 }).then(() => true, () => false),
-            onFound: (node) => {
-              // its view of this node's address (and whether a dial-back gets through) is what a
-              // hole punch to it needs; as a contact it may also be a way into the DHT
-              void this.nat.learnThrough(node).catch(() => undefined);
+            onFound: async (node) => {
+              // as a contact it may be a way into the DHT; its view of this node's address, and
+              // whether its dial-back gets through, is what choosing the way to it needs (a hole
+              // punch), so it is asked before the node is offered as a holder
               void this.maintenance.addBootstrap(node, "found through the Mainline DHT").catch(() => undefined);
+              await this.nat.learnThrough(node).catch(() => undefined);
+            },
+            isOwnAddress: (at) => {
+              const seen = this.nat.status().external;
+              return seen !== null && seen.port === at.port && seen.host === at.host;
             },
             log: this.log,
           });

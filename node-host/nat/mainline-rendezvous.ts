@@ -46,6 +46,7 @@ const PUNCH_GAP_MS = 1000;
 /** Known nodes are pinged this often (NATs forget idle UDP mappings after 30 s or more), and forgotten after this many misses in a row. */
 const KEEPALIVE_MS = 15_000;
 const KEEPALIVE_MISSES = 3;
+const MAX_SEEN_REPORTS = 32;
 const MAINLINE_LIMITS = { maxTables: 32, maxValues: 64, maxPeers: 2000, maxAge: 30 * 60_000 };
 
 /** The UTC day of a time, YYYY-MM-DD. */
@@ -65,6 +66,18 @@ export function topicsAt(teamKey: Buffer, now: number): { day: string; topic: Bu
   if (intoDay < MIDNIGHT_MARGIN_MS) days.push(utcDay(now - DAY_MS));
   if (DAY_MS - intoDay <= MIDNIGHT_MARGIN_MS) days.push(utcDay(now + DAY_MS));
   return days.map((day) => ({ day, topic: mainlineTopic(teamKey, day) }));
+}
+
+/**
+ * The address a KRPC response says it saw its query come from (BEP 42: a top-level "ip" key with a
+ * compact IPv4 address and port, which sorts first); null when it names none.
+ */
+export function krpcSeenAs(datagram: Buffer): HostPort | null {
+  const head = "d2:ip6:";
+  if (datagram.length < head.length + 6 || datagram.subarray(0, head.length).toString("latin1") !== head) return null;
+  const b = datagram.subarray(head.length, head.length + 6);
+  const port = b.readUInt16BE(4);
+  return port === 0 ? null : { host: `${b[0]}.${b[1]}.${b[2]}.${b[3]}`, port };
 }
 
 /** Whether a datagram looks like a KRPC message (a bencoded dictionary). */
@@ -108,9 +121,15 @@ class SharedSocket extends EventEmitter {
   private closed = false;
   private readonly untap: () => void;
 
-  constructor(private readonly udp: SharedUdp) {
+  constructor(
+    private readonly udp: SharedUdp,
+    /** A response named the address it saw this node at (BEP 42). */
+    private readonly seenAs: (at: HostPort, by: HostPort) => void,
+  ) {
     super();
     this.untap = udp.tapForeign(isKrpc, (datagram, from) => {
+      const seen = krpcSeenAs(datagram);
+      if (seen) this.seenAs(seen, from);
       if (!this.closed) this.emit("message", datagram, { address: from.host, port: from.port, family: from.host.includes(":") ? "IPv6" : "IPv4", size: datagram.length });
     });
   }
@@ -155,10 +174,15 @@ export interface MainlineRendezvousOptions {
   ping: (at: HostPort) => Promise<Contact>;
   /** Pings a known node; true when it answered. */
   pingNode: (node: Contact) => Promise<boolean>;
-  /** A node found through the Mainline DHT answered (once per node, and again after it was forgotten). */
-  onFound: (node: Contact, team: string) => void;
+  /**
+   * A node found through the Mainline DHT answered (once per node, and again after it was forgotten
+   * or moved); it is offered (nodes(), get()) once this resolves.
+   */
+  onFound: (node: Contact, team: string) => Promise<void>;
   log?: (line: string) => void;
   now?: () => number;
+  /** Whether an address is this node's own as others see it (its own announcement, found back). */
+  isOwnAddress?: (at: HostPort) => boolean;
   /** Which found addresses are pinged (default: public ones only; a test on loopback takes all). */
   acceptFound?: (host: string) => boolean;
 }
@@ -193,6 +217,10 @@ export class MainlineRendezvous {
   private readonly known = new Map<string, Known>();
   /** Addresses ("host|port") being punched now. */
   private readonly punching = new Set<string>();
+  /** What Mainline nodes said they saw this node at (at most MAX_SEEN_REPORTS, the latest). */
+  private readonly reports = new Map<string, string>();
+  /** Addresses ("host|port") where this node found itself. */
+  private readonly ownAt = new Set<string>();
   private readonly now: () => number;
 
   private constructor(private readonly o: MainlineRendezvousOptions) {
@@ -209,7 +237,7 @@ export class MainlineRendezvous {
     }
     const r = new MainlineRendezvous(o);
     const bootstrap = o.bootstrap.length ? o.bootstrap : DEFAULT_MAINLINE_BOOTSTRAP;
-    r.socket = new SharedSocket(o.udp);
+    r.socket = new SharedSocket(o.udp, (at, by) => r.seenBy(at, by));
     const dht = new DHT({ socket: r.socket, bootstrap, host: false, ...MAINLINE_LIMITS });
     dht.on("error", (err) => o.log?.(`Mainline DHT: ${err?.message}`));
     dht.on("warning", () => undefined); // malformed or unexpected datagrams from strangers: dropped
@@ -289,7 +317,7 @@ export class MainlineRendezvous {
         if (this.stopped) return;
         const found = await this.lookup(dht, topic);
         await this.announce(dht, topic);
-        const others = found.filter((a) => !this.isKnownAt(a));
+        const others = found.filter((a) => !this.isKnownAt(a) && !this.isOwn(a));
         this.o.log?.(`Mainline rendezvous, team ${team} (topic of ${day}, ${toHex(topic).slice(0, 8)}…): ${found.length} address(es) announced there${others.length ? `, ${others.length} to try` : ""}; ${dht.nodes.count()} Mainline node(s) known`);
         for (const a of others) void this.punch(a, team);
       }
@@ -331,6 +359,24 @@ export class MainlineRendezvous {
     });
   }
 
+  /** Mainline nodes that named the address they see this node at (BEP 42): responder → address. */
+  private seenBy(at: HostPort, by: HostPort): void {
+    const key = `${by.host}|${by.port}`;
+    this.reports.delete(key);
+    this.reports.set(key, `${at.host}|${at.port}`);
+    if (this.reports.size > MAX_SEEN_REPORTS) this.reports.delete(this.reports.keys().next().value!);
+  }
+
+  /**
+   * This node's own address: as the node knows it, as two Mainline nodes saw it, or one where it
+   * answered itself (a NAT that loops back). Its own announcement is not pinged.
+   */
+  private isOwn(a: HostPort): boolean {
+    const key = `${a.host}|${a.port}`;
+    if (this.ownAt.has(key) || this.o.isOwnAddress?.(a) === true) return true;
+    return [...this.reports.values()].filter((r) => r === key).length >= 2;
+  }
+
   private isKnownAt(a: HostPort): boolean {
     return [...this.known.values()].some((k) => k.node.port === a.port && normalizeHost(k.node.host) === a.host);
   }
@@ -346,7 +392,7 @@ export class MainlineRendezvous {
     try {
       for (let i = 0; i < PUNCH_TRIES && !this.stopped; i++) {
         const node = await this.o.ping(at).catch(() => null);
-        if (node) return this.answered(node, at, team);
+        if (node) return await this.answered(node, at, team);
         await new Promise((r) => setTimeout(r, PUNCH_GAP_MS).unref());
       }
       this.o.log?.(`Mainline rendezvous: nothing answered at ${formatAddress(at)} (another team's clash of topics, a node gone, or a NAT no hole opens in)`);
@@ -355,16 +401,19 @@ export class MainlineRendezvous {
     }
   }
 
-  private answered(node: Contact, at: HostPort, team: string): void {
-    if (node.id.equals(this.o.self)) return; // this node's own announcement
+  private async answered(node: Contact, at: HostPort, team: string): Promise<void> {
+    if (node.id.equals(this.o.self)) {
+      if (this.ownAt.size < MAX_FOUND) this.ownAt.add(`${at.host}|${at.port}`); // its own announcement: not tried again
+      return;
+    }
     const id = toHex(node.id);
     const reached: Contact = { ...node, host: at.host, port: at.port };
     const had = this.known.get(id);
     if (!had && this.known.size >= MAX_KNOWN) return;
-    this.known.set(id, { node: reached, team, misses: 0 });
-    if (had && had.node.host === at.host && had.node.port === at.port) return;
+    if (had && had.node.host === at.host && had.node.port === at.port) return void (had.misses = 0);
     this.o.log?.(`Mainline rendezvous: node ${id.slice(0, 12)}… answered at ${formatAddress(at)} (announced under team ${team}'s topic; its identity is its signature)`);
-    this.o.onFound(reached, team);
+    await this.o.onFound(reached, team).catch(() => undefined);
+    if (!this.stopped) this.known.set(id, { node: reached, team, misses: 0 });
   }
 
   private async keepAlive(): Promise<void> {

@@ -104,6 +104,7 @@ if (problem) {
         .map((l) => JSON.parse(l) as FetchInfo & { event: string })
         .find((e) => e.event === "done")!;
       assert.equal(sha(r.path), sha(f), "byte-identical");
+      for (const line of bob.stderr().split("\n").filter((l) => /behind NAT|reachable|failed|Mainline rendezvous:/.test(l))) t.diagnostic(`bob: ${line}`);
       t.diagnostic(`fetched ${r.size} bytes from alice by ${r.routes?.map((x) => x.path).join(", ") || "?"} in ${(r.durationMs / 1000).toFixed(1)} s`);
 
       // what went into the swarm: announces and lookups only from the lab's NATs

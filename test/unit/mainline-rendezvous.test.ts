@@ -9,7 +9,7 @@ import * as dgram from "node:dgram";
 import { Identity } from "../../node-host/security/identity";
 import { UdpRpc } from "../../node-host/transport/udp-rpc";
 import { Contact } from "../../node-host/dht/messages";
-import { isKrpc, MainlineRendezvous, mainlineTopic, MIDNIGHT_MARGIN_MS, topicsAt, utcDay } from "../../node-host/nat/mainline-rendezvous";
+import { isKrpc, krpcSeenAs, MainlineRendezvous, mainlineTopic, MIDNIGHT_MARGIN_MS, topicsAt, utcDay } from "../../node-host/nat/mainline-rendezvous";
 import { waitFor } from "../helpers/cli";
 
 const DAY = 24 * 3600_000;
@@ -40,6 +40,15 @@ test("KRPC datagrams (bencoded dictionaries) are told from peershare envelopes a
   assert.equal(isKrpc(Buffer.from([0x50, 1, 2, 3])), false);
   assert.equal(isKrpc(Buffer.from([0x00, 0x01, 0x00, 0x00])), false);
   assert.equal(isKrpc(Buffer.from("d")), false);
+});
+
+test("a KRPC response's BEP 42 address (what the responder saw this node's query come from) is read; anything else names none", () => {
+  const compact = Buffer.from([203, 0, 113, 9, 0x1c, 0xfc]);
+  const response = Buffer.concat([Buffer.from("d2:ip6:"), compact, Buffer.from("1:rd2:id20:xxxxxxxxxxxxxxxxxxxxe1:t2:aa1:y1:re")]);
+  assert.deepEqual(krpcSeenAs(response), { host: "203.0.113.9", port: 7420 });
+  assert.equal(krpcSeenAs(Buffer.from("d1:rd2:id20:xxxxxxxxxxxxxxxxxxxxe1:t2:aa1:y1:re")), null);
+  assert.equal(krpcSeenAs(Buffer.from("d2:ip6:abc")), null, "truncated");
+  assert.equal(krpcSeenAs(Buffer.concat([Buffer.from("d2:ip6:"), Buffer.from([1, 2, 3, 4, 0, 0]), Buffer.from("e")])), null, "port 0");
 });
 
 // ---------------------------------------------------------------------------
@@ -78,7 +87,7 @@ async function member(teamKey: Buffer, bootstrap: string[], found: Contact[], li
     self: rpc.local.id,
     ping: async (at) => (await rpc.request(at, { type: "ping" }, { retries: 0 })).from,
     pingNode: (node) => rpc.request(node, { type: "ping" }, { retries: 0 }).then(() => true, () => false),
-    onFound: (node) => found.push(node),
+    onFound: async (node) => void found.push(node),
     log: (line) => lines.push(line),
     acceptFound: () => true, // loopback, here
   });
