@@ -30,6 +30,7 @@ const CELLS: Cell[] = [
   { name: "NAT(b) ↔ NAT(b)", from: "c", to: "d" },
   { name: "UDP blocked ↔ NAT(a)", from: "t", to: "a" },
   { name: "IPv6 only ↔ dual-stack, firewalls", from: "v", to: "w" },
+  { name: "control again, at the end", from: "s1", to: "e" },
 ];
 
 interface Row {
@@ -46,8 +47,8 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
-/** `peershare fetch --json`, timing the first progress event that counts a byte. */
-function timedFetch(node: RunningNode, link: string, out: string): Promise<{ info: FetchInfo; firstByteMs: number }> {
+/** `peershare fetch --json`, timing the first progress event that counts a byte and the result. */
+function timedFetch(node: RunningNode, link: string, out: string): Promise<{ info: FetchInfo; firstByteMs: number; doneMs: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     let firstByteMs = NaN;
@@ -65,7 +66,7 @@ function timedFetch(node: RunningNode, link: string, out: string): Promise<{ inf
     });
     let err = "";
     proc.stderr.on("data", (d: Buffer) => (err += d));
-    proc.on("close", (code) => (code === 0 ? resolve({ info: JSON.parse(last) as FetchInfo, firstByteMs }) : reject(new Error(`fetch failed: ${err}`))));
+    proc.on("close", (code) => (code === 0 ? resolve({ info: JSON.parse(last) as FetchInfo, firstByteMs, doneMs: performance.now() - started }) : reject(new Error(`fetch failed: ${err}`))));
   });
 }
 
@@ -95,27 +96,33 @@ async function main(): Promise<void> {
     }, 60_000, 500);
     process.stdout.write(`NAT traversal: ${sizeMiB} MiB private share, --replication 1, fetched once per cell; relaying uncapped\n`);
     const file = path.join(root, "file.bin");
-    fs.writeFileSync(file, randomBytes(sizeMiB * 1024 * 1024));
     const rows: Row[] = [];
-    const relays = ["s1", "e"].map((n) => ({ n, cpu: cpuSeconds(nodes[n].proc.pid!), bytes: 0 }));
-    const relayedBytes = async () => (await Promise.all(relays.map((r) => cliJson<NodeInfo>(nodes[r.n].dataDir, ["id"])))).reduce((sum, i) => sum + (i.nat?.relay.bytesRelayed ?? 0), 0);
-    const bytesBefore = await relayedBytes();
+    // the relaying nodes' CPU is counted over the relayed cells only (they share and fetch in others)
+    const relayNodes = ["s1", "e"];
+    const relayCpuNow = () => relayNodes.reduce((sum, n) => sum + cpuSeconds(nodes[n].proc.pid!), 0);
+    const relayedBytes = async () => (await Promise.all(relayNodes.map((n) => cliJson<NodeInfo>(nodes[n].dataDir, ["id"])))).reduce((sum, i) => sum + (i.nat?.relay.bytesRelayed ?? 0), 0);
+    let relayCpu = 0;
+    let relayed = 0;
     for (const cell of CELLS) {
+      fs.writeFileSync(file, randomBytes(sizeMiB * 1024 * 1024)); // new bytes: no fetcher holds any of them
       const share = await cliJson<ShareInfo>(nodes[cell.from].dataDir, ["share", file, "--replication", "1", "--force"]);
-      const { info, firstByteMs } = await timedFetch(nodes[cell.to], share.link, path.join(root, `out-${cell.to}-${randomBytes(3).toString("hex")}`) + "/");
+      const [cpuBefore, bytesBefore] = [relayCpuNow(), await relayedBytes()];
+      const { info, firstByteMs, doneMs } = await timedFetch(nodes[cell.to], share.link, path.join(root, `out-${cell.to}-${randomBytes(3).toString("hex")}`) + "/");
       const seconds = info.durationMs / 1000;
-      rows.push({ cell: cell.name, path: info.routes?.map((r) => r.path).join("+") ?? "?", firstByteMs, seconds, mbps: (info.size / 1e6) / seconds });
+      // throughput once the path is up (the first byte's time is its own column)
+      rows.push({ cell: cell.name, path: info.routes?.map((r) => r.path).join("+") ?? "?", firstByteMs, seconds, mbps: info.size / 1e6 / ((doneMs - firstByteMs) / 1000) });
+      if (rows.at(-1)!.path === "relay") [relayCpu, relayed] = [relayCpu + relayCpuNow() - cpuBefore, relayed + (await relayedBytes()) - bytesBefore];
       process.stdout.write(`  ${cell.name}: ${rows.at(-1)!.path}, first byte ${firstByteMs.toFixed(0)} ms, ${seconds.toFixed(2)} s\n`);
       fs.rmSync(info.path, { force: true });
     }
-    const relayCpu = relays.reduce((sum, r) => sum + cpuSeconds(nodes[r.n].proc.pid!) - r.cpu, 0);
-    const relayed = (await relayedBytes()) - bytesBefore;
-    const control = rows[0].mbps;
+    // the control runs first and last: the load of a shared machine drifts over the run
+    const control = (rows[0].mbps + rows.at(-1)!.mbps) / 2;
     process.stdout.write(`\n${"cell".padEnd(42)} ${"path".padEnd(12)} ${"first byte".padStart(10)} ${"MB/s".padStart(7)} ${"× control".padStart(9)}\n`);
     for (const r of rows) process.stdout.write(`${r.cell.padEnd(42)} ${r.path.padEnd(12)} ${`${r.firstByteMs.toFixed(0)} ms`.padStart(10)} ${r.mbps.toFixed(1).padStart(7)} ${(r.mbps / control).toFixed(2).padStart(9)}\n`);
-    const direct = rows.slice(1).filter((r) => r.path !== "relay").length;
-    process.stdout.write(`\n${direct} of ${rows.length - 1} NAT cells connect directly; the rest through a relay.\n`);
-    process.stdout.write(`relaying nodes' CPU: ${relayCpu.toFixed(2)} s for ${(relayed / 1e6).toFixed(0)} MB relayed (${relayed > 0 ? ((relayCpu * 1000) / (relayed / 1e6)).toFixed(2) : "-"} ms per MB; their other work in the run included)\n`);
+    const natRows = rows.slice(1, -1);
+    const direct = natRows.filter((r) => r.path !== "relay").length;
+    process.stdout.write(`\n${direct} of ${natRows.length} NAT cells connect directly; the rest through a relay.\n`);
+    process.stdout.write(`relaying nodes' CPU: ${relayCpu.toFixed(2)} s for ${(relayed / 1e6).toFixed(0)} MB relayed (${relayed > 0 ? ((relayCpu * 1000) / (relayed / 1e6)).toFixed(2) : "-"} ms per MB, over the relayed cells)\n`);
   } finally {
     await Promise.all(Object.values(nodes).map((n) => stopNode(n, "SIGKILL")));
     lab.destroy();

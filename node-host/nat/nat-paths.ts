@@ -74,6 +74,43 @@ export function isNatSignal(payload: Buffer): boolean {
   return payload.length >= 2 && payload[0] === SIGNAL_TAG;
 }
 
+/**
+ * The peer with its rendezvous nodes reached in one address family where it registered with them
+ * in that family: the other end lets a punch go only to the address its signal came from.
+ */
+export function signalledIn(peer: BulkPeer, ipv6: boolean): BulkPeer {
+  if (!peer.via) return peer;
+  const registered = peer.reach?.rendezvous ?? [];
+  const inFamily = (p: BulkPeer): BulkPeer => {
+    if (isIpv6(p.host) === ipv6) return p;
+    return registered.find((r) => r.id.equals(p.id) && isIpv6(r.host) === ipv6) ?? p;
+  };
+  const via = peer.via.map(inFamily);
+  // a signal that arrives in the other family is declined, not passed on: those go only when no other can
+  const same = via.filter((p) => isIpv6(p.host) === ipv6);
+  return { ...peer, via: same.length > 0 ? same : via };
+}
+
+/** Whether a signal to `peer` can arrive in a family (through its rendezvous, or straight to it). */
+function signalArrivesIn(peer: BulkPeer, ipv6: boolean): boolean {
+  const via = signalledIn(peer, ipv6).via;
+  return via && via.length > 0 ? isIpv6(via[0].host) === ipv6 : isIpv6(peer.host) === ipv6;
+}
+
+/**
+ * The peer's external address to punch to: of a family both ends have an external address in and
+ * the signal can travel in, IPv6 first (a firewall to open, no NAT to cross); null when none.
+ */
+export function punchTarget(peer: BulkPeer, ownExternal: (ipv6: boolean) => string | null): HostPort | null {
+  const usable = (peer.reach?.external ?? []).filter((a) => ownExternal(isIpv6(a.host)) !== null);
+  const signalled = usable.filter((a) => signalArrivesIn(peer, isIpv6(a.host)));
+  return signalled.find((a) => isIpv6(a.host)) ?? signalled[0] ?? usable[0] ?? null;
+}
+
+function isIpv6(host: string): boolean {
+  return host.includes(":");
+}
+
 export interface NatPathsOptions {
   ctx: BulkContext;
   server: TlsBulkServer | null;
@@ -109,10 +146,11 @@ export class NatPaths {
    */
   private async punch(peer: BulkPeer): Promise<BulkSession> {
     const theirs = peer.reach?.external ?? [];
-    const family = theirs.find((a) => this.o.ownExternal(a.host.includes(":")) !== null);
-    if (!family) throw new Error("no external address of a family both ends have");
-    const own = { host: this.o.ownExternal(family.host.includes(":"))!, port: punchPort() };
-    const answer = await this.o.signaller.signal(peer, encodePunch(Kinds.punch, own));
+    const target = punchTarget(peer, this.o.ownExternal);
+    if (!target) throw new Error("no external address of a family both ends have");
+    const ipv6 = isIpv6(target.host);
+    const own = { host: this.o.ownExternal(ipv6)!, port: punchPort() };
+    const answer = await this.o.signaller.signal(signalledIn(peer, ipv6), encodePunch(Kinds.punch, own));
     if (answer[0] !== SIGNAL_TAG || answer[1] !== Kinds.punchAnswer) throw new Error(`node ${toHex(peer.id).slice(0, 12)}… declined`);
     const remote = decodePunch(answer);
     if (!theirs.some((a) => normalizeHost(a.host) === normalizeHost(remote.host))) throw new Error("the answer names an address its reach record does not");

@@ -296,8 +296,12 @@ export class NatService extends EventEmitter {
    */
   async route(peer: Contact): Promise<Contact & { via?: Contact[]; reach?: ReachInfo }> {
     const record = this.reachOf(peer);
-    const pong = await this.o.rpc.request(peer, { type: "ping" }).catch(() => null);
-    if (pong && !pong.client) return peer;
+    const asServer = this.o.rpc.request(peer, { type: "ping" }).then((pong) => !pong.client, () => false);
+    const behindNat = record.then((r) => r !== null && !r.reachable && r.rendezvous.length > 0);
+    // whichever tells first: an answer as a server, or a record naming rendezvous nodes (a ping to a
+    // node behind NAT, or in a family this node cannot send in, would only time out)
+    const direct = await Promise.race([asServer, behindNat.then((behind) => !behind && asServer)]);
+    if (direct) return peer;
     const reach = await record;
     if (!reach || reach.reachable || reach.rendezvous.length === 0) return reach ? { ...peer, reach } : peer;
     // this node is the peer's rendezvous: the peer's mapping to it is open, so it is asked directly

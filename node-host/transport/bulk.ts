@@ -15,7 +15,14 @@ export interface BulkPeer {
    * also relay; none when this node is its rendezvous) and what its reach record says.
    */
   via?: BulkPeer[];
-  reach?: { reachable: boolean; mapping: "unknown" | "none" | "endpoint-independent" | "endpoint-dependent"; udp: boolean; external?: { host: string; port: number }[] };
+  reach?: {
+    reachable: boolean;
+    mapping: "unknown" | "none" | "endpoint-independent" | "endpoint-dependent";
+    udp: boolean;
+    external?: { host: string; port: number }[];
+    /** The rendezvous nodes at the addresses the peer registered with them (of either family). */
+    rendezvous?: BulkPeer[];
+  };
 }
 
 export type BulkPath = "tls" | "webrtc";

@@ -6,6 +6,7 @@
 import * as dgram from "node:dgram";
 import * as net from "node:net";
 import { unmapIpv4 } from "../util/ip-address";
+import { canSendTo } from "./address-families";
 import { Address, Reply, RequestHandler, RequestOptions, RpcTimeoutError, RpcTransport } from "../dht/transport";
 import { Contact, Request, Response } from "../dht/messages";
 import { Identity, SignatureVerifier } from "../security/identity";
@@ -252,6 +253,10 @@ export class UdpRpc implements RpcTransport {
     const datagram = sealEnvelope(this.identity, type, txid, Date.now(), payload, pairKey);
     const forwarded = (to.via?.length ?? 0) > 0 && this.forwarder !== null;
     const egress = !forwarded && this.tunnel !== null && !this.isTunnelPeer(to.host, to.port);
+    if (!forwarded && !egress && !canSendTo(to.host)) {
+      this.stats.sendErrors++;
+      return Promise.reject(new Error(`no ${net.isIPv4(unmapIpv4(to.host)) ? "IPv4" : "IPv6"} address on this host to reach ${to.host}:${to.port}`));
+    }
     // through a rendezvous (or the tunnel's node) the answer takes two more hops
     const wait = forwarded || egress ? timeoutMs * 3 : timeoutMs;
     return new Promise<Reply | RawReply>((resolve, reject) => {

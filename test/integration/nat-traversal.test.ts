@@ -44,6 +44,7 @@ async function shareOn(name: string, size = 64 * MiB, extra: string[] = []): Pro
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, randomBytes(size));
   const share = await cliJson<ShareInfo>(nodes[name].dataDir, ["share", file, "--replication", "1", "--force", ...extra]);
+  process.stdout.write(`# ${name} shared ${share.contentId.slice(0, 12)}…: provider record stored on ${share.announcedTo} node(s)\n`);
   const entry = { file, sha: sha(file), share };
   files[`${name}-${Object.keys(files).length}`] = entry;
   return entry;
@@ -68,7 +69,10 @@ async function moves(from: string, to: string, ...expected: string[]): Promise<v
   const got = await fetchOn(to, s.share.link, from);
   assert.equal(sha(got.path), s.sha, `${from} → ${to}: bytes differ`);
   const paths = got.routes?.map((r) => r.path) ?? [];
-  assert.ok(paths.length === 1 && expected.includes(paths[0]), `${from} → ${to}: ${JSON.stringify(got.routes)}, expected ${expected.join(" or ")}`);
+  if (paths.length !== 1 || !expected.includes(paths[0])) {
+    const ends = await Promise.all([from, to, "s1"].map(async (n) => `${n}: ${JSON.stringify(await natOf(n).catch(() => null))}\n${nodes[n].stderr().split("\n").slice(-40).join("\n")}`));
+    assert.fail(`${from} → ${to}: ${JSON.stringify(got.routes)}, expected ${expected.join(" or ")}\n${ends.join("\n")}`);
+  }
   process.stdout.write(`# ${from} → ${to}: 64 MiB in ${(got.durationMs / 1000).toFixed(2)} s over ${paths[0]}\n`);
 }
 
@@ -95,7 +99,7 @@ if (problem) {
       const join = (n: string) => (n === "v" ? `[${s1.ipv6}]:7420` : `${s1.ipv4}:7420`);
       await Promise.all([...NAT_HOSTS, "g"].map(async (n) => (nodes[n] = await startNode(path.join(root, n), [join(n)], ["--host", "::"], undefined, lab.host(n).wrap))));
       const known = async () => Object.fromEntries(await Promise.all(Object.keys(nodes).map(async (n) => [n, (await natOf(n)).reachability])));
-      await waitFor("every node to know how it is reached", async () => Object.values(await known()).every((r) => r !== "unknown"), 60_000, 500).catch(async (err: Error) => {
+      await waitFor("every node to know how it is reached", async () => Object.values(await known()).every((r) => r !== "unknown"), 120_000, 500).catch(async (err: Error) => {
         throw new Error(`${err.message}: ${JSON.stringify(await known())}`);
       });
     });
@@ -109,6 +113,8 @@ if (problem) {
 
     test("each node learns how it is reached: public and routed nodes are reachable, NATed ones are DHT clients with a rendezvous", async () => {
       for (const n of ["s1", "e"]) assert.equal((await natOf(n)).reachability, "reachable", n);
+      // the mapping is asked after the dial-back has failed: on a loaded machine, a while later
+      await waitFor("the NATed nodes to know their mapping", async () => (await Promise.all(["a", "b", "c", "d"].map(natOf))).every((n) => n.mapping !== "unknown"), 60_000, 500);
       for (const [n, mapping] of [["a", "endpoint-independent"], ["b", "endpoint-independent"], ["c", "endpoint-dependent"], ["d", "endpoint-dependent"]]) {
         const nat = await natOf(n);
         assert.equal(nat.reachability, "unreachable", n);
@@ -163,13 +169,13 @@ if (problem) {
       await moves("a", "e", "tls-reverse");
     });
 
-    // direct either way: a TCP hole needs the requester's address to be the one its signal came from
-    // (w's came over IPv4), else a WebRTC hole (ICE checks the candidates itself)
+    // a TCP hole either way: w signals v through s1 at the IPv6 address v registered at, so the
+    // address w names is the one its signal came from
     test("IPv6 only and dual-stack behind firewalls: a hole punched over IPv6, each way; DHT records cross too", async () => {
       const put = await cliJson<{ key: string; storedOn: number }>(nodes.v.dataDir, ["dht", "put", "v6", "yes"]);
       assert.equal((await cliJson<{ value: string }>(nodes.w.dataDir, ["dht", "get", put.key])).value, "yes");
-      await moves("v", "w", "tls-punched", "webrtc");
-      await moves("w", "v", "tls-punched", "webrtc");
+      await moves("v", "w", "tls-punched");
+      await moves("w", "v", "tls-punched");
     });
 
     test("a network that blocks UDP: DHT traffic over a TCP tunnel through the server, files over TCP (a punched hole, else a relay), each way", async () => {

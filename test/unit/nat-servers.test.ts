@@ -18,6 +18,7 @@ import { encodeRelayHeader, RelayStatus, signedPart } from "../../node-host/nat/
 import { encodeForward, NatTypes } from "../../node-host/nat/nat-wire";
 import { ReachabilityCheck } from "../../node-host/nat/reachability-check";
 import { ReachabilityState } from "../../node-host/nat/reachability";
+import { punchPort, punchTcp } from "../../node-host/nat/tcp-punch";
 import { sealEnvelope } from "../../node-host/transport/envelope";
 import { MessageTypes } from "../../node-host/transport/wire";
 import type { BulkPeer } from "../../node-host/transport/bulk";
@@ -177,4 +178,9 @@ test("relay: refuses forged, stale, replayed-elsewhere and non-member headers, a
     off.close();
     await offPort.close();
   }
+});
+
+test("TCP hole punch: a port that keeps refusing is tried until the deadline, then an error names both ends", async () => {
+  const port = punchPort();
+  await assert.rejects(punchTcp(port, { host: "127.0.0.1", port: port === 20000 ? 20001 : port - 1 }, 600), /no TCP connection through to 127\.0\.0\.1:\d+ from port \d+/);
 });

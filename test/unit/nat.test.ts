@@ -9,7 +9,8 @@ import { BinaryReader, BinaryWriter } from "../../node-host/util/binary";
 import * as natWire from "../../node-host/nat/nat-wire";
 import { decodeReach, encodeReach, ReachInfo } from "../../node-host/nat/reach-record";
 import { ReachabilityState } from "../../node-host/nat/reachability";
-import { natPathsTo } from "../../node-host/nat/nat-paths";
+import { natPathsTo, punchTarget, signalledIn } from "../../node-host/nat/nat-paths";
+import { canSendTo, familiesOf } from "../../node-host/transport/address-families";
 import { Identity } from "../../node-host/security/identity";
 
 test("addresses: public or not, one text form, a binary round trip", () => {
@@ -135,4 +136,44 @@ test("the ways to a node behind NAT: connect back when reachable, a TCP then a W
   assert.deepEqual(natPathsTo(reach(false, "endpoint-dependent"), reach(false, "endpoint-dependent"), true, true), ["webrtc", "relay"]);
   assert.deepEqual(natPathsTo(reach(false, "none", false), reach(false, "endpoint-independent")), ["punch", "relay"], "no UDP: a TCP hole, else TCP through a relay");
   assert.deepEqual(natPathsTo(reach(false, "none"), reach(false, "none"), false), ["punch", "relay"], "no WebRTC on this node");
+});
+
+test("a punch over IPv6 is signalled through the rendezvous at its IPv6 address when the peer registered there (the other end checks the family)", () => {
+  const key = (n: number) => Buffer.alloc(32, n);
+  const s1v4 = { id: key(1), publicKey: key(1), host: "203.0.113.10", port: 7420 };
+  const s1v6 = { ...s1v4, host: "2001:db8::10" };
+  const s2v4 = { id: key(2), publicKey: key(2), host: "203.0.113.11", port: 7420 };
+  const reach = { reachable: false, mapping: "none" as const, udp: true, rendezvous: [s1v6, s2v4] };
+  const peer = { id: key(9), publicKey: key(9), host: "2001:db8:1::9", port: 7420, via: [s1v4, s2v4], reach };
+  assert.deepEqual(signalledIn(peer, true).via, [s1v6], "s1 at its IPv6 address; s2, registered over IPv4 only, would pass on a signal the peer declines");
+  assert.deepEqual(signalledIn(peer, false).via, [s1v4, s2v4]);
+  assert.deepEqual(signalledIn({ ...peer, reach: { ...reach, rendezvous: [s2v4] } }, true).via, [s1v4, s2v4], "none in the family: as they were");
+  assert.equal(signalledIn({ ...peer, via: undefined }, true).via, undefined);
+});
+
+test("the address to punch to: IPv6 first where both ends have one and the signal can travel in it, else IPv4", () => {
+  const key = (n: number) => Buffer.alloc(32, n);
+  const s1v4 = { id: key(1), publicKey: key(1), host: "203.0.113.10", port: 7420 };
+  const s1v6 = { ...s1v4, host: "2001:db8::10" };
+  const external = [{ host: "203.0.113.7", port: 40000 }, { host: "2001:db8:7::10", port: 40000 }];
+  const dual = { id: key(9), publicKey: key(9), host: "203.0.113.7", port: 7420, via: [s1v4], reach: { reachable: false, mapping: "endpoint-independent" as const, udp: true, external, rendezvous: [s1v4, s1v6] } };
+  const both = (ipv6: boolean) => (ipv6 ? "2001:db8:8::10" : "203.0.113.8");
+  assert.equal(punchTarget(dual, both)?.host, "2001:db8:7::10");
+  assert.equal(punchTarget(dual, (ipv6) => (ipv6 ? null : "203.0.113.8"))?.host, "203.0.113.7", "no IPv6 here");
+  const v4Registered = { ...dual, reach: { ...dual.reach, rendezvous: [s1v4] } };
+  assert.equal(punchTarget(v4Registered, both)?.host, "203.0.113.7", "its rendezvous only over IPv4: a signal would arrive in IPv4");
+  assert.equal(punchTarget({ ...dual, reach: { ...dual.reach, external: [] } }, both), null);
+});
+
+test("address families: an IPv6-only host cannot send to IPv4 contacts (a request fails at once instead of timing out), loopback always works", () => {
+  const v6only = familiesOf(["127.0.0.1", "::1", "fe80::1", "2001:db8:6::10"]);
+  assert.deepEqual(v6only, { ipv4: false, ipv6: true });
+  assert.equal(canSendTo("203.0.113.10", v6only), false);
+  assert.equal(canSendTo("::ffff:203.0.113.10", v6only), false);
+  assert.equal(canSendTo("127.0.0.1", v6only), true);
+  assert.equal(canSendTo("2001:db8::1", v6only), true);
+  const v4only = familiesOf(["127.0.0.1", "::1", "fe80::2", "192.168.7.10"]);
+  assert.deepEqual(v4only, { ipv4: true, ipv6: false });
+  assert.equal(canSendTo("2001:db8::1", v4only), false, "a link-local IPv6 address reaches no global one");
+  assert.equal(canSendTo("198.18.5.10", v4only), true);
 });
