@@ -8,9 +8,7 @@
 // caches and connection pools fill), so growth here is bounded at doubling and at least 48 MiB of
 // RSS, 24 MiB of heap or 16 descriptors: a leak of a buffer or a socket per operation goes past that
 // in two minutes; the issue's 10 % is for the 20-minute run (npm run soak). The figures go to the
-// test's output. How long a file stayed below r is printed, not asserted, here: on two loaded cores
-// a node's repair sweep over its ~100 contents (a holder lookup and pings each) takes up to 40 s,
-// longer than the allowance the repair settings give; `npm run soak` judges it.
+// test's output.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -18,7 +16,7 @@ import { runSoak } from "../../scripts/soak/soak";
 
 const MiB = 1024 * 1024;
 
-test("a two-minute soak with churn and faults: no crash, no leak, journals bounded, every byte right", { timeout: 15 * 60_000 }, async () => {
+test("a two-minute soak with churn and faults meets every target", { timeout: 15 * 60_000 }, async () => {
   const result = await runSoak({
     minutes: 2,
     nodes: 8,
@@ -30,7 +28,5 @@ test("a two-minute soak with churn and faults: no crash, no leak, journals bound
     growthLimit: { percent: 100, floor: { rss: 48 * MiB, heap: 24 * MiB, fds: 16 } },
     log: (line) => process.stdout.write(`# ${line}\n`),
   });
-  const belowR = (t: { name: string }) => t.name.startsWith("no file below r");
-  assert.equal(result.targets.filter(belowR).length, 1, "the below-r target is judged and printed");
-  for (const t of result.targets.filter((x) => !belowR(x))) assert.ok(t.met, `${t.name}: ${t.detail}`);
+  for (const t of result.targets) assert.ok(t.met, `${t.name}: ${t.detail}`);
 });
