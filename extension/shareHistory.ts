@@ -25,7 +25,8 @@ export class ShareHistory {
 
   /** Remembers a share of the file (or folder) at `filePath`. */
   async recordShare(r: ShareInfo, filePath: string): Promise<void> {
-    const rec: ShareRecord = { contentId: r.contentId, link: r.link, name: r.name, size: r.size, public: r.public, sharedAt: Date.now(), path: filePath, teams: r.teams, ...(r.folder ? { folder: { files: r.folder.files } } : {}) };
+    // kept without address hints: they go stale, and the node adds fresh ones when it shares again
+    const rec: ShareRecord = { contentId: r.contentId, link: r.linkWithoutHints ?? r.link, name: r.name, size: r.size, public: r.public, sharedAt: Date.now(), path: filePath, teams: r.teams, ...(r.folder ? { folder: { files: r.folder.files } } : {}) };
     await this.state.update(STATE_SHARES, remember(this.shares(), rec));
     await this.afterChange();
   }

@@ -3,9 +3,10 @@
 //
 //   share link   peershare://<64 hex content id>#k=<base64url key>   (private share)
 //                peershare://<64 hex content id>                     (public share)
-//   editor URI   peershare:/<content id>/<file name>?k=<key>            (a shared file)
-//                peershare:/<content id>/<path in the folder>?k=<key>  (a file or folder of a shared folder;
-//                peershare:/<content id>?k=<key> is the folder itself, a workspace folder)
+//                either with "&h=<hints>" (or "#h=<hints>") after it: where the sharer may be found
+//   editor URI   peershare:/<content id>/<file name>?k=<key>[&h=<hints>]            (a shared file)
+//                peershare:/<content id>/<path in the folder>?k=<key>[&h=<hints>]  (a file or folder of a
+//                shared folder; peershare:/<content id>?k=<key>[&h=<hints>] is the folder itself, a workspace folder)
 //
 // The editor URI carries the file name as its last path segment, so the tab title, the language
 // mode and the editor (text, image preview, binary) follow the name; the key rides in the query so
@@ -20,24 +21,33 @@ export interface ContentRef {
   contentId: string;
   /** The base64url manifest key of a private share; undefined for a public one. */
   key?: string;
+  /** The link's address hints (base64url, checked by the node), if it carries any. */
+  hints?: string;
 }
 
 export interface ContentUriParts {
   scheme: typeof SCHEME;
   /** `/<content id>/<name>` */
   path: string;
-  /** `k=<key>` or "" */
+  /** `k=<key>`, `h=<hints>`, both joined by "&", or "" */
   query: string;
 }
 
 const HEX64 = /^[0-9a-fA-F]{64}$/;
 const KEY = /^[A-Za-z0-9_-]{16,128}$/;
+const HINTS = /^[A-Za-z0-9_-]{1,400}$/;
 
-/** Share links inside any text: `peershare://` + 64 hex digits + an optional `#k=<key>` fragment. */
-export const LINK_PATTERN = /peershare:\/\/[0-9a-fA-F]{64}(?:#k=[A-Za-z0-9_-]+)?(?![0-9A-Za-z_-])/g;
+/** Share links inside any text: `peershare://` + 64 hex digits + an optional `#k=<key>`, `#k=<key>&h=<hints>` or `#h=<hints>` fragment. */
+export const LINK_PATTERN = /peershare:\/\/[0-9a-fA-F]{64}(?:#(?:k=[A-Za-z0-9_-]+(?:&h=[A-Za-z0-9_-]+)?|h=[A-Za-z0-9_-]+))?(?![0-9A-Za-z_-])/g;
+
+/** The key and hints parts (`k=…`, `h=…`) of a link fragment or an editor URI's query. */
+function refParts(ref: ContentRef): string {
+  return [...(ref.key ? [`k=${ref.key}`] : []), ...(ref.hints ? [`h=${ref.hints}`] : [])].join("&");
+}
 
 export function formatLink(ref: ContentRef): string {
-  return ref.key ? `${LINK_PREFIX}${ref.contentId}#k=${ref.key}` : `${LINK_PREFIX}${ref.contentId}`;
+  const parts = refParts(ref);
+  return `${LINK_PREFIX}${ref.contentId}${parts ? `#${parts}` : ""}`;
 }
 
 /**
@@ -53,9 +63,10 @@ export function parseLinkOrId(text: string): ContentRef | undefined {
     const id = (hash < 0 ? s : s.slice(0, hash)).replace(/\/$/, "");
     if (!HEX64.test(id)) return undefined;
     if (hash < 0 || hash === s.length - 1) return { contentId: id.toLowerCase() };
-    const m = /^k=([A-Za-z0-9_-]+)$/.exec(s.slice(hash + 1));
-    if (!m || !KEY.test(m[1])) return undefined;
-    return { contentId: id.toLowerCase(), key: m[1] };
+    const m = /^(?:k=([A-Za-z0-9_-]+)(?:&h=([A-Za-z0-9_-]+))?|h=([A-Za-z0-9_-]+))$/.exec(s.slice(hash + 1));
+    const [key, hints] = [m?.[1], m?.[2] ?? m?.[3]];
+    if (!m || (key !== undefined && !KEY.test(key)) || (hints !== undefined && !HINTS.test(hints))) return undefined;
+    return { contentId: id.toLowerCase(), ...(key ? { key } : {}), ...(hints ? { hints } : {}) };
   }
   if (s.toLowerCase().startsWith(`${SCHEME}:`)) {
     const rest = s.slice(SCHEME.length + 1);
@@ -77,12 +88,12 @@ export function safeName(name: string | null | undefined, contentId: string): st
 
 /** Components of the editor URI of a shared file (for vscode.Uri.from). */
 export function contentUriParts(ref: ContentRef, name: string | null | undefined): ContentUriParts {
-  return { scheme: SCHEME, path: `/${ref.contentId}/${safeName(name, ref.contentId)}`, query: ref.key ? `k=${ref.key}` : "" };
+  return { scheme: SCHEME, path: `/${ref.contentId}/${safeName(name, ref.contentId)}`, query: refParts(ref) };
 }
 
 /** Components of the URI of a shared folder (`rel` empty or absent) or of a path in it. */
 export function folderUriParts(ref: ContentRef, rel = ""): ContentUriParts {
-  return { scheme: SCHEME, path: `/${ref.contentId}${rel ? `/${rel}` : ""}`, query: ref.key ? `k=${ref.key}` : "" };
+  return { scheme: SCHEME, path: `/${ref.contentId}${rel ? `/${rel}` : ""}`, query: refParts(ref) };
 }
 
 /** What an editor URI names: the content, its key, and the path after the ID (a file's name, or a path in a folder). */
@@ -105,6 +116,7 @@ export function parseContentUri(uri: { path: string; query: string }): ContentUr
   for (const part of uri.query.split("&")) {
     const [k, v] = part.split("=");
     if (k === "k" && v && KEY.test(v)) ref.key = v;
+    if (k === "h" && v && HINTS.test(v)) ref.hints = v;
   }
   return ref;
 }

@@ -19,6 +19,10 @@ interface StringSetting {
   kind: "string";
   default: string;
   choices?: string[];
+  /** "" is a value (it says "none"); otherwise the text must be non-empty. */
+  mayBeEmpty?: boolean;
+  /** Checks the text further; throws a ConfigError that says what is wrong. */
+  check?: (text: string) => void;
   live: boolean;
   help: string;
 }
@@ -61,6 +65,27 @@ export const SETTINGS = {
   relayMBps: { kind: "number", default: 20, min: 0, max: 100_000, live: true, help: "cap on one relayed connection, MB/s each way (0 = none)" },
   relayTotalMBps: { kind: "number", default: 50, min: 0, max: 100_000, live: true, help: "cap on all relayed connections together, MB/s (0 = none)" },
   relayMinutes: { kind: "number", default: 60, min: 1, max: 1440, live: true, help: "longest life of one relayed connection, minutes" },
+  rendezvous: {
+    kind: "string",
+    default: "off",
+    choices: ["off", "mainline"],
+    live: true,
+    help: "mainline: teammates with no reachable peershare node meet in the BitTorrent Mainline DHT (the node announces its address there under a daily topic derived from each team key); off: never",
+  },
+  mainlineBootstrap: {
+    kind: "list",
+    default: [],
+    live: false,
+    help: "HOST:PORT nodes of the Mainline DHT to join through (none: router.bittorrent.com:6881, router.utorrent.com:6881, dht.transmissionbt.com:6881)",
+  },
+  publicAddress: {
+    kind: "string",
+    default: "",
+    mayBeEmpty: true,
+    check: (text: string) => void parseHostPort(text),
+    live: false,
+    help: 'HOST:PORT at which the internet reaches this node (a port forwarded to it); links and invites name it; "" = found out from peers',
+  },
 } satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -94,6 +119,9 @@ export interface Config {
   relayMBps: number;
   relayTotalMBps: number;
   relayMinutes: number;
+  rendezvous: "off" | "mainline";
+  mainlineBootstrap: string[];
+  publicAddress: string;
 }
 
 export class ConfigError extends Error {}
@@ -128,13 +156,16 @@ export function parseSetting(name: string, raw: unknown): number | string | stri
       if (!Number.isInteger(n) || n < s.min || n > s.max) throw new ConfigError(`${name} must be a whole number from ${s.min} to ${s.max}`);
       return n;
     }
-    case "string":
-      if (typeof raw !== "string" || raw.trim() === "") throw new ConfigError(`${name} must be non-empty text`);
-      if (s.choices && !s.choices.includes(raw.trim())) throw new ConfigError(`${name} must be one of: ${s.choices.join(", ")}`);
-      return raw.trim();
+    case "string": {
+      if (typeof raw !== "string" || (raw.trim() === "" && !s.mayBeEmpty)) throw new ConfigError(`${name} must be non-empty text`);
+      const text = raw.trim();
+      if (s.choices && !s.choices.includes(text)) throw new ConfigError(`${name} must be one of: ${s.choices.join(", ")}`);
+      if (text !== "") s.check?.(text);
+      return text;
+    }
     case "list": {
       const items = Array.isArray(raw) ? raw.map(String) : String(raw).split(",").map((x) => x.trim()).filter(Boolean);
-      if (name === "bootstrap") items.forEach(parseHostPort);
+      if (name === "bootstrap" || name === "mainlineBootstrap") items.forEach(parseHostPort);
       return items;
     }
   }

@@ -13,7 +13,15 @@ export interface DaemonOptions extends NodeOptions {
   stdio?: boolean;
 }
 
-export async function runDaemon(opts: DaemonOptions): Promise<{ node: PeershareNode; stopped: Promise<void> }> {
+export interface Daemon {
+  node: PeershareNode;
+  /** Resolves once the node has stopped (on request, a signal, or stop()). */
+  stopped: Promise<void>;
+  /** Stops the node gracefully and removes the control socket. */
+  stop(why: string): Promise<void>;
+}
+
+export async function runDaemon(opts: DaemonOptions): Promise<Daemon> {
   const node = await PeershareNode.start(opts);
   let resolveStopped: () => void = () => undefined;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
@@ -42,5 +50,5 @@ export async function runDaemon(opts: DaemonOptions): Promise<{ node: PeershareN
     startSession(node, api, process.stdin, process.stdout);
     process.stdin.once("end", () => void shutdown("stdin closed"));
   }
-  return { node, stopped };
+  return { node, stopped, stop: async (why) => (await shutdown(why), stopped) };
 }

@@ -73,13 +73,14 @@ export class Maintenance {
   }
 
   /**
-   * A contact found by other means than the configuration (LAN discovery), its key known: pinged,
-   * and put into the routing table by its verified answer. One already in the table and heard from
-   * within a health-check interval is not pinged again. When it is the first contact of a node
-   * that was alone, the node then joins through it (own-ID lookup, bucket refresh), as through a
-   * bootstrap contact. It is not kept for the rejoin job: it announces itself again.
+   * A contact found by other means than the configuration (LAN discovery, a link's address hints),
+   * its key known: pinged, and put into the routing table by its verified answer. One already in the
+   * table and heard from within a health-check interval is not pinged again. When it is the first
+   * contact of a node that was alone, the node then joins through it (own-ID lookup, bucket
+   * refresh), as through a bootstrap contact. It is not kept for the rejoin job. `source` says
+   * where it was found, for the log.
    */
-  async addBootstrap(contact: KnownAddress): Promise<"added" | "known" | "unreachable"> {
+  async addBootstrap(contact: KnownAddress, source = "found on the LAN"): Promise<"added" | "known" | "unreachable"> {
     const entry = this.dht.table.get(contact.id);
     if (entry && entry.failures === 0 && entry.lastSeen >= this.clock.now() - this.config.healthCheckIntervalMs) return "known";
     const alone = this.dht.table.size === 0;
@@ -91,8 +92,8 @@ export class Maintenance {
     if (alone && this.dht.table.size > 0 && !this.discoveredJoin) {
       this.discoveredJoin = this.dht
         .join([])
-        .then(() => this.log(`joined through a contact found on the LAN; ${this.dht.table.size} peers known`))
-        .catch((err: Error) => this.log(`join through a LAN contact failed: ${err.message}`))
+        .then(() => this.log(`joined through a contact ${source}; ${this.dht.table.size} peers known`))
+        .catch((err: Error) => this.log(`join through a contact ${source} failed: ${err.message}`))
         .finally(() => (this.discoveredJoin = null));
     }
     return entry ? "known" : "added";

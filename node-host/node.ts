@@ -13,7 +13,7 @@ import { Dht, DhtSettings, PublishedValue } from "./dht/dht";
 import { Maintenance } from "./maintenance";
 import { writeFileAtomic } from "./util/fs-atomic";
 import { nodeIdFromPublicKey } from "./dht/id";
-import { ContentStore } from "./cas";
+import { ContentStore, formatShareLink, parseShareLink } from "./cas";
 import { ContentService } from "./transfer/content-service";
 import { BulkNode, createBulkNode } from "./transport/bulk-client";
 import { Signaller } from "./transport/webrtc-bulk";
@@ -32,6 +32,14 @@ import { LanDiscovery } from "./discovery/lan";
 import { restrictToOwner } from "./platform/owner-only";
 import { NatService } from "./nat/nat-service";
 import { RelayMode } from "./nat/relay-server";
+import { AccessDeniedError } from "./transport/bulk-api";
+import { FirstContact, HintOutcome, Reached } from "./first-contact/first-contact";
+import { encodeHints, Hints } from "./first-contact/hints";
+import { chooseHints, resolvePublicAddress } from "./first-contact/own-hints";
+import { formatAddress } from "./nat/address";
+import { MainlineRendezvous } from "./nat/mainline-rendezvous";
+import type { MainlineInfo } from "./rpc/api-types";
+import type { BulkPeer } from "./transport/bulk";
 
 /** The package version: from the nearest peershare package.json above this file (dist/ or the bundle in out/). */
 export const VERSION: string = (() => {
@@ -51,10 +59,21 @@ export interface NodeOptions {
   port?: number;
   host?: string;
   bootstrap?: string[];
+  /** HOST:PORT at which the internet reaches this node (a port forward); overrides the setting. */
+  publicAddress?: string;
+  /**
+   * A one-off node (`peershare fetch` with no node running, `share --once`): it takes no replicas,
+   * runs no repair sweeps, announces no earlier shares and hands nothing on when it stops.
+   */
+  ephemeral?: boolean;
+  /** Where its secrets are kept (default: openKeyStore on the data dir); a throwaway node keeps them in memory. */
+  keys?: KeyStore;
   log?: (line: string) => void;
 }
 
 const PUBLISHED_FILE = "published.json";
+/** Bootstrap contacts an invite may add to the configured ones (which it never removes). */
+const MAX_SAVED_BOOTSTRAP = 8;
 /** How long a node waits for a UDP answer from its bootstrap contacts before it tries them over TCP. */
 const BLOCKED_UDP_AFTER_MS = 4000;
 
@@ -100,6 +119,11 @@ export class PeershareNode extends EventEmitter {
   private readonly maintenance: Maintenance;
   private stopping: Promise<void> | null = null;
   private lan: LanDiscovery | null = null;
+  /** The Mainline rendezvous (nat/mainline-rendezvous.ts), while the setting is on; `mainlineChange` orders its starts and stops. */
+  private mainline: MainlineRendezvous | null = null;
+  private mainlineChange: Promise<void> = Promise.resolve();
+  /** Follows the address hints of links and invites (first-contact/). */
+  private readonly firstContact: FirstContact;
 
   private constructor(
     readonly dataDir: string,
@@ -119,11 +143,24 @@ export class PeershareNode extends EventEmitter {
     readonly keys: KeyStore,
     /** How others reach this node, and how it reaches nodes behind NAT. */
     readonly nat: NatService,
+    /** A one-off node (NodeOptions.ephemeral). */
+    readonly ephemeral: boolean,
   ) {
     super();
-    this.maintenance = new Maintenance(dht, config, log, [{ name: "repair", intervalMs: () => config.repairIntervalMs, run: () => repair.sweep() }], dht.clock);
+    const jobs = ephemeral ? [] : [{ name: "repair", intervalMs: () => config.repairIntervalMs, run: () => repair.sweep() }];
+    this.maintenance = new Maintenance(dht, config, log, jobs, dht.clock);
+    this.firstContact = new FirstContact({
+      self: identity.id,
+      transport,
+      maintenance: this.maintenance,
+      beforeNatPaths: async () => void (nat.status().reachability === "unknown" && (await nat.check())),
+      log,
+    });
     content.shareWarnBytes = () => config.shareWarnMB * 1024 * 1024;
     content.replicate = async (contentId, r) => (await repair.afterShare(contentId, r)).copies;
+    content.followHints = async (hints, report) => (await this.firstContact.reach(hints, report)).node;
+    content.nearby = () => this.mainline?.nodes() ?? [];
+    content.nearbyRoute = (id) => this.mainlineRoute(id);
     content.transfers.on("progress", (t) => this.emit("transfer.progress", t));
     // Provider records live in other nodes' memory: announce our shares again once this node has
     // peers after a start (whether it joined them or they joined it), when the table has filled a bit.
@@ -132,7 +169,7 @@ export class PeershareNode extends EventEmitter {
       dht.off("changed", announceOnce);
       setTimeout(() => void content.announceOwnShares().then((n) => n && log(`announced ${n} share(s)`)), 1000).unref();
     };
-    dht.on("changed", announceOnce);
+    if (!ephemeral) dht.on("changed", announceOnce);
     dht.on("changed", () => this.emit("peers.changed", { peers: dht.table.size }));
     dht.on("published", () => this.savePublished());
   }
@@ -146,8 +183,10 @@ export class PeershareNode extends EventEmitter {
     if (opts.port !== undefined) config.port = opts.port;
     if (opts.host !== undefined) config.host = opts.host;
     if (opts.bootstrap?.length) config.bootstrap = opts.bootstrap;
+    if (opts.publicAddress !== undefined) config.publicAddress = parseSetting("publicAddress", opts.publicAddress) as string;
+    if (opts.ephemeral) config.handoffTimeoutMs = 0;
     const bootstrap = config.bootstrap.map(parseHostPort);
-    const keys = await openKeyStore(opts.dataDir, { log });
+    const keys = opts.keys ?? (await openKeyStore(opts.dataDir, { log }));
     const identity = await loadOrCreateIdentity(opts.dataDir, keys);
     let transport: UdpRpc;
     try {
@@ -168,10 +207,14 @@ export class PeershareNode extends EventEmitter {
     const clock = { ...systemClock, now: () => transport.clock.now() };
     const dht = new Dht(transport, dhtSettings(config), identity, clock);
     dht.recordPolicy = policy.recordPolicy();
+    // a port forward named by the publicAddress setting: the node counts as reachable there
+    const forwarded = await resolvePublicAddress(config.publicAddress);
+    if (config.publicAddress && !forwarded) log(`publicAddress ${config.publicAddress} does not resolve now: reachability is found out from peers`);
     const nat = await NatService.start({
       rpc: transport,
       dht,
       identity,
+      publicAddress: forwarded,
       relay: {
         mode: () => config.relay as RelayMode,
         circuitBytesPerSecond: () => config.relayMBps * 1e6,
@@ -191,7 +234,10 @@ export class PeershareNode extends EventEmitter {
       factors,
       quotaBytesPerPeer: () => config.replicaQuotaMB * MiB,
       placements: new ReplicaPlacements(opts.dataDir, store),
-      authorize: (from, action) => (action === "push" ? policy.checkPush(from) : policy.checkQuery(from)),
+      authorize: (from, action) => {
+        if (opts.ephemeral && action === "push") throw new AccessDeniedError("this node runs for one fetch or share only, and keeps no replicas");
+        return action === "push" ? policy.checkPush(from) : policy.checkQuery(from);
+      },
       acceptAudience: (audience) => confinement.checkOffer(audience),
       mayKnow: (from, id) => policy.mayGet(from, id),
       recordAudience: (contentId, audience, chunkIds) => audiences.set(contentId, audience, chunkIds),
@@ -216,6 +262,7 @@ export class PeershareNode extends EventEmitter {
           const bytes = await store.get(id, into);
           if (bytes && audited) audit.record(requester, id, "served");
           if (bytes) await uploadLimit.take(bytes.length);
+          if (bytes) content.onServed?.(requester, id);
           return bytes;
         },
       },
@@ -237,12 +284,13 @@ export class PeershareNode extends EventEmitter {
     const content = new ContentService(store, dht, bulk.client, path.join(opts.dataDir, "downloads"), opts.dataDir, { teams, audiences }, (p) => nat.route(p));
     const replicator = new Replicator(store, dht, bulk.client, factors, transport.local, (c) => audiences.ofContent(c) ?? { kind: "unstated" }, confinement);
     const repair = new Repair(replicator, { bytesPerSweep: () => config.repairMBPerSweep * MiB, contentsPerSweep: () => config.repairContentsPerSweep }, log);
-    const node = new PeershareNode(opts.dataDir, config, identity, transport, dht, bulk, content, uploadLimit, replicator, repair, teams, audit, log, keys, nat);
+    const node = new PeershareNode(opts.dataDir, config, identity, transport, dht, bulk, content, uploadLimit, replicator, repair, teams, audit, log, keys, nat, opts.ephemeral === true);
     node.loadPublished();
     log(`node ${identity.id.toString("hex")} listening on udp ${transport.local.host}:${transport.local.port}`);
     node.maintenance.start(bootstrap);
     node.escapeBlockedUdpLater(bootstrap);
     await node.applyLanDiscovery();
+    await node.applyRendezvous();
     return node;
   }
 
@@ -293,16 +341,114 @@ export class PeershareNode extends EventEmitter {
     }
   }
 
+  /**
+   * Starts or stops the Mainline rendezvous as the "rendezvous" setting says (a one-off node never
+   * runs it). A failure to start (bittorrent-dht missing) is logged; the node runs on without it.
+   */
+  private applyRendezvous(): Promise<void> {
+    this.mainlineChange = this.mainlineChange.then(async () => {
+      const wanted = this.config.rendezvous === "mainline" && !this.stopping && !this.ephemeral;
+      if (wanted && !this.mainline) {
+        try {
+          this.mainline = await MainlineRendezvous.start({
+            udp: this.transport,
+            teamKeys: () => this.teams.teamKeys(),
+            teamName: (key) => this.teams.nameOf(key) ?? key.toString("hex").slice(0, 12),
+            bootstrap: this.config.mainlineBootstrap,
+            self: this.identity.id,
+            ping: async (at) => (await this.transport.request(at, { type: "ping" }, { retries: 0 })).from,
+            pingNode: (node) => this.transport.request(node, { type: "ping" }, { retries: 0 }).then(() => true, () => false),
+            onFound: async (node) => {
+              // as a contact it may be a way into the DHT; its view of this node's address, and
+              // whether its dial-back gets through, is what choosing the way to it needs (a hole
+              // punch), so it is asked before the node is offered as a holder
+              void this.maintenance.addBootstrap(node, "found through the Mainline DHT").catch(() => undefined);
+              await this.nat.learnThrough(node).catch(() => undefined);
+            },
+            isOwnAddress: (at) => {
+              const seen = this.nat.status().external;
+              return seen !== null && seen.port === at.port && seen.host === at.host;
+            },
+            log: this.log,
+          });
+        } catch (err) {
+          this.log((err as Error).message);
+        }
+      } else if (!wanted && this.mainline) {
+        const m = this.mainline;
+        this.mainline = null;
+        await m.stop();
+        this.log("Mainline rendezvous off");
+      }
+    });
+    return this.mainlineChange;
+  }
+
+  /** The node's teams changed (created, joined): the Mainline rendezvous announces under the new topics soon. */
+  teamsChanged(): void {
+    this.mainline?.soon();
+  }
+
+  /** The Mainline rendezvous's state, or null while it is off. */
+  mainlineStatus(): MainlineInfo | null {
+    return this.mainline?.status() ?? null;
+  }
+
+  /** A node the Mainline rendezvous found, as it is reached: behind NAT at the address it answered at, through which a hole punch connects. */
+  private mainlineRoute(id: Buffer): BulkPeer | null {
+    const node = this.mainline?.get(id);
+    if (!node) return null;
+    return { ...node, reach: { reachable: false, mapping: "unknown", udp: true, external: [{ host: node.host, port: node.port }] } };
+  }
+
   /** Joins through the configured bootstrap contacts (also retried by maintenance while alone). */
   join(): Promise<{ reached: number }> {
     return this.maintenance.join();
   }
 
-  /** Shows a team's admin this node's memberships now, when the admin is a contact (it learns them from the next connection otherwise). */
-  async tellAdmin(teamKey: Buffer): Promise<void> {
+  /**
+   * Shows a team's admin this node's memberships now, when the admin is a contact, or was reached
+   * through an invite's address hints (`reached`); it learns them from the next connection otherwise.
+   */
+  async tellAdmin(teamKey: Buffer, reached: Reached | null = null): Promise<void> {
     const admin = this.teams.adminOf(teamKey);
-    const contact = admin && this.dht.table.get(nodeIdFromPublicKey(admin))?.contact;
-    if (contact) await this.dht.showCredentialsTo(contact).catch(() => undefined);
+    const hinted = admin && reached?.node?.publicKey.equals(admin) ? reached.node : null;
+    const contact = hinted ?? (admin && this.dht.table.get(nodeIdFromPublicKey(admin))?.contact);
+    if (!contact) return;
+    // rendezvous nodes forward only PING and SIGNAL: an admin behind NAT sees the memberships in
+    // the HELLO of a bulk connection (opened by its NAT paths) instead
+    if (contact.via?.length) await this.bulk.client.hasObjects(contact, [this.identity.id]).catch(() => undefined);
+    else await this.dht.showCredentialsTo(contact).catch(() => undefined);
+  }
+
+  /** The address hints for this node's links and invites now (first-contact/own-hints.ts), encoded. */
+  async addressHints(): Promise<string> {
+    const publicAddress = await resolvePublicAddress(this.config.publicAddress);
+    return encodeHints(chooseHints({ publicKey: this.identity.publicKey, port: this.transport.local.port, boundHost: this.transport.boundHost, nat: this.nat.status(), publicAddress }));
+  }
+
+  /** `link` with this node's address hints now. */
+  async linkWithHints(link: string): Promise<string> {
+    const { contentId, key } = parseShareLink(link);
+    return formatShareLink(contentId, key, await this.addressHints());
+  }
+
+  /**
+   * Follows an invite's address hints: joins the network through the nodes that answer and keeps
+   * them as bootstrap contacts (up to MAX_SAVED_BOOTSTRAP in all), so the node finds its team again
+   * after a restart. Returns what became of each hint, the reached admin, and the contacts saved.
+   */
+  async followInviteHints(hints: Hints): Promise<{ reached: Reached; hints: HintOutcome[]; bootstrapAdded: string[] }> {
+    const outcomes: HintOutcome[] = [];
+    const reached = await this.firstContact.reach(hints, (o) => outcomes.push(o));
+    const stored = loadConfig(this.dataDir).bootstrap; // not the --bootstrap of this run
+    const known = new Set([...stored, ...this.config.bootstrap]);
+    const added = [...new Set(reached.answered.map((c) => formatAddress(c)))].filter((a) => !known.has(a)).slice(0, Math.max(0, MAX_SAVED_BOOTSTRAP - stored.length));
+    if (added.length) {
+      saveSetting(this.dataDir, "bootstrap", [...stored, ...added]);
+      this.log(`bootstrap contacts from an invite kept in config.json: ${added.join(", ")}`);
+    }
+    return { reached, hints: outcomes, bootstrapAdded: added };
   }
 
   /** Applies a setting: saved to config.json, and to the running node where it can be. */
@@ -318,6 +464,7 @@ export class PeershareNode extends EventEmitter {
     this.transport.timeoutMs = this.config.rpcTimeoutMs;
     this.maintenance.reschedule();
     if (name === "lanDiscovery") void this.applyLanDiscovery();
+    if (name === "rendezvous") void this.applyRendezvous();
     if (name === "lanAnnounceIntervalMs") this.lan?.reschedule();
     return { value, appliedLive: true };
   }
@@ -358,6 +505,7 @@ export class PeershareNode extends EventEmitter {
     if (!this.stopping) {
       this.stopping = (async () => {
         await this.lan?.stop();
+        await this.applyRendezvous(); // stops it: the node is stopping
         await this.maintenance.stop();
         await this.handOff();
         await this.dht.leave().catch(() => undefined);

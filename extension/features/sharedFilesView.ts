@@ -71,8 +71,19 @@ async function copyShareLink(s: Services, arg: unknown): Promise<string | undefi
     value = pick?.link;
     if (!value) return;
   }
+  if (value.startsWith("peershare://")) value = await withCurrentHints(s, value);
   await copyWithNotice(value, `peershare: ${value.startsWith("peershare://") ? "link" : "content ID"} copied`);
   return value;
+}
+
+/** The link with the node's address hints as they are now (so a teammate with nothing set up can follow it); as it is when the node is not running. */
+async function withCurrentHints(s: Services, link: string): Promise<string> {
+  if (!s.host.isRunning) return link;
+  try {
+    return (await s.host.request("content.link", { link })).link;
+  } catch {
+    return link;
+  }
 }
 
 /** Repair Now on an own share's row: copies it to more nodes until r keep it; `recheck` asks for its holders again. */

@@ -28,6 +28,10 @@ const OPTIONS = {
   role: { type: "string" },
   expires: { type: "string" },
   for: { type: "string" },
+  "no-hints": { type: "boolean" },
+  "public-address": { type: "string" },
+  once: { type: "boolean" },
+  node: { type: "boolean" },
 } satisfies ParseArgsConfig["options"];
 
 export type Flags = ReturnType<typeof parse>["values"];

@@ -9,12 +9,13 @@ import { parse, UsageError } from "./args";
 import { configVerbs } from "./config-verbs";
 import { dhtVerbs } from "./dht-verbs";
 import { fileVerbs } from "./file-verbs";
+import { keyVerbs } from "./key-verbs";
 import { nodeVerbs } from "./node-verbs";
 import { teamVerbs } from "./team-verbs";
 import { Verb, VerbGroup } from "./verb";
 
 /** The verbs, under the headings of `peershare --help`, in its order. */
-const GROUPS: VerbGroup[] = [nodeVerbs, fileVerbs, dhtVerbs, teamVerbs, configVerbs];
+const GROUPS: VerbGroup[] = [nodeVerbs, fileVerbs, dhtVerbs, teamVerbs, keyVerbs, configVerbs];
 
 const VERBS = new Map<string, Verb>(GROUPS.flatMap((g) => g.verbs.map((v) => [v.name, v] as const)));
 

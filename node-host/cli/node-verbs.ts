@@ -17,6 +17,7 @@ async function start(flags: Flags, stdio: boolean): Promise<void> {
     port: intFlag(flags.port, "port", 0, 65535),
     host: flags.host,
     bootstrap: flags.bootstrap,
+    publicAddress: flags["public-address"],
     log,
     stdio,
   });
@@ -31,14 +32,18 @@ const verbs: Verb[] = [
   {
     name: "start",
     summary: [["start", "run a node in the foreground (Ctrl-C leaves the network gracefully)"]],
-    help: `Usage: peershare start [--data-dir DIR] [--port N] [--host ADDR] [--bootstrap HOST:PORT]... [--json]
+    help: `Usage: peershare start [--data-dir DIR] [--port N] [--host ADDR] [--bootstrap HOST:PORT]... [--public-address HOST:PORT] [--json]
 
 Runs a node in the foreground until Ctrl-C or SIGTERM, then tells its neighbours it is leaving.
-  --port N              UDP port (default 7420 or the configured one; 0 picks a free port)
-  --host ADDR           address to listen on (default 0.0.0.0)
-  --bootstrap HOST:PORT a node to join through; repeat for several (default: the configured list)
-  --json                print one JSON line with the node's ID and address once it listens
-Logs go to stderr.`,
+  --port N                   UDP and TCP port (default 7420 or the configured one; 0 picks a free port)
+  --host ADDR                address to listen on (default 0.0.0.0)
+  --bootstrap HOST:PORT      a node to join through; repeat for several (default: the configured list)
+  --public-address HOST:PORT where the internet reaches this node, when a router forwards a port to
+                             it (default: the publicAddress setting; otherwise found out from peers)
+  --json                     print one JSON line with the node's ID and address once it listens
+Without a passphrase (PEERSHARE_PASSPHRASE or PEERSHARE_PASSPHRASE_FILE) and without an OS
+keychain, the node's keys go to DATA_DIR/keys.enc, readable by this user only (see: peershare keys).
+On a team server, run it as a service: README.md, "An always-on team node". Logs go to stderr.`,
     run: (flags) => start(flags, false),
   },
   {

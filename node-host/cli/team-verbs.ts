@@ -28,14 +28,17 @@ const team = subcommands(
       needArgs(args, 0, "team invite [--team NAME] [--role read|write] [--expires 7d] [--for NODE_ID]");
       const role = flags.role ?? "read";
       if (role !== "read" && role !== "write") throw new UsageError('--role is "read" or "write"');
-      const r = await withNode(flags, "team.invite", { team: oneTeam(flags), role, expiresInMs: flags.expires ? durationMs(flags.expires) : undefined, forNode: flags.for });
+      const r = await withNode(flags, "team.invite", { team: oneTeam(flags), role, expiresInMs: flags.expires ? durationMs(flags.expires) : undefined, forNode: flags.for, hints: flags["no-hints"] !== true });
       const who = r.forNode ? `only node ${r.forNode.slice(0, 16)}… can use it` : "whoever holds it can join: keep it secret";
       print(flags, r, () => `${r.invite}\n  joins team "${r.team}" with role ${r.role}, until ${new Date(r.expires).toISOString()}; ${who}\n  the teammate runs: peershare team join '<the line above>'`);
     },
     join: async (flags, args) => {
       needArgs(args, 1, "team join INVITE");
       const r = await withNode(flags, "team.join", { invite: args[0] });
-      print(flags, r, () => `joined team "${r.name}" with role ${r.role}`);
+      const reached = r.hints?.filter((h) => h.outcome === "used").length ?? 0;
+      const via = r.hints ? `; ${reached} of the invite's ${r.hints.length} address hint(s) answered` : "";
+      const kept = r.bootstrapAdded?.length ? `\n  kept as bootstrap contacts: ${r.bootstrapAdded.join(", ")}` : "";
+      print(flags, r, () => `joined team "${r.name}" with role ${r.role}${via}${kept}`);
     },
     list: async (flags) => {
       const r = await withNode(flags, "team.list", {});
@@ -61,7 +64,7 @@ export const teamVerbs: VerbGroup = {
       name: "team",
       summary: [
         ["team create NAME", "make a team; this node holds its key (invites, revocations)"],
-        ["team invite", "print an invite for a teammate  [--role read|write] [--expires 7d] [--for NODE_ID]"],
+        ["team invite", "print an invite for a teammate  [--role read|write] [--expires 7d] [--for NODE_ID] [--no-hints]"],
         ["team join INVITE", "redeem an invite: this node becomes a member"],
         ["team list", "the teams this node is in"],
         ["team members", "members seen, with role and revocation  [--team NAME]"],
@@ -69,7 +72,7 @@ export const teamVerbs: VerbGroup = {
       ],
       help: `Usage:
   peershare team create NAME [--json]
-  peershare team invite [--team NAME] [--role read|write] [--expires DURATION] [--for NODE_ID] [--json]
+  peershare team invite [--team NAME] [--role read|write] [--expires DURATION] [--for NODE_ID] [--no-hints] [--json]
   peershare team join INVITE [--json]
   peershare team list [--json]
   peershare team members [--team NAME] [--json]
@@ -81,7 +84,10 @@ shares only to members of the teams they were shared with, and stores replicas o
 with write role. An invite (default role read, valid 7 days; DURATION like 30m, 12h, 7d) is a
 secret: whoever holds it can join until it expires. An invite made --for a node ID (what
 \`peershare id\` prints on the teammate's node) lets only that node join. Only the team's creator
-can invite and revoke; revocations spread to other nodes as they connect.`,
+can invite and revoke; revocations spread to other nodes as they connect.
+An invite carries address hints (where this node can be reached, or its rendezvous nodes behind
+NAT; --no-hints leaves them out), so a teammate's node with nothing configured joins the network
+through them; the ones that answer are kept as its bootstrap contacts.`,
       run: team,
     },
   ],

@@ -57,6 +57,12 @@ export interface NatServiceOptions {
   isMember: RelayOptions["isMember"];
   /** Whether a node already proved membership of one of this node's teams (true in none). */
   isKnownMember: (node: Contact) => boolean;
+  /**
+   * Where a port forward makes this node reachable (the publicAddress setting, resolved); null when
+   * not set. When set, the node counts as reachable there whatever the checks find (they still run,
+   * and a dial-back that does not arrive is logged: the forward may be wrong).
+   */
+  publicAddress?: HostPort | null;
   log?: (line: string) => void;
 }
 
@@ -87,7 +93,7 @@ export class NatService extends EventEmitter {
     const servers = () => dht.table.entries().map((e) => e.contact);
     this.checker = new ReachabilityCheck({ rpc, secondary, state: this.state, peers: servers, log: o.log });
     // only a node proven reachable serves: one still finding out may be behind NAT itself
-    this.server = new RendezvousServer({ rpc, serving: () => this.state.reachability === "reachable" });
+    this.server = new RendezvousServer({ rpc, serving: () => this.snapshot().reachability === "reachable" });
     this.relay = new RelayServer({ self: o.identity.id, settings: o.relay, isMember: o.isMember, log: o.log });
     // sends on for tunnel clients within the relay setting: a team node for members only
     this.tunnels = new TunnelServer(rpc, (client) => o.relay.mode() === "anyone" || (o.relay.mode() === "members" && o.isKnownMember(client)));
@@ -117,7 +123,7 @@ export class NatService extends EventEmitter {
 
   status(): NatStatus {
     return {
-      ...this.state.snapshot(),
+      ...this.snapshot(),
       rendezvous: this.client.via.map((c) => ({ id: toHex(c.id), host: c.host, port: c.port })),
       rendezvousClients: this.server.clientCount,
       forwarded: this.server.forwardedCount,
@@ -129,7 +135,7 @@ export class NatService extends EventEmitter {
 
   /** How this node is reached, for choosing the ways to a peer behind NAT (nat-paths.ts). */
   selfReach(): Reach {
-    const s = this.state.snapshot();
+    const s = this.snapshot();
     return { reachable: s.reachability !== "unreachable", mapping: s.mapping, udp: this.ownTunnel === null };
   }
 
@@ -172,7 +178,8 @@ export class NatService extends EventEmitter {
    * through both firewalls to it, the direct path both prefer).
    */
   private externals(): HostPort[] {
-    const seen = this.state.externals;
+    const forwarded = this.o.publicAddress ?? null;
+    const seen = forwarded ? [forwarded, ...this.state.externals.filter((a) => a.host.includes(":") !== forwarded.host.includes(":"))] : this.state.externals;
     const port = this.o.rpc.local.port;
     const v6 = this.o.rpc.boundHost === "::" && !seen.some((a) => a.host.includes(":")) ? localAddresses("::").filter((a) => a.host.includes(":") && isPublicAddress(a.host)).slice(0, 1) : [];
     return [...seen, ...v6.map((a) => ({ host: a.host, port }))];
@@ -194,6 +201,15 @@ export class NatService extends EventEmitter {
     const nodes = [...this.client.via, ...(peer.via ?? [])].filter((c) => !c.host.includes(":"));
     const urls = nodes.map((c) => `stun:${formatAddress(c)}`);
     return [...new Set(urls)].slice(0, 3);
+  }
+
+  /**
+   * Learns this node's external address and reachability through a node found by other means (the
+   * Mainline rendezvous), which may be the only node it can talk to.
+   */
+  async learnThrough(peer: Contact): Promise<void> {
+    if (this.stopped) return;
+    await this.checker.checkWith([peer]);
   }
 
   /** Runs a reachability check now (and keeps the schedule). */
@@ -221,8 +237,23 @@ export class NatService extends EventEmitter {
     return wait;
   }
 
+  /**
+   * How this node is reached: what the checks found (ReachabilityState), unless the publicAddress
+   * setting names where a port forward makes it reachable: then reachable there.
+   */
+  private snapshot(): ReachabilitySnapshot {
+    const s = this.state.snapshot();
+    const forwarded = this.o.publicAddress ?? null;
+    return forwarded ? { ...s, reachability: "reachable", external: forwarded } : s;
+  }
+
   /** Reachability changed: a node others cannot reach becomes a DHT client with rendezvous nodes, and back. */
-  private async onChanged(s: ReachabilitySnapshot): Promise<void> {
+  private async onChanged(found: ReachabilitySnapshot): Promise<void> {
+    const forwarded = this.o.publicAddress ?? null;
+    if (forwarded && found.reachability === "unreachable") {
+      this.o.log?.(`publicAddress is ${formatAddress(forwarded)}, but a peer's dial-back to this node${found.external ? ` (seen as ${formatAddress(found.external)})` : ""} did not arrive: check the port forward (UDP and TCP) to this node's port ${this.o.rpc.local.port}; the node goes on as reachable there`);
+    }
+    const s = this.snapshot();
     const behind = s.reachability === "unreachable";
     this.o.log?.(behind ? `behind NAT (${s.mapping} mapping, seen as ${s.external ? `${s.external.host}:${s.external.port}` : "?"}): a DHT client, reached through rendezvous nodes` : `reachable${s.external ? ` at ${s.external.host}:${s.external.port}` : ""} (${s.reachability})`);
     await this.o.dht.setClientMode(behind);
@@ -234,7 +265,7 @@ export class NatService extends EventEmitter {
 
   /** Publishes this node's reach record while it is behind NAT (and once more when it no longer is). */
   private async publishReach(): Promise<void> {
-    const s = this.state.snapshot();
+    const s = this.snapshot();
     if (s.reachability !== "unreachable" && !this.o.dht.published.has(toHex(valueKey(this.o.rpc.local.publicKey, REACH_RECORD_NAME)))) return;
     const info: ReachInfo = { reachable: s.reachability !== "unreachable", udp: this.ownTunnel === null, mapping: s.mapping, external: this.externals(), rendezvous: this.client.via, updated: Date.now() };
     await this.o.dht.putValue(REACH_RECORD_NAME, encodeReach(info)).catch((err: Error) => this.o.log?.(`publishing the reach record failed: ${err.message}`));

@@ -85,8 +85,13 @@ export class ReachabilityCheck extends EventEmitter {
     return this.running;
   }
 
-  private async run(): Promise<void> {
-    const peers = this.pickPeers();
+  /** Asks these peers (not in the routing table: nodes found by other means) as a check asks its own; emits "changed" as check() does. */
+  async checkWith(peers: Contact[]): Promise<void> {
+    await this.running?.catch(() => undefined);
+    await this.run(peers);
+  }
+
+  private async run(peers: Contact[] = this.pickPeers()): Promise<void> {
     await Promise.all(peers.map((p) => this.askPeer(p).catch(() => undefined)));
     const now = this.o.state.snapshot();
     if (now.reachability !== this.last.reachability || now.mapping !== this.last.mapping || now.external?.host !== this.last.external?.host || now.external?.port !== this.last.external?.port) {

@@ -14,10 +14,18 @@ export function optionalNative<T>(name: string, load: () => unknown): () => Nati
 }
 
 function tryLoad<T>(name: string, load: () => unknown): NativeLoad<T> {
+  const report = process.report as (NodeJS.ProcessReport & { excludeNetwork?: boolean }) | undefined;
+  const excluded = report?.excludeNetwork;
+  // napi-rs loaders tell glibc from musl by process.report.getReport(), whose network part looks up
+  // the host name of every open socket: loaded lazily, in a node with sockets open and no DNS
+  // server answering, that took 20 s (seen in the network lab). The header it reads is all it needs.
+  if (report && excluded !== undefined) report.excludeNetwork = true;
   try {
     return { ok: true, module: load() as T };
   } catch (err) {
     return { ok: false, reason: loadFailure(name, err) };
+  } finally {
+    if (report && excluded !== undefined) report.excludeNetwork = excluded;
   }
 }
 

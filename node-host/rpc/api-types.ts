@@ -31,8 +31,8 @@ export interface NodeInfo {
   startedAt: number;
   peers: number;
   stats: Record<string, number>;
-  /** Where the node's secrets are kept, encrypted at rest. */
-  keyStore: { kind: "keychain" | "passphrase-file"; location: string };
+  /** Where the node's secrets are kept: the OS keychain, a key file under a passphrase, a key file without one (mode 0600), or memory (a throwaway one-off node). */
+  keyStore: { kind: "keychain" | "passphrase-file" | "key-file" | "memory"; location: string };
   /** The parts that need native code and whether they loaded (absent from nodes of 0.1.0). */
   native?: NativeStatus;
   /** How others reach this node (absent from older nodes). */
@@ -41,6 +41,16 @@ export interface NodeInfo {
   memory?: MemoryInfo;
   /** How far this computer's clock is from its peers' (absent from older nodes). */
   clock?: ClockInfo;
+  /** The Mainline rendezvous (setting rendezvous = "mainline"), while it runs; null when off (absent from older nodes). */
+  mainline?: MainlineInfo | null;
+}
+
+/** The Mainline rendezvous of a node: the Mainline DHT nodes it knows, its rounds, and the peershare nodes found there that answered. */
+export interface MainlineInfo {
+  mainlineNodes: number;
+  rounds: number;
+  found: { id: string; host: string; port: number; team: string }[];
+  lastRoundAt: number | null;
 }
 
 /** This computer's clock against its peers' (node-host/transport/clock-offset.ts). */
@@ -176,8 +186,10 @@ export interface ConfigSetResult {
 
 export interface ShareInfo {
   contentId: string;
-  /** peershare://<id>#k=<key> for private shares; peershare://<id> for public ones. */
+  /** peershare://<id>#k=<key> for private shares; peershare://<id> for public ones; with "&h=<hints>" (or "#h=…") unless asked without. */
   link: string;
+  /** The link without address hints (what `ls` lists: hints go stale). */
+  linkWithoutHints: string;
   name: string;
   size: number;
   chunks: number;
@@ -249,6 +261,16 @@ export interface TransferInfo {
   /** Where the file was written, once done. */
   path?: string;
   error?: string;
+  /** What became of each of the link's address hints (links without hints: absent). */
+  hints?: HintOutcome[];
+}
+
+/** One address hint of a link or invite: used (its node answered under the key the hints name) or skipped, and why. */
+export interface HintOutcome {
+  /** What it says, e.g. "direct 203.0.113.10:7420", "rendezvous 198.51.100.7:7420". */
+  hint: string;
+  outcome: "used" | "skipped";
+  reason: string;
 }
 
 export interface FetchInfo {
@@ -366,6 +388,13 @@ export interface TeamSummary {
   revoked: number;
 }
 
+/** A team joined: and, when the invite carried address hints, what became of each, and the bootstrap contacts kept. */
+export interface TeamJoined extends TeamSummary {
+  hints?: HintOutcome[];
+  /** HOST:PORT contacts added to the bootstrap setting (nodes of the invite's hints that answered). */
+  bootstrapAdded?: string[];
+}
+
 export interface TeamInvite {
   /**
    * The invite string to give the teammate: a secret until it expires. Whoever holds it can join,
@@ -433,13 +462,14 @@ export interface Api {
   /** `replication` defaults to the node's setting. */
   /**
    * `teams`: names (or key prefixes) of the node's teams that may read it; default all of them.
+   * The link carries this node's address hints unless `hints` is false.
    * Without `force`, a file that is git-ignored, looks like a secret or is over the size limit is not
    * shared: the call fails with NeedsConfirmation, whose data is { warnings: PublishWarning[] }.
    * `confirmed` (those warnings were accepted) shares it then; for a folder (a git-ignored folder, or
    * files over the limit together) it still leaves out its git-ignored and secret-looking files,
    * which only `force` shares.
    */
-  "content.share": [{ path: string; public?: boolean; replication?: number; teams?: string[]; force?: boolean; confirmed?: boolean }, ShareInfo];
+  "content.share": [{ path: string; public?: boolean; replication?: number; teams?: string[]; force?: boolean; confirmed?: boolean; hints?: boolean }, ShareInfo];
   /** Copies a content this node holds to more nodes now, until r live nodes keep it (within one sweep's budget). */
   "content.repair": [{ link: string }, RepairReport];
   /** Which live nodes hold a content (by ID or link) and whether it has its r copies. */
@@ -453,6 +483,8 @@ export interface Api {
    */
   "content.fetch": [{ link: string; out?: string; transferId?: string; cache?: boolean; path?: string }, FetchInfo];
   "content.info": [{ link: string }, ContentInfo];
+  /** A share link (or content ID) with this node's address hints as they are now (the hints it had are replaced). */
+  "content.link": [{ link: string }, { link: string }];
   /** A shared folder's tree, from its folder manifest alone (no file is fetched). */
   "content.list": [{ link: string }, FolderListingInfo];
   "content.ls": [Record<string, never>, StoreListing];
@@ -466,8 +498,10 @@ export interface Api {
   "audit.list": [{ content?: string }, AuditListing];
   "team.create": [{ name: string }, TeamSummary];
   /** `expiresInMs` defaults to 7 days; only the node that created the team can invite. */
-  "team.invite": [{ team?: string; role?: TeamRole; expiresInMs?: number; forNode?: string }, TeamInvite];
-  "team.join": [{ invite: string }, TeamSummary];
+  /** With address hints, unless `hints` is false. */
+  "team.invite": [{ team?: string; role?: TeamRole; expiresInMs?: number; forNode?: string; hints?: boolean }, TeamInvite];
+  /** Follows the invite's address hints, if it has any (the nodes that answer become bootstrap contacts). */
+  "team.join": [{ invite: string }, TeamJoined];
   "team.list": [Record<string, never>, TeamSummary[]];
   "team.members": [{ team?: string }, TeamMember[]];
   "team.revoke": [{ team?: string; nodeId: string }, { team: string; revoked: string; seq: number }];

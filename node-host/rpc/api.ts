@@ -14,6 +14,7 @@ import { isSettingName, SETTINGS } from "../config";
 import { parseShareLink } from "../cas";
 import { MAX_REPLICATION } from "../replication/factors";
 import { contentStatus } from "../replication/status";
+import { inviteHints } from "../security/team-cert";
 import { blake3Implementation } from "../cas/object-hash";
 import { clockProblem } from "../transport/clock-offset";
 
@@ -127,6 +128,7 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       nat: node.nat.status(),
       memory: memoryInfo(),
       clock: { ...node.transport.clock.status(), problem: clockProblem(node.transport.clock.status()) },
+      mainline: node.mainlineStatus(),
       stats: {
         ...node.transport.stats,
         values: dht.records.valueCount,
@@ -244,14 +246,15 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       return { [key]: all[key] };
     },
 
-    "content.share": (params) => {
+    "content.share": async (params) => {
       const filePath = stringParam(params, "path");
       const replication = (params as { replication?: unknown }).replication ?? node.config.replication;
       if (typeof replication !== "number" || !Number.isInteger(replication) || replication < 1 || replication > MAX_REPLICATION) invalid(`replication must be a whole number from 1 to ${MAX_REPLICATION}`);
       const teams = (params as { teams?: unknown }).teams;
       if (teams !== undefined && (!Array.isArray(teams) || !teams.every((t) => typeof t === "string"))) invalid('"teams" must be a list of team names');
-      const p = params as { public?: unknown; force?: unknown; confirmed?: unknown };
-      return node.content.share(filePath, { public: p.public === true, force: p.force === true, confirmed: p.confirmed === true, replication, teams: teams as string[] | undefined });
+      const p = params as { public?: unknown; force?: unknown; confirmed?: unknown; hints?: unknown };
+      const shared = await node.content.share(filePath, { public: p.public === true, force: p.force === true, confirmed: p.confirmed === true, replication, teams: teams as string[] | undefined });
+      return p.hints === false ? shared : { ...shared, link: await node.linkWithHints(shared.link) };
     },
 
     "content.status": async (params) => {
@@ -279,6 +282,11 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
     },
 
     "content.info": (params) => node.content.info(stringParam(params, "link")),
+    "content.link": async (params) => {
+      const link = stringParam(params, "link");
+      contentIdParam(link); // a bad link is an invalid argument
+      return { link: await node.linkWithHints(link) };
+    },
     "content.list": (params) => node.content.list(stringParam(params, "link")),
     "content.ls": () => node.content.ls(),
     "content.verify": () => node.content.verify(),
@@ -298,9 +306,10 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
     "team.create": async (params) => {
       const created = await node.teams.create(stringParam(params, "name"));
       node.dht.credentialsChanged();
+      node.teamsChanged();
       return created;
     },
-    "team.invite": (params) => {
+    "team.invite": async (params) => {
       const p = params as { team?: unknown; role?: unknown; expiresInMs?: unknown; forNode?: unknown };
       const role = p.role ?? "read";
       if (role !== "read" && role !== "write") invalid('"role" is "read" or "write"');
@@ -308,14 +317,19 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
       if (ttl !== undefined && (typeof ttl !== "number" || !Number.isInteger(ttl) || ttl < 60_000 || ttl > 366 * 24 * 3600_000)) invalid("an invite expires after 1 minute to 1 year");
       const forNode = optionalString(p.forNode, "forNode");
       if (forNode !== undefined && !isHexId(forNode)) invalid('the node to invite ("forNode", on the CLI --for) is a node ID: 64 hex digits (`peershare id` on that node)');
-      return node.teams.invite(optionalString(p.team, "team"), role, ttl, forNode === undefined ? null : Buffer.from(forNode, "hex"));
+      const hints = (params as { hints?: unknown }).hints === false ? null : await node.addressHints();
+      return node.teams.invite(optionalString(p.team, "team"), role, ttl, forNode === undefined ? null : Buffer.from(forNode, "hex"), hints);
     },
     "team.join": async (params) => {
-      const joined = await node.teams.join(stringParam(params, "invite"));
+      const invite = stringParam(params, "invite");
+      const joined = await node.teams.join(invite);
       await node.bulk.client.reconnect(); // peers learn the new membership from the next HELLOs
       node.dht.credentialsChanged(); // and from the next records this node stores
-      await node.tellAdmin(Buffer.from(joined.teamKey, "hex")); // and the admin at once, who places copies of the team's shares
-      return joined;
+      node.teamsChanged(); // a new team topic for the Mainline rendezvous
+      const hints = inviteHints(invite);
+      const followed = hints ? await node.followInviteHints(hints) : null; // a node that knows nobody joins the network through them
+      await node.tellAdmin(Buffer.from(joined.teamKey, "hex"), followed?.reached); // and the admin at once, who places copies of the team's shares
+      return followed ? { ...joined, hints: followed.hints, bootstrapAdded: followed.bootstrapAdded } : joined;
     },
     "team.list": () => node.teams.summaries(),
     "team.members": (params) => node.teams.members(optionalString((params as { team?: unknown } | undefined)?.team, "team")),

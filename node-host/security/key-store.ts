@@ -1,27 +1,27 @@
-// Where a node keeps its secrets (its identity seed, team keys), encrypted at rest: in the OS
-// keychain (the Secret Service on Linux, through @napi-rs/keyring) or in one passphrase-protected
-// file in the data dir (scrypt, then AES-256-GCM with the file's header as associated data).
+// Where a node keeps its secrets (its identity seed, team keys): in the OS keychain (the Secret
+// Service on Linux, through @napi-rs/keyring) or in one key file in the data dir (key-file.ts),
+// under a passphrase or, where neither a passphrase nor a keychain is at hand, readable by its owner
+// alone (mode 0600), as ssh, kubo and Syncthing keep theirs.
 //
 // Which one (openKeyStore):
-//   1. a data dir that already has a key file keeps using it (it needs the passphrase);
+//   1. a data dir that already has a key file keeps using it (the passphrase, if it has one, is needed);
 //   2. a data dir whose keys went to the keychain keeps using the keychain;
 //   3. a passphrase given (option, PEERSHARE_PASSPHRASE, or the file named by
-//      PEERSHARE_PASSPHRASE_FILE) → the key file;
+//      PEERSHARE_PASSPHRASE_FILE) → a key file under that passphrase;
 //   4. an OS keychain that answers within ~2 s → the keychain;
-//   5. otherwise a KeyStoreError says what to do.
-//
-// Key file format, version 1 (all integers big-endian):
-//   "PSKEYS" | version (1) | kdf (1 = scrypt) | log2 N | r | p | salt (16) | aead (1 = AES-256-GCM)
-//   | nonce (12) | body length (u32) | body (ciphertext) | tag (16)
-// The first 44 bytes (everything up to the body) are the AAD. The plaintext is
-//   count (u16) | count × (name length (u8) | name (UTF-8) | secret length (u32) | secret).
+//   5. otherwise a key file without a passphrase, and a notice that says where it is and how to
+//      give it one (`peershare keys protect`, setKeyFilePassphrase below).
 
-import { createCipheriv, createDecipheriv, createHash, randomBytes, scrypt } from "node:crypto";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "../util/fs-atomic";
+import { KeyFileSeal, KeyStoreError, passphraseSeal, readIfExists, readKeyFile, writeKeyFile } from "./key-file";
 
-export type KeyStoreKind = "keychain" | "passphrase-file";
+export { KeyStoreError, SCRYPT_DEFAULTS } from "./key-file";
+
+/** keychain; a key file under a passphrase; a key file without one (only its mode protects it); memory (a throwaway node). */
+export type KeyStoreKind = "keychain" | "passphrase-file" | "key-file" | "memory";
 
 export interface KeyStore {
   readonly kind: KeyStoreKind;
@@ -38,14 +38,6 @@ export interface OpenKeyStoreOptions {
   log?: (line: string) => void;
 }
 
-/** A problem with the key store, worded for the user (the CLI prints the message as it is). */
-export class KeyStoreError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "KeyStoreError";
-  }
-}
-
 export const KEY_FILE = "keys.enc";
 /** Present in a data dir whose secrets are in the OS keychain (names the entries; holds no secret). */
 export const KEYCHAIN_MARKER = "keystore.json";
@@ -53,25 +45,9 @@ export const KEYCHAIN_SERVICE = "peershare";
 const KEYCHAIN_MODULE = "@napi-rs/keyring";
 const KEYCHAIN_PROBE_MS = 2000;
 
-const MAGIC = Buffer.from("PSKEYS", "latin1");
-const VERSION = 1;
-const KDF_SCRYPT = 1;
-const AEAD_AES_256_GCM = 1;
-const SALT_BYTES = 16;
-const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
-const HEADER_BYTES = MAGIC.length + 1 + 1 + 3 + SALT_BYTES + 1 + NONCE_BYTES + 4; // 44
-/** scrypt cost for new files: N = 2^15, r = 8, p = 1 (32 MiB; ~0.3 s on the machines measured). */
-export const SCRYPT_DEFAULTS = { log2N: 15, r: 8, p: 1 } as const;
 const MAX_SECRET_BYTES = 1 << 20;
 const MAX_NAME_BYTES = 255;
 const MAX_ENTRIES = 0xffff;
-
-interface ScryptParams {
-  log2N: number;
-  r: number;
-  p: number;
-}
 
 function checkName(name: string): Buffer {
   const bytes = Buffer.from(name, "utf8");
@@ -84,113 +60,26 @@ function checkSecret(secret: Buffer): void {
   if (secret.length > MAX_SECRET_BYTES) throw new KeyStoreError(`a secret may be at most ${MAX_SECRET_BYTES} bytes long`);
 }
 
-function deriveKey(passphrase: string, salt: Buffer, params: ScryptParams): Promise<Buffer> {
-  const N = 2 ** params.log2N;
-  return new Promise((resolve, reject) =>
-    scrypt(passphrase.normalize("NFC"), salt, 32, { N, r: params.r, p: params.p, maxmem: 256 * N * params.r + (1 << 20) }, (err, key) => (err ? reject(err) : resolve(key))),
-  );
-}
-
-function encodeEntries(entries: Map<string, Buffer>): Buffer {
-  const parts: Buffer[] = [];
-  const count = Buffer.alloc(2);
-  count.writeUInt16BE(entries.size);
-  parts.push(count);
-  for (const [name, secret] of entries) {
-    const n = Buffer.from(name, "utf8");
-    const head = Buffer.alloc(1 + n.length + 4);
-    head.writeUInt8(n.length, 0);
-    n.copy(head, 1);
-    head.writeUInt32BE(secret.length, 1 + n.length);
-    parts.push(head, secret);
-  }
-  return Buffer.concat(parts);
-}
-
-function decodeEntries(plain: Buffer): Map<string, Buffer> | null {
-  const entries = new Map<string, Buffer>();
-  if (plain.length < 2) return null;
-  const count = plain.readUInt16BE(0);
-  let at = 2;
-  for (let i = 0; i < count; i++) {
-    if (at + 1 > plain.length) return null;
-    const nameLength = plain.readUInt8(at);
-    at += 1;
-    if (at + nameLength + 4 > plain.length) return null;
-    const name = plain.subarray(at, at + nameLength).toString("utf8");
-    at += nameLength;
-    const length = plain.readUInt32BE(at);
-    at += 4;
-    if (at + length > plain.length) return null;
-    entries.set(name, Buffer.from(plain.subarray(at, at + length)));
-    at += length;
-  }
-  return at === plain.length ? entries : null;
-}
-
-interface ParsedFile {
-  params: ScryptParams;
-  salt: Buffer;
-  header: Buffer;
-  nonce: Buffer;
-  body: Buffer;
-  tag: Buffer;
-}
-
-function parseKeyFile(file: string, data: Buffer): ParsedFile {
-  const damaged = (why: string) => new KeyStoreError(`${file} is damaged (${why}); restore it from a backup, or move it away to start with new keys (this node would get a new ID)`);
-  if (data.length < MAGIC.length || !data.subarray(0, MAGIC.length).equals(MAGIC)) {
-    if (data.length < MAGIC.length && MAGIC.subarray(0, data.length).equals(data)) throw damaged("it is truncated");
-    throw new KeyStoreError(`${file} is not a peershare key file`);
-  }
-  if (data.length < HEADER_BYTES) throw damaged("it is truncated");
-  let at = MAGIC.length;
-  const version = data.readUInt8(at++);
-  if (version !== VERSION) throw new KeyStoreError(`${file} is a version ${version} key file, which this peershare (${VERSION}) cannot read; use a newer peershare`);
-  const kdf = data.readUInt8(at++);
-  const params = { log2N: data.readUInt8(at), r: data.readUInt8(at + 1), p: data.readUInt8(at + 2) };
-  at += 3;
-  if (kdf !== KDF_SCRYPT || params.log2N < 10 || params.log2N > 22 || params.r < 1 || params.r > 32 || params.p < 1 || params.p > 16) {
-    throw damaged("unknown key derivation parameters");
-  }
-  const salt = data.subarray(at, at + SALT_BYTES);
-  at += SALT_BYTES;
-  const aead = data.readUInt8(at++);
-  if (aead !== AEAD_AES_256_GCM) throw damaged("unknown cipher");
-  const nonce = data.subarray(at, at + NONCE_BYTES);
-  at += NONCE_BYTES;
-  const bodyLength = data.readUInt32BE(at);
-  at += 4;
-  const expected = HEADER_BYTES + bodyLength + TAG_BYTES;
-  if (data.length < expected) throw damaged("it is truncated");
-  if (data.length > expected) throw damaged("it has bytes past its end");
-  return { params, salt, header: data.subarray(0, HEADER_BYTES), nonce, body: data.subarray(at, at + bodyLength), tag: data.subarray(at + bodyLength) };
-}
-
-/** Secrets in one passphrase-protected file; every change rewrites it atomically (temp + fsync + rename). */
-class PassphraseFileStore implements KeyStore {
-  readonly kind = "passphrase-file" as const;
+/** Secrets in the key file (under a passphrase or not); every change rewrites it atomically (temp + fsync + rename). */
+class KeyFileStore implements KeyStore {
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly location: string,
-    private readonly passphrase: string,
-    /** The key of the salt and parameters in use (kept so reads and writes cost no scrypt). */
-    private current: { salt: Buffer; params: ScryptParams; key: Buffer },
+    private readonly passphrase: string | undefined,
+    /** How the file is sealed (with a passphrase: the derived key, so reads and writes cost no scrypt). */
+    private seal: KeyFileSeal,
   ) {}
 
-  static async open(file: string, passphrase: string): Promise<PassphraseFileStore> {
+  get kind(): KeyStoreKind {
+    return this.seal.kind === "none" ? "key-file" : "passphrase-file";
+  }
+
+  /** Opens an existing key file (checking the passphrase now, not at first use), or one to be created under `passphrase` (none: unprotected). */
+  static async open(file: string, passphrase: string | undefined): Promise<KeyFileStore> {
     const data = readIfExists(file);
-    if (data) {
-      const parsed = parseKeyFile(file, data);
-      const key = await deriveKey(passphrase, parsed.salt, parsed.params);
-      const store = new PassphraseFileStore(file, passphrase, { salt: Buffer.from(parsed.salt), params: parsed.params, key });
-      store.decrypt(parsed, key); // checks the passphrase now, not at first use
-      return store;
-    }
-    const salt = randomBytes(SALT_BYTES);
-    const params = { ...SCRYPT_DEFAULTS };
-    return new PassphraseFileStore(file, passphrase, { salt, params, key: await deriveKey(passphrase, salt, params) });
+    if (data) return new KeyFileStore(file, passphrase, (await readKeyFile(file, data, { passphrase })).seal);
+    return new KeyFileStore(file, passphrase, passphrase === undefined ? { kind: "none" } : await passphraseSeal(passphrase));
   }
 
   async get(name: string): Promise<Buffer | null> {
@@ -220,68 +109,42 @@ class PassphraseFileStore implements KeyStore {
   private change(edit: (entries: Map<string, Buffer>) => boolean): Promise<void> {
     const run = this.queue.catch(() => undefined).then(async () => {
       const entries = await this.load();
-      if (edit(entries)) this.write(entries);
+      if (edit(entries)) writeKeyFile(this.location, entries, this.seal);
     });
     this.queue = run;
     return run;
   }
 
+  /** The file as it is now (rewritten by another process with a new salt: the key is derived again). */
   private async load(): Promise<Map<string, Buffer>> {
     const data = readIfExists(this.location);
     if (!data) return new Map();
-    const parsed = parseKeyFile(this.location, data);
-    if (!parsed.salt.equals(this.current.salt) || parsed.params.log2N !== this.current.params.log2N || parsed.params.r !== this.current.params.r || parsed.params.p !== this.current.params.p) {
-      // rewritten by another process with a new salt: derive again
-      this.current = { salt: Buffer.from(parsed.salt), params: parsed.params, key: await deriveKey(this.passphrase, parsed.salt, parsed.params) };
-    }
-    return this.decrypt(parsed, this.current.key);
-  }
-
-  private decrypt(parsed: ParsedFile, key: Buffer): Map<string, Buffer> {
-    let plain: Buffer;
-    try {
-      const decipher = createDecipheriv("aes-256-gcm", key, parsed.nonce, { authTagLength: TAG_BYTES });
-      decipher.setAAD(parsed.header);
-      decipher.setAuthTag(parsed.tag);
-      plain = Buffer.concat([decipher.update(parsed.body), decipher.final()]);
-    } catch {
-      throw new KeyStoreError(`wrong passphrase for ${this.location} (or the file was altered); check PEERSHARE_PASSPHRASE or PEERSHARE_PASSPHRASE_FILE`);
-    }
-    const entries = decodeEntries(plain);
-    plain.fill(0);
-    if (!entries) throw new KeyStoreError(`${this.location} is damaged (its contents do not parse); restore it from a backup`);
+    const { entries, seal } = await readKeyFile(this.location, data, { passphrase: this.passphrase, seal: this.seal });
+    this.seal = seal;
     return entries;
-  }
-
-  private write(entries: Map<string, Buffer>): void {
-    const { salt, params, key } = this.current;
-    const plain = encodeEntries(entries);
-    const nonce = randomBytes(NONCE_BYTES);
-    const header = Buffer.alloc(HEADER_BYTES);
-    let at = MAGIC.copy(header, 0);
-    at = header.writeUInt8(VERSION, at);
-    at = header.writeUInt8(KDF_SCRYPT, at);
-    at = header.writeUInt8(params.log2N, at);
-    at = header.writeUInt8(params.r, at);
-    at = header.writeUInt8(params.p, at);
-    at += salt.copy(header, at);
-    at = header.writeUInt8(AEAD_AES_256_GCM, at);
-    at += nonce.copy(header, at);
-    header.writeUInt32BE(plain.length, at);
-    const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: TAG_BYTES });
-    cipher.setAAD(header);
-    const body = Buffer.concat([cipher.update(plain), cipher.final()]);
-    plain.fill(0);
-    writeFileAtomic(this.location, Buffer.concat([header, body, cipher.getAuthTag()]), 0o600);
   }
 }
 
-function readIfExists(file: string): Buffer | null {
-  try {
-    return fs.readFileSync(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw new KeyStoreError(`cannot read ${file}: ${(err as Error).message}`);
+/** Secrets of a throwaway node (a one-off fetch or share): kept in memory, gone when it stops. */
+export class MemoryKeyStore implements KeyStore {
+  readonly kind = "memory" as const;
+  readonly location = "memory (a throwaway node: nothing is kept)";
+  private readonly entries = new Map<string, Buffer>();
+
+  async get(name: string): Promise<Buffer | null> {
+    checkName(name);
+    const secret = this.entries.get(name);
+    return secret ? Buffer.from(secret) : null;
+  }
+
+  async set(name: string, secret: Buffer): Promise<void> {
+    checkName(name);
+    checkSecret(secret);
+    this.entries.set(name, Buffer.from(secret));
+  }
+
+  async delete(name: string): Promise<void> {
+    this.entries.delete(name);
   }
 }
 
@@ -411,7 +274,7 @@ function writeMarker(dataDir: string, location: string): void {
 // ---- choosing ----------------------------------------------------------------------------------
 
 /** The passphrase from the options or the environment, or undefined when none is given. */
-function givenPassphrase(opts: OpenKeyStoreOptions): string | undefined {
+export function givenPassphrase(opts: OpenKeyStoreOptions): string | undefined {
   if (opts.passphrase !== undefined) {
     if (opts.passphrase === "") throw new KeyStoreError("the passphrase is empty; choose one that is not");
     return opts.passphrase;
@@ -442,11 +305,9 @@ export async function openKeyStore(dataDir: string, opts: OpenKeyStoreOptions = 
   const passphrase = givenPassphrase(opts);
 
   if (fs.existsSync(keyFile)) {
-    if (passphrase === undefined) {
-      throw new KeyStoreError(`this node's keys are in ${keyFile}, protected by a passphrase: set PEERSHARE_PASSPHRASE (or PEERSHARE_PASSPHRASE_FILE, a file holding it)`);
-    }
-    const store = await PassphraseFileStore.open(keyFile, passphrase);
-    log(`keys: in ${keyFile} (passphrase-protected)`);
+    const store = await KeyFileStore.open(keyFile, passphrase);
+    if (store.kind === "key-file" && passphrase !== undefined) log(`keys: a passphrase was given, but ${keyFile} has none; give it one with \`peershare keys protect\``);
+    log(`keys: in ${keyFile} (${store.kind === "key-file" ? "no passphrase; readable by this user only" : "passphrase-protected"})`);
     return store;
   }
 
@@ -467,32 +328,52 @@ export async function openKeyStore(dataDir: string, opts: OpenKeyStoreOptions = 
   }
 
   if (passphrase !== undefined) {
-    const store = await PassphraseFileStore.open(keyFile, passphrase);
+    const store = await KeyFileStore.open(keyFile, passphrase);
     log(`keys: in ${keyFile} (passphrase-protected)`);
     return store;
   }
 
-  let why: string;
-  if (opts.keychain === "never") {
-    why = "the OS keychain is not to be used here";
-  } else {
-    const keyring = loadKeyring();
-    if (typeof keyring === "string") {
-      why = keyring;
-    } else {
-      const store = new KeychainStore(keyring, dir);
-      const problem = await store.probe(KEYCHAIN_PROBE_MS);
-      if (!problem) {
-        log(`keys: in the OS keychain, ${store.location}`);
-        return store;
-      }
-      const noBus = (process.platform === "linux" || process.platform === "freebsd") && !process.env.DBUS_SESSION_BUS_ADDRESS;
-      why = noBus ? "there is no D-Bus session: DBUS_SESSION_BUS_ADDRESS is not set" : problem;
-    }
+  const noKeychain = await keychainOrWhyNot(dir, opts);
+  if (typeof noKeychain !== "string") {
+    log(`keys: in the OS keychain, ${noKeychain.location}`);
+    return noKeychain;
   }
-  throw new KeyStoreError(
-    `no safe place for this node's keys: no passphrase was given, and no OS keychain answers (${why}). ` +
-      `Set PEERSHARE_PASSPHRASE (or PEERSHARE_PASSPHRASE_FILE, a file holding it) to keep them in a passphrase-protected file in ${dir}, ` +
-      `or start the node in a desktop session with an unlocked keyring`,
+  log(
+    `keys: no passphrase was given and no OS keychain answers (${noKeychain}), so this node's keys go to ${keyFile}, readable by this user only (mode 0600). ` +
+      `To protect them with a passphrase: peershare keys protect --data-dir ${dir} (then start with PEERSHARE_PASSPHRASE or PEERSHARE_PASSPHRASE_FILE)`,
   );
+  return KeyFileStore.open(keyFile, undefined);
+}
+
+/** The OS keychain when it answers, else why not. */
+async function keychainOrWhyNot(dir: string, opts: OpenKeyStoreOptions): Promise<KeychainStore | string> {
+  if (opts.keychain === "never") return "the OS keychain is not to be used here";
+  const keyring = loadKeyring();
+  if (typeof keyring === "string") return keyring;
+  const store = new KeychainStore(keyring, dir);
+  const problem = await store.probe(KEYCHAIN_PROBE_MS);
+  if (!problem) return store;
+  const noBus = (process.platform === "linux" || process.platform === "freebsd") && !process.env.DBUS_SESSION_BUS_ADDRESS;
+  return noBus ? "there is no D-Bus session: DBUS_SESSION_BUS_ADDRESS is not set" : problem;
+}
+
+/**
+ * Gives the data dir's key file a new passphrase (`next`), or takes its passphrase away (`next`
+ * null: only the file's mode, 0600, protects it then). A protected file needs its `current`
+ * passphrase. The file is rewritten atomically; no node may be running on the data dir meanwhile
+ * (it would go on writing the file the old way).
+ */
+export async function setKeyFilePassphrase(dataDir: string, current: string | undefined, next: string | null): Promise<{ file: string; protected: boolean }> {
+  const dir = path.resolve(dataDir);
+  const file = path.join(dir, KEY_FILE);
+  const data = readIfExists(file);
+  if (!data) {
+    if (fs.existsSync(path.join(dir, KEYCHAIN_MARKER))) throw new KeyStoreError(`this node's keys are in the OS keychain (${keychainLabel()}), not in a key file: the keychain protects them`);
+    throw new KeyStoreError(`there is no key file in ${dir}: start the node there once (peershare start --data-dir ${dir}) to make its keys`);
+  }
+  if (next === "") throw new KeyStoreError("the new passphrase is empty; choose one that is not");
+  const { entries } = await readKeyFile(file, data, { passphrase: current });
+  writeKeyFile(file, entries, next === null ? { kind: "none" } : await passphraseSeal(next));
+  for (const secret of entries.values()) secret.fill(0);
+  return { file, protected: next !== null };
 }

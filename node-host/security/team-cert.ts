@@ -20,6 +20,7 @@ import { createHash, createPrivateKey } from "node:crypto";
 import { BinaryReader, BinaryWriter, WireFormatError } from "../util/binary";
 import { nodeIdFromPublicKey } from "../dht/id";
 import { Identity, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, SignatureVerifier } from "./identity";
+import { decodeHints, HintError, Hints } from "../first-contact/hints";
 
 import type { TeamRole } from "../rpc/api-types";
 
@@ -171,8 +172,15 @@ export function membershipProblem(m: Membership, member: Buffer, now: number, ve
   return null;
 }
 
-/** The invite string a teammate redeems: the invitation plus the invite key's seed and the team's convergence secret. */
+/**
+ * The invite string a teammate redeems: the invitation plus the invite key's seed and the team's
+ * convergence secret, in base64url without padding, optionally followed by "=<address hints>"
+ * (first-contact/hints.ts: where the inviting node may be found). Since "=" never occurs in the body,
+ * it only ever starts the hints; a node of the release before hints decodes the body alone (Node's
+ * base64 decoder stops at "=") and joins without them.
+ */
 const INVITE_PREFIX = "peershare-invite:";
+const HINTS_SEPARATOR = "=";
 
 export interface InviteSecrets {
   invitation: Invitation;
@@ -180,16 +188,38 @@ export interface InviteSecrets {
   convergenceSecret: Buffer;
 }
 
-export function formatInvite(s: InviteSecrets): string {
+/** `hints`: encoded hint text to append, if any. */
+export function formatInvite(s: InviteSecrets, hints?: string | null): string {
   const body = new BinaryWriter().varBytes(s.invitation.bytes).bytes(s.inviteSeed).bytes(s.convergenceSecret).finish();
-  return INVITE_PREFIX + body.toString("base64url");
+  return INVITE_PREFIX + body.toString("base64url") + (hints ? HINTS_SEPARATOR + hints : "");
+}
+
+/** The invite's body and its hint text ("" when it has none). */
+function splitInvite(text: string): { body: string; hints: string } {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith(INVITE_PREFIX)) throw new TeamCertError(`an invite starts with "${INVITE_PREFIX}"`);
+  const rest = trimmed.slice(INVITE_PREFIX.length).replace(/\s+/g, ""); // a chat may have broken the line
+  const at = rest.indexOf(HINTS_SEPARATOR);
+  return at < 0 ? { body: rest, hints: "" } : { body: rest.slice(0, at), hints: rest.slice(at + 1) };
+}
+
+/** The address hints an invite carries, or null; a TeamCertError says what is wrong with them. */
+export function inviteHints(text: string): Hints | null {
+  const { hints } = splitInvite(text);
+  if (!hints) return null;
+  try {
+    return decodeHints(hints);
+  } catch (err) {
+    if (err instanceof HintError) throw new TeamCertError(`the invite's address hints (after "=") are unusable: ${err.message}`);
+    throw err;
+  }
 }
 
 export function parseInvite(text: string): InviteSecrets {
-  const trimmed = text.trim();
-  if (!trimmed.startsWith(INVITE_PREFIX)) throw new TeamCertError(`an invite starts with "${INVITE_PREFIX}"`);
+  const { body } = splitInvite(text);
+  inviteHints(text); // a damaged hint part is refused with the rest
   try {
-    const r = new BinaryReader(Buffer.from(trimmed.slice(INVITE_PREFIX.length), "base64url"));
+    const r = new BinaryReader(Buffer.from(body, "base64url"));
     const invBytes = r.varBytes(512);
     const invitation = readInvitation(new BinaryReader(invBytes));
     const inviteSeed = Buffer.from(r.bytes(32));

@@ -176,9 +176,9 @@ export class TeamBook implements CredentialExchange {
 
   /**
    * An invite for a new member; only the node holding the team key can make one. With `forNode`
-   * (a node ID), only that node can join with it.
+   * (a node ID), only that node can join with it. `hints`: address hints it carries (encoded).
    */
-  async invite(ref: string | undefined, role: TeamRole, ttlMs = DEFAULT_INVITE_TTL_MS, forNode: Buffer | null = null): Promise<TeamInvite> {
+  async invite(ref: string | undefined, role: TeamRole, ttlMs = DEFAULT_INVITE_TTL_MS, forNode: Buffer | null = null, hints: string | null = null): Promise<TeamInvite> {
     const t = this.find(ref);
     const team = await this.signer(t);
     const inviteSeed = randomBytes(32);
@@ -186,7 +186,7 @@ export class TeamBook implements CredentialExchange {
     const invitation = createInvitation(team, signerFromSeed(inviteSeed), role, expires, this.identity.publicKey, t.name, forNode);
     const convergenceSecret = await this.keys.get(convergenceKeyName(t.key));
     if (!convergenceSecret) throw new TeamCertError(`the convergence secret of team "${t.name}" is missing from the key store`);
-    return { invite: formatInvite({ invitation, inviteSeed, convergenceSecret }), team: t.name, role, expires, forNode: forNode ? toHex(forNode) : null };
+    return { invite: formatInvite({ invitation, inviteSeed, convergenceSecret }, hints), team: t.name, role, expires, forNode: forNode ? toHex(forNode) : null };
   }
 
   async join(text: string): Promise<TeamSummary> {

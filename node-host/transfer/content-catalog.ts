@@ -26,8 +26,8 @@ export class ContentCatalog {
   constructor(
     private readonly store: ContentStore,
     private readonly bulk: BulkNodeClient,
-    /** Holders of a content ID (ContentService.findHolders). */
-    private readonly findHolders: (contentId: Buffer) => Promise<BulkPeer[]>,
+    /** For a link: the holders of its content (ContentService.findHolders, with the sharer its address hints lead to). */
+    private readonly holdersFor: (link: string) => () => Promise<BulkPeer[]>,
     /** This node's own share with that content ID (hex), if it is one. */
     private readonly ownShare: (contentId: string) => OwnShareView | undefined,
   ) {}
@@ -35,7 +35,7 @@ export class ContentCatalog {
   /** A shared file's or folder's details, from its manifest in the store or fetched from a holder. */
   async info(link: string): Promise<ContentInfo> {
     const { contentId, key } = parseShareLink(link);
-    const bytes = await this.lookUp(contentId, (holders) => manifestObject(this.store, this.bulk, holders, Buffer.from(contentId, "hex")));
+    const bytes = await this.lookUp(link, (holders) => manifestObject(this.store, this.bulk, holders, Buffer.from(contentId, "hex")));
     if (isFolderManifest(bytes)) {
       const f = await this.openFolder(link);
       const { summary } = f;
@@ -65,17 +65,18 @@ export class ContentCatalog {
 
   /** A shared folder's root and parts, from the store or its holders (kept in the store as cache). */
   openFolder(link: string): Promise<OpenFolder> {
-    const { contentId } = parseShareLink(link);
-    return this.lookUp(contentId, (holders) => readFolder(link, (id) => manifestObject(this.store, this.bulk, holders, id)));
+    return this.lookUp(link, (holders) => readFolder(link, (id) => manifestObject(this.store, this.bulk, holders, id)));
   }
 
   /**
    * Runs `get` with the content's holders (looked up only when needed) and turns its failure into
    * what a look-up reports: a refusal when every holder refused, else "no reachable node holds it".
    */
-  private async lookUp<T>(contentId: string, get: (holders: Holders) => Promise<T>): Promise<T> {
+  private async lookUp<T>(link: string, get: (holders: Holders) => Promise<T>): Promise<T> {
+    const { contentId } = parseShareLink(link);
+    const find = this.holdersFor(link);
     try {
-      return await get(new Holders(() => this.findHolders(Buffer.from(contentId, "hex")), 0));
+      return await get(new Holders(() => find(), 0));
     } catch (err) {
       if (err instanceof FetchRefusedError || !(err instanceof FetchError)) throw err;
       throw new CasError("ENOTFOUND", `no reachable node holds ${contentId}`);

@@ -15,13 +15,15 @@ import { ContentCatalog } from "./content-catalog";
 import { OwnShare, OwnShares } from "./own-shares";
 import { FetchRuns } from "./fetch-runs";
 import { leaveOutUnsafe, secretScreen, walkFolder } from "./folder-walk";
-import { Transfers } from "./transfers";
+import { TransferHandle, Transfers } from "./transfers";
 import { ContentInfo, FetchInfo, FolderListingInfo, ShareInfo, StoreListing, TransferInfo } from "../rpc/api-types";
 import { TeamBook } from "../security/teams";
 import { AudienceIndex } from "../security/audiences";
 import { shareAudience } from "../security/access-policy";
 import { checkBeforeSharing, gitIgnores, ignoredWarning, ShareNeedsConfirmationError, sizeWarning } from "./publish-check";
 import type { PublishWarning } from "../rpc/api-types";
+import type { Hints } from "../first-contact/hints";
+import type { HintOutcome } from "../first-contact/first-contact";
 
 /** What decides who may read a share: the node's teams, and where each content's audience is kept. */
 export interface ShareAccess {
@@ -55,6 +57,20 @@ export class ContentService {
   shareWarnBytes: () => number = () => 0;
   /** Makes the first copies of a new share on other nodes; returns how many hold it (set by the node). */
   replicate: ((contentId: Buffer, r: number) => Promise<number>) | null = null;
+  /**
+   * Follows a link's address hints (first-contact/): joins through them and returns the sharer as a
+   * holder candidate, or null; `report` hears what became of each hint (set by the node).
+   */
+  followHints: ((hints: Hints, report: (o: HintOutcome) => void) => Promise<BulkPeer | null>) | null = null;
+  /**
+   * Nodes found by other means than the DHT (the Mainline rendezvous), as they are reached: asked
+   * whether they hold a content when no provider record names a holder (set by the node).
+   */
+  nearby: () => BulkPeer[] = () => [];
+  /** The way to a node found so, by ID; null for others (set by the node). */
+  nearbyRoute: (id: Buffer) => BulkPeer | null = () => null;
+  /** Hears of each object this node sent a peer (`share --once` watches for a whole fetch). */
+  onServed: ((requester: Buffer, id: Buffer) => void) | null = null;
 
   constructor(
     readonly store: ContentStore,
@@ -68,9 +84,13 @@ export class ContentService {
   ) {
     this.own = OwnShares.open(dataDir);
     store.onRelease((ids) => this.released(ids));
-    const holders = (id: Buffer) => this.findHolders(id);
-    this.runs = new FetchRuns(store, bulk, this.transfers, downloadsDir, holders);
-    this.catalog = new ContentCatalog(store, bulk, holders, (id) => this.own.get(id));
+    // a link's address hints are followed once per fetch or look-up, and only when holders are needed
+    const holders = (id: Buffer, hintsOf: string, handle?: TransferHandle) => {
+      let hinted: Promise<BulkPeer[]> | null = null;
+      return (contentId = id) => (hinted ??= this.hintedHolders(hintsOf, handle)).then((h) => this.findHolders(contentId, h));
+    };
+    this.runs = new FetchRuns(store, bulk, this.transfers, downloadsDir, (handle) => holders(Buffer.from(handle.info.contentId, "hex"), handle.hintsOf ?? handle.link, handle));
+    this.catalog = new ContentCatalog(store, bulk, (link) => holders(Buffer.from(parseShareLink(link).contentId, "hex"), link), (id) => this.own.get(id));
   }
 
   /** Contents no longer kept here (evicted, removed, unpinned) are no longer announced. */
@@ -186,7 +206,7 @@ export class ContentService {
     const replication = options.replication ?? 1;
     const replicas = this.replicate ? await this.replicate(id, replication) : 0;
     const teams = teamKeys.map((k) => this.access.teams.nameOf(k) ?? k.toString("hex"));
-    return { contentId: own.contentId, link: own.link, name: own.name, size: own.size, teams, announcedTo, replication, replicas, ...info };
+    return { contentId: own.contentId, link: own.link, linkWithoutHints: own.link, name: own.name, size: own.size, teams, announcedTo, replication, replicas, ...info };
   }
 
   /**
@@ -194,17 +214,19 @@ export class ContentService {
    * are alive (a crashed holder's record outlives it, and dialling it costs a connect timeout).
    * When no record names a live holder (records expired, or their holders have not announced again
    * since a restart), the nodes closest to the content ID are asked directly with HAS_OBJECTS:
-   * replication places copies there.
+   * replication places copies there. `hinted` holders (the sharer, found through the link's
+   * address hints) come first.
    */
-  async findHolders(contentId: Buffer): Promise<BulkPeer[]> {
+  async findHolders(contentId: Buffer, hinted: BulkPeer[] = []): Promise<BulkPeer[]> {
     const { providers, lookup } = await this.dht.findProviders(contentId);
-    const others = await Promise.all(providers.filter((p) => !p.provider.id.equals(this.dht.id)).map((p) => this.route(p.provider)));
+    const others = await Promise.all(providers.filter((p) => !p.provider.id.equals(this.dht.id) && !hinted.some((h) => h.id.equals(p.provider.id))).map((p) => this.nearbyRoute(p.provider.id) ?? this.route(p.provider)));
     const alive = await Promise.all(others.map((p) => this.dht.isAlive(p)));
-    const recorded = others.filter((_, i) => alive[i]);
+    const recorded = [...hinted, ...others.filter((_, i) => alive[i])];
     if (recorded.length > 0) return recorded;
-    const closest = lookup.closest.filter((c) => !c.id.equals(this.dht.id)).slice(0, CLOSEST_ASKED);
-    const holds = await Promise.all(closest.map((c) => this.bulk.hasObjects(c, [contentId]).then(([has]) => has === true, () => false)));
-    return closest.filter((_, i) => holds[i]);
+    const closest: BulkPeer[] = lookup.closest.filter((c) => !c.id.equals(this.dht.id)).slice(0, CLOSEST_ASKED);
+    const asked = [...closest, ...this.nearby().filter((n) => !n.id.equals(this.dht.id) && !closest.some((c) => c.id.equals(n.id)))];
+    const holds = await Promise.all(asked.map((c) => this.bulk.hasObjects(this.nearbyRoute(c.id) ?? c, [contentId]).then(([has]) => has === true, () => false)));
+    return asked.filter((_, i) => holds[i]).map((c) => this.nearbyRoute(c.id) ?? c);
   }
 
   /**
@@ -228,7 +250,20 @@ export class ContentService {
     if (!entry) throw new CasError("ENOTFOUND", `the shared folder ${folder.summary.name} has no file ${rel}`);
     const handle = this.transfers.create(entry.manifestId!.toString("hex"), entryLink(entry), out, transferId, cache);
     handle.holdersOf = folder.contentId;
+    handle.hintsOf = link; // the folder's link: its address hints lead to the folder's sharer
     return this.runs.run(handle);
+  }
+
+  /** The sharer as a holder, when the link's address hints lead to it; what became of each hint goes into the transfer's info. */
+  private async hintedHolders(link: string, handle?: TransferHandle): Promise<BulkPeer[]> {
+    const { hints } = parseShareLink(link);
+    if (!hints || !this.followHints) return [];
+    const outcomes: HintOutcome[] = [];
+    const sharer = await this.followHints(hints, (o) => {
+      outcomes.push(o);
+      if (handle) this.transfers.update(handle, { hints: [...outcomes] }, true);
+    });
+    return sharer ? [sharer] : [];
   }
 
   pause(id: string): TransferInfo {

@@ -22,14 +22,15 @@ export class FetchRuns {
     private readonly bulk: BulkNodeClient,
     private readonly transfers: Transfers,
     private readonly downloadsDir: string,
-    /** Holders of a content ID (ContentService.findHolders). */
-    private readonly findHolders: (contentId: Buffer) => Promise<BulkPeer[]>,
+    /** For a transfer: the holders of a content ID (ContentService.findHolders, with the sharer its link's address hints lead to). */
+    private readonly holdersFor: (handle: TransferHandle) => (contentId: Buffer) => Promise<BulkPeer[]>,
   ) {}
 
   /** Runs a fetch: the content's manifest first, which tells a file's fetch from a folder's. */
   async run(handle: TransferHandle): Promise<FetchInfo> {
     const contentId = Buffer.from(handle.info.contentId, "hex");
-    const holders = new Holders(() => this.findHolders(handle.holdersOf ? Buffer.from(handle.holdersOf, "hex") : contentId), 3);
+    const find = this.holdersFor(handle);
+    const holders = new Holders(() => find(handle.holdersOf ? Buffer.from(handle.holdersOf, "hex") : contentId), 3);
     const started = performance.now();
     let manifest: Buffer;
     try {
@@ -38,10 +39,10 @@ export class FetchRuns {
       this.ended(handle, err);
       throw err;
     }
-    return isFolderManifest(manifest) ? this.runFolder(handle, holders, started) : this.runFile(handle, holders, started);
+    return isFolderManifest(manifest) ? this.runFolder(handle, holders, started) : this.runFile(handle, holders, find, started);
   }
 
-  private async runFile(handle: TransferHandle, holders: Holders, started: number): Promise<FetchInfo> {
+  private async runFile(handle: TransferHandle, holders: Holders, find: (contentId: Buffer) => Promise<BulkPeer[]>, started: number): Promise<FetchInfo> {
     const { link, out } = handle;
     const contentId = Buffer.from(handle.info.contentId, "hex");
     // The file is written as its chunks arrive (output-file.ts) and is the fetch's only copy of them
@@ -53,7 +54,7 @@ export class FetchRuns {
         link,
         store: this.store,
         bulk: this.bulk,
-        findHolders: () => this.findHolders(contentId),
+        findHolders: () => find(contentId),
         holders,
         signal: handle.abort.signal,
         onProgress: (p) => this.transfers.update(handle, { name: p.name, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate: p.rate, holders: p.holders, routes: this.routesOf(p.holderIds), etaMs: p.etaMs }),

@@ -19,6 +19,8 @@ export interface TransferHandle {
   cache: boolean;
   /** The content whose holders are asked (hex): a shared folder's, for one of its files; absent: the content's own. */
   holdersOf?: string;
+  /** The link whose address hints lead to holders: the shared folder's, for one of its files; absent: `link`. */
+  hintsOf?: string;
   abort: AbortController;
   lastEmit: number;
 }

@@ -146,6 +146,8 @@ export class UdpRpc implements RpcTransport {
   private handler: RequestHandler = () => null;
   private readonly extensions = new Map<number, ExtensionHandler>();
   private foreign: ForeignHandler | null = null;
+  /** Takers of foreign datagrams (the Mainline DHT's KRPC messages), asked before `foreign`. */
+  private readonly taps: { claims: (datagram: Buffer) => boolean; take: (datagram: Buffer, source: { host: string; port: number }) => void }[] = [];
   /** How a request reaches a peer that names rendezvous nodes (Address.via); set by the NAT layer. */
   forwarder: Forwarder | null = null;
   /** This node's own way out when UDP is blocked; null while it sends UDP itself. */
@@ -224,6 +226,25 @@ export class UdpRpc implements RpcTransport {
   /** Answers datagrams that are not envelopes (STUN binding requests on the DHT port). */
   onForeignDatagram(handler: ForeignHandler): void {
     this.foreign = handler;
+  }
+
+  /**
+   * Hands the foreign datagrams `claims` recognises to `take` (another protocol sharing this port:
+   * the Mainline DHT's bencoded KRPC); the per-source rate limit has applied. Returns the remover.
+   */
+  tapForeign(claims: (datagram: Buffer) => boolean, take: (datagram: Buffer, source: { host: string; port: number }) => void): () => void {
+    const tap = { claims, take };
+    this.taps.push(tap);
+    return () => {
+      const i = this.taps.indexOf(tap);
+      if (i >= 0) this.taps.splice(i, 1);
+    };
+  }
+
+  /** Sends a datagram of another protocol from this socket (what a tap answers or asks). */
+  sendForeign(datagram: Buffer, to: { host: string; port: number }): void {
+    if (datagram.length > 0 && datagram[0] === ENVELOPE_FIRST_BYTE) return void this.stats.sendErrors++; // never something that reads as an envelope
+    this.send(datagram, to.host, to.port);
   }
 
   /** An extension request; resolves with its undecoded response. */
@@ -439,6 +460,15 @@ export class UdpRpc implements RpcTransport {
   }
 
   private onForeign(msg: Buffer, host: string, port: number): void {
+    const tap = this.taps.find((t) => t.claims(msg));
+    if (tap) {
+      try {
+        tap.take(Buffer.from(msg), { host, port });
+      } catch {
+        this.stats.droppedMalformed++;
+      }
+      return;
+    }
     let answer: Buffer | null = null;
     try {
       answer = this.foreign?.(msg, { host, port }) ?? null;

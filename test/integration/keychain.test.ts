@@ -1,7 +1,7 @@
 // Where a real node process keeps its keys. With a real Secret Service (gnome-keyring, unlocked,
 // in a private D-Bus session from dbus-run-session) and no passphrase: in the keychain, nothing on
-// disk, the same node ID after a restart. Without one: a key file when a passphrase is given, a
-// clear sentence and a non-zero exit when not.
+// disk, the same node ID after a restart. Without one: a key file under the passphrase when one is
+// given, else a key file only its owner can read, and a notice that says so.
 //
 // Needs dbus-run-session, dbus-send, gnome-keyring-daemon and secret-tool (Debian: dbus,
 // gnome-keyring, libsecret-tools; .ci/run installs them). Where they are missing the keychain
@@ -164,16 +164,23 @@ test("a passphrase given wins over an available keychain: the keys go to the key
   }
 });
 
-test("without a Secret Service and without a passphrase, `peershare start` says what to do and exits non-zero", { timeout: 30_000 }, async () => {
+test("without a Secret Service and without a passphrase, `peershare start` keeps the keys in a file only its owner reads, says so once, and starts", { timeout: 30_000 }, async () => {
   const dir = tempDir("nokeys");
   try {
     const started = Date.now();
-    const r = await cli(["start", "--data-dir", dir, "--port", "0", "--host", "127.0.0.1"], 20_000, bareEnv());
-    assert.equal(r.code, 1, r.stderr);
+    const node = await startNode(dir, [], [], bareEnv());
     assert.ok(Date.now() - started < 15_000, "no long wait for a keychain that is not there");
-    assert.match(r.stderr, /peershare: no safe place for this node's keys: no passphrase was given, and no OS keychain answers/);
-    assert.match(r.stderr, /Set PEERSHARE_PASSPHRASE \(or PEERSHARE_PASSPHRASE_FILE/);
-    assert.equal(fs.existsSync(path.join(dir, "keys.enc")), false);
+    const file = path.join(dir, "keys.enc");
+    assert.match(node.stderr(), /no passphrase was given and no OS keychain answers \(there is no D-Bus session.*keys go to .*keys\.enc, readable by this user only \(mode 0600\)\. To protect them with a passphrase: peershare keys protect/);
+    assert.equal((fs.statSync(file).mode & 0o777).toString(8), "600");
+    const info = JSON.parse((await cli(["id", "--data-dir", dir, "--json"], 20_000, bareEnv())).stdout) as NodeInfo;
+    assert.deepEqual(info.keyStore, { kind: "key-file", location: file });
+    await stopNode(node);
+
+    const again = await startNode(dir, [], [], bareEnv());
+    assert.equal(again.id, node.id, "the same node ID from the same key file");
+    assert.doesNotMatch(again.stderr(), /To protect them/, "the notice is given once, when the keys are made");
+    await stopNode(again);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

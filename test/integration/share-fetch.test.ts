@@ -103,7 +103,8 @@ test("a public share is stored as plaintext, and fetched by ID alone", async () 
   const file = path.join(files, "notes.txt");
   fs.writeFileSync(file, `${MARKER}\nmeeting notes\n`);
   const share = await cliJson<ShareInfo>(nodes[0].dataDir, ["share", file, "--public"]);
-  assert.equal(share.link, `peershare://${share.contentId}`);
+  assert.equal(share.linkWithoutHints, `peershare://${share.contentId}`);
+  assert.match(share.link, new RegExp(`^peershare://${share.contentId}#h=[A-Za-z0-9_-]+$`), "the link carries only address hints");
   const out = await cli(["cat", share.contentId, "--data-dir", nodes[4].dataDir]);
   assert.equal(out.code, 0, out.stderr);
   assert.equal(out.stdout, `${MARKER}\nmeeting notes\n`);

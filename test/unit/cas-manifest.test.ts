@@ -113,9 +113,9 @@ test("share links: format and parse, with clear errors", () => {
   const key = randomBytes(32);
   const link = formatShareLink(id, key);
   assert.match(link, /^peershare:\/\/[0-9a-f]{64}#k=[A-Za-z0-9_-]{43}$/);
-  assert.deepEqual(parseShareLink(link), { contentId: id, key });
-  assert.deepEqual(parseShareLink(` ${formatShareLink(id, null)} `), { contentId: id, key: null });
-  assert.deepEqual(parseShareLink(id.toUpperCase()), { contentId: id, key: null });
+  assert.deepEqual(parseShareLink(link), { contentId: id, key, hints: null });
+  assert.deepEqual(parseShareLink(` ${formatShareLink(id, null)} `), { contentId: id, key: null, hints: null });
+  assert.deepEqual(parseShareLink(id.toUpperCase()), { contentId: id, key: null, hints: null });
   const rejects = (text: string, pattern: RegExp) => assert.throws(() => parseShareLink(text), (err: unknown) => err instanceof CasError && err.code === "EBADLINK" && pattern.test(err.message));
   rejects("https://example.com/x", /not a peershare link/);
   rejects("peershare://abc", /64 hex/);

@@ -1,5 +1,6 @@
-// The passphrase-protected key file: round trips, a wrong passphrase, damaged files, atomic
-// rewrites, the passphrase from the environment, and the node identity kept in it.
+// The key file: round trips under a passphrase, a wrong passphrase, damaged files, atomic rewrites,
+// the passphrase from the environment, the file without a passphrase (mode 0600) and adding or
+// removing a passphrase, and the node identity kept in it.
 
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
@@ -7,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
-import { KEY_FILE, KeyStoreError, openKeyStore, SCRYPT_DEFAULTS } from "../../node-host/security/key-store";
+import { KEY_FILE, KeyStoreError, openKeyStore, SCRYPT_DEFAULTS, setKeyFilePassphrase } from "../../node-host/security/key-store";
 import { Identity, loadOrCreateIdentity } from "../../node-host/security/identity";
 
 const PASS = "correct horse battery staple";
@@ -173,12 +174,75 @@ test("the passphrase comes from PEERSHARE_PASSPHRASE, else from the file PEERSHA
   await rejectsWith(openKeyStore(dir, { passphrase: "", keychain: "never" }), /passphrase is empty/);
 });
 
-test("with no passphrase and no keychain, the error tells the user what to do", async (t) => {
+test("with no passphrase and no keychain, the keys go to a file only its owner can read, and the log says where and how to protect it", async (t) => {
   const dir = tempDir(t);
+  const file = path.join(dir, KEY_FILE);
+  const lines: string[] = [];
+  const secret = randomBytes(32);
+  await withEnv({ PEERSHARE_PASSPHRASE: undefined, PEERSHARE_PASSPHRASE_FILE: undefined }, async () => {
+    const store = await openKeyStore(dir, { keychain: "never", log: (l) => lines.push(l) });
+    assert.equal(store.kind, "key-file");
+    assert.equal(store.location, file);
+    await store.set("identity", secret);
+    assert.equal((fs.statSync(file).mode & 0o777).toString(8), "600");
+    assert.match(lines.join("\n"), /no passphrase was given and no OS keychain answers.*keys go to .*keys\.enc, readable by this user only.*peershare keys protect/);
+    lines.length = 0;
+    const again = await openKeyStore(dir, { keychain: "never", log: (l) => lines.push(l) });
+    assert.deepEqual(await again.get("identity"), secret);
+    assert.deepEqual(lines, [`keys: in ${file} (no passphrase; readable by this user only)`], "the notice comes once, when the file is made");
+  });
+  assert.deepEqual(fs.readdirSync(dir), [KEY_FILE]);
+  // a passphrase given later does not lock the keys away: it is said that the file has none
+  lines.length = 0;
+  assert.deepEqual(await (await openKeyStore(dir, { passphrase: PASS, keychain: "never", log: (l) => lines.push(l) })).get("identity"), secret);
+  assert.match(lines[0], /a passphrase was given, but .*keys\.enc has none/);
+});
+
+test("a key file without a passphrase that others may read is refused, as ssh refuses such a key; a damaged one is reported", async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, KEY_FILE);
+  await withEnv({ PEERSHARE_PASSPHRASE: undefined, PEERSHARE_PASSPHRASE_FILE: undefined }, async () => {
+    await (await openKeyStore(dir, { keychain: "never" })).set("identity", randomBytes(32));
+    fs.chmodSync(file, 0o644);
+    await rejectsWith(openKeyStore(dir, { keychain: "never" }), /users other than its owner may read it \(mode 0644\): run chmod 600 .*keys\.enc, or give it a passphrase/);
+    fs.chmodSync(file, 0o600);
+    const good = fs.readFileSync(file);
+    for (const [what, bytes, pattern] of [
+      ["cut short", good.subarray(0, good.length - 1), /is damaged \(it is truncated\)/],
+      ["a flipped bit", Buffer.from(good).fill(good[20] ^ 1, 20, 21), /is damaged \(its check sum does not match\)/],
+      ["bytes past the end", Buffer.concat([good, Buffer.from("x")]), /has bytes past its end/],
+    ] as const) {
+      fs.writeFileSync(file, bytes, { mode: 0o600 });
+      await rejectsWith(openKeyStore(dir, { keychain: "never" }), pattern).catch((err: Error) => assert.fail(`${what}: ${err.message}`));
+    }
+  });
+});
+
+test("a passphrase is added to a key file, changed and taken away again; the secrets and the node ID stay", async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, KEY_FILE);
+  await rejectsWith(setKeyFilePassphrase(dir, undefined, PASS), /no key file in .*start the node there once/);
+  const identity = await withEnv({ PEERSHARE_PASSPHRASE: undefined, PEERSHARE_PASSPHRASE_FILE: undefined }, async () => loadOrCreateIdentity(dir, await openKeyStore(dir, { keychain: "never" })));
+  assert.deepEqual(await setKeyFilePassphrase(dir, undefined, PASS), { file, protected: true });
+  assert.equal(fs.readFileSync(file).includes(identity.seed()), false, "the seed is no longer in the clear");
+  assert.equal((fs.statSync(file).mode & 0o777).toString(8), "600");
   await withEnv({ PEERSHARE_PASSPHRASE: undefined, PEERSHARE_PASSPHRASE_FILE: undefined }, () =>
-    rejectsWith(openKeyStore(dir, { keychain: "never" }), /no passphrase was given.*Set PEERSHARE_PASSPHRASE \(or PEERSHARE_PASSPHRASE_FILE.*desktop session with an unlocked keyring/),
+    rejectsWith(openKeyStore(dir, { keychain: "never" }), /protected by a passphrase: set PEERSHARE_PASSPHRASE/),
   );
-  assert.deepEqual(fs.readdirSync(dir), [], "nothing written");
+  assert.deepEqual((await loadOrCreateIdentity(dir, await open(dir))).id, identity.id);
+
+  await rejectsWith(setKeyFilePassphrase(dir, undefined, "another"), /protected by a passphrase/);
+  await rejectsWith(setKeyFilePassphrase(dir, "not it", "another"), /wrong passphrase/);
+  await rejectsWith(setKeyFilePassphrase(dir, PASS, ""), /new passphrase is empty/);
+  await setKeyFilePassphrase(dir, PASS, "another");
+  await rejectsWith(open(dir), /wrong passphrase/);
+  assert.deepEqual((await loadOrCreateIdentity(dir, await open(dir, "another"))).id, identity.id);
+
+  assert.deepEqual(await setKeyFilePassphrase(dir, "another", null), { file, protected: false });
+  const plain = await withEnv({ PEERSHARE_PASSPHRASE: undefined, PEERSHARE_PASSPHRASE_FILE: undefined }, async () => openKeyStore(dir, { keychain: "never" }));
+  assert.equal(plain.kind, "key-file");
+  assert.deepEqual((await loadOrCreateIdentity(dir, plain)).id, identity.id);
+  assert.deepEqual(fs.readdirSync(dir), [KEY_FILE], "no temp files left");
 });
 
 test("names and secrets are checked", async (t) => {

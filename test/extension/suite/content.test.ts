@@ -80,11 +80,13 @@ describe("peershare sharing and fetching", () => {
     assert.equal(status.replication, r);
   });
 
-  it("Copy Share Link copies a row's link", async () => {
+  it("Copy Share Link copies a row's link, with the node's address hints as they are now", async () => {
     const row = api.snapshot().shared.find((n) => n.key === "shared:own")?.children?.find((c) => c.label === "ext-share.json") as TreeNode;
     await vscode.env.clipboard.writeText("");
     await vscode.commands.executeCommand("peershare.copyShareLink", row);
-    assert.equal(await vscode.env.clipboard.readText(), share.link);
+    const copied = await vscode.env.clipboard.readText();
+    assert.equal(copied.split("&h=")[0], share.linkWithoutHints);
+    assert.match(copied, /&h=[A-Za-z0-9_-]+$/);
   });
 
   it("the second node fetches the shared file (CLI): same bytes", async function () {

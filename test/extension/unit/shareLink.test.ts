@@ -19,6 +19,23 @@ test("parseLinkOrId: private and public links, bare IDs, editor URIs", () => {
   assert.equal(parseLinkOrId(""), undefined);
 });
 
+test("links with address hints: kept whole, so the node can find the sharer", () => {
+  const HINTS = "AQ" + "x".repeat(60);
+  assert.deepEqual(parseLinkOrId(`peershare://${ID}#k=${KEY}&h=${HINTS}`), { contentId: ID, key: KEY, hints: HINTS });
+  assert.deepEqual(parseLinkOrId(`peershare://${ID}#h=${HINTS}`), { contentId: ID, hints: HINTS });
+  assert.equal(parseLinkOrId(`peershare://${ID}#k=${KEY}&`), undefined);
+  assert.equal(parseLinkOrId(`peershare://${ID}#h=${HINTS}&k=${KEY}`), undefined);
+  for (const ref of [{ contentId: ID, key: KEY, hints: HINTS }, { contentId: ID, hints: HINTS }]) assert.deepEqual(parseLinkOrId(formatLink(ref)), ref);
+  const uri = contentUriParts({ contentId: ID, key: KEY, hints: HINTS }, "a.txt");
+  assert.deepEqual(parseContentUri(uri), { contentId: ID, name: "a.txt", path: "a.txt", key: KEY, hints: HINTS });
+  // a shared folder's URI, and a file's in it, carry them too: the Explorer lists and opens through them
+  const folder = folderUriParts({ contentId: ID, key: KEY, hints: HINTS }, "src/a.txt");
+  assert.equal(folder.query, `k=${KEY}&h=${HINTS}`);
+  assert.deepEqual(parseContentUri(folder), { contentId: ID, name: "a.txt", path: "src/a.txt", key: KEY, hints: HINTS });
+  const text = `get peershare://${ID}#k=${KEY}&h=${HINTS} now`;
+  assert.equal(findLinks(text)[0].link, `peershare://${ID}#k=${KEY}&h=${HINTS}`);
+});
+
 test("formatLink round-trips through parseLinkOrId", () => {
   assert.equal(formatLink({ contentId: ID, key: KEY }), `peershare://${ID}#k=${KEY}`);
   assert.equal(formatLink({ contentId: ID }), `peershare://${ID}`);
