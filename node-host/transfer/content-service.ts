@@ -217,8 +217,8 @@ export class ContentService {
    * replication places copies there. `hinted` holders (the sharer, found through the link's
    * address hints) come first.
    */
-  async findHolders(contentId: Buffer, hinted: BulkPeer[] = []): Promise<BulkPeer[]> {
-    const { providers, lookup } = await this.dht.findProviders(contentId);
+  async findHolders(contentId: Buffer, hintedAs: BulkPeer[] = []): Promise<BulkPeer[]> {
+    const [{ providers, lookup }, hinted] = await Promise.all([this.dht.findProviders(contentId), Promise.all(hintedAs.map((h) => this.routeHinted(h)))]);
     const others = await Promise.all(providers.filter((p) => !p.provider.id.equals(this.dht.id) && !hinted.some((h) => h.id.equals(p.provider.id))).map((p) => this.nearbyRoute(p.provider.id) ?? this.route(p.provider)));
     const alive = await Promise.all(others.map((p) => this.dht.isAlive(p)));
     const recorded = [...hinted, ...others.filter((_, i) => alive[i])];
@@ -252,6 +252,17 @@ export class ContentService {
     handle.holdersOf = folder.contentId;
     handle.hintsOf = link; // the folder's link: its address hints lead to the folder's sharer
     return this.runs.run(handle);
+  }
+
+  /**
+   * A sharer behind NAT found through a link's hints, with what its reach record says: a hole punch
+   * needs its external addresses, which hints do not carry. As the hints gave it when it answered
+   * directly or has no record.
+   */
+  private async routeHinted(sharer: BulkPeer): Promise<BulkPeer> {
+    if (!sharer.via?.length) return sharer;
+    const routed = await this.route(sharer).catch(() => null);
+    return routed?.reach ? { ...sharer, reach: routed.reach, via: routed.via?.length ? routed.via : sharer.via } : sharer;
   }
 
   /** The sharer as a holder, when the link's address hints lead to it; what became of each hint goes into the transfer's info. */
