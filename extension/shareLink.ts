@@ -71,8 +71,7 @@ export function parseLinkOrId(text: string): ContentRef | undefined {
   if (s.toLowerCase().startsWith(`${SCHEME}:`)) {
     const rest = s.slice(SCHEME.length + 1);
     const q = rest.indexOf("?");
-    const parsed = parseContentUri({ path: q < 0 ? rest : rest.slice(0, q), query: q < 0 ? "" : rest.slice(q + 1) });
-    return parsed ? { contentId: parsed.contentId, key: parsed.key } : undefined;
+    return contentRefOfUri({ path: q < 0 ? rest : rest.slice(0, q), query: q < 0 ? "" : rest.slice(q + 1) });
   }
   return undefined;
 }
@@ -119,6 +118,16 @@ export function parseContentUri(uri: { path: string; query: string }): ContentUr
     if (k === "h" && v && HINTS.test(v)) ref.hints = v;
   }
   return ref;
+}
+
+/**
+ * The content an editor URI names, without the path in it: its ID, key and address hints. URIs built
+ * from it for paths in a shared folder carry the same query as the folder's own URI, which VS Code
+ * needs to place them in that workspace folder.
+ */
+export function contentRefOfUri(uri: { path: string; query: string }): ContentRef | undefined {
+  const ref = parseContentUri(uri);
+  return ref && { contentId: ref.contentId, ...(ref.key ? { key: ref.key } : {}), ...(ref.hints ? { hints: ref.hints } : {}) };
 }
 
 export interface FoundLink {

@@ -10,7 +10,7 @@
 import * as vscode from "vscode";
 import type { Services } from "../services";
 import { findInText, fuzzyMatches, looksLikeText, pathIncluded, queryRegExp } from "../searchModel";
-import { folderUriParts, parseContentUri, SCHEME, type ContentRef } from "../shareLink";
+import { contentRefOfUri, folderUriParts, SCHEME, type ContentRef } from "../shareLink";
 import { errorText } from "../nodeHost";
 
 /** Files larger than this are not searched for text (VS Code's own default keeps no limit; a fetch is not free). */
@@ -61,10 +61,14 @@ export function registerFolderSearch(context: vscode.ExtensionContext, s: Servic
   }
 }
 
-/** The folder a search runs in, as a ref (content ID and key). */
+/**
+ * The folder a search runs in, as a ref: its content ID, key and address hints. The results' URIs
+ * are built from it, so they carry the workspace folder's query whole: VS Code places a result in a
+ * workspace folder only when the query is the same (one without the hints is in no folder, and
+ * neither Quick Open nor the Search view shows it).
+ */
 function folderRef(folder: vscode.Uri): ContentRef | undefined {
-  const ref = parseContentUri(folder);
-  return ref && { contentId: ref.contentId, ...(ref.key ? { key: ref.key } : {}) };
+  return contentRefOfUri(folder);
 }
 
 async function findFiles(s: Services, pattern: string, o: SearchOptions & { maxResults?: number }, token: vscode.CancellationToken): Promise<vscode.Uri[]> {

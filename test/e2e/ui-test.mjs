@@ -19,7 +19,8 @@ const PEER_DIR = process.env.PEER_DIR ?? "";
 const PEER_CLI = process.env.PEER_CLI ?? "";
 const SHARED = JSON.parse(process.env.PEER_SHARED ?? "{}");
 const FILES = JSON.parse(process.env.PEER_FILES ?? "{}");
-const LINK_RE = /peershare:\/\/[0-9a-f]{64}(?:#k=[A-Za-z0-9_-]+)?/;
+// a share link whole: the key of a private share, and the sharer's address hints when it has any
+const LINK_RE = /peershare:\/\/[0-9a-f]{64}(?:#k=[A-Za-z0-9_-]+(?:&h=[A-Za-z0-9_-]+)?)?/;
 const short = (id, n = 8) => `${id.slice(0, n)}…`;
 const run = promisify(execFile);
 const t0 = Date.now();
@@ -686,7 +687,8 @@ try {
     await t.locator(".monaco-button", { hasText: "Copy Invite" }).click();
     await page.locator(".statusbar-item", { hasText: "invite copied" }).first().waitFor({ timeout: 5000 });
     invite = await page.evaluate(() => window.navigator.clipboard.readText());
-    assert.match(invite, /^peershare-invite:[A-Za-z0-9_-]+$/);
+    // (then "=" and this node's address hints, when it has any)
+    assert.match(invite, /^peershare-invite:[A-Za-z0-9_-]+(=[A-Za-z0-9_-]+)?$/);
     await run(process.execPath, [PEER_CLI, "config", "set", "bootstrap", PEER_ADDR, "--data-dir", mateDir]);
     teammate = await startPeer(PEER_CLI, mateDir, path.join(runDir, "teammate.log"));
     const joined = await mateCli("team", "join", invite);

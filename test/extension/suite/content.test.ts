@@ -21,7 +21,8 @@ const env = process.env;
 const peer = env.PEERSHARE_E2E_PEER_ID && env.PEERSHARE_E2E_CLI && env.PEERSHARE_E2E_PEER_DIR && env.PEERSHARE_E2E_PEER_LINK && env.PEERSHARE_E2E_PEER_FILE
   ? { id: env.PEERSHARE_E2E_PEER_ID, cli: env.PEERSHARE_E2E_CLI, dir: env.PEERSHARE_E2E_PEER_DIR, link: env.PEERSHARE_E2E_PEER_LINK, file: env.PEERSHARE_E2E_PEER_FILE }
   : undefined;
-const LINK = /^peershare:\/\/[0-9a-f]{64}#k=[A-Za-z0-9_-]{43}$/;
+// a private link, with the sharer's address hints when it has any (node-host/cas/share-link.ts)
+const LINK = /^peershare:\/\/[0-9a-f]{64}#k=[A-Za-z0-9_-]{43}(&h=[A-Za-z0-9_-]+)?$/;
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const run = promisify(execFile);
 
@@ -122,7 +123,7 @@ describe("peershare sharing and fetching", () => {
     await vscode.commands.executeCommand("workbench.action.closeAllEditors");
     const uri = (await vscode.commands.executeCommand("peershare.openShared", peer.link)) as vscode.Uri;
     assert.equal(uri.scheme, "peershare");
-    assert.match(uri.query, /^k=[A-Za-z0-9_-]{43}$/, "the key rides in the query");
+    assert.match(uri.query, /^k=[A-Za-z0-9_-]{43}(&h=[A-Za-z0-9_-]+)?$/, "the key (and the link's address hints) ride in the query");
     const editor = await until("the editor of the shared file", () =>
       vscode.window.activeTextEditor?.document.uri.toString() === uri.toString() ? vscode.window.activeTextEditor : undefined,
     );

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { contentUriParts, findLinks, folderUriParts, formatLink, LINK_PATTERN, parseContentUri, parseLinkOrId, safeName } from "../../../extension/shareLink";
+import { contentRefOfUri, contentUriParts, findLinks, folderUriParts, formatLink, LINK_PATTERN, parseContentUri, parseLinkOrId, safeName } from "../../../extension/shareLink";
 
 const ID = "0123456789abcdef".repeat(4);
 const KEY = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde"; // 43 chars = 32 bytes base64url
@@ -34,6 +34,20 @@ test("links with address hints: kept whole, so the node can find the sharer", ()
   assert.deepEqual(parseContentUri(folder), { contentId: ID, name: "a.txt", path: "src/a.txt", key: KEY, hints: HINTS });
   const text = `get peershare://${ID}#k=${KEY}&h=${HINTS} now`;
   assert.equal(findLinks(text)[0].link, `peershare://${ID}#k=${KEY}&h=${HINTS}`);
+  // a pasted editor URI keeps them too
+  assert.deepEqual(parseLinkOrId(`peershare:/${ID}/a.txt?k=${KEY}&h=${HINTS}`), { contentId: ID, key: KEY, hints: HINTS });
+});
+
+test("contentRefOfUri: the folder's ID, key and hints, so its paths' URIs carry the folder's query whole", () => {
+  const HINTS = "AQ" + "x".repeat(60);
+  const root = folderUriParts({ contentId: ID, key: KEY, hints: HINTS });
+  const ref = contentRefOfUri(root);
+  assert.deepEqual(ref, { contentId: ID, key: KEY, hints: HINTS });
+  // (VS Code places a URI in a workspace folder only when the query is the folder's)
+  assert.equal(folderUriParts(ref!, "src/main.ts").query, root.query);
+  assert.deepEqual(contentRefOfUri(folderUriParts({ contentId: ID, key: KEY }, "a/b.txt")), { contentId: ID, key: KEY });
+  assert.deepEqual(contentRefOfUri({ path: `/${ID}/a.txt`, query: "" }), { contentId: ID });
+  assert.equal(contentRefOfUri({ path: "/nothex", query: "" }), undefined);
 });
 
 test("formatLink round-trips through parseLinkOrId", () => {
