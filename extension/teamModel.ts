@@ -128,7 +128,8 @@ export function inviteProblem(text: string): string | undefined {
   const t = text.trim();
   if (t === "") return undefined;
   if (!t.startsWith(INVITE_PREFIX)) return `An invite starts with "${INVITE_PREFIX}"`;
-  if (!/^[A-Za-z0-9_-]+$/.test(t.slice(INVITE_PREFIX.length))) return "Paste the whole invite, on one line";
+  // the body in base64url, then "=" and the inviting node's address hints when it has any
+  if (!/^[A-Za-z0-9_-]+(=[A-Za-z0-9_-]+)?$/.test(t.slice(INVITE_PREFIX.length))) return "Paste the whole invite, on one line";
   return undefined;
 }
 

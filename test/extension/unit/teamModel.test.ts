@@ -93,6 +93,10 @@ test("input checks: invites and team names", () => {
   assert.equal(inviteProblem("  peershare-invite:AbC_-09  "), undefined);
   assert.match(inviteProblem("hello")!, /starts with "peershare-invite:"/);
   assert.match(inviteProblem("peershare-invite:abc def")!, /whole invite/);
+  // with the inviting node's address hints after "="
+  assert.equal(inviteProblem("peershare-invite:AbC_-09=AQx-_9"), undefined);
+  assert.match(inviteProblem("peershare-invite:AbC=AQ=x")!, /whole invite/);
+  assert.match(inviteProblem("peershare-invite:AbC=")!, /whole invite/);
   assert.equal(teamNameProblem("design"), undefined);
   assert.equal(teamNameProblem("  "), "Enter a name");
   assert.match(teamNameProblem("é".repeat(33))!, /at most 64 bytes/);
