@@ -8,7 +8,11 @@
 //     bytes are fetched when it is opened (contentFs.ts).
 //   - Save Shared Folder As… (palette, and the shared folder's root in the Explorer): fetches the
 //     whole folder into a new folder chosen in a save dialog.
+// A window that VS Code reloads into a workspace to add the folder, and that comes up without its
+// folders, is reloaded once more (pendingFolder.ts).
 import * as vscode from "vscode";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type { FetchInfo, LeftOutEntry, ShareInfo } from "../../node-host/rpc/api-types";
 import { askLink, copyWithNotice, refArg, registerCommands } from "../commands";
 import { transferFeed, withFetchProgress } from "../fetchProgress";
@@ -16,14 +20,17 @@ import { formatBytes, pluralize, shortId } from "../format";
 import { LONG_REQUEST_MS, type Services } from "../services";
 import { folderUriParts, formatLink, parseContentUri, SCHEME, type ContentRef } from "../shareLink";
 import { askShareTeams, shareConfirmed } from "../shareFlow";
+import { parsePendingFolder, PENDING_FOLDER_GRACE_MS, pendingFolderAction, type PendingFolder } from "../pendingFolder";
 
 export function registerFolders(context: vscode.ExtensionContext, s: Services): void {
+  const pending = pendingFolderFile(context);
+  checkPendingFolder(context, s, pending);
   registerCommands(context, {
     "peershare.shareFolder": (arg?: unknown, all?: unknown) => shareFolders(s, arg, all),
     "peershare.openSharedFolder": async (arg?: unknown) => {
       if (!(await s.node.require())) return;
       const ref = refArg(arg) ?? (await askLink("peershare: Open Shared Folder"));
-      return ref && openSharedFolder(s, ref);
+      return ref && openSharedFolder(s, ref, pending);
     },
     "peershare.saveSharedFolderAs": async (arg?: unknown, targetArg?: unknown) => {
       if (!(await s.node.require())) return;
@@ -84,7 +91,7 @@ async function foldersToShare(arg: unknown, all: unknown): Promise<vscode.Uri[]>
  * Adds a shared folder to the window as a read-only workspace folder (after the existing ones, so the
  * first folder, and the extension host with it, stays as it is). Returns its URI.
  */
-export async function openSharedFolder(s: Services, ref: ContentRef): Promise<vscode.Uri | undefined> {
+export async function openSharedFolder(s: Services, ref: ContentRef, pendingFile?: string): Promise<vscode.Uri | undefined> {
   let name: string;
   try {
     const info = await s.files.infoWithProgress(ref);
@@ -94,7 +101,7 @@ export async function openSharedFolder(s: Services, ref: ContentRef): Promise<vs
     }
     name = info.name;
   } catch (err) {
-    s.failed(`could not open ${shortId(ref.contentId, 12)}`, err, () => openSharedFolder(s, ref));
+    s.failed(`could not open ${shortId(ref.contentId, 12)}`, err, () => openSharedFolder(s, ref, pendingFile));
     return undefined;
   }
   const uri = vscode.Uri.from(folderUriParts(ref));
@@ -102,6 +109,8 @@ export async function openSharedFolder(s: Services, ref: ContentRef): Promise<vs
   const already = open.find((f) => f.uri.scheme === SCHEME && parseContentUri(f.uri)?.contentId === ref.contentId);
   if (already) return already.uri;
   s.log.info(`opening shared folder ${name} (${shortId(ref.contentId, 12)}) as a workspace folder`);
+  // a window with folders that is no workspace yet is reloaded into one: noted for the next window
+  if (pendingFile && open.length > 0 && vscode.workspace.workspaceFile === undefined) notePendingFolder(s, pendingFile, { contentId: ref.contentId, at: Date.now() });
   if (!vscode.workspace.updateWorkspaceFolders(open.length, 0, { uri, name: `${name} (shared)` })) {
     void vscode.window.showErrorMessage(`peershare: VS Code did not add ${name} to the workspace`);
     return undefined;
@@ -147,4 +156,55 @@ async function saveSharedFolderAs(s: Services, ref: ContentRef, targetArg: unkno
 async function askTarget(name: string): Promise<vscode.Uri | undefined> {
   const base = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === "file")?.uri;
   return vscode.window.showSaveDialog({ title: "peershare: Save Shared Folder As…", saveLabel: "Save Folder Here", defaultUri: base ? vscode.Uri.joinPath(base, name) : undefined });
+}
+
+function pendingFolderFile(context: vscode.ExtensionContext): string {
+  return path.join(context.globalStorageUri.fsPath, "pending-shared-folder.json");
+}
+
+/** Written synchronously: VS Code stops this extension host right after the folder is added. */
+function notePendingFolder(s: Services, file: string, note: PendingFolder): void {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, JSON.stringify(note));
+  } catch (err) {
+    s.log.warn(`could not note the shared folder being opened (${file}): ${String(err)}`);
+  }
+}
+
+/**
+ * At activation: a window that VS Code brought up without any folder right after Open Shared
+ * Folder added one is given a moment to show them, then reloaded, once (pendingFolder.ts).
+ */
+function checkPendingFolder(context: vscode.ExtensionContext, s: Services, file: string): void {
+  let text: string | undefined;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch {
+    return; // none
+  }
+  const pending = parsePendingFolder(text);
+  const action = () =>
+    pendingFolderAction(pending, Date.now(), {
+      isWorkspace: vscode.workspace.workspaceFile !== undefined,
+      folderContentIds: (vscode.workspace.workspaceFolders ?? []).map((f) => (f.uri.scheme === SCHEME ? parseContentUri(f.uri)?.contentId : undefined)),
+    });
+  const forget = () => fs.rmSync(file, { force: true });
+  if (action() !== "reload") return forget();
+  const watch = vscode.workspace.onDidChangeWorkspaceFolders(() => {
+    if (action() !== "reload") settle();
+  });
+  const timer = setTimeout(() => {
+    const reload = action() === "reload";
+    settle();
+    if (!reload) return;
+    s.log.warn(`VS Code opened this workspace without its folders after the shared folder ${shortId(pending!.contentId, 12)} was added; reloading the window once to show them`);
+    void vscode.commands.executeCommand("workbench.action.reloadWindow");
+  }, PENDING_FOLDER_GRACE_MS);
+  const settle = () => {
+    clearTimeout(timer);
+    watch.dispose();
+    forget();
+  };
+  context.subscriptions.push({ dispose: () => (clearTimeout(timer), watch.dispose()) });
 }

@@ -831,11 +831,23 @@ try {
     await closeEditors().catch(() => {});
     await runCommand("peershare: Open Shared Folder");
     await openDialogValue("Open Shared Folder", SHARED.folder.link);
-    await page.locator('.activitybar .action-item .action-label[aria-label*="Explorer"]').first().click();
+    // VS Code reloads the window into an untitled workspace with both folders (the extension reloads
+    // it once more if it comes up without them: extension/pendingFolder.ts)
+    await page.waitForURL(/[?&]workspace=/, { timeout: 30_000 });
     const explorer = page.locator(".explorer-folders-view");
     const folderRow = explorer.locator(".monaco-list-row", { hasText: "peer-project (shared)" }).first();
-    await folderRow.waitFor({ timeout: 30_000 });
-    if ((await folderRow.getAttribute("aria-expanded")) !== "true") await folderRow.click();
+    await waitUntil(async () => {
+      if (await folderRow.isVisible()) return true;
+      // (the command, not the activity bar icon, which hides the side bar when the Explorer shows already)
+      if (!(await explorer.isVisible())) await runCommand("View: Show Explorer").catch(() => {});
+      await page.waitForTimeout(500);
+      return false;
+    }, 45_000, "the shared folder in the Explorer");
+    // VS Code expands the new workspace's folders itself: a click while it does so would fold it again
+    const firstChild = explorer.locator(".monaco-list-row", { hasText: "docs" }).first();
+    await firstChild.waitFor({ timeout: 15_000 }).catch(async () => {
+      if ((await folderRow.getAttribute("aria-expanded")) !== "true") await folderRow.click();
+    });
     for (const name of ["docs", "assets", "empty", "src", "README.md"]) await explorer.locator(".monaco-list-row", { hasText: name }).first().waitFor({ timeout: 20_000 });
     await explorer.locator(".monaco-list-row", { hasText: "docs" }).first().click();
     await explorer.locator(".monaco-list-row", { hasText: "guide.md" }).first().waitFor({ timeout: 20_000 });
