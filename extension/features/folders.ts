@@ -8,8 +8,8 @@
 //     bytes are fetched when it is opened (contentFs.ts).
 //   - Save Shared Folder As… (palette, and the shared folder's root in the Explorer): fetches the
 //     whole folder into a new folder chosen in a save dialog.
-// A window that VS Code reloads into a workspace to add the folder, and that comes up without its
-// folders, is reloaded once more (pendingFolder.ts).
+// A window that VS Code reloads to add the folder and that comes up without it is reloaded, or given
+// the folder again, once (pendingFolder.ts).
 import * as vscode from "vscode";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -110,7 +110,9 @@ export async function openSharedFolder(s: Services, ref: ContentRef, pendingFile
   if (already) return already.uri;
   s.log.info(`opening shared folder ${name} (${shortId(ref.contentId, 12)}) as a workspace folder`);
   // a window with folders that is no workspace yet is reloaded into one: noted for the next window
-  if (pendingFile && open.length > 0 && vscode.workspace.workspaceFile === undefined) notePendingFolder(s, pendingFile, { contentId: ref.contentId, at: Date.now() });
+  if (pendingFile && open.length > 0 && vscode.workspace.workspaceFile === undefined) {
+    notePendingFolder(s, pendingFile, { contentId: ref.contentId, uri: uri.toString(), name: `${name} (shared)`, from: open[0].uri.toString(), at: Date.now() });
+  }
   if (!vscode.workspace.updateWorkspaceFolders(open.length, 0, { uri, name: `${name} (shared)` })) {
     void vscode.window.showErrorMessage(`peershare: VS Code did not add ${name} to the workspace`);
     return undefined;
@@ -173,8 +175,9 @@ function notePendingFolder(s: Services, file: string, note: PendingFolder): void
 }
 
 /**
- * At activation: a window that VS Code brought up without any folder right after Open Shared
- * Folder added one is given a moment to show them, then reloaded, once (pendingFolder.ts).
+ * At activation: a window that VS Code brought up without the shared folder that Open Shared
+ * Folder was adding is given a moment to show it, then reloaded (a workspace without any folder),
+ * or given the folder once more (the folder it came from), once at most (pendingFolder.ts).
  */
 function checkPendingFolder(context: vscode.ExtensionContext, s: Services, file: string): void {
   let text: string | undefined;
@@ -187,19 +190,29 @@ function checkPendingFolder(context: vscode.ExtensionContext, s: Services, file:
   const action = () =>
     pendingFolderAction(pending, Date.now(), {
       isWorkspace: vscode.workspace.workspaceFile !== undefined,
-      folderContentIds: (vscode.workspace.workspaceFolders ?? []).map((f) => (f.uri.scheme === SCHEME ? parseContentUri(f.uri)?.contentId : undefined)),
+      folders: (vscode.workspace.workspaceFolders ?? []).map((f) => ({ uri: f.uri.toString(), contentId: f.uri.scheme === SCHEME ? parseContentUri(f.uri)?.contentId : undefined })),
     });
   const forget = () => fs.rmSync(file, { force: true });
-  if (action() !== "reload") return forget();
+  const first = action();
+  if (first !== "reload" && first !== "reopen") return forget();
   const watch = vscode.workspace.onDidChangeWorkspaceFolders(() => {
-    if (action() !== "reload") settle();
+    const now = action();
+    if (now !== "reload" && now !== "reopen") settle();
   });
   const timer = setTimeout(() => {
-    const reload = action() === "reload";
+    const now = action();
     settle();
-    if (!reload) return;
-    s.log.warn(`VS Code opened this workspace without its folders after the shared folder ${shortId(pending!.contentId, 12)} was added; reloading the window once to show them`);
-    void vscode.commands.executeCommand("workbench.action.reloadWindow");
+    if (!pending || (now !== "reload" && now !== "reopen")) return;
+    const what = `the shared folder ${shortId(pending.contentId, 12)}`;
+    if (now === "reload") {
+      s.log.warn(`VS Code opened this workspace without its folders after ${what} was added; reloading the window once to show them`);
+      void vscode.commands.executeCommand("workbench.action.reloadWindow");
+      return;
+    }
+    s.log.warn(`VS Code reloaded this window into its folder instead of the workspace with ${what}; adding it once more`);
+    notePendingFolder(s, file, { ...pending, at: Date.now(), retried: true });
+    const open = vscode.workspace.workspaceFolders ?? [];
+    if (!vscode.workspace.updateWorkspaceFolders(open.length, 0, { uri: vscode.Uri.parse(pending.uri), name: pending.name })) forget();
   }, PENDING_FOLDER_GRACE_MS);
   const settle = () => {
     clearTimeout(timer);
