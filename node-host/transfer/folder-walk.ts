@@ -20,7 +20,7 @@ import * as path from "node:path";
 import { MAX_FOLDER_DEPTH, MAX_PATH_BYTES, nameProblem } from "../cas/folder-path";
 import { MAX_FOLDER_ENTRIES } from "../cas/folder-manifest";
 import { mapLimit } from "../util/concurrency";
-import { gitIgnoredAmong, secretReason, sniffHead, SNIFF_BYTES } from "./publish-check";
+import { gitIgnoredAmong, secretReason, sniffHead, SECRET_LITERALS, SNIFF_BYTES } from "./publish-check";
 import type { FolderScreen } from "../cas/share-folder";
 import type { LeftOutEntry } from "../rpc/api-types";
 
@@ -148,7 +148,7 @@ function secretLeftOut(rel: string, head: Buffer): string | null {
 }
 
 /** The content half of the secret check, for shareFolder to run on the bytes it reads anyway. */
-export const secretScreen: FolderScreen = { headBytes: SNIFF_BYTES, check: secretLeftOut };
+export const secretScreen: FolderScreen = { headBytes: SNIFF_BYTES, check: secretLeftOut, literals: SECRET_LITERALS };
 
 /** The directories above a relative path, nearest last: "a/b/c" → ["a", "a/b"]. */
 function ancestors(p: string): string[] {
