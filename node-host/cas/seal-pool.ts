@@ -83,6 +83,14 @@ export function defaultSealWorkers(): number {
   return Math.max(1, Math.min(3, os.availableParallelism() - 1));
 }
 
+/**
+ * Worker threads for a folder mostly of small files: one per core, at most 4. The workers read and
+ * seal them (sealFiles), so the main thread, left to store them, is idle much of the time.
+ */
+export function batchSealWorkers(): number {
+  return Math.max(1, Math.min(4, os.availableParallelism()));
+}
+
 // ------------------------------------------------------------------------------------------------
 // the work on one chunk, the same on a worker and in-thread
 

@@ -15,7 +15,7 @@ import { ConvergentKeys, loadOrCreateNodeSecret } from "./convergent-crypto";
 import { sanitizeFileName } from "./file-name";
 import { encodeFolder, type FolderEntry, type FolderSummary } from "./folder-manifest";
 import { defaultChunker } from "./chunker";
-import { defaultSealWorkers, type SealMode } from "./seal-pool";
+import { batchSealWorkers, defaultSealWorkers, type SealMode } from "./seal-pool";
 import { POOL_MIN_BYTES, shareFile, startPoolOrNull, type ShareResult } from "./share";
 import { shareSmallFiles } from "./share-small-files";
 import { formatShareLink } from "./share-link";
@@ -109,7 +109,8 @@ export async function shareFolder(store: ContentStore, name: string, files: Fold
   const pooledBytes = files.filter((f) => !isSmall(f)).reduce((n, f) => n + f.size, 0);
   const smallBytes = batchable ? files.filter(isSmall).reduce((n, f) => n + f.size, 0) : 0;
   const headScreen = options.screen?.literals ? { literals: options.screen.literals, headBytes: options.screen.headBytes } : undefined;
-  const pool = pooledBytes >= POOL_MIN_BYTES || smallBytes >= BATCHES_MIN_BYTES ? startPoolOrNull(sealMode, { workers: defaultSealWorkers(), bufferBytes: chunker.maxSize, screen: headScreen }) : null;
+  const workers = smallBytes > pooledBytes ? batchSealWorkers() : defaultSealWorkers();
+  const pool = pooledBytes >= POOL_MIN_BYTES || smallBytes >= BATCHES_MIN_BYTES ? startPoolOrNull(sealMode, { workers, bufferBytes: chunker.maxSize, screen: headScreen }) : null;
   const pooled = new Limiter(POOLED_FILES_PARALLEL);
   const leftOut: FolderShareResult["leftOut"] = [];
   const outcomes = new Array<Shared | null>(files.length).fill(null);
