@@ -41,6 +41,8 @@ export interface FolderRow {
   ms: number;
   bytes: number;
   files: number;
+  /** CPU time (user + system, every process and thread of the step), median; absent where not measured. */
+  cpuMs?: number;
   /** What the row is compared with (a row of the same folder), and the ratio of speeds (>1: faster). */
   against?: string;
   ratio?: number;
@@ -56,12 +58,34 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
   });
 }
 
-/** Runs `step` after a `sync` (the writeback of what came before is not its cost); returns its wall time and result. */
-async function timed<T>(step: () => Promise<T>): Promise<{ ms: number; value: T }> {
+/**
+ * Runs `step` after a `sync` (the writeback of what came before is not its cost); returns its wall
+ * time, its result and the CPU time (user + system) it cost the processes it ran and the node `pid`
+ * (every thread), or null where /proc does not say.
+ */
+async function timed<T>(step: () => Promise<T>, pid?: number): Promise<{ ms: number; cpuMs: number | null; value: T }> {
   await run("sync", []);
+  const cpuBefore = cpuMs(pid);
   const started = performance.now();
   const value = await step();
-  return { ms: performance.now() - started, value };
+  const ms = performance.now() - started;
+  const cpuAfter = cpuMs(pid);
+  return { ms, cpuMs: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore, value };
+}
+
+const CLOCK_TICKS_PER_S = 100; // Linux's USER_HZ
+
+/** CPU ms of this process's ended (waited for) children, plus all of `pid`'s so far; null without /proc. */
+function cpuMs(pid?: number): number | null {
+  try {
+    const fields = (p: string) => fs.readFileSync(`/proc/${p}/stat`, "utf8").split(") ")[1].split(" ").map(Number);
+    const self = fields("self");
+    const children = self[13] + self[14]; // cutime, cstime
+    const node = pid === undefined ? 0 : fields(String(pid))[11] + fields(String(pid))[12]; // utime, stime
+    return ((children + node) * 1000) / CLOCK_TICKS_PER_S;
+  } catch {
+    return null;
+  }
 }
 
 /** A folder of `count` files of random bytes in 100 directories, sizes from `size(i)`; returns its bytes. */
@@ -147,6 +171,13 @@ export async function runFolderBench(opts: FolderBenchOptions): Promise<FolderRo
       // each step `runs` times, the steps alternating, each run on fresh nodes and a fresh repository;
       // what a run leaves is removed only after the round, so no timed step follows a mass deletion
       const times: Record<string, number[]> = { "cp -r": [], "restic backup": [], "restic restore": [], "peershare share": [], "peershare fetch": [] };
+      const cpu: Record<string, number[]> = {};
+      const timeIt = async <T>(what: string, step: () => Promise<T>, pid?: number): Promise<T> => {
+        const t = await timed(step, pid);
+        times[what].push(t.ms);
+        if (t.cpuMs !== null) (cpu[what] ??= []).push(t.cpuMs);
+        return t.value;
+      };
       const scratch: string[] = [];
       const place = (name: string) => {
         const dir = path.join(root, `${name}-${count}-${scratch.length}`);
@@ -154,30 +185,30 @@ export async function runFolderBench(opts: FolderBenchOptions): Promise<FolderRo
         return dir;
       };
       for (let i = 0; i < runs; i++) {
-        times["cp -r"].push((await timed(() => run("cp", ["-r", src, place("cp")]))).ms);
+        await timeIt("cp -r", () => run("cp", ["-r", src, place("cp")]));
         const repo = restic ? place("restic-repo") : null;
         if (repo) {
           await run("restic", ["init", "-q", "-r", repo], resticEnv);
-          times["restic backup"].push((await timed(() => run("restic", ["backup", "-q", "-r", repo, src], resticEnv))).ms);
+          await timeIt("restic backup", () => run("restic", ["backup", "-q", "-r", repo, src], resticEnv));
         }
         const sharer = await addNode(`sharer-${count}-${i}`);
-        const { ms: shareMs, value: share } = await timed(() => shareSlowly(sharer, src));
+        const share = await timeIt("peershare share", () => shareSlowly(sharer, src), sharer.proc.pid);
         if (share.folder?.files !== count) throw new Error(`the share holds ${share.folder?.files} files, not ${count}`);
-        times["peershare share"].push(shareMs);
-        if (repo) times["restic restore"].push((await timed(() => run("restic", ["restore", "-q", "-r", repo, "latest", "--target", place("restored")], resticEnv))).ms);
+        if (repo) await timeIt("restic restore", () => run("restic", ["restore", "-q", "-r", repo, "latest", "--target", place("restored")], resticEnv));
         const fetcher = await addNode(`fetcher-${count}-${i}`, sharer);
         const out = place("fetched");
         await run("sync", []);
         const done = await fetchOk(fetcher, share.link, out);
         times["peershare fetch"].push(done.durationMs);
         if (!sameTree(src, out)) throw new Error(`the fetched folder differs from ${src}`);
-        log(`  run ${i + 1}: ${Object.entries(times).filter(([, t]) => t.length > i).map(([k, t]) => `${k} ${(t[i] / 1000).toFixed(2)} s`).join(", ")}; fetched from ${done.holdersUsed} holder(s), byte-identical`);
+        const cpuOf = (k: string) => (cpu[k]?.length > i ? ` (CPU ${(cpu[k][i] / 1000).toFixed(2)} s)` : "");
+        log(`  run ${i + 1}: ${Object.entries(times).filter(([, t]) => t.length > i).map(([k, t]) => `${k} ${(t[i] / 1000).toFixed(2)} s${cpuOf(k)}`).join(", ")}; fetched from ${done.holdersUsed} holder(s), byte-identical (load average ${loadAverage()})`);
         await Promise.all([sharer, fetcher].map((n) => stopNode(n, "SIGKILL")));
       }
       const ms = (what: string) => (times[what].length ? median(times[what]) : null);
       const row = (what: string, extra: Partial<FolderRow> = {}) => {
         const t = ms(what);
-        if (t !== null) rows.push({ folder: label, what, ms: t, bytes, files: count, ...extra });
+        if (t !== null) rows.push({ folder: label, what, ms: t, bytes, files: count, ...(cpu[what] ? { cpuMs: median(cpu[what]) } : {}), ...extra });
       };
       const versus = (what: string, base: string, target?: number): Partial<FolderRow> => {
         const [t, b] = [ms(what), ms(base)];
@@ -205,12 +236,13 @@ const loadAverage = () => os.loadavg().map((x) => x.toFixed(1)).join(" ");
 /** The rows as a table: seconds, MB/s, files/s, and the ratio to the row each is compared with. */
 export function formatFolderTable(rows: FolderRow[]): string {
   const width = Math.max(...rows.map((r) => r.folder.length + r.what.length + 4));
-  const head = `${"".padEnd(width)}${"s".padStart(8)}${"MB/s".padStart(8)}${"files/s".padStart(9)}  vs`;
+  const head = `${"".padEnd(width)}${"s".padStart(8)}${"CPU s".padStart(8)}${"MB/s".padStart(8)}${"files/s".padStart(9)}  vs`;
   return [
     head,
     ...rows.map((r) => {
       const vs = r.ratio === undefined ? "" : `${r.ratio.toFixed(2)}x ${r.against}${r.target === undefined ? "" : ` (target >= ${r.target}: ${r.ratio >= r.target ? "ok" : "MISS"})`}`;
-      return `${`${r.folder}: ${r.what}`.padEnd(width)}${(r.ms / 1000).toFixed(2).padStart(8)}${mbPerSecond(r.bytes, r.ms).toFixed(0).padStart(8)}${(r.files / (r.ms / 1000)).toFixed(0).padStart(9)}  ${vs}`;
+      const cpu = r.cpuMs === undefined ? "" : (r.cpuMs / 1000).toFixed(2);
+      return `${`${r.folder}: ${r.what}`.padEnd(width)}${(r.ms / 1000).toFixed(2).padStart(8)}${cpu.padStart(8)}${mbPerSecond(r.bytes, r.ms).toFixed(0).padStart(8)}${(r.files / (r.ms / 1000)).toFixed(0).padStart(9)}  ${vs}`;
     }),
   ].join("\n");
 }
@@ -221,6 +253,7 @@ export const FOLDER_NOTES = [
   "  manifests, provider record); fetch: durationMs of `fetch --json` until every file is fsynced and in place.",
   "cp -r and restic run on the same folder, each after a `sync`; restic into a fresh local repository each run;",
   "  the steps alternate (cp, restic backup, share, restic restore, fetch), medians of the runs.",
+  "CPU s: user + system time of the step's processes (all threads; a share's node process and its CLI), from /proc.",
 ];
 
 async function main(): Promise<void> {

@@ -69,6 +69,8 @@ export class PackWriter {
   private writing = false;
   /** Set when seal() begins: no append starts after that (it would not be synced). */
   sealing = false;
+  /** The fsync syncSoon() started, if any. */
+  private earlySync: Promise<void> | null = null;
 
   private constructor(
     readonly pack: number,
@@ -153,11 +155,23 @@ export class PackWriter {
     }
   }
 
+  /**
+   * Starts an fsync of what the pack holds so far, in the background, so that the disk writes a full
+   * pack while the share goes on, and seal() has little left to wait for (a folder share's commit
+   * waited ~0.25 s for 330 MiB of packs). Durability still comes from seal() alone.
+   */
+  syncSoon(): void {
+    this.earlySync ??= this.fh.sync();
+    this.earlySync.catch(() => undefined); // seal() reports it
+  }
+
   /** Waits for the appends under way, fsyncs the pack and closes it; its size is then final. */
   async seal(): Promise<number> {
     this.sealing = true;
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     try {
+      // a failed early fsync fails the seal: the error it took need not be reported by another fsync
+      await this.earlySync;
       await this.fh.sync();
     } finally {
       await this.fh.close();

@@ -136,8 +136,11 @@ export class PackStore {
       }
       if (writer.size < PACK_TARGET_BYTES && !writer.sealing) return writer;
       if (this.current === pending) {
-        // full: sealed with the others at the next commit
-        if (!writer.sealing) this.full.push(writer);
+        // full: sealed with the others at the next commit (its bytes head for the disk meanwhile)
+        if (!writer.sealing) {
+          this.full.push(writer);
+          writer.syncSoon();
+        }
         this.current = null;
       }
     }

@@ -27,6 +27,7 @@ import * as os from "node:os";
 import { Worker } from "node:worker_threads";
 import { chunkKeySecret, CHUNK_IV_LABEL, CRYPT_SLICE_BYTES } from "./convergent-crypto";
 import { BLAKE3_PACKAGE, blake3Implementation, objectIdOf } from "./object-hash";
+import { sealFileBatch, type BatchFile, type FilesJob, type FilesReply, type HeadScreen, type ReadScratch } from "./seal-files";
 
 export interface SealedChunk {
   /** The chunk's convergent key (private shares); null for public shares. */
@@ -51,6 +52,26 @@ export interface ChunkSealer {
   close(): Promise<void>;
 }
 
+/** A file of a batch, sealed: its one chunk (null for an empty file), and its head when it holds a screen literal. */
+export interface SealedFile {
+  /** Its stored bytes are a view of the batch's buffer: its own release() does nothing, the batch's frees them all. */
+  chunk: SealedChunk | null;
+  head: Buffer | null;
+}
+
+export interface SealedFileBatch {
+  /** In the order asked; null for a file not read as walked (grown, unreadable): share it the ordinary way. */
+  files: (SealedFile | null)[];
+  /** Hands the batch's buffer back; call once every file's bytes are written. */
+  release(): void;
+}
+
+/** Reads and seals small files (at most one chunk each) in batches. */
+export interface FileBatchSealer {
+  sealFiles(files: readonly BatchFile[]): Promise<SealedFileBatch>;
+  close(): Promise<void>;
+}
+
 /** Where the chunk key comes from: derived from the convergence secret (private), or none (public). */
 export type SealMode = { public: true } | { public: false; convergenceSecret: Uint8Array };
 
@@ -62,11 +83,19 @@ export function defaultSealWorkers(): number {
   return Math.max(1, Math.min(3, os.availableParallelism() - 1));
 }
 
+/**
+ * Worker threads for a folder mostly of small files: one per core, at most 4. The workers read and
+ * seal them (sealFiles), so the main thread, left to store them, is idle much of the time.
+ */
+export function batchSealWorkers(): number {
+  return Math.max(1, Math.min(4, os.availableParallelism()));
+}
+
 // ------------------------------------------------------------------------------------------------
 // the work on one chunk, the same on a worker and in-thread
 
 /** What sealing needs besides the chunk: a structured-clonable copy goes to each worker as its workerData. */
-interface SealConfig {
+export interface SealConfig {
   /** HMAC key of chunk keys (convergent-crypto.ts' chunkKeySecret); null for public shares. */
   chunkSecret: Uint8Array | null;
   /** The label a chunk's counter block is derived with: HMAC(key, label), its first 16 bytes. */
@@ -75,9 +104,10 @@ interface SealConfig {
   slice: number;
 }
 
-/** What a worker needs besides: the absolute path of the BLAKE3 package, for its require(). */
+/** What a worker needs besides: the absolute path of the BLAKE3 package, for its require(), and the folder's screen. */
 interface WorkerConfig extends SealConfig {
   blake3Module: string;
+  screen: HeadScreen | null;
 }
 
 /** What sealing hashes with: objectIdOf over one buffer. */
@@ -110,6 +140,7 @@ function sealChunk(crypto: typeof import("node:crypto"), blake3: Blake3, config:
 }
 
 interface Job {
+  kind: "chunk";
   seq: number;
   /** The plaintext in its first `length` bytes (shared memory: nothing is copied or transferred). */
   input: SharedArrayBuffer;
@@ -119,6 +150,7 @@ interface Job {
 }
 
 interface Reply {
+  kind: "chunk";
   seq: number;
   length: number;
   input: SharedArrayBuffer;
@@ -132,27 +164,41 @@ interface Reply {
  * A worker's whole program. It runs from source text (see WORKER_SOURCE), so it may use nothing from
  * outside its own body but its arguments.
  */
-function sealWorkerMain(require: NodeJS.Require, seal: typeof sealChunk): void {
+function sealWorkerMain(require: NodeJS.Require, seal: typeof sealChunk, sealFiles: typeof sealFileBatch): void {
   const { parentPort, workerData } = require("node:worker_threads") as typeof import("node:worker_threads");
   const crypto = require("node:crypto") as typeof import("node:crypto");
+  const fs = require("node:fs") as typeof import("node:fs");
   const config = workerData as WorkerConfig;
   const { blake3: blake3OfBuffer } = require(config.blake3Module) as typeof import("@napi-rs/blake-hash");
   const blake3 = (data: Uint8Array) => blake3OfBuffer(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  const sealOne = (plaintext: Uint8Array, out: Uint8Array) => seal(crypto, blake3, config, plaintext, out);
+  const scratch: ReadScratch = { bytes: new Uint8Array(0) };
   const port = parentPort!;
-  port.on("message", (job: Job) => {
+  const failure = (err: unknown) => String((err as Error)?.stack ?? err);
+  const onChunk = (job: Job) => {
     let reply: Reply;
     try {
-      const meta = seal(crypto, blake3, config, new Uint8Array(job.input, 0, job.length), new Uint8Array(job.output));
-      reply = { seq: job.seq, length: job.length, input: job.input, output: job.output, meta };
+      const meta = sealOne(new Uint8Array(job.input, 0, job.length), new Uint8Array(job.output));
+      reply = { kind: "chunk", seq: job.seq, length: job.length, input: job.input, output: job.output, meta };
     } catch (err) {
-      reply = { seq: job.seq, length: job.length, input: job.input, output: job.output, meta: new Uint8Array(0), error: String((err as Error)?.stack ?? err) };
+      reply = { kind: "chunk", seq: job.seq, length: job.length, input: job.input, output: job.output, meta: new Uint8Array(0), error: failure(err) };
     }
     port.postMessage(reply, [reply.meta.buffer as ArrayBuffer]);
-  });
+  };
+  const onFiles = (job: FilesJob) => {
+    let reply: FilesReply;
+    try {
+      reply = { kind: "files", seq: job.seq, output: job.output, ...sealFiles(fs, sealOne, config, config.screen, job, scratch) };
+    } catch (err) {
+      reply = { kind: "files", seq: job.seq, output: job.output, lengths: new Int32Array(0), meta: new Uint8Array(0), heads: [], error: failure(err) };
+    }
+    port.postMessage(reply, [reply.meta.buffer as ArrayBuffer, reply.lengths.buffer as ArrayBuffer]);
+  };
+  port.on("message", (job: Job | FilesJob) => (job.kind === "files" ? onFiles(job) : onChunk(job)));
 }
 
 /** The workers' program as source text: no file to find, in dist/ or in the esbuild bundle. */
-const WORKER_SOURCE = `"use strict";\nconst sealChunk = ${String(sealChunk)};\n(${String(sealWorkerMain)})(require, sealChunk);\n`;
+const WORKER_SOURCE = `"use strict";\nconst sealChunk = ${String(sealChunk)};\nconst sealFileBatch = ${String(sealFileBatch)};\n(${String(sealWorkerMain)})(require, sealChunk, sealFileBatch);\n`;
 
 function sealConfig(mode: SealMode): SealConfig {
   const chunkSecret = mode.public ? null : new Uint8Array(chunkKeySecret(mode.convergenceSecret));
@@ -234,7 +280,7 @@ export function inThreadSealer(mode: SealMode, bufferBytes: number): ChunkSealer
 // the pool
 
 interface Pending {
-  resolve(chunk: SealedChunk): void;
+  settle(reply: Reply | FilesReply): void;
   reject(err: Error): void;
 }
 
@@ -248,19 +294,21 @@ export interface SealPoolOptions {
   workers: number;
   /** Size of the reusable buffers: the chunker's largest chunk (a larger one gets buffers of its own). */
   bufferBytes: number;
+  /** What sealFiles() looks for in each file's head (a folder share's secret screen). */
+  screen?: HeadScreen;
 }
 
 /** Starts `options.workers` worker threads; close() stops them. */
-export function startSealPool(mode: SealMode, options: SealPoolOptions): ChunkSealer {
+export function startSealPool(mode: SealMode, options: SealPoolOptions): ChunkSealer & FileBatchSealer {
   if (!Number.isInteger(options.workers) || options.workers < 1) throw new RangeError("a seal pool has at least one worker");
   // the workers load the native BLAKE3 package by path; without it, shares seal in-thread (share.ts)
   if (!blake3Implementation().native) throw new Error(`seal workers need the native ${BLAKE3_PACKAGE}`);
-  return new SealPool({ ...sealConfig(mode), blake3Module: require.resolve(BLAKE3_PACKAGE) }, options);
+  return new SealPool({ ...sealConfig(mode), blake3Module: require.resolve(BLAKE3_PACKAGE), screen: options.screen ?? null }, options);
 }
 
 const EMPTY = new SharedArrayBuffer(0);
 
-class SealPool implements ChunkSealer {
+class SealPool implements ChunkSealer, FileBatchSealer {
   private readonly workers: PoolWorker[] = [];
   private readonly pending = new Map<number, Pending>();
   private readonly buffers: SealBuffers<SharedArrayBuffer>;
@@ -276,7 +324,7 @@ class SealPool implements ChunkSealer {
     for (let i = 0; i < options.workers; i++) {
       const thread = new Worker(WORKER_SOURCE, { eval: true, workerData: config, name: "peershare-seal" });
       const worker: PoolWorker = { thread, load: 0 };
-      thread.on("message", (reply: Reply) => this.onReply(worker, reply));
+      thread.on("message", (reply: Reply | FilesReply) => this.onReply(worker, reply));
       thread.on("error", (err) => this.fail(err instanceof Error ? err : new Error(String(err))));
       thread.on("exit", (code) => {
         if (!this.closed) this.fail(new Error(`a seal worker exited (code ${code})`));
@@ -287,41 +335,61 @@ class SealPool implements ChunkSealer {
   }
 
   seal(plaintext: Uint8Array): Promise<SealedChunk> {
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.closed) return Promise.reject(new Error("the seal pool is closed"));
     const input = this.buffers.take(plaintext.length);
     new Uint8Array(input, 0, plaintext.length).set(plaintext);
     const output = this.config.chunkSecret === null ? EMPTY : this.buffers.take(plaintext.length);
+    const job: Job = { kind: "chunk", seq: this.nextSeq++, input, output, length: plaintext.length };
+    return this.send(job, (reply) => this.chunkOf(reply as Reply), [input, output]);
+  }
+
+  sealFiles(files: readonly BatchFile[]): Promise<SealedFileBatch> {
+    const output = this.buffers.take(files.reduce((n, f) => n + f.size, 0));
+    const job: FilesJob = { kind: "files", seq: this.nextSeq++, paths: files.map((f) => f.path), sizes: files.map((f) => f.size), output };
+    return this.send(job, (reply) => sealedFiles(reply as FilesReply, job.sizes, this.config.chunkSecret === null, once(() => this.buffers.give(output))), [output]);
+  }
+
+  /** Posts `job` to the least loaded worker; its reply is decoded by `decode`, or `buffers` go back to the pool. */
+  private send<T>(job: Job | FilesJob, decode: (reply: Reply | FilesReply) => T, buffers: SharedArrayBuffer[]): Promise<T> {
+    const failure = this.failure ?? (this.closed ? new Error("the seal pool is closed") : null);
+    if (failure) {
+      for (const b of buffers) this.buffers.give(b);
+      return Promise.reject(failure);
+    }
     const worker = this.workers.reduce((a, b) => (b.load < a.load ? b : a));
-    const seq = this.nextSeq++;
-    const job: Job = { seq, input, output, length: plaintext.length };
-    return new Promise<SealedChunk>((resolve, reject) => {
-      this.pending.set(seq, { resolve, reject });
+    return new Promise<T>((resolve, reject) => {
+      const settle = (reply: Reply | FilesReply) => {
+        try {
+          if (reply.error !== undefined) throw new Error(`sealing failed on a worker: ${reply.error}`);
+          resolve(decode(reply));
+        } catch (err) {
+          for (const b of buffers) this.buffers.give(b);
+          reject(err as Error);
+        }
+      };
+      this.pending.set(job.seq, { settle, reject });
       if (worker.load++ === 0) worker.thread.ref();
       worker.thread.postMessage(job);
     });
   }
 
-  private onReply(worker: PoolWorker, reply: Reply): void {
+  /** A sealed chunk from its reply; the buffer with its stored bytes comes back on release(). */
+  private chunkOf(reply: Reply): SealedChunk {
+    const length = reply.length;
+    if (this.config.chunkSecret === null) {
+      // Public: the stored bytes are the plaintext, in the input buffer.
+      return sealedChunk(reply.meta, Buffer.from(reply.input, 0, length), once(() => this.buffers.give(reply.input)));
+    }
+    const chunk = sealedChunk(reply.meta, Buffer.from(reply.output, 0, length), once(() => this.buffers.give(reply.output)));
+    this.buffers.give(reply.input); // the plaintext is done with
+    return chunk;
+  }
+
+  private onReply(worker: PoolWorker, reply: Reply | FilesReply): void {
     if (--worker.load === 0) worker.thread.unref();
     const pending = this.pending.get(reply.seq);
     if (!pending) return;
     this.pending.delete(reply.seq);
-    const length = reply.length;
-    try {
-      if (reply.error !== undefined) throw new Error(`sealing a chunk failed on a worker: ${reply.error}`);
-      if (this.config.chunkSecret === null) {
-        // Public: the stored bytes are the plaintext, in the input buffer, which comes back on release().
-        pending.resolve(sealedChunk(reply.meta, Buffer.from(reply.input, 0, length), once(() => this.buffers.give(reply.input))));
-      } else {
-        this.buffers.give(reply.input); // the plaintext is done with
-        pending.resolve(sealedChunk(reply.meta, Buffer.from(reply.output, 0, length), once(() => this.buffers.give(reply.output))));
-      }
-    } catch (err) {
-      this.buffers.give(reply.input);
-      this.buffers.give(reply.output);
-      pending.reject(err as Error);
-    }
+    pending.settle(reply);
   }
 
   private fail(err: Error): void {
@@ -343,4 +411,22 @@ class SealPool implements ChunkSealer {
     })();
     return this.closed;
   }
+}
+
+/**
+ * A batch's sealed files from its reply: each file's stored bytes are a view of the batch's buffer
+ * (`output`), which goes back to the pool on release().
+ */
+function sealedFiles(reply: FilesReply, sizes: number[], isPublic: boolean, release: () => void): SealedFileBatch {
+  const stride = isPublic ? META_PUBLIC : META_PRIVATE;
+  if (reply.lengths.length !== sizes.length || reply.meta.length !== stride * sizes.length) throw new Error("sealing a batch of files gave a malformed result");
+  const files: (SealedFile | null)[] = [];
+  let at = 0;
+  for (const [i, length] of reply.lengths.entries()) {
+    const head = reply.heads[i] ? Buffer.from(reply.heads[i]!.buffer, reply.heads[i]!.byteOffset, reply.heads[i]!.length) : null;
+    const chunk = length > 0 ? sealedChunk(reply.meta.subarray(i * stride, (i + 1) * stride), Buffer.from(reply.output, at, length), () => undefined) : null;
+    files.push(length < 0 ? null : { chunk, head });
+    at += sizes[i];
+  }
+  return { files, release };
 }

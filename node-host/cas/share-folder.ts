@@ -15,8 +15,9 @@ import { ConvergentKeys, loadOrCreateNodeSecret } from "./convergent-crypto";
 import { sanitizeFileName } from "./file-name";
 import { encodeFolder, type FolderEntry, type FolderSummary } from "./folder-manifest";
 import { defaultChunker } from "./chunker";
-import { defaultSealWorkers, type SealMode } from "./seal-pool";
-import { POOL_MIN_BYTES, shareFile, startPoolOrNull } from "./share";
+import { batchSealWorkers, defaultSealWorkers, type SealMode } from "./seal-pool";
+import { POOL_MIN_BYTES, shareFile, startPoolOrNull, type ShareResult } from "./share";
+import { shareSmallFiles } from "./share-small-files";
 import { formatShareLink } from "./share-link";
 import { Limiter, mapLimit } from "../util/concurrency";
 
@@ -38,6 +39,12 @@ export interface FolderScreen {
   /** How many of a file's first bytes `check` is given (all of a smaller file). */
   headBytes: number;
   check(rel: string, head: Buffer): string | null;
+  /**
+   * Byte strings at least one of which a head must hold for its content to matter: check(rel, head)
+   * is check(rel, empty head) for any other. With them, the workers that read small files look for
+   * them, and only the heads that hold one come back to be checked.
+   */
+  literals?: Uint8Array[];
 }
 
 export interface FolderShareOptions {
@@ -69,6 +76,16 @@ const FILES_PARALLEL = 8;
  */
 const POOLED_FILES_PARALLEL = 4;
 
+/** Below this many bytes in files of one chunk, starting a worker for them costs more than it saves. */
+const BATCHES_MIN_BYTES = 4 * 1024 * 1024;
+
+type Shared = { entry: FolderEntry; objectIds: Buffer[]; bytesWritten: number };
+
+function sharedOf(f: FolderFile, r: ShareResult): Shared {
+  const entry: FolderEntry = { kind: "file", path: f.rel, size: r.manifest.size, executable: f.executable, manifestId: Buffer.from(r.contentId, "hex"), manifestKey: r.key };
+  return { entry, objectIds: r.objectIds, bytesWritten: r.bytesWritten };
+}
+
 /** Shares the folder `name` made of `files` and (every) `dirs`, all relative paths. */
 export async function shareFolder(store: ContentStore, name: string, files: FolderFile[], dirs: string[], options: FolderShareOptions = {}): Promise<FolderShareResult> {
   const mode = options.public ? "public" : "private";
@@ -81,39 +98,59 @@ export async function shareFolder(store: ContentStore, name: string, files: Fold
     done.set(rel, bytes);
     options.onProgress?.(doneBytes, Math.max(total, doneBytes));
   };
-  // One pool of sealing workers for the whole folder (files of a chunk or less seal in-thread: a
-  // trip to a worker costs more than sealing them), so files of a few MiB use the other cores too.
+  // One pool of sealing workers for the whole folder: files of one chunk go to it in batches (a
+  // trip to a worker per file cost more than sealing it), larger ones chunk by chunk.
   const chunker = defaultChunker();
+  const keys = convergenceSecret ? new ConvergentKeys(convergenceSecret) : null;
   const sealMode: SealMode = convergenceSecret ? { public: false, convergenceSecret } : { public: true };
-  const pooledBytes = files.filter((f) => f.size > chunker.wholeUpTo).reduce((n, f) => n + f.size, 0);
-  const pool = pooledBytes >= POOL_MIN_BYTES ? startPoolOrNull(sealMode, defaultSealWorkers(), chunker.maxSize) : null;
+  const isSmall = (f: FolderFile) => f.size <= chunker.wholeUpTo;
+  // a screen without literals needs every head on the main thread: its files are shared one by one
+  const batchable = !options.screen || options.screen.literals !== undefined;
+  const pooledBytes = files.filter((f) => !isSmall(f)).reduce((n, f) => n + f.size, 0);
+  const smallBytes = batchable ? files.filter(isSmall).reduce((n, f) => n + f.size, 0) : 0;
+  const headScreen = options.screen?.literals ? { literals: options.screen.literals, headBytes: options.screen.headBytes } : undefined;
+  const workers = smallBytes > pooledBytes ? batchSealWorkers() : defaultSealWorkers();
+  const pool = pooledBytes >= POOL_MIN_BYTES || smallBytes >= BATCHES_MIN_BYTES ? startPoolOrNull(sealMode, { workers, bufferBytes: chunker.maxSize, screen: headScreen }) : null;
   const pooled = new Limiter(POOLED_FILES_PARALLEL);
-  type Shared = { entry: FolderEntry; objectIds: Buffer[]; bytesWritten: number };
   const leftOut: FolderShareResult["leftOut"] = [];
-  let shared: Shared[];
+  const outcomes = new Array<Shared | null>(files.length).fill(null);
+  const shareAlone = async (i: number) => {
+    const f = files[i];
+    const screened = options.screen ? await screen(f, options.screen, chunker.wholeUpTo) : null;
+    if (screened?.reason) {
+      leftOut.push({ path: f.rel, reason: screened.reason });
+      progress(f.rel, f.size);
+      return;
+    }
+    const onPool = pool !== null && !isSmall(f);
+    const share = () =>
+      shareFile(store, f.abs, { public: options.public, convergenceSecret, durable: false, name: path.posix.basename(f.rel), size: f.size, chunker, sealWorkers: 0, contents: screened?.whole ?? undefined, ...(onPool ? { sealer: pool } : {}), onProgress: (n) => progress(f.rel, n) });
+    outcomes[i] = sharedOf(f, await (onPool ? pooled.run(share) : share()));
+  };
   try {
-    const outcomes = await mapLimit(files, FILES_PARALLEL, async (f): Promise<Shared | null> => {
-      const screened = options.screen ? await screen(f, options.screen, chunker.wholeUpTo) : null;
-      if (screened?.reason) {
-        leftOut.push({ path: f.rel, reason: screened.reason });
-        progress(f.rel, f.size);
-        return null;
-      }
-      const onPool = pool !== null && f.size > chunker.wholeUpTo;
-      const share = () =>
-        shareFile(store, f.abs, { public: options.public, convergenceSecret, durable: false, name: path.posix.basename(f.rel), size: f.size, chunker, sealWorkers: 0, contents: screened?.whole ?? undefined, ...(onPool ? { sealer: pool } : {}), onProgress: (n) => progress(f.rel, n) });
-      const r = await (onPool ? pooled.run(share) : share());
-      const entry: FolderEntry = { kind: "file", path: f.rel, size: r.manifest.size, executable: f.executable, manifestId: Buffer.from(r.contentId, "hex"), manifestKey: r.key };
-      return { entry, objectIds: r.objectIds, bytesWritten: r.bytesWritten };
-    });
-    shared = outcomes.filter((o) => o !== null);
+    const indices = files.map((_, i) => i);
+    const inBatches = pool && batchable ? indices.filter((i) => isSmall(files[i])) : [];
+    const batched = new Set(inBatches);
+    const [fromBatches] = await Promise.all([
+      pool && inBatches.length > 0 ? shareSmallFiles(inBatches.map((i) => files[i]), { store, pool, keys, screen: options.screen, onDone: (f) => progress(f.rel, f.size) }) : [],
+      mapLimit(indices.filter((i) => !batched.has(i)), FILES_PARALLEL, shareAlone),
+    ]);
+    const again: number[] = [];
+    for (const [k, o] of fromBatches.entries()) {
+      const i = inBatches[k];
+      if (o === null) again.push(i);
+      else if ("leftOut" in o) leftOut.push({ path: files[i].rel, reason: o.leftOut });
+      else outcomes[i] = sharedOf(files[i], o.shared);
+    }
+    await mapLimit(again, FILES_PARALLEL, shareAlone); // changed since the walk: read as any file is
   } finally {
     await pool?.close();
   }
+  const shared = outcomes.filter((o) => o !== null);
   const entries: FolderEntry[] = [...dirs.map((d): FolderEntry => ({ kind: "dir", path: d, size: 0, executable: false, manifestId: null, manifestKey: null })), ...shared.map((s) => s.entry)];
   const summary: FolderSummary = { name: sanitizeFileName(name), files: shared.length, dirs: dirs.length, size: shared.reduce((n, s) => n + s.entry.size, 0) };
   const objectsOf = new Map(shared.map((s) => [s.entry.manifestId!.toString("hex"), s.objectIds]));
-  const { root, parts } = encodeFolder({ summary, mode, entries, objectsOf }, convergenceSecret ? new ConvergentKeys(convergenceSecret) : null);
+  const { root, parts } = encodeFolder({ summary, mode, entries, objectsOf }, keys);
   let bytesWritten = shared.reduce((n, s) => n + s.bytesWritten, 0);
   for (const o of [...parts, root]) if ((await store.put(o.bytes, { pin: "own", kind: "manifest", durable: false })).written) bytesWritten += o.bytes.length;
 

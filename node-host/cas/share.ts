@@ -20,7 +20,7 @@ import { sanitizeFileName } from "./file-name";
 import { encodeManifest, fileDigestOfChunkDigests, MANIFEST_VERSION, type Manifest, type ManifestChunk } from "./manifest";
 import { mediaTypeFor } from "./media-type";
 import { withKnownId } from "./object-store";
-import { defaultSealWorkers, inThreadSealer, startSealPool, type ChunkSealer, type SealMode } from "./seal-pool";
+import { defaultSealWorkers, inThreadSealer, startSealPool, type ChunkSealer, type FileBatchSealer, type SealedChunk, type SealMode, type SealPoolOptions } from "./seal-pool";
 import { formatShareLink } from "./share-link";
 
 export interface ShareOptions {
@@ -92,7 +92,7 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
   const file = given ? null : await fs.promises.open(filePath, "r");
   let sealer: ChunkSealer | null = options.sealer ?? null;
   try {
-    if (!options.sealer) sealer = workers > 0 ? startPoolOrNull(sealMode, workers, chunker.maxSize) : null;
+    if (!options.sealer) sealer = workers > 0 ? startPoolOrNull(sealMode, { workers, bufferBytes: chunker.maxSize }) : null;
     sealer ??= inThreadSealer(sealMode, Math.min(chunker.maxSize, Math.max(total, 1)));
     // Views into the chunker's window, each handed to the sealer (which copies it, or seals it before
     // returning) before the next is asked for.
@@ -103,11 +103,11 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
       await tasks.add(
         sealer.seal(plaintext).then(async (sealed) => {
           try {
-            const result = await store.put(withKnownId(sealed.data, sealed.id), { pin: "own", kind: "chunk", durable });
-            chunk.id = result.id;
-            chunk.key = sealed.key;
+            const stored = await putChunk(store, sealed, durable);
+            chunk.id = stored.chunk.id;
+            chunk.key = stored.chunk.key;
             digests[slot] = sealed.digest;
-            if (result.written) bytesWritten += sealed.data.length;
+            bytesWritten += stored.bytesWritten;
           } finally {
             sealed.release();
           }
@@ -124,29 +124,50 @@ export async function shareFile(store: ContentStore, filePath: string, options: 
   }
 
   const keys = convergenceSecret ? new ConvergentKeys(convergenceSecret) : null;
-  const name = sanitizeFileName(options.name ?? path.basename(filePath));
+  const result = await putFileManifest(store, options.name ?? path.basename(filePath), { chunks, digests, size: done, bytesWritten }, keys, durable);
+  if (durable) await store.flush();
+  return result;
+}
+
+/** What a share stored of a file: its chunks in file order, their plaintext digests, its size and the bytes written. */
+export interface StoredChunks {
+  chunks: ManifestChunk[];
+  digests: Buffer[];
+  size: number;
+  bytesWritten: number;
+}
+
+/** Stores a sealed chunk (pinned "own"): its manifest entry and the bytes written (0 when deduplicated). */
+export async function putChunk(store: ContentStore, sealed: Omit<SealedChunk, "release">, durable: boolean): Promise<{ chunk: ManifestChunk; bytesWritten: number }> {
+  const result = await store.put(withKnownId(sealed.data, sealed.id), { pin: "own", kind: "chunk", durable });
+  return { chunk: { id: result.id, size: sealed.data.length, key: sealed.key }, bytesWritten: result.written ? sealed.data.length : 0 };
+}
+
+/**
+ * The last step of a file's share, its chunks stored: its manifest (private when `keys` are given)
+ * encoded and stored, pinned "own". `name` is sanitized here.
+ */
+export async function putFileManifest(store: ContentStore, name: string, stored: StoredChunks, keys: ConvergentKeys | null, durable: boolean): Promise<ShareResult> {
+  const safeName = sanitizeFileName(name);
   const manifest: Manifest = {
     version: MANIFEST_VERSION,
-    mode,
-    name,
-    size: done,
-    mediaType: mediaTypeFor(name),
-    digest: fileDigestOfChunkDigests(digests),
-    chunks,
+    mode: keys ? "private" : "public",
+    name: safeName,
+    size: stored.size,
+    mediaType: mediaTypeFor(safeName),
+    digest: fileDigestOfChunkDigests(stored.digests),
+    chunks: stored.chunks,
   };
   const encoded = encodeManifest(manifest, keys);
   const manifestPut = await store.put(encoded.bytes, { pin: "own", kind: "manifest", durable });
-  if (manifestPut.written) bytesWritten += encoded.bytes.length;
-  if (durable) await store.flush();
-
-  const distinctChunkIds = new Map(chunks.map((c) => [c.id.toString("hex"), c.id]));
+  const distinctChunkIds = new Map(stored.chunks.map((c) => [c.id.toString("hex"), c.id]));
   return {
     contentId: encoded.contentId,
     link: formatShareLink(encoded.contentId, encoded.key),
     key: encoded.key,
     manifest,
     objectIds: [manifestPut.id, ...distinctChunkIds.values()],
-    bytesWritten,
+    bytesWritten: stored.bytesWritten + (manifestPut.written ? encoded.bytes.length : 0),
   };
 }
 
@@ -169,9 +190,9 @@ async function* chunksOf(file: fs.promises.FileHandle, total: number, chunker: C
 }
 
 /** A seal pool, or null (then the share seals in-thread) where worker threads cannot be started. */
-export function startPoolOrNull(mode: SealMode, workers: number, bufferBytes: number): ChunkSealer | null {
+export function startPoolOrNull(mode: SealMode, options: SealPoolOptions): (ChunkSealer & FileBatchSealer) | null {
   try {
-    return startSealPool(mode, { workers, bufferBytes });
+    return startSealPool(mode, options);
   } catch {
     return null;
   }

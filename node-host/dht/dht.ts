@@ -179,7 +179,8 @@ export class Dht extends EventEmitter {
 
   private handle(from: Contact, req: Request, sender: SenderInfo): Response | null | Promise<Response | null> {
     if (req.type === "leave") {
-      this.forget(from.id);
+      // listed as offline since (the Peers view, and repair sweeps look first at what it held)
+      this.dropContact(from.id);
       return { type: "pong" };
     }
     this.observe(from, sender.client);

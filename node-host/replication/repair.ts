@@ -5,6 +5,7 @@ import { toHex } from "../dht/id";
 import { BulkPeer } from "../transport/bulk";
 import { mapLimit } from "../util/concurrency";
 import { LruMap } from "../util/lru";
+import { DeclinedCandidates } from "./declined";
 import { SweepOrder } from "./sweep-order";
 import { CopyPlan, planHandoff, planRepair, planShare, planTopUp } from "./placement";
 import { Budget, NotAllowedHolderError, Replicator } from "./replicator";
@@ -39,6 +40,8 @@ export class Repair {
   private readonly shortfalls = new LruMap<string, string>(SHORTFALLS_KEPT);
   /** Which contents each sweep checks. */
   private readonly order = new SweepOrder();
+  /** Nodes a copy recently failed on, left out of plans for a while (declined.ts). */
+  private readonly declined = new DeclinedCandidates();
 
   constructor(
     private readonly replicator: Replicator,
@@ -55,7 +58,7 @@ export class Repair {
     await this.exclusively(
       contentId,
       async () => {
-        const plan = planShare(contentId, this.replicator.self.id, await this.replicator.liveNear(contentId), r, this.eligibility(contentId));
+        const plan = planShare(contentId, this.replicator.self.id, await this.candidatesNear(contentId), r, this.eligibility(contentId));
         await this.carryOut(plan, contentId, { bytes: Infinity }, report, 1);
       },
       true,
@@ -109,7 +112,7 @@ export class Repair {
         const holders = await this.keptHolders(contentId);
         this.order.checked(toHex(contentId), holders.filter((h) => !h.id.equals(r.self.id)).map((h) => toHex(h.id)));
         if (holders.length >= factor) return void this.shortfalls.delete(toHex(contentId));
-        const plan = planRepair({ contentId, self: r.self.id, holders, live: await r.liveNear(contentId), r: factor, eligible: this.eligibility(contentId) });
+        const plan = planRepair({ contentId, self: r.self.id, holders, live: await this.candidatesNear(contentId), r: factor, eligible: this.eligibility(contentId) });
         if (plan.need === 0) return;
         if (!this.shortfalls.has(toHex(contentId))) this.log(`repair: ${toHex(contentId).slice(0, 12)}… has ${holders.length} of ${factor} live holders; copying to ${plan.need} more`);
         await this.carryOut(plan, contentId, budget, report, holders.length);
@@ -126,16 +129,15 @@ export class Repair {
    * replicas: a fetched, cached copy is not announced, and a copy a node stops keeping is no longer
    * republished), but a record outlives a dropped copy until it expires, and HAS_OBJECTS cannot tell
    * a pinned copy from a cached one; this check drops holders that no longer have the objects. A
-   * node that cannot answer (an older one) is counted; one that cannot be reached is not.
+   * node that cannot answer must send one of the objects (Replicator.holdsAll): a node that only
+   * claims the content would otherwise stand in for a lost copy. One that cannot be reached is not counted.
    */
   private async keptHolders(contentId: Buffer): Promise<BulkPeer[]> {
     const r = this.replicator;
     const holders = await r.liveHolders(contentId);
     const ids = await r.objectsOf(contentId);
     if (!ids) return holders;
-    const kept = await Promise.all(
-      holders.map(async (h) => h.id.equals(r.self.id) || ((await r.peerHas(h, ids).catch(() => [false])) ?? [true]).every(Boolean)),
-    );
+    const kept = await Promise.all(holders.map(async (h) => h.id.equals(r.self.id) || (await r.holdsAll(h, ids).catch(() => false))));
     // a copy on a node that may not hold it (a revoked member's, one a node outside the team took
     // from an older sharer) does not count: the content needs its r copies on allowed nodes
     return holders.filter((h, i) => kept[i] && (h.id.equals(r.self.id) || r.confinement.refusal(h.id, contentId) === null));
@@ -145,6 +147,11 @@ export class Repair {
   private gone(nodeHex: string): boolean {
     const dht = this.replicator.dht;
     return dht.offline.has(nodeHex) || (dht.table.get(Buffer.from(nodeHex, "hex"))?.failures ?? 0) > 0;
+  }
+
+  /** Live nodes near the content to copy it to, less those a copy recently failed on. */
+  private async candidatesNear(contentId: Buffer): Promise<BulkPeer[]> {
+    return (await this.replicator.liveNear(contentId)).filter((n) => !this.declined.has(toHex(n.id)));
   }
 
   private eligibility(contentId: Buffer) {
@@ -167,7 +174,7 @@ export class Repair {
     await mapLimit(await r.heldContents(), 4, (contentId) =>
       this.exclusively(contentId, async () => {
         const holders = await this.keptHolders(contentId);
-        const plan = planHandoff({ contentId, self: r.self.id, holders, live: await r.liveNear(contentId), r: r.factors.get(toHex(contentId)), eligible: this.eligibility(contentId) });
+        const plan = planHandoff({ contentId, self: r.self.id, holders, live: await this.candidatesNear(contentId), r: r.factors.get(toHex(contentId)), eligible: this.eligibility(contentId) });
         await this.carryOut(plan, contentId, budget, report, holders.length - 1);
       }, true),
     );
@@ -243,8 +250,10 @@ export class Repair {
       const { sent, complete } = await this.replicator.copyTo(peer, contentId, budget);
       report.bytes += sent;
       if (complete) report.copies++;
+      this.declined.clear(toHex(peer.id));
       return complete;
     } catch (err) {
+      if (!(err instanceof NotAllowedHolderError)) this.declined.note(toHex(peer.id), err);
       // a node outside the content's teams is skipped quietly: the shortfall says why copies are missing
       if (!(err instanceof NotAllowedHolderError)) this.log(`copy of ${toHex(contentId).slice(0, 12)}… to ${toHex(peer.id).slice(0, 12)}… failed: ${(err as Error).message}`);
       return false;

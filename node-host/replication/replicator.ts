@@ -2,17 +2,19 @@
 // here, which nodes hold a content and are alive, which live nodes are near it, and copying a
 // content to a peer without sending what the peer already has.
 
+import { randomInt } from "node:crypto";
 import { ContentStore, isIdOf } from "../cas";
 import { contentRoots } from "../cas/content-roots";
 import { contentObjects } from "../cas/manifest-links";
 import { Dht } from "../dht/dht";
 import { Id, toHex } from "../dht/id";
-import { BulkPeer } from "../transport/bulk";
+import { BulkPeer, ObjectNotFoundError } from "../transport/bulk";
 import { BulkRemoteError } from "../transport/bulk-api";
 import { BulkNodeClient } from "../transport/bulk-client";
 import { Audience, ErrorCodes } from "../transport/bulk-protocol";
 import { mapLimit } from "../util/concurrency";
 import { LruMap } from "../util/lru";
+import { CopyRefusedError } from "./declined";
 import { ReplicationFactors } from "./factors";
 import type { Eligibility } from "./placement";
 
@@ -56,11 +58,17 @@ const CHECK_PARALLEL = 32;
 /** Ids asked about in one HAS_OBJECTS request (a frame holds at most 8 MiB of them). */
 const HAS_BATCH = 65536;
 
+/** How long a node that failed a spot check counts as holding nothing, and how many such nodes are kept. */
+const SPOT_CHECK_FAILED_FOR_MS = 10 * 60_000;
+const SPOT_CHECKS_KEPT = 1024;
+
 /** Manifest kinds remembered (beyond this many manifests, the rest are read again each sweep). */
 const KINDS_KEPT = 65_536;
 
 export class Replicator {
   private readonly manifestKinds = new LruMap<string, boolean>(KINDS_KEPT);
+  /** Node (hex ID) → until when it counts as holding nothing, having failed a spot check (holdsAll). */
+  private readonly failedSpotChecks = new LruMap<string, number>(SPOT_CHECKS_KEPT);
 
   constructor(
     readonly store: ContentStore,
@@ -158,7 +166,7 @@ export class Replicator {
         return;
       }
       budget.bytes -= bytes.length;
-      if ((await this.bulk.putObject(peer, id, bytes)) === "refused") throw new Error(`node ${toHex(peer.id).slice(0, 12)}… refused ${toHex(id).slice(0, 12)}…`);
+      if ((await this.bulk.putObject(peer, id, bytes)) === "refused") throw new CopyRefusedError(`node ${toHex(peer.id).slice(0, 12)}… refused ${toHex(id).slice(0, 12)}…`);
       sent += bytes.length;
     };
     // the manifest (and a folder's parts) go first: the receiver accepts only objects listed by manifests it holds
@@ -183,6 +191,28 @@ export class Replicator {
     await this.bulk.pathTo(peer);
     const refusal = this.confinement.refusal(peer.id, contentId);
     if (refusal) throw new NotAllowedHolderError(refusal);
+  }
+
+  /**
+   * Whether a peer holds every one of `ids` (a content's objects, held here too): its HAS_OBJECTS
+   * answer or, from a node that cannot answer one, one of the objects picked at random, fetched and
+   * checked against its id. A node that only claims a content (a provider record it cannot back)
+   * then does not count as a copy. Throws when the peer cannot be asked.
+   */
+  async holdsAll(peer: BulkPeer, ids: Buffer[]): Promise<boolean> {
+    const has = await this.peerHas(peer, ids);
+    if (has) return has.every(Boolean);
+    const key = toHex(peer.id);
+    if ((this.failedSpotChecks.get(key) ?? 0) > Date.now()) return false;
+    const id = ids[randomInt(ids.length)];
+    const bytes = await this.bulk.getObject(peer, id).catch((err: Error) => {
+      if (err instanceof ObjectNotFoundError || err instanceof BulkRemoteError) return null; // it answered: not held
+      throw err;
+    });
+    if (bytes && isIdOf(id, bytes)) return true;
+    // a node that claims a content it cannot send (or sends altered bytes) is not asked again for a while
+    this.failedSpotChecks.set(key, Date.now() + SPOT_CHECK_FAILED_FOR_MS);
+    return false;
   }
 
   /** One object from a peer, checked against its id; null when the peer cannot give it. */

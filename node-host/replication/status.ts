@@ -19,7 +19,7 @@ export async function contentStatus(replicator: Replicator, contentId: Buffer): 
       const self = peer.id.equals(replicator.self.id);
       let complete: boolean | null = null;
       if (self) complete = selfComplete;
-      else if (live && ids) complete = await replicator.peerHas(peer, ids).then((has) => (has ? has.every(Boolean) : null), () => null);
+      else if (live && ids) complete = await replicator.holdsAll(peer, ids).catch(() => null);
       // asked once its connection showed the holder's credentials (the HAS_OBJECTS above, for live ones)
       const refusal = self || !live ? null : replicator.confinement.refusal(peer.id, contentId);
       return { id: toHex(peer.id), host: peer.host, port: peer.port, self, live, complete, ...(refusal ? { notCounted: refusal } : {}) };
@@ -28,8 +28,8 @@ export async function contentStatus(replicator: Replicator, contentId: Buffer): 
   const replication = replicator.factors.get(toHex(contentId));
   // Provider records name only pinned copies (own shares and replicas; fetched cache is never
   // announced, and a copy no longer kept is no longer republished). HAS_OBJECTS cannot tell pinned
-  // from cached, but a live holder that says it lacks objects (a record outliving its copy) does not
-  // count; one that cannot say (null) does.
+  // from cached, but a live holder that says it lacks objects (a record outliving its copy), or that
+  // cannot say and does not send one of them, does not count; one that could not be asked (null) does.
   // a copy on a node outside the content's teams does not count either: repair treats it as gone
   const liveHolders = holders.filter((h) => h.live && h.complete !== false && !h.notCounted).length;
   return { contentId: toHex(contentId), replication, holders, liveHolders, met: liveHolders >= replication, shortfall: null };

@@ -83,6 +83,9 @@ function recordedEndpoint(dataDir: string): unknown {
   }
 }
 
+/** How long a connecting client waits for the node to accept its token. */
+const AUTH_TIMEOUT_MS = 15_000;
+
 export interface LocalClient {
   call<M extends ApiMethod>(method: M, params: Api[M][0], timeoutMs?: number): Promise<Api[M][1]>;
   onNotification(handler: (method: string, params: unknown) => void): void;
@@ -117,7 +120,13 @@ export async function connectLocal(dataDir: string): Promise<LocalClient> {
     () => client.rejectAllPendingRequests("the node closed the connection"),
   );
   socket.on("close", () => client.rejectAllPendingRequests("the node closed the connection"));
-  await client.request("auth", { token });
+  try {
+    await client.timeout(AUTH_TIMEOUT_MS).request("auth", { token });
+  } catch (err) {
+    // a node that accepts the connection but does not answer (starting, stopping, or stuck) must not hang the caller
+    socket.destroy();
+    throw new Error(`the peershare node for ${dataDir} did not answer (${(err as Error).message}); it may be starting or stopping: try again`);
+  }
   return {
     call: (method, params, timeoutMs = 120_000) => Promise.resolve(client.timeout(timeoutMs).request(method, params)),
     onNotification: (handler) => {

@@ -20,7 +20,7 @@ import * as path from "node:path";
 import { MAX_FOLDER_DEPTH, MAX_PATH_BYTES, nameProblem } from "../cas/folder-path";
 import { MAX_FOLDER_ENTRIES } from "../cas/folder-manifest";
 import { mapLimit } from "../util/concurrency";
-import { gitIgnoredAmong, secretReason, sniffHead, SNIFF_BYTES } from "./publish-check";
+import { gitIgnoredAmong, secretReason, sniffHead, SECRET_LITERALS, SNIFF_BYTES } from "./publish-check";
 import type { FolderScreen } from "../cas/share-folder";
 import type { LeftOutEntry } from "../rpc/api-types";
 
@@ -42,6 +42,15 @@ export interface FolderWalk {
 
 const GIT_DIR = ".git";
 
+/** What the walk makes of one directory entry. */
+type Found = { file: WalkedFile } | { dir: string } | { leave: string };
+
+/**
+ * Entries of a directory looked at (stat, symlink target) at once: one at a time, the stats of a
+ * folder of 10,000 small files were ~0.5 s of a share spent waiting on libuv's thread pool.
+ */
+const ENTRIES_PARALLEL = 16;
+
 /** Walks `root` (a directory). `force` keeps a .git directory. */
 export async function walkFolder(root: string, options: { force?: boolean } = {}): Promise<FolderWalk> {
   const realRoot = await fs.promises.realpath(root);
@@ -50,39 +59,42 @@ export async function walkFolder(root: string, options: { force?: boolean } = {}
   while (pending.length > 0) {
     const dir = pending.pop()!;
     const names = (await fs.promises.readdir(path.join(root, dir.rel), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
-    for (const d of names) {
-      const rel = dir.rel ? `${dir.rel}/${d.name}` : d.name;
-      const leave = (reason: string) => walk.leftOut.push({ path: rel, reason });
-      const problem = nameProblem(d.name);
-      if (problem) {
-        leave(`its name is not portable: ${problem}`);
-        continue;
-      }
-      if (Buffer.byteLength(rel) > MAX_PATH_BYTES) {
-        leave(`its path is longer than ${MAX_PATH_BYTES} bytes`);
-        continue;
-      }
-      const abs = path.join(root, rel);
-      if (d.isDirectory()) {
-        if (d.name === GIT_DIR && !options.force) {
-          leave("a git repository's own data (history, config): shared only with --force");
-          continue;
-        }
-        if (dir.depth + 1 >= MAX_FOLDER_DEPTH) throw new Error(`${abs} is more than ${MAX_FOLDER_DEPTH} levels deep: a shared folder may have at most ${MAX_FOLDER_DEPTH}`);
+    const found = await mapLimit(names, ENTRIES_PARALLEL, (d) => lookAt(root, realRoot, dir.rel, d, options));
+    for (const [i, f] of found.entries()) {
+      const rel = dir.rel ? `${dir.rel}/${names[i].name}` : names[i].name;
+      if ("leave" in f) walk.leftOut.push({ path: rel, reason: f.leave });
+      else if ("file" in f) walk.files.push(f.file);
+      else {
+        if (dir.depth + 1 >= MAX_FOLDER_DEPTH) throw new Error(`${path.join(root, rel)} is more than ${MAX_FOLDER_DEPTH} levels deep: a shared folder may have at most ${MAX_FOLDER_DEPTH}`);
         walk.dirs.push(rel);
         pending.push({ rel, depth: dir.depth + 1 });
-      } else if (d.isFile()) {
-        const st = await fs.promises.stat(abs);
-        walk.files.push({ rel, abs, size: st.size, executable: (st.mode & 0o111) !== 0 });
-      } else if (d.isSymbolicLink()) {
-        const target = await linkTarget(abs, realRoot);
-        if (typeof target === "string") leave(target);
-        else walk.files.push({ rel, abs: target.abs, size: target.size, executable: target.executable });
-      } else leave("not a regular file (a socket, FIFO or device)");
+      }
       if (walk.files.length + walk.dirs.length > MAX_FOLDER_ENTRIES) throw new Error(`${root} holds more than ${MAX_FOLDER_ENTRIES} files and directories: a shared folder may hold at most ${MAX_FOLDER_ENTRIES}`);
     }
   }
   return walk;
+}
+
+/** One entry of the directory `dirRel`: a file to share, a directory to walk, or why it is left out. */
+async function lookAt(root: string, realRoot: string, dirRel: string, d: fs.Dirent, options: { force?: boolean }): Promise<Found> {
+  const rel = dirRel ? `${dirRel}/${d.name}` : d.name;
+  const problem = nameProblem(d.name);
+  if (problem) return { leave: `its name is not portable: ${problem}` };
+  if (Buffer.byteLength(rel) > MAX_PATH_BYTES) return { leave: `its path is longer than ${MAX_PATH_BYTES} bytes` };
+  const abs = path.join(root, rel);
+  if (d.isDirectory()) {
+    if (d.name === GIT_DIR && !options.force) return { leave: "a git repository's own data (history, config): shared only with --force" };
+    return { dir: rel };
+  }
+  if (d.isFile()) {
+    const st = await fs.promises.stat(abs);
+    return { file: { rel, abs, size: st.size, executable: (st.mode & 0o111) !== 0 } };
+  }
+  if (d.isSymbolicLink()) {
+    const target = await linkTarget(abs, realRoot);
+    return typeof target === "string" ? { leave: target } : { file: { rel, ...target } };
+  }
+  return { leave: "not a regular file (a socket, FIFO or device)" };
 }
 
 /** A symlink's target when it is a regular file inside the folder; else why it is left out. */
@@ -136,7 +148,7 @@ function secretLeftOut(rel: string, head: Buffer): string | null {
 }
 
 /** The content half of the secret check, for shareFolder to run on the bytes it reads anyway. */
-export const secretScreen: FolderScreen = { headBytes: SNIFF_BYTES, check: secretLeftOut };
+export const secretScreen: FolderScreen = { headBytes: SNIFF_BYTES, check: secretLeftOut, literals: SECRET_LITERALS };
 
 /** The directories above a relative path, nearest last: "a/b/c" → ["a", "a/b"]. */
 function ancestors(p: string): string[] {

@@ -3,10 +3,12 @@
 // for display, up to a bound.
 
 import { randomBytes } from "node:crypto";
-import { EventEmitter } from "node:events";
+import { EventEmitter, setMaxListeners } from "node:events";
 import { TransferInfo } from "../rpc/api-types";
 
 const KEEP_FINISHED = 100;
+/** Listeners on one fetch's abort signal before Node warns: requests in flight to all holders at once. */
+const ABORT_LISTENERS = 1024;
 /** At most this many progress events per second per transfer (the final one always goes out). */
 const EVENTS_PER_SECOND = 4;
 
@@ -25,6 +27,18 @@ export interface TransferHandle {
   lastEmit: number;
 }
 
+/**
+ * A fetch's abort controller. Every request in flight to every holder listens on its signal (a
+ * window per holder, several holders): more than Node's default of 10 is normal, not a leak, and
+ * each listener is removed as its request settles (bulk-session.ts). Past ABORT_LISTENERS, Node's
+ * warning would point at a real leak.
+ */
+function fetchAbort(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(ABORT_LISTENERS, controller.signal);
+  return controller;
+}
+
 export class Transfers extends EventEmitter {
   private readonly all = new Map<string, TransferHandle>();
 
@@ -36,7 +50,7 @@ export class Transfers extends EventEmitter {
       link,
       out,
       cache,
-      abort: new AbortController(),
+      abort: fetchAbort(),
       lastEmit: 0,
     };
     this.all.set(id, handle);
@@ -47,7 +61,7 @@ export class Transfers extends EventEmitter {
 
   /** Restarts a paused or failed transfer under the same ID. */
   restart(handle: TransferHandle): void {
-    handle.abort = new AbortController();
+    handle.abort = fetchAbort();
     this.update(handle, { state: "running", error: undefined }, true);
   }
 

@@ -20,6 +20,8 @@ export class Ledger {
   private readonly failed = new Map<string, number>();
   /** Ops cut short because the harness stopped or killed their node meanwhile (not failures). */
   interrupted = 0;
+  /** Ops under way: a label ("n8 fetch f379") → when it started. */
+  private readonly running = new Map<string, number>();
 
   addFile(file: SharedFile): void {
     this.files.push(file);
@@ -32,6 +34,21 @@ export class Ledger {
   fail(kind: OpKind, err: unknown): void {
     const key = `${kind}: ${reasonOf(err)}`;
     this.failed.set(key, (this.failed.get(key) ?? 0) + 1);
+  }
+
+  /** Runs an op, kept in the list of ops under way while it runs (a stall then shows what waits). */
+  async track<T>(label: string, op: () => Promise<T>): Promise<T> {
+    this.running.set(label, Date.now());
+    try {
+      return await op();
+    } finally {
+      this.running.delete(label);
+    }
+  }
+
+  /** Ops under way for longer than `ms`, oldest first, with how long ("n8 fetch f379 for 75 s"). */
+  slowOps(ms: number, now = Date.now()): string[] {
+    return [...this.running].filter(([, at]) => now - at > ms).map(([label, at]) => `${label} for ${((now - at) / 1000).toFixed(0)} s`);
   }
 
   totals(): { done: number; failed: number } {

@@ -7,6 +7,8 @@ import { Ledger } from "./ledger";
 import { Crash, SoakNode } from "./fleet";
 
 const MiB = 1024 * 1024;
+/** An op under way longer than this is named in the minute's report. */
+const SLOW_OP_MS = 30_000;
 const mib = (b: number) => (b / MiB).toFixed(1);
 const kib = (b: number) => (b / 1024).toFixed(1);
 
@@ -38,6 +40,8 @@ export function summaryLines(minute: number, ledger: Ledger, coverage: CoverageN
       `files ${coverage.files}, below r now ${coverage.belowR}${coverage.belowR ? ` (shared by ${coverage.belowBySharer})` : ""}, longest below r ${(coverage.longestBelowMs / 1000).toFixed(1)} s${coverage.longestFile ? ` (${coverage.longestFile})` : ""} (allowed ${(allowedBelowMs / 1000).toFixed(0)} s); crashes ${crashes.length}`,
   ];
   for (const [reason, n] of ledger.failures().slice(0, 8)) lines.push(`    failed ${n}× ${reason}`);
+  const slow = ledger.slowOps(SLOW_OP_MS);
+  if (slow.length) lines.push(`    under way for over ${SLOW_OP_MS / 1000} s: ${slow.join(", ")}`);
   return lines;
 }
 

@@ -64,7 +64,7 @@ export class Workload {
     fs.writeFileSync(file, bytes);
     const life = lifeOf(node);
     try {
-      const share = await this.fleet.call(node, "content.share", { path: file, force: true }, 120_000);
+      const share = await this.ledger.track(`${node.name} share ${path.basename(file)}`, () => this.fleet.call(node, "content.share", { path: file, force: true }, 120_000));
       this.ledger.addFile({ link: share.link, contentId: share.contentId, size, sha256: sha256(bytes), sharer: node.name, sharedAt: Date.now() });
       this.ledger.ok("share");
     } catch (err) {
@@ -82,7 +82,7 @@ export class Workload {
     const life = lifeOf(node);
     const out = path.join(this.outDir, `${node.name}-${++this.seq}`);
     try {
-      await fetchChecked(this.fleet, node, file, out);
+      await this.ledger.track(`${node.name} fetch ${file.contentId.slice(0, 8)} (${path.basename(out)})`, () => fetchChecked(this.fleet, node, file, out));
       this.ledger.ok("fetch");
     } catch (err) {
       if (!isUp(node) || lifeOf(node) !== life) this.ledger.interrupted++;

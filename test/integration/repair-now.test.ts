@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { cli, cliJson, RunningNode, startNode, stopNode, tempDir, waitFor, writeConfig } from "../helpers/cli";
 import type { ContentStatus, RepairReport, ShareInfo } from "../../node-host/rpc/api-types";
+import { startFakeHolder } from "../helpers/fake-holder";
 
 const root = tempDir("repair-now");
 const nodes: RunningNode[] = [];
@@ -69,4 +70,35 @@ test("repair on a node without the file says where to run it", async () => {
   const st = await cliJson<ContentStatus>(other.dataDir, ["status", share.contentId]);
   assert.deepEqual(st.holders.map((h) => h.id), [nodes[0].id]);
   assert.equal(st.liveHolders, 1);
+});
+
+test("a node that only claims a file (a provider record it cannot back) is no copy: status leaves it out and repair replaces the lost one", async () => {
+  const file = path.join(root, "claimed.bin");
+  fs.writeFileSync(file, randomBytes(300_000));
+  const share = await cliJson<ShareInfo>(nodes[0].dataDir, ["share", file, "--replication", "3"]);
+  assert.equal(share.replicas, 2);
+  // it answers no HAS_OBJECTS (it takes no replicas) and sends altered bytes for any object
+  const claimer = await startFakeHolder(nodes[0].port, { getObject: async () => randomBytes(1000) });
+  try {
+    await claimer.provide(share.contentId);
+    const status = await cliJson<ContentStatus>(nodes[0].dataDir, ["status", share.contentId]);
+    const victim = nodes.find((n) => n !== nodes[0] && status.holders.some((h) => h.id === n.id && h.live))!;
+    await stopNode(victim, "SIGKILL");
+
+    const claimed = await waitFor("the claimer listed among the holders", async () => {
+      const s = await cliJson<ContentStatus>(nodes[0].dataDir, ["status", share.contentId]);
+      return s.holders.some((h) => h.id === claimer.identity.id.toString("hex") && h.live) && !s.holders.some((h) => h.id === victim.id && h.live) && s;
+    });
+    assert.equal(claimed.holders.find((h) => h.id === claimer.identity.id.toString("hex"))!.complete, false);
+    assert.equal(claimed.liveHolders, 2);
+    assert.equal(claimed.met, false);
+
+    const r = await cliJson<RepairReport>(nodes[0].dataDir, ["repair", share.contentId]);
+    assert.equal(r.holdersBefore, 2);
+    assert.equal(r.copies, 1);
+    const after = await cliJson<ContentStatus>(nodes[0].dataDir, ["status", share.contentId]);
+    assert.equal(after.liveHolders, 3);
+  } finally {
+    await claimer.close();
+  }
 });

@@ -65,6 +65,26 @@ test("pack file: records appended concurrently land whole, are read back at thei
   assert.equal((await readPacked(file, at[3]!.offset, at[3]!.length)).length, 3000 - 100);
 });
 
+test("pack file: an early sync while appends go on leaves every record to seal(); a failed early sync fails the seal", async () => {
+  const dir = tempDir("pack-early-sync");
+  const writer = await PackWriter.create(1, path.join(dir, "00000001.pack"));
+  const objects = Array.from({ length: 20 }, () => randomBytes(5000));
+  const appends = objects.map((b) => writer.append(objectIdOf(b), [b], b.length, () => undefined));
+  writer.syncSoon();
+  const at = await Promise.all(appends);
+  await writer.seal();
+  for (const [i, b] of objects.entries()) assert.deepEqual(await readPacked(writer.file, at[i]!.offset, at[i]!.length), b);
+
+  const failing = await PackWriter.create(2, path.join(dir, "00000002.pack"));
+  await failing.append(objectIdOf(objects[0]), [objects[0]], 5000, () => undefined);
+  const fh = (failing as unknown as { fh: { sync(): Promise<void> } }).fh;
+  const sync = fh.sync.bind(fh);
+  fh.sync = () => Promise.reject(new Error("EIO"));
+  failing.syncSoon();
+  fh.sync = sync; // a later fsync may report success after an error was taken: seal must not trust it
+  await assert.rejects(failing.seal(), /EIO/);
+});
+
 test("pack index: round-trips sealed packs only, refuses a damaged copy, and finds packs that are mostly dead", () => {
   const index = new PackIndex();
   index.openPack(1);

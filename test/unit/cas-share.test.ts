@@ -15,6 +15,7 @@ import { CasError } from "../../node-host/cas/errors";
 import { shareFile, type ShareOptions } from "../../node-host/cas/share";
 import { assembleFile, missingChunks, openManifest, readContent } from "../../node-host/cas/assemble";
 import { openChunk } from "../../node-host/cas/chunk-plaintext";
+import { inThreadSealer, startSealPool } from "../../node-host/cas/seal-pool";
 
 function tempDir(t: TestContext): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "peershare-cas-share-"));
@@ -347,4 +348,37 @@ test("a share's worker threads end with it: nothing keeps the process alive, aft
   const out = JSON.parse(stdout) as { contentId: string; failed: string };
   assert.match(out.contentId, /^[0-9a-f]{64}$/);
   assert.equal(out.failed, "disk gone");
+});
+
+test("files sealed in a batch on a worker are the chunks sealing each in-thread gives; a file not as walked is left to the caller; heads come back only when they hold a literal", async (t) => {
+  const dir = tempDir(t);
+  const literal = Buffer.from("ghp_");
+  const contents = [Buffer.alloc(0), Buffer.from([7]), randomBytes(40 * KiB), Buffer.concat([randomBytes(100), literal, randomBytes(100)]), randomBytes(256 * KiB)];
+  const files = contents.map((data, i) => ({ path: writeFile(dir, `f${i}.bin`, data), size: data.length }));
+  const grown = { path: writeFile(dir, "grown.bin", randomBytes(1001)), size: 1000 };
+  const absent = { path: path.join(dir, "absent.bin"), size: 10 };
+  for (const mode of [{ public: false as const, convergenceSecret: randomBytes(32) }, { public: true as const }]) {
+    const pool = startSealPool(mode, { workers: 1, bufferBytes: MiB, screen: { literals: [literal], headBytes: 64 * KiB } });
+    try {
+      const batch = await pool.sealFiles([...files, grown, absent]);
+      assert.equal(batch.files.length, files.length + 2);
+      assert.equal(batch.files[files.length], null, "grown since the walk");
+      assert.equal(batch.files[files.length + 1], null, "unreadable");
+      const inThread = inThreadSealer(mode, MiB);
+      for (const [i, data] of contents.entries()) {
+        const got = batch.files[i]!;
+        assert.deepEqual(got.head, i === 3 ? data : null, `file ${i}: head`);
+        if (data.length === 0) {
+          assert.equal(got.chunk, null, "an empty file has no chunk");
+          continue;
+        }
+        const want = await inThread.seal(data);
+        assert.deepEqual(got.chunk!.data, want.data, `file ${i}: stored bytes`);
+        assert.deepEqual([got.chunk!.id, got.chunk!.key, got.chunk!.digest], [want.id, want.key, want.digest], `file ${i}: id, key, digest`);
+      }
+      batch.release();
+    } finally {
+      await pool.close();
+    }
+  }
 });

@@ -240,3 +240,41 @@ test("a folder share screens each file's first bytes as it reads them: a secret-
   assert.deepEqual(folder.entries.map((e) => e.path), ["a.bin", "big-clean.bin"]);
   await store.close();
 });
+
+test("small files shared in batches on workers give the objects, byte for byte, and the content ID that sharing each alone gives", async () => {
+  const dir = tempDir("batches");
+  const src = path.join(dir, "src");
+  fs.mkdirSync(path.join(src, "sub"), { recursive: true });
+  const contents = new Map<string, Buffer>();
+  for (let i = 0; i < 200; i++) contents.set(`sub/f${i}.bin`, randomBytes(i % 10 === 0 ? 0 : 1 + ((i * 7919) % (64 * 1024))));
+  contents.set("key.txt", Buffer.from("x = 1\n-----BEGIN PRIVATE KEY-----\nMIIE\n"));
+  contents.set("not-a-token.txt", Buffer.from("ghp_ is a prefix, not a token\n"));
+  contents.set("big.bin", randomBytes(600_000));
+  contents.set("grown.bin", randomBytes(3000));
+  for (const [rel, bytes] of contents) fs.writeFileSync(path.join(src, rel), bytes);
+  // the walk saw grown.bin before it grew: its batch leaves it to be shared the ordinary way
+  const files = [...contents].map(([rel, b]) => ({ rel, abs: path.join(src, rel), size: rel === "grown.bin" ? 2000 : b.length, executable: false }));
+  for (const options of [{ convergenceSecret: randomBytes(32) }, { public: true }]) {
+    const shares = [];
+    // a screen without literals needs every head on the main thread, so each file is shared alone
+    for (const screen of [secretScreen, { ...secretScreen, literals: undefined }]) {
+      const storeDir = path.join(dir, `store-${shares.length}-${options.public ? "public" : "private"}`);
+      const store = await ContentStore.open(storeDir);
+      const r = await shareFolder(store, "src", files, ["sub"], { ...options, screen });
+      const objects = await Promise.all(r.objectIds.map(async (x) => [x.toString("hex"), await store.get(x)] as const));
+      shares.push({ r, objects: new Map(objects) });
+      await store.close();
+    }
+    const [batched, alone] = shares;
+    assert.equal(batched.r.contentId, alone.r.contentId);
+    assert.deepEqual(batched.r.leftOut, alone.r.leftOut);
+    assert.deepEqual(batched.r.leftOut.map((e) => e.path), ["key.txt"]);
+    assert.equal(batched.r.summary.files, contents.size - 1);
+    assert.equal(batched.r.bytesWritten, alone.r.bytesWritten);
+    assert.deepEqual(batched.objects, alone.objects, "byte-identical objects");
+    const store = await ContentStore.open(path.join(dir, `store-0-${options.public ? "public" : "private"}`));
+    const folder = await readFolder(batched.r.link, async (x) => (await store.get(x)) ?? Promise.reject(new Error("absent")));
+    assert.equal(folder.entries.find((e) => e.path === "grown.bin")?.size, 3000);
+    await store.close();
+  }
+});
