@@ -843,11 +843,20 @@ try {
       await page.waitForTimeout(500);
       return false;
     }, 45_000, "the shared folder in the Explorer");
-    // VS Code expands the new workspace's folders itself: a click while it does so would fold it again
+    // VS Code expands a new workspace's folders itself: a click while it does so (the twistie spins
+    // while the folder is read) folds it again. Clicked only once it has stayed folded for 2 s.
     const firstChild = explorer.locator(".monaco-list-row", { hasText: "docs" }).first();
-    await firstChild.waitFor({ timeout: 15_000 }).catch(async () => {
-      if ((await folderRow.getAttribute("aria-expanded")) !== "true") await folderRow.click();
-    });
+    let foldedSince = Date.now();
+    await waitUntil(async () => {
+      if (await firstChild.isVisible()) return true;
+      const busy = (await folderRow.getAttribute("aria-expanded")) === "true" || (await folderRow.locator(".codicon-tree-item-loading").count()) > 0;
+      if (busy) foldedSince = Date.now();
+      else if (Date.now() - foldedSince > 2000) {
+        await folderRow.click();
+        foldedSince = Date.now() + 10_000; // (not again before it has had time to open)
+      }
+      return false;
+    }, 30_000, "the shared folder's first entries");
     for (const name of ["docs", "assets", "empty", "src", "README.md"]) await explorer.locator(".monaco-list-row", { hasText: name }).first().waitFor({ timeout: 20_000 });
     await explorer.locator(".monaco-list-row", { hasText: "docs" }).first().click();
     await explorer.locator(".monaco-list-row", { hasText: "guide.md" }).first().waitFor({ timeout: 20_000 });
