@@ -289,17 +289,46 @@ try {
     await page.keyboard.press("Enter");
   };
 
+  // (clicking a container's icon while it shows closes the side bar: click only when it is not shown)
+  const showExplorer = async () => {
+    if (!(await page.locator(".explorer-folders-view").isVisible())) await page.locator('.activitybar .action-item .action-label[aria-label^="Explorer"]').click();
+    await page.locator(".explorer-folders-view").waitFor({ timeout: 10_000 });
+  };
+  const showPeershare = async () => {
+    if (!(await pane("Shared Files").isVisible())) await page.locator('.activitybar .action-item .action-label[aria-label="peershare"]').click();
+    await pane("Shared Files").waitFor({ timeout: 10_000 });
+  };
+  const shareFromExplorer = async (name) => {
+    await showExplorer();
+    const row = page.locator(".explorer-folders-view .monaco-list-row", { hasText: name }).first();
+    await row.waitFor({ timeout: 15_000 });
+    await page.waitForTimeout(500); // (the Explorer settles after the new file shows)
+    const item = page.locator(".monaco-menu .action-item", { hasText: "Share File to Peers" }).first();
+    const menu = page.locator(".monaco-menu").filter({ has: page.locator(".action-item", { hasText: "Share File to Peers" }) }).first();
+    // A click that lands while the menu is still being laid out is lost: open it again until it closes on the click.
+    await waitUntil(async () => {
+      if (!(await menu.isVisible())) await row.click({ button: "right" });
+      await item.waitFor({ timeout: 10_000 });
+      await page.waitForTimeout(200);
+      await item.click();
+      await page.waitForTimeout(500);
+      if (!(await menu.isVisible())) return true;
+      await page.keyboard.press("Escape");
+      return false;
+    }, 20_000, `Share File to Peers chosen from ${name}'s context menu`);
+  };
+
   let ownLink;
   await check("Share File to Peers from the Explorer's context menu shows the link", async () => {
     await closeEditors();
-    await page.locator('.activitybar .action-item .action-label[aria-label^="Explorer"]').click();
+    await showExplorer();
     const row = page.locator(".explorer-folders-view .monaco-list-row", { hasText: "share-me.txt" }).first();
     await row.waitFor({ timeout: 10_000 });
     await row.click({ button: "right" });
-    const item = page.locator(".monaco-menu .action-item", { hasText: "Share File to Peers" }).first();
-    await item.waitFor({ timeout: 10_000 });
+    await page.locator(".monaco-menu .action-item", { hasText: "Share File to Peers" }).first().waitFor({ timeout: 10_000 });
     await shot("explorer-context-menu");
-    await item.click();
+    await page.keyboard.press("Escape");
+    await shareFromExplorer("share-me.txt");
     const t = toast("peershare: shared share-me.txt");
     await t.waitFor({ timeout: 30_000 });
     const text = await t.locator(".notification-list-item-message").innerText();
@@ -371,35 +400,6 @@ try {
     const f = find(path.join(path.dirname(PEER_DIR), "ud"), 4);
     return f ? JSON.parse(fs.readFileSync(f, "utf8")) : {};
   };
-  // (clicking a container's icon while it shows closes the side bar: click only when it is not shown)
-  const showExplorer = async () => {
-    if (!(await page.locator(".explorer-folders-view").isVisible())) await page.locator('.activitybar .action-item .action-label[aria-label^="Explorer"]').click();
-    await page.locator(".explorer-folders-view").waitFor({ timeout: 10_000 });
-  };
-  const showPeershare = async () => {
-    if (!(await pane("Shared Files").isVisible())) await page.locator('.activitybar .action-item .action-label[aria-label="peershare"]').click();
-    await pane("Shared Files").waitFor({ timeout: 10_000 });
-  };
-  const shareFromExplorer = async (name) => {
-    await showExplorer();
-    const row = page.locator(".explorer-folders-view .monaco-list-row", { hasText: name }).first();
-    await row.waitFor({ timeout: 15_000 });
-    await page.waitForTimeout(500); // (the Explorer settles after the new file shows)
-    const item = page.locator(".monaco-menu .action-item", { hasText: "Share File to Peers" }).first();
-    const menu = page.locator(".monaco-menu").filter({ has: page.locator(".action-item", { hasText: "Share File to Peers" }) }).first();
-    // A click that lands while the menu is still being laid out is lost: open it again until it closes on the click.
-    await waitUntil(async () => {
-      if (!(await menu.isVisible())) await row.click({ button: "right" });
-      await item.waitFor({ timeout: 10_000 });
-      await page.waitForTimeout(200);
-      await item.click();
-      await page.waitForTimeout(500);
-      if (!(await menu.isVisible())) return true;
-      await page.keyboard.press("Escape");
-      return false;
-    }, 20_000, `Share File to Peers chosen from ${name}'s context menu`);
-  };
-
   let envLink;
   await check("sharing a .env file asks first (modal with the reasons); Cancel shares nothing, Share Anyway shares it", async () => {
     await closeEditors();
