@@ -836,11 +836,13 @@ try {
     await page.waitForURL(/[?&]workspace=/, { timeout: 30_000 });
     const explorer = page.locator(".explorer-folders-view");
     const folderRow = explorer.locator(".monaco-list-row", { hasText: "peer-project (shared)" }).first();
+    const explorerIcon = page.locator('.activitybar .action-item .action-label[aria-label^="Explorer"]').first();
     await waitUntil(async () => {
       if (await folderRow.isVisible()) return true;
-      // (the command, not the activity bar icon, which hides the side bar when the Explorer shows already)
-      if (!(await explorer.isVisible())) await runCommand("View: Show Explorer").catch(() => {});
-      await page.waitForTimeout(500);
+      // (the icon hides the side bar when the Explorer shows already: clicked only while it does not,
+      // and again on the next round if the window showed it meanwhile)
+      if (!(await explorer.isVisible()) && (await explorerIcon.isVisible())) await explorerIcon.click({ timeout: 2000 }).catch(() => {});
+      await page.waitForTimeout(1000);
       return false;
     }, 45_000, "the shared folder in the Explorer");
     // VS Code expands a new workspace's folders itself: a click while it does so (the twistie spins
