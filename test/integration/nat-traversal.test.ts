@@ -125,7 +125,11 @@ if (problem) {
       }
       // up to two each, from the reachable nodes it knows (s1, and e once a lookup has met it)
       await waitFor("each NATed node to keep a rendezvous", async () => (await Promise.all(["a", "b", "c", "d", "v", "w"].map(natOf))).every((n) => n.rendezvous.length >= 1 && n.rendezvous.length <= 2));
-      assert.ok((await natOf("s1")).rendezvousClients >= 5, "s1 is the rendezvous of every NATed node it can reach");
+      // a node lists a rendezvous once it has chosen it; s1 counts it once its registration arrived
+      await waitFor("s1 to be the rendezvous of every NATed node it can reach", async () => (await natOf("s1")).rendezvousClients >= 5, 60_000, 500).catch(async (err: Error) => {
+        const chosen = await Promise.all(["a", "b", "c", "d", "v", "w", "g"].map(async (n) => `${n}: ${(await natOf(n)).rendezvous.map((r) => r.host).join(" ")}`));
+        throw new Error(`${err.message}: s1 counts ${(await natOf("s1")).rendezvousClients}; chosen ${chosen.join("; ")}`);
+      });
       const text = await cli(["id", "--data-dir", nodes.a.dataDir]);
       assert.match(text.stdout, /behind NAT .*reachable through/);
     });
