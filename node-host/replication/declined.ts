@@ -4,7 +4,7 @@
 // sweep cost each repair a failed attempt before a node that can take the copy got it.
 
 import { AccessDeniedError, BulkRemoteError } from "../transport/bulk-api";
-import { LruMap } from "../util/lru";
+import { ExpiringSet } from "../util/expiring-set";
 
 /** How long a node that refused a copy is left out. */
 export const REFUSED_FOR_MS = 5 * 60_000;
@@ -27,27 +27,24 @@ export function isRefusal(err: unknown): boolean {
 }
 
 export class DeclinedCandidates {
-  /** Node (hex ID) → until when it is left out (ms since the epoch). */
-  private readonly until = new LruMap<string, number>(KEPT);
+  private readonly left: ExpiringSet;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(now: () => number = Date.now) {
+    this.left = new ExpiringSet(KEPT, now);
+  }
 
   /** Leaves the node out of plans for a while, longer when it refused than when it did not answer. */
   note(nodeHex: string, err: unknown): void {
-    this.until.set(nodeHex, this.now() + (isRefusal(err) ? REFUSED_FOR_MS : UNREACHABLE_FOR_MS));
+    this.left.add(nodeHex, isRefusal(err) ? REFUSED_FOR_MS : UNREACHABLE_FOR_MS);
   }
 
   /** A copy to the node succeeded: it is a candidate again. */
   clear(nodeHex: string): void {
-    this.until.delete(nodeHex);
+    this.left.delete(nodeHex);
   }
 
   /** Whether the node is left out of plans now. */
   has(nodeHex: string): boolean {
-    const until = this.until.get(nodeHex);
-    if (until === undefined) return false;
-    if (until > this.now()) return true;
-    this.until.delete(nodeHex);
-    return false;
+    return this.left.has(nodeHex);
   }
 }

@@ -13,6 +13,7 @@ import { BulkRemoteError } from "../transport/bulk-api";
 import { BulkNodeClient } from "../transport/bulk-client";
 import { Audience, ErrorCodes } from "../transport/bulk-protocol";
 import { mapLimit } from "../util/concurrency";
+import { ExpiringSet } from "../util/expiring-set";
 import { LruMap } from "../util/lru";
 import { CopyRefusedError } from "./declined";
 import { ReplicationFactors } from "./factors";
@@ -67,8 +68,8 @@ const KINDS_KEPT = 65_536;
 
 export class Replicator {
   private readonly manifestKinds = new LruMap<string, boolean>(KINDS_KEPT);
-  /** Node (hex ID) → until when it counts as holding nothing, having failed a spot check (holdsAll). */
-  private readonly failedSpotChecks = new LruMap<string, number>(SPOT_CHECKS_KEPT);
+  /** Nodes (hex ID) that count as holding nothing for a while, having failed a spot check (holdsAll). */
+  private readonly failedSpotChecks = new ExpiringSet(SPOT_CHECKS_KEPT);
 
   constructor(
     readonly store: ContentStore,
@@ -203,7 +204,7 @@ export class Replicator {
     const has = await this.peerHas(peer, ids);
     if (has) return has.every(Boolean);
     const key = toHex(peer.id);
-    if ((this.failedSpotChecks.get(key) ?? 0) > Date.now()) return false;
+    if (this.failedSpotChecks.has(key)) return false;
     const id = ids[randomInt(ids.length)];
     const bytes = await this.bulk.getObject(peer, id).catch((err: Error) => {
       if (err instanceof ObjectNotFoundError || err instanceof BulkRemoteError) return null; // it answered: not held
@@ -211,7 +212,7 @@ export class Replicator {
     });
     if (bytes && isIdOf(id, bytes)) return true;
     // a node that claims a content it cannot send (or sends altered bytes) is not asked again for a while
-    this.failedSpotChecks.set(key, Date.now() + SPOT_CHECK_FAILED_FOR_MS);
+    this.failedSpotChecks.add(key, SPOT_CHECK_FAILED_FOR_MS);
     return false;
   }
 
