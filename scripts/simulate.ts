@@ -148,9 +148,11 @@ export function parseArgs(argv: string[]): SimOptions {
     else if (a === "--wait-late") o.dht.passLateQueries = false;
     else if (a === "--slow-eviction") o.dht.quickEviction = false;
     else if (a === "--no-client-mode") o.clientMode = false;
+    else if (a === "--vouch-ms") o.dht.vouchWithinMs = value();
+    else if (a === "--ask-all") o.dht.vouchWithinMs = 0;
     else if (a === "--json") continue; // read by main
     else if (a === "--before") {
-      o.dht = { adaptiveTimeouts: false, passLateQueries: false, quickEviction: false };
+      o.dht = { adaptiveTimeouts: false, passLateQueries: false, quickEviction: false, vouchWithinMs: 0 };
       o.clientMode = false;
     } else if (/^\d+$/.test(a)) positional.push(Number(a));
     else throw new Error(`unknown option ${a} (see the head of scripts/simulate.ts)`);

@@ -49,12 +49,18 @@ export interface DhtSettings {
   passLateQueries: boolean;
   /** A contact that misses is dropped at once when a replacement waits, and a contact whose last request failed is left out of answers; off: only after offlineAfterMisses misses. */
   quickEviction: boolean;
+  /**
+   * A lookup counts a contact heard from within this long (and not failed since) as alive without
+   * asking it, beyond the alpha closest (lookup.ts); 0: every one of the k closest is asked.
+   */
+  vouchWithinMs: number;
 }
 
 export const DEFAULT_DHT_SETTINGS: DhtSettings = {
   adaptiveTimeouts: true,
   passLateQueries: true,
   quickEviction: true,
+  vouchWithinMs: 10_000,
   k: 20,
   alpha: 3,
   offlineAfterMisses: 3,
@@ -394,9 +400,7 @@ export class Dht extends EventEmitter {
 
   /** True when the contact was heard from within the health-check interval, or answers a ping now. */
   async isAlive(contact: Contact): Promise<boolean> {
-    const entry = this.table.get(contact.id);
-    if (entry && entry.failures === 0 && entry.lastSeen >= this.now() - this.settings.healthCheckIntervalMs) return true;
-    return this.ping(contact);
+    return this.heardWithin(contact, this.settings.healthCheckIntervalMs) || this.ping(contact);
   }
 
   /** True when the contact answers a ping (a miss counts toward dropping it, as for any request). */
@@ -419,8 +423,15 @@ export class Dht extends EventEmitter {
       k: this.settings.k,
       alpha: this.settings.alpha,
       seeds: this.table.closest(target, this.settings.k),
+      vouched: (c) => this.heardWithin(c, this.settings.vouchWithinMs),
       query,
     });
+  }
+
+  /** In the table, heard from within `ms`, and no request to it failed since. */
+  private heardWithin(contact: Contact, ms: number): boolean {
+    const entry = this.table.get(contact.id);
+    return !!entry && entry.failures === 0 && entry.lastSeen >= this.now() - ms;
   }
 
   /** A lookup's request: a DHT client's answer is not used (it is no part of the result). */
