@@ -71,6 +71,9 @@ export const DEFAULT_DHT_SETTINGS: DhtSettings = {
   republishIntervalMs: 3600_000,
 };
 
+/** A fetch's provider lookup stops once this many nodes have answered with providers (findProviders). */
+export const FETCH_PROVIDER_ANSWERS = 2;
+
 export interface ValueLookup {
   record: ValueRecord | null;
   lookup: LookupOutcome | null;
@@ -470,21 +473,31 @@ export class Dht extends EventEmitter {
     return { record, lookup };
   }
 
-  /** Providers of a content key (GET_PROVIDERS), stopping once `wanted` are known. */
-  async findProviders(key: Id, wanted = this.settings.k): Promise<ProviderLookup> {
+  /**
+   * Providers of a content key (GET_PROVIDERS), stopping once `wanted` are known, or once
+   * `answersWithProviders` nodes have each answered with some. Every holder announces itself to the
+   * same k closest nodes, so one of them holding records knows (nearly) all holders: a fetch stops
+   * at the second such answer (one node alone could leave the real holders out), about one round
+   * trip in, instead of waiting for the slowest of the k closest.
+   */
+  async findProviders(key: Id, wanted = this.settings.k, answersWithProviders = Infinity): Promise<ProviderLookup> {
+    let answered = 0;
     const found = new Map<string, ProviderRecord>();
     for (const p of this.records.getProviders(key)) found.set(bytesKey(p.provider.id), p);
     const lookup = await this.lookup(key, async (c, late) => {
       const { response, rttMs } = await this.ask(c, { type: "get_providers", key }, late);
       if (response.type !== "providers") return { contacts: [], rttMs };
+      let usable = 0;
       for (const p of response.providers) {
         if (!p.key.equals(key) || providerRecordUsable(p, this.now())) continue;
+        usable++;
         // a node's own record names the address it knows itself by (127.0.0.1 when it listens on
         // 0.0.0.0); the address it was just reached at is the one that works from here
         const self = p.provider.id.equals(c.id);
         found.set(bytesKey(p.provider.id), self ? { ...p, provider: { ...p.provider, host: c.host, port: c.port } } : p);
       }
-      return { contacts: response.contacts, found: found.size >= wanted, rttMs };
+      if (usable > 0) answered++;
+      return { contacts: response.contacts, found: found.size >= wanted || answered >= answersWithProviders, rttMs };
     });
     return { providers: [...found.values()], lookup };
   }
