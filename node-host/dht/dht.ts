@@ -480,7 +480,8 @@ export class Dht extends EventEmitter {
    * at the second such answer (one node alone could leave the real holders out), about one round
    * trip in, instead of waiting for the slowest of the k closest.
    */
-  async findProviders(key: Id, wanted = this.settings.k, answersWithProviders = Infinity): Promise<ProviderLookup> {
+  async findProviders(key: Id, stop: { wanted?: number; answersWithProviders?: number } = {}): Promise<ProviderLookup> {
+    const { wanted = this.settings.k, answersWithProviders = Infinity } = stop;
     let answered = 0;
     const found = new Map<string, ProviderRecord>();
     for (const p of this.records.getProviders(key)) found.set(bytesKey(p.provider.id), p);

@@ -218,7 +218,7 @@ export class ContentService {
    * address hints) come first.
    */
   async findHolders(contentId: Buffer, hintedAs: BulkPeer[] = []): Promise<BulkPeer[]> {
-    const [{ providers, lookup }, hinted] = await Promise.all([this.dht.findProviders(contentId, this.dht.settings.k, FETCH_PROVIDER_ANSWERS), Promise.all(hintedAs.map((h) => this.routeHinted(h)))]);
+    const [{ providers, lookup }, hinted] = await Promise.all([this.dht.findProviders(contentId, { answersWithProviders: FETCH_PROVIDER_ANSWERS }), Promise.all(hintedAs.map((h) => this.routeHinted(h)))]);
     const others = await Promise.all(providers.filter((p) => !p.provider.id.equals(this.dht.id) && !hinted.some((h) => h.id.equals(p.provider.id))).map((p) => this.nearbyRoute(p.provider.id) ?? this.route(p.provider)));
     const alive = await Promise.all(others.map((p) => this.dht.isAlive(p)));
     const recorded = [...hinted, ...others.filter((_, i) => alive[i])];

@@ -65,7 +65,7 @@ async function providerLookup(world: World, from: SimNode, keys: PublishedKeys):
   const started = world.scheduler.time;
   const sentBefore = from.transport.sent.get("get_providers") ?? 0;
   const { key, providers } = world.rng.pick(keys.contents);
-  const { providers: found, lookup } = await from.dht.findProviders(key, from.dht.settings.k, keys.providerAnswers);
+  const { providers: found, lookup } = await from.dht.findProviders(key, { answersWithProviders: keys.providerAnswers });
   const live = providers.filter((p) => p.transport.alive && p !== from);
   const ok = live.every((p) => found.some((r) => r.provider.id.equals(p.dht.id)));
   return { ms: world.scheduler.time - started, floorMs: 0, hops: lookup.hops, messages: (from.transport.sent.get("get_providers") ?? 0) - sentBefore, ok };
