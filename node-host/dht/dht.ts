@@ -366,11 +366,24 @@ export class Dht extends EventEmitter {
 
   /** Joins the network: ping the bootstrap contacts, look up our own ID, then refresh buckets. */
   async join(bootstrap: Address[]): Promise<{ reached: number }> {
-    const reached = (await Promise.allSettled(bootstrap.map((b) => this.pingAddress(b)))).filter((r) => r.status === "fulfilled").length;
-    if (this.table.size === 0) return { reached };
-    await this.lookupNodes(this.id);
+    const answered = (await Promise.allSettled(bootstrap.map((b) => this.pingAddress(b)))).flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    const reached = answered.length;
+    if (this.table.size > 0) await this.lookupNodes(this.id);
+    else {
+      // every bootstrap node that answered is a DHT client (kept out of tables, this one's too):
+      // its own table still knows servers, and a lookup can start from them
+      const seeds = await this.contactsKnownBy(answered);
+      if (seeds.length === 0) return { reached };
+      await this.lookupNodesFrom(this.id, seeds);
+    }
     await this.refreshBuckets(true);
     return { reached };
+  }
+
+  /** What `nodes` answer to FIND_NODE of this node's own ID: seeds for a lookup. */
+  private async contactsKnownBy(nodes: Contact[]): Promise<Contact[]> {
+    const answers = await Promise.allSettled(nodes.map((c) => this.call(c, { type: "find_node", target: this.id })));
+    return answers.flatMap((a) => (a.status === "fulfilled" && a.value.response.type === "nodes" ? a.value.response.contacts : []));
   }
 
   /** Whether this node is a DHT client (setClientMode). */
@@ -418,14 +431,14 @@ export class Dht extends EventEmitter {
 
   // ---- lookups -------------------------------------------------------------------
 
-  private lookup(target: Id, query: (c: Contact, late: () => void) => Promise<QueryOutcome>): Promise<LookupOutcome> {
+  private lookup(target: Id, query: (c: Contact, late: () => void) => Promise<QueryOutcome>, seeds = this.table.closest(target, this.settings.k)): Promise<LookupOutcome> {
     this.table.touchBucketOf(target);
     return iterativeLookup({
       target,
       self: this.id,
       k: this.settings.k,
       alpha: this.settings.alpha,
-      seeds: this.table.closest(target, this.settings.k),
+      seeds,
       vouched: (c) => this.heardWithin(c, this.settings.vouchWithinMs),
       query,
     });
@@ -447,10 +460,19 @@ export class Dht extends EventEmitter {
 
   /** The k nodes closest to target in the whole network (FIND_NODE). */
   lookupNodes(target: Id): Promise<LookupOutcome> {
-    return this.lookup(target, async (c, late) => {
-      const { response, rttMs } = await this.ask(c, { type: "find_node", target }, late);
-      return { contacts: response.type === "nodes" ? response.contacts : [], rttMs };
-    });
+    return this.lookupNodesFrom(target, this.table.closest(target, this.settings.k));
+  }
+
+  /** FIND_NODE from the given seeds rather than the own table's closest. */
+  private lookupNodesFrom(target: Id, seeds: Contact[]): Promise<LookupOutcome> {
+    return this.lookup(
+      target,
+      async (c, late) => {
+        const { response, rttMs } = await this.ask(c, { type: "find_node", target }, late);
+        return { contacts: response.type === "nodes" ? response.contacts : [], rttMs };
+      },
+      seeds,
+    );
   }
 
   /** A value by key: from this node's store, else from the network (FIND_VALUE). */
