@@ -130,16 +130,20 @@ async function fetchManifest(p: FetchParams, contentId: string, holders: Holders
 
 /**
  * A manifest object (a file's, a folder's root or part): from the store, else from the first holder
- * whose bytes hash to `id`, stored as cache (pinned with `pin`, which a stored one gets too). Throws
- * when no holder could send it: a refusal when every holder that answered refused.
+ * whose bytes hash to `id`, stored as cache (pinned with `pin`, which a stored one gets too). When
+ * every holder failed, holders are looked up again (as often as the fetch allows) and the new ones,
+ * or ones back after a failure that may pass, are asked. Throws when none could send it: a refusal
+ * when every holder that answered refused.
  */
 export async function manifestObject(store: ContentStore, bulk: BulkClient, holders: Holders, id: Buffer, options: { pin?: "fetching"; signal?: AbortSignal } = {}): Promise<Buffer> {
   let bytes = await store.get(id);
   if (!bytes) {
     await holders.found();
     const failed = (peer: BulkPeer, err: unknown) => holders.drop(holders.get(peer)!, err);
-    const peers = holders.live().map((h) => h.peer);
-    bytes = await fetchFromFirst(store, bulk, peers, id, { pin: options.pin, kind: "manifest" }, failed, options.signal);
+    const fromLive = () => fetchFromFirst(store, bulk, holders.live().map((h) => h.peer), id, { pin: options.pin, kind: "manifest" }, failed, options.signal);
+    bytes = await fromLive();
+    // (no holder at all: looking again at once would find none either)
+    while (!bytes && holders.size > 0 && (await holders.refreshAgain())) bytes = await fromLive();
     if (!bytes) throw holders.failure(holders.size === 0 ? `no node holds ${hex(id)} (no provider records found)` : `none of the ${holders.size} holder(s) of ${hex(id)} could send its manifest`);
   }
   if (options.pin) await store.pin([id], options.pin);

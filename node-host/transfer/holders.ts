@@ -1,10 +1,12 @@
 // The holders one fetch knows of: found once (provider records, or the nodes closest to the content),
 // asked again a bounded number of times when every one has failed; each dropped after a failure, and
-// marked bad when it sent bytes that did not match their hash. Shared by the file fetcher and the
-// folder fetch's object source.
+// marked bad when it sent bytes that did not match their hash. A holder dropped for a failure that
+// may pass (a timeout, a reset connection: a busy or restarting node) is taken back when it is found
+// again; one that refused, lacked the object or sent bad bytes is not. Shared by the file fetcher
+// and the folder fetch's object source.
 
 import { CasError } from "../cas";
-import { BulkPeer } from "../transport/bulk";
+import { BulkPeer, ObjectNotFoundError } from "../transport/bulk";
 import { AccessDeniedError } from "../transport/bulk-api";
 
 export class FetchError extends Error {
@@ -39,6 +41,8 @@ export interface HolderState {
   dropped: boolean;
   /** Requests to it under way (used by the object source to spread requests). */
   inFlight: number;
+  /** Dropped for a failure that may pass: taken back when found again. */
+  mayRetry?: boolean;
 }
 
 export const isHashMismatch = (err: unknown) => err instanceof CasError && err.code === "EHASHMISMATCH";
@@ -74,7 +78,13 @@ export class Holders {
     let added = false;
     for (const peer of found) {
       const key = hex(peer.id);
-      if (this.all.has(key) || this.bad.includes(key)) continue;
+      const known = this.all.get(key);
+      if (known?.dropped && known.mayRetry) {
+        known.dropped = false;
+        known.mayRetry = false;
+        added = true;
+      }
+      if (known || this.bad.includes(key)) continue;
       this.all.set(key, { peer, lacks: new Set(), dropped: false, inFlight: 0 });
       added = true;
     }
@@ -100,6 +110,7 @@ export class Holders {
     if (err instanceof AccessDeniedError) this.refusals.push(err.message);
     h.dropped = true;
     if (isHashMismatch(err)) this.bad.push(hex(h.peer.id));
+    h.mayRetry = !(err instanceof AccessDeniedError || err instanceof ObjectNotFoundError || isHashMismatch(err));
   }
 
   /** The error of a fetch that could not go on: a refusal when every holder that answered refused. */

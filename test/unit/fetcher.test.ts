@@ -19,6 +19,8 @@ interface FakeHolder {
   corrupt?: boolean;
   served: number;
   failAfter?: number;
+  /** Requests that fail ("timed out") before it answers. */
+  failFirst?: number;
 }
 
 function fakeBulk(holders: FakeHolder[]): BulkClient {
@@ -26,6 +28,7 @@ function fakeBulk(holders: FakeHolder[]): BulkClient {
     async getObject(peer, id) {
       const h = holders.find((x) => x.peer.id.equals(peer.id))!;
       if (h.failAfter !== undefined && h.served >= h.failAfter) throw new Error("connection reset");
+      if (h.failFirst && h.failFirst-- > 0) throw new Error("request timed out");
       const bytes = h.store ? await h.store.get(id) : null;
       if (!bytes) throw new ObjectNotFoundError(id);
       h.served++;
@@ -210,4 +213,23 @@ test("a failure on the fetching node's side (a full disk) ends the fetch with th
     // what was already requested still arrives (a window per holder), but no new request goes out
     assert.ok(h.served < chunks / 2, `${where}: the fetch stopped early (${h.served} of ${chunks + 1} objects served)`);
   }
+});
+
+test("when every holder failed to send the manifest, holders are looked up again and one that failed for a passing reason is asked again", async () => {
+  const { dir, file, source, shared } = await sharedFixture(1 << 20);
+  const busy = { peer: peer(), store: source, served: 0, failFirst: 1 } as FakeHolder;
+  const store = await ContentStore.open(path.join(dir, "fetcher"));
+  let lookups = 0;
+  const r = await fetchContent({ link: shared.link, store, bulk: fakeBulk([busy]), findHolders: async () => (lookups++, [busy.peer]) });
+  assert.equal(lookups, 2, "the holders were looked up again");
+  const out = await assembleFile(store, r.manifest, { dir });
+  assert.equal(sha(out), sha(file));
+
+  // one that refused or lacked the object is not asked again: the fetch ends with the reason
+  const lacking = { peer: peer(), store: null, served: 0 } as FakeHolder;
+  let asked = 0;
+  const bulk = fakeBulk([lacking]);
+  const counting: BulkClient = { ...bulk, getObject: (p, id, signal) => (asked++, bulk.getObject(p, id, signal)) };
+  await assert.rejects(fetchContent({ link: shared.link, store: await ContentStore.open(path.join(dir, "fetcher2")), bulk: counting, findHolders: async () => [lacking.peer] }), /could send its manifest/);
+  assert.equal(asked, 1, "the holder that lacks it was asked once");
 });
