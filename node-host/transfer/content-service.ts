@@ -84,10 +84,14 @@ export class ContentService {
   ) {
     this.own = OwnShares.open(dataDir);
     store.onRelease((ids) => this.released(ids));
-    // a link's address hints are followed once per fetch or look-up, and only when holders are needed
+    // A link's address hints are followed once per fetch or look-up, and only when holders are
+    // needed. The first look for holders stops at the first answers that name some; a look again
+    // (every holder found failed) hears every one of the closest nodes, since one or two nodes near
+    // the key could have named only themselves.
     const holders = (id: Buffer, hintsOf: string, handle?: TransferHandle) => {
       let hinted: Promise<BulkPeer[]> | null = null;
-      return (contentId = id) => (hinted ??= this.hintedHolders(hintsOf, handle)).then((h) => this.findHolders(contentId, h));
+      let looks = 0;
+      return (contentId = id) => (hinted ??= this.hintedHolders(hintsOf, handle)).then((h) => this.findHolders(contentId, h, looks++ === 0 ? FETCH_PROVIDER_ANSWERS : Infinity));
     };
     this.runs = new FetchRuns(store, bulk, this.transfers, downloadsDir, (handle) => holders(Buffer.from(handle.info.contentId, "hex"), handle.hintsOf ?? handle.link, handle));
     this.catalog = new ContentCatalog(store, bulk, (link) => holders(Buffer.from(parseShareLink(link).contentId, "hex"), link), (id) => this.own.get(id));
@@ -215,10 +219,11 @@ export class ContentService {
    * When no record names a live holder (records expired, or their holders have not announced again
    * since a restart), the nodes closest to the content ID are asked directly with HAS_OBJECTS:
    * replication places copies there. `hinted` holders (the sharer, found through the link's
-   * address hints) come first.
+   * address hints) come first. The provider lookup stops after `answersWithProviders` answers that
+   * name holders (Dht.findProviders; Infinity: it hears every one of the closest).
    */
-  async findHolders(contentId: Buffer, hintedAs: BulkPeer[] = []): Promise<BulkPeer[]> {
-    const [{ providers, lookup }, hinted] = await Promise.all([this.dht.findProviders(contentId, { answersWithProviders: FETCH_PROVIDER_ANSWERS }), Promise.all(hintedAs.map((h) => this.routeHinted(h)))]);
+  async findHolders(contentId: Buffer, hintedAs: BulkPeer[] = [], answersWithProviders = FETCH_PROVIDER_ANSWERS): Promise<BulkPeer[]> {
+    const [{ providers, lookup }, hinted] = await Promise.all([this.dht.findProviders(contentId, { answersWithProviders }), Promise.all(hintedAs.map((h) => this.routeHinted(h)))]);
     const others = await Promise.all(providers.filter((p) => !p.provider.id.equals(this.dht.id) && !hinted.some((h) => h.id.equals(p.provider.id))).map((p) => this.nearbyRoute(p.provider.id) ?? this.route(p.provider)));
     const alive = await Promise.all(others.map((p) => this.dht.isAlive(p)));
     const recorded = [...hinted, ...others.filter((_, i) => alive[i])];
