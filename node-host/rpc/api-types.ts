@@ -72,6 +72,8 @@ export interface MemoryInfo {
   heapTotalBytes: number;
   /** Memory of Buffers and other objects outside the JS heap. */
   externalBytes: number;
+  /** The part of `externalBytes` held by ArrayBuffers and Buffers (absent from older nodes). */
+  arrayBuffersBytes?: number;
 }
 
 /** What a node runs without where a native package does not load (platform without its binary, broken install). */

@@ -22,7 +22,7 @@ export type ApiHandlers = { [M in ApiMethod]: (params: Api[M][0]) => Promise<Api
 
 function memoryInfo(): MemoryInfo {
   const m = process.memoryUsage();
-  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external };
+  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers };
 }
 
 function invalid(message: string): never {
