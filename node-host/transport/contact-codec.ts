@@ -16,6 +16,7 @@ import { nodeIdFromPublicKey } from "../dht/id";
 import { Contact } from "../dht/messages";
 import { PUBLIC_KEY_BYTES } from "../security/identity";
 import { RecentCache } from "../util/recent-cache";
+import { ownCopy } from "../util/own-bytes";
 import { ipBytes, ipText, unmapIpv4 } from "../util/ip-address";
 
 // Both maps are keyed by a hash of the bytes (a small integer: no string to build per contact of
@@ -67,13 +68,6 @@ export function encodedContact(c: Contact): Buffer {
 
 export function writeContact(w: BinaryWriter, c: Contact): void {
   w.bytes(encodedContact(c));
-}
-
-/** A copy of `bytes` in memory of its own (not a slice of the shared pool that would pin a slab). */
-function ownCopy(bytes: Buffer): Buffer {
-  const copy = Buffer.allocUnsafeSlow(bytes.length);
-  bytes.copy(copy);
-  return copy;
 }
 
 function makeContact(publicKeyView: Buffer, host: string, port: number, wire?: Buffer): Contact {
