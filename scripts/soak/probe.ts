@@ -22,6 +22,8 @@ export interface Sample {
   pid: number;
   rssBytes: number;
   heapUsedBytes: number | null;
+  /** JS heap just after the node's last full garbage collection (null before the first). */
+  heapAfterGcBytes: number | null;
   /** The rest of the node's own memory figures (process.memoryUsage()), null when it did not answer. */
   heapTotalBytes: number | null;
   externalBytes: number | null;
@@ -60,6 +62,7 @@ export async function sample(fleet: Fleet, node: SoakNode): Promise<Sample | nul
     pid,
     ...proc,
     heapUsedBytes: info?.memory?.heapUsedBytes ?? null,
+    heapAfterGcBytes: info?.memory?.heapAfterGcBytes ?? null,
     heapTotalBytes: info?.memory?.heapTotalBytes ?? null,
     externalBytes: info?.memory?.externalBytes ?? null,
     arrayBuffersBytes: info?.memory?.arrayBuffersBytes ?? null,
