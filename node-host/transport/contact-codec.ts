@@ -61,7 +61,7 @@ export function encodedContact(c: Contact): Buffer {
     w.u8(4);
     for (const part of c.host.split(".")) w.u8(Number(part));
   }
-  wire = w.u16(c.port).finish();
+  wire = ownCopy(w.u16(c.port).finish()); // kept as long as the contact: not a view of a pool slab
   encodings.set(c, wire);
   return wire;
 }
