@@ -21,7 +21,7 @@ import { matchKey, replyTxid, requestTxid, SenderFlags, senderFlags } from "./tx
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, isResponseType } from "./wire";
 import { WireFormatError } from "../util/binary";
 import { ClockOffset } from "./clock-offset";
-import { ReplayWindow } from "./replay-window";
+import { TimedSet } from "../util/timed-set";
 import { answersStale, staleAnswer } from "./stale-answer";
 
 /** A request type handled beside the DHT (NAT traversal, nat/): raw payload in, raw response (or nothing) out. */
@@ -108,7 +108,7 @@ function literalLookup(hostname: string, options: dns.LookupOneOptions, callback
 
 /** A timer this late (or later) means the event loop stalled: the request gets the time back. */
 const STALL_MS = 50;
-/** Most datagrams remembered against replays (a flood's bound; the window is time: replay-window.ts). */
+/** Most datagrams remembered against replays (a flood's bound; otherwise each is kept for a time). */
 const REPLAY_WINDOW_CAPACITY = 65_536;
 
 interface Pending {
@@ -160,7 +160,12 @@ export class UdpRpc implements RpcTransport {
   private readonly pending = new Map<string, Pending>();
   private readonly verifier = new SignatureVerifier();
   private readonly pairKeys: PairKeys;
-  private readonly seen: ReplayWindow;
+  /**
+   * Datagrams taken lately. One is taken only while its timestamp is within freshnessMs of the
+   * clock, so a copy of it can pass that check only until 2 × freshnessMs after the original was
+   * first seen: each is remembered that long.
+   */
+  private readonly seen: TimedSet;
   private readonly limiter: RateLimiter;
   private readonly freshnessMs: number;
   readonly clock: ClockOffset;
@@ -183,7 +188,7 @@ export class UdpRpc implements RpcTransport {
     this.pairKeys = new PairKeys(identity.seed(), identity.publicKey);
     this.timeoutMs = opts.timeoutMs ?? 1000;
     this.freshnessMs = opts.freshnessMs ?? 30_000;
-    this.seen = new ReplayWindow(REPLAY_WINDOW_CAPACITY, this.freshnessMs);
+    this.seen = new TimedSet(REPLAY_WINDOW_CAPACITY, 2 * this.freshnessMs);
     this.clock = opts.clock ?? new ClockOffset(opts.log);
     this.maxPending = opts.maxPending ?? 4096;
     const rate = opts.perSourceRate ?? 2000;
@@ -511,7 +516,7 @@ export class UdpRpc implements RpcTransport {
       this.stats.droppedBadSignature++;
       return null;
     }
-    this.seen.remember(replayKey, now);
+    this.seen.add(replayKey, now);
     if (from.id.equals(this.local.id)) {
       this.stats.droppedUnexpected++;
       return null;
