@@ -87,7 +87,7 @@ async function oneRound(opts: { nodes: number; lookups: number; log?: (line: str
 }
 
 async function main(): Promise<void> {
-  const [nodes = 100, lookups = 200, rounds = 3] = process.argv.slice(2).map(Number);
+  const [nodes = 100, lookups = 1000, rounds = 3] = process.argv.slice(2).map(Number);
   const log = (line: string) => process.stdout.write(`  ${line}\n`);
   process.stdout.write(`DHT lookup latency: ${nodes} nodes on 127.0.0.1, one process, real UDP, ${lookups} sequential lookups each, alternating, ${rounds} round(s)\n`);
   const results = await runDhtComparison({ nodes, lookups, rounds, log });

@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 
 async function main(): Promise<void> {
-  const [nodes = 100, lookups = 200, sizeMiB = 1024, repairMiB = sizeMiB] = process.argv.slice(2).map(Number);
+  const [nodes = 100, lookups = 1000, sizeMiB = 1024, repairMiB = sizeMiB] = process.argv.slice(2).map(Number);
   const log = (line: string) => process.stdout.write(`  ${line}\n`);
   process.stdout.write(`DHT lookup latency: ${nodes} nodes on 127.0.0.1, one process, real UDP, ${lookups} sequential lookups each, alternating\n`);
   const [round] = await runDhtComparison({ nodes, lookups, log });

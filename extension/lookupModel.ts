@@ -50,7 +50,8 @@ export function lookupRows(r: LookupResult): PickRow[] {
     });
   }
   const byHop = [...r.queried].sort((a, b) => a.hop - b.hop || a.distance.localeCompare(b.distance));
-  rows.push({ kind: "separator", label: `Route: ${pluralize(r.hops, "hop")}, ${pluralize(r.queried.length, "node")} queried` });
+  const vouched = r.vouched ? `, ${r.vouched} more of the closest heard from lately (not asked)` : "";
+  rows.push({ kind: "separator", label: `Route: ${pluralize(r.hops, "hop")}, ${pluralize(r.queried.length, "node")} queried${vouched}` });
   for (const q of byHop) {
     rows.push({
       kind: "item",

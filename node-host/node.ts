@@ -247,6 +247,7 @@ export class PeershareNode extends EventEmitter {
     await sink.load();
     const bulk = await createBulkNode({
       identity,
+      now: () => transport.clock.now(),
       host: config.host,
       port: transport.local.port,
       source: {
@@ -331,6 +332,7 @@ export class PeershareNode extends EventEmitter {
         port: this.transport.local.port,
         intervalMs: () => this.config.lanAnnounceIntervalMs,
         onCandidate: (contact) => this.maintenance.addBootstrap(contact),
+        now: () => this.transport.clock.now(),
         log: this.log,
       });
       await this.lan.start();

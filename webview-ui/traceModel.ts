@@ -79,7 +79,7 @@ export function traceView(r: LookupResult): TraceView {
   return {
     key: r.key,
     outcome: outcome(r),
-    summary: [pluralize(r.hops, "hop"), `${pluralize(r.queried.length, "node")} asked`, `${answered} answered`, formatMs(r.durationMs)].join(" · "),
+    summary: [pluralize(r.hops, "hop"), `${pluralize(r.queried.length, "node")} asked`, `${answered} answered`, ...(r.vouched ? [`${r.vouched} more heard from lately`] : []), formatMs(r.durationMs)].join(" · "),
     groups,
   };
 }

@@ -72,13 +72,18 @@ export function distanceBits(hex: string): number {
 }
 
 /** A lookup's result; with `trace`, every node asked, hop by hop, with its distance, RTT and answer. */
+/** Closest nodes taken as alive from the own table; a node of the previous release does not say. */
+function vouchedNote(vouched: number | undefined): string {
+  return vouched ? `, ${vouched} more heard from lately (not asked)` : "";
+}
+
 export function formatLookup(r: LookupResult, trace = false): string {
   const lines: string[] = [];
   if (r.value) lines.push(`value: ${formatValue(r.value)}`);
   else if (r.providers.length) lines.push(`${r.providers.length} provider(s):`, ...r.providers.map((p) => `  ${shortId(p.id)}  ${formatAddress(p)}`));
   else lines.push(`nothing stored under ${r.key}`);
   const answered = r.queried.filter((q) => q.ok).length;
-  lines.push(`${r.hops} hop(s), ${r.queried.length} node(s) asked, ${answered} answered, ${r.durationMs.toFixed(1)} ms${trace ? "" : " (--trace shows each hop)"}`);
+  lines.push(`${r.hops} hop(s), ${r.queried.length} node(s) asked, ${answered} answered${vouchedNote(r.vouched)}, ${r.durationMs.toFixed(1)} ms${trace ? "" : " (--trace shows each hop)"}`);
   if (!trace) return lines.join("\n");
   const byHop = [...r.queried].sort((a, b) => a.hop - b.hop || distanceBits(a.distance) - distanceBits(b.distance));
   lines.push(
@@ -92,7 +97,7 @@ export function formatLookup(r: LookupResult, trace = false): string {
 
 export function formatClosest(r: ClosestResult): string {
   return [
-    `${r.closest.length} closest to ${r.key} (${r.hops} hop(s), ${r.queried} asked, ${r.durationMs.toFixed(1)} ms):`,
+    `${r.closest.length} closest to ${r.key} (${r.hops} hop(s), ${r.queried} asked${vouchedNote(r.vouched)}, ${r.durationMs.toFixed(1)} ms):`,
     table(["ID", "ADDRESS", "DISTANCE"], r.closest.map((c) => [c.id, formatAddress(c), c.distance.slice(0, 16) + "…"])),
   ].join("\n");
 }

@@ -49,12 +49,18 @@ export interface DhtSettings {
   passLateQueries: boolean;
   /** A contact that misses is dropped at once when a replacement waits, and a contact whose last request failed is left out of answers; off: only after offlineAfterMisses misses. */
   quickEviction: boolean;
+  /**
+   * A lookup counts a contact heard from within this long (and not failed since) as alive without
+   * asking it, beyond the alpha closest (lookup.ts); 0: every one of the k closest is asked.
+   */
+  vouchWithinMs: number;
 }
 
 export const DEFAULT_DHT_SETTINGS: DhtSettings = {
   adaptiveTimeouts: true,
   passLateQueries: true,
   quickEviction: true,
+  vouchWithinMs: 10_000,
   k: 20,
   alpha: 3,
   offlineAfterMisses: 3,
@@ -64,6 +70,9 @@ export const DEFAULT_DHT_SETTINGS: DhtSettings = {
   refreshIntervalMs: 3600_000,
   republishIntervalMs: 3600_000,
 };
+
+/** A fetch's provider lookup stops once this many nodes have answered with providers (findProviders). */
+export const FETCH_PROVIDER_ANSWERS = 2;
 
 export interface ValueLookup {
   record: ValueRecord | null;
@@ -360,11 +369,24 @@ export class Dht extends EventEmitter {
 
   /** Joins the network: ping the bootstrap contacts, look up our own ID, then refresh buckets. */
   async join(bootstrap: Address[]): Promise<{ reached: number }> {
-    const reached = (await Promise.allSettled(bootstrap.map((b) => this.pingAddress(b)))).filter((r) => r.status === "fulfilled").length;
-    if (this.table.size === 0) return { reached };
-    await this.lookupNodes(this.id);
+    const answered = (await Promise.allSettled(bootstrap.map((b) => this.pingAddress(b)))).flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    const reached = answered.length;
+    if (this.table.size > 0) await this.lookupNodes(this.id);
+    else {
+      // every bootstrap node that answered is a DHT client (kept out of tables, this one's too):
+      // its own table still knows servers, and a lookup can start from them
+      const seeds = await this.contactsKnownBy(answered);
+      if (seeds.length === 0) return { reached };
+      await this.lookupNodesFrom(this.id, seeds);
+    }
     await this.refreshBuckets(true);
     return { reached };
+  }
+
+  /** What `nodes` answer to FIND_NODE of this node's own ID: seeds for a lookup. */
+  private async contactsKnownBy(nodes: Contact[]): Promise<Contact[]> {
+    const answers = await Promise.allSettled(nodes.map((c) => this.call(c, { type: "find_node", target: this.id })));
+    return answers.flatMap((a) => (a.status === "fulfilled" && a.value.response.type === "nodes" ? a.value.response.contacts : []));
   }
 
   /** Whether this node is a DHT client (setClientMode). */
@@ -397,9 +419,7 @@ export class Dht extends EventEmitter {
 
   /** True when the contact was heard from within the health-check interval, or answers a ping now. */
   async isAlive(contact: Contact): Promise<boolean> {
-    const entry = this.table.get(contact.id);
-    if (entry && entry.failures === 0 && entry.lastSeen >= this.now() - this.settings.healthCheckIntervalMs) return true;
-    return this.ping(contact);
+    return this.heardWithin(contact, this.settings.healthCheckIntervalMs) || this.ping(contact);
   }
 
   /** True when the contact answers a ping (a miss counts toward dropping it, as for any request). */
@@ -414,16 +434,23 @@ export class Dht extends EventEmitter {
 
   // ---- lookups -------------------------------------------------------------------
 
-  private lookup(target: Id, query: (c: Contact, late: () => void) => Promise<QueryOutcome>): Promise<LookupOutcome> {
+  private lookup(target: Id, query: (c: Contact, late: () => void) => Promise<QueryOutcome>, seeds = this.table.closest(target, this.settings.k)): Promise<LookupOutcome> {
     this.table.touchBucketOf(target);
     return iterativeLookup({
       target,
       self: this.id,
       k: this.settings.k,
       alpha: this.settings.alpha,
-      seeds: this.table.closest(target, this.settings.k),
+      seeds,
+      vouched: (c) => this.heardWithin(c, this.settings.vouchWithinMs),
       query,
     });
+  }
+
+  /** In the table, heard from within `ms`, and no request to it failed since. */
+  private heardWithin(contact: Contact, ms: number): boolean {
+    const entry = this.table.get(contact.id);
+    return !!entry && entry.failures === 0 && entry.lastSeen >= this.now() - ms;
   }
 
   /** A lookup's request: a DHT client's answer is not used (it is no part of the result). */
@@ -436,10 +463,19 @@ export class Dht extends EventEmitter {
 
   /** The k nodes closest to target in the whole network (FIND_NODE). */
   lookupNodes(target: Id): Promise<LookupOutcome> {
-    return this.lookup(target, async (c, late) => {
-      const { response, rttMs } = await this.ask(c, { type: "find_node", target }, late);
-      return { contacts: response.type === "nodes" ? response.contacts : [], rttMs };
-    });
+    return this.lookupNodesFrom(target, this.table.closest(target, this.settings.k));
+  }
+
+  /** FIND_NODE from the given seeds rather than the own table's closest. */
+  private lookupNodesFrom(target: Id, seeds: Contact[]): Promise<LookupOutcome> {
+    return this.lookup(
+      target,
+      async (c, late) => {
+        const { response, rttMs } = await this.ask(c, { type: "find_node", target }, late);
+        return { contacts: response.type === "nodes" ? response.contacts : [], rttMs };
+      },
+      seeds,
+    );
   }
 
   /** A value by key: from this node's store, else from the network (FIND_VALUE). */
@@ -462,21 +498,32 @@ export class Dht extends EventEmitter {
     return { record, lookup };
   }
 
-  /** Providers of a content key (GET_PROVIDERS), stopping once `wanted` are known. */
-  async findProviders(key: Id, wanted = this.settings.k): Promise<ProviderLookup> {
+  /**
+   * Providers of a content key (GET_PROVIDERS), stopping once `wanted` are known, or once
+   * `answersWithProviders` nodes have each answered with some. Every holder announces itself to the
+   * same k closest nodes, so one of them holding records knows (nearly) all holders: a fetch stops
+   * at the second such answer (one node alone could leave the real holders out), about one round
+   * trip in, instead of waiting for the slowest of the k closest.
+   */
+  async findProviders(key: Id, stop: { wanted?: number; answersWithProviders?: number } = {}): Promise<ProviderLookup> {
+    const { wanted = this.settings.k, answersWithProviders = Infinity } = stop;
+    let answered = 0;
     const found = new Map<string, ProviderRecord>();
     for (const p of this.records.getProviders(key)) found.set(bytesKey(p.provider.id), p);
     const lookup = await this.lookup(key, async (c, late) => {
       const { response, rttMs } = await this.ask(c, { type: "get_providers", key }, late);
       if (response.type !== "providers") return { contacts: [], rttMs };
+      let usable = 0;
       for (const p of response.providers) {
         if (!p.key.equals(key) || providerRecordUsable(p, this.now())) continue;
+        usable++;
         // a node's own record names the address it knows itself by (127.0.0.1 when it listens on
         // 0.0.0.0); the address it was just reached at is the one that works from here
         const self = p.provider.id.equals(c.id);
         found.set(bytesKey(p.provider.id), self ? { ...p, provider: { ...p.provider, host: c.host, port: c.port } } : p);
       }
-      return { contacts: response.contacts, found: found.size >= wanted, rttMs };
+      if (usable > 0) answered++;
+      return { contacts: response.contacts, found: found.size >= wanted || answered >= answersWithProviders, rttMs };
     });
     return { providers: [...found.values()], lookup };
   }

@@ -9,6 +9,12 @@
 // counting against the parallelism, so one slow or dead contact does not hold the lookup up: the
 // next candidate is asked at once. The late query is not given up on: its answer, when it comes,
 // is used like any other, and only its contact's timeout marks it failed.
+//
+// A candidate this node itself heard from lately (`vouched`: in its routing table, no failure since)
+// is known to be alive, so it need not be asked to be counted among the k closest, unless it is one
+// of the `alpha` closest: those must answer, so that nodes closer than any known are still found
+// (the rule libp2p's lookups end by). In a network the size of a team, a node's table holds nearly
+// everyone and a lookup then takes one round of `alpha` queries instead of asking all k.
 
 import { compareDistance, Id } from "./id";
 import { Contact } from "./messages";
@@ -28,6 +34,8 @@ export interface LookupParams {
   k: number;
   alpha: number;
   seeds: Contact[];
+  /** True for a contact heard from lately that needs no query to count as alive (see above). */
+  vouched?: (contact: Contact) => boolean;
   /** Asks a contact; calls `late` if no answer has come by the contact's late deadline (rtt.ts). */
   query: (contact: Contact, late: () => void) => Promise<QueryOutcome>;
 }
@@ -43,8 +51,10 @@ export interface QueriedNode {
 }
 
 export interface LookupOutcome {
-  /** The k closest nodes that answered, nearest first. */
+  /** The k closest nodes that answered or were vouched for, nearest first. */
   closest: Contact[];
+  /** How many of `closest` were counted as alive from the own table without being asked. */
+  vouched: number;
   queried: QueriedNode[];
   /** Rounds of the lookup: the hop of the node that ended it (found), or the deepest of the closest. */
   hops: number;
@@ -57,6 +67,8 @@ interface Candidate {
   state: "new" | "pending" | "ok" | "failed";
   /** A pending query past its contact's expected round trip: not counted as in flight. */
   late: boolean;
+  /** Heard from lately by this node (LookupParams.vouched). */
+  vouched: boolean;
   rttMs: number | null;
 }
 
@@ -78,7 +90,7 @@ export function iterativeLookup(p: LookupParams): Promise<LookupOutcome> {
       if (hop < existing.hop && existing.state === "new") existing.hop = hop;
       return;
     }
-    const c: Candidate = { contact, hop, state: "new", late: false, rttMs: null };
+    const c: Candidate = { contact, hop, state: "new", late: false, vouched: p.vouched?.(contact) ?? false, rttMs: null };
     byId.set(key, c);
     // binary insertion keeps `sorted` nearest-first
     let lo = 0;
@@ -98,15 +110,21 @@ export function iterativeLookup(p: LookupParams): Promise<LookupOutcome> {
     const finish = () => {
       if (finished) return;
       finished = true;
-      const closest = sorted.filter((c) => c.state === "ok").slice(0, p.k);
+      const closest = sorted.filter(counted).slice(0, p.k);
       const hops = foundAt || closest.reduce((m, c) => Math.max(m, c.hop), 0);
       resolve({
         closest: closest.map((c) => c.contact),
+        vouched: closest.filter((c) => c.state !== "ok").length,
         queried: queried.map((c) => ({ contact: c.contact, hop: c.hop, ok: c.state === "ok", pending: c.state === "pending", rttMs: c.rttMs })),
         hops,
         found: foundAt > 0,
       });
     };
+
+    /** In the result: answered, or vouched for and not failed. */
+    function counted(c: Candidate): boolean {
+      return c.state === "ok" || (c.vouched && c.state !== "failed");
+    }
 
     const settle = (c: Candidate) => {
       if (!c.late) inFlight--;
@@ -145,22 +163,24 @@ export function iterativeLookup(p: LookupParams): Promise<LookupOutcome> {
     const step = () => {
       if (finished) return;
       if (foundAt) return finish();
-      // The k closest not known to have failed must all answer before the lookup ends; queries go
-      // to the k closest that are not late either, so a late one's successor is asked meanwhile
-      // (if the late one turns out dead, its successor's answer is already in or on its way).
+      // The k closest not known to have failed must all answer (or, beyond the alpha closest, be
+      // vouched for) before the lookup ends; queries go to the k closest that are not late either,
+      // so a late one's successor is asked meanwhile (if the late one turns out dead, its
+      // successor's answer is already in or on its way).
       let inWindow = 0;
       let launchable = 0;
       let allAnswered = true;
       for (const c of sorted) {
         if (c.state === "failed") continue;
+        const mayVouch = c.vouched && inWindow >= p.alpha && inWindow < p.k - p.alpha;
         if (inWindow < p.k) {
           inWindow++;
-          if (c.state !== "ok") allAnswered = false;
+          if (c.state !== "ok" && !mayVouch) allAnswered = false;
         }
         if (c.late) continue;
         if (launchable === p.k) break;
         launchable++;
-        if (c.state === "new" && inFlight < width) launch(c);
+        if (c.state === "new" && !mayVouch && inFlight < width) launch(c);
       }
       // otherwise a query is pending (one that is late settles at its timeout at the latest)
       if (allAnswered) finish();

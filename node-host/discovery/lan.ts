@@ -47,6 +47,8 @@ export interface LanDiscoveryOptions {
    * "added" when it was not in the table before.
    */
   onCandidate: (contact: KnownAddress) => Promise<CandidateOutcome>;
+  /** This node's clock corrected to its peers' (transport/clock-offset.ts): announcements are stamped and checked with it. */
+  now?: () => number;
   log?: (line: string) => void;
   /** For tests: another group or port, or a fixed list of interfaces. */
   group?: string;
@@ -117,6 +119,7 @@ export class LanDiscovery {
   private readonly group: string;
   private readonly groupPort: number;
   private readonly log: (line: string) => void;
+  private readonly now: () => number;
   private readonly verifier = new SignatureVerifier(1024);
   private readonly limiter = new RateLimiter(5, 20, 1024);
   /** Public key (hex) → newest timestamp accepted from it: an older or equal one is a replay. */
@@ -139,6 +142,7 @@ export class LanDiscovery {
     this.group = opts.group ?? LAN_GROUP;
     this.groupPort = opts.groupPort ?? LAN_PORT;
     this.log = opts.log ?? (() => undefined);
+    this.now = opts.now ?? Date.now;
   }
 
   /** False when the node listens on a loopback address: there is no LAN to discover there. */
@@ -305,7 +309,7 @@ export class LanDiscovery {
   private send(kind: AnnouncementKind): void {
     if (!this.running || this.senders.size === 0) return;
     // strictly increasing timestamps: receivers take an older or equal one for a replay
-    const timestamp = (this.lastSentTimestamp = Math.max(Date.now(), this.lastSentTimestamp + 1));
+    const timestamp = (this.lastSentTimestamp = Math.max(this.now(), this.lastSentTimestamp + 1));
     let datagram: Buffer;
     try {
       datagram = encodeAnnouncement(this.opts.identity, kind, this.opts.port, timestamp);
@@ -356,7 +360,7 @@ export class LanDiscovery {
       this.stats.droppedRateLimited++;
       return;
     }
-    const decoded = decodeAnnouncement(msg, Date.now(), this.verifier);
+    const decoded = decodeAnnouncement(msg, this.now(), this.verifier);
     if (!decoded.ok) {
       const counter = (`dropped${decoded.error[0].toUpperCase()}${decoded.error.slice(1)}`) as keyof LanStats;
       this.stats[counter]++;

@@ -122,6 +122,8 @@ export interface NatPathsOptions {
   /** This node's external IP address in a family (as peers see it), for a hole punch; null when not known. */
   ownExternal: (ipv6: boolean) => string | null;
   timeoutMs: number;
+  /** This node's clock corrected to its peers' (relay headers are stamped with it). */
+  now?: () => number;
   log?: (line: string) => void;
 }
 
@@ -172,7 +174,7 @@ export class NatPaths {
     for (const relay of relays) {
       const token = newRelayToken();
       try {
-        const half = openRelayed(relay, this.o.ctx.identity, peer.id, token, this.o.memberships(), this.o.timeoutMs);
+        const half = openRelayed(relay, this.o.ctx.identity, peer.id, token, this.o.memberships(), this.o.timeoutMs, (this.o.now ?? Date.now)());
         half.catch(() => undefined);
         await this.ask(peer, Buffer.concat([Buffer.from([SIGNAL_TAG, Kinds.relay]), relay.id, token]));
         return await startSessionOver(this.o.ctx, await half, "dialler", peer, { path: "relay", relay: toHex(relay.id) });
@@ -201,7 +203,7 @@ export class NatPaths {
       if (!relay) return null; // only to a relay this node chose itself
       const token = Buffer.from(payload.subarray(34));
       this.serve(
-        acceptRelayed(relay, this.o.ctx.identity, token, this.o.timeoutMs).then((socket) => startSessionOver(this.o.ctx, socket, "acceptor", from, { path: "relay", relay: toHex(relay.id) })),
+        acceptRelayed(relay, this.o.ctx.identity, token, this.o.timeoutMs, (this.o.now ?? Date.now)()).then((socket) => startSessionOver(this.o.ctx, socket, "acceptor", from, { path: "relay", relay: toHex(relay.id) })),
         "joining a relay",
       );
       return ACK;

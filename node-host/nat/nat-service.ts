@@ -94,7 +94,7 @@ export class NatService extends EventEmitter {
     this.checker = new ReachabilityCheck({ rpc, secondary, state: this.state, peers: servers, log: o.log });
     // only a node proven reachable serves: one still finding out may be behind NAT itself
     this.server = new RendezvousServer({ rpc, serving: () => this.snapshot().reachability === "reachable" });
-    this.relay = new RelayServer({ self: o.identity.id, settings: o.relay, isMember: o.isMember, log: o.log });
+    this.relay = new RelayServer({ self: o.identity.id, settings: o.relay, isMember: o.isMember, now: () => rpc.clock.now(), log: o.log });
     // sends on for tunnel clients within the relay setting: a team node for members only
     this.tunnels = new TunnelServer(rpc, (client) => o.relay.mode() === "anyone" || (o.relay.mode() === "members" && o.isKnownMember(client)));
     // a tunnel client registers only with its tunnel's node (its only way in)

@@ -26,16 +26,20 @@ export function newRelayToken(): Buffer {
   return randomBytes(TOKEN_BYTES);
 }
 
-/** The requester's half: resolves once the target has joined (the relay's "ok"). */
-export function openRelayed(relay: BulkPeer, identity: Identity, target: Buffer, token: Buffer, memberships: Buffer[], timeoutMs: number): Promise<net.Socket> {
-  const unsigned = { kind: "connect" as const, publicKey: identity.publicKey, target, token, timestamp: Date.now(), memberships };
+/**
+ * The requester's half: resolves once the target has joined (the relay's "ok"). `now` is the
+ * node's clock corrected to its peers' (transport/clock-offset.ts): the relay checks the header's
+ * timestamp against its own.
+ */
+export function openRelayed(relay: BulkPeer, identity: Identity, target: Buffer, token: Buffer, memberships: Buffer[], timeoutMs: number, now = Date.now()): Promise<net.Socket> {
+  const unsigned = { kind: "connect" as const, publicKey: identity.publicKey, target, token, timestamp: now, memberships };
   const header = encodeRelayHeader({ ...unsigned, signature: identity.sign(signedPart(relay.id, unsigned)) });
   return connectAndWait(relay, header, timeoutMs);
 }
 
-/** The target's half. */
-export function acceptRelayed(relay: BulkPeer, identity: Identity, token: Buffer, timeoutMs: number): Promise<net.Socket> {
-  const unsigned = { kind: "accept" as const, publicKey: identity.publicKey, token, timestamp: Date.now() };
+/** The target's half (`now` as for openRelayed). */
+export function acceptRelayed(relay: BulkPeer, identity: Identity, token: Buffer, timeoutMs: number, now = Date.now()): Promise<net.Socket> {
+  const unsigned = { kind: "accept" as const, publicKey: identity.publicKey, token, timestamp: now };
   const header = encodeRelayHeader({ ...unsigned, signature: identity.sign(signedPart(relay.id, unsigned)) });
   return connectAndWait(relay, header, timeoutMs);
 }

@@ -33,6 +33,8 @@ export interface RelayOptions {
   settings: RelaySettings;
   /** Whether the requester (with the memberships it showed) is a member of one of this node's teams; a node in no team answers true. */
   isMember: (requester: Id, publicKey: Buffer, memberships: Buffer[]) => boolean;
+  /** This node's clock corrected to its peers' (transport/clock-offset.ts), which headers' timestamps are checked against. */
+  now?: () => number;
   log?: (line: string) => void;
 }
 
@@ -111,7 +113,7 @@ export class RelayServer {
 
   private check(h: RelayHeader): string | null {
     if (this.o.settings.mode() === "off") return "relaying is off on this node";
-    if (Math.abs(Date.now() - h.timestamp) > FRESHNESS_MS) return "stale header";
+    if (Math.abs((this.o.now ?? Date.now)() - h.timestamp) > FRESHNESS_MS) return "stale header";
     if (!this.verifier.verify(h.publicKey, signedPart(this.o.self, h), h.signature)) return "bad signature";
     if (h.kind === "accept") return null;
     const requester = nodeIdFromPublicKey(h.publicKey);

@@ -231,7 +231,7 @@ export class Replicator {
     // every holder's record is on each of the k nodes closest to the content: the first answers
     // name them all, so the lookup can stop once comfortably more than r are known
     const wanted = 2 * this.factors.get(toHex(contentId)) + 2;
-    const { providers } = await this.dht.findProviders(contentId, wanted);
+    const { providers } = await this.dht.findProviders(contentId, { wanted });
     return Promise.all(providers.map(async (p) => ({ peer: p.provider, live: await this.isLive(p.provider, contentId) })));
   }
 

@@ -163,6 +163,8 @@ export interface LookupResult {
   closest: ContactInfo[];
   hops: number;
   queried: LookupHop[];
+  /** Of `closest`, how many were counted alive from the node's own table (heard from lately) without being asked. */
+  vouched?: number;
   durationMs: number;
 }
 
@@ -171,6 +173,8 @@ export interface ClosestResult {
   closest: (ContactInfo & { distance: string })[];
   hops: number;
   queried: number;
+  /** As in LookupResult. */
+  vouched?: number;
   durationMs: number;
 }
 

@@ -197,6 +197,7 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
         closest: (used?.closest ?? []).map(bareContact),
         hops: used?.hops ?? 0,
         queried: hops(used, key),
+        vouched: used?.vouched ?? 0,
         durationMs: Math.round((performance.now() - started) * 100) / 100,
       };
     },
@@ -215,6 +216,7 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
         closest: all.slice(0, n).map((c) => ({ ...bareContact(c), distance: toHex(xorDistance(c.id, key)) })),
         hops: lookup.hops,
         queried: lookup.queried.length,
+        vouched: lookup.vouched,
         durationMs: Math.round((performance.now() - started) * 100) / 100,
       };
     },

@@ -8,7 +8,7 @@ import { ContentStore, shareFile, parseShareLink, CasError } from "../cas";
 import { entryLink } from "../cas/open-folder";
 import { pathProblem } from "../cas/folder-path";
 import { shareFolder } from "../cas/share-folder";
-import { Dht } from "../dht/dht";
+import { Dht, FETCH_PROVIDER_ANSWERS } from "../dht/dht";
 import { BulkPeer } from "../transport/bulk";
 import type { BulkNodeClient } from "../transport/bulk-client";
 import { ContentCatalog } from "./content-catalog";
@@ -218,12 +218,14 @@ export class ContentService {
    * address hints) come first.
    */
   async findHolders(contentId: Buffer, hintedAs: BulkPeer[] = []): Promise<BulkPeer[]> {
-    const [{ providers, lookup }, hinted] = await Promise.all([this.dht.findProviders(contentId), Promise.all(hintedAs.map((h) => this.routeHinted(h)))]);
+    const [{ providers, lookup }, hinted] = await Promise.all([this.dht.findProviders(contentId, { answersWithProviders: FETCH_PROVIDER_ANSWERS }), Promise.all(hintedAs.map((h) => this.routeHinted(h)))]);
     const others = await Promise.all(providers.filter((p) => !p.provider.id.equals(this.dht.id) && !hinted.some((h) => h.id.equals(p.provider.id))).map((p) => this.nearbyRoute(p.provider.id) ?? this.route(p.provider)));
     const alive = await Promise.all(others.map((p) => this.dht.isAlive(p)));
     const recorded = [...hinted, ...others.filter((_, i) => alive[i])];
     if (recorded.length > 0) return recorded;
-    const closest: BulkPeer[] = lookup.closest.filter((c) => !c.id.equals(this.dht.id)).slice(0, CLOSEST_ASKED);
+    // a lookup that stopped at the first providers has not met the closest nodes yet
+    const near = lookup.found ? (await this.dht.lookupNodes(contentId)).closest : lookup.closest;
+    const closest: BulkPeer[] = near.filter((c) => !c.id.equals(this.dht.id)).slice(0, CLOSEST_ASKED);
     const asked = [...closest, ...this.nearby().filter((n) => !n.id.equals(this.dht.id) && !closest.some((c) => c.id.equals(n.id)))];
     const holds = await Promise.all(asked.map((c) => this.bulk.hasObjects(this.nearbyRoute(c.id) ?? c, [contentId]).then(([has]) => has === true, () => false)));
     return asked.filter((_, i) => holds[i]).map((c) => this.nearbyRoute(c.id) ?? c);

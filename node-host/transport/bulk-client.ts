@@ -23,6 +23,8 @@ import { isNatSignal, NatPaths, natPathsTo, Reach } from "../nat/nat-paths";
 
 export interface BulkNodeOptions {
   identity: Identity;
+  /** This node's clock corrected to its peers' (transport/clock-offset.ts); Date.now when not given. */
+  now?: () => number;
   /** Where the TLS server listens: the node's UDP host and port number. */
   host: string;
   port: number;
@@ -162,6 +164,7 @@ export async function createBulkNode(opts: BulkNodeOptions): Promise<BulkNode> {
     memberships: () => ctx.credentials?.own().memberships ?? [],
     ownExternal: opts.ownExternal ?? (() => null),
     timeoutMs: opts.webrtcConnectTimeoutMs ?? DEFAULT_WEBRTC_OPTIONS.connectTimeoutMs,
+    now: opts.now,
     log: opts.log,
   });
   opts.signaller.onSignal(async (from, payload) => (isNatSignal(payload) ? natPaths.answer(from, payload) : (webrtcAnswer?.(from, payload) ?? null)));

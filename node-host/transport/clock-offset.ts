@@ -32,6 +32,7 @@ export interface ClockStatus {
 export class ClockOffset {
   /** Peer (public key, latin1) → its clock minus ours, from its latest answer. */
   private readonly samples = new LruMap<string, number>(PEERS_SAMPLED);
+  private readonly scratch = new Float64Array(PEERS_SAMPLED);
   private median: number | null = null;
   private correction = 0;
   private reported = { state: "", offsetMs: 0 };
@@ -61,8 +62,10 @@ export class ClockOffset {
   }
 
   private update(): void {
-    const offsets = [...this.samples.entries()].map(([, o]) => o).sort((a, b) => a - b);
-    const m = offsets[offsets.length >> 1];
+    // runs on every answer: sorted in a reused typed array (numeric order) rather than a new array
+    let n = 0;
+    for (const [, offset] of this.samples.entries()) this.scratch[n++] = offset;
+    const m = this.scratch.subarray(0, n).sort()[n >> 1];
     this.median = m;
     // clamped, not dropped, at the limit: a clock just past it still lands within the freshness window
     this.correction = Math.abs(m) < IGNORE_BELOW_MS ? 0 : Math.round(Math.max(-MAX_CORRECTION_MS, Math.min(MAX_CORRECTION_MS, m)));

@@ -1,8 +1,10 @@
 // Lookups measured on a simulated world: time (virtual ms, and in multiples of the network's
 // median round trip), hops, the requests the looking node sent, and whether the k closest found
-// are the true k closest live servers.
+// are the true k closest live servers (FIND_NODE), the value was found (FIND_VALUE), or every live
+// holder of a content key was found the way a fetch looks for them (GET_PROVIDERS).
 
 import { Id } from "../../node-host/dht/id";
+import { Request } from "../../node-host/dht/messages";
 import { percentile } from "../../bench/stats";
 import { SimNode, trueClosest, World } from "./world";
 
@@ -12,7 +14,7 @@ export interface Sample {
   floorMs: number;
   hops: number;
   messages: number;
-  /** FIND_NODE: the k closest are exactly right; FIND_VALUE: the value was found. */
+  /** FIND_NODE: the k closest are exactly right; FIND_VALUE: the value was found; providers: every live one found. */
   ok: boolean;
 }
 
@@ -47,14 +49,37 @@ export function summarize(samples: Sample[]): Summary {
   };
 }
 
-/** One lookup from `from`; `kind` picks FIND_NODE or FIND_VALUE. */
-async function lookup(world: World, from: SimNode, kind: "node" | "value", keys: Id[]): Promise<Sample> {
+export type LookupKind = "node" | "value" | "providers";
+
+/** Keys the lookups ask for: values published, and content keys with the nodes that announced themselves as providers. */
+export interface PublishedKeys {
+  values: Id[];
+  contents: { key: Id; providers: SimNode[] }[];
+  /** Provider lookups stop at this many answers with providers (FETCH_PROVIDER_ANSWERS; Infinity: at convergence). */
+  providerAnswers: number;
+}
+
+const REQUEST_TYPE: Record<LookupKind, Request["type"]> = { node: "find_node", value: "find_value", providers: "get_providers" };
+/** A provider lookup as a fetch makes it (it stops at `keys.providerAnswers` answers with providers); right when every live provider was found. */
+async function providerLookup(world: World, from: SimNode, keys: PublishedKeys): Promise<Sample> {
   const started = world.scheduler.time;
-  const type = kind === "node" ? "find_node" : "find_value";
+  const sentBefore = from.transport.sent.get("get_providers") ?? 0;
+  const { key, providers } = world.rng.pick(keys.contents);
+  const { providers: found, lookup } = await from.dht.findProviders(key, { answersWithProviders: keys.providerAnswers });
+  const live = providers.filter((p) => p.transport.alive && p !== from);
+  const ok = live.every((p) => found.some((r) => r.provider.id.equals(p.dht.id)));
+  return { ms: world.scheduler.time - started, floorMs: 0, hops: lookup.hops, messages: (from.transport.sent.get("get_providers") ?? 0) - sentBefore, ok };
+}
+
+/** One lookup from `from` of the given kind. */
+async function lookup(world: World, from: SimNode, kind: LookupKind, keys: PublishedKeys): Promise<Sample> {
+  if (kind === "providers") return providerLookup(world, from, keys);
+  const started = world.scheduler.time;
+  const type = REQUEST_TYPE[kind];
   const sentBefore = from.transport.sent.get(type) ?? 0;
   const messages = () => (from.transport.sent.get(type) ?? 0) - sentBefore;
   if (kind === "value") {
-    const { record, lookup } = await from.dht.findValue(world.rng.pick(keys), { network: true });
+    const { record, lookup } = await from.dht.findValue(world.rng.pick(keys.values), { network: true });
     return { ms: world.scheduler.time - started, floorMs: 0, hops: lookup?.hops ?? 0, messages: messages(), ok: record !== null };
   }
   const target = world.rng.bytes(32);
@@ -71,27 +96,28 @@ async function lookup(world: World, from: SimNode, kind: "node" | "value", keys:
 }
 
 /**
- * `count` FIND_NODE lookups for random keys (right when they return the true k closest live
- * servers) and as many FIND_VALUE lookups for the published `keys` (from the network, not the own
- * store; right when they find the value), alternating, one started every `spacingMs` from a random
- * live node; waits for all.
+ * `count` lookups of each kind, in turn, one started every `spacingMs` from a random live node:
+ * FIND_NODE for random keys (right when they return the true k closest live servers), FIND_VALUE
+ * for the published values (from the network, not the own store; right when they find the value)
+ * and GET_PROVIDERS for the announced content keys, as a fetch asks; waits for all.
  */
-export async function measureLookups(world: World, count: number, spacingMs: number, keys: Id[]): Promise<{ nodes: Sample[]; values: Sample[] }> {
-  const nodes: Sample[] = [];
-  const values: Sample[] = [];
+export async function measureLookups(world: World, count: number, spacingMs: number, keys: PublishedKeys): Promise<Record<LookupKind, Sample[]>> {
+  const kinds: LookupKind[] = ["node", "value", "providers"];
+  const samples: Record<LookupKind, Sample[]> = { node: [], value: [], providers: [] };
+  let done = 0;
   const all = new Promise<void>((resolve, reject) => {
-    for (let i = 0; i < 2 * count; i++) {
-      const kind = i % 2 === 0 ? "node" : "value";
-      world.scheduler.at(world.scheduler.time + (i * spacingMs) / 2, () => {
+    for (let i = 0; i < kinds.length * count; i++) {
+      const kind = kinds[i % kinds.length];
+      world.scheduler.at(world.scheduler.time + (i * spacingMs) / kinds.length, () => {
         lookup(world, world.rng.pick(world.live), kind, keys).then((s) => {
-          (kind === "node" ? nodes : values).push(s);
-          if (nodes.length + values.length === 2 * count) resolve();
+          samples[kind].push(s);
+          if (++done === kinds.length * count) resolve();
         }, reject);
       });
     }
   });
   await world.scheduler.runUntil(all);
-  return { nodes, values };
+  return samples;
 }
 
 /** Shares of routing-table entries (over live nodes) that are dead, and dead but not yet found out (still in answers). */

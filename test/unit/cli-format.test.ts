@@ -33,6 +33,7 @@ test("a lookup prints a summary, and with --trace every node asked, by hop", () 
   assert.match(lines[3], /^1 .* 252 .* - +no answer$/);
   assert.match(lines[4], /^1 .* 255 .* 1\.5 ms +answered$/);
   assert.match(lines[5], /^2 .* 8 .* 1\.5 ms +answered$/);
+  assert.match(formatLookup({ ...r, vouched: 5 }), /3 node\(s\) asked, 2 answered, 5 more heard from lately \(not asked\), 12\.3 ms/);
 });
 
 test("with --trace, a node still unanswered when the lookup ended says so, apart from one that never answered", () => {

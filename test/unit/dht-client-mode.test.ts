@@ -59,3 +59,18 @@ test("a peer that hears from a client it holds drops it, and a reply from a clie
   assert.ok(!closest.some((c) => c.id.equals(client.dht.id)), "a client that answers is not among the closest");
   assert.ok(queried.every((q) => !q.contact.id.equals(client.dht.id) || !q.ok));
 });
+
+test("a node whose only bootstrap contact is a DHT client still joins, through the servers the client knows", async () => {
+  const { network, nodes } = await buildNetwork(30, { k: 8, alpha: 3 });
+  const client = nodes[4];
+  await client.dht.setClientMode(true);
+  const identity = Identity.generate();
+  const newcomer = new Dht(network.createTransport(identity.publicKey, identity.id), { k: 8 }, identity);
+  const { reached } = await newcomer.join([{ host: client.transport.local.host, port: client.transport.local.port }]);
+  assert.equal(reached, 1);
+  assert.ok(newcomer.table.size >= 8, `the newcomer's table holds ${newcomer.table.size} contacts`);
+  assert.equal(newcomer.table.get(client.dht.id), undefined, "the client itself stays out of it");
+  const { closest } = await newcomer.lookupNodes(randomBytes(32));
+  assert.equal(closest.length, 8, "and its lookups find the k closest");
+  assert.ok(holders(nodes, newcomer) > 0, "the servers it met hold it");
+});

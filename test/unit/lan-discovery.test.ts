@@ -88,11 +88,12 @@ test("oversized, truncated, padded, foreign and future-version datagrams are dro
   assert.throws(() => encodeAnnouncement(me, "announce", 70000, now), RangeError);
 });
 
-function receiver(me = Identity.generate()) {
+function receiver(me = Identity.generate(), now?: () => number) {
   const offered: KnownAddress[] = [];
   let outcome: CandidateOutcome = "added";
   const lan = new LanDiscovery({
     identity: me,
+    now,
     host: "0.0.0.0",
     port: 7420,
     intervalMs: () => 30_000,
@@ -179,4 +180,18 @@ test("discovery never runs on loopback; on 0.0.0.0 it uses every non-loopback IP
   assert.deepEqual(lanInterfaces("0.0.0.0", ifaces).map((i) => i.address), ["10.213.1.1", "192.168.7.5"]);
   assert.deepEqual(lanInterfaces("192.168.7.5", ifaces).map((i) => i.name), ["eth1"]);
   assert.deepEqual(lanInterfaces("127.0.0.1", ifaces), []);
+});
+
+test("announcements are checked against the clock the node gives (its clock as corrected to its peers'), not the system's", async () => {
+  const behind = () => Date.now() - 5 * 60_000;
+  const { lan, offered } = receiver(Identity.generate(), behind);
+  const peer = Identity.generate();
+  lan.handleDatagram(encodeAnnouncement(peer, "announce", 40001, Date.now()), "10.213.1.2");
+  lan.handleDatagram(encodeAnnouncement(Identity.generate(), "announce", 40001, behind()), "10.213.1.3");
+  await settle();
+  assert.deepEqual(
+    offered.map((c) => c.host),
+    ["10.213.1.3"],
+    "5 minutes off the clock given: the system clock's stamp is stale, one in step with the given clock is taken",
+  );
 });

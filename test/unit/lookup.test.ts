@@ -99,3 +99,47 @@ test("a lookup asks the next candidate when a query is late, and still uses the 
   await run(null);
   assert.ok((askedAt.get(b.port) ?? 0) >= waited + 500, "without late handling the lookup waits for the slow answer");
 });
+
+// ---- contacts heard from lately -------------------------------------------------------------
+
+/** A lookup of the zero target over seeds 1..8 where every node answers with `answers(contact)`. */
+function lookupOverEight(vouched: (c: Contact) => boolean, answers: (c: Contact) => Contact[] = () => []) {
+  const asked: number[] = [];
+  const seeds = [1, 2, 3, 4, 5, 6, 7, 8].map(contactAt);
+  const outcome = iterativeLookup({
+    target: Buffer.alloc(32),
+    self: contactAt(0xff).id,
+    k: 8,
+    alpha: 2,
+    seeds,
+    vouched,
+    query: async (contact) => {
+      asked.push(contact.id[0]);
+      return { contacts: answers(contact) };
+    },
+  });
+  return outcome.then((o) => ({ ...o, asked: asked.sort((a, b) => a - b) }));
+}
+
+test("a lookup counts contacts heard from lately without asking them, except the alpha closest and the alpha farthest of the k", async () => {
+  const outcome = await lookupOverEight(() => true);
+  assert.deepEqual(outcome.asked, [1, 2, 7, 8], "the closest two and the farthest two of the k were asked");
+  assert.deepEqual(outcome.closest.map((c) => c.id[0]), [1, 2, 3, 4, 5, 6, 7, 8], "the result is the k closest");
+  assert.equal(outcome.vouched, 4);
+
+  const none = await lookupOverEight(() => false);
+  assert.deepEqual(none.asked, [1, 2, 3, 4, 5, 6, 7, 8], "with nobody heard from lately, all k are asked");
+  assert.equal(none.vouched, 0);
+});
+
+test("a closer node learnt from an answer must answer itself, heard from lately or not", async () => {
+  const closer = contactAt(0);
+  closer.id[31] = 1;
+  const outcome = await lookupOverEight(
+    (c) => c !== closer,
+    (c) => (c.id[0] === 1 ? [closer] : []),
+  );
+  assert.ok(outcome.asked.includes(0), "the node learnt from the closest one's answer was asked");
+  assert.deepEqual(outcome.closest.map((c) => c.id[0]), [0, 1, 2, 3, 4, 5, 6, 7]);
+  assert.ok(!outcome.asked.includes(8), "the node pushed out of the k was not asked");
+});

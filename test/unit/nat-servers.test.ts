@@ -129,6 +129,28 @@ test("relay: splices a requester and its target byte for byte, after both signed
   }
 });
 
+test("relay: header timestamps are checked against the relay's corrected clock; a requester stamps with its own", async () => {
+  // the relay's system clock runs 8 minutes behind (more than the 5 minutes a header may be off);
+  // corrected from its peers' answers, it reads their time
+  const skew = 8 * 60_000;
+  const server = new RelayServer({ self: relayId.id, settings: settings(), isMember: () => true, now: () => Date.now() });
+  const uncorrected = new RelayServer({ self: relayId.id, settings: settings(), isMember: () => true, now: () => Date.now() - skew });
+  const [relay, stale] = [await relayOn(server), await relayOn(uncorrected)];
+  try {
+    const [a, b] = [Identity.generate(), Identity.generate()];
+    const token = newRelayToken();
+    const [sa, sb] = await Promise.all([openRelayed(relay.peer, a, b.id, token, [], 3000, Date.now()), new Promise((r) => setTimeout(r, 50)).then(() => acceptRelayed(relay.peer, b, token, 3000, Date.now()))]);
+    sa.destroy();
+    sb.destroy();
+    await assert.rejects(openRelayed(stale.peer, a, b.id, newRelayToken(), [], 3000, Date.now()), /stale header|refused/, "the uncorrected clock finds the same header stale");
+  } finally {
+    server.close();
+    uncorrected.close();
+    await relay.close();
+    await stale.close();
+  }
+});
+
 test("relay: refuses forged, stale, replayed-elsewhere and non-member headers, a wrong target, floods, and everything when off", async () => {
   const member = Identity.generate();
   const server = new RelayServer({ self: relayId.id, settings: settings("members"), isMember: (id) => id.equals(member.id) });
