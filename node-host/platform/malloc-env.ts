@@ -6,7 +6,7 @@
 // 32 MiB: from then on megabyte buffers come from the main heap, whose free space between
 // long-lived small allocations is never returned. A node moving chunks of up to 4 MiB all day thus
 // kept 20-30 MiB more resident memory every five minutes in the soak (resident anonymous memory
-// less JS heap and ArrayBuffers), and with a fixed threshold it stayed flat. A fixed threshold
+// less JS heap and ArrayBuffers), and with a fixed threshold a few MiB (same run). A fixed threshold
 // (setting it turns the adjustment off) keeps every block above 128 KiB in a mapping of its own,
 // returned to the system when freed; the buffer pools keep the hot ones warm, so the mapping cost
 // is paid once per buffer, not per use. Other C libraries (musl, macOS, Windows) ignore the variable.
