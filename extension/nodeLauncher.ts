@@ -10,6 +10,7 @@ import { formatMs } from "./format";
 import { errorText, NodeHost, type NodeHostState } from "./nodeHost";
 import { serveArgs } from "./settings";
 import type { WorkspaceSettings } from "./workspaceSettings";
+import { withMallocSettings } from "../node-host/platform/malloc-env";
 
 export class NodeLauncher {
   private requested = false;
@@ -118,9 +119,12 @@ export function stateMessage(s: NodeHostState, started = true): string | undefin
   }
 }
 
-/** The node-host's environment: the extension host's, with the key passphrase and, where needed, Electron run as Node. */
+/**
+ * The node-host's environment: the extension host's, with the C library's memory settings for a
+ * long-running node (platform/malloc-env.ts), the key passphrase and, where needed, Electron run as Node.
+ */
 async function nodeEnv(secrets: vscode.SecretStorage, dataDir: string, useOwnRuntime: boolean, log: vscode.LogOutputChannel): Promise<NodeJS.ProcessEnv> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env = withMallocSettings(process.env);
   // Inside the Electron desktop build, its executable runs as plain Node with this variable.
   if (useOwnRuntime && process.versions.electron) env.ELECTRON_RUN_AS_NODE = "1";
   // The node keeps its keys in a passphrase-protected file in its data dir, under a random

@@ -7,6 +7,7 @@ import { createApi } from "./rpc/api";
 import { startSession } from "./rpc/session";
 import { listenLocal, removeLocalState } from "./rpc/local-socket";
 import { shutdownSignals } from "./platform/signals";
+import { watchHeapAfterGc } from "./platform/heap-after-gc";
 
 export interface DaemonOptions extends NodeOptions {
   /** Also speak JSON-RPC on stdin/stdout (the extension's channel); stdin closing stops the node. */
@@ -22,6 +23,7 @@ export interface Daemon {
 }
 
 export async function runDaemon(opts: DaemonOptions): Promise<Daemon> {
+  watchHeapAfterGc(); // node.info's heap figure without uncollected garbage
   const node = await PeershareNode.start(opts);
   let resolveStopped: () => void = () => undefined;
   const stopped = new Promise<void>((r) => (resolveStopped = r));

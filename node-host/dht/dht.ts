@@ -105,6 +105,8 @@ export interface RecordPolicy {
 const CREDENTIALS_SHOWN_MS = 10 * 60_000;
 /** No request times out sooner, however short its contact's round trip (loopback, LAN). */
 const MIN_TIMEOUT_MS = 100;
+/** How long a record's signature, once checked, is taken as valid when seen again. */
+const CHECKED_SIGNATURES_KEPT_MS = 2 * 60_000;
 
 /** A lookup's query reached a DHT client: it answered, but it is not part of the result. */
 class ClientNodeError extends Error {}
@@ -151,8 +153,9 @@ export class Dht extends EventEmitter {
 
   /** Round trips measured per contact, and the timeouts that follow from them. */
   readonly rtt: RttEstimator;
-  // records recur in many replies during a lookup: remember the ones already checked
-  private readonly verifier = new SignatureVerifier(4096, 16_384);
+  // records recur in many replies during a lookup: remember the ones already checked, for long
+  // enough to cover lookups that follow one another (a fetch's, then a status's), not for good
+  private readonly verifier = new SignatureVerifier(4096, 16_384, CHECKED_SIGNATURES_KEPT_MS);
   private readonly evictionPings = new Set<string>();
   private readonly now: () => number;
   private clientMode = false;

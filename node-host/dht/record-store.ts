@@ -3,6 +3,7 @@
 
 import { ProviderRecord, ValueRecord } from "./messages";
 import { Id } from "./id";
+import { ownCopies } from "../util/own-bytes";
 
 export interface StoreLimits {
   maxValues: number;
@@ -45,7 +46,8 @@ export class RecordStore {
       return "kept-newer";
     }
     if (!existing && this.values.size >= this.limits.maxValues) return "full";
-    this.values.set(k, { key, record, receivedAt: this.now() });
+    const [ownKey, publisher, value, signature] = ownCopies(key, record.publisher, record.value, record.signature);
+    this.values.set(k, { key: ownKey, record: { ...record, publisher, value, signature }, receivedAt: this.now() });
     return "stored";
   }
 
@@ -77,7 +79,8 @@ export class RecordStore {
       this.perProvider.set(pk, mine + 1);
       this.providerRecords++;
     }
-    set.set(pk, record);
+    const [key, signature] = ownCopies(record.key, record.signature);
+    set.set(pk, { key, provider: record.provider, expires: record.expires, signature });
     return "stored";
   }
 

@@ -72,6 +72,13 @@ export interface MemoryInfo {
   heapTotalBytes: number;
   /** Memory of Buffers and other objects outside the JS heap. */
   externalBytes: number;
+  /** The part of `externalBytes` held by ArrayBuffers and Buffers (absent from older nodes). */
+  arrayBuffersBytes?: number;
+  /**
+   * JS heap in use just after the last full garbage collection: what the node's objects take,
+   * without garbage not yet collected (null before the first one; absent from older nodes).
+   */
+  heapAfterGcBytes?: number | null;
 }
 
 /** What a node runs without where a native package does not load (platform without its binary, broken install). */

@@ -17,12 +17,13 @@ import { contentStatus } from "../replication/status";
 import { inviteHints } from "../security/team-cert";
 import { blake3Implementation } from "../cas/object-hash";
 import { clockProblem } from "../transport/clock-offset";
+import { heapAfterGc } from "../platform/heap-after-gc";
 
 export type ApiHandlers = { [M in ApiMethod]: (params: Api[M][0]) => Promise<Api[M][1]> | Api[M][1] };
 
 function memoryInfo(): MemoryInfo {
   const m = process.memoryUsage();
-  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external };
+  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers, heapAfterGcBytes: heapAfterGc() };
 }
 
 function invalid(message: string): never {

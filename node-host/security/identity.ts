@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Id, nodeIdFromPublicKey } from "../dht/id";
 import { LruMap } from "../util/lru";
+import { TimedSet } from "../util/timed-set";
 import { KeyStore, KeyStoreError } from "./key-store";
 
 export const PUBLIC_KEY_BYTES = 32;
@@ -107,24 +108,36 @@ export function publicKeyObject(raw: Buffer): KeyObject {
 /**
  * Verifies Ed25519 signatures, caching each peer's KeyObject (importing it costs as much as
  * verifying). With `rememberValid`, signatures already found valid are remembered (by a hash of
- * key, data and signature), so a record seen again in many replies is checked once.
+ * key, data and signature), at most that many and each for `rememberForMs`, so a record seen again
+ * in many replies is checked once.
  */
 export class SignatureVerifier {
   private readonly keys: LruMap<string, KeyObject>;
-  private readonly valid: LruMap<string, true> | null;
+  private readonly valid: TimedSet | null;
 
-  constructor(capacity = 4096, rememberValid = 0) {
+  constructor(
+    capacity = 4096,
+    rememberValid = 0,
+    rememberForMs = Infinity,
+    private readonly now: () => number = Date.now,
+  ) {
     this.keys = new LruMap(capacity);
-    this.valid = rememberValid > 0 ? new LruMap(rememberValid) : null;
+    this.valid = rememberValid > 0 ? new TimedSet(rememberValid, rememberForMs) : null;
+  }
+
+  /** Signatures held as checked (a lapsed one goes at the next addition). */
+  get remembered(): number {
+    return this.valid?.size ?? 0;
   }
 
   verify(publicKey: Buffer, data: Buffer, signature: Buffer): boolean {
     if (signature.length !== SIGNATURE_BYTES) return false;
     if (!this.valid) return this.check(publicKey, data, signature);
     const memo = createHash("sha256").update(publicKey).update(signature).update(data).digest("base64");
-    if (this.valid.has(memo)) return true;
+    const now = this.now();
+    if (this.valid.has(memo, now)) return true;
     const ok = this.check(publicKey, data, signature);
-    if (ok) this.valid.set(memo, true);
+    if (ok) this.valid.add(memo, now);
     return ok;
   }
 

@@ -16,6 +16,7 @@ import { nodeIdFromPublicKey } from "../dht/id";
 import { Contact } from "../dht/messages";
 import { PUBLIC_KEY_BYTES } from "../security/identity";
 import { RecentCache } from "../util/recent-cache";
+import { ownCopy } from "../util/own-bytes";
 import { ipBytes, ipText, unmapIpv4 } from "../util/ip-address";
 
 // Both maps are keyed by a hash of the bytes (a small integer: no string to build per contact of
@@ -60,20 +61,13 @@ export function encodedContact(c: Contact): Buffer {
     w.u8(4);
     for (const part of c.host.split(".")) w.u8(Number(part));
   }
-  wire = w.u16(c.port).finish();
+  wire = ownCopy(w.u16(c.port).finish()); // kept as long as the contact: not a view of a pool slab
   encodings.set(c, wire);
   return wire;
 }
 
 export function writeContact(w: BinaryWriter, c: Contact): void {
   w.bytes(encodedContact(c));
-}
-
-/** A copy of `bytes` in memory of its own (not a slice of the shared pool that would pin a slab). */
-function ownCopy(bytes: Buffer): Buffer {
-  const copy = Buffer.allocUnsafeSlow(bytes.length);
-  bytes.copy(copy);
-  return copy;
 }
 
 function makeContact(publicKeyView: Buffer, host: string, port: number, wire?: Buffer): Contact {

@@ -21,6 +21,7 @@ import { matchKey, replyTxid, requestTxid, SenderFlags, senderFlags } from "./tx
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, isResponseType } from "./wire";
 import { WireFormatError } from "../util/binary";
 import { ClockOffset } from "./clock-offset";
+import { TimedSet } from "../util/timed-set";
 import { answersStale, staleAnswer } from "./stale-answer";
 
 /** A request type handled beside the DHT (NAT traversal, nat/): raw payload in, raw response (or nothing) out. */
@@ -107,6 +108,8 @@ function literalLookup(hostname: string, options: dns.LookupOneOptions, callback
 
 /** A timer this late (or later) means the event loop stalled: the request gets the time back. */
 const STALL_MS = 50;
+/** Most datagrams remembered against replays (a flood's bound; otherwise each is kept for a time). */
+const REPLAY_WINDOW_CAPACITY = 65_536;
 
 interface Pending {
   to: Address;
@@ -157,7 +160,12 @@ export class UdpRpc implements RpcTransport {
   private readonly pending = new Map<string, Pending>();
   private readonly verifier = new SignatureVerifier();
   private readonly pairKeys: PairKeys;
-  private readonly seen = new LruMap<string, number>(65_536);
+  /**
+   * Datagrams taken lately. One is taken only while its timestamp is within freshnessMs of the
+   * clock, so a copy of it can pass that check only until 2 × freshnessMs after the original was
+   * first seen: each is remembered that long.
+   */
+  private readonly seen: TimedSet;
   private readonly limiter: RateLimiter;
   private readonly freshnessMs: number;
   readonly clock: ClockOffset;
@@ -180,6 +188,7 @@ export class UdpRpc implements RpcTransport {
     this.pairKeys = new PairKeys(identity.seed(), identity.publicKey);
     this.timeoutMs = opts.timeoutMs ?? 1000;
     this.freshnessMs = opts.freshnessMs ?? 30_000;
+    this.seen = new TimedSet(REPLAY_WINDOW_CAPACITY, 2 * this.freshnessMs);
     this.clock = opts.clock ?? new ClockOffset(opts.log);
     this.maxPending = opts.maxPending ?? 4096;
     const rate = opts.perSourceRate ?? 2000;
@@ -498,7 +507,7 @@ export class UdpRpc implements RpcTransport {
     // The txid alone: its last 6 bytes are random, so no sender can foresee another's, and it is 8
     // bytes where key + txid in hex was 80 characters per remembered datagram.
     const replayKey = env.txid.toString("latin1");
-    if (this.seen.has(replayKey)) {
+    if (this.seen.has(replayKey, now)) {
       this.stats.droppedReplayed++;
       return null;
     }
@@ -507,7 +516,7 @@ export class UdpRpc implements RpcTransport {
       this.stats.droppedBadSignature++;
       return null;
     }
-    this.seen.set(replayKey, now);
+    this.seen.add(replayKey, now);
     if (from.id.equals(this.local.id)) {
       this.stats.droppedUnexpected++;
       return null;

@@ -1,7 +1,9 @@
 // The soak's node processes: real `peershare start` processes on 127.0.0.1, each with its data dir,
 // its log file (stdout and stderr, kept outside the data dir so a full disk does not swallow it) and
 // a local control connection. The fleet starts, stops gracefully, SIGKILLs and restarts them, and
-// records every exit it did not cause as a crash.
+// records every exit it did not cause as a crash. They run with the environment the VS Code
+// extension and the example systemd unit give a node (the C library's memory settings,
+// platform/malloc-env.ts).
 
 import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -9,6 +11,7 @@ import * as path from "node:path";
 import { BIN, TEST_PASSPHRASE } from "../../test/helpers/cli";
 import { connectLocal, LocalClient } from "../../node-host/rpc/local-socket";
 import type { Api, ApiMethod } from "../../node-host/rpc/api-types";
+import { withMallocSettings } from "../../node-host/platform/malloc-env";
 
 /** What a node is in the soak for. */
 export type Role = "seed" | "regular" | "fresh" | "full-disk" | "skewed" | "holdings" | "auditor";
@@ -94,7 +97,7 @@ export class Fleet {
     const out = fs.openSync(outFile, "w");
     const err = fs.openSync(node.logFile, "a");
     const [program, ...prefix] = [...node.wrap, process.execPath, BIN];
-    const proc = spawn(program, [...prefix, ...args], { stdio: ["ignore", out, err], env: { ...process.env, PEERSHARE_PASSPHRASE: TEST_PASSPHRASE } });
+    const proc = spawn(program, [...prefix, ...args], { stdio: ["ignore", out, err], env: { ...withMallocSettings(process.env), PEERSHARE_PASSPHRASE: TEST_PASSPHRASE } });
     fs.closeSync(out);
     fs.closeSync(err);
     proc.once("exit", (code, signal) => {

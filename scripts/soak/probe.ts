@@ -22,6 +22,16 @@ export interface Sample {
   pid: number;
   rssBytes: number;
   heapUsedBytes: number | null;
+  /** JS heap just after the node's last full garbage collection (null before the first). */
+  heapAfterGcBytes: number | null;
+  /** The rest of the node's own memory figures (process.memoryUsage()), null when it did not answer. */
+  heapTotalBytes: number | null;
+  externalBytes: number | null;
+  arrayBuffersBytes: number | null;
+  /** Resident anonymous memory (heap, malloc, stacks), and resident pages of mapped files and shared memory, from /proc. */
+  rssAnonBytes: number;
+  rssFileBytes: number;
+  rssShmemBytes: number;
   fds: number;
   /** CPU seconds (user + system) the process has used since it started. */
   cpuSeconds: number;
@@ -52,6 +62,10 @@ export async function sample(fleet: Fleet, node: SoakNode): Promise<Sample | nul
     pid,
     ...proc,
     heapUsedBytes: info?.memory?.heapUsedBytes ?? null,
+    heapAfterGcBytes: info?.memory?.heapAfterGcBytes ?? null,
+    heapTotalBytes: info?.memory?.heapTotalBytes ?? null,
+    externalBytes: info?.memory?.externalBytes ?? null,
+    arrayBuffersBytes: info?.memory?.arrayBuffersBytes ?? null,
     storeBytes: store.bytes,
     storeObjects: store.files,
     journals: journalsOf(node.dataDir),
@@ -60,16 +74,18 @@ export async function sample(fleet: Fleet, node: SoakNode): Promise<Sample | nul
   };
 }
 
-function procStats(pid: number): { rssBytes: number; fds: number; cpuSeconds: number } | null {
+type ProcStats = Pick<Sample, "rssBytes" | "rssAnonBytes" | "rssFileBytes" | "rssShmemBytes" | "fds" | "cpuSeconds">;
+
+function procStats(pid: number): ProcStats | null {
   try {
     const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const kib = (field: string) => 1024 * Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
     // fields after the command name (which may hold spaces), from field 3 on: utime is 14, stime 15
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
     const fds = fs.readdirSync(`/proc/${pid}/fd`).length;
-    return { rssBytes: rssKb * 1024, fds, cpuSeconds };
+    return { rssBytes: kib("VmRSS"), rssAnonBytes: kib("RssAnon"), rssFileBytes: kib("RssFile"), rssShmemBytes: kib("RssShmem"), fds, cpuSeconds };
   } catch {
     return null; // gone
   }

@@ -25,7 +25,7 @@ export function nodeLine(node: SoakNode, latest: Sample | undefined, since: Samp
   const cpu = since ? cpuPercent(since, latest) : null;
   const journals = latest.journals.map((j) => `${j.file.replace(/\.jsonl$/, "")} ${kib(j.bytes)}K/${j.lines}`).join(", ") || "none";
   return (
-    `  ${name} rss ${mib(latest.rssBytes)} MiB, heap ${latest.heapUsedBytes === null ? "?" : mib(latest.heapUsedBytes)} MiB, ` +
+    `  ${name} rss ${mib(latest.rssBytes)} MiB, heap ${latest.heapAfterGcBytes === null ? "?" : mib(latest.heapAfterGcBytes)} MiB after GC (${latest.heapUsedBytes === null ? "?" : mib(latest.heapUsedBytes)} used), ` +
     `fds ${latest.fds}, cpu ${cpu === null ? "?" : cpu.toFixed(1)}%, store ${mib(latest.storeBytes)} MiB/${latest.storeObjects} obj, ` +
     `records ${latest.values ?? "?"}v/${latest.providers ?? "?"}p, journals ${journals}`
   );
@@ -55,7 +55,8 @@ export interface Growth {
 }
 
 /**
- * Growth of each process's RSS, heap and descriptor count from the warm-up's end to the run's end:
+ * Growth of each process's RSS, heap (as the last full garbage collection left it) and descriptor
+ * count from the warm-up's end to the run's end:
  * the median of its samples in the first minute after the warm-up against the median of its samples
  * in the last minute (medians, so one sample taken mid-transfer or just before a GC does not decide;
  * in a run too short for two minutes, a third of the time after the warm-up each).
@@ -73,7 +74,9 @@ export function growth(samples: Sample[], warmupEnd: number, end: number): Growt
     if (!first.length || !last.length || first[first.length - 1].at >= last[0].at) continue;
     const metrics: [Growth["metric"], (s: Sample) => number | null][] = [
       ["rss", (s) => s.rssBytes],
-      ["heap", (s) => s.heapUsedBytes],
+      // the heap after the last full collection: heapUsed also counts garbage not yet collected,
+      // which swings by a third between samples and measured when the collector last ran
+      ["heap", (s) => s.heapAfterGcBytes],
       ["fds", (s) => s.fds],
     ];
     for (const [metric, get] of metrics) {

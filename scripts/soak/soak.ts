@@ -149,7 +149,10 @@ async function run(o: SoakOptions, root: string, fleet: Fleet, ledger: Ledger, r
     while (running()) {
       for (const n of fleet.live()) {
         const s = await sample(fleet, n);
-        if (s) samples.push(s);
+        if (s) {
+          samples.push(s);
+          fs.appendFileSync(path.join(root, "samples.jsonl"), JSON.stringify({ ...s, journals: undefined }) + "\n");
+        }
       }
       await sleep(SAMPLE_EVERY_MS);
     }

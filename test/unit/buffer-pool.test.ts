@@ -42,3 +42,28 @@ test("idle buffers are bounded in bytes, and oversized ones are never pooled", (
   pool.give(big);
   assert.equal(pool.idleBytes, 3 * MiB);
 });
+
+test("a given-back buffer that nothing takes again for idleMs is dropped, without any further call", async () => {
+  const pool = new BufferPool(8 * MiB, 32 * MiB, 100);
+  const burst = [pool.take(4 * MiB), pool.take(4 * MiB), pool.take(MiB)];
+  for (const b of burst) pool.give(b);
+  assert.equal(pool.idleBytes, 9 * MiB, "kept for reuse at first");
+  await new Promise((r) => setTimeout(r, 60));
+  const again = pool.take(4 * MiB); // reuses the newest 4 MiB buffer
+  pool.give(again);
+  await new Promise((r) => setTimeout(r, 70));
+  assert.equal(pool.idleBytes, 4 * MiB, "the buffers idle since the burst are gone; the one reused since is kept");
+  await new Promise((r) => setTimeout(r, 120));
+  assert.equal(pool.idleBytes, 0, "and it goes too once idle as long");
+});
+
+test("trim() keeps what was given back within idleMs", () => {
+  const pool = new BufferPool(8 * MiB, 32 * MiB, 1000);
+  const a = pool.take(MiB);
+  pool.give(a);
+  pool.trim(Date.now() + 999);
+  assert.equal(pool.idleBytes, MiB);
+  pool.trim(Date.now() + 1000);
+  assert.equal(pool.idleBytes, 0);
+  assert.notEqual(pool.take(MiB).buffer, a.buffer, "a dropped buffer is not lent again");
+});

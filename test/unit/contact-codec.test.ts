@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { BinaryReader, BinaryWriter } from "../../node-host/util/binary";
 import { nodeIdFromPublicKey } from "../../node-host/dht/id";
 import { Contact } from "../../node-host/dht/messages";
-import { readContact, senderContact, writeContact } from "../../node-host/transport/contact-codec";
+import { encodedContact, readContact, senderContact, writeContact } from "../../node-host/transport/contact-codec";
 
 function roundTrip(c: Contact): Contact {
   const w = new BinaryWriter();
@@ -64,4 +64,16 @@ test("thousands of contacts decode to themselves (no mix-up through the caches)"
     const d = roundTrip(c);
     assert.ok(d.publicKey.equals(c.publicKey) && d.host === c.host && d.port === c.port);
   }
+});
+
+test("the encodings and keys kept with contacts are memory of their own, not views of the shared buffer pool's slabs", () => {
+  const made: Contact = { id: Buffer.alloc(0), publicKey: randomBytes(32), host: "192.0.2.7", port: 7420 };
+  made.id = nodeIdFromPublicKey(made.publicKey);
+  const wire = encodedContact(made);
+  assert.equal(wire.buffer.byteLength, wire.length, "a locally made contact's cached encoding");
+  const w = new BinaryWriter();
+  writeContact(w, { ...made, publicKey: randomBytes(32) });
+  const read = readContact(new BinaryReader(w.finish()));
+  assert.equal(read.publicKey.buffer.byteLength, 32, "a decoded contact's key");
+  assert.equal(encodedContact(read).buffer.byteLength, encodedContact(read).length, "a decoded contact's encoding");
 });

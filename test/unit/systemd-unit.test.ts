@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "../../node-host/cli/args";
 import { parseSetting } from "../../node-host/config";
+import { MALLOC_ENV } from "../../node-host/platform/malloc-env";
 
 const UNIT = path.join(__dirname, "..", "..", "..", "examples", "peershare.service");
 const text = fs.readFileSync(UNIT, "utf8");
@@ -23,6 +24,11 @@ test("the example unit's ExecStart lines (also the commented one) are command li
     assert.deepEqual(positionals, ["start"]);
     if (values["public-address"]) assert.equal(parseSetting("publicAddress", values["public-address"]), "team.example.org:7420");
   }
+});
+
+test("the example unit gives the node the C library's memory settings the extension gives it", () => {
+  const set = new Map([...text.matchAll(/^Environment=(MALLOC_\w+)=(\S+)$/gm)].map((m) => [m[1], m[2]]));
+  assert.deepEqual(Object.fromEntries(set), MALLOC_ENV);
 });
 
 test("systemd-analyze verify accepts the example unit", (t) => {
