@@ -131,7 +131,12 @@ export class NatPaths {
   /** Sessions this node opened on request (connected back, or joined a relay): it serves on them. */
   private readonly served = new Set<BulkSession>();
 
-  constructor(private readonly o: NatPathsOptions) {}
+  /** The clock relay headers are stamped with (the node's corrected one; the system's when not given). */
+  private readonly now: () => number;
+
+  constructor(private readonly o: NatPathsOptions) {
+    this.now = o.now ?? Date.now;
+  }
 
   /** Connects to `peer` (behind NAT, with `via` rendezvous nodes) by `path`. */
   async dial(peer: BulkPeer, path: NatPath): Promise<BulkSession> {
@@ -174,7 +179,7 @@ export class NatPaths {
     for (const relay of relays) {
       const token = newRelayToken();
       try {
-        const half = openRelayed(relay, this.o.ctx.identity, peer.id, token, this.o.memberships(), this.o.timeoutMs, (this.o.now ?? Date.now)());
+        const half = openRelayed(relay, this.o.ctx.identity, peer.id, token, this.o.memberships(), this.o.timeoutMs, this.now());
         half.catch(() => undefined);
         await this.ask(peer, Buffer.concat([Buffer.from([SIGNAL_TAG, Kinds.relay]), relay.id, token]));
         return await startSessionOver(this.o.ctx, await half, "dialler", peer, { path: "relay", relay: toHex(relay.id) });
@@ -203,7 +208,7 @@ export class NatPaths {
       if (!relay) return null; // only to a relay this node chose itself
       const token = Buffer.from(payload.subarray(34));
       this.serve(
-        acceptRelayed(relay, this.o.ctx.identity, token, this.o.timeoutMs, (this.o.now ?? Date.now)()).then((socket) => startSessionOver(this.o.ctx, socket, "acceptor", from, { path: "relay", relay: toHex(relay.id) })),
+        acceptRelayed(relay, this.o.ctx.identity, token, this.o.timeoutMs, this.now()).then((socket) => startSessionOver(this.o.ctx, socket, "acceptor", from, { path: "relay", relay: toHex(relay.id) })),
         "joining a relay",
       );
       return ACK;
