@@ -80,7 +80,8 @@ const STORE_AHEAD = 8;
 /**
  * Stores object `id` from the first of `peers` that sends bytes hashing to it (putVerified checks)
  * and returns a copy of them (the received buffer goes back to the transport); null when none could.
- * `onFailure` hears of each peer that could not; an abort ends the attempt at once.
+ * `onFailure` hears of each peer that could not; an abort ends the attempt at once, and so does a
+ * failure to store on this node's side (a full disk: no holder's fault, and the next would fail too).
  */
 export async function fetchFromFirst(
   store: ContentStore,
@@ -97,15 +98,26 @@ export async function fetchFromFirst(
       try {
         await store.putVerified(id, bytes, options);
         return Buffer.from(bytes);
+      } catch (err) {
+        if (!isHashMismatch(err)) throw new LocalStoreError(err);
+        throw err;
       } finally {
         bulk.release?.(bytes);
       }
     } catch (err) {
+      if (err instanceof LocalStoreError) throw err.storeError;
       if (signal?.aborted) throw err;
       onFailure(peer, err);
     }
   }
   return null;
+}
+
+/** Carries a failure to store received bytes past the per-holder error handling. */
+class LocalStoreError extends Error {
+  constructor(readonly storeError: unknown) {
+    super("storing received bytes failed");
+  }
 }
 
 export async function fetchContent(p: FetchParams): Promise<FetchResult> {

@@ -43,6 +43,8 @@ export interface HolderState {
   inFlight: number;
   /** Dropped for a failure that may pass: taken back when found again. */
   mayRetry?: boolean;
+  /** Why it was last dropped, in a few words (for the fetch's error when every holder failed). */
+  reason?: string;
 }
 
 export const isHashMismatch = (err: unknown) => err instanceof CasError && err.code === "EHASHMISMATCH";
@@ -111,10 +113,25 @@ export class Holders {
     h.dropped = true;
     if (isHashMismatch(err)) this.bad.push(hex(h.peer.id));
     h.mayRetry = !(err instanceof AccessDeniedError || err instanceof ObjectNotFoundError || isHashMismatch(err));
+    h.reason = dropReason(err);
   }
 
-  /** The error of a fetch that could not go on: a refusal when every holder that answered refused. */
+  /**
+   * The error of a fetch that could not go on: a refusal when every holder that answered refused;
+   * otherwise `what`, followed by why each dropped holder was dropped.
+   */
   failure(what: string): FetchError {
-    return nothingFetched(what, this.all.size, this.refusals);
+    const allRefused = this.refusals.length === this.all.size;
+    const why = [...this.all.values()].filter((h) => h.dropped && h.reason).map((h) => `${hex(h.peer.id).slice(0, 8)}… ${h.reason}`);
+    return nothingFetched(why.length && !allRefused ? `${what} (${why.join("; ")})` : what, this.all.size, this.refusals);
   }
+}
+
+/** Why a holder was dropped, as the end of "holder X …". */
+function dropReason(err: unknown): string {
+  if (err instanceof ObjectNotFoundError) return "does not have it";
+  if (isHashMismatch(err)) return "sent corrupt data";
+  if (err instanceof AccessDeniedError) return "refused this node";
+  const message = err instanceof Error ? err.message : String(err);
+  return `failed: ${message.split("\n")[0].slice(0, 100)}`;
 }
