@@ -76,6 +76,11 @@ const PUBLISHED_FILE = "published.json";
 const MAX_SAVED_BOOTSTRAP = 8;
 /** How long a node waits for a UDP answer from its bootstrap contacts before it tries them over TCP. */
 const BLOCKED_UDP_AFTER_MS = 4000;
+/**
+ * Sweeps of its own a holder waits, seeing a content below r, before it copies the content although
+ * another holder leads its repair (that leader may be busy with thousands of contents, or slower).
+ */
+const LEADER_GRACE_SWEEPS = 2;
 
 function dhtSettings(c: Config): Partial<DhtSettings> {
   return {
@@ -284,7 +289,11 @@ export class PeershareNode extends EventEmitter {
     if (!bulk.tcpListening) log(`TCP port ${transport.local.port} unavailable (${bulk.tcpError}); serving over WebRTC only`);
     const content = new ContentService(store, dht, bulk.client, path.join(opts.dataDir, "downloads"), opts.dataDir, { teams, audiences }, (p) => nat.route(p));
     const replicator = new Replicator(store, dht, bulk.client, factors, transport.local, (c) => audiences.ofContent(c) ?? { kind: "unstated" }, confinement);
-    const repair = new Repair(replicator, { bytesPerSweep: () => config.repairMBPerSweep * MiB, contentsPerSweep: () => config.repairContentsPerSweep }, log);
+    const repair = new Repair(
+      replicator,
+      { bytesPerSweep: () => config.repairMBPerSweep * MiB, contentsPerSweep: () => config.repairContentsPerSweep, leaderGraceMs: () => LEADER_GRACE_SWEEPS * config.repairIntervalMs },
+      log,
+    );
     const node = new PeershareNode(opts.dataDir, config, identity, transport, dht, bulk, content, uploadLimit, replicator, repair, teams, audit, log, keys, nat, opts.ephemeral === true);
     node.loadPublished();
     log(`node ${identity.id.toString("hex")} listening on udp ${transport.local.host}:${transport.local.port}`);

@@ -70,17 +70,21 @@ export interface RepairInput<T extends Placed> {
   r: number;
   /** Who may hold and place copies, when they are confined; absent: anyone. */
   eligible?: Eligibility;
+  /** The content has stayed below r for longer than its leader should take: any holder acts. */
+  leaderOverdue?: boolean;
 }
 
 /**
  * Repair: only the live holder closest to the content ID acts (so holders do not all copy at once),
  * and only when fewer than r holders are live; it copies to the nearest live nodes lacking it. Where
- * copies are confined, the leader is the closest holder that may place copies.
+ * copies are confined, the leader is the closest holder that may place copies. When the leader is
+ * overdue (slow, or busy with many contents), any holder that may place copies acts.
  */
 export function planRepair<T extends Placed>(p: RepairInput<T>): CopyPlan<T> {
   const placers = p.eligible ? p.holders.filter((h) => p.eligible!.placer(h.id)) : p.holders;
   const leader = byDistance(placers, p.contentId)[0];
-  if (p.holders.length >= p.r || !leader || !leader.id.equals(p.self)) return { need: 0, candidates: [] };
+  const acts = leader !== undefined && (leader.id.equals(p.self) || (p.leaderOverdue === true && placers.some((h) => h.id.equals(p.self))));
+  if (p.holders.length >= p.r || !acts) return { need: 0, candidates: [] };
   return fill(p.contentId, p.self, p.holders, p.live, p.holders.length, p.r, p.eligible);
 }
 

@@ -41,6 +41,8 @@ export interface SoakNode {
   stops: number;
   /** Left for good (a graceful leave that is not followed by a restart). */
   retired: boolean;
+  /** Being stopped or killed by the fleet (its process may still run, but it takes no new work). */
+  ending: boolean;
   client: LocalClient | null;
 }
 
@@ -64,9 +66,9 @@ export class Fleet {
     return this.nodes[0];
   }
 
-  /** Nodes whose process runs now. */
+  /** Nodes whose process runs now and is not being stopped. */
   live(filter: (n: SoakNode) => boolean = () => true): SoakNode[] {
-    return this.nodes.filter((n) => isUp(n) && filter(n));
+    return this.nodes.filter((n) => isUp(n) && !n.ending && filter(n));
   }
 
   byId(id: string): SoakNode | undefined {
@@ -83,7 +85,7 @@ export class Fleet {
     fs.mkdirSync(dataDir, { recursive: true });
     options.prepareDir?.(dataDir);
     fs.writeFileSync(path.join(dataDir, "config.json"), JSON.stringify({ ...this.config, ...options.config }));
-    const node: SoakNode = { name, role, dataDir, logFile: path.join(this.root, "logs", `${name}.log`), wrap: options.wrap ?? [], proc: null, id: "", port: 0, starts: 0, stops: 0, retired: false, client: null };
+    const node: SoakNode = { name, role, dataDir, logFile: path.join(this.root, "logs", `${name}.log`), wrap: options.wrap ?? [], proc: null, id: "", port: 0, starts: 0, stops: 0, retired: false, ending: false, client: null };
     this.nodes.push(node);
     await this.start(node);
     return node;
@@ -106,6 +108,7 @@ export class Fleet {
     node.proc = proc;
     node.starts++;
     node.retired = false;
+    node.ending = false;
     const deadline = Date.now() + START_TIMEOUT_MS;
     let text = "";
     while (!text.includes("}")) {
@@ -145,7 +148,7 @@ export class Fleet {
   /** Ends every process (gracefully, then SIGKILL for any still up after `graceMs`). */
   async stopAll(graceMs = 20_000): Promise<void> {
     await Promise.all(
-      this.live().map(async (n) => {
+      this.nodes.filter(isUp).map(async (n) => {
         const timer = setTimeout(() => n.proc?.kill("SIGKILL"), graceMs);
         await this.stop(n);
         clearTimeout(timer);
@@ -155,7 +158,7 @@ export class Fleet {
 
   /** Synchronous last resort (process exit, an interrupt): SIGKILL whatever still runs. */
   killAllNow(): void {
-    for (const n of this.live()) {
+    for (const n of this.nodes.filter(isUp)) {
       this.stopping.add(n.proc!);
       n.proc!.kill("SIGKILL");
     }
@@ -164,6 +167,7 @@ export class Fleet {
   private async end(node: SoakNode, signal: NodeJS.Signals): Promise<void> {
     const proc = node.proc;
     node.stops++;
+    node.ending = true;
     this.dropClient(node);
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     this.stopping.add(proc);

@@ -38,6 +38,12 @@ test("repair: only the live holder closest to the content acts, and only below r
   assert.deepEqual(names(plan.candidates), [2, 4, 6]);
   // 8 is not the leader: it does nothing
   assert.deepEqual(planRepair({ contentId: target, self: id(8), holders, live, r: 3 }), { need: 0, candidates: [] });
+  // ...until the leader is overdue: then 8 copies too
+  const backstop = planRepair({ contentId: target, self: id(8), holders, live, r: 3, leaderOverdue: true });
+  assert.equal(backstop.need, 1);
+  assert.deepEqual(names(backstop.candidates), [2, 4, 6]);
+  // a node that holds no copy never acts, overdue or not
+  assert.equal(planRepair({ contentId: target, self: id(2), holders, live, r: 3, leaderOverdue: true }).need, 0);
   // enough holders: nothing to do
   assert.deepEqual(planRepair({ contentId: target, self: id(3), holders: [node(3), node(8), node(4)], live, r: 3 }), { need: 0, candidates: [] });
   // two copies lost of r = 4

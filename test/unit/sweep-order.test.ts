@@ -1,5 +1,5 @@
-// Which contents a repair sweep checks: a bounded slice, new contents first, then those that lost a
-// holder, then those short of r, then the rest in turn, so every content comes up again.
+// Which contents a repair sweep checks: a bounded slice, contents that lost a holder first, then new
+// contents, then those short of r, then the rest in turn, so every content comes up again.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -27,14 +27,24 @@ test("every content is checked within ceil(contents / slice) sweeps, and no swee
   assert.equal(again.size, 1000);
 });
 
-test("contents never checked come first, then those whose holder went, then those short of r", () => {
+test("contents whose holder went come first, then those never checked, then those short of r", () => {
   const order = new SweepOrder();
   const held = ids(50);
   for (const id of held.slice(0, 40)) order.checked(id, [id === "0005" ? "dead" : "alive"]);
   const slice = order.next(held, 13, { gone: (n) => n === "dead", short: (c) => c === "0009" });
-  assert.deepEqual(slice.slice(0, 10), held.slice(40, 50), "the ten never checked");
-  assert.deepEqual(slice.slice(10, 12), ["0005", "0009"]);
+  assert.equal(slice[0], "0005", "the content that lost a holder");
+  assert.deepEqual(slice.slice(1, 11), held.slice(40, 50), "the ten never checked");
+  assert.equal(slice[11], "0009");
   assert.equal(slice.length, 13);
+});
+
+test("a lost copy is checked at the next sweep even while thousands of contents wait for their first check", () => {
+  const order = new SweepOrder();
+  const held = ids(5000);
+  order.checked("0007", ["dead"]);
+  const slice = order.next(held, 200, { gone: (n) => n === "dead", short: () => false });
+  assert.equal(slice[0], "0007");
+  assert.equal(slice.length, 200);
 });
 
 test("contents no longer held are forgotten", () => {
