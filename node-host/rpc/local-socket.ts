@@ -119,7 +119,11 @@ export async function connectLocal(dataDir: string): Promise<LocalClient> {
     },
     () => client.rejectAllPendingRequests("the node closed the connection"),
   );
-  socket.on("close", () => client.rejectAllPendingRequests("the node closed the connection"));
+  let closed = false;
+  socket.on("close", () => {
+    closed = true;
+    client.rejectAllPendingRequests("the node closed the connection");
+  });
   try {
     await client.timeout(AUTH_TIMEOUT_MS).request("auth", { token });
   } catch (err) {
@@ -128,7 +132,8 @@ export async function connectLocal(dataDir: string): Promise<LocalClient> {
     throw new Error(`the peershare node for ${dataDir} did not answer (${(err as Error).message}); it may be starting or stopping: try again`);
   }
   return {
-    call: (method, params, timeoutMs = 120_000) => Promise.resolve(client.timeout(timeoutMs).request(method, params)),
+    // a call on a closed connection fails at once instead of waiting out its timeout
+    call: (method, params, timeoutMs = 120_000) => (closed ? Promise.reject(new Error("the node closed the connection")) : Promise.resolve(client.timeout(timeoutMs).request(method, params))),
     onNotification: (handler) => {
       notify = handler;
     },

@@ -43,7 +43,10 @@ export interface SoakNode {
   retired: boolean;
   /** Being stopped or killed by the fleet (its process may still run, but it takes no new work). */
   ending: boolean;
-  client: LocalClient | null;
+  /** The control connection being made or made (shared by concurrent calls). */
+  client: Promise<LocalClient> | null;
+  /** The process `client` is connected to (a client of an earlier incarnation is never reused). */
+  clientOf: ChildProcess | null;
 }
 
 const START_TIMEOUT_MS = 60_000;
@@ -85,7 +88,7 @@ export class Fleet {
     fs.mkdirSync(dataDir, { recursive: true });
     options.prepareDir?.(dataDir);
     fs.writeFileSync(path.join(dataDir, "config.json"), JSON.stringify({ ...this.config, ...options.config }));
-    const node: SoakNode = { name, role, dataDir, logFile: path.join(this.root, "logs", `${name}.log`), wrap: options.wrap ?? [], proc: null, id: "", port: 0, starts: 0, stops: 0, retired: false, ending: false, client: null };
+    const node: SoakNode = { name, role, dataDir, logFile: path.join(this.root, "logs", `${name}.log`), wrap: options.wrap ?? [], proc: null, id: "", port: 0, starts: 0, stops: 0, retired: false, ending: false, client: null, clientOf: null };
     this.nodes.push(node);
     await this.start(node);
     return node;
@@ -125,12 +128,17 @@ export class Fleet {
 
   /** Calls the node's JSON-RPC API over its local socket (connecting on first use). */
   async call<M extends ApiMethod>(node: SoakNode, method: M, params: Api[M][0], timeoutMs = 60_000): Promise<Api[M][1]> {
-    if (!isUp(node)) throw new Error(`${node.name} is not running`);
-    if (!node.client) node.client = await connectLocal(node.dataDir);
+    if (!isUp(node) || node.ending) throw new Error(`${node.name} is not running (or being stopped)`);
+    if (node.client && node.clientOf !== node.proc) this.dropClient(node);
+    if (!node.client) {
+      const connecting = connectLocal(node.dataDir);
+      [node.client, node.clientOf] = [connecting, node.proc];
+      connecting.catch(() => node.client === connecting && this.dropClient(node));
+    }
     try {
-      return await node.client.call(method, params, timeoutMs);
+      return await (await node.client).call(method, params, timeoutMs);
     } catch (err) {
-      if (!isUp(node)) this.dropClient(node);
+      if (!isUp(node) || /closed the connection/.test(String(err))) this.dropClient(node);
       throw err;
     }
   }
@@ -177,8 +185,9 @@ export class Fleet {
   }
 
   private dropClient(node: SoakNode): void {
-    node.client?.close();
+    node.client?.then((c) => c.close(), () => undefined);
     node.client = null;
+    node.clientOf = null;
   }
 }
 
