@@ -40,6 +40,7 @@ import { formatAddress } from "./nat/address";
 import { MainlineRendezvous } from "./nat/mainline-rendezvous";
 import type { MainlineInfo } from "./rpc/api-types";
 import type { BulkPeer } from "./transport/bulk";
+import { loadRecords, saveRecords } from "./dht/record-file";
 
 /** The package version: from the nearest peershare package.json above this file (dist/ or the bundle in out/). */
 export const VERSION: string = (() => {
@@ -81,6 +82,9 @@ const BLOCKED_UDP_AFTER_MS = 4000;
  * another holder leads its repair (that leader may be busy with thousands of contents, or slower).
  */
 const LEADER_GRACE_SWEEPS = 2;
+/** Records held for the network (dht/record-file.ts), and how often they are saved besides at a stop. */
+const RECORDS_FILE = "records.bin";
+const RECORDS_SAVE_INTERVAL_MS = 5 * 60_000;
 
 function dhtSettings(c: Config): Partial<DhtSettings> {
   return {
@@ -152,7 +156,12 @@ export class PeershareNode extends EventEmitter {
     readonly ephemeral: boolean,
   ) {
     super();
-    const jobs = ephemeral ? [] : [{ name: "repair", intervalMs: () => config.repairIntervalMs, run: () => repair.sweep() }];
+    const jobs = ephemeral
+      ? []
+      : [
+          { name: "repair", intervalMs: () => config.repairIntervalMs, run: () => repair.sweep() },
+          { name: "save-records", intervalMs: () => RECORDS_SAVE_INTERVAL_MS, run: () => this.saveRecords() },
+        ];
     this.maintenance = new Maintenance(dht, config, log, jobs, dht.clock);
     this.firstContact = new FirstContact({
       self: identity.id,
@@ -212,6 +221,10 @@ export class PeershareNode extends EventEmitter {
     const clock = { ...systemClock, now: () => transport.clock.now() };
     const dht = new Dht(transport, dhtSettings(config), identity, clock);
     dht.recordPolicy = policy.recordPolicy();
+    if (!opts.ephemeral) {
+      const loaded = loadRecords(path.join(opts.dataDir, RECORDS_FILE), dht.records, clock.now(), log);
+      if (loaded) log(`${loaded} record(s) held for the network read back`);
+    }
     // a port forward named by the publicAddress setting: the node counts as reachable there
     const forwarded = await resolvePublicAddress(config.publicAddress);
     if (config.publicAddress && !forwarded) log(`publicAddress ${config.publicAddress} does not resolve now: reachability is found out from peers`);
@@ -511,6 +524,11 @@ export class PeershareNode extends EventEmitter {
     else if (report.copies) this.log(`handed ${report.copies} copy(ies) on (${report.bytes} bytes) before leaving`);
   }
 
+  /** Keeps the records held for the network across a restart (dht/record-file.ts). */
+  private async saveRecords(): Promise<void> {
+    await saveRecords(path.join(this.dataDir, RECORDS_FILE), this.dht.records, this.dht.clock.now()).catch((err: Error) => this.log(`records not saved: ${err.message}`));
+  }
+
   /** Hands its files on where needed, leaves the network (neighbours are told) and closes. Safe to call more than once. */
   stop(): Promise<void> {
     if (!this.stopping) {
@@ -518,6 +536,7 @@ export class PeershareNode extends EventEmitter {
         await this.lan?.stop();
         await this.applyRendezvous(); // stops it: the node is stopping
         await this.maintenance.stop();
+        if (!this.ephemeral) await this.saveRecords();
         await this.handOff();
         await this.dht.leave().catch(() => undefined);
         await this.nat.stop().catch(() => undefined);

@@ -101,6 +101,11 @@ export class RecordStore {
     return [...this.values.values()];
   }
 
+  /** Every provider record held (expired ones included until expire() drops them). */
+  *heldProviders(): Iterable<ProviderRecord> {
+    for (const set of this.providers.values()) yield* set.values();
+  }
+
   get valueCount(): number {
     return this.values.size;
   }

@@ -66,11 +66,11 @@ function readContacts(r: BinaryReader): Contact[] {
 
 // ---- records ----------------------------------------------------------------
 
-function writeValueRecord(w: BinaryWriter, rec: ValueRecord): void {
+export function writeValueRecord(w: BinaryWriter, rec: ValueRecord): void {
   w.bytes(rec.publisher).varBytes(Buffer.from(rec.name, "utf8")).varBytes(rec.value).u64(rec.seq).u64(rec.expires).bytes(rec.signature);
 }
 
-function readValueRecord(r: BinaryReader): ValueRecord {
+export function readValueRecord(r: BinaryReader): ValueRecord {
   const publisher = Buffer.from(r.bytes(PUBLIC_KEY_BYTES));
   const nameBytes = r.varBytes(MAX_NAME_BYTES);
   const name = nameBytes.toString("utf8");
@@ -82,12 +82,12 @@ function readValueRecord(r: BinaryReader): ValueRecord {
   return { publisher, name, value, seq, expires, signature };
 }
 
-function writeProvider(w: BinaryWriter, p: ProviderRecord): void {
+export function writeProvider(w: BinaryWriter, p: ProviderRecord): void {
   writeContact(w, p.provider);
   w.u64(p.expires).bytes(p.signature);
 }
 
-function readProvider(r: BinaryReader, key: Buffer): ProviderRecord {
+export function readProvider(r: BinaryReader, key: Buffer): ProviderRecord {
   const provider = readContact(r);
   const expires = r.u64();
   const signature = Buffer.from(r.bytes(SIGNATURE_BYTES));

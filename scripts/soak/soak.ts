@@ -19,6 +19,7 @@ import { holdingsFound, loadHoldings } from "./holdings";
 import { cpuPercent, Growth, growth, growthLine, nodeLine, summaryLines } from "./report";
 import { Prng } from "../../test/fuzz/prng";
 import { mapLimit } from "../../node-host/util/concurrency";
+import { cleanupOnExit } from "../run-script";
 
 export interface SoakOptions {
   minutes: number;
@@ -107,13 +108,14 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     for (const u of unmounts) u();
     if (!o.keep) fs.rmSync(root, { recursive: true, force: true });
   };
-  process.once("exit", cleanup);
+  // an interrupt (Ctrl-C) or an exit mid-run still kills the nodes and unmounts the small disk
+  const disarm = cleanupOnExit(cleanup);
   try {
     return await run(o, root, fleet, ledger, rng, unmounts);
   } finally {
     await fleet.stopAll().catch(() => undefined);
     cleanup();
-    process.off("exit", cleanup);
+    disarm();
   }
 }
 
