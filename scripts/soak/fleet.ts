@@ -41,8 +41,8 @@ export interface SoakNode {
   stops: number;
   /** Left for good (a graceful leave that is not followed by a restart). */
   retired: boolean;
-  /** Being stopped or killed by the fleet (its process may still run, but it takes no new work). */
-  ending: boolean;
+  /** Being started, stopped or killed by the fleet (its process may run, but it takes no work). */
+  transitioning: boolean;
   /** The control connection being made or made (shared by concurrent calls). */
   client: Promise<LocalClient> | null;
   /** The process `client` is connected to (a client of an earlier incarnation is never reused). */
@@ -71,7 +71,7 @@ export class Fleet {
 
   /** Nodes whose process runs now and is not being stopped. */
   live(filter: (n: SoakNode) => boolean = () => true): SoakNode[] {
-    return this.nodes.filter((n) => isUp(n) && !n.ending && filter(n));
+    return this.nodes.filter((n) => isUp(n) && !n.transitioning && filter(n));
   }
 
   byId(id: string): SoakNode | undefined {
@@ -88,7 +88,7 @@ export class Fleet {
     fs.mkdirSync(dataDir, { recursive: true });
     options.prepareDir?.(dataDir);
     fs.writeFileSync(path.join(dataDir, "config.json"), JSON.stringify({ ...this.config, ...options.config }));
-    const node: SoakNode = { name, role, dataDir, logFile: path.join(this.root, "logs", `${name}.log`), wrap: options.wrap ?? [], proc: null, id: "", port: 0, starts: 0, stops: 0, retired: false, ending: false, client: null, clientOf: null };
+    const node: SoakNode = { name, role, dataDir, logFile: path.join(this.root, "logs", `${name}.log`), wrap: options.wrap ?? [], proc: null, id: "", port: 0, starts: 0, stops: 0, retired: false, transitioning: false, client: null, clientOf: null };
     this.nodes.push(node);
     await this.start(node);
     return node;
@@ -111,7 +111,7 @@ export class Fleet {
     node.proc = proc;
     node.starts++;
     node.retired = false;
-    node.ending = false;
+    node.transitioning = true; // no work for it until it listens
     const deadline = Date.now() + START_TIMEOUT_MS;
     let text = "";
     while (!text.includes("}")) {
@@ -124,11 +124,12 @@ export class Fleet {
     const info = JSON.parse(text) as { id: string; port: number };
     node.id = info.id;
     node.port = info.port;
+    node.transitioning = false;
   }
 
   /** Calls the node's JSON-RPC API over its local socket (connecting on first use). */
   async call<M extends ApiMethod>(node: SoakNode, method: M, params: Api[M][0], timeoutMs = 60_000): Promise<Api[M][1]> {
-    if (!isUp(node) || node.ending) throw new Error(`${node.name} is not running (or being stopped)`);
+    if (!isUp(node) || node.transitioning) throw new Error(`${node.name} is not running (or is starting or stopping)`);
     if (node.client && node.clientOf !== node.proc) this.dropClient(node);
     if (!node.client) {
       const connecting = connectLocal(node.dataDir);
@@ -175,7 +176,7 @@ export class Fleet {
   private async end(node: SoakNode, signal: NodeJS.Signals): Promise<void> {
     const proc = node.proc;
     node.stops++;
-    node.ending = true;
+    node.transitioning = true;
     this.dropClient(node);
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     this.stopping.add(proc);
