@@ -93,31 +93,25 @@ export async function fetchFromFirst(
   signal?: AbortSignal,
 ): Promise<Buffer | null> {
   for (const peer of peers) {
+    let bytes: Buffer;
     try {
-      const bytes = await bulk.getObject(peer, id, signal);
-      try {
-        await store.putVerified(id, bytes, options);
-        return Buffer.from(bytes);
-      } catch (err) {
-        if (!isHashMismatch(err)) throw new LocalStoreError(err);
-        throw err;
-      } finally {
-        bulk.release?.(bytes);
-      }
+      bytes = await bulk.getObject(peer, id, signal);
     } catch (err) {
-      if (err instanceof LocalStoreError) throw err.storeError;
       if (signal?.aborted) throw err;
       onFailure(peer, err);
+      continue;
+    }
+    try {
+      await store.putVerified(id, bytes, options);
+      return Buffer.from(bytes);
+    } catch (err) {
+      if (!isHashMismatch(err)) throw err; // this node's failure to store (a full disk)
+      onFailure(peer, err);
+    } finally {
+      bulk.release?.(bytes);
     }
   }
   return null;
-}
-
-/** Carries a failure to store received bytes past the per-holder error handling. */
-class LocalStoreError extends Error {
-  constructor(readonly storeError: unknown) {
-    super("storing received bytes failed");
-  }
 }
 
 export async function fetchContent(p: FetchParams): Promise<FetchResult> {
