@@ -6,6 +6,7 @@ import { BulkPeer } from "../transport/bulk";
 import { mapLimit } from "../util/concurrency";
 import { LruMap } from "../util/lru";
 import { DeclinedCandidates } from "./declined";
+import { BelowRSince } from "./below-r-since";
 import { SweepOrder } from "./sweep-order";
 import { CopyPlan, planHandoff, planRepair, planShare, planTopUp } from "./placement";
 import { Budget, NotAllowedHolderError, Replicator } from "./replicator";
@@ -17,8 +18,8 @@ export interface RepairSettings {
   /** Contents one sweep checks at most (sweep-order.ts picks which). */
   contentsPerSweep: () => number;
   /**
-   * How long a content may stay below r, as this node's sweeps see it, before this node copies it
-   * although it is not the holder that leads its repair (default: never).
+   * How long a content this node saw at r may stay below r, as its sweeps see it, before this node
+   * copies it although it is not the holder that leads its repair (default: never).
    */
   leaderGraceMs?: () => number;
 }
@@ -47,8 +48,8 @@ export class Repair {
   private readonly order = new SweepOrder();
   /** Nodes a copy recently failed on, left out of plans for a while (declined.ts). */
   private readonly declined = new DeclinedCandidates();
-  /** Content (hex) → when a sweep here first saw it below r (cleared when a sweep sees it at r). */
-  private readonly shortSince = new LruMap<string, number>(SHORTFALLS_KEPT);
+  /** Since when contents seen at r here have been below r (below-r-since.ts). */
+  private readonly belowRSince = new BelowRSince(SHORTFALLS_KEPT);
 
   constructor(
     private readonly replicator: Replicator,
@@ -104,7 +105,7 @@ export class Repair {
     const budget: Budget = { bytes: this.settings.bytesPerSweep() };
     const report = { copies: 0, bytes: 0 };
     const pinned = (await r.pinnedContents()).map(toHex);
-    const slice = this.order.next(pinned, this.settings.contentsPerSweep(), { gone: (id) => this.gone(id), short: (id) => this.shortfalls.has(id) || this.shortSince.has(id) });
+    const slice = this.order.next(pinned, this.settings.contentsPerSweep(), { gone: (id) => this.gone(id), short: (id) => this.shortfalls.has(id) || this.belowRSince.has(id) });
     const ids = slice.map((hex): Buffer => Buffer.from(hex, "hex"));
     const keeps = await mapLimit(ids, SWEEP_PARALLEL, (id) => r.keeps(id));
     const kept = ids.filter((_, i) => keeps[i]);
@@ -118,11 +119,11 @@ export class Repair {
         const factor = r.factors.get(toHex(contentId));
         const holders = await this.keptHolders(contentId);
         this.order.checked(toHex(contentId), holders.filter((h) => !h.id.equals(r.self.id)).map((h) => toHex(h.id)));
-        if (holders.length >= factor) {
-          this.shortSince.delete(toHex(contentId));
-          return void this.shortfalls.delete(toHex(contentId));
-        }
-        const leaderOverdue = this.overdue(toHex(contentId));
+        const now = Date.now();
+        this.belowRSince.saw(toHex(contentId), holders.length >= factor, now);
+        if (holders.length >= factor) return void this.shortfalls.delete(toHex(contentId));
+        const grace = this.settings.leaderGraceMs?.();
+        const leaderOverdue = grace !== undefined && this.belowRSince.overdue(toHex(contentId), now, grace);
         const plan = planRepair({ contentId, self: r.self.id, holders, live: await this.candidatesNear(contentId), r: factor, eligible: this.eligibility(contentId), leaderOverdue });
         if (plan.need === 0) return;
         if (!this.shortfalls.has(toHex(contentId))) this.log(`repair: ${toHex(contentId).slice(0, 12)}… has ${holders.length} of ${factor} live holders; copying to ${plan.need} more`);
@@ -152,18 +153,6 @@ export class Repair {
     // a copy on a node that may not hold it (a revoked member's, one a node outside the team took
     // from an older sharer) does not count: the content needs its r copies on allowed nodes
     return holders.filter((h, i) => kept[i] && (h.id.equals(r.self.id) || r.confinement.refusal(h.id, contentId) === null));
-  }
-
-  /**
-   * Notes that a sweep saw the content below r; true once it has stayed so for longer than the
-   * leader's grace: the holder that leads its repair has not restored it (busy, slow or gone).
-   */
-  private overdue(contentHex: string): boolean {
-    const now = Date.now();
-    const since = this.shortSince.get(contentHex);
-    if (since === undefined) this.shortSince.set(contentHex, now);
-    const grace = this.settings.leaderGraceMs?.();
-    return since !== undefined && grace !== undefined && now - since > grace;
   }
 
   /** Whether the DHT holds a node (hex ID) gone now: dropped as offline, or its last request failed. */
