@@ -112,8 +112,7 @@ export class Holders {
     if (err instanceof AccessDeniedError) this.refusals.push(err.message);
     h.dropped = true;
     if (isHashMismatch(err)) this.bad.push(hex(h.peer.id));
-    h.mayRetry = !(err instanceof AccessDeniedError || err instanceof ObjectNotFoundError || isHashMismatch(err));
-    h.reason = dropReason(err);
+    ({ reason: h.reason, mayRetry: h.mayRetry } = whyDropped(err));
   }
 
   /**
@@ -127,11 +126,14 @@ export class Holders {
   }
 }
 
-/** Why a holder was dropped, as the end of "holder X …". */
-function dropReason(err: unknown): string {
-  if (err instanceof ObjectNotFoundError) return "does not have it";
-  if (isHashMismatch(err)) return "sent corrupt data";
-  if (err instanceof AccessDeniedError) return "refused this node";
+/**
+ * Why a holder was dropped, as the end of "holder X …", and whether the failure may pass: a
+ * refusal, a missing object or bad bytes will not; anything else (a timeout, a reset) may.
+ */
+function whyDropped(err: unknown): { reason: string; mayRetry: boolean } {
+  if (err instanceof ObjectNotFoundError) return { reason: "does not have it", mayRetry: false };
+  if (isHashMismatch(err)) return { reason: "sent corrupt data", mayRetry: false };
+  if (err instanceof AccessDeniedError) return { reason: "refused this node", mayRetry: false };
   const message = err instanceof Error ? err.message : String(err);
-  return `failed: ${message.split("\n")[0].slice(0, 100)}`;
+  return { reason: `failed: ${message.split("\n")[0].slice(0, 100)}`, mayRetry: true };
 }
