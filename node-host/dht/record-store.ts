@@ -1,9 +1,13 @@
 // Records this node holds for the network: values and provider records, bounded in number,
-// dropped when they expire. Only records that passed validation are put here.
+// dropped when they expire. Only records that passed validation are put here. Provider records are
+// held compactly (one per file and holder, on every node of a small network): a slot for expiry and
+// signature (provider-slots.ts) under the content key and the provider, whose contact is kept once
+// for all its records.
 
-import { ProviderRecord, ValueRecord } from "./messages";
+import { Contact, ProviderRecord, ValueRecord } from "./messages";
 import { Id } from "./id";
 import { ownCopies } from "../util/own-bytes";
+import { ProviderSlots } from "./provider-slots";
 
 export interface StoreLimits {
   maxValues: number;
@@ -27,11 +31,21 @@ export interface HeldValue {
 
 export type PutOutcome = "stored" | "kept-newer" | "full";
 
+/** A provider with records here: its contact (the newest address it announced from) and their count. */
+interface HeldProvider {
+  /** Its ID in hex: the one copy of the string that keys its records. */
+  pk: string;
+  contact: Contact;
+  records: number;
+}
+
 export class RecordStore {
   private readonly values = new Map<string, HeldValue>();
-  private readonly providers = new Map<string, Map<string, ProviderRecord>>();
-  /** Provider (hex) → how many of its records are held; and their total. */
-  private readonly perProvider = new Map<string, number>();
+  /** Content key (hex) → provider ID (hex) → the slot of its record. */
+  private readonly providers = new Map<string, Map<string, number>>();
+  private readonly slots = new ProviderSlots();
+  /** Provider ID (hex) → its contact and how many of its records are held; and their total. */
+  private readonly heldFrom = new Map<string, HeldProvider>();
   private providerRecords = 0;
 
   constructor(
@@ -70,17 +84,21 @@ export class RecordStore {
       this.providers.set(k, set);
     }
     const pk = record.provider.id.toString("hex");
-    if (!set.has(pk)) {
-      const mine = this.perProvider.get(pk) ?? 0;
-      if (set.size >= this.limits.maxProvidersPerKey || mine >= this.limits.maxPerProvider || this.providerRecords >= this.limits.maxProviderRecords) {
-        if (set.size === 0) this.providers.delete(k);
-        return "full";
-      }
-      this.perProvider.set(pk, mine + 1);
-      this.providerRecords++;
+    const slot = set.get(pk);
+    if (slot !== undefined) {
+      this.slots.write(slot, record.expires, record.signature);
+      this.providerContact(pk, record.provider);
+      return "stored";
     }
-    const [key, signature] = ownCopies(record.key, record.signature);
-    set.set(pk, { key, provider: record.provider, expires: record.expires, signature });
+    const mine = this.heldFrom.get(pk)?.records ?? 0;
+    if (set.size >= this.limits.maxProvidersPerKey || mine >= this.limits.maxPerProvider || this.providerRecords >= this.limits.maxProviderRecords) {
+      if (set.size === 0) this.providers.delete(k);
+      return "full";
+    }
+    const held = this.providerContact(pk, record.provider);
+    held.records++;
+    this.providerRecords++;
+    set.set(held.pk, this.slots.take(record.expires, record.signature));
     return "stored";
   }
 
@@ -88,7 +106,9 @@ export class RecordStore {
     const set = this.providers.get(key.toString("hex"));
     if (!set) return [];
     const now = this.now();
-    return [...set.values()].filter((p) => p.expires > now);
+    const out: ProviderRecord[] = [];
+    for (const [pk, slot] of set) if (this.slots.expiresAt(slot) > now) out.push(this.recordAt(key, pk, slot));
+    return out;
   }
 
   /** Resets a held value's age, after it was re-replicated. */
@@ -103,7 +123,10 @@ export class RecordStore {
 
   /** Every provider record held (expired ones included until expire() drops them). */
   *heldProviders(): Iterable<ProviderRecord> {
-    for (const set of this.providers.values()) yield* set.values();
+    for (const [k, set] of this.providers) {
+      const key = Buffer.from(k, "hex");
+      for (const [pk, slot] of set) yield this.recordAt(key, pk, slot);
+    }
   }
 
   get valueCount(): number {
@@ -114,12 +137,31 @@ export class RecordStore {
     return this.providerRecords;
   }
 
-  private dropProvider(set: Map<string, ProviderRecord>, pk: string): void {
+  private recordAt(key: Id, pk: string, slot: number): ProviderRecord {
+    return { key, provider: this.heldFrom.get(pk)!.contact, expires: this.slots.expiresAt(slot), signature: this.slots.signature(slot) };
+  }
+
+  /** The provider's entry, its contact replaced when it announced from elsewhere. */
+  private providerContact(pk: string, contact: Contact): HeldProvider {
+    const held = this.heldFrom.get(pk);
+    if (held && sameContact(held.contact, contact)) return held;
+    const [id, publicKey] = ownCopies(contact.id, contact.publicKey);
+    const own: Contact = { id, publicKey, host: contact.host, port: contact.port, ...(contact.via ? { via: contact.via } : {}) };
+    if (held) {
+      held.contact = own;
+      return held;
+    }
+    const added = { pk, contact: own, records: 0 };
+    this.heldFrom.set(pk, added);
+    return added;
+  }
+
+  private dropProvider(set: Map<string, number>, pk: string, slot: number): void {
     set.delete(pk);
+    this.slots.release(slot);
     this.providerRecords--;
-    const left = (this.perProvider.get(pk) ?? 1) - 1;
-    if (left > 0) this.perProvider.set(pk, left);
-    else this.perProvider.delete(pk);
+    const held = this.heldFrom.get(pk)!;
+    if (--held.records === 0) this.heldFrom.delete(pk);
   }
 
   /** Drops everything that has expired. */
@@ -127,8 +169,14 @@ export class RecordStore {
     const now = this.now();
     for (const [k, v] of this.values) if (v.record.expires <= now) this.values.delete(k);
     for (const [k, set] of this.providers) {
-      for (const [pk, p] of set) if (p.expires <= now) this.dropProvider(set, pk);
+      for (const [pk, slot] of set) if (this.slots.expiresAt(slot) <= now) this.dropProvider(set, pk, slot);
       if (set.size === 0) this.providers.delete(k);
     }
   }
+}
+
+/** Same address and the same rendezvous nodes (a contact decoded afresh from each datagram). */
+function sameContact(a: Contact, b: Contact): boolean {
+  if (a.host !== b.host || a.port !== b.port || (a.via?.length ?? 0) !== (b.via?.length ?? 0)) return false;
+  return (a.via ?? []).every((v, i) => v.id.equals(b.via![i].id) && v.host === b.via![i].host && v.port === b.via![i].port);
 }
