@@ -84,9 +84,15 @@ export function providerRecordUsable(r: ProviderRecord, now: number): string | n
   return checkExpiry(r.expires, now);
 }
 
+/**
+ * Why a provider record sent to be stored (ADD_PROVIDER) must be refused, or null. Its signature is
+ * checked here once and not remembered: it is never checked again (replies carry records unchecked,
+ * see providerRecordUsable), and each announcement signs a new expiry, so remembering it only filled
+ * the memo with every announcement of the last two minutes.
+ */
 export function validateProviderRecord(r: ProviderRecord, verifier: SignatureVerifier, now: number): string | null {
   const expiry = checkExpiry(r.expires, now);
   if (expiry) return expiry;
-  if (!verifier.verify(r.provider.publicKey, providerSigningBytes(r.key, r.expires), r.signature)) return "bad signature";
+  if (!verifier.verify(r.provider.publicKey, providerSigningBytes(r.key, r.expires), r.signature, false)) return "bad signature";
   return null;
 }

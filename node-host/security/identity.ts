@@ -130,9 +130,10 @@ export class SignatureVerifier {
     return this.valid?.size ?? 0;
   }
 
-  verify(publicKey: Buffer, data: Buffer, signature: Buffer): boolean {
+  /** Checks a signature; `remember: false` for one that will not be seen again (nothing is kept). */
+  verify(publicKey: Buffer, data: Buffer, signature: Buffer, remember = true): boolean {
     if (signature.length !== SIGNATURE_BYTES) return false;
-    if (!this.valid) return this.check(publicKey, data, signature);
+    if (!this.valid || !remember) return this.check(publicKey, data, signature);
     const memo = createHash("sha256").update(publicKey).update(signature).update(data).digest("base64");
     const now = this.now();
     if (this.valid.has(memo, now)) return true;

@@ -5,6 +5,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { TimedSet } from "../../node-host/util/timed-set";
 import { Identity, SignatureVerifier } from "../../node-host/security/identity";
+import { randomBytes } from "node:crypto";
+import { nodeIdFromPublicKey } from "../../node-host/dht/id";
+import { createProviderRecord, createValueRecord, validateProviderRecord, validateValueRecord } from "../../node-host/dht/records";
 
 const FRESH_MS = 30_000;
 /** The replay window's keep time: twice the freshness window (udp-rpc.ts). */
@@ -62,4 +65,17 @@ test("a checked signature is taken as valid again only for the time given, then 
   verifier.verify(signer.publicKey, data, signature);
   assert.equal(verifier.remembered, 1, "the lapsed ones are gone: the memo holds what the last minute checked");
   assert.ok(!verifier.verify(signer.publicKey, data, Buffer.alloc(64)), "a bad signature is never taken");
+});
+
+test("a provider record's signature is checked when it is stored and not remembered; a value record's is", () => {
+  const verifier = new SignatureVerifier(16, 100, 60_000);
+  const signer = Identity.generate();
+  const self = { id: nodeIdFromPublicKey(signer.publicKey), publicKey: signer.publicKey, host: "127.0.0.1", port: 7000 };
+  const now = Date.now();
+  const provider = createProviderRecord(signer, self, randomBytes(32), now + 60_000);
+  assert.equal(validateProviderRecord(provider, verifier, now), null);
+  assert.equal(validateProviderRecord({ ...provider, expires: provider.expires + 1 }, verifier, now), "bad signature", "the signature covers the expiry");
+  assert.equal(verifier.remembered, 0, "nothing kept for a record never checked again");
+  assert.equal(validateValueRecord(createValueRecord(signer, "name", Buffer.from("v"), 1, now + 60_000), verifier, now), null);
+  assert.equal(verifier.remembered, 1, "a value record recurs in lookup replies: its check is remembered");
 });
