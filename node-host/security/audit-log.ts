@@ -41,7 +41,9 @@ function entryHash(e: Omit<AuditEntry, "hash" | "sig">): string {
 }
 
 export class AuditLog {
-  private readonly entries: AuditEntry[] = [];
+  /** The newest entry, which the next one links to, and how many entries the file holds. */
+  private last: AuditEntry | undefined;
+  private count = 0;
   private readonly recent = new Map<string, number>();
   private readonly file: string;
 
@@ -55,20 +57,50 @@ export class AuditLog {
     this.load();
   }
 
+  // The entries stay in the file, read when asked for (rarely): held in memory, the 10,000 a busy
+  // node keeps took about 5 MiB of heap for good.
   private load(): void {
+    const entries = this.readEntries();
+    this.last = entries[entries.length - 1];
+    this.count = entries.length;
+    this.endTornLine();
+  }
+
+  private readEntries(): AuditEntry[] {
     let text: string;
     try {
       text = fs.readFileSync(this.file, "utf8");
     } catch {
-      return; // no log yet
+      return []; // no log yet
     }
+    const entries: AuditEntry[] = [];
     for (const line of text.split("\n")) {
       if (!line.trim()) continue;
       try {
-        this.entries.push(JSON.parse(line) as AuditEntry);
+        entries.push(JSON.parse(line) as AuditEntry);
       } catch {
         // a torn last line (crash mid-append) is dropped; verify() reports anything worse
       }
+    }
+    return entries;
+  }
+
+  /** Ends a line torn by a crash mid-append, so that the next entry starts a line of its own. */
+  private endTornLine(): void {
+    let size = 0;
+    try {
+      size = fs.statSync(this.file).size;
+    } catch {
+      return;
+    }
+    if (size === 0) return;
+    const fd = fs.openSync(this.file, "r+");
+    try {
+      const lastByte = Buffer.alloc(1);
+      fs.readSync(fd, lastByte, 0, 1, size - 1);
+      if (lastByte[0] !== 0x0a) fs.writeSync(fd, "\n", size);
+    } finally {
+      fs.closeSync(fd);
     }
   }
 
@@ -81,16 +113,18 @@ export class AuditLog {
     if ((this.recent.get(key) ?? -Infinity) > now - REPEAT_WINDOW_MS) return;
     this.recent.set(key, now);
     if (this.recent.size > 4096) this.recent.clear();
-    const last = this.entries[this.entries.length - 1];
+    const last = this.last;
     const body = { seq: (last?.seq ?? 0) + 1, time: now, contentId: content, node, outcome, prev: last?.hash ?? GENESIS };
     const hash = entryHash(body);
     const entry: AuditEntry = { ...body, hash, sig: this.identity.sign(Buffer.from(hash, "hex")).toString("base64") };
-    this.entries.push(entry);
-    if (this.entries.length > this.maxEntries) {
-      this.entries.splice(0, this.entries.length - Math.floor(this.maxEntries / 2));
-      writeFileAtomic(this.file, this.entries.map((e) => JSON.stringify(e) + "\n").join(""), 0o600);
+    this.last = entry;
+    if (this.count + 1 > this.maxEntries) {
+      const kept = [...this.readEntries(), entry].slice(-Math.floor(this.maxEntries / 2));
+      writeFileAtomic(this.file, kept.map((e) => JSON.stringify(e) + "\n").join(""), 0o600);
+      this.count = kept.length;
       return;
     }
+    this.count++;
     const fd = fs.openSync(this.file, "a", 0o600);
     try {
       fs.writeSync(fd, JSON.stringify(entry) + "\n");
@@ -102,15 +136,17 @@ export class AuditLog {
 
   /** Entries, oldest first; only those for `contentId` when given. */
   list(contentId?: string): AuditEntry[] {
-    return contentId ? this.entries.filter((e) => e.contentId === contentId.toLowerCase()) : [...this.entries];
+    const entries = this.readEntries();
+    return contentId ? entries.filter((e) => e.contentId === contentId.toLowerCase()) : entries;
   }
 
   /** Checks the chain and every signature; returns the seq of the first bad entry, or null. */
   verify(verifier = new SignatureVerifier()): number | null {
-    for (let i = 0; i < this.entries.length; i++) {
-      const e = this.entries[i];
+    const entries = this.readEntries();
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
       const { hash, sig, ...body } = e;
-      const linked = i === 0 || e.prev === this.entries[i - 1].hash;
+      const linked = i === 0 || e.prev === entries[i - 1].hash;
       const signed = typeof sig === "string" && verifier.verify(this.identity.publicKey, Buffer.from(hash ?? "", "hex"), Buffer.from(sig, "base64"));
       if (!linked || entryHash(body) !== hash || !signed) return typeof e.seq === "number" ? e.seq : i + 1;
     }

@@ -71,3 +71,18 @@ test("the log is bounded: past its limit the oldest half goes, the rest still ve
   assert.equal(kept[kept.length - 1].seq, 25);
   assert.equal(new AuditLog(d, me, 10).verify(), null);
 });
+
+test("a line torn by a crash mid-append is dropped; the next entry is kept and the chain still verifies", () => {
+  const d = dir();
+  const me = Identity.generate();
+  let now = 1_000_000;
+  const log = new AuditLog(d, me, 100, () => now);
+  for (let i = 0; i < 3; i++) log.record(randomBytes(32), randomBytes(32), "served");
+  fs.appendFileSync(path.join(d, "audit.jsonl"), '{"seq":4,"time":1000,"conte'); // the crash
+  now += 1000;
+  const after = new AuditLog(d, me, 100, () => now);
+  after.record(randomBytes(32), randomBytes(32), "refused");
+  assert.deepEqual(after.list().map((e) => [e.seq, e.outcome]), [[1, "served"], [2, "served"], [3, "served"], [4, "refused"]]);
+  assert.equal(after.verify(), null);
+  assert.deepEqual(new AuditLog(d, me, 100, () => now).list().map((e) => e.seq), [1, 2, 3, 4], "and so after another restart");
+});
