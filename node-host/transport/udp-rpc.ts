@@ -21,7 +21,7 @@ import { matchKey, replyTxid, requestTxid, SenderFlags, senderFlags } from "./tx
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, isResponseType } from "./wire";
 import { WireFormatError } from "../util/binary";
 import { ClockOffset } from "./clock-offset";
-import { TimedSet } from "../util/timed-set";
+import { ReplayWindow } from "./replay-window";
 import { answersStale, staleAnswer } from "./stale-answer";
 
 /** A request type handled beside the DHT (NAT traversal, nat/): raw payload in, raw response (or nothing) out. */
@@ -165,7 +165,7 @@ export class UdpRpc implements RpcTransport {
    * clock, so a copy of it can pass that check only until 2 × freshnessMs after the original was
    * first seen: each is remembered that long.
    */
-  private readonly seen: TimedSet;
+  private readonly seen: ReplayWindow;
   private readonly limiter: RateLimiter;
   private readonly freshnessMs: number;
   readonly clock: ClockOffset;
@@ -188,7 +188,7 @@ export class UdpRpc implements RpcTransport {
     this.pairKeys = new PairKeys(identity.seed(), identity.publicKey);
     this.timeoutMs = opts.timeoutMs ?? 1000;
     this.freshnessMs = opts.freshnessMs ?? 30_000;
-    this.seen = new TimedSet(REPLAY_WINDOW_CAPACITY, 2 * this.freshnessMs);
+    this.seen = new ReplayWindow(REPLAY_WINDOW_CAPACITY, 2 * this.freshnessMs);
     this.clock = opts.clock ?? new ClockOffset(opts.log);
     this.maxPending = opts.maxPending ?? 4096;
     const rate = opts.perSourceRate ?? 2000;
@@ -504,10 +504,8 @@ export class UdpRpc implements RpcTransport {
       this.answerStale(env, host, port);
       return null;
     }
-    // The txid alone: its last 6 bytes are random, so no sender can foresee another's, and it is 8
-    // bytes where key + txid in hex was 80 characters per remembered datagram.
-    const replayKey = env.txid.toString("latin1");
-    if (this.seen.has(replayKey, now)) {
+    // The txid alone: its last 6 bytes are random, so no sender can foresee another's
+    if (this.seen.has(env.txid, now)) {
       this.stats.droppedReplayed++;
       return null;
     }
@@ -516,7 +514,7 @@ export class UdpRpc implements RpcTransport {
       this.stats.droppedBadSignature++;
       return null;
     }
-    this.seen.add(replayKey, now);
+    this.seen.add(env.txid, now);
     if (from.id.equals(this.local.id)) {
       this.stats.droppedUnexpected++;
       return null;

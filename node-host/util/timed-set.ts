@@ -1,6 +1,7 @@
 // A set whose members are remembered for a fixed time after they were added, and at most `capacity`
-// of them: what a node needs to recognise again only for a while (a datagram against replays, a
-// signature already checked). Memory follows the last `keepMs` of traffic and reaches its steady
+// of them: what a node needs to recognise again only for a while (a signature already checked; the
+// UDP replay window, which takes far more entries, has a fixed-size table of its own:
+// transport/replay-window.ts). Memory follows the last `keepMs` of traffic and reaches its steady
 // state within `keepMs`, where a table bounded by count alone fills to its capacity over hours (the
 // UDP replay window's 65,536 entries of ~100 bytes took a quarter of an hour on an ordinary node; the
 // DHT's 16,384 checked signatures, most of a 20-minute soak). Past the capacity (a flood) the

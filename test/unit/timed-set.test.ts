@@ -1,5 +1,6 @@
-// The set that remembers its members for a time (util/timed-set.ts), as the UDP transport's replay
-// window and the DHT's checked signatures use it: what it remembers, for how long, and how much.
+// The set that remembers its members for a time (util/timed-set.ts), as the signature memos use it
+// (and as the UDP replay window did, whose figures these tests keep): what it remembers, for how
+// long, and how much.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
