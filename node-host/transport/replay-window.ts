@@ -1,11 +1,13 @@
 // The datagrams a node took lately, by transaction ID, so that a replayed copy is dropped. Its
-// memory is fixed when it is made: a ring of (txid, time) in arrival order, whose oldest entries
-// lapse first, and an open-addressing index into the ring. A Map of txids grew with the traffic of
-// the last minute (about 80 bytes a datagram: 3 MiB on a node taking 650 a second), so a node's
-// memory followed how busy its network was.
+// memory is fixed when it is made (1.5 MiB at most, resident as it is first used): a ring of (txid,
+// time) in arrival order, whose oldest entries lapse first, and an open-addressing index into the
+// ring. A Map of txids grew with the traffic of the last minute (about 80 bytes a datagram: 3 MiB
+// on a node taking 650 a second), so a node's memory followed how busy its network was.
 
 const TXID_BYTES = 8;
-const EMPTY = -1;
+/** An index slot holds a ring position + 1, so that a fresh (zeroed, untouched) index is empty. */
+const EMPTY = 0;
+const NOT_FOUND = -1;
 
 export class ReplayWindow {
   /** Ring of remembered datagrams, oldest at `head`. */
@@ -14,7 +16,7 @@ export class ReplayWindow {
   private readonly takenAt: Float64Array;
   private head = 0;
   private count = 0;
-  /** Index: slot → ring position, EMPTY where none; linear probing, at most half full. */
+  /** Index: slot → ring position + 1, EMPTY where none; linear probing, at most half full. */
   private readonly index: Int32Array;
   private readonly mask: number;
   /** Secret per process, so that no sender can choose txids that pile up in one run of the index. */
@@ -31,7 +33,7 @@ export class ReplayWindow {
     this.takenAt = new Float64Array(capacity);
     let slots = 2;
     while (slots < 2 * capacity) slots *= 2;
-    this.index = new Int32Array(slots).fill(EMPTY);
+    this.index = new Int32Array(slots);
     this.mask = slots - 1;
   }
 
@@ -42,7 +44,7 @@ export class ReplayWindow {
   /** Whether `txid` was taken and has not lapsed by `now`. */
   has(txid: Uint8Array, now: number): boolean {
     const at = this.find(high(txid), low(txid));
-    return at !== EMPTY && now - this.takenAt[at] <= this.keepMs;
+    return at !== NOT_FOUND && now - this.takenAt[at] <= this.keepMs;
   }
 
   /** Remembers `txid` as of `now`, forgetting what has lapsed (and the oldest, past the capacity). */
@@ -51,7 +53,7 @@ export class ReplayWindow {
     const hi = high(txid);
     const lo = low(txid);
     const known = this.find(hi, lo);
-    if (known !== EMPTY) this.unindex(known); // stays in the ring until it lapses, found no more
+    if (known !== NOT_FOUND) this.unindex(known); // stays in the ring until it lapses, found no more
     if (this.count === this.capacity) this.dropOldest();
     const at = (this.head + this.count) % this.capacity;
     this.txHigh[at] = hi;
@@ -60,7 +62,7 @@ export class ReplayWindow {
     this.count++;
     let slot = this.slotOf(hi, lo);
     while (this.index[slot] !== EMPTY) slot = (slot + 1) & this.mask;
-    this.index[slot] = at;
+    this.index[slot] = at + 1;
   }
 
   /**
@@ -79,21 +81,22 @@ export class ReplayWindow {
     this.count--;
   }
 
-  /** The ring position holding (hi, lo), or EMPTY. */
+  /** The ring position holding (hi, lo), or NOT_FOUND. */
   private find(hi: number, lo: number): number {
     for (let slot = this.slotOf(hi, lo); ; slot = (slot + 1) & this.mask) {
-      const at = this.index[slot];
-      if (at === EMPTY || (this.txHigh[at] === hi && this.txLow[at] === lo)) return at;
+      if (this.index[slot] === EMPTY) return NOT_FOUND;
+      const at = this.index[slot] - 1;
+      if (this.txHigh[at] === hi && this.txLow[at] === lo) return at;
     }
   }
 
   /** Removes ring position `at` from the index, shifting back the entries probed past it. */
   private unindex(at: number): void {
     let hole = this.slotOf(this.txHigh[at], this.txLow[at]);
-    while (this.index[hole] !== at) hole = (hole + 1) & this.mask;
+    while (this.index[hole] !== at + 1) hole = (hole + 1) & this.mask;
     for (let slot = (hole + 1) & this.mask; this.index[slot] !== EMPTY; slot = (slot + 1) & this.mask) {
       const moved = this.index[slot];
-      const home = this.slotOf(this.txHigh[moved], this.txLow[moved]);
+      const home = this.slotOf(this.txHigh[moved - 1], this.txLow[moved - 1]);
       // the entry at `slot` may fill the hole when its home is not within (hole, slot]
       if (((slot - home) & this.mask) >= ((slot - hole) & this.mask)) {
         this.index[hole] = moved;
