@@ -49,25 +49,24 @@ test("by default a node holding 10,000 contents gets a record stored for each (o
   assert.equal(results.filter((r) => r === "stored").length, 10_000);
 });
 
-test("a provider record decoded from the wire costs at most 320 bytes held, and reads back whole", () => {
+test("a provider record decoded from the wire costs at most 512 bytes held, and reads back whole", async () => {
   const gc = exposedGc();
   const providers = Array.from({ length: 4 }, () => record(randomBytes(32), 0).provider);
   const sent = Array.from({ length: 5000 }, () => providers.map((p) => ({ ...record(p.publicKey, 10_000), key: randomBytes(32) })));
-  gc();
-  const before = heldMemory();
+  const other = Buffer.alloc(100, 7);
+  const before = await heldMemory(gc);
   const store = new RecordStore(undefined, () => 0);
   for (const [i, perKey] of sent.entries()) {
     for (const [j, r] of perKey.entries()) {
       const { type, payload } = encodeRequest({ type: "add_provider", record: { ...r, key: sent[i][0].key } });
       const decoded = decodeRequest(type, payload, { ...providers[j], id: Buffer.from(providers[j].id), publicKey: Buffer.from(providers[j].publicKey) });
       assert.ok(decoded.type === "add_provider" && store.addProvider(decoded.record) === "stored");
-      Buffer.from(randomBytes(100)); // other small allocations go on between messages, as in a node
+      Buffer.from(other); // other small allocations go on between messages, as in a node
     }
   }
-  gc();
-  const perRecord = (heldMemory() - before) / store.providerCount;
+  const perRecord = ((await heldMemory(gc)) - before) / store.providerCount;
   assert.equal(store.providerCount, 20_000);
-  assert.ok(perRecord <= 320, `a record held costs ${perRecord.toFixed(0)} bytes of heap and buffers (an object per record, with its own Buffers and its own copy of the sender's contact, cost about 1,500; views of pool slabs kept whole 8 KiB slabs alive)`);
+  assert.ok(perRecord <= 512, `a record held costs ${perRecord.toFixed(0)} bytes of heap and buffers (about 200 measured; an object per record, with its own Buffers and its own copy of the sender's contact, cost about 1,500; views of pool slabs kept whole 8 KiB slabs alive)`);
   for (const [i, perKey] of sent.slice(0, 100).entries()) {
     const held = store.getProviders(sent[i][0].key);
     assert.equal(held.length, 4);
@@ -93,7 +92,12 @@ function exposedGc(): () => void {
   return vm.runInNewContext("gc") as () => void;
 }
 
-function heldMemory(): number {
+/** Heap and Buffer memory after full collections, with the turns between them that free Buffers' memory. */
+async function heldMemory(gc: () => void): Promise<number> {
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
   const m = process.memoryUsage();
   return m.heapUsed + m.arrayBuffers;
 }
