@@ -302,8 +302,8 @@ export function createApi(node: PeershareNode, requestStop: () => void): ApiHand
     "audit.list": (params) => {
       const content = optionalString((params as { content?: unknown } | undefined)?.content, "content");
       const contentId = content === undefined ? undefined : contentIdParam(content);
-      const firstBadSeq = node.audit.verify();
-      const entries = node.audit.list(contentId).map(({ seq, time, contentId, node, outcome }) => ({ seq, time, contentId, node, outcome }));
+      const { entries: held, firstBadSeq } = node.audit.read(contentId);
+      const entries = held.map(({ seq, time, contentId, node, outcome }) => ({ seq, time, contentId, node, outcome }));
       return { entries, intact: firstBadSeq === null, firstBadSeq };
     },
     "team.create": async (params) => {

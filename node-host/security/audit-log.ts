@@ -136,13 +136,22 @@ export class AuditLog {
 
   /** Entries, oldest first; only those for `contentId` when given. */
   list(contentId?: string): AuditEntry[] {
+    return forContent(this.readEntries(), contentId);
+  }
+
+  /** Entries (only those for `contentId` when given) and the chain's check, from one read of the file. */
+  read(contentId?: string): { entries: AuditEntry[]; firstBadSeq: number | null } {
     const entries = this.readEntries();
-    return contentId ? entries.filter((e) => e.contentId === contentId.toLowerCase()) : entries;
+    const firstBadSeq = this.firstBad(entries);
+    return { entries: forContent(entries, contentId), firstBadSeq };
   }
 
   /** Checks the chain and every signature; returns the seq of the first bad entry, or null. */
   verify(verifier = new SignatureVerifier()): number | null {
-    const entries = this.readEntries();
+    return this.firstBad(this.readEntries(), verifier);
+  }
+
+  private firstBad(entries: AuditEntry[], verifier = new SignatureVerifier()): number | null {
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i];
       const { hash, sig, ...body } = e;
@@ -152,4 +161,8 @@ export class AuditLog {
     }
     return null;
   }
+}
+
+function forContent(entries: AuditEntry[], contentId?: string): AuditEntry[] {
+  return contentId ? entries.filter((e) => e.contentId === contentId.toLowerCase()) : entries;
 }
