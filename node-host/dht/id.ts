@@ -2,7 +2,7 @@
 // Node IDs are SHA-256 of the node's Ed25519 public key; content IDs and DHT keys live in the same space.
 
 import { createHash, randomBytes } from "node:crypto";
-import { RecentCache } from "../util/recent-cache";
+import { PEER_CACHE_ENTRIES, RecentCache } from "../util/recent-cache";
 
 export const ID_BYTES = 32;
 export const ID_BITS = ID_BYTES * 8;
@@ -17,7 +17,7 @@ export function sha256(...parts: (Buffer | string)[]): Buffer {
 
 // Replies carry up to 20 contacts each, mostly ones seen before: hashing each key anew was the
 // largest cost of decoding a reply.
-const idCache = new RecentCache<string, Id>(16_384);
+const idCache = new RecentCache<string, Id>(PEER_CACHE_ENTRIES);
 
 export function nodeIdFromPublicKey(publicKey: Buffer): Id {
   const cacheKey = publicKey.toString("latin1");

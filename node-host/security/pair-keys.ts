@@ -6,7 +6,7 @@
 // check, which is most of the CPU a lookup costs (see the README's design notes).
 
 import { createHash, createHmac, createPrivateKey, createPublicKey, diffieHellman, KeyObject } from "node:crypto";
-import { RecentCache } from "../util/recent-cache";
+import { PEER_CACHE_ENTRIES, RecentCache } from "../util/recent-cache";
 import { bytesKey } from "../util/bytes-key";
 
 const P = (1n << 255n) - 19n;
@@ -68,7 +68,7 @@ export function hkdfSha256Block(ikm: Buffer, salt: Buffer, info: Buffer): Buffer
  * rather than DER: OpenSSL 3 decodes DER through its generic decoder, which cost several times
  * the key agreement itself.
  */
-const x25519Keys = new RecentCache<string, KeyObject | null>(16_384);
+const x25519Keys = new RecentCache<string, KeyObject | null>(PEER_CACHE_ENTRIES);
 
 function x25519PublicKey(edPublicKey: Buffer, cacheKey: string): KeyObject | null {
   let key = x25519Keys.get(cacheKey);
@@ -91,7 +91,7 @@ export class PairKeys {
   constructor(
     seed: Buffer,
     private readonly ownPublicKey: Buffer,
-    capacity = 4096,
+    capacity = PEER_CACHE_ENTRIES,
   ) {
     const montgomery = montgomerySecret(seed);
     this.secret = createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, montgomery]), format: "der", type: "pkcs8" });

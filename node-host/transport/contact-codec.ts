@@ -15,16 +15,16 @@ import { BinaryReader, BinaryWriter, WireFormatError } from "../util/binary";
 import { nodeIdFromPublicKey } from "../dht/id";
 import { Contact } from "../dht/messages";
 import { PUBLIC_KEY_BYTES } from "../security/identity";
-import { RecentCache } from "../util/recent-cache";
+import { PEER_CACHE_ENTRIES, RecentCache } from "../util/recent-cache";
 import { ownCopy } from "../util/own-bytes";
 import { ipBytes, ipText, unmapIpv4 } from "../util/ip-address";
 
 // Both maps are keyed by a hash of the bytes (a small integer: no string to build per contact of
 // every reply) and checked against the bytes on a hit; a collision is a miss.
 /** Latest contact seen per public key, across every transport in the process. */
-const byKey = new RecentCache<number, Contact>(16_384);
+const byKey = new RecentCache<number, Contact>(PEER_CACHE_ENTRIES);
 /** Contacts by their whole wire record: what a reply's contacts are looked up by. */
-const byRecord = new RecentCache<number, Contact>(16_384);
+const byRecord = new RecentCache<number, Contact>(PEER_CACHE_ENTRIES);
 
 /** FNV-1a of buf[start, end), cut to a small integer. */
 function hashOf(buf: Buffer, start: number, end: number): number {

@@ -3,12 +3,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import * as v8 from "node:v8";
-import * as vm from "node:vm";
 import { RecordStore } from "../../node-host/dht/record-store";
 import type { ProviderRecord } from "../../node-host/dht/messages";
 import { nodeIdFromPublicKey } from "../../node-host/dht/id";
 import { decodeRequest, encodeRequest } from "../../node-host/transport/wire";
+import { exposedGc, heldMemory } from "../helpers/held-memory";
 
 function record(providerKey: Buffer, expires: number, key = randomBytes(32)): ProviderRecord {
   return { key, provider: { id: nodeIdFromPublicKey(providerKey), publicKey: providerKey, host: "127.0.0.1", port: 7000 }, expires, signature: randomBytes(64) };
@@ -87,17 +86,3 @@ test("a provider's records carry the address it last announced from", () => {
   assert.deepEqual([...store.heldProviders()].map((p) => p.expires).sort(), [10, 20]);
 });
 
-function exposedGc(): () => void {
-  v8.setFlagsFromString("--expose-gc");
-  return vm.runInNewContext("gc") as () => void;
-}
-
-/** Heap and Buffer memory after full collections, with the turns between them that free Buffers' memory. */
-async function heldMemory(gc: () => void): Promise<number> {
-  for (let i = 0; i < 3; i++) {
-    gc();
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
