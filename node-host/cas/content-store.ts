@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { writeFileDurably } from "./durable-write";
 import { looksLikeManifest, manifestLinks } from "./manifest-links";
 import { byteLength, ObjectStore, type FileData, type PutResult } from "./object-store";
-import { PinIndex, type IndexEntry, type ObjectKind, type PinReason } from "./pin-index";
+import { addPin, dropPin, isKeptEntry, pinList, PinIndex, type IndexEntry, type ObjectKind, type PinReason } from "./pin-index";
 
 export type { ObjectKind, PinReason } from "./pin-index";
 
@@ -111,7 +111,7 @@ export class ContentStore {
    * a fetch to a file resumes from its part file).
    */
   private releaseFetchingPins(): void {
-    for (const entry of this.index.entries.values()) if (entry.pins.delete("fetching")) this.dirty = true;
+    for (const entry of this.index.entries.values()) if (dropPin(entry, "fetching")) this.dirty = true;
   }
 
   /** Brings the index in line with objects/: adds objects it does not know, forgets vanished ones. */
@@ -163,9 +163,9 @@ export class ContentStore {
     // kept from now on, but already on disk from an earlier write that may not have been synced
     if (!result.written && becomesKept(before, options.pin) && options.durable !== false) await this.objects.sync([result.id]);
     const entry = this.index.upsert(hex, byteLength(bytes), options.kind ?? sniffKind(bytes));
-    if (options.pin) entry.pins.add(options.pin);
+    if (options.pin) addPin(entry, options.pin);
     this.dirty = true;
-    if (entry.pins.size === 0) await this.evictOverLimit(hex);
+    if (entry.pins === 0) await this.evictOverLimit(hex);
     return result;
   }
 
@@ -200,13 +200,13 @@ export class ContentStore {
   /** The object's pins, or null when the store does not know it. */
   pinsOf(id: Buffer): PinReason[] | null {
     const entry = this.index.entries.get(id.toString("hex"));
-    return entry ? [...entry.pins] : null;
+    return entry ? pinList(entry) : null;
   }
 
   /** Whether the object is kept for good: pinned as an own share or a replica (not cache, not a fetch under way). */
   keeps(id: Buffer): boolean {
     const entry = this.index.entries.get(id.toString("hex"));
-    return entry ? [...entry.pins].some(isKept) : false;
+    return entry ? isKeptEntry(entry) : false;
   }
 
   async pin(ids: Buffer[], reason: PinReason): Promise<void> {
@@ -216,7 +216,7 @@ export class ContentStore {
       // the pin is not lost (the put's own record keeps the entry and its pins)
       const entry = this.index.entries.get(id.toString("hex")) ?? (await this.recordFromDisk(id));
       if (entry && becomesKept(entry, reason)) toSync.push(id); // cache until now: maybe never synced
-      entry?.pins.add(reason);
+      if (entry) addPin(entry, reason);
     }
     await this.objects.sync(toSync);
     this.dirty = true;
@@ -234,7 +234,10 @@ export class ContentStore {
 
   /** Drops one pin reason; an object left without pins becomes cache (and may be evicted). */
   async unpin(ids: Buffer[], reason: PinReason): Promise<void> {
-    for (const id of ids) this.index.entries.get(id.toString("hex"))?.pins.delete(reason);
+    for (const id of ids) {
+      const entry = this.index.entries.get(id.toString("hex"));
+      if (entry) dropPin(entry, reason);
+    }
     this.dirty = true;
     this.released(ids);
     await this.flush();
@@ -250,7 +253,7 @@ export class ContentStore {
   /** Every object with its kind, size and pins, manifests first. */
   ls(): StoredObjectInfo[] {
     return [...this.index.entries]
-      .map(([hex, e]) => ({ id: Buffer.from(hex, "hex"), kind: e.kind, size: e.size, pins: [...e.pins].sort(), lastUsed: e.lastUsed }))
+      .map(([hex, e]) => ({ id: Buffer.from(hex, "hex"), kind: e.kind, size: e.size, pins: pinList(e).sort(), lastUsed: e.lastUsed }))
       .sort((a, b) => (a.kind === b.kind ? Buffer.compare(a.id, b.id) : a.kind === "manifest" ? -1 : 1));
   }
 
@@ -278,7 +281,7 @@ export class ContentStore {
     let freed = await this.evictOverLimit(null);
     const referenced = await this.referencedChunks();
     for (const [hex, entry] of [...this.index.entries]) {
-      if (entry.kind === "chunk" && entry.pins.size === 0 && !referenced.has(hex)) freed += await this.remove(hex, entry);
+      if (entry.kind === "chunk" && entry.pins === 0 && !referenced.has(hex)) freed += await this.remove(hex, entry);
     }
     await this.flush();
     return freed;
@@ -359,5 +362,5 @@ function isKept(pin: PinReason | undefined): boolean {
 
 /** Whether `pin` makes an object kept that was not (absent from the index, or cache until now). */
 function becomesKept(entry: IndexEntry | undefined, pin: PinReason | undefined): boolean {
-  return isKept(pin) && !(entry && [...entry.pins].some(isKept));
+  return isKept(pin) && !(entry && isKeptEntry(entry));
 }

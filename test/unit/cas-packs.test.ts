@@ -14,7 +14,7 @@ import { ObjectStore } from "../../node-host/cas/object-store";
 import { PackIndex } from "../../node-host/cas/pack-index";
 import { PACK_HEADER_BYTES, PackWriter, readPacked, scanPack, RECORD_HEADER_BYTES } from "../../node-host/cas/pack-file";
 import { PACK_MAX_OBJECT_BYTES } from "../../node-host/cas/pack-store";
-import { PinIndex } from "../../node-host/cas/pin-index";
+import { addPin, PinIndex } from "../../node-host/cas/pin-index";
 import { readFolder } from "../../node-host/cas/open-folder";
 import { shareFolder } from "../../node-host/cas/share-folder";
 import { tempDir } from "../helpers/temp-dir";
@@ -282,7 +282,7 @@ test("a data dir of the previous release (loose objects, no packs) opens unchang
     const bytes = (await made.get(id))!;
     fs.mkdirSync(path.join(storeDir, "objects", hex.slice(0, 2)), { recursive: true });
     fs.writeFileSync(path.join(storeDir, "objects", hex.slice(0, 2), hex.slice(2)), bytes);
-    index.upsert(hex, bytes.length, hex === shared.contentId ? "manifest" : "chunk").pins.add("own");
+    addPin(index.upsert(hex, bytes.length, hex === shared.contentId ? "manifest" : "chunk"), "own");
   }
   fs.writeFileSync(path.join(storeDir, "index.bin"), index.serialize());
   const before = fs.readdirSync(storeDir).sort();
