@@ -28,6 +28,7 @@ const MANIFEST_FLAG = 1;
 const PIN_FLAGS: Record<PinReason, number> = { own: 2, replica: 4, fetching: 8 };
 const PIN_REASONS = Object.keys(PIN_FLAGS) as PinReason[];
 const KEPT_FLAGS = PIN_FLAGS.own | PIN_FLAGS.replica;
+const ALL_PIN_FLAGS = KEPT_FLAGS | PIN_FLAGS.fetching;
 
 export function hasPin(entry: IndexEntry, reason: PinReason): boolean {
   return (entry.pins & PIN_FLAGS[reason]) !== 0;
@@ -110,7 +111,7 @@ export class PinIndex {
       const size = r.u64();
       const flags = r.u8();
       const lastUsed = r.u64();
-      index.entries.set(hex, { size, kind: flags & MANIFEST_FLAG ? "manifest" : "chunk", pins: flags & ~MANIFEST_FLAG, lastUsed });
+      index.entries.set(hex, { size, kind: flags & MANIFEST_FLAG ? "manifest" : "chunk", pins: flags & ALL_PIN_FLAGS, lastUsed });
       index.clock = Math.max(index.clock, lastUsed);
     }
     r.end();
