@@ -27,8 +27,11 @@ export interface JsonJournalOptions<V> {
 
 export class JsonJournal<V> {
   private readonly map = new Map<string, V>();
-  /** Bytes of the line that set each key's current value. */
-  private readonly lineBytes = new Map<string, number>();
+  /**
+   * Bytes the live entries take as compaction writes them. Each entry's share is worked out again
+   * when it changes rather than kept per key: a second map cost tens of bytes per content held, in
+   * every journal.
+   */
   private liveBytes = 0;
   private fileBytes = 0;
   /** An append failed part-way: the file may end in part of a line. */
@@ -75,7 +78,7 @@ export class JsonJournal<V> {
    */
   set(key: string, value: V): void {
     const line = lineOf(key, value);
-    this.change(key, line, () => this.remember(key, value, Buffer.byteLength(line)));
+    this.change(key, line, () => this.remember(key, value));
   }
 
   /** Removes `key`, appending a tombstone line (fsynced); throws like set() when it cannot be written. */
@@ -85,12 +88,12 @@ export class JsonJournal<V> {
 
   /** Applies a change to `key` in memory and persists `line`; when that fails, puts `key` back as it was. */
   private change(key: string, line: string, apply: () => void): void {
-    const had = this.map.has(key) ? { value: this.map.get(key) as V, bytes: this.lineBytes.get(key)! } : null;
+    const had = this.map.has(key) ? { value: this.map.get(key) as V } : null;
     apply();
     try {
       this.persist(line);
     } catch (err) {
-      if (had) this.remember(key, had.value, had.bytes);
+      if (had) this.remember(key, had.value);
       else this.forget(key);
       throw err;
     }
@@ -128,7 +131,7 @@ export class JsonJournal<V> {
     const { k, v, deleted } = (parsed ?? {}) as { k?: unknown; v?: unknown; deleted?: unknown };
     if (typeof k !== "string") return;
     if (deleted === true) this.forget(k);
-    else if (isValue(v)) this.remember(k, v, Buffer.byteLength(line) + 1);
+    else if (isValue(v)) this.remember(k, v);
   }
 
   private migrate(legacyFile: string, isValue: (v: unknown) => v is V): void {
@@ -139,20 +142,20 @@ export class JsonJournal<V> {
       return; // none, or unreadable
     }
     if (typeof saved !== "object" || saved === null) return;
-    for (const [k, v] of Object.entries(saved)) if (isValue(v)) this.remember(k, v, Buffer.byteLength(lineOf(k, v)));
+    for (const [k, v] of Object.entries(saved)) if (isValue(v)) this.remember(k, v);
     this.compact();
     fs.rmSync(legacyFile, { force: true });
   }
 
   private forget(key: string): void {
-    this.liveBytes -= this.lineBytes.get(key) ?? 0;
-    this.lineBytes.delete(key);
+    if (!this.map.has(key)) return;
+    this.liveBytes -= lineBytes(key, this.map.get(key));
     this.map.delete(key);
   }
 
-  private remember(key: string, value: V, bytes: number): void {
-    this.liveBytes += bytes - (this.lineBytes.get(key) ?? 0);
-    this.lineBytes.set(key, bytes);
+  private remember(key: string, value: V): void {
+    const replaced = this.map.has(key) ? lineBytes(key, this.map.get(key)) : 0;
+    this.liveBytes += lineBytes(key, value) - replaced;
     this.map.set(key, value);
   }
 
@@ -167,4 +170,8 @@ export class JsonJournal<V> {
 
 function lineOf(key: string, value: unknown): string {
   return `${JSON.stringify({ k: key, v: value })}\n`;
+}
+
+function lineBytes(key: string, value: unknown): number {
+  return Buffer.byteLength(lineOf(key, value));
 }

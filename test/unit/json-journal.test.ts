@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { JsonJournal } from "../../node-host/util/json-journal";
 import { ReplicationFactors } from "../../node-host/replication/factors";
 import { AudienceIndex } from "../../node-host/security/audiences";
+import { exposedGc, heldMemory } from "../helpers/held-memory";
 
 const isNumber = (v: unknown): v is number => typeof v === "number";
 
@@ -117,4 +118,22 @@ test("a change that cannot be written throws, and leaves the journal as it was, 
   fs.appendFileSync(file, '{"k":"a","v":'); // what the failed append may have left
   j.set("b", 3);
   assert.deepEqual([...JsonJournal.open(file, { isValue: isNumber }).entries], [["a", 1], ["b", 3]], "the next change rewrites the journal whole");
+});
+
+test("an entry held costs its key and value: a node holding 10,000 contents keeps one per journal", async (t) => {
+  const file = path.join(tempDir(t), "j.jsonl");
+  const id = Buffer.alloc(32);
+  const lines: string[] = [];
+  for (let i = 0; i < 20_000; i++) {
+    id.writeUInt32BE(i, 28);
+    lines.push(JSON.stringify({ k: id.toString("hex"), v: 3 }));
+  }
+  fs.writeFileSync(file, lines.join("\n") + "\n");
+  lines.length = 0;
+  const gc = exposedGc();
+  const before = await heldMemory(gc);
+  const journal = JsonJournal.open(file, { isValue: isNumber });
+  const perEntry = ((await heldMemory(gc)) - before) / journal.entries.size;
+  assert.equal(journal.entries.size, 20_000);
+  assert.ok(perEntry <= 150, `an entry costs ${perEntry.toFixed(0)} bytes (127 measured; with each line's size kept in a second map: 173)`);
 });
