@@ -78,7 +78,7 @@ export class JsonJournal<V> {
    */
   set(key: string, value: V): void {
     const line = lineOf(key, value);
-    this.change(key, line, () => this.remember(key, value));
+    this.change(key, line, () => this.remember(key, value, Buffer.byteLength(line)));
   }
 
   /** Removes `key`, appending a tombstone line (fsynced); throws like set() when it cannot be written. */
@@ -88,12 +88,13 @@ export class JsonJournal<V> {
 
   /** Applies a change to `key` in memory and persists `line`; when that fails, puts `key` back as it was. */
   private change(key: string, line: string, apply: () => void): void {
-    const had = this.map.has(key) ? { value: this.map.get(key) as V } : null;
+    const had = this.map.has(key);
+    const old = this.map.get(key) as V;
     apply();
     try {
       this.persist(line);
     } catch (err) {
-      if (had) this.remember(key, had.value);
+      if (had) this.remember(key, old);
       else this.forget(key);
       throw err;
     }
@@ -131,7 +132,7 @@ export class JsonJournal<V> {
     const { k, v, deleted } = (parsed ?? {}) as { k?: unknown; v?: unknown; deleted?: unknown };
     if (typeof k !== "string") return;
     if (deleted === true) this.forget(k);
-    else if (isValue(v)) this.remember(k, v);
+    else if (isValue(v)) this.remember(k, v, Buffer.byteLength(line) + 1);
   }
 
   private migrate(legacyFile: string, isValue: (v: unknown) => v is V): void {
@@ -153,9 +154,10 @@ export class JsonJournal<V> {
     this.map.delete(key);
   }
 
-  private remember(key: string, value: V): void {
+  /** `bytes`: the size of the line that sets it, when known (written or read); worked out otherwise. */
+  private remember(key: string, value: V, bytes = lineBytes(key, value)): void {
     const replaced = this.map.has(key) ? lineBytes(key, this.map.get(key)) : 0;
-    this.liveBytes += lineBytes(key, value) - replaced;
+    this.liveBytes += bytes - replaced;
     this.map.set(key, value);
   }
 

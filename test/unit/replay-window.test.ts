@@ -3,10 +3,9 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as v8 from "node:v8";
-import * as vm from "node:vm";
 import { ReplayWindow } from "../../node-host/transport/replay-window";
 import { Prng } from "../fuzz/prng";
+import { exposedGc, heldMemory } from "../helpers/held-memory";
 
 const FRESH_MS = 30_000;
 /** Twice the freshness window: as long as a copy of a datagram could pass the timestamp check (udp-rpc.ts). */
@@ -74,16 +73,10 @@ test("agrees with a map of txid to time under random adds, repeats, lapses, floo
   assert.ok(seen.caught > 5000 && seen.missed > 5000 && seen.full > 5000, `the run covers replays, new ids and a full window: ${JSON.stringify(seen)}`);
 });
 
-test("its memory is set when it is made: a minute of heavy traffic and a flood add nothing", () => {
-  v8.setFlagsFromString("--expose-gc");
-  const gc = vm.runInNewContext("gc") as () => void;
+test("its memory is set when it is made: a minute of heavy traffic and a flood add nothing", async () => {
+  const gc = exposedGc();
   const w = new ReplayWindow(65_536, KEEP_MS);
-  const used = () => {
-    gc();
-    const m = process.memoryUsage();
-    return m.heapUsed + m.arrayBuffers;
-  };
-  const before = used();
+  const before = await heldMemory(gc);
   let now = 1_000_000;
   const rng = new Prng(7);
   const id = Buffer.alloc(8);
@@ -93,6 +86,6 @@ test("its memory is set when it is made: a minute of heavy traffic and a flood a
     w.add(id, (now += 0.5)); // 2,000 a second: more than a window holds
   }
   assert.equal(w.size, 65_536);
-  const grown = used() - before;
+  const grown = (await heldMemory(gc)) - before;
   assert.ok(grown < 256 * 1024, `grew ${grown} bytes (a map of txids took about 80 bytes a datagram: 5 MiB at this size)`);
 });
